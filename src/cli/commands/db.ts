@@ -1,0 +1,144 @@
+import type { Command } from 'commander';
+import chalk from 'chalk';
+import { ValidationError } from '../../domain/errors.js';
+import { act } from '../command.js';
+import { confirmOrFlag } from '../input.js';
+import { printDone, printJson } from '../output.js';
+
+const masked = (url: string | null) => url?.replace(/\/\/([^:/@]+):[^@]*@/, '//$1:***@') ?? null;
+
+async function loadDb() {
+  const [database, embedded, migrator, dataDir, schema] = await Promise.all([
+    import('../../db/database.js'),
+    import('../../db/embedded.js'),
+    import('../../db/migrator.js'),
+    import('../../db/data-dir.js'),
+    import('../../db/schema-version.js'),
+  ]);
+  return { ...database, ...embedded, ...migrator, ...dataDir, ...schema };
+}
+
+/** Opens the ORM on a URL just long enough to run `fn`. */
+async function withOrm<T>(url: string, fn: (orm: import('@mikro-orm/postgresql').MikroORM) => Promise<T>): Promise<T> {
+  const { openOrm } = await import('../../db/orm.js');
+  const orm = await openOrm(url, { pool: { min: 0, max: 1 } });
+  try {
+    return await fn(orm);
+  } finally {
+    await orm.close(true);
+  }
+}
+
+function refuseWhenExternal(external: string | undefined, what: string): void {
+  if (external) throw new ValidationError(`DATABASE_URL is set: ascend does not ${what} that server`, 'DATABASE_URL');
+}
+
+export function registerDb(program: Command): void {
+  const db = program.command('db').description('the database: migrations, and the embedded PostgreSQL server');
+
+  db.command('migrate')
+    .description('apply pending migrations')
+    .action(
+      act(async (ctx) => {
+        const d = await loadDb();
+        const target = await d.resolveDatabase({ migrate: false });
+        const applied = await withOrm(target.url, (orm) => d.migrate(orm));
+        if (target.embedded) {
+          const server = await d.ensureEmbeddedServer();
+          d.writeState(server.dataDir, { ...server.state, schema: d.LATEST_MIGRATION });
+        }
+        printDone(ctx, applied.length ? `Applied ${applied.length} migration(s): ${applied.join(', ')}` : 'The schema is up to date', { applied });
+      }),
+    );
+
+  db.command('status')
+    .description('where the database is, whether it runs, and which migrations are applied')
+    .action(
+      act(async (ctx) => {
+        const d = await loadDb();
+        const external = d.externalDatabaseUrl();
+        let status: Record<string, unknown>;
+        let url: string | null;
+        if (external) {
+          url = external;
+          status = { embedded: false, url: masked(external), dataDir: null };
+        } else {
+          const s = d.embeddedStatus();
+          url = s.running ? s.url : null;
+          status = { embedded: true, url: masked(s.url), dataDir: s.dataDir, dataDirReason: s.dataDirWhy, initialised: s.initialised, port: s.port, pid: s.pid, log: s.log };
+        }
+        let migrations: { applied: string[]; pending: string[] } | null = null;
+        let running = false;
+        let error: string | undefined;
+        if (url) {
+          try {
+            migrations = await withOrm(url, (orm) => d.migrationStatus(orm));
+            running = true;
+          } catch (err) {
+            error = (err as Error).message.split('\n')[0];
+          }
+        }
+        const result = { running, ...status, migrations, ...(error ? { error } : {}) };
+        if (ctx.json) return printJson(result);
+        const lines = [
+          `${chalk.bold('Database')}    ${external ? 'DATABASE_URL' : 'embedded PostgreSQL'} — ${running ? chalk.green('running') : chalk.yellow('not running')}`,
+          `${chalk.bold('URL')}         ${result.url ?? '(not initialised yet: any command starts it)'}`,
+        ];
+        if (!external) lines.push(`${chalk.bold('Data dir')}    ${status.dataDir} (${status.dataDirReason})`, `${chalk.bold('Log')}         ${status.log}`);
+        if (migrations) lines.push(`${chalk.bold('Migrations')}  ${migrations.applied.length} applied, ${migrations.pending.length} pending${migrations.pending.length ? `: ${migrations.pending.join(', ')}` : ''}`);
+        if (error) lines.push(`${chalk.bold('Error')}       ${error}`);
+        process.stdout.write(lines.join('\n') + '\n');
+      }),
+    );
+
+  db.command('start')
+    .description('start the embedded PostgreSQL (any command does this on first use) and migrate it')
+    .action(
+      act(async (ctx) => {
+        const d = await loadDb();
+        refuseWhenExternal(d.externalDatabaseUrl(), 'start');
+        await d.resolveDatabase();
+        const s = d.embeddedStatus();
+        printDone(ctx, `Embedded PostgreSQL running on 127.0.0.1:${s.port} (data in ${s.dataDir})`, { running: true, port: s.port, dataDir: s.dataDir, url: masked(s.url) });
+      }),
+    );
+
+  db.command('stop')
+    .description('stop the embedded PostgreSQL (the next command starts it again)')
+    .action(
+      act(async (ctx) => {
+        const d = await loadDb();
+        refuseWhenExternal(d.externalDatabaseUrl(), 'stop');
+        const stopped = await d.stopEmbeddedServer();
+        printDone(ctx, stopped ? 'Embedded PostgreSQL stopped' : 'Embedded PostgreSQL was not running', { stopped });
+      }),
+    );
+
+  db.command('url')
+    .description('print the connection URL with its password (for psql and other tools)')
+    .action(
+      act(async (ctx) => {
+        const d = await loadDb();
+        const { url } = await d.resolveDatabase();
+        if (ctx.json) printJson({ url });
+        else process.stdout.write(url + '\n');
+      }),
+    );
+
+  db.command('reset')
+    .description('DELETE every record: drop the schema and migrate again (needs --yes)')
+    .option('--yes', 'confirm that every record is to be deleted')
+    .action(
+      act(async (ctx, opts) => {
+        await confirmOrFlag(opts.yes, '--yes', 'Delete every record in the database?');
+        const d = await loadDb();
+        const target = await d.resolveDatabase({ migrate: false });
+        const applied = await withOrm(target.url, (orm) => d.resetSchema(orm));
+        if (target.embedded) {
+          const server = await d.ensureEmbeddedServer();
+          d.writeState(server.dataDir, { ...server.state, schema: d.LATEST_MIGRATION });
+        }
+        printDone(ctx, `Database reset: every record deleted, ${applied.length} migration(s) applied. Run ascend init next.`, { reset: true, applied });
+      }),
+    );
+}

@@ -1,0 +1,109 @@
+import type { Command } from 'commander';
+import type { UserView } from '../../domain/views.js';
+import { act, given } from '../command.js';
+import { idArgument, readSecret, required, wholeNumber } from '../input.js';
+import { formatInstant, printDone, printList, printRecord, style, type Column } from '../output.js';
+import { withServices } from '../session.js';
+
+const userFields: Column<UserView>[] = [
+  { header: 'ID', value: (u) => u.id },
+  { header: 'Name', value: (u) => u.name },
+  { header: 'Email', value: (u) => u.email },
+  { header: 'Role', value: (u) => u.role, style: style.role },
+  { header: 'Active', value: (u) => u.isActive, style: style.active },
+  { header: 'Mobile', value: (u) => u.mobile },
+  { header: 'Address', value: (u) => u.address },
+  { header: 'Last login', value: (u) => formatInstant(u.lastLoginAt) },
+  { header: 'Created', value: (u) => formatInstant(u.createdAt) },
+];
+const userColumns = userFields.filter((f) => ['ID', 'Name', 'Email', 'Role', 'Active', 'Last login'].includes(f.header));
+
+/** A user is named by id or by email. */
+const userRef = (value: string): number | string => (value.includes('@') ? value : idArgument('USER')(value));
+
+export function registerUsers(program: Command): void {
+  const users = program.command('users').description('user accounts (admins only)');
+
+  users
+    .command('create')
+    .description('create a user; the password comes from stdin (--password-stdin) or a hidden prompt')
+    .option('--email <email>', 'login email (unique, compared without case)')
+    .option('--name <name>', 'full name')
+    .option('--role <role>', 'admin, doctor or patient')
+    .option('--mobile <phone>', 'mobile phone number')
+    .option('--address <text>', 'postal address')
+    .option('--password-stdin', 'read the password from the first line of stdin')
+    .action(
+      act(async (ctx, opts) => {
+        const email = await required(opts.email, '--email', 'Email');
+        const name = await required(opts.name, '--name', 'Name');
+        const role = await required(opts.role, '--role', 'Role (admin, doctor, patient)');
+        const password = await readSecret({ stdinFlag: '--password-stdin', fromStdin: Boolean(opts.passwordStdin), prompt: 'Password', confirm: true });
+        const { createUser } = await import('../../services/users.js');
+        const user = await withServices(({ em, actor }) =>
+          createUser(em, actor, { email, name, role: role as UserView['role'], password, ...given({ mobile: opts.mobile, address: opts.address }) }),
+        );
+        printDone(ctx, `Created ${user.role} ${user.name} <${user.email}> with id ${user.id}`, user);
+      }, { password: '--password-stdin' }),
+    );
+
+  users
+    .command('list')
+    .description('list users (active ones unless --include-inactive)')
+    .option('--role <role>', 'only this role: admin, doctor or patient')
+    .option('--search <text>', 'name or email contains this text')
+    .option('--include-inactive', 'include deactivated users')
+    .option('--limit <n>', 'at most this many (1–1000)', wholeNumber(1, 1000), 50)
+    .option('--offset <n>', 'skip this many', wholeNumber(0), 0)
+    .action(
+      act(async (ctx, opts) => {
+        const { listUsers } = await import('../../services/users.js');
+        const page = await withServices(({ em, actor }) =>
+          listUsers(em, actor, { ...given({ role: opts.role, search: opts.search }), includeInactive: Boolean(opts.includeInactive), limit: opts.limit, offset: opts.offset }),
+        );
+        printList(ctx, page, userColumns, 'users');
+      }),
+    );
+
+  users
+    .command('show')
+    .description('show one user')
+    .argument('<user>', 'user id or email', userRef)
+    .action(
+      act(async (ctx, _opts, ref: number | string) => {
+        const { getUser } = await import('../../services/users.js');
+        printRecord(ctx, await withServices(({ em, actor }) => getUser(em, actor, ref)), userFields);
+      }),
+    );
+
+  users
+    .command('update')
+    .description('change a user’s details (give only what changes; an empty value clears mobile or address)')
+    .argument('<user>', 'user id or email', userRef)
+    .option('--email <email>', 'new login email')
+    .option('--name <name>', 'new name')
+    .option('--role <role>', 'new role (not for users with a doctor or patient profile)')
+    .option('--mobile <phone>', 'new mobile number')
+    .option('--address <text>', 'new address')
+    .action(
+      act(async (ctx, opts, ref: number | string) => {
+        const { updateUser } = await import('../../services/users.js');
+        const user = await withServices(({ em, actor }) =>
+          updateUser(em, actor, ref, given({ email: opts.email, name: opts.name, role: opts.role, mobile: opts.mobile, address: opts.address })),
+        );
+        printDone(ctx, `Updated user ${user.id} (${user.email})`, user);
+      }),
+    );
+
+  users
+    .command('deactivate')
+    .description('deactivate a user: they cannot log in and their tokens stop working at once')
+    .argument('<user>', 'user id or email', userRef)
+    .action(
+      act(async (ctx, _opts, ref: number | string) => {
+        const { deactivateUser } = await import('../../services/users.js');
+        const user = await withServices(({ em, actor }) => deactivateUser(em, actor, ref));
+        printDone(ctx, `Deactivated user ${user.id} (${user.email}); their tokens no longer work`, user);
+      }),
+    );
+}

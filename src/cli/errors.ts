@@ -1,0 +1,65 @@
+// The one place where domain errors become exit codes and one-line messages.
+import { CommanderError } from 'commander';
+import {
+  AuthError,
+  ConflictError,
+  DatabaseUnavailableError,
+  DomainError,
+  ForbiddenError,
+  NotFoundError,
+  ValidationError,
+} from '../domain/errors.js';
+import { isUnreachable } from '../db/errors.js';
+
+export const EXIT = {
+  ok: 0,
+  unexpected: 1,
+  usage: 2,
+  notFound: 3,
+  conflict: 4,
+  notAuthenticated: 5,
+  forbidden: 6,
+  databaseUnreachable: 7,
+} as const;
+
+export function exitCodeFor(err: unknown): number {
+  if (err instanceof ValidationError) return EXIT.usage;
+  if (err instanceof NotFoundError) return EXIT.notFound;
+  if (err instanceof ConflictError) return EXIT.conflict;
+  if (err instanceof AuthError) return EXIT.notAuthenticated;
+  if (err instanceof ForbiddenError) return EXIT.forbidden;
+  if (err instanceof DatabaseUnavailableError || isUnreachable(err)) return EXIT.databaseUnreachable;
+  if (err instanceof CommanderError) return err.exitCode === 0 ? EXIT.ok : EXIT.usage;
+  return EXIT.unexpected;
+}
+
+/** Field names (camelCase, as services report them) to the flags a user typed. */
+export type FieldFlags = Record<string, string>;
+
+const kebab = (s: string) => s.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
+
+export function flagFor(field: string, flags: FieldFlags): string {
+  if (!field || field.startsWith('--') || /^[A-Z_]+$/.test(field)) return field; // already a flag, or an env variable
+  const [head, ...rest] = field.split(/(?=[.[])/);
+  const mapped = flags[field] ?? flags[head!] ?? `--${kebab(head!)}`;
+  return flags[field] ? mapped : mapped + rest.join('');
+}
+
+export function errorLine(err: unknown, flags: FieldFlags, verbose = false): string {
+  if (err instanceof ValidationError) {
+    return err.issues.map((i) => (i.field ? `${flagFor(i.field, flags)}: ${i.message}` : i.message)).join('; ');
+  }
+  if (err instanceof DomainError) return err.field ? `${flagFor(err.field, flags)}: ${err.message}` : err.message;
+  if (isUnreachable(err)) return `database unreachable: ${(err as Error).message.split('\n')[0]}`;
+  const message = err instanceof Error ? err.message : String(err);
+  return `unexpected error: ${message.split('\n')[0]}${verbose ? '' : ' (run with --verbose for details)'}`;
+}
+
+/** Prints one line on stderr (and the stack with --verbose); returns the exit code. */
+export function reportError(err: unknown, options: { verbose: boolean; flags: FieldFlags }): number {
+  const code = exitCodeFor(err);
+  if (err instanceof CommanderError) return code; // commander has printed its own message
+  process.stderr.write(`error: ${errorLine(err, options.flags, options.verbose)}\n`);
+  if (options.verbose && err instanceof Error && err.stack) process.stderr.write(`${err.stack}\n`);
+  return code;
+}

@@ -1,0 +1,109 @@
+// Rendering for people (tables, colour: only on a terminal) and for scripts (--json: the API's shapes,
+// and nothing else on stdout).
+import chalk from 'chalk';
+import Table from 'cli-table3';
+import type { Page } from '../domain/schemas/common.js';
+
+export interface OutputOptions {
+  json: boolean;
+}
+
+export interface Column<T> {
+  header: string;
+  value: (row: T) => unknown;
+  /** Colours a rendered cell on a terminal. */
+  style?: (text: string, row: T) => string;
+}
+
+export const isTerminal = (): boolean => Boolean(process.stdout.isTTY);
+
+/** Colour only for a terminal, never with NO_COLOR (any value) or --no-color. */
+export function configureColour(enabled: boolean): void {
+  if (!enabled || 'NO_COLOR' in process.env || !isTerminal()) chalk.level = 0;
+}
+
+function cell(value: unknown): string {
+  if (value === null || value === undefined || value === '') return '';
+  if (value instanceof Date) return value.toISOString();
+  if (typeof value === 'boolean') return value ? 'yes' : 'no';
+  return String(value);
+}
+
+export function printJson(value: unknown): void {
+  process.stdout.write(JSON.stringify(value, null, 2) + '\n');
+}
+
+export function printRecord<T>(opts: OutputOptions, record: T, fields: Column<T>[]): void {
+  if (opts.json) return printJson(record);
+  const width = Math.max(...fields.map((f) => f.header.length));
+  const lines = fields.map((f) => {
+    const text = cell(f.value(record));
+    const styled = f.style && text ? f.style(text, record) : text;
+    return `${chalk.bold(f.header.padEnd(width))}  ${styled}`;
+  });
+  process.stdout.write(lines.join('\n') + '\n');
+}
+
+export function printList<T>(opts: OutputOptions, page: Page<T>, columns: Column<T>[], noun: string): void {
+  if (opts.json) return printJson(page);
+  if (!isTerminal()) {
+    // Plain tab-separated lines for pipes (cut, awk, sort): no borders, no colour, one header line.
+    const rows = [columns.map((c) => c.header), ...page.items.map((r) => columns.map((c) => cell(c.value(r)).replace(/[\t\n]/g, ' ')))];
+    process.stdout.write(rows.map((r) => r.join('\t')).join('\n') + '\n');
+    return;
+  }
+  if (!page.items.length) {
+    process.stdout.write(chalk.dim(`No ${noun} found (${page.total} in all).`) + '\n');
+    return;
+  }
+  const table = new Table({
+    head: columns.map((c) => chalk.bold(c.header)),
+    style: { head: [], border: [] },
+    chars: { mid: '', 'left-mid': '', 'mid-mid': '', 'right-mid': '' },
+  });
+  for (const row of page.items) {
+    table.push(
+      columns.map((c) => {
+        const text = cell(c.value(row));
+        return c.style && text ? c.style(text, row) : text;
+      }),
+    );
+  }
+  process.stdout.write(table.toString() + '\n');
+  const from = page.offset + 1;
+  const to = page.offset + page.items.length;
+  const more = to < page.total ? ` — next page: --offset ${to}` : '';
+  process.stdout.write(chalk.dim(`${from}–${to} of ${page.total} ${noun}${more}`) + '\n');
+}
+
+/** A line of confirmation for people; with --json, the data instead. */
+export function printDone(opts: OutputOptions, message: string, data?: unknown): void {
+  if (opts.json) {
+    if (data !== undefined) printJson(data);
+    return;
+  }
+  process.stdout.write(`${chalk.green('✓')} ${message}\n`);
+}
+
+export const style = {
+  active: (text: string, row: { isActive?: boolean }) => (row.isActive === false ? chalk.red(text) : chalk.green(text)),
+  role: (text: string) => (text === 'admin' ? chalk.magenta(text) : text === 'doctor' ? chalk.cyan(text) : text),
+  dim: (text: string) => chalk.dim(text),
+};
+
+/** An instant for people: local date and minutes, with the zone's short name. */
+export function formatInstant(iso: string | null | undefined, timeZone?: string): string {
+  if (!iso) return '';
+  const parts = new Intl.DateTimeFormat('en-CA', {
+    timeZone,
+    year: 'numeric',
+    month: '2-digit',
+    day: '2-digit',
+    hour: '2-digit',
+    minute: '2-digit',
+    hourCycle: 'h23',
+    timeZoneName: 'short',
+  }).formatToParts(new Date(iso));
+  const get = (t: string) => parts.find((p) => p.type === t)?.value ?? '';
+  return `${get('year')}-${get('month')}-${get('day')} ${get('hour')}:${get('minute')} ${get('timeZoneName')}`;
+}

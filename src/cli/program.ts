@@ -1,0 +1,30 @@
+import { Command } from 'commander';
+import { registerAuth } from './commands/auth.js';
+import { registerDb } from './commands/db.js';
+import { registerInit } from './commands/init.js';
+import { registerUsers } from './commands/users.js';
+
+declare const __ASCEND_VERSION__: string;
+
+export function buildProgram(): Command {
+  const program = new Command('ascend')
+    .description('Clinics, doctors, patients, slots and appointments — from the terminal, scripts and CI')
+    .version(typeof __ASCEND_VERSION__ === 'string' ? __ASCEND_VERSION__ : 'dev', '-V, --version')
+    .option('--json', 'machine-readable output on stdout (the HTTP API shapes)')
+    .option('--verbose', 'show stack traces with errors')
+    .option('--no-color', 'no colour (also: NO_COLOR=1)')
+    .showSuggestionAfterError()
+    .exitOverride()
+    .addHelpText(
+      'after',
+      `
+Exit codes: 0 ok, 1 unexpected, 2 usage or validation, 3 not found, 4 conflict, 5 not authenticated,
+            6 forbidden, 7 database unreachable.
+Database:   DATABASE_URL selects a PostgreSQL server; without it ascend runs its own (see ascend db status).`,
+    );
+  registerInit(program);
+  registerDb(program);
+  registerAuth(program);
+  registerUsers(program);
+  return program;
+}

@@ -1,0 +1,81 @@
+// The signed-in user of the CLI (a token kept in the credentials file, or ASCEND_TOKEN) and the services'
+// database session. The database and the ORM are imported lazily: `ascend --version` and `--help` never
+// pay for them.
+import { chmodSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { dirname, join } from 'node:path';
+import type { EntityManager } from '@mikro-orm/postgresql';
+import { AuthError } from '../domain/errors.js';
+import { SYSTEM, type Actor } from '../domain/roles.js';
+
+export interface Credentials {
+  token: string;
+  email: string;
+  expiresAt: string;
+}
+
+export function credentialsPath(env: NodeJS.ProcessEnv = process.env): string {
+  const base = env.XDG_CONFIG_HOME || join(homedir(), '.config');
+  return join(base, 'ascend', 'credentials.json');
+}
+
+export function saveCredentials(credentials: Credentials): string {
+  const file = credentialsPath();
+  mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
+  writeFileSync(file, JSON.stringify(credentials, null, 2) + '\n', { mode: 0o600 });
+  chmodSync(file, 0o600); // writeFileSync keeps the mode of an existing file
+  return file;
+}
+
+export function clearCredentials(): boolean {
+  const file = credentialsPath();
+  try {
+    readFileSync(file);
+  } catch {
+    return false;
+  }
+  rmSync(file, { force: true });
+  return true;
+}
+
+export function readCredentials(): Credentials | undefined {
+  try {
+    return JSON.parse(readFileSync(credentialsPath(), 'utf8')) as Credentials;
+  } catch {
+    return undefined;
+  }
+}
+
+/** ASCEND_TOKEN wins over the credentials file. */
+export function currentToken(): string | undefined {
+  return process.env.ASCEND_TOKEN?.trim() || readCredentials()?.token;
+}
+
+export interface Services {
+  em: EntityManager;
+  actor: Actor;
+}
+
+/**
+ * Opens the database (starting and migrating the embedded one if needed), checks who is acting, runs `fn`
+ * with a fresh EntityManager and closes everything. `asSystem` is for database administration (init, db).
+ */
+export async function withServices<T>(fn: (s: Services) => Promise<T>, options: { asSystem?: boolean } = {}): Promise<T> {
+  const token = options.asSystem ? undefined : currentToken();
+  if (!options.asSystem && !token) throw new AuthError('not logged in: run ascend login, or set ASCEND_TOKEN');
+  const { resolveDatabase } = await import('../db/database.js');
+  const { openOrm } = await import('../db/orm.js');
+  const target = await resolveDatabase();
+  const orm = await openOrm(target.url, { pool: { min: 0, max: 2 } });
+  try {
+    const em = orm.em.fork();
+    let actor: Actor = SYSTEM;
+    if (!options.asSystem) {
+      const [{ authenticate }, { sqlOf }] = await Promise.all([import('../services/auth.js'), import('../db/sql.js')]);
+      actor = (await authenticate(sqlOf(em), token)).actor;
+    }
+    return await fn({ em, actor });
+  } finally {
+    await orm.close(true);
+  }
+}

@@ -1,0 +1,22 @@
+import { defineConfig, type Options } from '@mikro-orm/postgresql';
+import { allEntities } from '../domain/entities/index.js';
+
+/**
+ * MikroORM settings shared by the CLI, the HTTP server, the tests and mikro-orm.config.ts. Entities are
+ * defined with defineEntity (no decorators, no reflection), so discovery needs no TypeScript metadata.
+ */
+export function ormConfig(url: string, overrides: Partial<Options> = {}): Options {
+  return defineConfig({
+    clientUrl: url,
+    entities: allEntities,
+    discovery: { warnWhenNoEntities: false },
+    // Entities are loaded explicitly per query; nothing reaches the database behind the code's back.
+    forceEntityConstructor: false,
+    implicitTransactions: true,
+    allowGlobalContext: false,
+    debug: process.env.LOG_LEVEL === 'debug' ? ['query', 'query-params'] : false,
+    pool: { min: 0, max: 4, idleTimeoutMillis: 10_000 },
+    migrations: { tableName: 'mikro_orm_migrations', transactional: true, allOrNothing: true, snapshot: false, silent: true },
+    ...overrides,
+  });
+}

@@ -1,0 +1,17 @@
+import { ValidationError } from './errors.js';
+
+const UNIT_SECONDS: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86400 };
+
+/**
+ * Parses `90s`, `20m`, `1h30m`, `2d` or a bare number of seconds into seconds. `field` names the flag or
+ * variable in the error.
+ */
+export function parseDuration(text: string, field: string): number {
+  const value = text.trim();
+  if (/^\d+$/.test(value)) return Number(value);
+  const parts = [...value.matchAll(/(\d+)\s*([smhd])/gi)];
+  if (!parts.length || parts.map((p) => p[0]).join('') !== value.replace(/\s+/g, '')) {
+    throw new ValidationError(`must be a duration such as 30m, 2h, 1h30m or 90s (got "${text}")`, field);
+  }
+  return parts.reduce((sum, [, n, unit]) => sum + Number(n) * UNIT_SECONDS[unit!.toLowerCase()]!, 0);
+}

@@ -1,0 +1,21 @@
+import { defineEntity, p, type InferEntity } from '@mikro-orm/core';
+import { baseProperties } from './base.js';
+
+export const Clinic = defineEntity({
+  name: 'Clinic',
+  tableName: 'clinic',
+  properties: {
+    ...baseProperties(),
+    name: p.string().length(200),
+    address: p.text().nullable(),
+    city: p.string().length(100),
+    state: p.string().length(100).nullable(),
+    zip: p.string().length(20).nullable(),
+    phone: p.string().length(32).nullable(),
+    email: p.string().length(254).nullable(),
+    /** IANA zone: input and display of this clinic's times happen in it. */
+    timezone: p.string().length(64),
+    isActive: p.boolean().default(true),
+  },
+});
+export type Clinic = InferEntity<typeof Clinic>;

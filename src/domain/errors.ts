@@ -1,0 +1,49 @@
+// Domain errors know nothing of terminals or HTTP: the CLI maps them to exit codes in src/cli/errors.ts,
+// the HTTP server to statuses in src/http/errors.ts. Subclasses refine, never change, the mapping.
+
+export interface FieldIssue {
+  /** The input field, camelCase as in the API (`email`, `dateOfBirth`); the CLI turns it into a flag name. */
+  field: string;
+  message: string;
+}
+
+export class DomainError extends Error {
+  constructor(
+    message: string,
+    /** The offending input field, when one is to blame. */
+    readonly field?: string,
+  ) {
+    super(message);
+    this.name = new.target.name;
+  }
+}
+
+/** Bad input: a field breaks a rule. */
+export class ValidationError extends DomainError {
+  readonly issues: FieldIssue[];
+  constructor(issues: FieldIssue[] | string, field?: string) {
+    const list = typeof issues === 'string' ? [{ field: field ?? '', message: issues }] : issues;
+    super(list.map((i) => (i.field ? `${i.field}: ${i.message}` : i.message)).join('; '), list[0]?.field || undefined);
+    this.issues = list;
+  }
+}
+
+export class NotFoundError extends DomainError {
+  constructor(readonly entity: string, readonly id: string | number, field?: string) {
+    super(`${entity} ${id} not found`, field);
+  }
+}
+
+/** The request is well-formed but clashes with the state of the data (duplicate, overlap, full, in use). */
+export class ConflictError extends DomainError {}
+export class DuplicateError extends ConflictError {}
+export class SlotFullError extends ConflictError {}
+
+/** Who is asking is unknown: no token, a bad or expired token, wrong credentials, a deactivated user. */
+export class AuthError extends DomainError {}
+
+/** Who is asking is known but may not do this. */
+export class ForbiddenError extends DomainError {}
+
+/** The database cannot be reached or started. */
+export class DatabaseUnavailableError extends DomainError {}

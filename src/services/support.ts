@@ -1,0 +1,38 @@
+// Helpers every service shares: turning database refusals into domain errors, and paging.
+import { DomainError } from '../domain/errors.js';
+
+/** SQLSTATE codes of the refusals the schema is built to make. */
+export const PG = {
+  uniqueViolation: '23505',
+  checkViolation: '23514',
+  foreignKeyViolation: '23503',
+  exclusionViolation: '23P01',
+  serializationFailure: '40001',
+  deadlock: '40P01',
+} as const;
+
+export function constraintOf(err: unknown): { code?: string; constraint?: string; detail?: string } {
+  const e = err as { code?: string; constraint?: string; detail?: string };
+  return { code: e?.code, constraint: e?.constraint, detail: e?.detail };
+}
+
+/**
+ * Runs `fn`; if the database refuses with a named constraint listed in `map`, throws the domain error the
+ * map builds instead. The constraint is the source of truth: checks in code before it only give a nicer
+ * message sooner, the database settles races.
+ */
+export async function refusedBy<T>(fn: () => Promise<T>, map: Record<string, (detail?: string) => DomainError>): Promise<T> {
+  try {
+    return await fn();
+  } catch (err) {
+    const { constraint, detail } = constraintOf(err);
+    const build = constraint ? map[constraint] : undefined;
+    if (build) throw build(detail);
+    throw err;
+  }
+}
+
+/** Escapes a user's search text for ILIKE. */
+export function likePattern(search: string): string {
+  return `%${search.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+}

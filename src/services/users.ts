@@ -1,0 +1,155 @@
+import type { EntityManager, FilterQuery } from '@mikro-orm/postgresql';
+import { Doctor, Patient, User } from '../domain/entities/index.js';
+import { ConflictError, DuplicateError, NotFoundError, ValidationError } from '../domain/errors.js';
+import { isAdmin, requireRole, type Actor } from '../domain/roles.js';
+import type { Page } from '../domain/schemas/common.js';
+import {
+  createUserInput,
+  listUsersInput,
+  updateUserInput,
+  userId,
+  type CreateUserInput,
+  type ListUsersInput,
+  type UpdateUserInput,
+} from '../domain/schemas/users.js';
+import { parseInput } from '../domain/validation.js';
+import { userView, type UserView } from '../domain/views.js';
+import { audit } from './audit.js';
+import { hashPassword } from './auth.js';
+import { likePattern, refusedBy } from './support.js';
+
+const emailTaken = () => new DuplicateError('is already used by another user (emails are compared without case)', 'email');
+
+export const userConstraints = { user_email_lower_unique: emailTaken };
+
+/** Throws DuplicateError if another user has this email, ignoring case. The unique index settles races. */
+export async function assertEmailFree(em: EntityManager, email: string, exceptId?: number): Promise<void> {
+  const clash = await em
+    .getConnection()
+    .execute<{ id: number }[]>('select id from "user" where lower(email) = lower(?) limit 1', [email], 'all', em.getTransactionContext());
+  if (clash[0] && clash[0].id !== exceptId) {
+    throw new DuplicateError(`${email} is already used by user ${clash[0].id} (emails are compared without case)`, 'email');
+  }
+}
+
+/**
+ * Makes a user row inside the caller's transaction (doctors and patients are users too: their services call
+ * this so that the user and the profile commit together or not at all).
+ */
+export async function buildUser(em: EntityManager, input: ReturnType<typeof createUserInput.parse>): Promise<User> {
+  await assertEmailFree(em, input.email);
+  return em.create(User, {
+    name: input.name,
+    email: input.email,
+    passwordHash: await hashPassword(input.password),
+    role: input.role,
+    isActive: true,
+    mobile: input.mobile ?? null,
+    address: input.address ?? null,
+    tokenVersion: 0,
+    createdAt: new Date(),
+    updatedAt: new Date(),
+  });
+}
+
+export async function createUser(em: EntityManager, actor: Actor, raw: CreateUserInput): Promise<UserView> {
+  requireRole(actor, ['admin'], 'creating users');
+  const input = parseInput(createUserInput, raw);
+  const user = await refusedBy(
+    () =>
+      em.transactional(async (tx) => {
+        const created = await buildUser(tx, input);
+        await tx.flush();
+        audit(tx, actor, { action: 'user.create', entity: 'user', entityId: created.id, after: userView(created) });
+        return created;
+      }),
+    userConstraints,
+  );
+  return userView(user);
+}
+
+export async function listUsers(em: EntityManager, actor: Actor, raw: ListUsersInput): Promise<Page<UserView>> {
+  requireRole(actor, ['admin'], 'listing users');
+  const input = parseInput(listUsersInput, raw);
+  const where: FilterQuery<User> = {};
+  if (input.role) where.role = input.role;
+  if (!input.includeInactive) where.isActive = true;
+  if (input.search) {
+    const pattern = likePattern(input.search);
+    where.$or = [{ name: { $ilike: pattern } }, { email: { $ilike: pattern } }];
+  }
+  const [users, total] = await em.findAndCount(User, where, { limit: input.limit, offset: input.offset, orderBy: { id: 'asc' } });
+  return { items: users.map(userView), total, limit: input.limit, offset: input.offset };
+}
+
+async function findUser(em: EntityManager, ref: number | string): Promise<User> {
+  const where: FilterQuery<User> =
+    typeof ref === 'string' && ref.includes('@') ? { email: { $ilike: ref.replace(/[\\%_]/g, (c) => `\\${c}`) } } : { id: parseInput(userId, Number(ref)) };
+  const user = await em.findOne(User, where);
+  if (!user) throw new NotFoundError('user', ref);
+  return user;
+}
+
+/** Admins see anyone; a user sees themself. `ref` is an id or an email. */
+export async function getUser(em: EntityManager, actor: Actor, ref: number | string): Promise<UserView> {
+  const user = await findUser(em, ref);
+  if (!isAdmin(actor) && !(actor.kind === 'user' && actor.id === user.id)) {
+    requireRole(actor, ['admin'], 'reading other users');
+  }
+  return userView(user);
+}
+
+export async function updateUser(em: EntityManager, actor: Actor, ref: number | string, raw: UpdateUserInput): Promise<UserView> {
+  requireRole(actor, ['admin'], 'updating users');
+  const input = parseInput(updateUserInput, raw);
+  if (Object.values(input).every((v) => v === undefined)) {
+    throw new ValidationError('nothing to update: give at least one of email, name, role, mobile, address');
+  }
+  return refusedBy(
+    () =>
+      em.transactional(async (tx) => {
+        const user = await findUser(tx, ref);
+        const before = userView(user);
+        if (input.email !== undefined && input.email.toLowerCase() !== user.email.toLowerCase()) await assertEmailFree(tx, input.email, user.id);
+        if (input.role !== undefined && input.role !== user.role) {
+          const profile = (await tx.count(Doctor, { user })) ? 'doctor' : (await tx.count(Patient, { user })) ? 'patient' : null;
+          if (profile) throw new ConflictError(`user ${user.id} has a ${profile} profile, so their role cannot change`, 'role');
+          await assertNotLastAdmin(tx, user, 'change the role of');
+          // The role is in the token: old tokens must stop working.
+          user.tokenVersion += 1;
+        }
+        tx.assign(user, Object.fromEntries(Object.entries(input).filter(([, v]) => v !== undefined)));
+        await tx.flush();
+        const after = userView(user);
+        audit(tx, actor, { action: 'user.update', entity: 'user', entityId: user.id, before, after });
+        return after;
+      }),
+    userConstraints,
+  );
+}
+
+async function assertNotLastAdmin(em: EntityManager, user: User, what: string): Promise<void> {
+  if (user.role !== 'admin' || !user.isActive) return;
+  // Lock the active admins so two admins cannot demote each other at once and leave none.
+  const admins = await em
+    .getConnection()
+    .execute<{ id: number }[]>(`select id from "user" where role = 'admin' and is_active for update`, [], 'all', em.getTransactionContext());
+  if (admins.length <= 1) throw new ConflictError(`cannot ${what} the last active admin`);
+}
+
+/** Deactivates a user: they can no longer log in, and every token they hold stops working at once. */
+export async function deactivateUser(em: EntityManager, actor: Actor, ref: number | string): Promise<UserView> {
+  requireRole(actor, ['admin'], 'deactivating users');
+  return em.transactional(async (tx) => {
+    const user = await findUser(tx, ref);
+    if (!user.isActive) throw new ConflictError(`user ${user.id} is already deactivated`);
+    await assertNotLastAdmin(tx, user, 'deactivate');
+    const before = userView(user);
+    user.isActive = false;
+    user.tokenVersion += 1;
+    await tx.flush();
+    const after = userView(user);
+    audit(tx, actor, { action: 'user.deactivate', entity: 'user', entityId: user.id, before, after });
+    return after;
+  });
+}
