@@ -68,12 +68,12 @@ export async function required(value: string | undefined, flag: string, prompt: 
   return input({ message: prompt, required: true }, { output: process.stderr });
 }
 
-/** Asks yes/no on a terminal; elsewhere the answer must come as a flag. */
-export async function confirmOrFlag(given: boolean | undefined, flag: string, question: string): Promise<void> {
+/** Asks yes/no on a terminal; elsewhere the answer must come as a flag. `what` says what is at stake. */
+export async function confirmOrFlag(given: boolean | undefined, flag: string, what: string): Promise<void> {
   if (given) return;
-  if (!canPrompt()) throw new ValidationError(`${question.replace(/\?$/, '')}: confirm with ${flag}`, flag);
+  if (!canPrompt()) throw new ValidationError(`needed to confirm that ${what}`, flag);
   const { confirm } = await import('@inquirer/prompts');
-  if (!(await confirm({ message: question, default: false }, { output: process.stderr }))) {
+  if (!(await confirm({ message: `This ${what}. Go on?`, default: false }, { output: process.stderr }))) {
     throw new ValidationError('not confirmed', flag);
   }
 }

@@ -8,9 +8,9 @@
 //   start.lock     held while one process initialises, starts, migrates or stops the server
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { chownSync, closeSync, existsSync, mkdirSync, openSync, readFileSync, renameSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, closeSync, cpSync, existsSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { DatabaseUnavailableError } from '../domain/errors.js';
 import { blockedAncestor, chooseDataDir, isRoot, type DataDirChoice } from './data-dir.js';
 
@@ -86,7 +86,7 @@ interface RunAs {
 }
 
 /** PostgreSQL refuses to run as root, so root runs it as `postgres`, creating that user if needed. */
-async function runAsUser(bin: Binaries): Promise<RunAs | undefined> {
+async function runAsUser(): Promise<RunAs | undefined> {
   if (!isRoot()) return undefined;
   let ids = lookupUser(SUPERUSER);
   if (!ids) {
@@ -95,13 +95,46 @@ async function runAsUser(bin: Binaries): Promise<RunAs | undefined> {
     ids = lookupUser(SUPERUSER);
     if (!ids) throw new DatabaseUnavailableError('could not create the postgres user that runs the embedded PostgreSQL');
   }
-  const blocked = blockedAncestor(bin.pgCtl);
-  if (blocked) {
-    throw new DatabaseUnavailableError(
-      `the PostgreSQL binaries under ${blocked} cannot be run by the postgres user (the directory is closed to others); install ascend elsewhere or set DATABASE_URL`,
-    );
-  }
   return ids;
+}
+
+/** The binaries to run and the user to run them as. */
+async function prepareBinaries(): Promise<{ bin: Binaries; runAs: RunAs | undefined }> {
+  const runAs = await runAsUser();
+  return { bin: reachableBinaries(await binaries(), runAs), runAs };
+}
+
+/** Where root keeps a copy of the PostgreSQL binaries that the `postgres` user can run. */
+export const ROOT_BINARY_CACHE = '/var/cache/ascend';
+
+/**
+ * The binaries live in node_modules; when ascend is installed below a directory closed to others (root's
+ * home, a `mktemp -d` checkout), the `postgres` user cannot run them from there. Copy the whole tree (bin,
+ * lib, share: PostgreSQL finds them relative to itself) once per version to a place it can reach.
+ */
+function reachableBinaries(bin: Binaries, runAs: RunAs | undefined): Binaries {
+  if (!runAs || !blockedAncestor(bin.pgCtl)) return bin;
+  const native = dirname(dirname(bin.pgCtl));
+  let version = 'unknown';
+  try {
+    version = JSON.parse(readFileSync(join(dirname(native), 'package.json'), 'utf8')).version;
+  } catch {
+    /* a layout without package.json: one shared copy */
+  }
+  const target = join(ROOT_BINARY_CACHE, `postgresql-${process.platform}-${process.arch}-${version}`);
+  if (!existsSync(join(target, 'bin', 'pg_ctl'))) {
+    mkdirSync(ROOT_BINARY_CACHE, { recursive: true, mode: 0o755 });
+    chmodSync(ROOT_BINARY_CACHE, 0o755);
+    const staging = `${target}.${process.pid}.tmp`;
+    cpSync(native, staging, { recursive: true, verbatimSymlinks: true });
+    chmodSync(staging, 0o755);
+    try {
+      renameSync(staging, target);
+    } catch {
+      rmSync(staging, { recursive: true, force: true }); // another process finished the same copy first
+    }
+  }
+  return { initdb: join(target, 'bin', 'initdb'), pgCtl: join(target, 'bin', 'pg_ctl') };
 }
 
 function lookupUser(name: string): RunAs | undefined {
@@ -291,8 +324,7 @@ function runningServer(paths: Paths, choice: DataDirChoice): EmbeddedServer | un
 }
 
 async function startLocked(paths: Paths, choice: DataDirChoice, settings: Record<string, string>): Promise<EmbeddedServer> {
-  const bin = await binaries();
-  const runAs = await runAsUser(bin);
+  const { bin, runAs } = await prepareBinaries();
   let state = readState(paths);
   if (!existsSync(join(paths.cluster, 'PG_VERSION'))) {
     state = await initialise(paths, bin, runAs);
@@ -449,8 +481,7 @@ export async function stopEmbeddedServer(choice: DataDirChoice = chooseDataDir()
   const paths = pathsOf(choice.dir);
   return withStartLock(choice.dir, async () => {
     if (!livePostmaster(paths)) return false;
-    const bin = await binaries();
-    const runAs = await runAsUser(bin);
+    const { bin, runAs } = await prepareBinaries();
     try {
       await run(bin.pgCtl, ['stop', '-w', '-t', '60', '-D', paths.cluster, '-m', 'fast'], runAs, paths.root);
     } catch (err) {

@@ -30,7 +30,7 @@ async function withOrm<T>(url: string, fn: (orm: import('@mikro-orm/postgresql')
 }
 
 function refuseWhenExternal(external: string | undefined, what: string): void {
-  if (external) throw new ValidationError(`DATABASE_URL is set: ascend does not ${what} that server`, 'DATABASE_URL');
+  if (external) throw new ValidationError(`is set, and ascend does not ${what} that server`, 'DATABASE_URL');
 }
 
 export function registerDb(program: Command): void {
@@ -78,7 +78,7 @@ export function registerDb(program: Command): void {
             error = (err as Error).message.split('\n')[0];
           }
         }
-        const result = { running, ...status, migrations, ...(error ? { error } : {}) };
+        const result: Record<string, unknown> = { running, ...status, migrations, ...(error ? { error } : {}) };
         if (ctx.json) return printJson(result);
         const lines = [
           `${chalk.bold('Database')}    ${external ? 'DATABASE_URL' : 'embedded PostgreSQL'} — ${running ? chalk.green('running') : chalk.yellow('not running')}`,
@@ -130,7 +130,7 @@ export function registerDb(program: Command): void {
     .option('--yes', 'confirm that every record is to be deleted')
     .action(
       act(async (ctx, opts) => {
-        await confirmOrFlag(opts.yes, '--yes', 'Delete every record in the database?');
+        await confirmOrFlag(opts.yes, '--yes', 'reset deletes every record in the database');
         const d = await loadDb();
         const target = await d.resolveDatabase({ migrate: false });
         const applied = await withOrm(target.url, (orm) => d.resetSchema(orm));

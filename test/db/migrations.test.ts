@@ -1,0 +1,136 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { migrationsList } from '../../migrations/index.js';
+import { LATEST_MIGRATION } from '../../src/db/schema-version.js';
+import { createTestDatabase, type TestDatabase } from '../support/db.js';
+
+let db: TestDatabase;
+beforeAll(async () => {
+  db = await createTestDatabase();
+});
+afterAll(() => db.drop());
+
+/** Runs SQL expected to be refused; returns the SQLSTATE and constraint name. */
+async function refusal(text: string, params: unknown[] = []) {
+  try {
+    await db.sql(text, params);
+  } catch (err) {
+    const e = err as { code: string; constraint?: string; message: string };
+    return { code: e.code, constraint: e.constraint, message: e.message };
+  }
+  throw new Error(`expected the database to refuse: ${text}`);
+}
+
+async function seedDoctor() {
+  const [user] = await db.sql<{ id: number }>(
+    `insert into "user" (name, email, password_hash, role) values ('Dr', 'dr-' || gen_random_uuid() || '@x.org', 'h', 'doctor') returning id`,
+  );
+  const [clinic] = await db.sql<{ id: number }>(`insert into clinic (name, city, timezone) values ('C ' || gen_random_uuid(), 'Pune', 'Asia/Kolkata') returning id`);
+  const [doctor] = await db.sql<{ id: number }>(
+    `insert into doctor (user_id, clinic_id, specialty, license_number) values ($1, $2, 'cardiology', 'L-' || gen_random_uuid()) returning id`,
+    [user!.id, clinic!.id],
+  );
+  return { doctorId: doctor!.id, clinicId: clinic!.id };
+}
+
+async function seedPatient() {
+  const [user] = await db.sql<{ id: number }>(
+    `insert into "user" (name, email, password_hash, role) values ('P', 'p-' || gen_random_uuid() || '@x.org', 'h', 'patient') returning id`,
+  );
+  const [patient] = await db.sql<{ id: number }>(`insert into patient (user_id) values ($1) returning id`, [user!.id]);
+  return patient!.id;
+}
+
+describe('the schema holds the rules itself', () => {
+  it('LATEST_MIGRATION names the newest registered migration', () => {
+    expect(migrationsList.at(-1)!.name).toBe(LATEST_MIGRATION);
+  });
+
+  it('emails are unique without regard to case', async () => {
+    await db.sql(`insert into "user" (name, email, password_hash, role) values ('A', 'Case@X.org', 'h', 'patient')`);
+    expect(await refusal(`insert into "user" (name, email, password_hash, role) values ('B', 'case@x.ORG', 'h', 'patient')`)).toMatchObject({
+      code: '23505',
+      constraint: 'user_email_lower_unique',
+    });
+    expect(await refusal(`insert into "user" (name, email, password_hash, role) values ('B', 'b@x.org', 'h', 'nurse')`)).toMatchObject({
+      constraint: 'user_role_check',
+    });
+  });
+
+  it('two active slots of one doctor cannot overlap (exclusion constraint); an inactive one may', async () => {
+    const { doctorId, clinicId } = await seedDoctor();
+    const insert = `insert into slot (doctor_id, clinic_id, starts_at, ends_at, capacity, is_active) values ($1, $2, $3, $4, 1, $5)`;
+    await db.sql(insert, [doctorId, clinicId, '2030-01-01T09:00Z', '2030-01-01T09:20Z', true]);
+    expect(await refusal(insert, [doctorId, clinicId, '2030-01-01T09:10Z', '2030-01-01T09:30Z', true])).toMatchObject({
+      code: '23P01',
+      constraint: 'slot_no_overlap',
+    });
+    await db.sql(insert, [doctorId, clinicId, '2030-01-01T09:20Z', '2030-01-01T09:40Z', true]); // touching is fine
+    await db.sql(insert, [doctorId, clinicId, '2030-01-01T09:10Z', '2030-01-01T09:30Z', false]);
+    expect(await refusal(insert, [doctorId, clinicId, '2030-01-01T10:00Z', '2030-01-01T09:00Z', true])).toMatchObject({ constraint: 'slot_ends_after_start' });
+  });
+
+  it('booked_count stays within capacity and must equal the live appointments at commit', async () => {
+    const { doctorId, clinicId } = await seedDoctor();
+    const patientId = await seedPatient();
+    const [slot] = await db.sql<{ id: number }>(
+      `insert into slot (doctor_id, clinic_id, starts_at, ends_at, capacity) values ($1, $2, '2030-02-01T09:00Z', '2030-02-01T09:20Z', 1) returning id`,
+      [doctorId, clinicId],
+    );
+    expect(await refusal(`update slot set booked_count = 2 where id = $1`, [slot!.id])).toMatchObject({ constraint: 'slot_booked_within_capacity' });
+    // An appointment without the matching increment is refused when the transaction commits.
+    expect(
+      await refusal(
+        `insert into appointment (slot_id, patient_id, doctor_id, clinic_id, starts_at, ends_at) values ($1, $2, $3, $4, '2030-02-01T09:00Z', '2030-02-01T09:20Z')`,
+        [slot!.id, patientId, doctorId, clinicId],
+      ),
+    ).toMatchObject({ code: '23514', constraint: 'slot_booked_count_matches' });
+    // Done as one unit of work, it commits.
+    await db.sql(
+      `with a as (insert into appointment (slot_id, patient_id, doctor_id, clinic_id, starts_at, ends_at)
+                  values ($1, $2, $3, $4, '2030-02-01T09:00Z', '2030-02-01T09:20Z') returning slot_id)
+       update slot set booked_count = booked_count + 1 where id = (select slot_id from a)`,
+      [slot!.id, patientId, doctorId, clinicId],
+    );
+    const [row] = await db.sql(`select booked_count from slot where id = $1`, [slot!.id]);
+    expect(row!.booked_count).toBe(1);
+  });
+
+  it('a patient cannot hold two overlapping booked appointments', async () => {
+    const { doctorId, clinicId } = await seedDoctor();
+    const other = await seedDoctor();
+    const patientId = await seedPatient();
+    const slotSql = `insert into slot (doctor_id, clinic_id, starts_at, ends_at, capacity, booked_count) values ($1, $2, '2030-03-01T09:00Z', '2030-03-01T09:30Z', 5, 0) returning id`;
+    const [a] = await db.sql<{ id: number }>(slotSql, [doctorId, clinicId]);
+    const [b] = await db.sql<{ id: number }>(slotSql, [other.doctorId, other.clinicId]);
+    const book = (slotId: number, d: number, c: number) =>
+      db.sql(
+        `with a as (insert into appointment (slot_id, patient_id, doctor_id, clinic_id, starts_at, ends_at)
+                    values ($1, $2, $3, $4, '2030-03-01T09:00Z', '2030-03-01T09:30Z') returning slot_id)
+         update slot set booked_count = booked_count + 1 where id = (select slot_id from a)`,
+        [slotId, patientId, d, c],
+      );
+    await book(a!.id, doctorId, clinicId);
+    await expect(book(b!.id, other.doctorId, other.clinicId)).rejects.toMatchObject({ code: '23P01', constraint: 'appointment_patient_no_overlap' });
+  });
+
+  it('leave and weekly hours of one doctor do not overlap; blood groups are checked', async () => {
+    const { doctorId } = await seedDoctor();
+    await db.sql(`insert into doctor_leave (doctor_id, starts_at, ends_at) values ($1, '2030-04-01T00:00Z', '2030-04-03T00:00Z')`, [doctorId]);
+    expect(await refusal(`insert into doctor_leave (doctor_id, starts_at, ends_at) values ($1, '2030-04-02T00:00Z', '2030-04-05T00:00Z')`, [doctorId])).toMatchObject({
+      constraint: 'doctor_leave_no_overlap',
+    });
+    await db.sql(`insert into doctor_hours (doctor_id, weekday, starts_at_local, ends_at_local, slot_minutes) values ($1, 1, '09:00', '13:00', 20)`, [doctorId]);
+    await db.sql(`insert into doctor_hours (doctor_id, weekday, starts_at_local, ends_at_local, slot_minutes) values ($1, 1, '14:00', '18:00', 20)`, [doctorId]);
+    expect(
+      await refusal(`insert into doctor_hours (doctor_id, weekday, starts_at_local, ends_at_local, slot_minutes) values ($1, 1, '12:00', '15:00', 20)`, [doctorId]),
+    ).toMatchObject({ constraint: 'doctor_hours_no_overlap' });
+    const [u] = await db.sql<{ id: number }>(`insert into "user" (name, email, password_hash, role) values ('Q', 'q@x.org', 'h', 'patient') returning id`);
+    expect(await refusal(`insert into patient (user_id, blood_group) values ($1, 'C+')`, [u!.id])).toMatchObject({ constraint: 'patient_blood_group_check' });
+  });
+
+  it('the audit log is append-only', async () => {
+    await db.sql(`insert into audit_event (action, entity, entity_id) values ('test', 'user', '1')`);
+    expect(await refusal(`update audit_event set action = 'forged'`)).toMatchObject({ message: 'audit_event is append-only' });
+    expect(await refusal(`delete from audit_event`)).toMatchObject({ message: 'audit_event is append-only' });
+  });
+});

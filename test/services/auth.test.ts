@@ -1,0 +1,80 @@
+import jwt from 'jsonwebtoken';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { sqlOf } from '../../src/db/sql.js';
+import { AuthError } from '../../src/domain/errors.js';
+import { authenticate, issueToken, signingKey, tokenTtlSeconds } from '../../src/services/auth.js';
+import { initialise } from '../../src/services/init.js';
+import { login } from '../../src/services/sessions.js';
+import { deactivateUser } from '../../src/services/users.js';
+import { createTestDatabase, type TestDatabase } from '../support/db.js';
+import { makeUser, PASSWORD } from '../support/fixtures.js';
+
+let db: TestDatabase;
+let key: string;
+beforeAll(async () => {
+  db = await createTestDatabase();
+  await initialise(db.em(), { adminEmail: 'root@example.org', adminName: 'Root', adminPassword: 'S3cure-pass!' });
+  key = await signingKey(sqlOf(db.em()));
+});
+afterAll(() => db.drop());
+
+const rejects = async (token: string | undefined, message: RegExp) => {
+  const err = await authenticate(sqlOf(db.em()), token).catch((e: unknown) => e);
+  expect(err).toBeInstanceOf(AuthError);
+  expect((err as Error).message).toMatch(message);
+};
+
+describe('authenticate', () => {
+  it('accepts a fresh token and returns the actor and the user', async () => {
+    const { user } = await makeUser(db.em(), 'patient');
+    const { token } = await login(db.em(), { email: user.email, password: PASSWORD });
+    const result = await authenticate(sqlOf(db.em()), token.accessToken);
+    expect(result.actor).toMatchObject({ kind: 'user', id: user.id, role: 'patient' });
+    expect(result.user.email).toBe(user.email);
+    expect(token.expiresIn).toBe(30 * 60);
+  });
+
+  it('refuses no token, garbage, a bad signature, alg none, a forged role and an expired token', async () => {
+    const { user } = await makeUser(db.em(), 'patient');
+    await rejects(undefined, /not logged in/);
+    await rejects('garbage', /not a valid ascend token/);
+    const forgedKey = jwt.sign({ role: 'patient', tv: 0 }, 'another-key', { subject: String(user.id), expiresIn: 600 });
+    await rejects(forgedKey, /bad signature/);
+    const none = jwt.sign({ role: 'admin', tv: 0, sub: String(user.id) }, '', { algorithm: 'none' });
+    await rejects(none, /bad signature/);
+    const escalated = jwt.sign({ role: 'admin', tv: 0 }, key, { subject: String(user.id), expiresIn: 600 });
+    await rejects(escalated, /revoked/);
+    const expired = jwt.sign({ role: 'patient', tv: 0, exp: Math.floor(Date.now() / 1000) - 10 }, key, { subject: String(user.id) });
+    await rejects(expired, /expired at/);
+    const hs512 = jwt.sign({ role: 'patient', tv: 0 }, key, { subject: String(user.id), algorithm: 'HS512', expiresIn: 600 });
+    await rejects(hs512, /bad signature/);
+  });
+
+  it("a deactivated user's token stops working at once", async () => {
+    const { user } = await makeUser(db.em(), 'doctor');
+    const { token } = await login(db.em(), { email: user.email, password: PASSWORD });
+    await deactivateUser(db.em(), { kind: 'system' }, user.id);
+    await rejects(token.accessToken, /deactivated/);
+    await expect(login(db.em(), { email: user.email, password: PASSWORD })).rejects.toThrow('wrong email or password');
+  });
+
+  it('ASCEND_JWT_SECRET, when set, signs and verifies instead of the stored key', async () => {
+    const { user } = await makeUser(db.em(), 'patient');
+    process.env.ASCEND_JWT_SECRET = 'an-operator-provided-secret-of-enough-length';
+    try {
+      const token = issueToken({ id: user.id, role: 'patient', tokenVersion: 0 }, await signingKey(sqlOf(db.em())));
+      await expect(authenticate(sqlOf(db.em()), token.accessToken)).resolves.toMatchObject({ actor: { id: user.id } });
+      const withStoredKey = issueToken({ id: user.id, role: 'patient', tokenVersion: 0 }, key);
+      await rejects(withStoredKey.accessToken, /bad signature/);
+    } finally {
+      delete process.env.ASCEND_JWT_SECRET;
+    }
+  });
+
+  it('ASCEND_TOKEN_TTL sets the lifetime and is validated', () => {
+    expect(tokenTtlSeconds({ ASCEND_TOKEN_TTL: '2h' })).toBe(7200);
+    expect(tokenTtlSeconds({})).toBe(1800);
+    expect(() => tokenTtlSeconds({ ASCEND_TOKEN_TTL: 'forever' })).toThrow(/ASCEND_TOKEN_TTL: must be a duration/);
+    expect(() => tokenTtlSeconds({ ASCEND_TOKEN_TTL: '10s' })).toThrow(/must be from 1m to 30d/);
+  });
+});

@@ -1,0 +1,61 @@
+// Drives the real, built CLI as a child process, the way users and scripts run it.
+import { spawn } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+
+export const BIN = resolve(import.meta.dirname, '../../bin/ascend');
+
+export interface CliResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+  /** stdout parsed as JSON. */
+  json<T = any>(): T;
+}
+
+export interface CliOptions {
+  input?: string;
+  env?: Record<string, string | undefined>;
+}
+
+export function runCli(args: string[], options: CliOptions = {}): Promise<CliResult> {
+  return new Promise((resolvePromise, reject) => {
+    const env: Record<string, string> = {};
+    for (const [k, v] of Object.entries({ ...process.env, CI: 'true', NO_COLOR: '1', ...options.env })) if (v !== undefined) env[k] = v;
+    const child = spawn(process.execPath, [BIN, ...args], { env, stdio: ['pipe', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    child.on('error', reject);
+    child.on('close', (code) =>
+      resolvePromise({
+        code: code ?? -1,
+        stdout,
+        stderr,
+        json() {
+          try {
+            return JSON.parse(stdout);
+          } catch {
+            throw new Error(`stdout is not JSON (exit ${code}): ${stdout}\nstderr: ${stderr}`);
+          }
+        },
+      }),
+    );
+    child.stdin.end(options.input ?? '');
+  });
+}
+
+/**
+ * A CLI bound to one database and one config directory (so its own credentials file): what one person at
+ * one terminal sees.
+ */
+export function cliFor(databaseUrl: string, extraEnv: Record<string, string | undefined> = {}) {
+  const configHome = mkdtempSync(join(tmpdir(), 'ascend-test-cfg-'));
+  const env = { DATABASE_URL: databaseUrl, XDG_CONFIG_HOME: configHome, ASCEND_TOKEN: undefined, ...extraEnv };
+  return {
+    configHome,
+    run: (args: string[], options: CliOptions = {}) => runCli(args, { ...options, env: { ...env, ...options.env } }),
+  };
+}
