@@ -13,7 +13,7 @@ export async function benchStartup(): Promise<Row[]> {
   const dataDir = mkdtempSync(join(tmpdir(), 'ascend-bench-pg-'));
   chmodSync(dataDir, 0o755);
   const configHome = mkdtempSync(join(tmpdir(), 'ascend-bench-cfg-'));
-  const env = { ...process.env, ASCEND_DATA_DIR: dataDir, XDG_CONFIG_HOME: configHome, DATABASE_URL: '', NO_COLOR: '1' };
+  const env: NodeJS.ProcessEnv = { ...process.env, ASCEND_DATA_DIR: dataDir, XDG_CONFIG_HOME: configHome, DATABASE_URL: '', NO_COLOR: '1' };
   delete env.ASCEND_TOKEN;
   const ascend = (args: string[], input?: string) => {
     const r = spawnSync(process.execPath, [BIN, ...args], { env, input, encoding: 'utf8' });
