@@ -1,0 +1,58 @@
+// What a person at a terminal sees: tables and colour, a hidden password prompt. Run under a real
+// pseudo-terminal (util-linux `script`), since that is what decides.
+import { spawn } from 'node:child_process';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { BIN, cliFor } from '../support/cli.js';
+import { createTestDatabase, type TestDatabase } from '../support/db.js';
+
+let db: TestDatabase;
+let admin: ReturnType<typeof cliFor>;
+beforeAll(async () => {
+  db = await createTestDatabase();
+  admin = cliFor(db.url);
+  expect((await admin.run(['init', '--admin-email', 'admin@example.org', '--admin-name', 'Ada Admin', '--admin-password-stdin'], { input: 'S3cure-pass!\n' })).code).toBe(0);
+  expect((await admin.run(['login', '--email', 'admin@example.org', '--password-stdin'], { input: 'S3cure-pass!\n' })).code).toBe(0);
+});
+afterAll(() => db.drop());
+
+/** Runs the CLI with stdin and stdout on a pseudo-terminal; `keys` are typed after a pause. */
+function onTerminal(args: string[], env: Record<string, string | undefined>, keys?: string): Promise<{ code: number; screen: string }> {
+  return new Promise((resolve, reject) => {
+    const command = [process.execPath, BIN, ...args].map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(' ');
+    // A person's shell: no CI flag, no NO_COLOR unless the test sets it.
+    const childEnv: Record<string, string> = {};
+    for (const [k, v] of Object.entries({ ...process.env, CI: undefined, NO_COLOR: undefined, ...env })) if (v !== undefined) childEnv[k] = v;
+    const child = spawn('script', ['-qec', command, '/dev/null'], { env: { ...childEnv, TERM: 'xterm-256color' } });
+    let screen = '';
+    child.stdout.on('data', (d) => (screen += d));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code: code ?? -1, screen }));
+    if (keys) setTimeout(() => child.stdin.write(keys), 1500);
+    setTimeout(() => child.stdin.end(), keys ? 2500 : 0);
+  });
+}
+
+const env = () => ({ DATABASE_URL: db.url, XDG_CONFIG_HOME: admin.configHome, FORCE_COLOR: undefined });
+
+describe('on a terminal', () => {
+  it('lists as a bordered table in colour, and without colour under NO_COLOR', async () => {
+    const coloured = await onTerminal(['users', 'list'], env());
+    expect(coloured.code).toBe(0);
+    expect(coloured.screen).toContain('┌');
+    expect(coloured.screen).toMatch(/\u001b\[35madmin\u001b\[39m/);
+    expect(coloured.screen).toContain('1–1 of 1 users');
+    const plain = await onTerminal(['users', 'list'], { ...env(), NO_COLOR: '1' });
+    expect(plain.screen).toContain('┌');
+    expect(plain.screen).not.toMatch(/\u001b\[3\dm/);
+  });
+
+  it('prompts for a missing password, hiding what is typed', async () => {
+    const other = cliFor(db.url);
+    const result = await onTerminal(['login', '--email', 'admin@example.org'], { DATABASE_URL: db.url, XDG_CONFIG_HOME: other.configHome }, 'S3cure-pass!\r');
+    expect(result.code).toBe(0);
+    expect(result.screen).toContain('Password');
+    expect(result.screen).not.toContain('S3cure-pass!');
+    expect(result.screen).toContain('Logged in as Ada Admin');
+    expect((await other.run(['whoami'])).code).toBe(0);
+  });
+});
