@@ -1,7 +1,10 @@
 import { Command } from 'commander';
 import { registerAuth } from './commands/auth.js';
+import { registerClinics } from './commands/clinics.js';
 import { registerDb } from './commands/db.js';
+import { registerDoctors } from './commands/doctors.js';
 import { registerInit } from './commands/init.js';
+import { registerPatients } from './commands/patients.js';
 import { registerUsers } from './commands/users.js';
 
 declare const __ASCEND_VERSION__: string;
@@ -26,5 +29,8 @@ Database:   DATABASE_URL selects a PostgreSQL server; without it ascend runs its
   registerDb(program);
   registerAuth(program);
   registerUsers(program);
+  registerClinics(program);
+  registerDoctors(program);
+  registerPatients(program);
   return program;
 }

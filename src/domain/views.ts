@@ -46,3 +46,191 @@ export function userView(u: UserLike): UserView {
     updatedAt: iso(u.updatedAt)!,
   };
 }
+
+export interface ClinicView {
+  id: number;
+  name: string;
+  address: string | null;
+  city: string;
+  state: string | null;
+  zip: string | null;
+  phone: string | null;
+  email: string | null;
+  timezone: string;
+  isActive: boolean;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export interface ClinicLike {
+  id: number;
+  name: string;
+  address?: string | null;
+  city: string;
+  state?: string | null;
+  zip?: string | null;
+  phone?: string | null;
+  email?: string | null;
+  timezone: string;
+  isActive: boolean;
+  createdAt: Instant;
+  updatedAt: Instant;
+}
+
+export function clinicView(c: ClinicLike): ClinicView {
+  return {
+    id: c.id,
+    name: c.name,
+    address: c.address ?? null,
+    city: c.city,
+    state: c.state ?? null,
+    zip: c.zip ?? null,
+    phone: c.phone ?? null,
+    email: c.email ?? null,
+    timezone: c.timezone,
+    isActive: c.isActive,
+    createdAt: iso(c.createdAt)!,
+    updatedAt: iso(c.updatedAt)!,
+  };
+}
+
+/** The clinic as other records show it. */
+export interface ClinicRef {
+  id: number;
+  name: string;
+  city: string;
+  timezone: string;
+}
+
+export const clinicRef = (c: ClinicLike): ClinicRef => ({ id: c.id, name: c.name, city: c.city, timezone: c.timezone });
+
+export interface DoctorView {
+  id: number;
+  userId: number;
+  name: string;
+  email: string;
+  mobile: string | null;
+  clinicId: number;
+  clinic: ClinicRef;
+  specialty: string;
+  licenseNumber: string;
+  qualifications: string | null;
+  experienceYears: number;
+  maxPatientsPerDay: number;
+  isActive: boolean;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export interface DoctorLike {
+  id: number;
+  user: UserLike;
+  clinic: ClinicLike;
+  specialty: string;
+  licenseNumber: string;
+  qualifications?: string | null;
+  experienceYears: number;
+  maxPatientsPerDay: number;
+  isActive: boolean;
+  createdAt: Instant;
+  updatedAt: Instant;
+}
+
+export function doctorView(d: DoctorLike): DoctorView {
+  return {
+    id: d.id,
+    userId: d.user.id,
+    name: d.user.name,
+    email: d.user.email,
+    mobile: d.user.mobile ?? null,
+    clinicId: d.clinic.id,
+    clinic: clinicRef(d.clinic),
+    specialty: d.specialty,
+    licenseNumber: d.licenseNumber,
+    qualifications: d.qualifications ?? null,
+    experienceYears: d.experienceYears,
+    maxPatientsPerDay: d.maxPatientsPerDay,
+    isActive: d.isActive,
+    createdAt: iso(d.createdAt)!,
+    updatedAt: iso(d.updatedAt)!,
+  };
+}
+
+export interface PatientView {
+  id: number;
+  userId: number;
+  name: string;
+  email: string;
+  mobile: string | null;
+  address: string | null;
+  dateOfBirth: string | null;
+  bloodGroup: string | null;
+  allergies: string | null;
+  emergencyContact: string | null;
+  isActive: boolean;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export interface PatientLike {
+  id: number;
+  user: UserLike;
+  dateOfBirth?: string | null;
+  bloodGroup?: string | null;
+  allergies?: string | null;
+  emergencyContact?: string | null;
+  isActive: boolean;
+  createdAt: Instant;
+  updatedAt: Instant;
+}
+
+export function patientView(p: PatientLike): PatientView {
+  return {
+    id: p.id,
+    userId: p.user.id,
+    name: p.user.name,
+    email: p.user.email,
+    mobile: p.user.mobile ?? null,
+    address: p.user.address ?? null,
+    dateOfBirth: p.dateOfBirth ?? null,
+    bloodGroup: p.bloodGroup ?? null,
+    allergies: p.allergies ?? null,
+    emergencyContact: p.emergencyContact ?? null,
+    // A patient whose user account is deactivated is inactive too.
+    isActive: p.isActive && p.user.isActive,
+    createdAt: iso(p.createdAt)!,
+    updatedAt: iso(p.updatedAt)!,
+  };
+}
+
+export interface LeaveView {
+  id: number;
+  doctorId: number;
+  startsAt: string;
+  endsAt: string;
+  reason: string | null;
+  /** The clinic's zone, in which the leave's days were read. */
+  timezone: string;
+  createdAt: string;
+}
+
+export interface AppointmentView {
+  id: number;
+  slotId: number;
+  patientId: number;
+  patientName: string;
+  doctorId: number;
+  doctorName: string;
+  clinicId: number;
+  clinicName: string;
+  timezone: string;
+  startsAt: string;
+  endsAt: string;
+  status: string;
+  reason: string | null;
+  notes: string | null;
+  cancelledAt: string | null;
+  cancelReason: string | null;
+  createdAt: string;
+  updatedAt: string;
+}

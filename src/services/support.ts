@@ -1,5 +1,7 @@
 // Helpers every service shares: turning database refusals into domain errors, and paging.
+import type { EntityManager } from '@mikro-orm/postgresql';
 import { DomainError } from '../domain/errors.js';
+import type { Actor } from '../domain/roles.js';
 
 /** SQLSTATE codes of the refusals the schema is built to make. */
 export const PG = {
@@ -35,4 +37,30 @@ export async function refusedBy<T>(fn: () => Promise<T>, map: Record<string, (de
 /** Escapes a user's search text for ILIKE. */
 export function likePattern(search: string): string {
   return `%${search.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+}
+
+
+/**
+ * A Postgres array literal for a `?::int[]` placeholder. (knex expands a JS array bound to `?` into a list of
+ * placeholders, which `any(?)` and `unnest(?)` cannot take.)
+ */
+export const intArray = (ids: readonly number[]): string => `{${ids.map((n) => Math.trunc(Number(n))).join(',')}}`;
+
+/** Raw SQL in the caller's transaction (placeholders are `?`). */
+export function query<T = Record<string, unknown>>(em: EntityManager, sql: string, params: unknown[] = []): Promise<T[]> {
+  return em.getConnection().execute<T[]>(sql, params as never[], 'all', em.getTransactionContext());
+}
+
+/** The doctor profile id of a doctor actor, or null (no profile, or not a doctor). */
+export async function doctorIdOf(em: EntityManager, actor: Actor): Promise<number | null> {
+  if (actor.kind !== 'user' || actor.role !== 'doctor') return null;
+  const [row] = await query<{ id: number }>(em, 'select id from doctor where user_id = ?', [actor.id]);
+  return row?.id ?? null;
+}
+
+/** The patient profile id of a patient actor, or null. */
+export async function patientIdOf(em: EntityManager, actor: Actor): Promise<number | null> {
+  if (actor.kind !== 'user' || actor.role !== 'patient') return null;
+  const [row] = await query<{ id: number }>(em, 'select id from patient where user_id = ?', [actor.id]);
+  return row?.id ?? null;
 }

@@ -6,6 +6,7 @@ import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { migrationsList } from '../../../migrations/index.js';
 import { runCli, type CliOptions } from '../../support/cli.js';
 
 let dataDir: string;
@@ -39,7 +40,7 @@ describe('the embedded database', () => {
     const s = status.json();
     expect(s).toMatchObject({ running: true, embedded: true, dataDir, dataDirReason: 'ASCEND_DATA_DIR', initialised: true });
     expect(s.url).toMatch(/^postgresql:\/\/postgres:\*\*\*@127\.0\.0\.1:\d+\/ascend$/);
-    expect(s.migrations).toEqual({ applied: ['Migration20261125000000_initial'], pending: [] });
+    expect(s.migrations).toEqual({ applied: migrationsList.map((m) => m.name), pending: [] });
     expect(statMode(join(dataDir, 'server.json'))).toBe(0o600);
   });
 

@@ -1,0 +1,109 @@
+import type { Command } from 'commander';
+import type { ClinicView } from '../../domain/views.js';
+import { act, given } from '../command.js';
+import { idArgument, required, wholeNumber } from '../input.js';
+import { printDone, printList, printRecord, style, type Column } from '../output.js';
+import { withServices } from '../session.js';
+
+const clinicFields: Column<ClinicView>[] = [
+  { header: 'ID', value: (c) => c.id },
+  { header: 'Name', value: (c) => c.name },
+  { header: 'City', value: (c) => c.city },
+  { header: 'State', value: (c) => c.state },
+  { header: 'Address', value: (c) => c.address },
+  { header: 'Zip', value: (c) => c.zip },
+  { header: 'Phone', value: (c) => c.phone },
+  { header: 'Email', value: (c) => c.email },
+  { header: 'Time zone', value: (c) => c.timezone },
+  { header: 'Active', value: (c) => c.isActive, style: style.active },
+];
+const clinicColumns = clinicFields.filter((f) => ['ID', 'Name', 'City', 'Phone', 'Time zone', 'Active'].includes(f.header));
+
+const contactOptions = (cmd: Command) =>
+  cmd
+    .option('--address <text>', 'street address')
+    .option('--state <text>', 'state or region')
+    .option('--zip <code>', 'postal code')
+    .option('--phone <phone>', 'phone number')
+    .option('--email <email>', 'contact email');
+
+const contact = (opts: Record<string, string | undefined>) => given({ address: opts.address, state: opts.state, zip: opts.zip, phone: opts.phone, email: opts.email });
+
+export function registerClinics(program: Command): void {
+  const clinics = program.command('clinics').description('clinics: where doctors work, each with its time zone');
+
+  contactOptions(
+    clinics
+      .command('create')
+      .description('create a clinic (admins)')
+      .option('--name <name>', 'clinic name (unique within its city)')
+      .option('--city <city>', 'city')
+      .option('--timezone <zone>', 'IANA time zone, e.g. Asia/Kolkata; the clinic’s times are read and shown in it'),
+  ).action(
+    act(async (ctx, opts) => {
+      const name = await required(opts.name, '--name', 'Clinic name');
+      const city = await required(opts.city, '--city', 'City');
+      const timezone = await required(opts.timezone, '--timezone', 'Time zone (IANA, e.g. Asia/Kolkata)');
+      const { createClinic } = await import('../../services/clinics.js');
+      const clinic = await withServices(({ em, actor }) => createClinic(em, actor, { name, city, timezone, ...contact(opts) }));
+      printDone(ctx, `Created clinic ${clinic.id}: ${clinic.name}, ${clinic.city} (${clinic.timezone})`, clinic);
+    }),
+  );
+
+  clinics
+    .command('list')
+    .description('list clinics (active ones unless --include-inactive)')
+    .option('--city <city>', 'only this city')
+    .option('--search <text>', 'name, city or address contains this text')
+    .option('--include-inactive', 'include deactivated clinics')
+    .option('--limit <n>', 'at most this many (1–1000)', wholeNumber(1, 1000), 50)
+    .option('--offset <n>', 'skip this many', wholeNumber(0), 0)
+    .action(
+      act(async (ctx, opts) => {
+        const { listClinics } = await import('../../services/clinics.js');
+        const page = await withServices(({ em, actor }) =>
+          listClinics(em, actor, { ...given({ city: opts.city, search: opts.search }), includeInactive: Boolean(opts.includeInactive), limit: opts.limit, offset: opts.offset }),
+        );
+        printList(ctx, page, clinicColumns, 'clinics');
+      }),
+    );
+
+  clinics
+    .command('show')
+    .description('show one clinic')
+    .argument('<id>', 'clinic id', idArgument('ID'))
+    .action(
+      act(async (ctx, _opts, id: number) => {
+        const { getClinic } = await import('../../services/clinics.js');
+        printRecord(ctx, await withServices(({ em, actor }) => getClinic(em, actor, id)), clinicFields);
+      }),
+    );
+
+  contactOptions(
+    clinics
+      .command('update')
+      .description('change a clinic (admins; give only what changes, an empty value clears an optional field)')
+      .argument('<id>', 'clinic id', idArgument('ID'))
+      .option('--name <name>', 'new name')
+      .option('--city <city>', 'new city')
+      .option('--timezone <zone>', 'new IANA time zone'),
+  ).action(
+    act(async (ctx, opts, id: number) => {
+      const { updateClinic } = await import('../../services/clinics.js');
+      const clinic = await withServices(({ em, actor }) => updateClinic(em, actor, id, { ...given({ name: opts.name, city: opts.city, timezone: opts.timezone }), ...contact(opts) }));
+      printDone(ctx, `Updated clinic ${clinic.id} (${clinic.name}, ${clinic.city})`, clinic);
+    }),
+  );
+
+  clinics
+    .command('deactivate')
+    .description('deactivate a clinic (admins); refused while it has active doctors')
+    .argument('<id>', 'clinic id', idArgument('ID'))
+    .action(
+      act(async (ctx, _opts, id: number) => {
+        const { deactivateClinic } = await import('../../services/clinics.js');
+        const clinic = await withServices(({ em, actor }) => deactivateClinic(em, actor, id));
+        printDone(ctx, `Deactivated clinic ${clinic.id} (${clinic.name})`, clinic);
+      }),
+    );
+}

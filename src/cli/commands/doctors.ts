@@ -1,0 +1,215 @@
+import type { Command } from 'commander';
+import { formatLocal } from '../../domain/time.js';
+import type { DoctorView, LeaveView } from '../../domain/views.js';
+import { act, given } from '../command.js';
+import { idArgument, readSecret, required, wholeNumber } from '../input.js';
+import { printDone, printList, printRecord, style, type Column } from '../output.js';
+import { withServices } from '../session.js';
+
+const doctorFlags = {
+  licenseNumber: '--license',
+  maxPatientsPerDay: '--max-per-day',
+  clinicId: '--clinic',
+  password: '--password-stdin',
+};
+
+const doctorFields: Column<DoctorView>[] = [
+  { header: 'ID', value: (d) => d.id },
+  { header: 'Name', value: (d) => d.name },
+  { header: 'Email', value: (d) => d.email },
+  { header: 'Mobile', value: (d) => d.mobile },
+  { header: 'Specialty', value: (d) => d.specialty },
+  { header: 'Licence', value: (d) => d.licenseNumber },
+  { header: 'Clinic', value: (d) => `${d.clinic.name}, ${d.clinic.city} (#${d.clinic.id})` },
+  { header: 'Time zone', value: (d) => d.clinic.timezone },
+  { header: 'Qualifications', value: (d) => d.qualifications },
+  { header: 'Experience', value: (d) => `${d.experienceYears} years` },
+  { header: 'Max per day', value: (d) => d.maxPatientsPerDay },
+  { header: 'Active', value: (d) => d.isActive, style: style.active },
+];
+const doctorColumns = doctorFields.filter((f) => ['ID', 'Name', 'Specialty', 'Clinic', 'Licence', 'Max per day', 'Active'].includes(f.header));
+
+const leaveColumns: Column<LeaveView>[] = [
+  { header: 'ID', value: (l) => l.id },
+  { header: 'From', value: (l) => formatLocal(l.startsAt, l.timezone) },
+  { header: 'Until', value: (l) => formatLocal(l.endsAt, l.timezone) },
+  { header: 'Reason', value: (l) => l.reason },
+];
+
+const profileOptions = (cmd: Command) =>
+  cmd
+    .option('--specialty <name>', 'e.g. cardiology (kept in lower case)')
+    .option('--license <number>', 'licence number (unique)')
+    .option('--qualifications <text>', 'degrees and certifications')
+    .option('--experience-years <n>', 'years of practice (0–70)', wholeNumber())
+    .option('--max-per-day <n>', 'most appointments in one clinic day (1–200)', wholeNumber())
+    .option('--mobile <phone>', 'mobile phone number');
+
+export function registerDoctors(program: Command): void {
+  const doctors = program.command('doctors').description('doctors, their working hours and their leave');
+
+  profileOptions(
+    doctors
+      .command('create')
+      .description('create a doctor: their user and profile together, or nothing (admins)')
+      .option('--email <email>', 'login email')
+      .option('--name <name>', 'full name')
+      .option('--clinic <id>', 'clinic id', idArgument('--clinic'))
+      .option('--password-stdin', 'read the password from the first line of stdin'),
+  ).action(
+    act(async (ctx, opts) => {
+      const email = await required(opts.email, '--email', 'Email');
+      const name = await required(opts.name, '--name', 'Name');
+      const clinicId = Number(await required(opts.clinic === undefined ? undefined : String(opts.clinic), '--clinic', 'Clinic id'));
+      const specialty = await required(opts.specialty, '--specialty', 'Specialty');
+      const licenseNumber = await required(opts.license, '--license', 'Licence number');
+      const password = await readSecret({ stdinFlag: '--password-stdin', fromStdin: Boolean(opts.passwordStdin), prompt: 'Password', confirm: true });
+      const { createDoctor } = await import('../../services/doctors.js');
+      const doctor = await withServices(({ em, actor }) =>
+        createDoctor(em, actor, {
+          email,
+          name,
+          password,
+          clinicId,
+          specialty,
+          licenseNumber,
+          ...given({ qualifications: opts.qualifications, experienceYears: opts.experienceYears, maxPatientsPerDay: opts.maxPerDay, mobile: opts.mobile }),
+        }),
+      );
+      printDone(ctx, `Created doctor ${doctor.id}: ${doctor.name} (${doctor.specialty}) at ${doctor.clinic.name}`, doctor);
+    }, doctorFlags),
+  );
+
+  doctors
+    .command('list')
+    .description('list doctors (active ones unless --include-inactive)')
+    .option('--clinic <id>', 'only this clinic', idArgument('--clinic'))
+    .option('--specialty <name>', 'only this specialty')
+    .option('--city <city>', 'only clinics in this city')
+    .option('--search <text>', 'name, email, licence or specialty contains this text')
+    .option('--include-inactive', 'include deactivated doctors')
+    .option('--limit <n>', 'at most this many (1–1000)', wholeNumber(1, 1000), 50)
+    .option('--offset <n>', 'skip this many', wholeNumber(0), 0)
+    .action(
+      act(async (ctx, opts) => {
+        const { listDoctors } = await import('../../services/doctors.js');
+        const page = await withServices(({ em, actor }) =>
+          listDoctors(em, actor, {
+            ...given({ clinicId: opts.clinic, specialty: opts.specialty, city: opts.city, search: opts.search }),
+            includeInactive: Boolean(opts.includeInactive),
+            limit: opts.limit,
+            offset: opts.offset,
+          }),
+        );
+        printList(ctx, page, doctorColumns, 'doctors');
+      }, doctorFlags),
+    );
+
+  doctors
+    .command('show')
+    .description('show one doctor')
+    .argument('<id>', 'doctor id', idArgument('ID'))
+    .action(
+      act(async (ctx, _opts, id: number) => {
+        const { getDoctor } = await import('../../services/doctors.js');
+        printRecord(ctx, await withServices(({ em, actor }) => getDoctor(em, actor, id)), doctorFields);
+      }),
+    );
+
+  profileOptions(
+    doctors
+      .command('update')
+      .description('change a doctor (admins; give only what changes)')
+      .argument('<id>', 'doctor id', idArgument('ID'))
+      .option('--name <name>', 'new name')
+      .option('--clinic <id>', 'move to this clinic', idArgument('--clinic')),
+  ).action(
+    act(async (ctx, opts, id: number) => {
+      const { updateDoctor } = await import('../../services/doctors.js');
+      const doctor = await withServices(({ em, actor }) =>
+        updateDoctor(
+          em,
+          actor,
+          id,
+          given({
+            name: opts.name,
+            clinicId: opts.clinic,
+            specialty: opts.specialty,
+            licenseNumber: opts.license,
+            qualifications: opts.qualifications,
+            experienceYears: opts.experienceYears,
+            maxPatientsPerDay: opts.maxPerDay,
+            mobile: opts.mobile,
+          }),
+        ),
+      );
+      printDone(ctx, `Updated doctor ${doctor.id} (${doctor.name})`, doctor);
+    }, doctorFlags),
+  );
+
+  doctors
+    .command('deactivate')
+    .description('deactivate a doctor (admins): future slots close, their login stops; refused with future bookings unless --cancel-bookings')
+    .argument('<id>', 'doctor id', idArgument('ID'))
+    .option('--cancel-bookings', 'cancel their future booked appointments (reason "doctor deactivated")')
+    .action(
+      act(async (ctx, opts, id: number) => {
+        const { deactivateDoctor } = await import('../../services/doctors.js');
+        const doctor = await withServices(({ em, actor }) => deactivateDoctor(em, actor, id, { cancelBookings: Boolean(opts.cancelBookings) }));
+        const cancelled = doctor.cancelledAppointmentIds.length;
+        printDone(ctx, `Deactivated doctor ${doctor.id} (${doctor.name})${cancelled ? `; cancelled ${cancelled} appointment(s)` : ''}`, doctor);
+      }),
+    );
+
+  const leave = doctors.command('leave').description('a doctor’s leave (admins, or the doctor themself)');
+
+  leave
+    .command('add')
+    .description('add leave; dates are whole days of the clinic’s zone (--to included), or "YYYY-MM-DD HH:MM" for part of a day')
+    .argument('<doctor>', 'doctor id', idArgument('DOCTOR'))
+    .option('--from <date>', 'first day (YYYY-MM-DD) or start time ("YYYY-MM-DD HH:MM", ISO 8601)')
+    .option('--to <date>', 'last day, included (YYYY-MM-DD), or end time')
+    .option('--reason <text>', 'why (shown to staff)')
+    .option('--cancel-bookings', 'cancel booked appointments inside the leave (reason "doctor on leave")')
+    .action(
+      act(async (ctx, opts, doctorId: number) => {
+        const from = await required(opts.from, '--from', 'From (YYYY-MM-DD)');
+        const to = await required(opts.to, '--to', 'To (YYYY-MM-DD, included)');
+        const { addLeave } = await import('../../services/doctors.js');
+        const added = await withServices(({ em, actor }) => addLeave(em, actor, doctorId, { from, to, cancelBookings: Boolean(opts.cancelBookings), ...given({ reason: opts.reason }) }));
+        const cancelled = added.cancelledAppointmentIds.length;
+        printDone(
+          ctx,
+          `Leave ${added.id} added for doctor ${doctorId}: ${formatLocal(added.startsAt, added.timezone)} until ${formatLocal(added.endsAt, added.timezone)}${cancelled ? `; cancelled ${cancelled} appointment(s)` : ''}`,
+          added,
+        );
+      }),
+    );
+
+  leave
+    .command('list')
+    .description('a doctor’s leave, soonest first (upcoming only unless --include-past)')
+    .argument('<doctor>', 'doctor id', idArgument('DOCTOR'))
+    .option('--include-past', 'include leave that has ended')
+    .option('--limit <n>', 'at most this many (1–1000)', wholeNumber(1, 1000), 50)
+    .option('--offset <n>', 'skip this many', wholeNumber(0), 0)
+    .action(
+      act(async (ctx, opts, doctorId: number) => {
+        const { listLeave } = await import('../../services/doctors.js');
+        const page = await withServices(({ em, actor }) => listLeave(em, actor, doctorId, { includePast: Boolean(opts.includePast), limit: opts.limit, offset: opts.offset }));
+        printList(ctx, page, leaveColumns, 'leave periods');
+      }),
+    );
+
+  leave
+    .command('remove')
+    .description('remove a leave period')
+    .argument('<leave>', 'leave id', idArgument('LEAVE'))
+    .action(
+      act(async (ctx, _opts, leaveId: number) => {
+        const { removeLeave } = await import('../../services/doctors.js');
+        const removed = await withServices(({ em, actor }) => removeLeave(em, actor, leaveId));
+        printDone(ctx, `Removed leave ${removed.id} of doctor ${removed.doctorId}`, removed);
+      }),
+    );
+}

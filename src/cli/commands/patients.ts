@@ -1,0 +1,124 @@
+import type { Command } from 'commander';
+import { formatLocal } from '../../domain/time.js';
+import type { BloodGroup } from '../../domain/values.js';
+import type { AppointmentView, PatientView } from '../../domain/views.js';
+import { act, given } from '../command.js';
+import { idArgument, readSecret, required, wholeNumber } from '../input.js';
+import { printDone, printList, printRecord, style, type Column } from '../output.js';
+import { withServices } from '../session.js';
+
+const patientFlags = { dateOfBirth: '--dob', password: '--password-stdin' };
+
+const patientFields: Column<PatientView>[] = [
+  { header: 'ID', value: (p) => p.id },
+  { header: 'Name', value: (p) => p.name },
+  { header: 'Email', value: (p) => p.email },
+  { header: 'Born', value: (p) => p.dateOfBirth },
+  { header: 'Blood group', value: (p) => p.bloodGroup },
+  { header: 'Allergies', value: (p) => p.allergies },
+  { header: 'Emergency contact', value: (p) => p.emergencyContact },
+  { header: 'Mobile', value: (p) => p.mobile },
+  { header: 'Address', value: (p) => p.address },
+  { header: 'Active', value: (p) => p.isActive, style: style.active },
+];
+const patientColumns = patientFields.filter((f) => ['ID', 'Name', 'Email', 'Born', 'Blood group', 'Mobile', 'Active'].includes(f.header));
+
+const historyColumns: Column<AppointmentView>[] = [
+  { header: 'ID', value: (a) => a.id },
+  { header: 'When', value: (a) => formatLocal(a.startsAt, a.timezone) },
+  { header: 'Doctor', value: (a) => a.doctorName },
+  { header: 'Clinic', value: (a) => a.clinicName },
+  { header: 'Status', value: (a) => a.status },
+  { header: 'Reason', value: (a) => a.reason },
+];
+
+const detailOptions = (cmd: Command) =>
+  cmd
+    .option('--dob <date>', 'date of birth, YYYY-MM-DD')
+    .option('--blood-group <group>', 'A+ A- B+ B- AB+ AB- O+ O-')
+    .option('--allergies <text>', 'known allergies')
+    .option('--emergency-contact <text>', 'who to call, and how')
+    .option('--mobile <phone>', 'mobile phone number')
+    .option('--address <text>', 'postal address');
+
+const details = (opts: Record<string, string | undefined>) =>
+  given({ bloodGroup: opts.bloodGroup as BloodGroup | undefined, allergies: opts.allergies, emergencyContact: opts.emergencyContact, mobile: opts.mobile, address: opts.address });
+
+export function registerPatients(program: Command): void {
+  const patients = program.command('patients').description('patients: admins manage all, patients their own record, doctors read their patients');
+
+  detailOptions(
+    patients
+      .command('create')
+      .description('create a patient: their user and record together, or nothing (admins)')
+      .option('--email <email>', 'login email')
+      .option('--name <name>', 'full name')
+      .option('--password-stdin', 'read the password from the first line of stdin'),
+  ).action(
+    act(async (ctx, opts) => {
+      const email = await required(opts.email, '--email', 'Email');
+      const name = await required(opts.name, '--name', 'Name');
+      const dateOfBirth = await required(opts.dob, '--dob', 'Date of birth (YYYY-MM-DD)');
+      const password = await readSecret({ stdinFlag: '--password-stdin', fromStdin: Boolean(opts.passwordStdin), prompt: 'Password', confirm: true });
+      const { createPatient } = await import('../../services/patients.js');
+      const patient = await withServices(({ em, actor }) => createPatient(em, actor, { email, name, password, dateOfBirth, ...details(opts) }));
+      printDone(ctx, `Created patient ${patient.id}: ${patient.name} <${patient.email}>`, patient);
+    }, patientFlags),
+  );
+
+  patients
+    .command('list')
+    .description('list the patients you may see')
+    .option('--search <text>', 'name or email contains this text')
+    .option('--include-inactive', 'include deactivated patients')
+    .option('--limit <n>', 'at most this many (1–1000)', wholeNumber(1, 1000), 50)
+    .option('--offset <n>', 'skip this many', wholeNumber(0), 0)
+    .action(
+      act(async (ctx, opts) => {
+        const { listPatients } = await import('../../services/patients.js');
+        const page = await withServices(({ em, actor }) =>
+          listPatients(em, actor, { ...given({ search: opts.search }), includeInactive: Boolean(opts.includeInactive), limit: opts.limit, offset: opts.offset }),
+        );
+        printList(ctx, page, patientColumns, 'patients');
+      }),
+    );
+
+  patients
+    .command('show')
+    .description('show one patient')
+    .argument('<id>', 'patient id', idArgument('ID'))
+    .action(
+      act(async (ctx, _opts, id: number) => {
+        const { getPatient } = await import('../../services/patients.js');
+        printRecord(ctx, await withServices(({ em, actor }) => getPatient(em, actor, id)), patientFields);
+      }),
+    );
+
+  detailOptions(
+    patients
+      .command('update')
+      .description('change a patient record (admins, or the patient themself; an empty value clears an optional field)')
+      .argument('<id>', 'patient id', idArgument('ID'))
+      .option('--name <name>', 'new name'),
+  ).action(
+    act(async (ctx, opts, id: number) => {
+      const { updatePatient } = await import('../../services/patients.js');
+      const patient = await withServices(({ em, actor }) => updatePatient(em, actor, id, { ...given({ name: opts.name, dateOfBirth: opts.dob }), ...details(opts) }));
+      printDone(ctx, `Updated patient ${patient.id} (${patient.name})`, patient);
+    }, patientFlags),
+  );
+
+  patients
+    .command('history')
+    .description('a patient’s appointments, newest first')
+    .argument('<id>', 'patient id', idArgument('ID'))
+    .option('--limit <n>', 'at most this many (1–1000)', wholeNumber(1, 1000), 50)
+    .option('--offset <n>', 'skip this many', wholeNumber(0), 0)
+    .action(
+      act(async (ctx, opts, id: number) => {
+        const { patientHistory } = await import('../../services/patients.js');
+        const page = await withServices(({ em, actor }) => patientHistory(em, actor, id, { limit: opts.limit, offset: opts.offset }));
+        printList(ctx, page, historyColumns, 'appointments');
+      }),
+    );
+}

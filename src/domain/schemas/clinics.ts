@@ -1,0 +1,45 @@
+import { z } from 'zod';
+import { isTimeZone } from '../time.js';
+import { email, optionalText, pagination, phone } from './common.js';
+
+export const timezone = z
+  .string()
+  .trim()
+  .refine(isTimeZone, { message: 'must be an IANA time zone such as Asia/Kolkata or Europe/Berlin' });
+
+const zip = z
+  .string()
+  .trim()
+  .regex(/^[A-Za-z0-9][A-Za-z0-9 -]{1,9}$/, { message: 'must be a postal code: 2 to 10 letters, digits, spaces or dashes' });
+
+export const createClinicInput = z.strictObject({
+  name: z.string().trim().min(1).max(200),
+  city: z.string().trim().min(1).max(100),
+  timezone,
+  address: optionalText(500),
+  state: optionalText(100),
+  zip: zip.nullish(),
+  phone: phone.nullish(),
+  email: email.nullish(),
+});
+export type CreateClinicInput = z.input<typeof createClinicInput>;
+
+export const updateClinicInput = z.strictObject({
+  name: z.string().trim().min(1).max(200).optional(),
+  city: z.string().trim().min(1).max(100).optional(),
+  timezone: timezone.optional(),
+  address: optionalText(500),
+  state: optionalText(100),
+  zip: zip.nullish().or(z.literal('').transform(() => null)),
+  phone: phone.nullish().or(z.literal('').transform(() => null)),
+  email: email.nullish().or(z.literal('').transform(() => null)),
+});
+export type UpdateClinicInput = z.input<typeof updateClinicInput>;
+
+export const listClinicsInput = z.strictObject({
+  city: z.string().trim().min(1).max(100).optional(),
+  search: z.string().trim().max(200).optional(),
+  includeInactive: z.boolean().default(false),
+  ...pagination,
+});
+export type ListClinicsInput = z.input<typeof listClinicsInput>;

@@ -1,0 +1,117 @@
+import { LockMode, type EntityManager } from '@mikro-orm/postgresql';
+import { Clinic, Doctor } from '../domain/entities/index.js';
+import { ConflictError, DuplicateError, NotFoundError, ValidationError } from '../domain/errors.js';
+import { requireRole, type Actor } from '../domain/roles.js';
+import { id as idSchema, type Page } from '../domain/schemas/common.js';
+import {
+  createClinicInput,
+  listClinicsInput,
+  updateClinicInput,
+  type CreateClinicInput,
+  type ListClinicsInput,
+  type UpdateClinicInput,
+} from '../domain/schemas/clinics.js';
+import { parseInput } from '../domain/validation.js';
+import { clinicView, type ClinicView } from '../domain/views.js';
+import { audit } from './audit.js';
+import { likePattern, refusedBy } from './support.js';
+
+const clinicConstraints = {
+  clinic_name_city_unique: () => new DuplicateError('a clinic of this name already exists in this city', 'name'),
+};
+
+export async function findClinic(em: EntityManager, id: number, lockMode?: LockMode): Promise<Clinic> {
+  const clinic = await em.findOne(Clinic, { id: parseInput(idSchema, id) }, lockMode ? { lockMode } : {});
+  if (!clinic) throw new NotFoundError('clinic', id);
+  return clinic;
+}
+
+export async function createClinic(em: EntityManager, actor: Actor, raw: CreateClinicInput): Promise<ClinicView> {
+  requireRole(actor, ['admin'], 'creating clinics');
+  const input = parseInput(createClinicInput, raw);
+  return refusedBy(
+    () =>
+      em.transactional(async (tx) => {
+        const clinic = tx.create(Clinic, {
+          ...input,
+          address: input.address ?? null,
+          state: input.state ?? null,
+          zip: input.zip ?? null,
+          phone: input.phone ?? null,
+          email: input.email ?? null,
+          isActive: true,
+          createdAt: new Date(),
+          updatedAt: new Date(),
+        });
+        await tx.flush();
+        const view = clinicView(clinic);
+        audit(tx, actor, { action: 'clinic.create', entity: 'clinic', entityId: clinic.id, after: view });
+        return view;
+      }),
+    clinicConstraints,
+  );
+}
+
+/** Any signed-in user may browse clinics (patients choose where to book). */
+export async function listClinics(em: EntityManager, _actor: Actor, raw: ListClinicsInput): Promise<Page<ClinicView>> {
+  const input = parseInput(listClinicsInput, raw);
+  const qb = em.createQueryBuilder(Clinic, 'c').select('*');
+  if (!input.includeInactive) qb.andWhere({ isActive: true });
+  if (input.city) qb.andWhere('lower(c.city) = lower(?)', [input.city]);
+  if (input.search) {
+    const p = likePattern(input.search);
+    qb.andWhere('(c.name ilike ? or c.city ilike ? or c.address ilike ?)', [p, p, p]);
+  }
+  qb.orderBy({ name: 'asc', id: 'asc' }).limit(input.limit).offset(input.offset);
+  const [clinics, total] = await qb.getResultAndCount();
+  return { items: clinics.map(clinicView), total, limit: input.limit, offset: input.offset };
+}
+
+export async function getClinic(em: EntityManager, _actor: Actor, id: number): Promise<ClinicView> {
+  return clinicView(await findClinic(em, id));
+}
+
+export async function updateClinic(em: EntityManager, actor: Actor, id: number, raw: UpdateClinicInput): Promise<ClinicView> {
+  requireRole(actor, ['admin'], 'updating clinics');
+  const input = parseInput(updateClinicInput, raw);
+  const changes = Object.fromEntries(Object.entries(input).filter(([, v]) => v !== undefined));
+  if (!Object.keys(changes).length) throw new ValidationError('nothing to update: give at least one field to change');
+  return refusedBy(
+    () =>
+      em.transactional(async (tx) => {
+        const clinic = await findClinic(tx, id, LockMode.PESSIMISTIC_WRITE);
+        const before = clinicView(clinic);
+        tx.assign(clinic, changes);
+        await tx.flush();
+        const after = clinicView(clinic);
+        audit(tx, actor, { action: 'clinic.update', entity: 'clinic', entityId: clinic.id, before, after });
+        return after;
+      }),
+    clinicConstraints,
+  );
+}
+
+/**
+ * Deactivates a clinic with no active doctors. The clinic row is locked, and doctor creation takes a share
+ * lock on it, so no doctor can be added while this decides.
+ */
+export async function deactivateClinic(em: EntityManager, actor: Actor, id: number): Promise<ClinicView> {
+  requireRole(actor, ['admin'], 'deactivating clinics');
+  return em.transactional(async (tx) => {
+    const clinic = await findClinic(tx, id, LockMode.PESSIMISTIC_WRITE);
+    if (!clinic.isActive) throw new ConflictError(`clinic ${clinic.id} is already deactivated`);
+    const active = await tx.find(Doctor, { clinic, isActive: true }, { fields: ['id'], orderBy: { id: 'asc' } });
+    if (active.length) {
+      const ids = active.map((d) => d.id);
+      throw new ConflictError(
+        `clinic ${clinic.id} has ${ids.length} active doctor(s) (${ids.slice(0, 10).join(', ')}${ids.length > 10 ? ', …' : ''}); move them to another clinic or deactivate them first`,
+      );
+    }
+    const before = clinicView(clinic);
+    clinic.isActive = false;
+    await tx.flush();
+    const after = clinicView(clinic);
+    audit(tx, actor, { action: 'clinic.deactivate', entity: 'clinic', entityId: clinic.id, before, after });
+    return after;
+  });
+}

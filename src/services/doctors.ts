@@ -1,0 +1,276 @@
+import { LockMode, type EntityManager } from '@mikro-orm/postgresql';
+import { Doctor, DoctorLeave } from '../domain/entities/index.js';
+import { AuthError, ConflictError, DuplicateError, ForbiddenError, NotFoundError, ValidationError } from '../domain/errors.js';
+import { isAdmin, requireRole, type Actor } from '../domain/roles.js';
+import { id as idSchema, pagination, type Page } from '../domain/schemas/common.js';
+import {
+  addLeaveInput,
+  createDoctorInput,
+  deactivateDoctorInput,
+  listDoctorsInput,
+  updateDoctorInput,
+  type AddLeaveInput,
+  type CreateDoctorInput,
+  type DeactivateDoctorInput,
+  type ListDoctorsInput,
+  type UpdateDoctorInput,
+} from '../domain/schemas/doctors.js';
+import { formatLocal, parseDateInput } from '../domain/time.js';
+import { parseInput } from '../domain/validation.js';
+import { doctorView, iso, type DoctorView, type Instant, type LeaveView } from '../domain/views.js';
+import { z } from 'zod';
+import { cancelBookedAppointments } from './appointments.js';
+import { audit } from './audit.js';
+import { findClinic } from './clinics.js';
+import { doctorIdOf, likePattern, query, refusedBy } from './support.js';
+import { buildUser, userConstraints } from './users.js';
+
+const doctorConstraints = {
+  ...userConstraints,
+  doctor_license_unique: () => new DuplicateError('is already used by another doctor', 'licenseNumber'),
+  doctor_leave_no_overlap: () => new ConflictError('overlaps another leave of this doctor', 'from'),
+};
+
+export async function findDoctor(em: EntityManager, id: number, lockMode?: LockMode): Promise<Doctor> {
+  const doctor = await em.findOne(Doctor, { id: parseInput(idSchema, id) }, { populate: ['user', 'clinic'], ...(lockMode ? { lockMode } : {}) });
+  if (!doctor) throw new NotFoundError('doctor', id);
+  return doctor;
+}
+
+async function assertLicenseFree(em: EntityManager, license: string, exceptId?: number): Promise<void> {
+  const [clash] = await query<{ id: number }>(em, 'select id from doctor where upper(license_number) = upper(?) limit 1', [license]);
+  if (clash && clash.id !== exceptId) throw new DuplicateError(`${license} is already used by doctor ${clash.id}`, 'licenseNumber');
+}
+
+/** An active clinic to put a doctor in, share-locked so it cannot be deactivated until this commits. */
+async function clinicForDoctor(em: EntityManager, clinicId: number) {
+  const clinic = await findClinic(em, clinicId, LockMode.PESSIMISTIC_READ).catch((err) => {
+    throw err instanceof NotFoundError ? new NotFoundError('clinic', clinicId, 'clinicId') : err;
+  });
+  if (!clinic.isActive) throw new ConflictError(`clinic ${clinic.id} is deactivated`, 'clinicId');
+  return clinic;
+}
+
+/** Creates the doctor's user and profile in one transaction: a refusal of either leaves nothing behind. */
+export async function createDoctor(em: EntityManager, actor: Actor, raw: CreateDoctorInput): Promise<DoctorView> {
+  requireRole(actor, ['admin'], 'creating doctors');
+  const input = parseInput(createDoctorInput, raw);
+  return refusedBy(
+    () =>
+      em.transactional(async (tx) => {
+        const clinic = await clinicForDoctor(tx, input.clinicId);
+        await assertLicenseFree(tx, input.licenseNumber);
+        const user = await buildUser(tx, { email: input.email, name: input.name, password: input.password, role: 'doctor', mobile: input.mobile });
+        const doctor = tx.create(Doctor, {
+          user,
+          clinic,
+          specialty: input.specialty,
+          licenseNumber: input.licenseNumber,
+          qualifications: input.qualifications ?? null,
+          experienceYears: input.experienceYears,
+          maxPatientsPerDay: input.maxPatientsPerDay,
+          isActive: true,
+          createdAt: new Date(),
+          updatedAt: new Date(),
+        });
+        await tx.flush();
+        const view = doctorView(doctor);
+        audit(tx, actor, { action: 'doctor.create', entity: 'doctor', entityId: doctor.id, after: view });
+        return view;
+      }),
+    doctorConstraints,
+  );
+}
+
+/** Any signed-in user may browse doctors. Filters run in SQL, on indexed columns where they are common. */
+export async function listDoctors(em: EntityManager, _actor: Actor, raw: ListDoctorsInput): Promise<Page<DoctorView>> {
+  const input = parseInput(listDoctorsInput, raw);
+  const qb = em.createQueryBuilder(Doctor, 'd').select('*').joinAndSelect('d.user', 'u').joinAndSelect('d.clinic', 'c');
+  if (!input.includeInactive) qb.andWhere({ isActive: true });
+  if (input.clinicId) qb.andWhere({ clinic: input.clinicId });
+  if (input.specialty) qb.andWhere('lower(d.specialty) = lower(?)', [input.specialty]);
+  if (input.city) qb.andWhere('lower(c.city) = lower(?)', [input.city]);
+  if (input.search) {
+    const p = likePattern(input.search);
+    qb.andWhere('(u.name ilike ? or u.email ilike ? or d.license_number ilike ? or d.specialty ilike ?)', [p, p, p, p]);
+  }
+  qb.orderBy({ id: 'asc' }).limit(input.limit).offset(input.offset);
+  const [doctors, total] = await qb.getResultAndCount();
+  return { items: doctors.map(doctorView), total, limit: input.limit, offset: input.offset };
+}
+
+export async function getDoctor(em: EntityManager, _actor: Actor, id: number): Promise<DoctorView> {
+  return doctorView(await findDoctor(em, id));
+}
+
+export async function updateDoctor(em: EntityManager, actor: Actor, id: number, raw: UpdateDoctorInput): Promise<DoctorView> {
+  requireRole(actor, ['admin'], 'updating doctors');
+  const input = parseInput(updateDoctorInput, raw);
+  const { name, mobile, clinicId, ...profile } = input;
+  const changes = Object.fromEntries(Object.entries(profile).filter(([, v]) => v !== undefined));
+  if (name === undefined && mobile === undefined && clinicId === undefined && !Object.keys(changes).length) {
+    throw new ValidationError('nothing to update: give at least one field to change');
+  }
+  return refusedBy(
+    () =>
+      em.transactional(async (tx) => {
+        const doctor = await findDoctor(tx, id, LockMode.PESSIMISTIC_WRITE);
+        const before = doctorView(doctor);
+        if (input.licenseNumber) await assertLicenseFree(tx, input.licenseNumber, doctor.id);
+        if (clinicId !== undefined && clinicId !== doctor.clinic.id) doctor.clinic = await clinicForDoctor(tx, clinicId);
+        if (name !== undefined) doctor.user.name = name;
+        if (mobile !== undefined) doctor.user.mobile = mobile;
+        tx.assign(doctor, changes);
+        await tx.flush();
+        const after = doctorView(doctor);
+        audit(tx, actor, { action: 'doctor.update', entity: 'doctor', entityId: doctor.id, before, after });
+        return after;
+      }),
+    doctorConstraints,
+  );
+}
+
+/**
+ * Deactivates a doctor: their future slots close and their user can no longer log in. Refused while they have
+ * future booked appointments, unless `cancelBookings`, which cancels those in the same transaction.
+ */
+export async function deactivateDoctor(em: EntityManager, actor: Actor, id: number, raw: DeactivateDoctorInput = {}): Promise<DoctorView & { cancelledAppointmentIds: number[] }> {
+  requireRole(actor, ['admin'], 'deactivating doctors');
+  const input = parseInput(deactivateDoctorInput, raw);
+  return em.transactional(async (tx) => {
+    const doctor = await findDoctor(tx, id, LockMode.PESSIMISTIC_WRITE);
+    if (!doctor.isActive) throw new ConflictError(`doctor ${doctor.id} is already deactivated`);
+    const before = doctorView(doctor);
+    // Lock the future slots (id order, like every booking path) so no booking slips in while we decide.
+    await query(tx, 'select id from slot where doctor_id = ? and is_active and ends_at > now() order by id for update', [doctor.id]);
+    const booked = await query<{ id: number }>(
+      tx,
+      `select id from appointment where doctor_id = ? and status = 'booked' and starts_at > now() order by starts_at, id`,
+      [doctor.id],
+    );
+    let cancelled: number[] = [];
+    if (booked.length) {
+      if (!input.cancelBookings) throw bookingsInTheWay(`doctor ${doctor.id} has`, booked.map((b) => b.id));
+      cancelled = await cancelBookedAppointments(tx, actor, booked.map((b) => b.id), 'doctor deactivated');
+    }
+    await query(tx, 'update slot set is_active = false, updated_at = now() where doctor_id = ? and is_active and starts_at > now()', [doctor.id]);
+    doctor.isActive = false;
+    doctor.user.isActive = false;
+    doctor.user.tokenVersion += 1;
+    await tx.flush();
+    const after = doctorView(doctor);
+    audit(tx, actor, { action: 'doctor.deactivate', entity: 'doctor', entityId: doctor.id, before, after: { ...after, cancelledAppointmentIds: cancelled } });
+    return { ...after, cancelledAppointmentIds: cancelled };
+  });
+}
+
+function bookingsInTheWay(subject: string, ids: number[]): ConflictError {
+  const list = ids.slice(0, 10).join(', ') + (ids.length > 10 ? ', …' : '');
+  return new ConflictError(`${subject} ${ids.length} booked appointment(s) in the way (${list}); cancel them with this option, or move them first`, 'cancelBookings');
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Leave
+
+/** Admins manage anyone's leave; a doctor their own. */
+async function assertMayManageLeave(em: EntityManager, actor: Actor, doctorId: number): Promise<void> {
+  if (isAdmin(actor)) return;
+  if (actor.kind === 'user' && actor.role === 'doctor' && (await doctorIdOf(em, actor)) === doctorId) return;
+  if (actor.kind !== 'user') throw new AuthError('not logged in');
+  throw new ForbiddenError(`managing doctor ${doctorId}'s leave needs the admin role, or to be that doctor`);
+}
+
+interface LeaveRow {
+  id: number;
+  doctor_id: number;
+  starts_at: Instant;
+  ends_at: Instant;
+  reason: string | null;
+  created_at: Instant;
+}
+
+const leaveView = (l: LeaveRow, timezone: string): LeaveView => ({
+  id: l.id,
+  doctorId: l.doctor_id,
+  startsAt: iso(l.starts_at)!,
+  endsAt: iso(l.ends_at)!,
+  reason: l.reason,
+  timezone,
+  createdAt: iso(l.created_at)!,
+});
+
+/**
+ * Adds leave, read in the clinic's zone: `from`/`to` as whole local days (`to` included) or local times.
+ * Booked appointments inside it are refused, or cancelled with `cancelBookings` in the same transaction.
+ */
+export async function addLeave(
+  em: EntityManager,
+  actor: Actor,
+  doctorId: number,
+  raw: AddLeaveInput,
+): Promise<LeaveView & { cancelledAppointmentIds: number[] }> {
+  const input = parseInput(addLeaveInput, raw);
+  const doctor = await findDoctor(em, doctorId);
+  await assertMayManageLeave(em, actor, doctor.id);
+  const tz = doctor.clinic.timezone;
+  const from = parseDateInput(input.from, tz, 'from').instant;
+  const to = parseDateInput(input.to, tz, 'to', { endOfDay: true }).instant;
+  if (to <= from) throw new ValidationError('must be after from (a whole day of to is included)', 'to');
+  return refusedBy(
+    () =>
+      em.transactional(async (tx) => {
+        // Serialise with bookings: they lock the slot, then look for leave; we lock the slots, then add it.
+        await query(tx, 'select id from slot where doctor_id = ? and tstzrange(starts_at, ends_at) && tstzrange(?::timestamptz, ?::timestamptz) order by id for update', [doctor.id, from, to]);
+        const [clash] = await query<LeaveRow>(tx, 'select * from doctor_leave where doctor_id = ? and tstzrange(starts_at, ends_at) && tstzrange(?::timestamptz, ?::timestamptz) limit 1', [doctor.id, from, to]);
+        if (clash) throw new ConflictError(`overlaps leave ${clash.id} (${formatLocal(clash.starts_at, tz)} until ${formatLocal(clash.ends_at, tz)})`, 'from');
+        const booked = await query<{ id: number }>(
+          tx,
+          `select id from appointment where doctor_id = ? and status = 'booked' and tstzrange(starts_at, ends_at) && tstzrange(?::timestamptz, ?::timestamptz) order by starts_at, id`,
+          [doctor.id, from, to],
+        );
+        let cancelled: number[] = [];
+        if (booked.length) {
+          if (!input.cancelBookings) throw bookingsInTheWay('the leave has', booked.map((b) => b.id));
+          cancelled = await cancelBookedAppointments(tx, actor, booked.map((b) => b.id), 'doctor on leave');
+        }
+        const leave = tx.create(DoctorLeave, { doctor, startsAt: from, endsAt: to, reason: input.reason ?? null, createdAt: new Date(), updatedAt: new Date() });
+        await tx.flush();
+        const view = leaveView({ id: leave.id, doctor_id: doctor.id, starts_at: from, ends_at: to, reason: leave.reason ?? null, created_at: leave.createdAt }, tz);
+        audit(tx, actor, { action: 'leave.add', entity: 'doctor_leave', entityId: leave.id, after: { ...view, cancelledAppointmentIds: cancelled } });
+        return { ...view, cancelledAppointmentIds: cancelled };
+      }),
+    doctorConstraints,
+  );
+}
+
+const leavePage = z.strictObject({ ...pagination, includePast: z.boolean().default(false) });
+
+/** A doctor's leave, soonest first; past leave only with `includePast`. Any signed-in user may look. */
+export async function listLeave(em: EntityManager, _actor: Actor, doctorId: number, raw: z.input<typeof leavePage> = {}): Promise<Page<LeaveView>> {
+  const page = parseInput(leavePage, raw);
+  const doctor = await findDoctor(em, doctorId);
+  const past = page.includePast ? '' : 'and ends_at > now()';
+  const rows = await query<LeaveRow & { total: string }>(
+    em,
+    `select *, count(*) over () as total from doctor_leave where doctor_id = ? ${past} order by starts_at limit ? offset ?`,
+    [doctor.id, page.limit, page.offset],
+  );
+  return { items: rows.map((r) => leaveView(r, doctor.clinic.timezone)), total: Number(rows[0]?.total ?? 0), limit: page.limit, offset: page.offset };
+}
+
+export async function removeLeave(em: EntityManager, actor: Actor, leaveId: number): Promise<LeaveView> {
+  const id = parseInput(idSchema, leaveId);
+  return em.transactional(async (tx) => {
+    const [row] = await query<LeaveRow & { timezone: string }>(
+      tx,
+      'select l.*, c.timezone from doctor_leave l join doctor d on d.id = l.doctor_id join clinic c on c.id = d.clinic_id where l.id = ? for update of l',
+      [id],
+    );
+    if (!row) throw new NotFoundError('leave', id);
+    await assertMayManageLeave(tx, actor, row.doctor_id);
+    await query(tx, 'delete from doctor_leave where id = ?', [id]);
+    const view = leaveView(row, row.timezone);
+    audit(tx, actor, { action: 'leave.remove', entity: 'doctor_leave', entityId: id, before: view });
+    return view;
+  });
+}

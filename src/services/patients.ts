@@ -1,0 +1,131 @@
+import { LockMode, type EntityManager } from '@mikro-orm/postgresql';
+import { Patient } from '../domain/entities/index.js';
+import { NotFoundError, ValidationError } from '../domain/errors.js';
+import { isAdmin, requireRole, type Actor } from '../domain/roles.js';
+import { id as idSchema, type Page } from '../domain/schemas/common.js';
+import {
+  createPatientInput,
+  historyInput,
+  listPatientsInput,
+  updatePatientInput,
+  type CreatePatientInput,
+  type HistoryInput,
+  type ListPatientsInput,
+  type UpdatePatientInput,
+} from '../domain/schemas/patients.js';
+import { parseInput } from '../domain/validation.js';
+import { patientView, type AppointmentView, type PatientView } from '../domain/views.js';
+import { findAppointments } from './appointments.js';
+import { audit } from './audit.js';
+import { doctorIdOf, likePattern, patientIdOf, refusedBy } from './support.js';
+import { buildUser, userConstraints } from './users.js';
+
+/**
+ * Which patients the actor may see: admins all; a patient themself; a doctor those with an appointment with
+ * them. Returned as a SQL condition on `p` (patient). Records outside it are "not found", so that ids
+ * cannot be probed.
+ */
+async function visiblePatients(em: EntityManager, actor: Actor): Promise<{ sql: string; params: unknown[] }> {
+  if (isAdmin(actor)) return { sql: 'true', params: [] };
+  const patientId = await patientIdOf(em, actor);
+  if (patientId) return { sql: 'p.id = ?', params: [patientId] };
+  const doctorId = await doctorIdOf(em, actor);
+  if (doctorId) return { sql: 'exists (select 1 from appointment a where a.patient_id = p.id and a.doctor_id = ?)', params: [doctorId] };
+  return { sql: 'false', params: [] };
+}
+
+async function findVisiblePatient(em: EntityManager, actor: Actor, id: number, lockMode?: LockMode): Promise<Patient> {
+  const patientId = parseInput(idSchema, id);
+  const visible = await visiblePatients(em, actor);
+  const qb = em.createQueryBuilder(Patient, 'p').select('*').joinAndSelect('p.user', 'u').where({ id: patientId }).andWhere(visible.sql, visible.params);
+  if (lockMode) qb.setLockMode(lockMode, ['p']);
+  const patient = await qb.getSingleResult();
+  if (!patient) throw new NotFoundError('patient', id);
+  return patient;
+}
+
+/** Creates the patient's user and profile in one transaction. */
+export async function createPatient(em: EntityManager, actor: Actor, raw: CreatePatientInput): Promise<PatientView> {
+  requireRole(actor, ['admin'], 'creating patients');
+  const input = parseInput(createPatientInput, raw);
+  return refusedBy(
+    () =>
+      em.transactional(async (tx) => {
+        const user = await buildUser(tx, { email: input.email, name: input.name, password: input.password, role: 'patient', mobile: input.mobile, address: input.address });
+        const patient = tx.create(Patient, {
+          user,
+          dateOfBirth: input.dateOfBirth,
+          bloodGroup: input.bloodGroup ?? null,
+          allergies: input.allergies ?? null,
+          emergencyContact: input.emergencyContact ?? null,
+          isActive: true,
+          createdAt: new Date(),
+          updatedAt: new Date(),
+        });
+        await tx.flush();
+        const view = patientView(patient);
+        audit(tx, actor, { action: 'patient.create', entity: 'patient', entityId: patient.id, after: view });
+        return view;
+      }),
+    userConstraints,
+  );
+}
+
+export async function listPatients(em: EntityManager, actor: Actor, raw: ListPatientsInput): Promise<Page<PatientView>> {
+  const input = parseInput(listPatientsInput, raw);
+  const visible = await visiblePatients(em, actor);
+  const qb = em.createQueryBuilder(Patient, 'p').select('*').joinAndSelect('p.user', 'u').where(visible.sql, visible.params);
+  if (!input.includeInactive) qb.andWhere('p.is_active and u.is_active');
+  if (input.search) {
+    const p = likePattern(input.search);
+    qb.andWhere('(u.name ilike ? or u.email ilike ?)', [p, p]);
+  }
+  qb.orderBy({ id: 'asc' }).limit(input.limit).offset(input.offset);
+  const [patients, total] = await qb.getResultAndCount();
+  return { items: patients.map(patientView), total, limit: input.limit, offset: input.offset };
+}
+
+export async function getPatient(em: EntityManager, actor: Actor, id: number): Promise<PatientView> {
+  return patientView(await findVisiblePatient(em, actor, id));
+}
+
+/** Admins update any patient; a patient their own record (doctors read, never write). */
+export async function updatePatient(em: EntityManager, actor: Actor, id: number, raw: UpdatePatientInput): Promise<PatientView> {
+  if (!isAdmin(actor)) requireRole(actor, ['admin', 'patient'], 'updating patients');
+  const input = parseInput(updatePatientInput, raw);
+  const { name, mobile, address, ...profile } = input;
+  const changes = Object.fromEntries(Object.entries(profile).filter(([, v]) => v !== undefined));
+  if (name === undefined && mobile === undefined && address === undefined && !Object.keys(changes).length) {
+    throw new ValidationError('nothing to update: give at least one field to change');
+  }
+  return refusedBy(
+    () =>
+      em.transactional(async (tx) => {
+        const patient = await findVisiblePatient(tx, actor, id, LockMode.PESSIMISTIC_WRITE);
+        const before = patientView(patient);
+        if (name !== undefined) patient.user.name = name;
+        if (mobile !== undefined) patient.user.mobile = mobile;
+        if (address !== undefined) patient.user.address = address;
+        tx.assign(patient, changes);
+        await tx.flush();
+        const after = patientView(patient);
+        audit(tx, actor, { action: 'patient.update', entity: 'patient', entityId: patient.id, before, after });
+        return after;
+      }),
+    userConstraints,
+  );
+}
+
+/**
+ * A patient's appointments, newest first. A doctor sees only the appointments with them; the patient and
+ * admins see all.
+ */
+export async function patientHistory(em: EntityManager, actor: Actor, id: number, raw: HistoryInput = {}): Promise<Page<AppointmentView>> {
+  const page = parseInput(historyInput, raw);
+  const patient = await findVisiblePatient(em, actor, id);
+  const doctorId = await doctorIdOf(em, actor);
+  const where = doctorId ? 'a.patient_id = ? and a.doctor_id = ?' : 'a.patient_id = ?';
+  const params = doctorId ? [patient.id, doctorId] : [patient.id];
+  const result = await findAppointments(em, where, params, { ...page, order: 'desc' });
+  return { ...result, limit: page.limit, offset: page.offset };
+}
