@@ -3,6 +3,10 @@ import { randomBytes } from 'node:crypto';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { SYSTEM, type Actor, type Role } from '../../src/domain/roles.js';
 import { createUser } from '../../src/services/users.js';
+import { createClinic } from '../../src/services/clinics.js';
+import { createDoctor } from '../../src/services/doctors.js';
+import { createPatient } from '../../src/services/patients.js';
+import type { TestDatabase } from './db.js';
 
 export const PASSWORD = 'Test-pass-123';
 
@@ -17,4 +21,62 @@ export async function makeUser(em: EntityManager, role: Role, overrides: { email
   });
   const actor: Actor = { kind: 'user', id: user.id, role, email: user.email, name: user.name };
   return { user, actor };
+}
+
+
+let counter = 0;
+const next = () => `${Date.now().toString(36)}${(counter++).toString(36)}`;
+
+export async function makeClinic(em: EntityManager, overrides: { timezone?: string; city?: string; name?: string } = {}) {
+  return createClinic(em, SYSTEM, { name: overrides.name ?? `Clinic ${next()}`, city: overrides.city ?? 'Pune', timezone: overrides.timezone ?? 'Asia/Kolkata' });
+}
+
+export async function makeDoctor(em: EntityManager, clinicId: number, overrides: { specialty?: string; maxPatientsPerDay?: number } = {}) {
+  const doctor = await createDoctor(em, SYSTEM, {
+    email: uniqueEmail('doctor'),
+    name: `Dr ${next()}`,
+    password: PASSWORD,
+    clinicId,
+    specialty: overrides.specialty ?? 'cardiology',
+    licenseNumber: `LIC-${next()}`,
+    maxPatientsPerDay: overrides.maxPatientsPerDay,
+  });
+  const actor: Actor = { kind: 'user', id: doctor.userId, role: 'doctor', email: doctor.email, name: doctor.name };
+  return { doctor, actor };
+}
+
+export async function makePatient(em: EntityManager) {
+  const patient = await createPatient(em, SYSTEM, { email: uniqueEmail('patient'), name: `Pat ${next()}`, password: PASSWORD, dateOfBirth: '1990-04-01' });
+  const actor: Actor = { kind: 'user', id: patient.userId, role: 'patient', email: patient.email, name: patient.name };
+  return { patient, actor };
+}
+
+/** A slot, straight in SQL (the slot services arrive with [3/5]). */
+export async function seedSlot(db: TestDatabase, doctorId: number, startsAt: string, minutes = 20, capacity = 1): Promise<number> {
+  const [row] = await db.sql<{ id: number }>(
+    `insert into slot (doctor_id, clinic_id, starts_at, ends_at, capacity)
+     select $1, clinic_id, $2::timestamptz, $2::timestamptz + make_interval(mins => $3), $4 from doctor where id = $1 returning id`,
+    [doctorId, startsAt, minutes, capacity],
+  );
+  return row!.id;
+}
+
+/** A booked appointment with its booked_count increment, as one statement (booking arrives with [4/5]). */
+export async function seedBooking(db: TestDatabase, slotId: number, patientId: number): Promise<number> {
+  const [row] = await db.sql<{ id: number }>(
+    `with s as (update slot set booked_count = booked_count + 1 where id = $1 returning id, doctor_id, clinic_id, starts_at, ends_at)
+     insert into appointment (slot_id, patient_id, doctor_id, clinic_id, starts_at, ends_at)
+     select s.id, $2, s.doctor_id, s.clinic_id, s.starts_at, s.ends_at from s returning id`,
+    [slotId, patientId],
+  );
+  return row!.id;
+}
+
+/** booked_count equals the live appointments for every slot: the invariant every test can check. */
+export async function slotCountsAreConsistent(db: TestDatabase): Promise<boolean> {
+  const bad = await db.sql(
+    `select s.id from slot s left join appointment a on a.slot_id = s.id and a.status <> 'cancelled'
+      group by s.id having s.booked_count <> count(a.id)`,
+  );
+  return bad.length === 0;
 }

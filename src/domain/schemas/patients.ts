@@ -7,13 +7,13 @@ import { password } from './users.js';
 export const dateOfBirth = z
   .string()
   .trim()
-  .regex(/^\d{4}-\d{2}-\d{2}$/, { message: 'must be a date as YYYY-MM-DD' })
+  .regex(/^\d{4}-\d{2}-\d{2}$/, { message: 'must be a date as YYYY-MM-DD', abort: true })
   .refine(
     (v) => {
       const d = new Date(`${v}T00:00:00Z`);
       return !Number.isNaN(d.getTime()) && d.toISOString().startsWith(v);
     },
-    { message: 'is not a calendar date' },
+    { message: 'is not a calendar date', abort: true },
   )
   .refine((v) => v >= '1900-01-01', { message: 'must be after 1900-01-01' })
   .refine((v) => v < new Date().toISOString().slice(0, 10), { message: 'must be in the past' });

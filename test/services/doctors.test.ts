@@ -1,0 +1,153 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ConflictError, DuplicateError, ForbiddenError, NotFoundError, ValidationError } from '../../src/domain/errors.js';
+import { SYSTEM } from '../../src/domain/roles.js';
+import { addLeave, createDoctor, deactivateDoctor, listDoctors, listLeave, removeLeave, updateDoctor } from '../../src/services/doctors.js';
+import { deactivateClinic } from '../../src/services/clinics.js';
+import { createTestDatabase, type TestDatabase } from '../support/db.js';
+import { makeClinic, makeDoctor, makePatient, PASSWORD, seedBooking, seedSlot, slotCountsAreConsistent, uniqueEmail } from '../support/fixtures.js';
+
+let db: TestDatabase;
+beforeAll(async () => {
+  db = await createTestDatabase();
+});
+afterAll(() => db.drop());
+
+const count = async (table: string) => Number((await db.sql(`select count(*) as n from ${table}`))[0]!.n);
+
+describe('creating doctors', () => {
+  it('is all or nothing: a duplicate licence (any case) leaves no user behind', async () => {
+    const clinic = await makeClinic(db.em());
+    await createDoctor(db.em(), SYSTEM, { email: uniqueEmail(), name: 'Dr A', password: PASSWORD, clinicId: clinic.id, specialty: 'ENT', licenseNumber: 'KA-777' });
+    const users = await count('"user"');
+    const err = await createDoctor(db.em(), SYSTEM, { email: uniqueEmail(), name: 'Dr B', password: PASSWORD, clinicId: clinic.id, specialty: 'ent', licenseNumber: 'ka-777' }).catch((e) => e);
+    expect(err).toBeInstanceOf(DuplicateError);
+    expect(err.field).toBe('licenseNumber');
+    expect(await count('"user"')).toBe(users);
+  });
+
+  it('two concurrent creations with one licence: the unique index lets one through, and no orphan user remains', async () => {
+    const clinic = await makeClinic(db.em());
+    const users = await count('"user"');
+    const results = await Promise.allSettled(
+      ['ZZ-1', 'zz-1'].map((lic) => createDoctor(db.em(), SYSTEM, { email: uniqueEmail(), name: 'Dr Race', password: PASSWORD, clinicId: clinic.id, specialty: 'ent', licenseNumber: lic })),
+    );
+    expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
+    expect((results.find((r) => r.status === 'rejected') as PromiseRejectedResult).reason).toBeInstanceOf(DuplicateError);
+    expect(await count('"user"')).toBe(users + 1);
+  });
+
+  it('needs an active clinic, and stores the specialty in lower case', async () => {
+    const clinic = await makeClinic(db.em());
+    await deactivateClinic(db.em(), SYSTEM, clinic.id);
+    await expect(makeDoctor(db.em(), clinic.id)).rejects.toMatchObject({ field: 'clinicId', message: `clinic ${clinic.id} is deactivated` });
+    await expect(makeDoctor(db.em(), 999_999)).rejects.toBeInstanceOf(NotFoundError);
+    const open = await makeClinic(db.em(), { city: 'Nashik' });
+    const { doctor } = await makeDoctor(db.em(), open.id, { specialty: 'Paediatrics' });
+    expect(doctor.specialty).toBe('paediatrics');
+    const found = await listDoctors(db.em(), SYSTEM, { specialty: 'PAEDIATRICS', city: 'nashik' });
+    expect(found.items.map((d) => d.id)).toEqual([doctor.id]);
+  });
+
+  it('only admins create, update or deactivate doctors', async () => {
+    const clinic = await makeClinic(db.em());
+    const { doctor, actor } = await makeDoctor(db.em(), clinic.id);
+    const { actor: patient } = await makePatient(db.em());
+    await expect(updateDoctor(db.em(), actor, doctor.id, { maxPatientsPerDay: 5 })).rejects.toBeInstanceOf(ForbiddenError);
+    await expect(deactivateDoctor(db.em(), patient, doctor.id)).rejects.toBeInstanceOf(ForbiddenError);
+    await expect(updateDoctor(db.em(), SYSTEM, doctor.id, { maxPatientsPerDay: 0 })).rejects.toBeInstanceOf(ValidationError);
+  });
+});
+
+describe('doctor leave', () => {
+  it('reads whole days in the clinic zone and refuses overlapping leave', async () => {
+    const clinic = await makeClinic(db.em(), { timezone: 'Europe/Berlin' });
+    const { doctor, actor } = await makeDoctor(db.em(), clinic.id);
+    const leave = await addLeave(db.em(), actor, doctor.id, { from: '2030-07-01', to: '2030-07-02', reason: 'conference' });
+    expect(leave).toMatchObject({ startsAt: '2030-06-30T22:00:00.000Z', endsAt: '2030-07-02T22:00:00.000Z', timezone: 'Europe/Berlin', cancelledAppointmentIds: [] });
+    const clash = await addLeave(db.em(), SYSTEM, doctor.id, { from: '2030-07-02 12:00', to: '2030-07-05' }).catch((e) => e);
+    expect(clash).toBeInstanceOf(ConflictError);
+    expect(clash.message).toMatch(/^overlaps leave \d+ \(2030-07-01 00:00 GMT\+2 until 2030-07-03 00:00 GMT\+2\)$/);
+    await expect(addLeave(db.em(), SYSTEM, doctor.id, { from: '2030-08-02', to: '2030-08-01' })).rejects.toMatchObject({ field: 'to' });
+    const listed = await listLeave(db.em(), SYSTEM, doctor.id);
+    expect(listed.items.map((l) => l.id)).toEqual([leave.id]);
+  });
+
+  it('refuses leave over booked appointments, or cancels them in the same transaction and frees their places', async () => {
+    const clinic = await makeClinic(db.em());
+    const { doctor } = await makeDoctor(db.em(), clinic.id);
+    const { patient } = await makePatient(db.em());
+    const inside = await seedSlot(db, doctor.id, '2030-05-10T05:00:00Z', 20, 2);
+    const outside = await seedSlot(db, doctor.id, '2030-05-12T05:00:00Z');
+    const a1 = await seedBooking(db, inside, patient.id);
+    const a2 = await seedBooking(db, outside, patient.id);
+    const before = await db.sql(`select count(*)::int as n from audit_event`);
+
+    const refused = await addLeave(db.em(), SYSTEM, doctor.id, { from: '2030-05-10', to: '2030-05-10' }).catch((e) => e);
+    expect(refused).toBeInstanceOf(ConflictError);
+    expect(refused.field).toBe('cancelBookings');
+    expect(refused.message).toContain(`(${a1})`);
+    expect(await db.sql(`select count(*)::int as n from doctor_leave where doctor_id = $1`, [doctor.id])).toEqual([{ n: 0 }]);
+    expect(await db.sql(`select count(*)::int as n from audit_event`)).toEqual(before);
+
+    const added = await addLeave(db.em(), SYSTEM, doctor.id, { from: '2030-05-10', to: '2030-05-10', cancelBookings: true });
+    expect(added.cancelledAppointmentIds).toEqual([a1]);
+    const rows = await db.sql(`select id, status, cancel_reason from appointment where id in ($1, $2) order by id`, [a1, a2]);
+    expect(rows).toEqual([
+      { id: a1, status: 'cancelled', cancel_reason: 'doctor on leave' },
+      { id: a2, status: 'booked', cancel_reason: null },
+    ]);
+    expect(await db.sql(`select booked_count from slot where id = $1`, [inside])).toEqual([{ booked_count: 0 }]);
+    expect(await slotCountsAreConsistent(db)).toBe(true);
+    const audited = await db.sql(`select action from audit_event where entity_id in ($1, $2) and entity in ('appointment', 'doctor_leave') order by id`, [String(a1), String(added.id)]);
+    expect(audited.map((r) => r.action)).toEqual(expect.arrayContaining(['appointment.cancel', 'leave.add']));
+  });
+
+  it('a doctor manages their own leave only', async () => {
+    const clinic = await makeClinic(db.em());
+    const mine = await makeDoctor(db.em(), clinic.id);
+    const other = await makeDoctor(db.em(), clinic.id);
+    const leave = await addLeave(db.em(), mine.actor, mine.doctor.id, { from: '2030-09-01', to: '2030-09-01' });
+    await expect(addLeave(db.em(), mine.actor, other.doctor.id, { from: '2030-09-01', to: '2030-09-01' })).rejects.toBeInstanceOf(ForbiddenError);
+    await expect(removeLeave(db.em(), other.actor, leave.id)).rejects.toBeInstanceOf(ForbiddenError);
+    await expect(removeLeave(db.em(), mine.actor, leave.id)).resolves.toMatchObject({ id: leave.id });
+    await expect(removeLeave(db.em(), mine.actor, leave.id)).rejects.toBeInstanceOf(NotFoundError);
+  });
+});
+
+describe('deactivating doctors', () => {
+  it('is refused with future bookings; with cancelBookings it cancels them, closes future slots and revokes the login', async () => {
+    const clinic = await makeClinic(db.em());
+    const { doctor } = await makeDoctor(db.em(), clinic.id);
+    const { patient } = await makePatient(db.em());
+    const slot = await seedSlot(db, doctor.id, '2030-06-01T05:00:00Z');
+    const appointment = await seedBooking(db, slot, patient.id);
+    await expect(deactivateDoctor(db.em(), SYSTEM, doctor.id)).rejects.toMatchObject({ field: 'cancelBookings' });
+    expect(await db.sql(`select is_active from doctor where id = $1`, [doctor.id])).toEqual([{ is_active: true }]);
+
+    const result = await deactivateDoctor(db.em(), SYSTEM, doctor.id, { cancelBookings: true });
+    expect(result).toMatchObject({ isActive: false, cancelledAppointmentIds: [appointment] });
+    expect(await db.sql(`select status, cancel_reason from appointment where id = $1`, [appointment])).toEqual([{ status: 'cancelled', cancel_reason: 'doctor deactivated' }]);
+    expect(await db.sql(`select is_active, booked_count from slot where id = $1`, [slot])).toEqual([{ is_active: false, booked_count: 0 }]);
+    expect(await db.sql(`select u.is_active from "user" u join doctor d on d.user_id = u.id where d.id = $1`, [doctor.id])).toEqual([{ is_active: false }]);
+    expect(await slotCountsAreConsistent(db)).toBe(true);
+  });
+
+  it('a clinic with an active doctor cannot be deactivated; once the doctor is gone it can', async () => {
+    const clinic = await makeClinic(db.em());
+    const { doctor } = await makeDoctor(db.em(), clinic.id);
+    const err = await deactivateClinic(db.em(), SYSTEM, clinic.id).catch((e) => e);
+    expect(err).toBeInstanceOf(ConflictError);
+    expect(err.message).toContain(`(${doctor.id})`);
+    await deactivateDoctor(db.em(), SYSTEM, doctor.id);
+    await expect(deactivateClinic(db.em(), SYSTEM, clinic.id)).resolves.toMatchObject({ isActive: false });
+  });
+
+  it('a clinic deactivation racing a doctor creation never leaves an active doctor in an inactive clinic', async () => {
+    for (let i = 0; i < 5; i++) {
+      const clinic = await makeClinic(db.em());
+      await Promise.allSettled([deactivateClinic(db.em(), SYSTEM, clinic.id), makeDoctor(db.em(), clinic.id)]);
+      const [row] = await db.sql(`select c.is_active as clinic, count(d.id)::int as doctors from clinic c left join doctor d on d.clinic_id = c.id and d.is_active where c.id = $1 group by c.id`, [clinic.id]);
+      expect(row!.clinic === false && row!.doctors > 0).toBe(false);
+    }
+  });
+});
