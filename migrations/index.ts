@@ -2,8 +2,10 @@
 // Add a new one at the end, and update LATEST_MIGRATION in src/db/schema-version.ts (a test checks it).
 import { Migration20261125000000_initial } from './Migration20261125000000_initial.js';
 import { Migration20261125010000_search_indexes } from './Migration20261125010000_search_indexes.js';
+import { Migration20261125020000_free_slot_indexes } from './Migration20261125020000_free_slot_indexes.js';
 
 export const migrationsList = [
   { name: 'Migration20261125000000_initial', class: Migration20261125000000_initial },
   { name: 'Migration20261125010000_search_indexes', class: Migration20261125010000_search_indexes },
+  { name: 'Migration20261125020000_free_slot_indexes', class: Migration20261125020000_free_slot_indexes },
 ];

@@ -39,7 +39,8 @@ export type FieldFlags = Record<string, string>;
 const kebab = (s: string) => s.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
 
 export function flagFor(field: string, flags: FieldFlags): string {
-  if (!field || field.startsWith('--') || /^[A-Z_]+$/.test(field)) return field; // already a flag, or an env variable
+  // Already a flag, an env variable or a file position (`line 4: start`).
+  if (!field || field.startsWith('--') || /^[A-Z_]+$/.test(field) || field.includes(' ')) return field;
   const [head, ...rest] = field.split(/(?=[.[])/);
   const mapped = flags[field] ?? flags[head!] ?? `--${kebab(head!)}`;
   return flags[field] ? mapped : mapped + rest.join('');

@@ -5,6 +5,7 @@ import { registerDb } from './commands/db.js';
 import { registerDoctors } from './commands/doctors.js';
 import { registerInit } from './commands/init.js';
 import { registerPatients } from './commands/patients.js';
+import { registerSlots } from './commands/slots.js';
 import { registerUsers } from './commands/users.js';
 
 declare const __ASCEND_VERSION__: string;
@@ -32,5 +33,6 @@ Database:   DATABASE_URL selects a PostgreSQL server; without it ascend runs its
   registerClinics(program);
   registerDoctors(program);
   registerPatients(program);
+  registerSlots(program);
   return program;
 }

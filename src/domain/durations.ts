@@ -15,3 +15,12 @@ export function parseDuration(text: string, field: string): number {
   }
   return parts.reduce((sum, [, n, unit]) => sum + Number(n) * UNIT_SECONDS[unit!.toLowerCase()]!, 0);
 }
+
+/** A slot length: 5 minutes to 8 hours, in whole minutes. */
+export function slotMinutes(text: string, field: string): number {
+  const seconds = parseDuration(text, field);
+  if (seconds % 60 !== 0) throw new ValidationError('must be whole minutes', field);
+  const minutes = seconds / 60;
+  if (minutes < 5 || minutes > 480) throw new ValidationError(`must be from 5m to 8h (got ${text})`, field);
+  return minutes;
+}

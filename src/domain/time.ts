@@ -148,3 +148,55 @@ export function formatLocal(instant: Date | string, timeZone: string): string {
     new Intl.DateTimeFormat('en-US', { timeZone, timeZoneName: 'short' }).formatToParts(d).find((x) => x.type === 'timeZoneName')?.value ?? timeZone;
   return `${p.year}-${pad(p.month)}-${pad(p.day)} ${pad(p.hour)}:${pad(p.minute)} ${name}`;
 }
+
+const WEEKDAY_NAMES = ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'];
+
+/** `mon-fri`, `mon,wed,fri`, `sat-sun`, `all` → ISO weekdays (1 = Monday), sorted, without repeats. */
+export function parseWeekdays(text: string, field: string): number[] {
+  const days = new Set<number>();
+  const value = text.trim().toLowerCase();
+  if (value === 'all' || value === 'daily') return [1, 2, 3, 4, 5, 6, 7];
+  for (const part of value.split(',').map((p) => p.trim())) {
+    const m = /^([a-z]{3})[a-z]*(?:\s*-\s*([a-z]{3})[a-z]*)?$/.exec(part);
+    const from = m ? WEEKDAY_NAMES.indexOf(m[1]!) : -1;
+    const to = m?.[2] ? WEEKDAY_NAMES.indexOf(m[2]) : from;
+    if (from < 0 || to < 0) throw new ValidationError(`must be days like mon-fri, mon,wed,fri or all (got "${text}")`, field);
+    for (let d = from; ; d = (d + 1) % 7) {
+      days.add(d + 1);
+      if (d === to) break;
+    }
+  }
+  return [...days].sort((a, b) => a - b);
+}
+
+export const weekdayName = (isoWeekday: number): string => WEEKDAY_NAMES[isoWeekday - 1]!;
+
+/** `HH:MM` → minutes after midnight. */
+export function parseClock(text: string, field: string): number {
+  const m = /^(\d{1,2}):(\d{2})$/.exec(text.trim());
+  if (!m || Number(m[1]) > 24 || Number(m[2]) > 59 || (Number(m[1]) === 24 && Number(m[2]) !== 0)) {
+    throw new ValidationError(`must be a time of day as HH:MM (got "${text}")`, field);
+  }
+  return Number(m[1]) * 60 + Number(m[2]);
+}
+
+export const clockText = (minutes: number): string => `${pad(Math.floor(minutes / 60))}:${pad(minutes % 60)}`;
+
+/** Calendar dates from `from` to `to` inclusive (YYYY-MM-DD), with their ISO weekdays. */
+export function* calendarDays(from: string, to: string): Generator<{ year: number; month: number; day: number; weekday: number; text: string }> {
+  const [fy, fm, fd] = from.split('-').map(Number) as [number, number, number];
+  const end = to;
+  for (let t = Date.UTC(fy, fm - 1, fd); ; t += 86_400_000) {
+    const d = new Date(t);
+    const text = d.toISOString().slice(0, 10);
+    if (text > end) return;
+    yield { year: d.getUTCFullYear(), month: d.getUTCMonth() + 1, day: d.getUTCDate(), weekday: ((d.getUTCDay() + 6) % 7) + 1, text };
+  }
+}
+
+/** A calendar date flag (YYYY-MM-DD), checked. */
+export function parseCalendarDate(text: string, field: string): string {
+  const m = DAY.exec(text.trim());
+  if (!m || !validDate(Number(m[1]), Number(m[2]), Number(m[3]))) throw new ValidationError(`must be a date as YYYY-MM-DD (got "${text}")`, field);
+  return text.trim();
+}

@@ -234,3 +234,43 @@ export interface AppointmentView {
   createdAt: string;
   updatedAt: string;
 }
+
+export interface SlotView {
+  id: number;
+  doctorId: number;
+  doctorName: string;
+  specialty: string;
+  clinicId: number;
+  clinicName: string;
+  city: string;
+  timezone: string;
+  startsAt: string;
+  endsAt: string;
+  capacity: number;
+  bookedCount: number;
+  remaining: number;
+  isActive: boolean;
+}
+
+export interface HoursWindowView {
+  weekday: number;
+  day: string;
+  start: string;
+  end: string;
+  slotMinutes: number;
+  capacity: number;
+}
+
+export interface DoctorHoursView {
+  doctorId: number;
+  timezone: string;
+  windows: HoursWindowView[];
+}
+
+/** What bulk work did: `skippedBy` counts the slots not written, by reason. */
+export interface BulkResult {
+  created: number;
+  skipped: number;
+  skippedBy: Record<string, number>;
+  dryRun?: boolean;
+}

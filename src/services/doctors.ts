@@ -172,12 +172,12 @@ function bookingsInTheWay(subject: string, ids: number[]): ConflictError {
 // ---------------------------------------------------------------------------------------------------------
 // Leave
 
-/** Admins manage anyone's leave; a doctor their own. */
-async function assertMayManageLeave(em: EntityManager, actor: Actor, doctorId: number): Promise<void> {
+/** Admins act on any doctor's schedule (slots, hours, leave); a doctor on their own. */
+export async function assertMayManageDoctor(em: EntityManager, actor: Actor, doctorId: number, what: string): Promise<void> {
   if (isAdmin(actor)) return;
   if (actor.kind === 'user' && actor.role === 'doctor' && (await doctorIdOf(em, actor)) === doctorId) return;
   if (actor.kind !== 'user') throw new AuthError('not logged in');
-  throw new ForbiddenError(`managing doctor ${doctorId}'s leave needs the admin role, or to be that doctor`);
+  throw new ForbiddenError(`${what} for doctor ${doctorId} needs the admin role, or to be that doctor`);
 }
 
 interface LeaveRow {
@@ -211,7 +211,7 @@ export async function addLeave(
 ): Promise<LeaveView & { cancelledAppointmentIds: number[] }> {
   const input = parseInput(addLeaveInput, raw);
   const doctor = await findDoctor(em, doctorId);
-  await assertMayManageLeave(em, actor, doctor.id);
+  await assertMayManageDoctor(em, actor, doctor.id, 'managing leave');
   const tz = doctor.clinic.timezone;
   const from = parseDateInput(input.from, tz, 'from').instant;
   const to = parseDateInput(input.to, tz, 'to', { endOfDay: true }).instant;
@@ -267,7 +267,7 @@ export async function removeLeave(em: EntityManager, actor: Actor, leaveId: numb
       [id],
     );
     if (!row) throw new NotFoundError('leave', id);
-    await assertMayManageLeave(tx, actor, row.doctor_id);
+    await assertMayManageDoctor(tx, actor, row.doctor_id, 'managing leave');
     await query(tx, 'delete from doctor_leave where id = ?', [id]);
     const view = leaveView(row, row.timezone);
     audit(tx, actor, { action: 'leave.remove', entity: 'doctor_leave', entityId: id, before: view });

@@ -1,9 +1,10 @@
 import type { Command } from 'commander';
+import { ValidationError } from '../../domain/errors.js';
 import { formatLocal } from '../../domain/time.js';
-import type { DoctorView, LeaveView } from '../../domain/views.js';
+import type { DoctorView, HoursWindowView, LeaveView } from '../../domain/views.js';
 import { act, given } from '../command.js';
 import { idArgument, readSecret, required, wholeNumber } from '../input.js';
-import { printDone, printList, printRecord, style, type Column } from '../output.js';
+import { printDone, printJson, printList, printRecord, style, type Column } from '../output.js';
 import { withServices } from '../session.js';
 
 const doctorFlags = {
@@ -35,6 +36,16 @@ const leaveColumns: Column<LeaveView>[] = [
   { header: 'Until', value: (l) => formatLocal(l.endsAt, l.timezone) },
   { header: 'Reason', value: (l) => l.reason },
 ];
+
+const hoursColumns: Column<HoursWindowView>[] = [
+  { header: 'Day', value: (w) => w.day },
+  { header: 'From', value: (w) => w.start },
+  { header: 'To', value: (w) => w.end },
+  { header: 'Slot', value: (w) => `${w.slotMinutes}m` },
+  { header: 'Capacity', value: (w) => w.capacity },
+];
+
+const collect = (value: string, previous: string[] = []) => [...previous, value];
 
 const profileOptions = (cmd: Command) =>
   cmd
@@ -158,6 +169,48 @@ export function registerDoctors(program: Command): void {
         const doctor = await withServices(({ em, actor }) => deactivateDoctor(em, actor, id, { cancelBookings: Boolean(opts.cancelBookings) }));
         const cancelled = doctor.cancelledAppointmentIds.length;
         printDone(ctx, `Deactivated doctor ${doctor.id} (${doctor.name})${cancelled ? `; cancelled ${cancelled} appointment(s)` : ''}`, doctor);
+      }),
+    );
+
+  const hours = doctors.command('hours').description('weekly working hours: several windows a day (split shifts) allowed');
+
+  hours
+    .command('set')
+    .description('set the windows of some weekdays (replacing theirs; other days stay); admins or the doctor')
+    .argument('<doctor>', 'doctor id', idArgument('DOCTOR'))
+    .option('--days <days>', 'e.g. mon-fri, mon,wed,fri, all')
+    .option('--start <HH:MM>', 'a window’s start (repeat with --end for split shifts)', collect, [])
+    .option('--end <HH:MM>', 'a window’s end, paired with the --start before it', collect, [])
+    .option('--length <duration>', 'slot length, e.g. 20m')
+    .option('--capacity <n>', 'patients per slot (1–100)', wholeNumber(), 1)
+    .action(
+      act(async (ctx, opts, doctorId: number) => {
+        const days = await required(opts.days, '--days', 'Days (e.g. mon-fri)');
+        const length = await required(opts.length, '--length', 'Slot length (e.g. 20m)');
+        const starts: string[] = opts.start;
+        const ends: string[] = opts.end;
+        if (!starts.length) throw new ValidationError('is required (at least one --start/--end pair)', '--start');
+        if (starts.length !== ends.length) throw new ValidationError(`give one --end for each --start (${starts.length} --start, ${ends.length} --end)`, '--end');
+        const { setHours } = await import('../../services/hours.js');
+        const result = await withServices(({ em, actor }) =>
+          setHours(em, actor, doctorId, { days, length, capacity: opts.capacity, windows: starts.map((start, i) => ({ start, end: ends[i]! })) }),
+        );
+        if (ctx.json) return printJson(result);
+        printDone(ctx, `Working hours of doctor ${doctorId} set (${result.timezone}):`);
+        printList(ctx, { items: result.windows, total: result.windows.length, limit: result.windows.length, offset: 0 }, hoursColumns, 'windows');
+      }),
+    );
+
+  hours
+    .command('show')
+    .description('a doctor’s weekly working hours (clinic time)')
+    .argument('<doctor>', 'doctor id', idArgument('DOCTOR'))
+    .action(
+      act(async (ctx, _opts, doctorId: number) => {
+        const { getHours } = await import('../../services/hours.js');
+        const result = await withServices(({ em, actor }) => getHours(em, actor, doctorId));
+        if (ctx.json) return printJson(result);
+        printList(ctx, { items: result.windows, total: result.windows.length, limit: result.windows.length, offset: 0 }, hoursColumns, `windows (${result.timezone})`);
       }),
     );
 

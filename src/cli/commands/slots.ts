@@ -1,0 +1,233 @@
+import { readFileSync } from 'node:fs';
+import type { Command } from 'commander';
+import { ValidationError } from '../../domain/errors.js';
+import type { ImportRow } from '../../domain/schemas/slots.js';
+import { formatLocal } from '../../domain/time.js';
+import type { BulkResult, SlotView } from '../../domain/views.js';
+import { act, given } from '../command.js';
+import { idArgument, readStdin, required, wholeNumber } from '../input.js';
+import { printDone, printJson, printList, printRecord, style, type Column } from '../output.js';
+import { progressBar } from '../progress.js';
+import { withServices } from '../session.js';
+
+const slotFlags = { doctorId: '--doctor', doctorIds: '--doctor', clinicId: '--clinic', breaks: '--break' };
+
+const slotFields: Column<SlotView>[] = [
+  { header: 'ID', value: (s) => s.id },
+  { header: 'Starts', value: (s) => formatLocal(s.startsAt, s.timezone) },
+  { header: 'Ends', value: (s) => formatLocal(s.endsAt, s.timezone).slice(11) },
+  { header: 'Doctor', value: (s) => `${s.doctorName} (#${s.doctorId})` },
+  { header: 'Specialty', value: (s) => s.specialty },
+  { header: 'Clinic', value: (s) => `${s.clinicName}, ${s.city}` },
+  { header: 'Booked', value: (s) => `${s.bookedCount}/${s.capacity}` },
+  { header: 'Free', value: (s) => s.remaining },
+  { header: 'Active', value: (s) => s.isActive, style: style.active },
+];
+const listColumns = slotFields.filter((f) => f.header !== 'Specialty' && f.header !== 'Free');
+const freeColumns = slotFields.filter((f) => !['Booked', 'Active'].includes(f.header));
+
+const collect = (value: string, previous: string[] = []) => [...previous, value];
+const idList = (value: string) =>
+  value.split(',').map((part) => {
+    if (!/^\d+$/.test(part.trim())) throw new ValidationError(`must be doctor ids separated by commas (got "${value}")`, '--doctor');
+    return Number(part.trim());
+  });
+
+function printBulk(ctx: { json: boolean }, result: BulkResult, what: string): void {
+  if (ctx.json) return printJson(result);
+  const reasons = Object.entries(result.skippedBy).map(([reason, n]) => `${n} ${reason}`).join(', ');
+  const verb = result.dryRun ? 'Would create' : 'Created';
+  printDone(ctx, `${verb} ${result.created} ${what}; skipped ${result.skipped}${reasons ? ` (${reasons})` : ''}${result.dryRun ? ' — dry run, nothing written' : ''}`);
+}
+
+/** Reads an import file (or stdin for `-`) into rows with their line numbers. */
+async function readImport(file: string, format: string | undefined): Promise<{ rows: ImportRow[]; unit: 'line' | 'item' }> {
+  const kind = format ?? (file.toLowerCase().endsWith('.json') ? 'json' : 'csv');
+  if (kind !== 'csv' && kind !== 'json') throw new ValidationError('must be csv or json', '--format');
+  let text: string;
+  try {
+    text = file === '-' ? await readStdin() : readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new ValidationError(`cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, 'FILE');
+  }
+  if (kind === 'json') {
+    let data: unknown;
+    try {
+      data = JSON.parse(text);
+    } catch (err) {
+      throw new ValidationError(`is not valid JSON: ${(err as Error).message}`, 'FILE');
+    }
+    const list = Array.isArray(data) ? data : (data as { slots?: unknown })?.slots;
+    if (!Array.isArray(list)) throw new ValidationError('must hold a JSON array of slots (or { "slots": [...] })', 'FILE');
+    return { rows: list.map((item, i) => ({ ...(typeof item === 'object' && item ? item : {}), line: i + 1 }) as ImportRow), unit: 'item' };
+  }
+  const { parse } = await import('csv-parse/sync');
+  let records: { record: Record<string, string>; info: { lines: number } }[];
+  try {
+    records = parse(text, { columns: (h: string[]) => h.map((c) => c.trim().toLowerCase()), skip_empty_lines: true, trim: true, info: true }) as never;
+  } catch (err) {
+    throw new ValidationError(`is not valid CSV: ${(err as Error).message}`, 'FILE');
+  }
+  return { rows: records.map(({ record, info }) => ({ ...record, line: info.lines })), unit: 'line' };
+}
+
+export function registerSlots(program: Command): void {
+  const slots = program.command('slots').description('appointment slots: create, generate in bulk, import, search, delete');
+
+  slots
+    .command('create')
+    .description('create one slot (admins, or the doctor themself); times are the clinic’s')
+    .option('--doctor <id>', 'doctor id', idArgument('--doctor'))
+    .option('--start <time>', '"YYYY-MM-DD HH:MM" (clinic time) or ISO 8601 with an offset')
+    .option('--length <duration>', 'e.g. 20m, 1h (5m to 8h; default 20m)')
+    .option('--end <time>', 'end time instead of --length')
+    .option('--capacity <n>', 'patients per slot (1–100)', wholeNumber(), 1)
+    .action(
+      act(async (ctx, opts) => {
+        const doctorId = Number(await required(opts.doctor === undefined ? undefined : String(opts.doctor), '--doctor', 'Doctor id'));
+        const start = await required(opts.start, '--start', 'Start (YYYY-MM-DD HH:MM)');
+        const { createSlot } = await import('../../services/slots.js');
+        const slot = await withServices(({ em, actor }) => createSlot(em, actor, { doctorId, start, capacity: opts.capacity, ...given({ length: opts.length, end: opts.end }) }));
+        printDone(ctx, `Created slot ${slot.id}: ${formatLocal(slot.startsAt, slot.timezone)} with ${slot.doctorName}, capacity ${slot.capacity}`, slot);
+      }, slotFlags),
+    );
+
+  slots
+    .command('generate')
+    .description('generate slots over dates from a schedule, or from each doctor’s stored hours; idempotent, all or nothing')
+    .option('--doctor <ids>', 'doctor id(s), comma-separated', idList)
+    .option('--clinic <id>', 'every active doctor of this clinic (admins)', idArgument('--clinic'))
+    .option('--from <date>', 'first day, YYYY-MM-DD (clinic time)')
+    .option('--to <date>', 'last day, included')
+    .option('--days <days>', 'e.g. mon-fri, mon,wed,fri, all')
+    .option('--start <HH:MM>', 'first slot of the day')
+    .option('--end <HH:MM>', 'end of the day (no slot runs past it)')
+    .option('--length <duration>', 'slot length, e.g. 20m')
+    .option('--break <HH:MM-HH:MM>', 'a break with no slots (repeatable)', collect, [])
+    .option('--capacity <n>', 'patients per slot (1–100)', wholeNumber())
+    .option('--dry-run', 'count what would be created and skipped; write nothing')
+    .action(
+      act(async (ctx, opts) => {
+        const from = await required(opts.from, '--from', 'From (YYYY-MM-DD)');
+        const to = await required(opts.to, '--to', 'To (YYYY-MM-DD, included)');
+        const { generateSlots } = await import('../../services/slots.js');
+        const bar = await progressBar(ctx, 'Writing slots');
+        try {
+          const result = await withServices(({ em, actor }) =>
+            generateSlots(
+              em,
+              actor,
+              {
+                from,
+                to,
+                breaks: opts.break,
+                dryRun: Boolean(opts.dryRun),
+                ...given({ doctorIds: opts.doctor, clinicId: opts.clinic, days: opts.days, start: opts.start, end: opts.end, length: opts.length, capacity: opts.capacity }),
+              },
+              { onProgress: bar?.update },
+            ),
+          );
+          bar?.stop();
+          printBulk(ctx, result, 'slots');
+        } finally {
+          bar?.stop();
+        }
+      }, slotFlags),
+    );
+
+  slots
+    .command('import')
+    .description('import slots from CSV or JSON (columns: doctor, start, length or end, capacity); all or nothing')
+    .argument('<file>', 'a file, or - for stdin')
+    .option('--format <format>', 'csv or json (default: from the file name; csv for stdin)')
+    .option('--dry-run', 'check and count; write nothing')
+    .action(
+      act(async (ctx, opts, file: string) => {
+        const { rows, unit } = await readImport(file, opts.format);
+        const { importSlots } = await import('../../services/slots.js');
+        const bar = await progressBar(ctx, 'Writing slots');
+        try {
+          const result = await withServices(({ em, actor }) => importSlots(em, actor, rows, { unit, dryRun: Boolean(opts.dryRun), onProgress: bar?.update }));
+          bar?.stop();
+          printBulk(ctx, result, 'slots');
+        } finally {
+          bar?.stop();
+        }
+      }, { line: 'line' }),
+    );
+
+  slots
+    .command('list')
+    .description('slots with their bookings, soonest first (dates in the doctor’s or clinic’s zone)')
+    .option('--doctor <id>', 'only this doctor', idArgument('--doctor'))
+    .option('--clinic <id>', 'only this clinic', idArgument('--clinic'))
+    .option('--from <date>', 'from this day or time')
+    .option('--to <date>', 'up to this day (included) or time')
+    .option('--include-inactive', 'include deleted slots')
+    .option('--limit <n>', 'at most this many (1–1000)', wholeNumber(1, 1000), 50)
+    .option('--offset <n>', 'skip this many', wholeNumber(0), 0)
+    .action(
+      act(async (ctx, opts) => {
+        const { listSlots } = await import('../../services/slots.js');
+        const page = await withServices(({ em, actor }) =>
+          listSlots(em, actor, {
+            ...given({ doctorId: opts.doctor, clinicId: opts.clinic, from: opts.from, to: opts.to }),
+            includeInactive: Boolean(opts.includeInactive),
+            limit: opts.limit,
+            offset: opts.offset,
+          }),
+        );
+        printList(ctx, page, listColumns, 'slots');
+      }, slotFlags),
+    );
+
+  slots
+    .command('free')
+    .description('bookable slots (future, not full, doctor not on leave), soonest first; default: the next 14 days')
+    .option('--specialty <name>', 'doctors of this specialty')
+    .option('--city <city>', 'clinics in this city')
+    .option('--clinic <id>', 'this clinic', idArgument('--clinic'))
+    .option('--doctor <id>', 'this doctor', idArgument('--doctor'))
+    .option('--from <date>', 'from this day or time (default now)')
+    .option('--to <date>', 'up to this day (included) or time (default 14 days ahead)')
+    .option('--limit <n>', 'at most this many (1–1000)', wholeNumber(1, 1000), 20)
+    .option('--offset <n>', 'skip this many', wholeNumber(0), 0)
+    .action(
+      act(async (ctx, opts) => {
+        const { freeSlots } = await import('../../services/slots.js');
+        const page = await withServices(({ em, actor }) =>
+          freeSlots(em, actor, {
+            ...given({ specialty: opts.specialty, city: opts.city, clinicId: opts.clinic, doctorId: opts.doctor, from: opts.from, to: opts.to }),
+            limit: opts.limit,
+            offset: opts.offset,
+          }),
+        );
+        printList(ctx, page, freeColumns, 'free slots');
+      }, slotFlags),
+    );
+
+  slots
+    .command('show')
+    .description('show one slot')
+    .argument('<id>', 'slot id', idArgument('ID'))
+    .action(
+      act(async (ctx, _opts, id: number) => {
+        const { getSlot } = await import('../../services/slots.js');
+        printRecord(ctx, await withServices(({ em, actor }) => getSlot(em, actor, id)), slotFields);
+      }),
+    );
+
+  slots
+    .command('delete')
+    .description('delete (deactivate) a slot; refused while booked unless --cancel-bookings')
+    .argument('<id>', 'slot id', idArgument('ID'))
+    .option('--cancel-bookings', 'cancel its booked appointments (reason "slot deleted")')
+    .action(
+      act(async (ctx, opts, id: number) => {
+        const { deleteSlot } = await import('../../services/slots.js');
+        const slot = await withServices(({ em, actor }) => deleteSlot(em, actor, id, { cancelBookings: Boolean(opts.cancelBookings) }));
+        const n = slot.cancelledAppointmentIds.length;
+        printDone(ctx, `Deleted slot ${slot.id}${n ? `; cancelled ${n} appointment(s)` : ''}`, slot);
+      }),
+    );
+}

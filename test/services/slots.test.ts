@@ -1,0 +1,203 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ConflictError, ForbiddenError, ValidationError } from '../../src/domain/errors.js';
+import { SYSTEM } from '../../src/domain/roles.js';
+import { localParts } from '../../src/domain/time.js';
+import { addLeave } from '../../src/services/doctors.js';
+import { getHours, setHours } from '../../src/services/hours.js';
+import { createSlot, deleteSlot, freeSlots, generateSlots, importSlots, listSlots } from '../../src/services/slots.js';
+import { createTestDatabase, type TestDatabase } from '../support/db.js';
+import { makeClinic, makeDoctor, makePatient, seedBooking, slotCountsAreConsistent } from '../support/fixtures.js';
+
+let db: TestDatabase;
+beforeAll(async () => {
+  db = await createTestDatabase();
+});
+afterAll(() => db.drop());
+
+const slotsOf = (doctorId: number) => db.sql<{ id: number; starts_at: Date; ends_at: Date }>(`select id, starts_at, ends_at from slot where doctor_id = $1 and is_active order by starts_at`, [doctorId]);
+
+const overlapping = async () =>
+  (await db.sql(`select 1 from slot a join slot b on a.doctor_id = b.doctor_id and a.id < b.id and a.is_active and b.is_active and tstzrange(a.starts_at, a.ends_at) && tstzrange(b.starts_at, b.ends_at)`)).length;
+
+describe('generating a schedule', () => {
+  it('gives 09:00–17:00 local on both sides of the DST changes (Europe/Berlin, last Sundays of March and October)', async () => {
+    const clinic = await makeClinic(db.em(), { timezone: 'Europe/Berlin' });
+    const { doctor } = await makeDoctor(db.em(), clinic.id);
+    for (const [from, to] of [['2030-03-29', '2030-04-01'], ['2030-10-25', '2030-10-28']] as const) {
+      const result = await generateSlots(db.em(), SYSTEM, { doctorIds: [doctor.id], from, to, days: 'mon-fri', start: '09:00', end: '17:00', length: '60m' });
+      expect(result).toEqual({ created: 16, skipped: 0, skippedBy: {} }); // Friday and Monday, 8 slots each
+    }
+    const slots = await slotsOf(doctor.id);
+    const local = slots.map((s) => localParts(new Date(s.starts_at), 'Europe/Berlin'));
+    expect(new Set(local.map((p) => p.hour))).toEqual(new Set([9, 10, 11, 12, 13, 14, 15, 16]));
+    const firstOf = (date: string) => slots.find((s) => new Date(s.starts_at).toISOString().startsWith(date))!;
+    expect(new Date(firstOf('2030-03-29').starts_at).toISOString()).toBe('2030-03-29T08:00:00.000Z'); // CET
+    expect(new Date(firstOf('2030-04-01').starts_at).toISOString()).toBe('2030-04-01T07:00:00.000Z'); // CEST
+    expect(new Date(firstOf('2030-10-25').starts_at).toISOString()).toBe('2030-10-25T07:00:00.000Z');
+    expect(new Date(firstOf('2030-10-28').starts_at).toISOString()).toBe('2030-10-28T08:00:00.000Z');
+  });
+
+  it('is idempotent, honours breaks and capacity, and --dry-run writes nothing', async () => {
+    const clinic = await makeClinic(db.em());
+    const { doctor } = await makeDoctor(db.em(), clinic.id);
+    const schedule = { doctorIds: [doctor.id], from: '2030-02-04', to: '2030-02-08', days: 'mon,wed,fri', start: '09:00', end: '12:00', length: '30m', breaks: ['10:00-10:30'], capacity: 3 };
+    expect(await generateSlots(db.em(), SYSTEM, { ...schedule, dryRun: true })).toEqual({ created: 15, skipped: 0, skippedBy: {}, dryRun: true });
+    expect(await slotsOf(doctor.id)).toHaveLength(0);
+    expect(await generateSlots(db.em(), SYSTEM, schedule)).toEqual({ created: 15, skipped: 0, skippedBy: {} });
+    expect(await generateSlots(db.em(), SYSTEM, schedule)).toEqual({ created: 0, skipped: 15, skippedBy: { exists: 15 } });
+    const local = (await slotsOf(doctor.id)).map((s) => localParts(new Date(s.starts_at), 'Asia/Kolkata'));
+    expect(local.filter((p) => p.day === 4).map((p) => `${p.hour}:${p.minute}`)).toEqual(['9:0', '9:30', '10:30', '11:0', '11:30']);
+    expect(await db.sql(`select distinct capacity from slot where doctor_id = $1`, [doctor.id])).toEqual([{ capacity: 3 }]);
+    const [audit] = await db.sql(`select after from audit_event where action = 'slot.generate' and after->'doctorIds' @> $1::jsonb order by id limit 1`, [JSON.stringify([doctor.id])]);
+    expect(audit!.after).toMatchObject({ created: 15, from: '2030-02-04', to: '2030-02-08' });
+  });
+
+  it('skips slots inside leave and ones that overlap a different slot, counting each reason', async () => {
+    const clinic = await makeClinic(db.em());
+    const { doctor } = await makeDoctor(db.em(), clinic.id);
+    await addLeave(db.em(), SYSTEM, doctor.id, { from: '2030-03-05', to: '2030-03-05' });
+    await createSlot(db.em(), SYSTEM, { doctorId: doctor.id, start: '2030-03-04 09:10', length: '15m' });
+    const result = await generateSlots(db.em(), SYSTEM, { doctorIds: [doctor.id], from: '2030-03-04', to: '2030-03-06', days: 'all', start: '09:00', end: '10:00', length: '20m' });
+    // 09:10–09:25 overlaps both 09:00–09:20 and 09:20–09:40 of the first day.
+    expect(result).toEqual({ created: 4, skipped: 5, skippedBy: { leave: 3, overlap: 2 } });
+    expect(await overlapping()).toBe(0);
+  });
+
+  it('uses each doctor’s stored hours (split shifts) when no schedule is given', async () => {
+    const clinic = await makeClinic(db.em());
+    const { doctor } = await makeDoctor(db.em(), clinic.id);
+    await expect(generateSlots(db.em(), SYSTEM, { doctorIds: [doctor.id], from: '2030-04-01', to: '2030-04-07' })).rejects.toThrow(/no working hours/);
+    await setHours(db.em(), SYSTEM, doctor.id, { days: 'mon-fri', windows: [{ start: '14:00', end: '15:00' }, { start: '09:00', end: '10:00' }], length: '20m' });
+    await setHours(db.em(), SYSTEM, doctor.id, { days: 'sat', windows: [{ start: '10:00', end: '11:00' }], length: '30m', capacity: 2 });
+    const hours = await getHours(db.em(), SYSTEM, doctor.id);
+    expect(hours.windows.filter((w) => w.day === 'mon').map((w) => `${w.start}-${w.end}`)).toEqual(['09:00-10:00', '14:00-15:00']);
+    const result = await generateSlots(db.em(), SYSTEM, { doctorIds: [doctor.id], from: '2030-04-01', to: '2030-04-07' });
+    expect(result.created).toBe(5 * 6 + 2); // weekdays: 3 + 3; Saturday: 2 of 30m; Sunday: none
+    await expect(setHours(db.em(), SYSTEM, doctor.id, { days: 'mon', windows: [{ start: '09:00', end: '12:00' }, { start: '11:00', end: '13:00' }], length: '20m' })).rejects.toMatchObject({ field: 'start' });
+  });
+
+  it('two concurrent runs for the same doctor: the total is exact and nothing overlaps', async () => {
+    const clinic = await makeClinic(db.em());
+    const { doctor } = await makeDoctor(db.em(), clinic.id);
+    const schedule = { doctorIds: [doctor.id], from: '2030-05-01', to: '2030-05-31', days: 'mon-fri', start: '08:00', end: '18:00', length: '10m' };
+    const expected = (await generateSlots(db.em(), SYSTEM, { ...schedule, dryRun: true })).created;
+    expect(expected).toBe(23 * 60); // 23 weekdays in May 2030, 60 slots a day
+    const [a, b] = await Promise.all([generateSlots(db.em(), SYSTEM, schedule), generateSlots(db.em(), SYSTEM, schedule)]);
+    expect(a.created + b.created).toBe(expected);
+    expect(a.skipped + b.skipped).toBe(expected);
+    expect(await slotsOf(doctor.id)).toHaveLength(expected);
+    expect(await overlapping()).toBe(0);
+  });
+
+  it('validates the whole run before writing, naming each flag', async () => {
+    const clinic = await makeClinic(db.em());
+    const { doctor } = await makeDoctor(db.em(), clinic.id);
+    const base = { doctorIds: [doctor.id], from: '2030-06-03', to: '2030-06-07', days: 'mon-fri', start: '09:00', end: '17:00', length: '20m' };
+    const field = async (patch: object) => ((await generateSlots(db.em(), SYSTEM, { ...base, ...patch }).catch((e) => e)) as ValidationError).field;
+    expect(await field({ length: '3m' })).toBe('length');
+    expect(await field({ length: '9h' })).toBe('length');
+    expect(await field({ days: 'someday' })).toBe('days');
+    expect(await field({ end: '08:00' })).toBe('end');
+    expect(await field({ to: '2030-06-01' })).toBe('to');
+    expect(await field({ breaks: ['lunch'] })).toBe('breaks[0]');
+    expect(await field({ capacity: 101 })).toBe('capacity');
+    expect(await field({ length: undefined })).toBe('length');
+    expect(await field({ doctorIds: [999_999] })).toBe('doctorIds');
+    expect(await slotsOf(doctor.id)).toHaveLength(0);
+  });
+});
+
+describe('one slot', () => {
+  it('refuses an overlap, naming the clashing slot; refuses the past and bad lengths', async () => {
+    const clinic = await makeClinic(db.em());
+    const { doctor } = await makeDoctor(db.em(), clinic.id);
+    const first = await createSlot(db.em(), SYSTEM, { doctorId: doctor.id, start: '2030-07-01 09:00', length: '20m', capacity: 2 });
+    expect(first).toMatchObject({ startsAt: '2030-07-01T03:30:00.000Z', endsAt: '2030-07-01T03:50:00.000Z', capacity: 2, remaining: 2 });
+    const clash = await createSlot(db.em(), SYSTEM, { doctorId: doctor.id, start: '2030-07-01 09:10' }).catch((e) => e);
+    expect(clash).toBeInstanceOf(ConflictError);
+    expect(clash.message).toBe(`2030-07-01 09:10 GMT+5:30 overlaps slot ${first.id}`);
+    await expect(createSlot(db.em(), SYSTEM, { doctorId: doctor.id, start: '2020-01-01 09:00' })).rejects.toMatchObject({ field: 'start', message: expect.stringContaining('in the past') });
+    await expect(createSlot(db.em(), SYSTEM, { doctorId: doctor.id, start: '2030-07-02 09:00', end: '2030-07-02 09:02' })).rejects.toMatchObject({ field: 'end' });
+    await expect(createSlot(db.em(), SYSTEM, { doctorId: doctor.id, start: '2030-07-02 09:00', length: '20m', end: '2030-07-02 09:20' })).rejects.toBeInstanceOf(ValidationError);
+  });
+
+  it('only admins and the slot’s own doctor create or delete slots', async () => {
+    const clinic = await makeClinic(db.em());
+    const own = await makeDoctor(db.em(), clinic.id);
+    const other = await makeDoctor(db.em(), clinic.id);
+    const { actor: patient } = await makePatient(db.em());
+    const slot = await createSlot(db.em(), own.actor, { doctorId: own.doctor.id, start: '2030-08-01 09:00' });
+    await expect(createSlot(db.em(), other.actor, { doctorId: own.doctor.id, start: '2030-08-01 10:00' })).rejects.toBeInstanceOf(ForbiddenError);
+    await expect(createSlot(db.em(), patient, { doctorId: own.doctor.id, start: '2030-08-01 10:00' })).rejects.toBeInstanceOf(ForbiddenError);
+    await expect(generateSlots(db.em(), other.actor, { doctorIds: [own.doctor.id], from: '2030-08-02', to: '2030-08-02', days: 'all', start: '09:00', end: '10:00', length: '20m' })).rejects.toBeInstanceOf(ForbiddenError);
+    await expect(generateSlots(db.em(), own.actor, { clinicId: clinic.id, from: '2030-08-02', to: '2030-08-02', days: 'all', start: '09:00', end: '10:00', length: '20m' })).rejects.toBeInstanceOf(ForbiddenError);
+    await expect(deleteSlot(db.em(), other.actor, slot.id)).rejects.toBeInstanceOf(ForbiddenError);
+    await expect(deleteSlot(db.em(), patient, slot.id)).rejects.toBeInstanceOf(ForbiddenError);
+    await expect(deleteSlot(db.em(), own.actor, slot.id)).resolves.toMatchObject({ isActive: false });
+  });
+
+  it('deleting a booked slot is refused unless its bookings are cancelled, which frees them once and audits each', async () => {
+    const clinic = await makeClinic(db.em());
+    const { doctor } = await makeDoctor(db.em(), clinic.id);
+    const slot = await createSlot(db.em(), SYSTEM, { doctorId: doctor.id, start: '2030-09-01 09:00', capacity: 3 });
+    const a = await seedBooking(db, slot.id, (await makePatient(db.em())).patient.id);
+    const b = await seedBooking(db, slot.id, (await makePatient(db.em())).patient.id);
+    await expect(deleteSlot(db.em(), SYSTEM, slot.id)).rejects.toMatchObject({ field: 'cancelBookings' });
+    const deleted = await deleteSlot(db.em(), SYSTEM, slot.id, { cancelBookings: true });
+    expect(deleted).toMatchObject({ isActive: false, bookedCount: 0, cancelledAppointmentIds: [a, b] });
+    await expect(deleteSlot(db.em(), SYSTEM, slot.id, { cancelBookings: true })).rejects.toBeInstanceOf(ConflictError);
+    const events = await db.sql(`select action from audit_event where (entity = 'appointment' and entity_id in ($1, $2)) or (entity = 'slot' and entity_id = $3)`, [String(a), String(b), String(slot.id)]);
+    expect(events.map((e) => e.action).sort()).toEqual(['appointment.cancel', 'appointment.cancel', 'slot.create', 'slot.delete']);
+    expect(await slotCountsAreConsistent(db)).toBe(true);
+  });
+});
+
+describe('import', () => {
+  it('is all or nothing, reporting every bad row with its line; identical rows are skipped on a second run', async () => {
+    const clinic = await makeClinic(db.em());
+    const { doctor } = await makeDoctor(db.em(), clinic.id);
+    const rows = [
+      { line: 2, doctor: String(doctor.id), start: '2030-10-01 09:00', length: '20m', capacity: '2' },
+      { line: 3, doctor: String(doctor.id), start: '2030-10-01 09:20', end: '2030-10-01 09:50' },
+      { line: 4, doctor: 'abc', start: '2030-10-01 10:00', length: '20m' },
+      { line: 5, doctor: String(doctor.id), start: 'soon', length: '20m' },
+      { line: 6, doctor: String(doctor.id), start: '2030-10-01 11:00', length: '20m', capacity: '0' },
+    ];
+    const err = (await importSlots(db.em(), SYSTEM, rows).catch((e) => e)) as ValidationError;
+    expect(err).toBeInstanceOf(ValidationError);
+    expect(err.issues.map((i) => i.field)).toEqual(['line 4: doctor', 'line 5: start', 'line 6: capacity']);
+    expect(await slotsOf(doctor.id)).toHaveLength(0);
+
+    const good = rows.slice(0, 2);
+    expect(await importSlots(db.em(), SYSTEM, good)).toEqual({ created: 2, skipped: 0, skippedBy: {} });
+    expect(await importSlots(db.em(), SYSTEM, good)).toEqual({ created: 0, skipped: 2, skippedBy: { exists: 2 } });
+    const clash = (await importSlots(db.em(), SYSTEM, [{ line: 2, doctor: String(doctor.id), start: '2030-10-01 09:10', length: '20m' }]).catch((e) => e)) as ValidationError;
+    expect(clash.issues[0]!.field).toBe('line 2: start');
+    expect(clash.issues[0]!.message).toMatch(/overlaps slot \d+/);
+  });
+});
+
+describe('free slots', () => {
+  it('lists future, active, not-full slots outside leave, soonest first, with places left', async () => {
+    const clinic = await makeClinic(db.em(), { city: 'Kochi' });
+    const { doctor } = await makeDoctor(db.em(), clinic.id, { specialty: 'dermatology' });
+    const open = await createSlot(db.em(), SYSTEM, { doctorId: doctor.id, start: '2030-11-04 09:00', capacity: 2 });
+    const full = await createSlot(db.em(), SYSTEM, { doctorId: doctor.id, start: '2030-11-04 10:00' });
+    const deleted = await createSlot(db.em(), SYSTEM, { doctorId: doctor.id, start: '2030-11-04 11:00' });
+    const duringLeave = await createSlot(db.em(), SYSTEM, { doctorId: doctor.id, start: '2030-11-05 09:00' });
+    const later = await createSlot(db.em(), SYSTEM, { doctorId: doctor.id, start: '2030-11-06 09:00' });
+    await seedBooking(db, full.id, (await makePatient(db.em())).patient.id);
+    await seedBooking(db, open.id, (await makePatient(db.em())).patient.id);
+    await deleteSlot(db.em(), SYSTEM, deleted.id);
+    await addLeave(db.em(), SYSTEM, doctor.id, { from: '2030-11-05', to: '2030-11-05' });
+    // A past slot, written directly (the service refuses to create one).
+    await db.sql(`insert into slot (doctor_id, clinic_id, starts_at, ends_at, capacity) values ($1, $2, now() - interval '2 hours', now() - interval '1 hour', 1)`, [doctor.id, clinic.id]);
+
+    const found = await freeSlots(db.em(), SYSTEM, { specialty: 'Dermatology', city: 'KOCHI', from: '2020-01-01', to: '2030-11-30' });
+    expect(found.items.map((s) => s.id)).toEqual([open.id, later.id]);
+    expect(found.items[0]).toMatchObject({ remaining: 1, bookedCount: 1, capacity: 2, doctorName: doctor.name, clinicName: clinic.name, city: 'Kochi' });
+    expect(found.total).toBe(2);
+    const listed = await listSlots(db.em(), SYSTEM, { doctorId: doctor.id, from: '2030-11-04', to: '2030-11-04' });
+    expect(listed.items.map((s) => s.id)).toEqual([open.id, full.id]);
+  });
+});
