@@ -1,11 +1,13 @@
 // `npm run bench`: every speed figure of ascend beside its baseline, measured in this one run on this machine.
-// Pick sections by name: `npm run bench -- startup`.
+// Pick sections by name: `npm run bench -- startup slots`.
 import { cpus } from 'node:os';
+import { benchSlots } from './slots.js';
 import { benchStartup } from './startup.js';
-import type { Row } from './support.js';
+import { startBenchServer, type BenchServer, type Row } from './support.js';
 
-const sections: Record<string, () => Promise<Row[]>> = {
+const sections: Record<string, (server: BenchServer) => Promise<Row[]>> = {
   startup: benchStartup,
+  slots: benchSlots,
 };
 
 const wanted = process.argv.slice(2);
@@ -13,9 +15,14 @@ const chosen = wanted.length ? wanted : Object.keys(sections);
 for (const name of chosen) if (!sections[name]) throw new Error(`unknown bench section ${name}; known: ${Object.keys(sections).join(', ')}`);
 
 console.log(`ascend bench — node ${process.version}, ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${new Date().toISOString()}`);
+const server = await startBenchServer();
 const missed: string[] = [];
-for (const name of chosen) {
-  const rows = await sections[name]!();
-  missed.push(...rows.filter((r) => !r.ok).map((r) => r.figure));
+try {
+  for (const name of chosen) {
+    const rows = await sections[name]!(server);
+    missed.push(...rows.filter((r) => !r.ok).map((r) => r.figure));
+  }
+} finally {
+  await server.stop();
 }
 console.log(missed.length ? `\nMissed targets: ${missed.join('; ')}` : '\nAll targets met.');

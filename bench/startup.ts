@@ -1,19 +1,17 @@
 // Start-up cost of the CLI against bare node, measured in the same run: `ascend --version` (no database)
 // and `ascend whoami --json` (a warm embedded database: one connection, one query).
 import { spawnSync } from 'node:child_process';
-import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { median, printTable, timeProcess, type Row } from './support.js';
+import { median, printTable, timeProcess, type BenchServer, type Row } from './support.js';
 
 const RUNS = 20;
 const BIN = resolve(import.meta.dirname, '../bin/ascend');
 
-export async function benchStartup(): Promise<Row[]> {
-  const dataDir = mkdtempSync(join(tmpdir(), 'ascend-bench-pg-'));
-  chmodSync(dataDir, 0o755);
+export async function benchStartup(server: BenchServer): Promise<Row[]> {
   const configHome = mkdtempSync(join(tmpdir(), 'ascend-bench-cfg-'));
-  const env: NodeJS.ProcessEnv = { ...process.env, ASCEND_DATA_DIR: dataDir, XDG_CONFIG_HOME: configHome, DATABASE_URL: '', NO_COLOR: '1' };
+  const env: NodeJS.ProcessEnv = { ...process.env, ASCEND_DATA_DIR: server.dataDir, XDG_CONFIG_HOME: configHome, DATABASE_URL: '', NO_COLOR: '1' };
   delete env.ASCEND_TOKEN;
   const ascend = (args: string[], input?: string) => {
     const r = spawnSync(process.execPath, [BIN, ...args], { env, input, encoding: 'utf8' });
@@ -37,8 +35,6 @@ export async function benchStartup(): Promise<Row[]> {
     printTable(`Start-up, median of ${RUNS} runs each`, rows);
     return rows;
   } finally {
-    spawnSync(process.execPath, [BIN, 'db', 'stop'], { env });
-    rmSync(dataDir, { recursive: true, force: true });
     rmSync(configHome, { recursive: true, force: true });
   }
 }

@@ -1,5 +1,12 @@
-// Shared by the bench sections: timing helpers and a printed table of figures beside their baselines.
+// Shared by the bench sections: one embedded PostgreSQL for the run, timing helpers, and a printed table of
+// figures beside their baselines.
 import { spawnSync, type SpawnSyncOptions } from 'node:child_process';
+import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pg from 'pg';
+import { ensureEmbeddedServer, stopEmbeddedServer } from '../src/db/embedded.js';
+import { migrateUrl } from '../src/db/migrator.js';
 
 export const median = (xs: number[]) => quantile(xs, 0.5);
 
@@ -16,6 +23,12 @@ export function timeProcess(cmd: string, args: string[], options: SpawnSyncOptio
   const ms = Number(process.hrtime.bigint() - start) / 1e6;
   if (result.status !== 0) throw new Error(`${cmd} ${args.join(' ')} exited ${result.status}: ${result.stderr}`);
   return ms;
+}
+
+export async function timed<T>(fn: () => Promise<T>): Promise<{ ms: number; value: T }> {
+  const start = process.hrtime.bigint();
+  const value = await fn();
+  return { ms: Number(process.hrtime.bigint() - start) / 1e6, value };
 }
 
 export interface Row {
@@ -36,4 +49,41 @@ export function printTable(title: string, rows: Row[]): void {
   console.log(line(headers));
   console.log(widths.map((w) => '-'.repeat(w)).join('  '));
   for (const c of cells) console.log(line(c));
+}
+
+export interface BenchServer {
+  /** The embedded server's data directory: the CLI finds the same server through ASCEND_DATA_DIR. */
+  dataDir: string;
+  /** A URL for a fresh, migrated database of its own. */
+  database(name: string): Promise<string>;
+  stop(): Promise<void>;
+}
+
+/** One embedded PostgreSQL for the whole bench run, in a temporary directory, with default settings. */
+export async function startBenchServer(): Promise<BenchServer> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'ascend-bench-pg-'));
+  chmodSync(dataDir, 0o755);
+  const choice = { dir: dataDir, why: 'bench' };
+  const server = await ensureEmbeddedServer({ dataDir: choice });
+  const urlOf = (db: string) => {
+    const u = new URL(server.url);
+    u.pathname = `/${db}`;
+    return u.toString();
+  };
+  return {
+    dataDir,
+    async database(name) {
+      const admin = new pg.Client({ connectionString: urlOf('postgres') });
+      await admin.connect();
+      await admin.query(`drop database if exists ${name}`);
+      await admin.query(`create database ${name}`);
+      await admin.end();
+      await migrateUrl(urlOf(name));
+      return urlOf(name);
+    },
+    async stop() {
+      await stopEmbeddedServer(choice);
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
 }

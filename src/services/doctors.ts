@@ -117,7 +117,10 @@ export async function updateDoctor(em: EntityManager, actor: Actor, id: number, 
         const doctor = await findDoctor(tx, id, LockMode.PESSIMISTIC_WRITE);
         const before = doctorView(doctor);
         if (input.licenseNumber) await assertLicenseFree(tx, input.licenseNumber, doctor.id);
-        if (clinicId !== undefined && clinicId !== doctor.clinic.id) doctor.clinic = await clinicForDoctor(tx, clinicId);
+        if (clinicId !== undefined && clinicId !== doctor.clinic.id) {
+          doctor.clinic = await clinicForDoctor(tx, clinicId);
+          await moveFutureSlots(tx, doctor.id, clinicId);
+        }
         if (name !== undefined) doctor.user.name = name;
         if (mobile !== undefined) doctor.user.mobile = mobile;
         tx.assign(doctor, changes);
@@ -162,6 +165,20 @@ export async function deactivateDoctor(em: EntityManager, actor: Actor, id: numb
     audit(tx, actor, { action: 'doctor.deactivate', entity: 'doctor', entityId: doctor.id, before, after: { ...after, cancelledAppointmentIds: cancelled } });
     return { ...after, cancelledAppointmentIds: cancelled };
   });
+}
+
+/**
+ * A doctor who moves takes their future schedule along: their future slots move to the new clinic. Booked
+ * appointments are not moved behind patients' backs: the move is refused until they are cancelled or moved.
+ */
+async function moveFutureSlots(em: EntityManager, doctorId: number, clinicId: number): Promise<void> {
+  await query(em, 'select id from slot where doctor_id = ? and is_active and starts_at > now() order by id for update', [doctorId]);
+  const booked = await query<{ id: number }>(em, `select id from appointment where doctor_id = ? and status = 'booked' and starts_at > now() order by starts_at, id`, [doctorId]);
+  if (booked.length) {
+    const list = booked.slice(0, 10).map((b) => b.id).join(', ') + (booked.length > 10 ? ', …' : '');
+    throw new ConflictError(`doctor ${doctorId} has ${booked.length} future booked appointment(s) (${list}) at their current clinic; cancel or reschedule them first`, 'clinicId');
+  }
+  await query(em, 'update slot set clinic_id = ?, updated_at = now() where doctor_id = ? and is_active and starts_at > now()', [clinicId, doctorId]);
 }
 
 function bookingsInTheWay(subject: string, ids: number[]): ConflictError {

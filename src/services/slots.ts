@@ -128,15 +128,20 @@ export async function freeSlots(em: EntityManager, _actor: Actor, raw: FreeSlots
 
 /** The free-slot query, shared with the bench (which times it in raw SQL too). */
 export function freeSlotsQuery(f: { specialty?: string; city?: string; clinicId?: number; doctorId?: number; from: Date; to: Date; limit: number; offset: number }) {
+  // Future slots are always at their doctor's clinic (moving a doctor moves them), so the clinic filters go
+  // through the doctor: the planner then picks the few matching doctors first and reads only their part of
+  // the partial index slot_free_idx (doctor_id, starts_at).
   const where = ['s.is_active', 's.booked_count < s.capacity', 's.starts_at >= ?', 's.starts_at < ?', 'd.is_active', 'c.is_active'];
   const params: unknown[] = [f.from, f.to];
   if (f.specialty) (where.push('d.specialty = lower(?)'), params.push(f.specialty));
   if (f.city) (where.push('lower(c.city) = lower(?)'), params.push(f.city));
-  if (f.clinicId) (where.push('s.clinic_id = ?'), params.push(f.clinicId));
+  if (f.clinicId) (where.push('d.clinic_id = ?'), params.push(f.clinicId));
   if (f.doctorId) (where.push('s.doctor_id = ?'), params.push(f.doctorId));
   where.push('not exists (select 1 from doctor_leave l where l.doctor_id = s.doctor_id and tstzrange(l.starts_at, l.ends_at) && tstzrange(s.starts_at, s.ends_at))');
   return {
-    sql: `select ${SLOT_COLUMNS}, count(*) over () as total ${SLOT_JOINS} where ${where.join(' and ')} order by s.starts_at, s.id limit ? offset ?`,
+    sql: `select ${SLOT_COLUMNS}, count(*) over () as total
+            from slot s join doctor d on d.id = s.doctor_id join "user" u on u.id = d.user_id join clinic c on c.id = d.clinic_id
+           where ${where.join(' and ')} order by s.starts_at, s.id limit ? offset ?`,
     params: [...params, f.limit, f.offset],
   };
 }
@@ -402,21 +407,39 @@ function explicitSchedule(input: ReturnType<typeof generateSlotsInput.parse>): S
   return { windowsFor: (_doctor, weekday) => (days.has(weekday) ? windows : []) };
 }
 
-function* slotsOfDay(doctor: DoctorRow, day: { year: number; month: number; day: number }, windows: Window[]): Generator<Candidate | 'dst-gap'> {
+/**
+ * The instant of a wall-clock minute of a local day, or null when that time does not exist (clocks went
+ * forward). Memoised per zone and day: a clinic's doctors share them, and Intl is slow enough to matter at
+ * 100,000 slots.
+ */
+function wallClock(cache: Map<string, number | null>, tz: string, day: { year: number; month: number; day: number }, minute: number): number | null {
+  const key = `${tz}|${day.year}-${day.month}-${day.day}|${minute}`;
+  let hit = cache.get(key);
+  if (hit === undefined) {
+    const instant = zonedTime(day.year, day.month, day.day + Math.floor(minute / 1440), Math.floor((minute % 1440) / 60), minute % 60, tz);
+    const shown = localParts(instant, tz);
+    hit = minute < 1440 && shown.hour * 60 + shown.minute !== minute ? null : instant.getTime();
+    cache.set(key, hit);
+  }
+  return hit;
+}
+
+function* slotsOfDay(
+  doctor: DoctorRow,
+  day: { year: number; month: number; day: number },
+  windows: Window[],
+  cache: Map<string, number | null>,
+): Generator<Candidate | 'dst-gap'> {
   for (const w of windows) {
     for (let t = w.start; t + w.slotMinutes <= w.end; t += w.slotMinutes) {
-      const startsAt = zonedTime(day.year, day.month, day.day, Math.floor(t / 60), t % 60, doctor.timezone);
-      const shown = localParts(startsAt, doctor.timezone);
+      const startsAt = wallClock(cache, doctor.timezone, day, t);
+      const endsAt = wallClock(cache, doctor.timezone, day, t + w.slotMinutes);
       // A wall-clock time that does not exist that day (clocks went forward) has no slot.
-      if (shown.hour * 60 + shown.minute !== t) {
+      if (startsAt === null || endsAt === null) {
         yield 'dst-gap';
         continue;
       }
-      const end = t + w.slotMinutes;
-      const endsAt = end === 24 * 60
-        ? zonedTime(day.year, day.month, day.day + 1, 0, 0, doctor.timezone)
-        : zonedTime(day.year, day.month, day.day, Math.floor(end / 60), end % 60, doctor.timezone);
-      yield { doctorId: doctor.id, clinicId: doctor.clinic_id, startsAt: startsAt.getTime(), endsAt: endsAt.getTime(), capacity: w.capacity };
+      yield { doctorId: doctor.id, clinicId: doctor.clinic_id, startsAt, endsAt, capacity: w.capacity };
     }
   }
 }
@@ -474,11 +497,12 @@ export async function generateSlots(em: EntityManager, actor: Actor, raw: Genera
   }
 
   const candidates: Candidate[] = [];
+  const clock = new Map<string, number | null>();
   let dstGaps = 0;
   for (const id of doctorIds) {
     const doctor = doctors.get(id)!;
     for (const day of calendarDays(from, to)) {
-      for (const c of slotsOfDay(doctor, day, schedule.windowsFor(id, day.weekday))) {
+      for (const c of slotsOfDay(doctor, day, schedule.windowsFor(id, day.weekday), clock)) {
         if (c === 'dst-gap') dstGaps++;
         else candidates.push(c);
       }
