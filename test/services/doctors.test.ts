@@ -58,6 +58,30 @@ describe('creating doctors', () => {
   });
 });
 
+describe('moving a doctor to another clinic', () => {
+  it('moves their future slots along; refused while they have future booked appointments', async () => {
+    const from = await makeClinic(db.em());
+    const to = await makeClinic(db.em(), { city: 'Mumbai' });
+    const { doctor } = await makeDoctor(db.em(), from.id);
+    const free = await seedSlot(db, doctor.id, '2030-02-01T05:00:00Z');
+    const booked = await seedSlot(db, doctor.id, '2030-02-02T05:00:00Z');
+    const appointment = await seedBooking(db, booked, (await makePatient(db.em())).patient.id);
+    const refused = await updateDoctor(db.em(), SYSTEM, doctor.id, { clinicId: to.id }).catch((e) => e);
+    expect(refused).toBeInstanceOf(ConflictError);
+    expect(refused.field).toBe('clinicId');
+    expect(refused.message).toContain(`(${appointment})`);
+    // Cancelled the way the schema insists: the appointment and the count in one transaction.
+    await db.sql(
+      `with a as (update appointment set status = 'cancelled', cancelled_at = now() where id = $1 returning slot_id)
+       update slot set booked_count = booked_count - 1 where id = (select slot_id from a)`,
+      [appointment],
+    );
+    const moved = await updateDoctor(db.em(), SYSTEM, doctor.id, { clinicId: to.id });
+    expect(moved.clinic).toMatchObject({ id: to.id, city: 'Mumbai' });
+    expect(await db.sql(`select distinct clinic_id from slot where id in ($1, $2)`, [free, booked])).toEqual([{ clinic_id: to.id }]);
+  });
+});
+
 describe('doctor leave', () => {
   it('reads whole days in the clinic zone and refuses overlapping leave', async () => {
     const clinic = await makeClinic(db.em(), { timezone: 'Europe/Berlin' });
