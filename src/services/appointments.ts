@@ -1,10 +1,30 @@
-// Appointments. [4/5] brings booking; the directory already needs to read a patient's history and to cancel
-// live bookings when a doctor goes on leave or is deactivated.
-import type { EntityManager } from '@mikro-orm/postgresql';
-import type { Actor } from '../domain/roles.js';
+// Appointments: booking without double-booking under any concurrency, cancelling, rescheduling, finishing.
+// Every path that changes a slot's booked_count locks the slot row first (several slots: in id order), so
+// two transactions never wait for each other in a circle; the schema's constraints back every rule.
+import { LockMode, type EntityManager } from '@mikro-orm/postgresql';
+import { parseDuration } from '../domain/durations.js';
+import { Appointment, Slot } from '../domain/entities/index.js';
+import { AuthError, ConflictError, ForbiddenError, NotFoundError, SlotFullError, ValidationError } from '../domain/errors.js';
+import { isAdmin, type Actor } from '../domain/roles.js';
+import type { Page } from '../domain/schemas/common.js';
+import { id as idSchema } from '../domain/schemas/common.js';
+import {
+  bookInput,
+  cancelInput,
+  listAppointmentsInput,
+  noteInput,
+  rescheduleInput,
+  type BookInput,
+  type CancelInput,
+  type ListAppointmentsInput,
+  type NoteInput,
+  type RescheduleInput,
+} from '../domain/schemas/appointments.js';
+import { formatLocal, parseDateInput } from '../domain/time.js';
+import { parseInput } from '../domain/validation.js';
 import { iso, type AppointmentView, type Instant } from '../domain/views.js';
 import { audit } from './audit.js';
-import { intArray, query } from './support.js';
+import { constraintOf, doctorIdOf, intArray, patientIdOf, query } from './support.js';
 
 interface AppointmentRow {
   id: number;
@@ -114,3 +134,322 @@ export async function cancelBookedAppointments(em: EntityManager, actor: Actor, 
   }
   return cancelled.map((c) => c.id);
 }
+
+// ---------------------------------------------------------------------------------------------------------
+// Who may see what
+
+/** A SQL condition on `a` (appointment) for what the actor may see: admins all, doctors theirs, patients theirs. */
+async function visibleAppointments(em: EntityManager, actor: Actor): Promise<{ sql: string; params: unknown[] }> {
+  if (isAdmin(actor)) return { sql: 'true', params: [] };
+  const patientId = await patientIdOf(em, actor);
+  if (patientId) return { sql: 'a.patient_id = ?', params: [patientId] };
+  const doctorId = await doctorIdOf(em, actor);
+  if (doctorId) return { sql: 'a.doctor_id = ?', params: [doctorId] };
+  return { sql: 'false', params: [] };
+}
+
+/** One appointment the actor may see; anything else is "not found", so ids cannot be probed. */
+export async function getAppointment(em: EntityManager, actor: Actor, id: number): Promise<AppointmentView> {
+  const appointmentId = parseInput(idSchema, id);
+  const visible = await visibleAppointments(em, actor);
+  const { items } = await findAppointments(em, `a.id = ? and ${visible.sql}`, [appointmentId, ...visible.params], { limit: 1, offset: 0 });
+  if (!items[0]) throw new NotFoundError('appointment', id);
+  return items[0];
+}
+
+export async function listAppointments(em: EntityManager, actor: Actor, raw: ListAppointmentsInput): Promise<Page<AppointmentView>> {
+  const input = parseInput(listAppointmentsInput, raw);
+  const visible = await visibleAppointments(em, actor);
+  const where = [visible.sql];
+  const params = [...visible.params];
+  if (input.patientId) (where.push('a.patient_id = ?'), params.push(input.patientId));
+  if (input.doctorId) (where.push('a.doctor_id = ?'), params.push(input.doctorId));
+  if (input.clinicId) (where.push('a.clinic_id = ?'), params.push(input.clinicId));
+  if (input.status) (where.push('a.status = ?'), params.push(input.status));
+  // Dates are read in the zone of the doctor or clinic filtered on, else UTC.
+  let tz = 'UTC';
+  if (input.from || input.to) {
+    const [z] = input.doctorId
+      ? await query<{ timezone: string }>(em, 'select c.timezone from doctor d join clinic c on c.id = d.clinic_id where d.id = ?', [input.doctorId])
+      : input.clinicId
+        ? await query<{ timezone: string }>(em, 'select timezone from clinic where id = ?', [input.clinicId])
+        : [];
+    tz = z?.timezone ?? 'UTC';
+  }
+  if (input.from) (where.push('a.starts_at >= ?'), params.push(parseDateInput(input.from, tz, 'from').instant));
+  if (input.to) (where.push('a.starts_at < ?'), params.push(parseDateInput(input.to, tz, 'to', { endOfDay: true }).instant));
+  const result = await findAppointments(em, where.join(' and '), params, { limit: input.limit, offset: input.offset, order: 'asc' });
+  return { ...result, limit: input.limit, offset: input.offset };
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Booking
+
+/** Whose appointment this is: patients book for themselves, admins for anyone, doctors never. */
+async function bookingPatient(em: EntityManager, actor: Actor, patientId: number | undefined): Promise<number> {
+  if (actor.kind === 'user' && actor.role === 'doctor') throw new ForbiddenError('doctors do not book appointments; an admin or the patient does');
+  if (actor.kind === 'user' && actor.role === 'patient') {
+    const own = await patientIdOf(em, actor);
+    if (!own) throw new ForbiddenError('your user has no patient record; ask an admin');
+    if (patientId !== undefined && patientId !== own) throw new ForbiddenError('patients book for themselves only', 'patientId');
+    return own;
+  }
+  if (patientId === undefined) throw new ValidationError('is required when an admin books', 'patientId');
+  return patientId;
+}
+
+interface BookingChecks {
+  open: boolean;
+  max_per_day: number;
+  timezone: string;
+  on_leave: number | null;
+  patient_active: boolean | null;
+  same_slot: number | null;
+  overlapping: number | null;
+  booked_that_day: string;
+}
+
+/**
+ * Every rule of a booking, checked against a slot the caller has locked FOR UPDATE. The doctor's day is
+ * serialised by an advisory lock on (doctor, local day) taken before counting, so two bookings of different
+ * slots cannot both take the last place of a doctor's day.
+ */
+async function assertBookable(em: EntityManager, slot: Slot, patientId: number, exceptAppointmentId = 0): Promise<void> {
+  if (!slot.isActive) throw new ConflictError(`slot ${slot.id} is not available (it was deleted)`, 'slotId');
+  if (slot.startsAt.getTime() <= Date.now()) throw new ConflictError(`slot ${slot.id} has already started`, 'slotId');
+  if (slot.bookedCount >= slot.capacity) throw new SlotFullError(`slot ${slot.id} is full (${slot.bookedCount}/${slot.capacity})`, 'slotId');
+  await query(
+    em,
+    `select pg_advisory_xact_lock(s.doctor_id, ((s.starts_at at time zone c.timezone)::date - date '2000-01-01'))
+       from slot s join clinic c on c.id = s.clinic_id where s.id = ?`,
+    [slot.id],
+  );
+  const [c] = await query<BookingChecks>(
+    em,
+    `select d.is_active and c.is_active as open, d.max_patients_per_day as max_per_day, c.timezone,
+            (select l.id from doctor_leave l where l.doctor_id = s.doctor_id and tstzrange(l.starts_at, l.ends_at) && tstzrange(s.starts_at, s.ends_at) limit 1) as on_leave,
+            (select p.is_active and u.is_active from patient p join "user" u on u.id = p.user_id where p.id = ?) as patient_active,
+            (select a.id from appointment a where a.slot_id = s.id and a.patient_id = ? and a.status <> 'cancelled' and a.id <> ? limit 1) as same_slot,
+            (select a.id from appointment a where a.patient_id = ? and a.status = 'booked' and a.id <> ?
+                and tstzrange(a.starts_at, a.ends_at) && tstzrange(s.starts_at, s.ends_at) limit 1) as overlapping,
+            (select count(*) from appointment a where a.doctor_id = s.doctor_id and a.status <> 'cancelled' and a.id <> ?
+                and a.starts_at >= ((s.starts_at at time zone c.timezone)::date::timestamp at time zone c.timezone)
+                and a.starts_at < (((s.starts_at at time zone c.timezone)::date + 1)::timestamp at time zone c.timezone)) as booked_that_day
+       from slot s join doctor d on d.id = s.doctor_id join clinic c on c.id = s.clinic_id where s.id = ?`,
+    [patientId, patientId, exceptAppointmentId, patientId, exceptAppointmentId, exceptAppointmentId, slot.id],
+  );
+  if (!c!.open) throw new ConflictError(`slot ${slot.id} is not available: its doctor or clinic is deactivated`, 'slotId');
+  if (c!.on_leave) throw new ConflictError(`slot ${slot.id} is not available: the doctor is on leave then (leave ${c!.on_leave})`, 'slotId');
+  if (c!.patient_active === null) throw new NotFoundError('patient', patientId, 'patientId');
+  if (!c!.patient_active) throw new ConflictError(`patient ${patientId} is deactivated`, 'patientId');
+  if (c!.same_slot) throw new ConflictError(`patient ${patientId} already holds slot ${slot.id} (appointment ${c!.same_slot})`, 'slotId');
+  if (c!.overlapping) throw new ConflictError(`patient ${patientId} already has appointment ${c!.overlapping} at that time`, 'slotId');
+  if (Number(c!.booked_that_day) >= c!.max_per_day) {
+    throw new ConflictError(`the doctor is fully booked on ${formatLocal(slot.startsAt, c!.timezone).slice(0, 10)} (${c!.max_per_day} appointments a day)`, 'slotId');
+  }
+}
+
+/** The schema's refusals, in the words of a booking. */
+function bookingRefusal(err: unknown, patientId: number, slotId: number): unknown {
+  const { constraint } = constraintOf(err);
+  switch (constraint) {
+    case 'appointment_one_live_per_slot_patient':
+      return new ConflictError(`patient ${patientId} already holds slot ${slotId}`, 'slotId');
+    case 'appointment_patient_no_overlap':
+      return new ConflictError(`patient ${patientId} already has an appointment at that time`, 'slotId');
+    case 'slot_booked_within_capacity':
+      return new SlotFullError(`slot ${slotId} is full`, 'slotId');
+    default:
+      return err;
+  }
+}
+
+/**
+ * Books a place in a slot: one unit of work around the slot fetched with a pessimistic write lock. Checks
+ * every rule, inserts the appointment, increments booked_count and audits, then commits. With an
+ * idempotency key, a retry returns the first booking instead of booking again.
+ */
+export async function bookAppointment(em: EntityManager, actor: Actor, raw: BookInput): Promise<AppointmentView> {
+  const input = parseInput(bookInput, raw);
+  const patientId = await bookingPatient(em, actor, input.patientId);
+  if (input.idempotencyKey) {
+    const prior = await byIdempotencyKey(em, actor, input.idempotencyKey, patientId, input.slotId);
+    if (prior) return prior;
+  }
+  let appointmentId: number;
+  try {
+    appointmentId = await em.transactional(async (tx) => {
+      const slot = await tx.findOne(Slot, input.slotId, { lockMode: LockMode.PESSIMISTIC_WRITE });
+      if (!slot) throw new NotFoundError('slot', input.slotId, 'slotId');
+      if (input.idempotencyKey) {
+        // A retry that waited for this lock behind its first attempt finds that attempt committed.
+        const [prior] = await query<{ id: number }>(tx, 'select id from appointment where idempotency_key = ?', [input.idempotencyKey]);
+        if (prior) return prior.id;
+      }
+      await assertBookable(tx, slot, patientId);
+      const appointment = tx.create(Appointment, {
+        slot,
+        patient: patientId,
+        doctor: slot.doctor,
+        clinic: slot.clinic,
+        startsAt: slot.startsAt,
+        endsAt: slot.endsAt,
+        status: 'booked',
+        reason: input.reason ?? null,
+        notes: null,
+        cancelledAt: null,
+        cancelReason: null,
+        idempotencyKey: input.idempotencyKey ?? null,
+        createdAt: new Date(),
+        updatedAt: new Date(),
+      });
+      slot.bookedCount += 1;
+      await tx.flush();
+      audit(tx, actor, {
+        action: 'appointment.book',
+        entity: 'appointment',
+        entityId: appointment.id,
+        after: { slotId: slot.id, patientId, status: 'booked', bookedCount: slot.bookedCount, capacity: slot.capacity },
+      });
+      return appointment.id;
+    });
+  } catch (err) {
+    // Two retries with one key raced: the loser returns the winner's booking.
+    if (input.idempotencyKey && constraintOf(err).constraint === 'appointment_idempotency_key_unique') {
+      const prior = await byIdempotencyKey(em.fork(), actor, input.idempotencyKey, patientId, input.slotId);
+      if (prior) return prior;
+    }
+    throw bookingRefusal(err, patientId, input.slotId);
+  }
+  if (input.idempotencyKey) return (await byIdempotencyKey(em.fork(), actor, input.idempotencyKey, patientId, input.slotId))!;
+  return getAppointment(em.fork(), actor, appointmentId);
+}
+
+async function byIdempotencyKey(em: EntityManager, actor: Actor, key: string, patientId: number, slotId: number): Promise<AppointmentView | undefined> {
+  const [row] = await query<{ id: number; slot_id: number; patient_id: number }>(em, 'select id, slot_id, patient_id from appointment where idempotency_key = ?', [key]);
+  if (!row) return undefined;
+  if (row.slot_id !== slotId || row.patient_id !== patientId) {
+    throw new ValidationError('was already used for a different booking', 'idempotencyKey');
+  }
+  return getAppointment(em, actor, row.id);
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Changing an appointment
+
+/** How long before the start a patient may still cancel or reschedule (ASCEND_CANCEL_CUTOFF, default 2h). */
+export function cancelCutoffMs(env: NodeJS.ProcessEnv = process.env): number {
+  return parseDuration(env.ASCEND_CANCEL_CUTOFF ?? '2h', 'ASCEND_CANCEL_CUTOFF') * 1000;
+}
+
+interface LockedAppointment {
+  id: number;
+  slot_id: number;
+  patient_id: number;
+  doctor_id: number;
+  status: string;
+  starts_at: Instant;
+}
+
+/**
+ * Loads an appointment the actor may see and locks its slot (and, for a reschedule, the new slot: both in
+ * id order), then the appointment row. Refuses what the actor may not change.
+ */
+async function lockForChange(tx: EntityManager, actor: Actor, id: number, extraSlotId?: number): Promise<LockedAppointment> {
+  const appointmentId = parseInput(idSchema, id);
+  await getAppointment(tx, actor, appointmentId); // not found for those who may not see it
+  const [peek] = await query<{ slot_id: number }>(tx, 'select slot_id from appointment where id = ?', [appointmentId]);
+  const slots = [...new Set([peek!.slot_id, ...(extraSlotId ? [extraSlotId] : [])])].sort((a, b) => a - b);
+  await query(tx, 'select id from slot where id = any(?::int[]) order by id for update', [intArray(slots)]);
+  const [row] = await query<LockedAppointment>(tx, 'select id, slot_id, patient_id, doctor_id, status, starts_at from appointment where id = ? for update', [appointmentId]);
+  return row!;
+}
+
+function assertPatientBeforeCutoff(actor: Actor, a: LockedAppointment, verb: 'cancel' | 'reschedule'): void {
+  if (isAdmin(actor)) return;
+  if (actor.kind !== 'user') throw new AuthError('not logged in');
+  if (actor.role !== 'patient') throw new ForbiddenError(`to ${verb} an appointment needs the admin role, or to be its patient`);
+  const cutoff = cancelCutoffMs();
+  if (new Date(a.starts_at).getTime() - Date.now() < cutoff) {
+    throw new ConflictError(`too late to ${verb} online: patients may do so until ${cutoff / 60_000} minutes before the start; ask the clinic`);
+  }
+}
+
+export async function cancelAppointment(em: EntityManager, actor: Actor, id: number, raw: CancelInput = {}): Promise<AppointmentView> {
+  const input = parseInput(cancelInput, raw);
+  await em.transactional(async (tx) => {
+    const a = await lockForChange(tx, actor, id);
+    if (a.status !== 'booked') throw new ConflictError(`appointment ${a.id} is already ${a.status.replace('_', '-')}`);
+    assertPatientBeforeCutoff(actor, a, 'cancel');
+    await cancelBookedAppointments(tx, actor, [a.id], input.reason ?? (actor.kind === 'user' && actor.role === 'patient' ? 'cancelled by the patient' : 'cancelled by the clinic'));
+  });
+  return getAppointment(em.fork(), actor, id);
+}
+
+/**
+ * Moves an appointment to another slot atomically: both slots are locked in id order (two crossing
+ * reschedules cannot deadlock), the new place is checked and taken, and only then is the old one freed.
+ */
+export async function rescheduleAppointment(em: EntityManager, actor: Actor, id: number, raw: RescheduleInput): Promise<AppointmentView> {
+  const input = parseInput(rescheduleInput, raw);
+  try {
+    await em.transactional(async (tx) => {
+      const a = await lockForChange(tx, actor, id, input.slotId);
+      if (a.status !== 'booked') throw new ConflictError(`appointment ${a.id} is ${a.status.replace('_', '-')}, not booked`);
+      assertPatientBeforeCutoff(actor, a, 'reschedule');
+      if (a.slot_id === input.slotId) throw new ConflictError(`appointment ${a.id} is already in slot ${input.slotId}`, 'slotId');
+      const slot = await tx.findOne(Slot, input.slotId, { lockMode: LockMode.PESSIMISTIC_WRITE });
+      if (!slot) throw new NotFoundError('slot', input.slotId, 'slotId');
+      await assertBookable(tx, slot, a.patient_id, a.id);
+      await query(
+        tx,
+        `update appointment set slot_id = s.id, doctor_id = s.doctor_id, clinic_id = s.clinic_id, starts_at = s.starts_at, ends_at = s.ends_at, updated_at = now()
+           from slot s where s.id = ? and appointment.id = ?`,
+        [slot.id, a.id],
+      );
+      await query(tx, 'update slot set booked_count = booked_count + (case when id = ? then 1 else -1 end), updated_at = now() where id in (?, ?)', [slot.id, slot.id, a.slot_id]);
+      audit(tx, actor, { action: 'appointment.reschedule', entity: 'appointment', entityId: a.id, before: { slotId: a.slot_id }, after: { slotId: slot.id } });
+    });
+  } catch (err) {
+    throw bookingRefusal(err, 0, input.slotId);
+  }
+  return getAppointment(em.fork(), actor, id);
+}
+
+/** After the start, the appointment's doctor (or an admin) records how it went. */
+async function finish(em: EntityManager, actor: Actor, id: number, status: 'completed' | 'no_show'): Promise<AppointmentView> {
+  await em.transactional(async (tx) => {
+    const a = await lockForChange(tx, actor, id);
+    await assertTheDoctorOrAdmin(tx, actor, a, status === 'completed' ? 'completing an appointment' : 'marking a no-show');
+    if (a.status !== 'booked') throw new ConflictError(`appointment ${a.id} is already ${a.status.replace('_', '-')}`);
+    if (new Date(a.starts_at).getTime() > Date.now()) throw new ConflictError(`appointment ${a.id} has not started yet`);
+    // booked_count is unchanged: a completed or missed appointment still used its place.
+    await query(tx, 'update appointment set status = ?, updated_at = now() where id = ?', [status, a.id]);
+    audit(tx, actor, { action: `appointment.${status === 'completed' ? 'complete' : 'no-show'}`, entity: 'appointment', entityId: a.id, before: { status: 'booked' }, after: { status } });
+  });
+  return getAppointment(em.fork(), actor, id);
+}
+
+async function assertTheDoctorOrAdmin(em: EntityManager, actor: Actor, a: LockedAppointment, what: string): Promise<void> {
+  if (isAdmin(actor)) return;
+  if (actor.kind === 'user' && actor.role === 'doctor' && (await doctorIdOf(em, actor)) === a.doctor_id) return;
+  throw new ForbiddenError(`${what} needs the admin role, or to be the appointment's doctor`);
+}
+
+export const completeAppointment = (em: EntityManager, actor: Actor, id: number) => finish(em, actor, id, 'completed');
+export const markNoShow = (em: EntityManager, actor: Actor, id: number) => finish(em, actor, id, 'no_show');
+
+/** The doctor's notes on a visit (replacing earlier notes). */
+export async function noteAppointment(em: EntityManager, actor: Actor, id: number, raw: NoteInput): Promise<AppointmentView> {
+  const input = parseInput(noteInput, raw);
+  await em.transactional(async (tx) => {
+    const appointmentId = parseInput(idSchema, id);
+    await getAppointment(tx, actor, appointmentId);
+    const [a] = await query<LockedAppointment & { notes: string | null }>(tx, 'select id, slot_id, patient_id, doctor_id, status, starts_at, notes from appointment where id = ? for update', [appointmentId]);
+    await assertTheDoctorOrAdmin(tx, actor, a!, 'writing notes');
+    await query(tx, 'update appointment set notes = ?, updated_at = now() where id = ?', [input.text, a!.id]);
+    audit(tx, actor, { action: 'appointment.note', entity: 'appointment', entityId: a!.id, before: { notes: a!.notes }, after: { notes: input.text } });
+  });
+  return getAppointment(em.fork(), actor, id);
+}
+

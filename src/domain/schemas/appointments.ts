@@ -1,0 +1,41 @@
+import { z } from 'zod';
+import { APPOINTMENT_STATUSES } from '../values.js';
+import { id, optionalText, pagination } from './common.js';
+
+export const bookInput = z.strictObject({
+  slotId: id,
+  /** Admins book for a patient; patients book for themselves and may leave it out. */
+  patientId: id.optional(),
+  reason: optionalText(1000),
+  idempotencyKey: z.string().trim().min(1).max(200).optional(),
+});
+export type BookInput = z.input<typeof bookInput>;
+
+export const cancelInput = z.strictObject({ reason: optionalText(500) });
+export type CancelInput = z.input<typeof cancelInput>;
+
+export const rescheduleInput = z.strictObject({ slotId: id });
+export type RescheduleInput = z.input<typeof rescheduleInput>;
+
+export const noteInput = z.strictObject({ text: z.string().trim().min(1).max(5000) });
+export type NoteInput = z.input<typeof noteInput>;
+
+export const listAppointmentsInput = z.strictObject({
+  patientId: id.optional(),
+  doctorId: id.optional(),
+  clinicId: id.optional(),
+  status: z.enum(APPOINTMENT_STATUSES).optional(),
+  from: z.string().trim().min(1).optional(),
+  to: z.string().trim().min(1).optional(),
+  ...pagination,
+});
+export type ListAppointmentsInput = z.input<typeof listAppointmentsInput>;
+
+export const utilisationInput = z.strictObject({
+  clinicId: id.optional(),
+  doctorId: id.optional(),
+  from: z.string().trim().min(1).optional(),
+  to: z.string().trim().min(1).optional(),
+  ...pagination,
+});
+export type UtilisationInput = z.input<typeof utilisationInput>;
