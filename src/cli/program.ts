@@ -1,10 +1,13 @@
 import { Command } from 'commander';
+import { registerAppointments } from './commands/appointments.js';
 import { registerAuth } from './commands/auth.js';
 import { registerClinics } from './commands/clinics.js';
 import { registerDb } from './commands/db.js';
 import { registerDoctors } from './commands/doctors.js';
 import { registerInit } from './commands/init.js';
 import { registerPatients } from './commands/patients.js';
+import { registerReport } from './commands/report.js';
+import { registerSeed } from './commands/seed.js';
 import { registerSlots } from './commands/slots.js';
 import { registerUsers } from './commands/users.js';
 
@@ -34,5 +37,8 @@ Database:   DATABASE_URL selects a PostgreSQL server; without it ascend runs its
   registerDoctors(program);
   registerPatients(program);
   registerSlots(program);
+  registerAppointments(program);
+  registerSeed(program);
+  registerReport(program);
   return program;
 }

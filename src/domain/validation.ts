@@ -5,7 +5,12 @@ import { ValidationError, type FieldIssue } from './errors.js';
 export function parseInput<S extends z.ZodType>(schema: S, input: unknown): z.output<S> {
   const result = schema.safeParse(input);
   if (result.success) return result.data;
-  throw new ValidationError(result.error.issues.map(toFieldIssue));
+  throw new ValidationError(fieldIssues(result.error));
+}
+
+/** A zod error as FieldIssues, in the wording every error message of ascend uses. */
+export function fieldIssues(error: z.ZodError): FieldIssue[] {
+  return error.issues.map(toFieldIssue);
 }
 
 type Issue = z.core.$ZodIssue;

@@ -80,3 +80,10 @@ export async function slotCountsAreConsistent(db: TestDatabase): Promise<boolean
   );
   return bad.length === 0;
 }
+
+/** A real token for a user, as `ascend login` would store it (saves a bcrypt login per CLI test user). */
+export async function tokenFor(em: EntityManager, user: { id: number; role: Role }): Promise<string> {
+  const { sqlOf } = await import('../../src/db/sql.js');
+  const { issueToken, signingKey } = await import('../../src/services/auth.js');
+  return issueToken({ ...user, tokenVersion: 0 }, await signingKey(sqlOf(em))).accessToken;
+}

@@ -1,0 +1,191 @@
+import type { Command } from 'commander';
+import { ValidationError } from '../../domain/errors.js';
+import { formatLocal } from '../../domain/time.js';
+import type { AppointmentView } from '../../domain/views.js';
+import { act, given } from '../command.js';
+import { canPrompt, idArgument, required, wholeNumber } from '../input.js';
+import { printDone, printJson, printList, printRecord, type Column } from '../output.js';
+import { withServices, type Services } from '../session.js';
+
+const flags = { slotId: '--slot', patientId: '--patient', doctorId: '--doctor', clinicId: '--clinic', text: '--text', idempotencyKey: '--idempotency-key' };
+
+const fields: Column<AppointmentView>[] = [
+  { header: 'ID', value: (a) => a.id },
+  { header: 'When', value: (a) => `${formatLocal(a.startsAt, a.timezone)} – ${formatLocal(a.endsAt, a.timezone).slice(11)}` },
+  { header: 'Patient', value: (a) => `${a.patientName} (#${a.patientId})` },
+  { header: 'Doctor', value: (a) => `${a.doctorName} (#${a.doctorId})` },
+  { header: 'Clinic', value: (a) => a.clinicName },
+  { header: 'Slot', value: (a) => a.slotId },
+  { header: 'Status', value: (a) => a.status.replace('_', '-') },
+  { header: 'Reason', value: (a) => a.reason },
+  { header: 'Notes', value: (a) => a.notes },
+  { header: 'Cancelled', value: (a) => (a.cancelledAt ? `${formatLocal(a.cancelledAt, a.timezone)}: ${a.cancelReason ?? ''}` : '') },
+];
+const columns = fields.filter((f) => ['ID', 'When', 'Patient', 'Doctor', 'Clinic', 'Status'].includes(f.header));
+
+const filterOptions = (cmd: Command) =>
+  cmd
+    .option('--patient <id>', 'only this patient', idArgument('--patient'))
+    .option('--doctor <id>', 'only this doctor', idArgument('--doctor'))
+    .option('--clinic <id>', 'only this clinic', idArgument('--clinic'))
+    .option('--status <status>', 'booked, cancelled, completed or no_show')
+    .option('--from <date>', 'from this day or time')
+    .option('--to <date>', 'up to this day (included) or time');
+
+const filters = (opts: Record<string, any>) =>
+  given({ patientId: opts.patient, doctorId: opts.doctor, clinicId: opts.clinic, status: opts.status, from: opts.from, to: opts.to });
+
+/** On a terminal with no --slot: specialty → city → date → free slot → reason → confirm. */
+async function chooseInteractively({ em, actor }: Services, patient: number | undefined): Promise<{ slotId: number; reason?: string; patientId?: number }> {
+  const { select, input, confirm } = await import('@inquirer/prompts');
+  const { bookingChoices } = await import('../../services/doctors.js');
+  const { freeSlots } = await import('../../services/slots.js');
+  const out = { output: process.stderr };
+  let patientId = patient;
+  if (actor.kind === 'user' && actor.role === 'admin' && patientId === undefined) {
+    patientId = Number(await input({ message: 'Patient id', validate: (v) => /^\d+$/.test(v) || 'a patient id' }, out));
+  }
+  const { specialties } = await bookingChoices(em, actor);
+  if (!specialties.length) throw new ValidationError('there are no doctors to book with yet', '--slot');
+  const specialty = await select({ message: 'Specialty', choices: specialties.map((s) => ({ value: s })) }, out);
+  const { cities } = await bookingChoices(em, actor, specialty);
+  const city = await select({ message: 'City', choices: cities.map((c) => ({ value: c })) }, out);
+  const tomorrow = new Date(Date.now() + 86_400_000).toISOString().slice(0, 10);
+  const day = await input({ message: 'Date (YYYY-MM-DD)', default: tomorrow, validate: (v) => /^\d{4}-\d{2}-\d{2}$/.test(v) || 'YYYY-MM-DD' }, out);
+  const page = await freeSlots(em, actor, { specialty, city, from: day, to: day, limit: 50 });
+  if (!page.items.length) throw new ValidationError(`no free ${specialty} slots in ${city} on ${day}; try another day`, '--slot');
+  const slotId = await select(
+    {
+      message: 'Slot',
+      choices: page.items.map((s) => ({ value: s.id, name: `${formatLocal(s.startsAt, s.timezone)}  ${s.doctorName}, ${s.clinicName}  (${s.remaining} left)` })),
+    },
+    out,
+  );
+  const reason = await input({ message: 'Reason (optional)' }, out);
+  if (!(await confirm({ message: `Book slot ${slotId}?`, default: true }, out))) throw new ValidationError('not confirmed', '--slot');
+  return { slotId, ...(reason ? { reason } : {}), ...(patientId !== undefined ? { patientId } : {}) };
+}
+
+export function registerAppointments(program: Command): void {
+  const appointments = program.command('appointments').description('book, cancel, reschedule and finish appointments');
+
+  appointments
+    .command('book')
+    .description('book a place in a slot (patients for themselves, admins for anyone); with no flags on a terminal, a guided flow')
+    .option('--slot <id>', 'slot id', idArgument('--slot'))
+    .option('--patient <id>', 'patient id (admins)', idArgument('--patient'))
+    .option('--reason <text>', 'why the visit')
+    .option('--idempotency-key <key>', 'a retry with the same key returns the first booking instead of booking again')
+    .action(
+      act(async (ctx, opts) => {
+        if (opts.slot === undefined && !canPrompt()) throw new ValidationError('is required', '--slot');
+        const { bookAppointment } = await import('../../services/appointments.js');
+        const booked = await withServices(async (services) => {
+          const request = opts.slot === undefined ? await chooseInteractively(services, opts.patient) : { slotId: opts.slot, ...given({ patientId: opts.patient, reason: opts.reason }) };
+          return bookAppointment(services.em, services.actor, { ...request, ...given({ idempotencyKey: opts.idempotencyKey }) });
+        });
+        printDone(ctx, `Booked appointment ${booked.id}: ${booked.patientName} with ${booked.doctorName}, ${formatLocal(booked.startsAt, booked.timezone)} at ${booked.clinicName}`, booked);
+      }, flags),
+    );
+
+  appointments
+    .command('cancel')
+    .description('cancel an appointment and free its place (patients until the cut-off before the start)')
+    .argument('<id>', 'appointment id', idArgument('ID'))
+    .option('--reason <text>', 'why')
+    .action(
+      act(async (ctx, opts, id: number) => {
+        const { cancelAppointment } = await import('../../services/appointments.js');
+        const a = await withServices(({ em, actor }) => cancelAppointment(em, actor, id, given({ reason: opts.reason })));
+        printDone(ctx, `Cancelled appointment ${a.id} (${formatLocal(a.startsAt, a.timezone)} with ${a.doctorName})`, a);
+      }, flags),
+    );
+
+  appointments
+    .command('reschedule')
+    .description('move an appointment to another slot, atomically')
+    .argument('<id>', 'appointment id', idArgument('ID'))
+    .option('--slot <id>', 'the new slot', idArgument('--slot'))
+    .action(
+      act(async (ctx, opts, id: number) => {
+        const slotId = Number(await required(opts.slot === undefined ? undefined : String(opts.slot), '--slot', 'New slot id'));
+        const { rescheduleAppointment } = await import('../../services/appointments.js');
+        const a = await withServices(({ em, actor }) => rescheduleAppointment(em, actor, id, { slotId }));
+        printDone(ctx, `Moved appointment ${a.id} to ${formatLocal(a.startsAt, a.timezone)} with ${a.doctorName} (slot ${a.slotId})`, a);
+      }, flags),
+    );
+
+  for (const [name, verb, fn] of [
+    ['complete', 'mark an appointment completed (its doctor or an admin, after the start)', 'completeAppointment'],
+    ['no-show', 'mark that the patient did not come (its doctor or an admin, after the start)', 'markNoShow'],
+  ] as const) {
+    appointments
+      .command(name)
+      .description(verb)
+      .argument('<id>', 'appointment id', idArgument('ID'))
+      .action(
+        act(async (ctx, _opts, id: number) => {
+          const service = await import('../../services/appointments.js');
+          const a = await withServices(({ em, actor }) => service[fn](em, actor, id));
+          printDone(ctx, `Appointment ${a.id} marked ${a.status.replace('_', '-')}`, a);
+        }),
+      );
+  }
+
+  appointments
+    .command('note')
+    .description('the doctor’s notes on a visit (replaces earlier notes)')
+    .argument('<id>', 'appointment id', idArgument('ID'))
+    .option('--text <text>', 'the notes')
+    .action(
+      act(async (ctx, opts, id: number) => {
+        const text = await required(opts.text, '--text', 'Notes');
+        const { noteAppointment } = await import('../../services/appointments.js');
+        const a = await withServices(({ em, actor }) => noteAppointment(em, actor, id, { text }));
+        printDone(ctx, `Notes saved on appointment ${a.id}`, a);
+      }, flags),
+    );
+
+  filterOptions(appointments.command('list').description('appointments you may see (patients: theirs; doctors: theirs; admins: all), soonest first'))
+    .option('--limit <n>', 'at most this many (1–1000)', wholeNumber(1, 1000), 50)
+    .option('--offset <n>', 'skip this many', wholeNumber(0), 0)
+    .action(
+      act(async (ctx, opts) => {
+        const { listAppointments } = await import('../../services/appointments.js');
+        const page = await withServices(({ em, actor }) => listAppointments(em, actor, { ...filters(opts), limit: opts.limit, offset: opts.offset }));
+        printList(ctx, page, columns, 'appointments');
+      }, flags),
+    );
+
+  appointments
+    .command('show')
+    .description('show one appointment')
+    .argument('<id>', 'appointment id', idArgument('ID'))
+    .action(
+      act(async (ctx, _opts, id: number) => {
+        const { getAppointment } = await import('../../services/appointments.js');
+        printRecord(ctx, await withServices(({ em, actor }) => getAppointment(em, actor, id)), fields);
+      }),
+    );
+
+  filterOptions(appointments.command('export').description('export appointments as an iCalendar file: ascend appointments export --ics > calendar.ics'))
+    .option('--ics', 'iCalendar (RFC 5545) on stdout')
+    .action(
+      act(async (ctx, opts) => {
+        if (!opts.ics && !ctx.json) throw new ValidationError('choose a format: --ics (or --json)', '--ics');
+        const { listAppointments } = await import('../../services/appointments.js');
+        const items: AppointmentView[] = [];
+        await withServices(async ({ em, actor }) => {
+          for (let offset = 0; ; offset += 1000) {
+            const page = await listAppointments(em, actor, { ...filters(opts), limit: 1000, offset });
+            items.push(...page.items);
+            if (items.length >= page.total || !page.items.length) break;
+          }
+        });
+        if (opts.ics) {
+          const { appointmentsToIcs } = await import('../../domain/ics.js');
+          process.stdout.write(appointmentsToIcs(items));
+        } else printJson({ items, total: items.length, limit: items.length, offset: 0 });
+      }, flags),
+    );
+}

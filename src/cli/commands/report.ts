@@ -1,0 +1,41 @@
+import type { Command } from 'commander';
+import type { UtilisationRow } from '../../services/reports.js';
+import { act, given } from '../command.js';
+import { idArgument, wholeNumber } from '../input.js';
+import { printList, type Column } from '../output.js';
+import { withServices } from '../session.js';
+
+const percent = (x: number | null) => (x === null ? '' : `${(x * 100).toFixed(1)}%`);
+
+const columns: Column<UtilisationRow>[] = [
+  { header: 'Date', value: (r) => r.date },
+  { header: 'Doctor', value: (r) => `${r.doctorName} (#${r.doctorId})` },
+  { header: 'Clinic', value: (r) => r.clinicName },
+  { header: 'Slots', value: (r) => r.slots },
+  { header: 'Booked', value: (r) => `${r.booked}/${r.capacity}` },
+  { header: 'Utilisation', value: (r) => percent(r.utilisation) },
+  { header: 'No-show rate', value: (r) => percent(r.noShowRate) },
+  { header: 'Cancelled', value: (r) => r.cancelled },
+];
+
+export function registerReport(program: Command): void {
+  const report = program.command('report').description('reports');
+  report
+    .command('utilisation')
+    .description('booked against capacity, and no-show rate, per doctor and clinic day (admins; doctors see their own)')
+    .option('--clinic <id>', 'only this clinic', idArgument('--clinic'))
+    .option('--doctor <id>', 'only this doctor', idArgument('--doctor'))
+    .option('--from <date>', 'first day, YYYY-MM-DD (default 30 days ago)')
+    .option('--to <date>', 'last day, included (default 30 days ahead)')
+    .option('--limit <n>', 'at most this many rows (1–1000)', wholeNumber(1, 1000), 100)
+    .option('--offset <n>', 'skip this many', wholeNumber(0), 0)
+    .action(
+      act(async (ctx, opts) => {
+        const { utilisationReport } = await import('../../services/reports.js');
+        const page = await withServices(({ em, actor }) =>
+          utilisationReport(em, actor, { ...given({ clinicId: opts.clinic, doctorId: opts.doctor, from: opts.from, to: opts.to }), limit: opts.limit, offset: opts.offset }),
+        );
+        printList(ctx, page, columns, 'days');
+      }, { clinicId: '--clinic', doctorId: '--doctor' }),
+    );
+}

@@ -1,0 +1,115 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { initialise } from '../../../src/services/init.js';
+import { cliFor, runCli } from '../../support/cli.js';
+import { createTestDatabase, type TestDatabase } from '../../support/db.js';
+import { makeClinic, makeDoctor, makePatient, seedSlot, slotCountsAreConsistent, tokenFor } from '../../support/fixtures.js';
+
+let db: TestDatabase;
+let admin: ReturnType<typeof cliFor>;
+beforeAll(async () => {
+  db = await createTestDatabase();
+  await initialise(db.em(), { adminEmail: 'admin@example.org', adminName: 'Ada Admin', adminPassword: 'S3cure-pass!' });
+  admin = cliFor(db.url);
+  expect((await admin.run(['login', '--email', 'admin@example.org', '--password-stdin'], { input: 'S3cure-pass!\n' })).code).toBe(0);
+});
+afterAll(async () => {
+  expect(await slotCountsAreConsistent(db)).toBe(true);
+  await db.drop();
+});
+
+const as = (token: string, args: string[]) => runCli(args, { env: { DATABASE_URL: db.url, ASCEND_TOKEN: token, XDG_CONFIG_HOME: '/nonexistent' } });
+
+describe('ascend appointments book', () => {
+  it('20 concurrent book processes on a capacity-1 slot: exactly one succeeds, the others exit 4 saying it is full', async () => {
+    const clinic = await makeClinic(db.em());
+    const { doctor } = await makeDoctor(db.em(), clinic.id);
+    const slotId = await seedSlot(db, doctor.id, '2031-03-03T04:00:00Z', 20, 1);
+    const patients = await Promise.all(Array.from({ length: 20 }, () => makePatient(db.em())));
+    const tokens = await Promise.all(patients.map((p) => tokenFor(db.em(), { id: p.patient.userId, role: 'patient' })));
+    const results = await Promise.all(tokens.map((t) => as(t, ['appointments', 'book', '--slot', String(slotId), '--json'])));
+    const ok = results.filter((r) => r.code === 0);
+    expect(ok).toHaveLength(1);
+    for (const r of results.filter((r) => r.code !== 0)) {
+      expect(r.code).toBe(4);
+      expect(r.stderr).toBe(`error: --slot: slot ${slotId} is full (1/1)\n`);
+    }
+    expect(ok[0]!.json()).toMatchObject({ slotId, status: 'booked' });
+    expect(await db.sql(`select booked_count from slot where id = $1`, [slotId])).toEqual([{ booked_count: 1 }]);
+  });
+
+  it('books, reschedules, cancels and lists through the CLI with the documented exit codes', async () => {
+    const clinic = await makeClinic(db.em(), { timezone: 'Europe/Berlin' });
+    const { doctor, actor: doctorActor } = await makeDoctor(db.em(), clinic.id);
+    const first = await seedSlot(db, doctor.id, '2031-04-01T07:00:00Z', 30, 2);
+    const second = await seedSlot(db, doctor.id, '2031-04-02T07:00:00Z', 30, 2);
+    const { patient } = await makePatient(db.em());
+    const token = await tokenFor(db.em(), { id: patient.userId, role: 'patient' });
+    const doctorToken = await tokenFor(db.em(), { id: doctorActor.kind === 'user' ? doctorActor.id : 0, role: 'doctor' });
+
+    const booked = await as(token, ['appointments', 'book', '--slot', String(first), '--reason', 'chest pain', '--json']);
+    expect(booked.code, booked.stderr).toBe(0);
+    const id = booked.json().id;
+    expect(booked.json()).toMatchObject({ reason: 'chest pain', timezone: 'Europe/Berlin', startsAt: '2031-04-01T07:00:00.000Z' });
+    const human = await as(token, ['appointments', 'show', String(id)]);
+    expect(human.stdout).toContain('2031-04-01 09:00 GMT+2');
+
+    expect((await as(doctorToken, ['appointments', 'book', '--slot', String(first), '--patient', String(patient.id)])).code).toBe(6);
+    expect((await as(token, ['appointments', 'book', '--slot', String(first)])).code).toBe(4);
+    expect((await as(token, ['appointments', 'book', '--slot', '999999'])).code).toBe(3);
+    expect((await as(token, ['appointments', 'book'])).stderr).toBe('error: --slot: is required\n');
+
+    const moved = await as(token, ['appointments', 'reschedule', String(id), '--slot', String(second), '--json']);
+    expect(moved.code, moved.stderr).toBe(0);
+    expect(moved.json().slotId).toBe(second);
+    const listed = await as(doctorToken, ['appointments', 'list', '--json']);
+    expect(listed.json().items.map((a: { id: number }) => a.id)).toEqual([id]);
+    const cancelled = await as(token, ['appointments', 'cancel', String(id), '--reason', 'better now', '--json']);
+    expect(cancelled.json()).toMatchObject({ status: 'cancelled', cancelReason: 'better now' });
+    const again = await as(token, ['appointments', 'cancel', String(id)]);
+    expect(again.code).toBe(4);
+    expect(again.stderr).toBe(`error: appointment ${id} is already cancelled\n`);
+    const early = await as(doctorToken, ['appointments', 'complete', String(id)]);
+    expect(early.code).toBe(4);
+  });
+});
+
+/** Unfolds RFC 5545 content lines (CRLF followed by a space continues the line). */
+function unfold(ics: string): string[] {
+  return ics.replace(/\r\n /g, '').split('\r\n').filter(Boolean);
+}
+
+describe('ascend appointments export --ics', () => {
+  it('writes RFC 5545 that parses back: CRLF lines of at most 75 octets, escaped text, UTC times', async () => {
+    const clinic = await makeClinic(db.em(), { name: 'Clinic; with, commas' });
+    const { doctor } = await makeDoctor(db.em(), clinic.id);
+    const slotA = await seedSlot(db, doctor.id, '2031-05-05T04:30:00Z', 30, 1);
+    const slotB = await seedSlot(db, doctor.id, '2031-05-06T04:30:00Z', 30, 1);
+    const { patient } = await makePatient(db.em());
+    const token = await tokenFor(db.em(), { id: patient.userId, role: 'patient' });
+    const long = 'A reason long enough to need folding: ' + 'ü'.repeat(60);
+    expect((await as(token, ['appointments', 'book', '--slot', String(slotA), '--reason', long])).code).toBe(0);
+    expect((await as(token, ['appointments', 'book', '--slot', String(slotB)])).code).toBe(0);
+
+    const result = await as(token, ['appointments', 'export', '--ics']);
+    expect(result.code, result.stderr).toBe(0);
+    const raw = result.stdout;
+    expect(raw.endsWith('\r\n')).toBe(true);
+    for (const line of raw.split('\r\n')) expect(Buffer.byteLength(line, 'utf8')).toBeLessThanOrEqual(75);
+    expect(raw.split('\r\n').some((l) => l.startsWith(' '))).toBe(true); // something was folded
+
+    const lines = unfold(raw);
+    expect(lines[0]).toBe('BEGIN:VCALENDAR');
+    expect(lines.at(-1)).toBe('END:VCALENDAR');
+    expect(lines).toContain('VERSION:2.0');
+    const events = lines.join('\n').split('BEGIN:VEVENT').slice(1);
+    expect(events).toHaveLength(2);
+    const props = (event: string) => Object.fromEntries(event.split('\n').filter((l) => l.includes(':')).map((l) => [l.slice(0, l.indexOf(':')), l.slice(l.indexOf(':') + 1)]));
+    const first = props(events[0]!);
+    expect(first.DTSTART).toBe('20310505T043000Z');
+    expect(first.DTEND).toBe('20310505T050000Z');
+    expect(first.LOCATION).toBe('Clinic\\; with\\, commas');
+    expect(first.DESCRIPTION).toContain(`Reason: ${long.replace(/,/g, '\\,')}`);
+    expect(first.STATUS).toBe('CONFIRMED');
+    expect(first.UID).toMatch(/^appointment-\d+@ascend$/);
+  });
+});
