@@ -1,6 +1,7 @@
 // `npm run bench`: every speed figure of ascend beside its baseline, measured in this one run on this machine.
 // Pick sections by name: `npm run bench -- startup slots`.
 import { cpus } from 'node:os';
+import { benchAppointments } from './appointments.js';
 import { benchSlots } from './slots.js';
 import { benchStartup } from './startup.js';
 import { startBenchServer, type BenchServer, type Row } from './support.js';
@@ -8,6 +9,7 @@ import { startBenchServer, type BenchServer, type Row } from './support.js';
 const sections: Record<string, (server: BenchServer) => Promise<Row[]>> = {
   startup: benchStartup,
   slots: benchSlots,
+  appointments: benchAppointments,
 };
 
 const wanted = process.argv.slice(2);

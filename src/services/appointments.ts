@@ -3,9 +3,9 @@
 // two transactions never wait for each other in a circle; the schema's constraints back every rule.
 import { LockMode, type EntityManager } from '@mikro-orm/postgresql';
 import { parseDuration } from '../domain/durations.js';
-import { Appointment, Slot } from '../domain/entities/index.js';
+import { Slot } from '../domain/entities/index.js';
 import { AuthError, ConflictError, ForbiddenError, NotFoundError, SlotFullError, ValidationError } from '../domain/errors.js';
-import { isAdmin, type Actor } from '../domain/roles.js';
+import { actorId, isAdmin, type Actor } from '../domain/roles.js';
 import type { Page } from '../domain/schemas/common.js';
 import { id as idSchema } from '../domain/schemas/common.js';
 import {
@@ -24,7 +24,7 @@ import { formatLocal, parseDateInput } from '../domain/time.js';
 import { parseInput } from '../domain/validation.js';
 import { iso, type AppointmentView, type Instant } from '../domain/views.js';
 import { audit } from './audit.js';
-import { constraintOf, doctorIdOf, intArray, patientIdOf, query } from './support.js';
+import { constraintOf, doctorIdOf, intArray, patientIdOf, preparedQuery, query } from './support.js';
 
 interface AppointmentRow {
   id: number;
@@ -210,20 +210,14 @@ interface BookingChecks {
 }
 
 /**
- * Every rule of a booking, checked against a slot the caller has locked FOR UPDATE. The doctor's day is
- * serialised by an advisory lock on (doctor, local day) taken before counting, so two bookings of different
- * slots cannot both take the last place of a doctor's day.
+ * Every rule of a booking, checked one by one against a slot the caller has locked FOR UPDATE, to say which
+ * one refuses. (Two bookings racing for the last place of a doctor's day are settled by the database: the
+ * deferred trigger appointment_doctor_day_max.)
  */
 async function assertBookable(em: EntityManager, slot: Slot, patientId: number, exceptAppointmentId = 0): Promise<void> {
   if (!slot.isActive) throw new ConflictError(`slot ${slot.id} is not available (it was deleted)`, 'slotId');
   if (slot.startsAt.getTime() <= Date.now()) throw new ConflictError(`slot ${slot.id} has already started`, 'slotId');
   if (slot.bookedCount >= slot.capacity) throw new SlotFullError(`slot ${slot.id} is full (${slot.bookedCount}/${slot.capacity})`, 'slotId');
-  await query(
-    em,
-    `select pg_advisory_xact_lock(s.doctor_id, ((s.starts_at at time zone c.timezone)::date - date '2000-01-01'))
-       from slot s join clinic c on c.id = s.clinic_id where s.id = ?`,
-    [slot.id],
-  );
   const [c] = await query<BookingChecks>(
     em,
     `select d.is_active and c.is_active as open, d.max_patients_per_day as max_per_day, c.timezone,
@@ -259,6 +253,8 @@ function bookingRefusal(err: unknown, patientId: number, slotId: number): unknow
       return new ConflictError(`patient ${patientId} already has an appointment at that time`, 'slotId');
     case 'slot_booked_within_capacity':
       return new SlotFullError(`slot ${slotId} is full`, 'slotId');
+    case 'appointment_doctor_day_max':
+      return new ConflictError(`the doctor is fully booked that day (${(err as Error).message.replace(/^.*\((\d+ appointments a day)\).*$/s, '$1')})`, 'slotId');
     default:
       return err;
   }
@@ -276,9 +272,9 @@ export async function bookAppointment(em: EntityManager, actor: Actor, raw: Book
     const prior = await byIdempotencyKey(em, actor, input.idempotencyKey, patientId, input.slotId);
     if (prior) return prior;
   }
-  let appointmentId: number;
+  let booked: AppointmentView | number;
   try {
-    appointmentId = await em.transactional(async (tx) => {
+    booked = await em.transactional(async (tx) => {
       const slot = await tx.findOne(Slot, input.slotId, { lockMode: LockMode.PESSIMISTIC_WRITE });
       if (!slot) throw new NotFoundError('slot', input.slotId, 'slotId');
       if (input.idempotencyKey) {
@@ -286,32 +282,60 @@ export async function bookAppointment(em: EntityManager, actor: Actor, raw: Book
         const [prior] = await query<{ id: number }>(tx, 'select id from appointment where idempotency_key = ?', [input.idempotencyKey]);
         if (prior) return prior.id;
       }
-      await assertBookable(tx, slot, patientId);
-      const appointment = tx.create(Appointment, {
-        slot,
-        patient: patientId,
-        doctor: slot.doctor,
-        clinic: slot.clinic,
-        startsAt: slot.startsAt,
-        endsAt: slot.endsAt,
+      if (!slot.isActive || slot.startsAt.getTime() <= Date.now() || slot.bookedCount >= slot.capacity) await assertBookable(tx, slot, patientId);
+      // The rules, the insert, the increment and the audit in one statement (this is the hot path). When the
+      // guards let nothing through, the same rules run one by one to say which one refused.
+      const [row] = await preparedQuery<{ id: number; created_at: Instant; doctor_name: string; clinic_name: string; timezone: string; patient_name: string }>(
+        tx,
+        'ascend_book',
+        `with ok as (
+           select s.id, s.doctor_id, s.clinic_id, s.starts_at, s.ends_at, du.name as doctor_name, c.name as clinic_name, c.timezone, pu.name as patient_name
+             from slot s join doctor d on d.id = s.doctor_id join "user" du on du.id = d.user_id join clinic c on c.id = s.clinic_id
+             join patient p on p.id = ? join "user" pu on pu.id = p.user_id
+            where s.id = ? and d.is_active and c.is_active and p.is_active and pu.is_active
+              and not exists (select 1 from doctor_leave l where l.doctor_id = s.doctor_id and tstzrange(l.starts_at, l.ends_at) && tstzrange(s.starts_at, s.ends_at))
+              and not exists (select 1 from appointment a where a.slot_id = s.id and a.patient_id = p.id and a.status <> 'cancelled')
+              and not exists (select 1 from appointment a where a.patient_id = p.id and a.status = 'booked' and tstzrange(a.starts_at, a.ends_at) && tstzrange(s.starts_at, s.ends_at))
+              and (select count(*) from appointment a where a.doctor_id = s.doctor_id and a.status <> 'cancelled'
+                     and a.starts_at >= ((s.starts_at at time zone c.timezone)::date::timestamp at time zone c.timezone)
+                     and a.starts_at < (((s.starts_at at time zone c.timezone)::date + 1)::timestamp at time zone c.timezone)) < d.max_patients_per_day),
+         a as (
+           insert into appointment (slot_id, patient_id, doctor_id, clinic_id, starts_at, ends_at, status, reason, idempotency_key)
+           select ok.id, ?, ok.doctor_id, ok.clinic_id, ok.starts_at, ok.ends_at, 'booked', ?, ? from ok
+           returning id, slot_id, created_at),
+         s as (update slot set booked_count = booked_count + 1, updated_at = now() where id = (select slot_id from a) returning booked_count, capacity),
+         e as (insert into audit_event (actor_id, action, entity, entity_id, after)
+               select ?, 'appointment.book', 'appointment', a.id::text,
+                      jsonb_build_object('slotId', a.slot_id, 'patientId', ?::int, 'status', 'booked', 'bookedCount', s.booked_count, 'capacity', s.capacity)
+                 from a, s)
+         select a.id, a.created_at, ok.doctor_name, ok.clinic_name, ok.timezone, ok.patient_name from a, ok`,
+        [patientId, slot.id, patientId, input.reason ?? null, input.idempotencyKey ?? null, actorId(actor), patientId],
+      );
+      if (!row) {
+        await assertBookable(tx, slot, patientId);
+        throw new ConflictError(`slot ${slot.id} cannot be booked now`, 'slotId');
+      }
+      const at = iso(row.created_at)!;
+      return {
+        id: row.id,
+        slotId: slot.id,
+        patientId,
+        patientName: row.patient_name,
+        doctorId: slot.doctor.id,
+        doctorName: row.doctor_name,
+        clinicId: slot.clinic.id,
+        clinicName: row.clinic_name,
+        timezone: row.timezone,
+        startsAt: slot.startsAt.toISOString(),
+        endsAt: slot.endsAt.toISOString(),
         status: 'booked',
         reason: input.reason ?? null,
         notes: null,
         cancelledAt: null,
         cancelReason: null,
-        idempotencyKey: input.idempotencyKey ?? null,
-        createdAt: new Date(),
-        updatedAt: new Date(),
-      });
-      slot.bookedCount += 1;
-      await tx.flush();
-      audit(tx, actor, {
-        action: 'appointment.book',
-        entity: 'appointment',
-        entityId: appointment.id,
-        after: { slotId: slot.id, patientId, status: 'booked', bookedCount: slot.bookedCount, capacity: slot.capacity },
-      });
-      return appointment.id;
+        createdAt: at,
+        updatedAt: at,
+      } satisfies AppointmentView;
     });
   } catch (err) {
     // Two retries with one key raced: the loser returns the winner's booking.
@@ -321,8 +345,8 @@ export async function bookAppointment(em: EntityManager, actor: Actor, raw: Book
     }
     throw bookingRefusal(err, patientId, input.slotId);
   }
-  if (input.idempotencyKey) return (await byIdempotencyKey(em.fork(), actor, input.idempotencyKey, patientId, input.slotId))!;
-  return getAppointment(em.fork(), actor, appointmentId);
+  if (typeof booked === 'number') return (await byIdempotencyKey(em.fork(), actor, input.idempotencyKey!, patientId, input.slotId))!;
+  return booked;
 }
 
 async function byIdempotencyKey(em: EntityManager, actor: Actor, key: string, patientId: number, slotId: number): Promise<AppointmentView | undefined> {

@@ -51,6 +51,17 @@ export function query<T = Record<string, unknown>>(em: EntityManager, sql: strin
   return em.getConnection().execute<T[]>(sql, params as never[], 'all', em.getTransactionContext());
 }
 
+/**
+ * Raw SQL as a named prepared statement, with its parameters sent apart from the text (MikroORM's execute
+ * inlines them, so PostgreSQL plans every call afresh). For the hot paths only: the name must be unique to
+ * the SQL text, and the text fixed.
+ */
+export async function preparedQuery<T = Record<string, unknown>>(em: EntityManager, name: string, sql: string, params: unknown[]): Promise<T[]> {
+  const knex = (em.getTransactionContext() ?? em.getConnection().getKnex()) as import('@mikro-orm/knex').Knex;
+  const result = (await knex.raw(sql, params as never[]).options({ name })) as unknown as { rows: T[] };
+  return result.rows;
+}
+
 /** The doctor profile id of a doctor actor, or null (no profile, or not a doctor). */
 export async function doctorIdOf(em: EntityManager, actor: Actor): Promise<number | null> {
   if (actor.kind !== 'user' || actor.role !== 'doctor') return null;

@@ -128,6 +128,27 @@ describe('the schema holds the rules itself', () => {
     expect(await refusal(`insert into patient (user_id, blood_group) values ($1, 'C+')`, [u!.id])).toMatchObject({ constraint: 'patient_blood_group_check' });
   });
 
+  it("a doctor's daily maximum holds in the database, whatever writes the appointments", async () => {
+    const { doctorId, clinicId } = await seedDoctor();
+    await db.sql(`update doctor set max_patients_per_day = 1 where id = $1`, [doctorId]);
+    const book = async (start: string) => {
+      const [slot] = await db.sql<{ id: number }>(
+        `insert into slot (doctor_id, clinic_id, starts_at, ends_at, capacity) values ($1, $2, $3::timestamptz, $3::timestamptz + interval '20 minutes', 1) returning id`,
+        [doctorId, clinicId, start],
+      );
+      const patientId = await seedPatient();
+      return db.sql(
+        `with a as (insert into appointment (slot_id, patient_id, doctor_id, clinic_id, starts_at, ends_at)
+                    select id, $2, doctor_id, clinic_id, starts_at, ends_at from slot where id = $1 returning slot_id)
+         update slot set booked_count = booked_count + 1 where id = (select slot_id from a)`,
+        [slot!.id, patientId],
+      );
+    };
+    await book('2030-06-10T04:00:00Z'); // 09:30 in Kolkata
+    await expect(book('2030-06-10T10:00:00Z')).rejects.toMatchObject({ code: '23514', constraint: 'appointment_doctor_day_max' });
+    await book('2030-06-10T19:00:00Z'); // 00:30 on the 11th in Kolkata: another clinic day
+  });
+
   it('the audit log is append-only', async () => {
     await db.sql(`insert into audit_event (action, entity, entity_id) values ('test', 'user', '1')`);
     expect(await refusal(`update audit_event set action = 'forged'`)).toMatchObject({ message: 'audit_event is append-only' });
