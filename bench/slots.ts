@@ -127,9 +127,10 @@ async function benchFree(server: BenchServer): Promise<Row[]> {
 
     await withClient(url, async (c) => {
       const now = new Date();
-      const q = freeSlotsQuery({ ...filter, from: now, to: new Date(now.getTime() + 14 * 86_400_000), limit: 20, offset: 0 });
+      const q = freeSlotsQuery({ ...filter, from: now, to: new Date(now.getTime() + 14 * 86_400_000) });
+      q.params.push(20, 0);
       let n = 0;
-      const text = q.sql.replace(/\?/g, () => `$${++n}`);
+      const text = `${q.sql} limit ? offset ?`.replace(/\?/g, () => `$${++n}`);
       for (let i = 0; i < 10; i++) await c.query(text, q.params);
       for (let i = 0; i < RUNS; i++) rawMs.push((await timed(() => c.query(text, q.params))).ms);
       const explained = await c.query(`explain ${text}`, q.params);

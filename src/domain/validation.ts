@@ -40,6 +40,11 @@ function describe(issue: Issue): string {
       return `must be one of ${issue.values.map(String).join(', ')}`;
     case 'unrecognized_keys':
       return 'is not a known field';
+    case 'invalid_union': {
+      // "x, or empty to clear": say what the first (the main) alternative wanted.
+      const first = issue.errors.find((branch) => branch.length)?.[0];
+      return first ? describe(first) : issue.message;
+    }
     case 'not_multiple_of':
       return `must be a multiple of ${issue.divisor}`;
     default:

@@ -24,7 +24,7 @@ import { formatLocal, parseDateInput } from '../domain/time.js';
 import { parseInput } from '../domain/validation.js';
 import { iso, type AppointmentView, type Instant } from '../domain/views.js';
 import { audit } from './audit.js';
-import { constraintOf, doctorIdOf, intArray, patientIdOf, preparedQuery, query } from './support.js';
+import { constraintOf, doctorIdOf, intArray, pageOfRows, patientIdOf, preparedQuery, query } from './support.js';
 
 interface AppointmentRow {
   id: number;
@@ -81,7 +81,7 @@ export async function findAppointments(
   params: unknown[],
   page: { limit: number; offset: number; order?: 'asc' | 'desc' },
 ): Promise<{ items: AppointmentView[]; total: number }> {
-  const rows = await query<AppointmentRow>(
+  const { rows, total } = await pageOfRows<AppointmentRow>(
     em,
     `select a.id, a.slot_id, a.patient_id, pu.name as patient_name, a.doctor_id, du.name as doctor_name,
             a.clinic_id, c.name as clinic_name, c.timezone, a.starts_at, a.ends_at, a.status, a.reason, a.notes,
@@ -91,15 +91,11 @@ export async function findAppointments(
        join doctor d on d.id = a.doctor_id join "user" du on du.id = d.user_id
        join clinic c on c.id = a.clinic_id
       where ${where}
-      order by a.starts_at ${page.order === 'asc' ? 'asc' : 'desc'}, a.id
-      limit ? offset ?`,
-    [...params, page.limit, page.offset],
+      order by a.starts_at ${page.order === 'asc' ? 'asc' : 'desc'}, a.id`,
+    params,
+    page.limit,
+    page.offset,
   );
-  let total = rows.length ? Number(rows[0]!.total) : 0;
-  if (!rows.length && page.offset > 0) {
-    const [c] = await query<{ n: string }>(em, `select count(*) as n from appointment a where ${where}`, params);
-    total = Number(c!.n);
-  }
   return { items: rows.map(appointmentView), total };
 }
 

@@ -22,7 +22,7 @@ import { z } from 'zod';
 import { cancelBookedAppointments } from './appointments.js';
 import { audit } from './audit.js';
 import { findClinic } from './clinics.js';
-import { doctorIdOf, likePattern, query, refusedBy } from './support.js';
+import { doctorIdOf, likePattern, pageOfRows, query, refusedBy } from './support.js';
 import { buildUser, userConstraints } from './users.js';
 
 const doctorConstraints = {
@@ -267,12 +267,14 @@ export async function listLeave(em: EntityManager, _actor: Actor, doctorId: numb
   const page = parseInput(leavePage, raw);
   const doctor = await findDoctor(em, doctorId);
   const past = page.includePast ? '' : 'and ends_at > now()';
-  const rows = await query<LeaveRow & { total: string }>(
+  const { rows, total } = await pageOfRows<LeaveRow & { total: string }>(
     em,
-    `select *, count(*) over () as total from doctor_leave where doctor_id = ? ${past} order by starts_at limit ? offset ?`,
-    [doctor.id, page.limit, page.offset],
+    `select *, count(*) over () as total from doctor_leave where doctor_id = ? ${past} order by starts_at`,
+    [doctor.id],
+    page.limit,
+    page.offset,
   );
-  return { items: rows.map((r) => leaveView(r, doctor.clinic.timezone)), total: Number(rows[0]?.total ?? 0), limit: page.limit, offset: page.offset };
+  return { items: rows.map((r) => leaveView(r, doctor.clinic.timezone)), total, limit: page.limit, offset: page.offset };
 }
 
 export async function removeLeave(em: EntityManager, actor: Actor, leaveId: number): Promise<LeaveView> {

@@ -7,7 +7,7 @@ import type { Page } from '../domain/schemas/common.js';
 import { utilisationInput, type UtilisationInput } from '../domain/schemas/appointments.js';
 import { localDateString, parseCalendarDate } from '../domain/time.js';
 import { parseInput } from '../domain/validation.js';
-import { doctorIdOf, query } from './support.js';
+import { doctorIdOf, pageOfRows } from './support.js';
 
 export interface UtilisationRow {
   date: string;
@@ -44,7 +44,7 @@ export async function utilisationReport(em: EntityManager, actor: Actor, raw: Ut
   const shift = (days: number) => new Date(Date.parse(today) + days * 86_400_000).toISOString().slice(0, 10);
   const from = input.from ? parseCalendarDate(input.from, 'from') : shift(-30);
   const to = input.to ? parseCalendarDate(input.to, 'to') : shift(30);
-  const rows = await query<Record<string, unknown>>(
+  const { rows, total } = await pageOfRows<Record<string, unknown>>(
     em,
     `with s as (
        select s.id, s.doctor_id, s.clinic_id, s.capacity, s.booked_count, (s.starts_at at time zone c.timezone)::date as day
@@ -63,9 +63,10 @@ export async function utilisationReport(em: EntityManager, actor: Actor, raw: Ut
        from s left join a on a.slot_id = s.id
        join doctor d on d.id = s.doctor_id join "user" u on u.id = d.user_id join clinic c on c.id = s.clinic_id
       group by s.day, s.doctor_id, u.name, s.clinic_id, c.name
-      order by s.day, s.doctor_id
-      limit ? offset ?`,
-    [from, to, input.clinicId ?? null, input.clinicId ?? null, doctorId ?? null, doctorId ?? null, input.limit, input.offset],
+      order by s.day, s.doctor_id`,
+    [from, to, input.clinicId ?? null, input.clinicId ?? null, doctorId ?? null, doctorId ?? null],
+    input.limit,
+    input.offset,
   );
   const items = rows.map((r): UtilisationRow => {
     const capacity = Number(r.capacity);
@@ -88,5 +89,5 @@ export async function utilisationReport(em: EntityManager, actor: Actor, raw: Ut
       noShowRate: completed + noShow ? Math.round((noShow / (completed + noShow)) * 1000) / 1000 : null,
     };
   });
-  return { items, total: Number(rows[0]?.total ?? 0), limit: input.limit, offset: input.offset };
+  return { items, total, limit: input.limit, offset: input.offset };
 }

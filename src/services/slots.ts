@@ -28,7 +28,7 @@ import { cancelBookedAppointments } from './appointments.js';
 import { audit } from './audit.js';
 import { assertMayManageDoctor } from './doctors.js';
 import { windowsOf, type Window } from './hours.js';
-import { doctorIdOf, intArray, query } from './support.js';
+import { doctorIdOf, intArray, pageOfRows, query } from './support.js';
 
 // ---------------------------------------------------------------------------------------------------------
 // Reading slots
@@ -103,12 +103,14 @@ export async function listSlots(em: EntityManager, _actor: Actor, raw: ListSlots
   if (input.clinicId) (where.push('s.clinic_id = ?'), params.push(input.clinicId));
   if (input.from) (where.push('s.starts_at >= ?'), params.push(parseDateInput(input.from, tz, 'from').instant));
   if (input.to) (where.push('s.starts_at < ?'), params.push(parseDateInput(input.to, tz, 'to', { endOfDay: true }).instant));
-  const rows = await query<SlotRow>(
+  const { rows, total } = await pageOfRows<SlotRow>(
     em,
-    `select ${SLOT_COLUMNS}, count(*) over () as total ${SLOT_JOINS} where ${where.join(' and ') || 'true'} order by s.starts_at, s.id limit ? offset ?`,
-    [...params, input.limit, input.offset],
+    `select ${SLOT_COLUMNS}, count(*) over () as total ${SLOT_JOINS} where ${where.join(' and ') || 'true'} order by s.starts_at, s.id`,
+    params,
+    input.limit,
+    input.offset,
   );
-  return { items: rows.map(slotView), total: Number(rows[0]?.total ?? 0), limit: input.limit, offset: input.offset };
+  return { items: rows.map(slotView), total, limit: input.limit, offset: input.offset };
 }
 
 /**
@@ -122,12 +124,12 @@ export async function freeSlots(em: EntityManager, _actor: Actor, raw: FreeSlots
   const from = input.from ? parseDateInput(input.from, tz, 'from').instant : now;
   const to = input.to ? parseDateInput(input.to, tz, 'to', { endOfDay: true }).instant : new Date(Math.max(from.getTime(), now.getTime()) + 14 * 86_400_000);
   const { sql, params } = freeSlotsQuery({ ...input, from: from < now ? now : from, to });
-  const rows = await query<SlotRow>(em, sql, params);
-  return { items: rows.map(slotView), total: Number(rows[0]?.total ?? 0), limit: input.limit, offset: input.offset };
+  const { rows, total } = await pageOfRows<SlotRow>(em, sql, params, input.limit, input.offset);
+  return { items: rows.map(slotView), total, limit: input.limit, offset: input.offset };
 }
 
-/** The free-slot query, shared with the bench (which times it in raw SQL too). */
-export function freeSlotsQuery(f: { specialty?: string; city?: string; clinicId?: number; doctorId?: number; from: Date; to: Date; limit: number; offset: number }) {
+/** The free-slot query without its page (`limit ? offset ?` follow), shared with the bench, which times it in raw SQL too. */
+export function freeSlotsQuery(f: { specialty?: string; city?: string; clinicId?: number; doctorId?: number; from: Date; to: Date }) {
   // Future slots are always at their doctor's clinic (moving a doctor moves them), so the clinic filters go
   // through the doctor: the planner then picks the few matching doctors first and reads only their part of
   // the partial index slot_free_idx (doctor_id, starts_at).
@@ -141,8 +143,8 @@ export function freeSlotsQuery(f: { specialty?: string; city?: string; clinicId?
   return {
     sql: `select ${SLOT_COLUMNS}, count(*) over () as total
             from slot s join doctor d on d.id = s.doctor_id join "user" u on u.id = d.user_id join clinic c on c.id = d.clinic_id
-           where ${where.join(' and ')} order by s.starts_at, s.id limit ? offset ?`,
-    params: [...params, f.limit, f.offset],
+           where ${where.join(' and ')} order by s.starts_at, s.id`,
+    params,
   };
 }
 

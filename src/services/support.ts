@@ -52,6 +52,17 @@ export function query<T = Record<string, unknown>>(em: EntityManager, sql: strin
 }
 
 /**
+ * A page of rows from SQL that selects `count(*) over () as total` (and has no limit of its own). Past the
+ * last page no row carries the total, so it is counted again without the page.
+ */
+export async function pageOfRows<T extends { total?: unknown }>(em: EntityManager, sql: string, params: unknown[], limit: number, offset: number): Promise<{ rows: T[]; total: number }> {
+  const rows = await query<T>(em, `${sql} limit ? offset ?`, [...params, limit, offset]);
+  if (rows.length || offset === 0) return { rows, total: Number(rows[0]?.total ?? 0) };
+  const [first] = await query<T>(em, `${sql} limit 1`, params);
+  return { rows, total: Number(first?.total ?? 0) };
+}
+
+/**
  * Raw SQL as a named prepared statement, with its parameters sent apart from the text (MikroORM's execute
  * inlines them, so PostgreSQL plans every call afresh). For the hot paths only: the name must be unique to
  * the SQL text, and the text fixed.

@@ -94,6 +94,8 @@ describe('doctor leave', () => {
     await expect(addLeave(db.em(), SYSTEM, doctor.id, { from: '2030-08-02', to: '2030-08-01' })).rejects.toMatchObject({ field: 'to' });
     const listed = await listLeave(db.em(), SYSTEM, doctor.id);
     expect(listed.items.map((l) => l.id)).toEqual([leave.id]);
+    // Past the last page, the total is still the total.
+    expect(await listLeave(db.em(), SYSTEM, doctor.id, { offset: 5 })).toEqual({ items: [], total: 1, limit: 50, offset: 5 });
   });
 
   it('refuses leave over booked appointments, or cancels them in the same transaction and frees their places', async () => {

@@ -64,5 +64,9 @@ describe('who sees which patient', () => {
     expect(await bad('1990-02-30')).toEqual([{ field: 'dateOfBirth', message: 'is not a calendar date' }]);
     expect(await bad('01/02/1990')).toEqual([{ field: 'dateOfBirth', message: 'must be a date as YYYY-MM-DD' }]);
     expect(await bad('1990-01-01', 'C+')).toEqual([{ field: 'bloodGroup', message: 'must be one of A+, A-, B+, B-, AB+, AB-, O+, O-' }]);
+    // Updating says the same (the update schema also accepts '' to clear the field).
+    const { patient } = await makePatient(db.em());
+    const err = (await updatePatient(db.em(), SYSTEM, patient.id, { bloodGroup: 'Q' as never }).catch((e) => e)) as ValidationError;
+    expect(err.issues).toEqual([{ field: 'bloodGroup', message: 'must be one of A+, A-, B+, B-, AB+, AB-, O+, O-' }]);
   });
 });
