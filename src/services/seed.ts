@@ -100,6 +100,24 @@ function issuesAt(path: string, err: unknown): FieldIssue[] {
   throw err;
 }
 
+type SeedDoctor = z.output<typeof seedFile>['doctors'][number];
+
+/** A seed file's doctor as the doctors service takes it. */
+function doctorInput(d: SeedDoctor, password: string, clinicId: number) {
+  return {
+    email: d.email,
+    name: d.name,
+    password,
+    clinicId,
+    specialty: d.specialty,
+    licenseNumber: d.license,
+    ...(d.qualifications !== undefined ? { qualifications: d.qualifications } : {}),
+    ...(d.experienceYears !== undefined ? { experienceYears: d.experienceYears } : {}),
+    ...(d.maxPerDay !== undefined ? { maxPatientsPerDay: d.maxPerDay } : {}),
+    ...(d.mobile !== undefined ? { mobile: d.mobile } : {}),
+  };
+}
+
 /** Checks an entry with a domain schema; issues come back under the entry's path, with seed-file field names. */
 function check(schema: z.ZodType, value: unknown, path: string, rename: Record<string, string> = {}): FieldIssue[] {
   const result = schema.safeParse(value);
@@ -168,18 +186,7 @@ export async function seed(em: EntityManager, raw: unknown, options: { defaultPa
       issues.push(
         ...check(
           createDoctorInput,
-          {
-            email: d.email,
-            name: d.name,
-            password: password(d.password, path),
-            clinicId: 1,
-            specialty: d.specialty,
-            licenseNumber: d.license,
-            ...(d.qualifications !== undefined ? { qualifications: d.qualifications } : {}),
-            ...(d.experienceYears !== undefined ? { experienceYears: d.experienceYears } : {}),
-            ...(d.maxPerDay !== undefined ? { maxPatientsPerDay: d.maxPerDay } : {}),
-            ...(d.mobile !== undefined ? { mobile: d.mobile } : {}),
-          },
+          doctorInput(d, password(d.password, path), 1), // the clinic is checked above, by name
           path,
           { licenseNumber: 'license', maxPatientsPerDay: 'maxPerDay' },
         ),
@@ -241,18 +248,7 @@ export async function seed(em: EntityManager, raw: unknown, options: { defaultPa
       if (id) skippedBy.doctors!++;
       else {
         const created = await step(path, () =>
-          createDoctor(tx, SYSTEM, {
-            email: d.email,
-            name: d.name,
-            password: (d.password ?? options.defaultPassword)!,
-            clinicId: clinicIds.get(clinicRefKey(d.clinic))!,
-            specialty: d.specialty,
-            licenseNumber: d.license,
-            ...(d.qualifications !== undefined ? { qualifications: d.qualifications } : {}),
-            ...(d.experienceYears !== undefined ? { experienceYears: d.experienceYears } : {}),
-            ...(d.maxPerDay !== undefined ? { maxPatientsPerDay: d.maxPerDay } : {}),
-            ...(d.mobile !== undefined ? { mobile: d.mobile } : {}),
-          }),
+          createDoctor(tx, SYSTEM, doctorInput(d, (d.password ?? options.defaultPassword)!, clinicIds.get(clinicRefKey(d.clinic))!)),
         );
         id = created.id;
         createdBy.doctors!++;

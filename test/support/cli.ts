@@ -3,6 +3,7 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { expect } from 'vitest';
 
 export const BIN = resolve(import.meta.dirname, '../../bin/ascend');
 
@@ -58,4 +59,26 @@ export function cliFor(databaseUrl: string, extraEnv: Record<string, string | un
     configHome,
     run: (args: string[], options: CliOptions = {}) => runCli(args, { ...options, env: { ...env, ...options.env } }),
   };
+}
+
+export type Cli = ReturnType<typeof cliFor>;
+
+/** Runs a command with --json that must succeed, and returns its parsed stdout. */
+export async function ok(cli: Cli, args: string[], options?: CliOptions): Promise<any> {
+  const result = await cli.run([...args, '--json'], options);
+  if (result.code !== 0) throw new Error(`ascend ${args.join(' ')} exited ${result.code}: ${result.stderr}`);
+  return result.json();
+}
+
+/** A refused command: the exit code, exactly one line on stderr, nothing on stdout. */
+export function refused(result: CliResult, code: number, line: string): void {
+  expect({ code: result.code, stderr: result.stderr, stdout: result.stdout }).toEqual({ code, stderr: `error: ${line}\n`, stdout: '' });
+}
+
+/** A CLI logged in as this user. */
+export async function loginAs(databaseUrl: string, email: string, password: string): Promise<Cli> {
+  const cli = cliFor(databaseUrl);
+  const result = await cli.run(['login', '--email', email, '--password-stdin'], { input: `${password}\n` });
+  if (result.code !== 0) throw new Error(`login as ${email} failed (${result.code}): ${result.stderr}`);
+  return cli;
 }

@@ -1,8 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cliFor, type CliOptions, type CliResult } from '../../support/cli.js';
+import { cliFor, loginAs as login, ok, refused, type Cli } from '../../support/cli.js';
 import { createTestDatabase, type TestDatabase } from '../../support/db.js';
 
-type Cli = ReturnType<typeof cliFor>;
 type Role = 'admin' | 'doctor' | 'patient';
 
 const PASSWORD = 'Xxxxx-pass-1';
@@ -18,24 +17,9 @@ let homeDoctor: any;
 
 const as = (role: Role): Cli => ({ admin, doctor, patient })[role];
 
-/** Runs a command with --json that must succeed, and returns its parsed stdout. */
-async function ok(cli: Cli, args: string[], options?: CliOptions): Promise<any> {
-  const result = await cli.run([...args, '--json'], options);
-  expect(result.code, result.stderr).toBe(0);
-  return result.json();
-}
 
-/** A refused command: the exit code, exactly one line on stderr, nothing on stdout. */
-function refused(result: CliResult, code: number, line: string): void {
-  expect({ code: result.code, stderr: result.stderr, stdout: result.stdout }).toEqual({ code, stderr: `error: ${line}\n`, stdout: '' });
-}
 
-async function loginAs(email: string): Promise<Cli> {
-  const cli = cliFor(db.url);
-  const result = await cli.run(['login', '--email', email, '--password-stdin'], { input });
-  expect(result.code, result.stderr).toBe(0);
-  return cli;
-}
+const loginAs = (email: string): Promise<Cli> => login(db.url, email, PASSWORD);
 
 let seq = 0;
 const unique = (prefix: string) => `${prefix} ${process.pid}-${++seq}`;
