@@ -4,10 +4,12 @@ import { Migration20261125000000_initial } from './Migration20261125000000_initi
 import { Migration20261125010000_search_indexes } from './Migration20261125010000_search_indexes.js';
 import { Migration20261125020000_free_slot_indexes } from './Migration20261125020000_free_slot_indexes.js';
 import { Migration20261125030000_doctor_day_limit } from './Migration20261125030000_doctor_day_limit.js';
+import { Migration20261125040000_http } from './Migration20261125040000_http.js';
 
 export const migrationsList = [
   { name: 'Migration20261125000000_initial', class: Migration20261125000000_initial },
   { name: 'Migration20261125010000_search_indexes', class: Migration20261125010000_search_indexes },
   { name: 'Migration20261125020000_free_slot_indexes', class: Migration20261125020000_free_slot_indexes },
   { name: 'Migration20261125030000_doctor_day_limit', class: Migration20261125030000_doctor_day_limit },
+  { name: 'Migration20261125040000_http', class: Migration20261125040000_http },
 ];

@@ -18,6 +18,8 @@ const external = [
   '@mikro-orm/entity-generator', '@mikro-orm/seeder', '@mikro-orm/cli', '@mikro-orm/reflection',
   '@mikro-orm/mongodb', '@mikro-orm/mysql', '@mikro-orm/mariadb', '@mikro-orm/sqlite', '@mikro-orm/libsql', '@mikro-orm/mssql',
   'ts-morph', 'ts-node', 'tsx', 'pino-pretty',
+  // Serve files from their own package directory (swagger-ui's page and assets).
+  '@fastify/swagger-ui', '@fastify/static',
 ];
 
 rmSync('dist', { recursive: true, force: true });

@@ -7,6 +7,7 @@ import {
   DomainError,
   ForbiddenError,
   NotFoundError,
+  TooManyAttemptsError,
   ValidationError,
 } from '../domain/errors.js';
 import { isUnreachable } from '../db/errors.js';
@@ -26,7 +27,7 @@ export function exitCodeFor(err: unknown): number {
   if (err instanceof ValidationError) return EXIT.usage;
   if (err instanceof NotFoundError) return EXIT.notFound;
   if (err instanceof ConflictError) return EXIT.conflict;
-  if (err instanceof AuthError) return EXIT.notAuthenticated;
+  if (err instanceof AuthError || err instanceof TooManyAttemptsError) return EXIT.notAuthenticated;
   if (err instanceof ForbiddenError) return EXIT.forbidden;
   if (err instanceof DatabaseUnavailableError || isUnreachable(err)) return EXIT.databaseUnreachable;
   if (err instanceof CommanderError) return err.exitCode === 0 ? EXIT.ok : EXIT.usage;

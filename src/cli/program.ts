@@ -8,6 +8,7 @@ import { registerInit } from './commands/init.js';
 import { registerPatients } from './commands/patients.js';
 import { registerReport } from './commands/report.js';
 import { registerSeed } from './commands/seed.js';
+import { registerServe } from './commands/serve.js';
 import { registerSlots } from './commands/slots.js';
 import { registerUsers } from './commands/users.js';
 
@@ -40,5 +41,6 @@ Database:   DATABASE_URL selects a PostgreSQL server; without it ascend runs its
   registerAppointments(program);
   registerSeed(program);
   registerReport(program);
+  registerServe(program);
   return program;
 }

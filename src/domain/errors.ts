@@ -45,5 +45,12 @@ export class AuthError extends DomainError {}
 /** Who is asking is known but may not do this. */
 export class ForbiddenError extends DomainError {}
 
+/** Too many failed attempts (logins): try again after `retryAfterSeconds`. */
+export class TooManyAttemptsError extends DomainError {
+  constructor(message: string, readonly retryAfterSeconds: number) {
+    super(message);
+  }
+}
+
 /** The database cannot be reached or started. */
 export class DatabaseUnavailableError extends DomainError {}

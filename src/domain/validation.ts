@@ -3,7 +3,8 @@ import { ValidationError, type FieldIssue } from './errors.js';
 
 /** Parses input with a domain schema; every broken rule becomes a FieldIssue naming its field. */
 export function parseInput<S extends z.ZodType>(schema: S, input: unknown): z.output<S> {
-  const result = schema.safeParse(input);
+  // reportInput: an issue then says what it got, so a wrong type is not mistaken for a missing value.
+  const result = schema.safeParse(input, { reportInput: true });
   if (result.success) return result.data;
   throw new ValidationError(fieldIssues(result.error));
 }

@@ -1,6 +1,7 @@
 // Appointments: booking without double-booking under any concurrency, cancelling, rescheduling, finishing.
 // Every path that changes a slot's booked_count locks the slot row first (several slots: in id order), so
 // two transactions never wait for each other in a circle; the schema's constraints back every rule.
+import { createHash } from 'node:crypto';
 import { LockMode, type EntityManager } from '@mikro-orm/postgresql';
 import { parseDuration } from '../domain/durations.js';
 import { Slot } from '../domain/entities/index.js';
@@ -264,8 +265,12 @@ function bookingRefusal(err: unknown, patientId: number, slotId: number): unknow
 export async function bookAppointment(em: EntityManager, actor: Actor, raw: BookInput): Promise<AppointmentView> {
   const input = parseInput(bookInput, raw);
   const patientId = await bookingPatient(em, actor, input.patientId);
+  // What the request asked for: a key reused with another request is refused, not answered with the first.
+  const fingerprint = input.idempotencyKey
+    ? createHash('sha256').update(JSON.stringify([input.slotId, patientId, input.reason ?? null])).digest('hex')
+    : null;
   if (input.idempotencyKey) {
-    const prior = await byIdempotencyKey(em, actor, input.idempotencyKey, patientId, input.slotId);
+    const prior = await byIdempotencyKey(em, actor, input.idempotencyKey, fingerprint!);
     if (prior) return prior;
   }
   let booked: AppointmentView | number;
@@ -296,8 +301,8 @@ export async function bookAppointment(em: EntityManager, actor: Actor, raw: Book
                      and a.starts_at >= ((s.starts_at at time zone c.timezone)::date::timestamp at time zone c.timezone)
                      and a.starts_at < (((s.starts_at at time zone c.timezone)::date + 1)::timestamp at time zone c.timezone)) < d.max_patients_per_day),
          a as (
-           insert into appointment (slot_id, patient_id, doctor_id, clinic_id, starts_at, ends_at, status, reason, idempotency_key)
-           select ok.id, ?, ok.doctor_id, ok.clinic_id, ok.starts_at, ok.ends_at, 'booked', ?, ? from ok
+           insert into appointment (slot_id, patient_id, doctor_id, clinic_id, starts_at, ends_at, status, reason, idempotency_key, idempotency_fingerprint)
+           select ok.id, ?, ok.doctor_id, ok.clinic_id, ok.starts_at, ok.ends_at, 'booked', ?, ?, ? from ok
            returning id, slot_id, created_at),
          s as (update slot set booked_count = booked_count + 1, updated_at = now() where id = (select slot_id from a) returning booked_count, capacity),
          e as (insert into audit_event (actor_id, action, entity, entity_id, after)
@@ -305,7 +310,7 @@ export async function bookAppointment(em: EntityManager, actor: Actor, raw: Book
                       jsonb_build_object('slotId', a.slot_id, 'patientId', ?::int, 'status', 'booked', 'bookedCount', s.booked_count, 'capacity', s.capacity)
                  from a, s)
          select a.id, a.created_at, ok.doctor_name, ok.clinic_name, ok.timezone, ok.patient_name from a, ok`,
-        [patientId, slot.id, patientId, input.reason ?? null, input.idempotencyKey ?? null, actorId(actor), patientId],
+        [patientId, slot.id, patientId, input.reason ?? null, input.idempotencyKey ?? null, fingerprint, actorId(actor), patientId],
       );
       if (!row) {
         await assertBookable(tx, slot, patientId);
@@ -336,21 +341,19 @@ export async function bookAppointment(em: EntityManager, actor: Actor, raw: Book
   } catch (err) {
     // Two retries with one key raced: the loser returns the winner's booking.
     if (input.idempotencyKey && constraintOf(err).constraint === 'appointment_idempotency_key_unique') {
-      const prior = await byIdempotencyKey(em.fork(), actor, input.idempotencyKey, patientId, input.slotId);
+      const prior = await byIdempotencyKey(em.fork(), actor, input.idempotencyKey, fingerprint!);
       if (prior) return prior;
     }
     throw bookingRefusal(err, patientId, input.slotId);
   }
-  if (typeof booked === 'number') return (await byIdempotencyKey(em.fork(), actor, input.idempotencyKey!, patientId, input.slotId))!;
+  if (typeof booked === 'number') return (await byIdempotencyKey(em.fork(), actor, input.idempotencyKey!, fingerprint!))!;
   return booked;
 }
 
-async function byIdempotencyKey(em: EntityManager, actor: Actor, key: string, patientId: number, slotId: number): Promise<AppointmentView | undefined> {
-  const [row] = await query<{ id: number; slot_id: number; patient_id: number }>(em, 'select id, slot_id, patient_id from appointment where idempotency_key = ?', [key]);
+async function byIdempotencyKey(em: EntityManager, actor: Actor, key: string, fingerprint: string): Promise<AppointmentView | undefined> {
+  const [row] = await query<{ id: number; idempotency_fingerprint: string | null }>(em, 'select id, idempotency_fingerprint from appointment where idempotency_key = ?', [key]);
   if (!row) return undefined;
-  if (row.slot_id !== slotId || row.patient_id !== patientId) {
-    throw new ValidationError('was already used for a different booking', 'idempotencyKey');
-  }
+  if (row.idempotency_fingerprint !== fingerprint) throw new ValidationError('was already used for a different booking request', 'idempotencyKey');
   return getAppointment(em, actor, row.id);
 }
 

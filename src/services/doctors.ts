@@ -277,7 +277,7 @@ export async function listLeave(em: EntityManager, _actor: Actor, doctorId: numb
   return { items: rows.map((r) => leaveView(r, doctor.clinic.timezone)), total, limit: page.limit, offset: page.offset };
 }
 
-export async function removeLeave(em: EntityManager, actor: Actor, leaveId: number): Promise<LeaveView> {
+export async function removeLeave(em: EntityManager, actor: Actor, leaveId: number, doctorId?: number): Promise<LeaveView> {
   const id = parseInput(idSchema, leaveId);
   return em.transactional(async (tx) => {
     const [row] = await query<LeaveRow & { timezone: string }>(
@@ -285,7 +285,7 @@ export async function removeLeave(em: EntityManager, actor: Actor, leaveId: numb
       'select l.*, c.timezone from doctor_leave l join doctor d on d.id = l.doctor_id join clinic c on c.id = d.clinic_id where l.id = ? for update of l',
       [id],
     );
-    if (!row) throw new NotFoundError('leave', id);
+    if (!row || (doctorId !== undefined && row.doctor_id !== doctorId)) throw new NotFoundError('leave', id);
     await assertMayManageDoctor(tx, actor, row.doctor_id, 'managing leave');
     await query(tx, 'delete from doctor_leave where id = ?', [id]);
     const view = leaveView(row, row.timezone);

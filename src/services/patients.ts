@@ -1,16 +1,18 @@
 import { LockMode, type EntityManager } from '@mikro-orm/postgresql';
 import { Patient } from '../domain/entities/index.js';
 import { NotFoundError, ValidationError } from '../domain/errors.js';
-import { isAdmin, requireRole, type Actor } from '../domain/roles.js';
+import { isAdmin, requireRole, SYSTEM, type Actor } from '../domain/roles.js';
 import { id as idSchema, type Page } from '../domain/schemas/common.js';
 import {
   createPatientInput,
   historyInput,
+  registerInput,
   listPatientsInput,
   updatePatientInput,
   type CreatePatientInput,
   type HistoryInput,
   type ListPatientsInput,
+  type RegisterInput,
   type UpdatePatientInput,
 } from '../domain/schemas/patients.js';
 import { parseInput } from '../domain/validation.js';
@@ -47,14 +49,22 @@ async function findVisiblePatient(em: EntityManager, actor: Actor, id: number, l
 /** Creates the patient's user and profile in one transaction. */
 export async function createPatient(em: EntityManager, actor: Actor, raw: CreatePatientInput): Promise<PatientView> {
   requireRole(actor, ['admin'], 'creating patients');
-  const input = parseInput(createPatientInput, raw);
+  return insertPatient(em, actor, parseInput(createPatientInput, raw));
+}
+
+/** Anyone may register as a patient (the API's `POST /auth/register`); they act as themselves from then on. */
+export async function registerPatient(em: EntityManager, raw: RegisterInput): Promise<PatientView> {
+  return insertPatient(em, SYSTEM, parseInput(registerInput, raw));
+}
+
+async function insertPatient(em: EntityManager, actor: Actor, input: ReturnType<typeof registerInput.parse>): Promise<PatientView> {
   return refusedBy(
     () =>
       em.transactional(async (tx) => {
         const user = await buildUser(tx, { email: input.email, name: input.name, password: input.password, role: 'patient', mobile: input.mobile, address: input.address });
         const patient = tx.create(Patient, {
           user,
-          dateOfBirth: input.dateOfBirth,
+          dateOfBirth: input.dateOfBirth ?? null,
           bloodGroup: input.bloodGroup ?? null,
           allergies: input.allergies ?? null,
           emergencyContact: input.emergencyContact ?? null,

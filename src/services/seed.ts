@@ -120,7 +120,7 @@ function doctorInput(d: SeedDoctor, password: string, clinicId: number) {
 
 /** Checks an entry with a domain schema; issues come back under the entry's path, with seed-file field names. */
 function check(schema: z.ZodType, value: unknown, path: string, rename: Record<string, string> = {}): FieldIssue[] {
-  const result = schema.safeParse(value);
+  const result = schema.safeParse(value, { reportInput: true });
   if (result.success) return [];
   return fieldIssues(result.error).map((i) => ({ field: `${path}.${rename[i.field] ?? i.field}`, message: i.message }));
 }
@@ -130,7 +130,7 @@ function check(schema: z.ZodType, value: unknown, path: string, rename: Record<s
  * gives no password.
  */
 export async function seed(em: EntityManager, raw: unknown, options: { defaultPassword?: string } = {}): Promise<SeedResult> {
-  const parsed = seedFile.safeParse(raw);
+  const parsed = seedFile.safeParse(raw, { reportInput: true });
   if (!parsed.success) throw new ValidationError(fieldIssues(parsed.error));
   const file = parsed.data;
   const issues: FieldIssue[] = [];

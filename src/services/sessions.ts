@@ -1,13 +1,15 @@
 // Logging in and changing one's own password. (Checking a token on each command is auth.ts's job.)
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { User } from '../domain/entities/index.js';
-import { AuthError, ValidationError } from '../domain/errors.js';
+import { parseDuration } from '../domain/durations.js';
+import { AuthError, TooManyAttemptsError, ValidationError } from '../domain/errors.js';
 import type { Actor } from '../domain/roles.js';
 import { changePasswordInput, loginInput, type ChangePasswordInput, type LoginInput } from '../domain/schemas/users.js';
 import { parseInput } from '../domain/validation.js';
-import { userView, type UserView } from '../domain/views.js';
+import { userView, type Instant, type UserView } from '../domain/views.js';
 import { sqlOf } from '../db/sql.js';
 import { audit } from './audit.js';
+import { query } from './support.js';
 import { hashPassword, issueToken, passwordMatches, signingKey, type IssuedToken } from './auth.js';
 
 export interface LoginResult {
@@ -17,16 +19,70 @@ export interface LoginResult {
 
 const WRONG_CREDENTIALS = 'wrong email or password';
 
-/** Checks email and password; the error never says which of the two was wrong, nor if the user is inactive. */
-export async function login(em: EntityManager, raw: LoginInput): Promise<LoginResult> {
+export interface LoginThrottle {
+  /** The client's address; null when unknown. */
+  ip: string | null;
+  maxPerEmail: number;
+  maxPerIp: number;
+  windowSeconds: number;
+}
+
+/** The throttle's settings from the environment (ASCEND_LOGIN_MAX_PER_EMAIL, _PER_IP, ASCEND_LOGIN_WINDOW). */
+export function loginThrottle(ip: string | null, env: NodeJS.ProcessEnv = process.env): LoginThrottle {
+  const int = (name: string, fallback: number) => {
+    const raw = env[name];
+    if (raw === undefined || raw === '') return fallback;
+    if (!/^\d+$/.test(raw) || Number(raw) < 1) throw new ValidationError('must be a whole number of at least 1', name);
+    return Number(raw);
+  };
+  return {
+    ip,
+    maxPerEmail: int('ASCEND_LOGIN_MAX_PER_EMAIL', 5),
+    maxPerIp: int('ASCEND_LOGIN_MAX_PER_IP', 50),
+    windowSeconds: parseDuration(env.ASCEND_LOGIN_WINDOW ?? '15m', 'ASCEND_LOGIN_WINDOW'),
+  };
+}
+
+/**
+ * Refuses a login while the email or the address has too many FAILED attempts in the window (successful
+ * logins never count), saying when to try again. Counts live in the database, shared by every server.
+ */
+async function assertNotThrottled(em: EntityManager, email: string, t: LoginThrottle): Promise<void> {
+  const [row] = await query<{ by_email: string; by_ip: string; email_oldest: Instant | null; ip_oldest: Instant | null }>(
+    em,
+    `select count(*) filter (where lower(email) = lower(?)) as by_email, min(at) filter (where lower(email) = lower(?)) as email_oldest,
+            count(*) filter (where ip = ?) as by_ip, min(at) filter (where ip = ?) as ip_oldest
+       from login_failure where at > now() - make_interval(secs => ?) and (lower(email) = lower(?) or ip = ?)`,
+    [email, email, t.ip, t.ip, t.windowSeconds, email, t.ip],
+  );
+  const retry = (oldest: Instant | null) => Math.max(1, Math.ceil((new Date(oldest!).getTime() + t.windowSeconds * 1000 - Date.now()) / 1000));
+  if (Number(row!.by_email) >= t.maxPerEmail) throw new TooManyAttemptsError('too many failed logins for this email; try again later', retry(row!.email_oldest));
+  if (t.ip && Number(row!.by_ip) >= t.maxPerIp) throw new TooManyAttemptsError('too many failed logins from this address; try again later', retry(row!.ip_oldest));
+}
+
+async function recordFailure(em: EntityManager, email: string, ip: string | null): Promise<void> {
+  await query(em, 'insert into login_failure (email, ip) values (?, ?)', [email.slice(0, 254), ip]);
+  // Old failures are of no use; keep the table small.
+  await query(em, `delete from login_failure where at < now() - interval '1 day'`);
+}
+
+/**
+ * Checks email and password; the error never says which of the two was wrong, nor if the user is inactive.
+ * With a throttle (the HTTP API), failed attempts are counted and limited per email and per address.
+ */
+export async function login(em: EntityManager, raw: LoginInput, throttle?: LoginThrottle): Promise<LoginResult> {
   const input = parseInput(loginInput, raw);
+  if (throttle) await assertNotThrottled(em, input.email, throttle);
   const user = await em.findOne(
     User,
     { email: { $ilike: input.email.replace(/[\\%_]/g, (c) => `\\${c}`) } },
     { populate: ['passwordHash'] },
   );
   const ok = await passwordMatches(input.password, user?.passwordHash);
-  if (!user || !ok || !user.isActive) throw new AuthError(WRONG_CREDENTIALS);
+  if (!user || !ok || !user.isActive) {
+    if (throttle) await recordFailure(em, input.email, throttle.ip);
+    throw new AuthError(WRONG_CREDENTIALS);
+  }
   const key = await signingKey(sqlOf(em));
   return em.transactional(async (tx) => {
     const fresh = await tx.findOneOrFail(User, user.id);

@@ -26,6 +26,8 @@ export const Appointment = defineEntity({
     cancelledAt: p.datetime().nullable(),
     cancelReason: p.text().nullable(),
     idempotencyKey: p.string().length(200).nullable(),
+    /** A hash of the request first made with the key: a retry with another request is refused. */
+    idempotencyFingerprint: p.string().length(64).nullable(),
   },
 });
 export type Appointment = InferEntity<typeof Appointment>;

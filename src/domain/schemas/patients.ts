@@ -33,6 +33,10 @@ export const createPatientInput = z.strictObject({
 });
 export type CreatePatientInput = z.input<typeof createPatientInput>;
 
+/** Self-registration through the API: a patient account, patient details optional. */
+export const registerInput = createPatientInput.extend({ dateOfBirth: dateOfBirth.optional() });
+export type RegisterInput = z.input<typeof registerInput>;
+
 export const updatePatientInput = z.strictObject({
   name: personName.optional(),
   dateOfBirth: dateOfBirth.optional(),

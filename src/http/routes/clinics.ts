@@ -1,0 +1,17 @@
+import type { FastifyInstance } from 'fastify';
+import { createClinicInput, listClinicsInput, updateClinicInput } from '../../domain/schemas/clinics.js';
+import { createClinic, deactivateClinic, getClinic, listClinics, updateClinic } from '../../services/clinics.js';
+import { bodyOf, doc, pathId, queryOf } from '../route.js';
+
+export function registerClinicRoutes(app: FastifyInstance): void {
+  const tags = ['clinics'];
+  app.get('/clinics', doc({ tags, summary: 'List clinics', querystring: listClinicsInput }), async (r) => listClinics(r.em, r.actor, queryOf(r)));
+  app.post('/clinics', doc({ tags, summary: 'Create a clinic (admins)', body: createClinicInput, status: 201 }), async (r, reply) =>
+    reply.code(201).send(await createClinic(r.em, r.actor, bodyOf(r) as never)),
+  );
+  app.get('/clinics/:id', doc({ tags, summary: 'One clinic', params: ['id'] }), async (r) => getClinic(r.em, r.actor, pathId(r)));
+  app.patch('/clinics/:id', doc({ tags, summary: 'Change a clinic (admins)', body: updateClinicInput, params: ['id'] }), async (r) => updateClinic(r.em, r.actor, pathId(r), bodyOf(r) as never));
+  app.post('/clinics/:id/deactivate', doc({ tags, summary: 'Deactivate a clinic without active doctors (admins)', params: ['id'] }), async (r) =>
+    deactivateClinic(r.em, r.actor, pathId(r)),
+  );
+}

@@ -1,0 +1,10 @@
+import type { FastifyInstance } from 'fastify';
+import { utilisationInput } from '../../domain/schemas/appointments.js';
+import { utilisationReport } from '../../services/reports.js';
+import { doc, queryOf } from '../route.js';
+
+export function registerReportRoutes(app: FastifyInstance): void {
+  app.get('/reports/utilisation', doc({ tags: ['reports'], summary: 'Booked against capacity and no-show rate, per doctor and day', querystring: utilisationInput }), async (r) =>
+    utilisationReport(r.em, r.actor, queryOf(r)),
+  );
+}

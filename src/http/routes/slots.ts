@@ -1,0 +1,31 @@
+import type { FastifyInstance } from 'fastify';
+import { z } from 'zod';
+import { createSlotInput, freeSlotsInput, generateSlotsInput, importRow, listSlotsInput } from '../../domain/schemas/slots.js';
+import { ValidationError } from '../../domain/errors.js';
+import { createSlot, deleteSlot, freeSlots, generateSlots, getSlot, importSlots, listSlots } from '../../services/slots.js';
+import { bodyOf, doc, pathId, queryOf } from '../route.js';
+
+const importBody = z.strictObject({ rows: z.array(importRow.omit({ line: true })), dryRun: z.boolean().optional() });
+
+export function registerSlotRoutes(app: FastifyInstance): void {
+  const tags = ['slots'];
+  app.get('/slots', doc({ tags, summary: 'Slots with their bookings', querystring: listSlotsInput }), async (r) => listSlots(r.em, r.actor, queryOf(r)));
+  app.get('/slots/free', doc({ tags, summary: 'Bookable slots, soonest first', querystring: freeSlotsInput }), async (r) => freeSlots(r.em, r.actor, queryOf(r)));
+  app.post('/slots', doc({ tags, summary: 'Create one slot', body: createSlotInput, status: 201 }), async (r, reply) =>
+    reply.code(201).send(await createSlot(r.em, r.actor, bodyOf(r) as never)),
+  );
+  app.post('/slots/generate', doc({ tags, summary: 'Generate slots from a schedule or stored hours (idempotent)', body: generateSlotsInput }), async (r) =>
+    generateSlots(r.em, r.actor, bodyOf(r) as never),
+  );
+  app.post('/slots/import', doc({ tags, summary: 'Import slots: { rows: [{ doctor, start, length | end, capacity }] }', body: importBody }), async (r) => {
+    const body = bodyOf(r);
+    if (!Array.isArray(body.rows)) throw new ValidationError('must be an array of slots', 'rows');
+    if (body.dryRun !== undefined && typeof body.dryRun !== 'boolean') throw new ValidationError('must be a boolean', 'dryRun');
+    const rows = body.rows.map((row: unknown, i: number) => ({ ...(typeof row === 'object' && row ? row : {}), line: i + 1 }));
+    return importSlots(r.em, r.actor, rows as never, { unit: 'item', dryRun: Boolean(body.dryRun) });
+  });
+  app.get('/slots/:id', doc({ tags, summary: 'One slot', params: ['id'] }), async (r) => getSlot(r.em, r.actor, pathId(r)));
+  app.delete('/slots/:id', doc({ tags, summary: 'Delete (deactivate) a slot; ?cancelBookings=true to cancel its bookings', params: ['id'] }), async (r) =>
+    deleteSlot(r.em, r.actor, pathId(r), queryOf(r)),
+  );
+}

@@ -1,0 +1,17 @@
+import type { FastifyInstance } from 'fastify';
+import { createUserInput, listUsersInput, updateUserInput } from '../../domain/schemas/users.js';
+import { createUser, deactivateUser, getUser, listUsers, updateUser } from '../../services/users.js';
+import { bodyOf, doc, pathId, queryOf } from '../route.js';
+
+export function registerUserRoutes(app: FastifyInstance): void {
+  const tags = ['users'];
+  app.get('/users', doc({ tags, summary: 'List users (admins)', querystring: listUsersInput }), async (r) => listUsers(r.em, r.actor, queryOf(r)));
+  app.post('/users', doc({ tags, summary: 'Create a user (admins)', body: createUserInput, status: 201 }), async (r, reply) =>
+    reply.code(201).send(await createUser(r.em, r.actor, bodyOf(r) as never)),
+  );
+  app.get('/users/:id', doc({ tags, summary: 'One user', params: ['id'] }), async (r) => getUser(r.em, r.actor, pathId(r)));
+  app.patch('/users/:id', doc({ tags, summary: 'Change a user (admins)', body: updateUserInput, params: ['id'] }), async (r) => updateUser(r.em, r.actor, pathId(r), bodyOf(r) as never));
+  app.post('/users/:id/deactivate', doc({ tags, summary: 'Deactivate a user: their tokens stop working (admins)', params: ['id'] }), async (r) =>
+    deactivateUser(r.em, r.actor, pathId(r)),
+  );
+}

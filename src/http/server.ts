@@ -1,0 +1,125 @@
+// `ascend serve`: the services as a JSON API. Routes are thin (parse → one service call → reply); services
+// validate with the same zod schemas as the CLI; errors become problem+json in one place (errors.ts).
+import Fastify, { LogController, type FastifyInstance, type FastifyRequest } from 'fastify';
+import type { EntityManager, MikroORM } from '@mikro-orm/postgresql';
+import { sqlOf } from '../db/sql.js';
+import type { Actor } from '../domain/roles.js';
+import { authenticate } from '../services/auth.js';
+import { sendProblem, toProblem } from './errors.js';
+import { registerOpenApi } from './openapi.js';
+import { registerAppointmentRoutes } from './routes/appointments.js';
+import { registerAuthRoutes } from './routes/auth.js';
+import { registerClinicRoutes } from './routes/clinics.js';
+import { registerDoctorRoutes } from './routes/doctors.js';
+import { registerPatientRoutes } from './routes/patients.js';
+import { registerReportRoutes } from './routes/reports.js';
+import { registerSlotRoutes } from './routes/slots.js';
+import { registerUserRoutes } from './routes/users.js';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** A unit of work of its own for this request. */
+    em: EntityManager;
+    /** Who is asking, from the bearer token (absent on public routes). */
+    actor: Actor;
+  }
+  interface FastifyContextConfig {
+    /** Reachable without a token. */
+    public?: boolean;
+  }
+}
+
+export interface ServerOptions {
+  orm: MikroORM;
+  /** Allowed CORS origins (exact matches); none by default. */
+  corsOrigins?: string[];
+  logLevel?: string;
+  /** Where the log goes (tests pass a stream); stdout by default. */
+  logStream?: NodeJS.WritableStream;
+}
+
+export const BODY_LIMIT = 100 * 1024;
+
+export async function buildServer(options: ServerOptions): Promise<FastifyInstance> {
+  const app = Fastify({
+    bodyLimit: BODY_LIMIT,
+    // One structured line per request, written by the onResponse hook below, with no secrets in it.
+    logController: new LogController({ disableRequestLogging: true }),
+    logger: {
+      level: options.logLevel ?? process.env.LOG_LEVEL ?? 'info',
+      redact: ['req.headers.authorization', 'password', 'access_token'],
+      ...(options.logStream ? { stream: options.logStream } : {}),
+    },
+    forceCloseConnections: 'idle',
+    return503OnClosing: true,
+    ajv: { customOptions: { strict: false } },
+  });
+
+  // The zod schemas in the services validate; route schemas exist for the OpenAPI document only.
+  app.setValidatorCompiler(() => (data) => ({ value: data }));
+  app.setSerializerCompiler(() => (data) => JSON.stringify(data));
+  app.setErrorHandler((err, request, reply) => sendProblem(err, request, reply));
+  app.setNotFoundHandler((request, reply) => reply.code(404).type('application/problem+json').send({ ...toProblem(null), status: 404, title: 'Not found', type: 'https://ascend.invalid/problems/not-found', detail: `no route ${request.method} ${request.url.split('?')[0]}` }));
+
+  // OAuth 2 clients log in with a form (username, password); everything else speaks JSON.
+  app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string', bodyLimit: BODY_LIMIT }, (_req, body, done) => {
+    done(null, Object.fromEntries(new URLSearchParams(body as string)));
+  });
+
+  if (options.corsOrigins?.length) {
+    const { default: cors } = await import('@fastify/cors');
+    await app.register(cors, { origin: options.corsOrigins, methods: ['GET', 'POST', 'PATCH', 'PUT', 'DELETE'], allowedHeaders: ['Authorization', 'Content-Type', 'Idempotency-Key'] });
+  }
+
+  app.decorateRequest('em', null as never);
+  app.decorateRequest('actor', null as never);
+  app.addHook('onRequest', async (request) => {
+    request.em = options.orm.em.fork();
+  });
+  app.addHook('preHandler', async (request: FastifyRequest) => {
+    if (request.routeOptions.config?.public || !request.routeOptions.url?.startsWith('/api/')) return;
+    const header = request.headers.authorization;
+    const token = header?.match(/^Bearer\s+(\S+)$/i)?.[1];
+    request.actor = (await authenticate(sqlOf(request.em), token ?? (header ? 'malformed' : undefined))).actor;
+  });
+  app.addHook('onResponse', async (request, reply) => {
+    request.log.info(
+      {
+        method: request.method,
+        path: request.routeOptions.url ?? request.url.split('?')[0],
+        status: reply.statusCode,
+        ms: Math.round(reply.elapsedTime * 10) / 10,
+        user: request.actor?.kind === 'user' ? request.actor.id : undefined,
+        ip: request.ip,
+      },
+      'request',
+    );
+  });
+
+  await registerOpenApi(app);
+
+  app.get('/health', { config: { public: true }, schema: { hide: true } }, async () => ({ status: 'ok' }));
+  app.get('/ready', { config: { public: true }, schema: { hide: true } }, async (_request, reply) => {
+    try {
+      await options.orm.em.getConnection().execute('select 1');
+      return { status: 'ready' };
+    } catch (err) {
+      return reply.code(503).type('application/problem+json').send(toProblem(Object.assign(new Error((err as Error).message), { code: 'ECONNREFUSED' })));
+    }
+  });
+
+  await app.register(
+    async (api) => {
+      registerAuthRoutes(api);
+      registerUserRoutes(api);
+      registerClinicRoutes(api);
+      registerDoctorRoutes(api);
+      registerPatientRoutes(api);
+      registerSlotRoutes(api);
+      registerAppointmentRoutes(api);
+      registerReportRoutes(api);
+    },
+    { prefix: '/api/v1' },
+  );
+  return app;
+}

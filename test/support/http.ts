@@ -1,0 +1,61 @@
+// The real HTTP server over a real socket: buildServer on 127.0.0.1 with an ephemeral port, on a test
+// database; and a small client for it.
+import { Writable } from 'node:stream';
+import type { FastifyInstance } from 'fastify';
+import { buildServer } from '../../src/http/server.js';
+import type { TestDatabase } from './db.js';
+
+export interface TestServer {
+  url: string;
+  app: FastifyInstance;
+  /** Every log line the server wrote, parsed. */
+  logs: Record<string, unknown>[];
+  close(): Promise<void>;
+}
+
+export async function startServer(db: TestDatabase, options: { corsOrigins?: string[] } = {}): Promise<TestServer> {
+  const logs: Record<string, unknown>[] = [];
+  const logStream = new Writable({
+    write(chunk, _enc, done) {
+      for (const line of String(chunk).split('\n').filter(Boolean)) logs.push(JSON.parse(line));
+      done();
+    },
+  });
+  const app = await buildServer({ orm: db.orm, logStream, corsOrigins: options.corsOrigins, logLevel: 'info' });
+  await app.listen({ port: 0, host: '127.0.0.1' });
+  const { port } = app.server.address() as { port: number };
+  return { url: `http://127.0.0.1:${port}`, app, logs, close: () => app.close() };
+}
+
+export interface ApiResponse<T = any> {
+  status: number;
+  headers: Headers;
+  body: T;
+  text: string;
+}
+
+export interface ApiOptions {
+  token?: string;
+  body?: unknown;
+  /** Sent as is (for malformed JSON and other abuse). */
+  rawBody?: string;
+  headers?: Record<string, string>;
+}
+
+export async function api<T = any>(base: string, method: string, path: string, options: ApiOptions = {}): Promise<ApiResponse<T>> {
+  const headers: Record<string, string> = { ...options.headers };
+  if (options.token) headers.authorization = `Bearer ${options.token}`;
+  let body: string | undefined;
+  if (options.rawBody !== undefined) body = options.rawBody;
+  else if (options.body !== undefined) body = JSON.stringify(options.body);
+  if (body !== undefined && !Object.keys(headers).some((h) => h.toLowerCase() === 'content-type')) headers['content-type'] = 'application/json';
+  const response = await fetch(base + path, { method, headers, body });
+  const text = await response.text();
+  let parsed: unknown = text;
+  try {
+    parsed = text ? JSON.parse(text) : null;
+  } catch {
+    /* not JSON: keep the text */
+  }
+  return { status: response.status, headers: response.headers, body: parsed as T, text };
+}
