@@ -11,13 +11,13 @@ import { printTable, quantile, type BenchServer, type Row } from './support.js';
 const BOOKINGS = 1200;
 const WORKERS = [1, 8, 32];
 
-interface Fixture {
+export interface Fixture {
   uniform: number[];
   hot: number[];
   nextPatient: () => number;
 }
 
-export async function seed(url: string): Promise<Fixture> {
+export async function seedBookingFixture(url: string): Promise<Fixture> {
   const c = new pg.Client({ connectionString: url });
   await c.connect();
   try {
@@ -56,10 +56,10 @@ export async function seed(url: string): Promise<Fixture> {
   }
 }
 
-type Book = (slotId: number, patientId: number) => Promise<'booked' | 'full'>;
+export type Book = (slotId: number, patientId: number) => Promise<'booked' | 'full'>;
 
 /** Runs `total` bookings with `workers` concurrent loops; on the hot workload, everyone books the current hot slot. */
-async function drive(book: Book, workers: number, total: number, pick: () => number, onFull: (slotId: number) => void, nextPatient: () => number) {
+export async function drive(book: Book, workers: number, total: number, pick: () => number, onFull: (slotId: number) => void, nextPatient: () => number) {
   let started = 0;
   const latencies: number[] = [];
   const t0 = process.hrtime.bigint();
@@ -84,22 +84,9 @@ async function drive(book: Book, workers: number, total: number, pick: () => num
   return { perSecond: latencies.length / seconds, p99: quantile(latencies, 0.99) };
 }
 
-export async function benchAppointments(server: BenchServer): Promise<Row[]> {
-  const url = await server.database('bench_booking');
-  const fixture = await seed(url);
-  const orm = await openOrm(url, { pool: { min: 0, max: 34 } });
-  const pool = new pg.Pool({ connectionString: url, max: 34 });
-
-  const viaAscend: Book = async (slotId, patientId) => {
-    try {
-      await bookAppointment(orm.em.fork(), SYSTEM, { slotId, patientId });
-      return 'booked';
-    } catch (err) {
-      if (err instanceof SlotFullError) return 'full';
-      throw err;
-    }
-  };
-  const viaSql: Book = async (slotId, patientId) => {
+/** The bare booking transaction in raw SQL through pg: the baseline. */
+export function rawSqlBooker(pool: pg.Pool): Book {
+  return async (slotId, patientId) => {
     const c = await pool.connect();
     try {
       await c.query('begin');
@@ -121,6 +108,24 @@ export async function benchAppointments(server: BenchServer): Promise<Row[]> {
       c.release();
     }
   };
+}
+
+export async function benchAppointments(server: BenchServer): Promise<Row[]> {
+  const url = await server.database('bench_booking');
+  const fixture = await seedBookingFixture(url);
+  const orm = await openOrm(url, { pool: { min: 0, max: 34 } });
+  const pool = new pg.Pool({ connectionString: url, max: 34 });
+
+  const viaAscend: Book = async (slotId, patientId) => {
+    try {
+      await bookAppointment(orm.em.fork(), SYSTEM, { slotId, patientId });
+      return 'booked';
+    } catch (err) {
+      if (err instanceof SlotFullError) return 'full';
+      throw err;
+    }
+  };
+  const viaSql = rawSqlBooker(pool);
 
   const rows: Row[] = [];
   try {

@@ -2,6 +2,7 @@
 // Pick sections by name: `npm run bench -- startup slots`.
 import { cpus } from 'node:os';
 import { benchAppointments } from './appointments.js';
+import { benchHttp } from './http.js';
 import { benchSlots } from './slots.js';
 import { benchStartup } from './startup.js';
 import { startBenchServer, type BenchServer, type Row } from './support.js';
@@ -10,6 +11,7 @@ const sections: Record<string, (server: BenchServer) => Promise<Row[]>> = {
   startup: benchStartup,
   slots: benchSlots,
   appointments: benchAppointments,
+  http: benchHttp,
 };
 
 const wanted = process.argv.slice(2);

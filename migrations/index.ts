@@ -5,6 +5,7 @@ import { Migration20261125010000_search_indexes } from './Migration2026112501000
 import { Migration20261125020000_free_slot_indexes } from './Migration20261125020000_free_slot_indexes.js';
 import { Migration20261125030000_doctor_day_limit } from './Migration20261125030000_doctor_day_limit.js';
 import { Migration20261125040000_http } from './Migration20261125040000_http.js';
+import { Migration20261125050000_free_slot_cover } from './Migration20261125050000_free_slot_cover.js';
 
 export const migrationsList = [
   { name: 'Migration20261125000000_initial', class: Migration20261125000000_initial },
@@ -12,4 +13,5 @@ export const migrationsList = [
   { name: 'Migration20261125020000_free_slot_indexes', class: Migration20261125020000_free_slot_indexes },
   { name: 'Migration20261125030000_doctor_day_limit', class: Migration20261125030000_doctor_day_limit },
   { name: 'Migration20261125040000_http', class: Migration20261125040000_http },
+  { name: 'Migration20261125050000_free_slot_cover', class: Migration20261125050000_free_slot_cover },
 ];

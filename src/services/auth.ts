@@ -1,6 +1,6 @@
 // Tokens and passwords. Light on purpose: `authenticate` runs before every signed-in command and request,
 // and `ascend whoami` uses it without loading the ORM.
-import { randomBytes } from 'node:crypto';
+import { createSecretKey, randomBytes, type KeyObject } from 'node:crypto';
 import bcrypt from 'bcryptjs';
 import jwt from 'jsonwebtoken';
 import type { Sql } from '../db/sql.js';
@@ -88,9 +88,18 @@ export async function ensureSigningKey(sql: Sql): Promise<void> {
   ]);
 }
 
+// jsonwebtoken, given a string, first tries it as a PEM public key (createPublicKey, slow enough to show in
+// a profile of every request); a secret KeyObject goes straight to HMAC. One per key text.
+const keyObjects = new Map<string, KeyObject>();
+function hmacKey(key: string): KeyObject {
+  let k = keyObjects.get(key);
+  if (!k) keyObjects.set(key, (k = createSecretKey(Buffer.from(key, 'utf8'))));
+  return k;
+}
+
 export function issueToken(user: { id: number; role: Role; tokenVersion: number }, key: string): IssuedToken {
   const expiresIn = tokenTtlSeconds();
-  const accessToken = jwt.sign({ role: user.role, tv: user.tokenVersion }, key, {
+  const accessToken = jwt.sign({ role: user.role, tv: user.tokenVersion }, hmacKey(key), {
     algorithm: JWT_ALGORITHM,
     subject: String(user.id),
     expiresIn,
@@ -135,7 +144,7 @@ export async function authenticate(sql: Sql, token: string | undefined): Promise
 
   let claims: TokenClaims;
   try {
-    claims = jwt.verify(token, key, { algorithms: [JWT_ALGORITHM] }) as TokenClaims;
+    claims = jwt.verify(token, hmacKey(key), { algorithms: [JWT_ALGORITHM] }) as TokenClaims;
   } catch (err) {
     if (err instanceof jwt.TokenExpiredError) throw new AuthError(`the token expired at ${err.expiredAt.toISOString()}: log in again`);
     throw new AuthError('the token is not valid (bad signature or format)');

@@ -2,6 +2,7 @@
 // Bulk writes go through one `INSERT … SELECT FROM unnest(…) ON CONFLICT DO NOTHING` per batch: the
 // exclusion constraint on a doctor's active slot ranges is the arbiter, so concurrent runs never overlap and
 // a slot written by another run meanwhile is skipped, not duplicated. Nothing is loaded into the identity map.
+import { createHash } from 'node:crypto';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { slotMinutes } from '../domain/durations.js';
 import { ConflictError, NotFoundError, ValidationError, type FieldIssue } from '../domain/errors.js';
@@ -28,7 +29,7 @@ import { cancelBookedAppointments } from './appointments.js';
 import { audit } from './audit.js';
 import { assertMayManageDoctor } from './doctors.js';
 import { windowsOf, type Window } from './hours.js';
-import { doctorIdOf, intArray, pageOfRows, query } from './support.js';
+import { doctorIdOf, intArray, pageOfRows, preparedQuery, query } from './support.js';
 
 // ---------------------------------------------------------------------------------------------------------
 // Reading slots
@@ -115,7 +116,7 @@ export async function listSlots(em: EntityManager, _actor: Actor, raw: ListSlots
 
 /**
  * Bookable slots: active, in the future, not full, of an active doctor in an active clinic, and not inside the
- * doctor's leave; soonest first. Served by the partial index `slot_free_idx` (see the migration).
+ * doctor's leave; soonest first (see freeSlotsQuery for how it stays fast).
  */
 export async function freeSlots(em: EntityManager, _actor: Actor, raw: FreeSlotsInput): Promise<Page<SlotView>> {
   const input = parseInput(freeSlotsInput, raw);
@@ -123,16 +124,28 @@ export async function freeSlots(em: EntityManager, _actor: Actor, raw: FreeSlots
   const now = new Date();
   const from = input.from ? parseDateInput(input.from, tz, 'from').instant : now;
   const to = input.to ? parseDateInput(input.to, tz, 'to', { endOfDay: true }).instant : new Date(Math.max(from.getTime(), now.getTime()) + 14 * 86_400_000);
-  const { sql, params } = freeSlotsQuery({ ...input, from: from < now ? now : from, to });
-  const { rows, total } = await pageOfRows<SlotRow>(em, sql, params, input.limit, input.offset);
+  const filter = { ...input, from: from < now ? now : from, to };
+  const run = async (limit: number, offset: number) => {
+    const { sql, params } = freeSlotsQuery(filter, limit, offset);
+    // Prepared, so PostgreSQL plans each shape of the search once per connection, not once per call.
+    return preparedQuery<SlotRow>(em, `ascend_free_${createHash('sha1').update(sql).digest('hex').slice(0, 16)}`, sql, params);
+  };
+  const rows = await run(input.limit, input.offset);
+  const total = rows.length || !input.offset ? Number(rows[0]?.total ?? 0) : Number((await run(1, 0))[0]?.total ?? 0);
   return { items: rows.map(slotView), total, limit: input.limit, offset: input.offset };
 }
 
-/** The free-slot query without its page (`limit ? offset ?` follow), shared with the bench, which times it in raw SQL too. */
-export function freeSlotsQuery(f: { specialty?: string; city?: string; clinicId?: number; doctorId?: number; from: Date; to: Date }) {
-  // Future slots are always at their doctor's clinic (moving a doctor moves them), so the clinic filters go
-  // through the doctor: the planner then picks the few matching doctors first and reads only their part of
-  // the partial index slot_free_idx (doctor_id, starts_at).
+/**
+ * The free-slot search, shared with the bench (which times the same SQL through pg). Future slots are always
+ * at their doctor's clinic (moving a doctor moves them), so the clinic filters go through the doctor: the
+ * planner picks the few matching doctors first and reads only their part of the partial, covering index
+ * slot_free_cover_idx. The page is chosen on slot columns alone; names are joined for its rows only.
+ */
+export function freeSlotsQuery(
+  f: { specialty?: string; city?: string; clinicId?: number; doctorId?: number; from: Date; to: Date },
+  limit: number,
+  offset: number,
+) {
   const where = ['s.is_active', 's.booked_count < s.capacity', 's.starts_at >= ?', 's.starts_at < ?', 'd.is_active', 'c.is_active'];
   const params: unknown[] = [f.from, f.to];
   if (f.specialty) (where.push('d.specialty = lower(?)'), params.push(f.specialty));
@@ -141,10 +154,15 @@ export function freeSlotsQuery(f: { specialty?: string; city?: string; clinicId?
   if (f.doctorId) (where.push('s.doctor_id = ?'), params.push(f.doctorId));
   where.push('not exists (select 1 from doctor_leave l where l.doctor_id = s.doctor_id and tstzrange(l.starts_at, l.ends_at) && tstzrange(s.starts_at, s.ends_at))');
   return {
-    sql: `select ${SLOT_COLUMNS}, count(*) over () as total
-            from slot s join doctor d on d.id = s.doctor_id join "user" u on u.id = d.user_id join clinic c on c.id = d.clinic_id
-           where ${where.join(' and ')} order by s.starts_at, s.id`,
-    params,
+    sql: `with hits as (
+            select s.id, s.starts_at, count(*) over () as total
+              from slot s join doctor d on d.id = s.doctor_id join clinic c on c.id = d.clinic_id
+             where ${where.join(' and ')}
+             order by s.starts_at, s.id limit ? offset ?)
+          select ${SLOT_COLUMNS}, hits.total
+            from hits join slot s on s.id = hits.id ${SLOT_JOINS.replace(/^from slot s /, '')}
+           order by s.starts_at, s.id`,
+    params: [...params, limit, offset],
   };
 }
 

@@ -1,0 +1,181 @@
+// `ascend serve` under load, with autocannon on loopback against a real serve process (the bundled CLI):
+//  1. booking throughput and latency at 32 connections, beside the raw-SQL booking transaction at 32 workers;
+//  2. GET /api/v1/slots/free on 1,000,000 slots;
+//  3. the serve process's resident memory under that load.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { resolve } from 'node:path';
+import autocannon from 'autocannon';
+import pg from 'pg';
+import { openOrm } from '../src/db/orm.js';
+import { initialise } from '../src/services/init.js';
+import { drive, rawSqlBooker, seedBookingFixture } from './appointments.js';
+import { FREE_FILTER, seedMillionSlots } from './slots.js';
+import { printTable, type BenchServer, type Row } from './support.js';
+
+const BIN = resolve(import.meta.dirname, '../bin/ascend');
+const SECRET = 'bench-secret-bench-secret-bench-secret-0123456789';
+const CONNECTIONS = 32;
+const BOOKINGS = 3000;
+const PASSWORD = 'Bench-pass-123';
+
+function freePort(): Promise<number> {
+  return new Promise((res, rej) => {
+    const s = createServer();
+    s.once('error', rej);
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as { port: number };
+      s.close(() => res(port));
+    });
+  });
+}
+
+interface Serve {
+  base: string;
+  child: ChildProcess;
+  stop(): Promise<void>;
+}
+
+async function startServe(databaseUrl: string): Promise<Serve> {
+  const port = await freePort();
+  // BENCH_PROFILE=dir writes a CPU profile of each serve process there.
+  const profile = process.env.BENCH_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE}`] : [];
+  const child = spawn(process.execPath, [...profile, BIN, 'serve', '--port', String(port)], {
+    env: { ...process.env, DATABASE_URL: databaseUrl, ASCEND_JWT_SECRET: SECRET, ASCEND_DB_POOL: String(CONNECTIONS + 2), CI: 'true' },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  let stderr = '';
+  child.stderr!.on('data', (d) => (stderr += d));
+  const base = `http://127.0.0.1:${port}`;
+  for (let i = 0; ; i++) {
+    try {
+      if ((await fetch(`${base}/ready`)).ok) break;
+    } catch {
+      /* not listening yet */
+    }
+    if (i > 100 || child.exitCode !== null) throw new Error(`serve did not start: ${stderr}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return {
+    base,
+    child,
+    stop: () =>
+      new Promise((res) => {
+        child.once('exit', () => res());
+        child.kill('SIGTERM');
+      }),
+  };
+}
+
+/** The highest resident set size of a process while `fn` runs (sampled every 100 ms from /proc). */
+async function peakRss<T>(pid: number, fn: () => Promise<T>): Promise<{ value: T; peakMb: number }> {
+  let peak = 0;
+  const sample = () => {
+    try {
+      const kb = Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0);
+      peak = Math.max(peak, kb);
+    } catch {
+      /* the process is gone */
+    }
+  };
+  const timer = setInterval(sample, 100);
+  try {
+    const value = await fn();
+    sample();
+    return { value, peakMb: peak / 1024 };
+  } finally {
+    clearInterval(timer);
+  }
+}
+
+async function adminToken(databaseUrl: string, base: string): Promise<string> {
+  process.env.ASCEND_BCRYPT_ROUNDS ??= '10';
+  const orm = await openOrm(databaseUrl, { pool: { min: 0, max: 1 } });
+  try {
+    // The seeders leave a placeholder admin without a real password: make a real one.
+    await orm.em.getConnection().execute(`delete from "user" where email = 'admin@bench.test' and password_hash = 'x'`);
+    await initialise(orm.em.fork(), { adminEmail: 'admin@bench.test', adminName: 'Bench', adminPassword: PASSWORD });
+  } finally {
+    await orm.close(true);
+  }
+  const response = await fetch(`${base}/api/v1/auth/login`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ email: 'admin@bench.test', password: PASSWORD }),
+  });
+  return ((await response.json()) as { access_token: string }).access_token;
+}
+
+export async function benchHttp(server: BenchServer): Promise<Row[]> {
+  const rows: Row[] = [];
+
+  // 1. Booking over HTTP against raw SQL, both at 32.
+  const bookingUrl = await server.database('bench_http_booking');
+  const fixture = await seedBookingFixture(bookingUrl);
+  const pool = new pg.Pool({ connectionString: bookingUrl, max: CONNECTIONS + 2 });
+  const pick = () => fixture.uniform[Math.floor(Math.random() * fixture.uniform.length)]!;
+  const raw = await drive(rawSqlBooker(pool), CONNECTIONS, BOOKINGS, pick, () => {}, fixture.nextPatient);
+  await pool.end();
+
+  const serve = await startServe(bookingUrl);
+  try {
+    const token = await adminToken(bookingUrl, serve.base);
+    const { value: result, peakMb } = await peakRss(serve.child.pid!, () =>
+      autocannon({
+        url: serve.base,
+        connections: CONNECTIONS,
+        amount: BOOKINGS,
+        requests: [
+          {
+            method: 'POST',
+            path: '/api/v1/appointments',
+            headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+            setupRequest: (request) => ({ ...request, body: JSON.stringify({ slotId: pick(), patientId: fixture.nextPatient() }) }),
+          },
+        ],
+      }),
+    );
+    const ok = result['2xx'];
+    const perSecond = ok / result.duration;
+    const ratio = perSecond / raw.perSecond;
+    rows.push({
+      figure: `HTTP booking, ${CONNECTIONS} connections (${ok}/${BOOKINGS} 201)`,
+      value: `${perSecond.toFixed(0)}/s p50 ${result.latency.p50} ms p99 ${result.latency.p99} ms`,
+      baseline: `raw SQL ${raw.perSecond.toFixed(0)}/s p99 ${raw.p99.toFixed(1)} ms`,
+      ratio: `${(ratio * 100).toFixed(0)}% of raw`,
+      target: '≥ 40% of raw',
+      ok: ratio >= 0.4 && result.non2xx === 0,
+    });
+    rows.push({ figure: 'serve RSS under booking load', value: `${peakMb.toFixed(0)} MB`, baseline: '', ratio: '', target: '< 200 MB', ok: peakMb < 200 });
+  } finally {
+    await serve.stop();
+  }
+
+  // 2. The free-slot search over HTTP on 1,000,000 slots.
+  const freeUrl = await server.database('bench_http_free');
+  const slots = await seedMillionSlots(freeUrl);
+  const freeServe = await startServe(freeUrl);
+  try {
+    const token = await adminToken(freeUrl, freeServe.base);
+    const path = `/api/v1/slots/free?specialty=${FREE_FILTER.specialty}&city=${encodeURIComponent(FREE_FILTER.city)}&limit=20`;
+    await autocannon({ url: freeServe.base + path, connections: 8, amount: 200, headers: { authorization: `Bearer ${token}` } }); // warm-up
+    const { value: result, peakMb } = await peakRss(freeServe.child.pid!, () =>
+      autocannon({ url: freeServe.base + path, connections: CONNECTIONS, duration: 10, headers: { authorization: `Bearer ${token}` } }),
+    );
+    rows.push({
+      figure: `GET /slots/free on ${(slots / 1e6).toFixed(1)}M slots, ${CONNECTIONS} connections`,
+      value: `${result.requests.average.toFixed(0)} req/s p50 ${result.latency.p50} ms p99 ${result.latency.p99} ms`,
+      baseline: `${result.non2xx} non-2xx`,
+      ratio: '',
+      target: 'p99 < 50 ms',
+      ok: result.latency.p99 < 50 && result.non2xx === 0,
+    });
+    rows.push({ figure: 'serve RSS under search load', value: `${peakMb.toFixed(0)} MB`, baseline: '', ratio: '', target: '< 200 MB', ok: peakMb < 200 });
+  } finally {
+    await freeServe.stop();
+  }
+
+  printTable('HTTP (autocannon on loopback against ascend serve)', rows);
+  return rows;
+}
