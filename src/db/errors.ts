@@ -15,7 +15,7 @@ export function describeUrl(url: string): string {
 /** Turns a driver error about reaching the server into DatabaseUnavailableError; leaves others alone. */
 export function toDatabaseError(err: unknown, url: string): unknown {
   if (err instanceof DatabaseUnavailableError) return err;
-  const code = (err as { code?: string }).code;
+  const code = (err as { code?: string } | null | undefined)?.code;
   if (code && UNREACHABLE_CODES.has(code)) {
     const message = (err as Error).message.split('\n')[0];
     return new DatabaseUnavailableError(`cannot reach the database at ${describeUrl(url)}: ${message}`);
@@ -24,6 +24,6 @@ export function toDatabaseError(err: unknown, url: string): unknown {
 }
 
 export function isUnreachable(err: unknown): boolean {
-  const code = (err as { code?: string }).code;
+  const code = (err as { code?: string } | null | undefined)?.code;
   return Boolean(code && UNREACHABLE_CODES.has(code));
 }

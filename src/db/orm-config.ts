@@ -15,8 +15,9 @@ export function ormConfig(url: string, overrides: Partial<Options> = {}): Option
     implicitTransactions: true,
     allowGlobalContext: false,
     debug: process.env.LOG_LEVEL === 'debug' ? ['query', 'query-params'] : false,
-    pool: { min: 0, max: 4, idleTimeoutMillis: 10_000 },
     migrations: { tableName: 'mikro_orm_migrations', transactional: true, allOrNothing: true, snapshot: false, silent: true },
     ...overrides,
+    // An override of the pool changes what it names and keeps the rest (the idle timeout).
+    pool: { min: 0, max: 4, idleTimeoutMillis: 10_000, ...overrides.pool },
   });
 }

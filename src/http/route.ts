@@ -63,6 +63,11 @@ export function queryOf(request: FastifyRequest): Record<string, unknown> {
   return out;
 }
 
+/** For actions that take no body: an empty body, or `{}`; any field is refused, as everywhere else. */
+export function noBody(request: FastifyRequest): void {
+  for (const key of Object.keys(bodyOf(request))) throw new ValidationError('is not a known field (this action takes no body)', key);
+}
+
 /** The JSON body as an object (a missing body is an empty one; a non-object body is refused). */
 export function bodyOf(request: FastifyRequest): Record<string, unknown> {
   const body = request.body ?? {};

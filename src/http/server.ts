@@ -3,6 +3,7 @@
 import Fastify, { LogController, type FastifyInstance, type FastifyRequest } from 'fastify';
 import type { EntityManager, MikroORM } from '@mikro-orm/postgresql';
 import { sqlOf } from '../db/sql.js';
+import { NotFoundError } from '../domain/errors.js';
 import type { Actor } from '../domain/roles.js';
 import { authenticate } from '../services/auth.js';
 import { sendProblem, toProblem } from './errors.js';
@@ -59,7 +60,7 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
   app.setValidatorCompiler(() => (data) => ({ value: data }));
   app.setSerializerCompiler(() => (data) => JSON.stringify(data));
   app.setErrorHandler((err, request, reply) => sendProblem(err, request, reply));
-  app.setNotFoundHandler((request, reply) => reply.code(404).type('application/problem+json').send({ ...toProblem(null), status: 404, title: 'Not found', type: 'https://ascend.invalid/problems/not-found', detail: `no route ${request.method} ${request.url.split('?')[0]}` }));
+  app.setNotFoundHandler((request, reply) => sendProblem(new NotFoundError('route', `${request.method} ${request.url.split('?')[0]}`), request, reply));
 
   // OAuth 2 clients log in with a form (username, password); everything else speaks JSON.
   app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string', bodyLimit: BODY_LIMIT }, (_req, body, done) => {

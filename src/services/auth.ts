@@ -149,6 +149,7 @@ export async function authenticate(sql: Sql, token: string | undefined): Promise
     if (err instanceof jwt.TokenExpiredError) throw new AuthError(`the token expired at ${err.expiredAt.toISOString()}: log in again`);
     throw new AuthError('the token is not valid (bad signature or format)');
   }
+  if (typeof claims.exp !== 'number') throw new AuthError('the token is not valid (it has no expiry)');
   if (!row.is_active) throw new AuthError('this user is deactivated');
   if (claims.tv !== row.token_version || !ROLES.includes(claims.role) || claims.role !== row.role) {
     throw new AuthError('the token was revoked (password changed, role changed or user deactivated): log in again');

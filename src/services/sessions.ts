@@ -44,10 +44,13 @@ export function loginThrottle(ip: string | null, env: NodeJS.ProcessEnv = proces
 }
 
 /**
- * Refuses a login while the email or the address has too many FAILED attempts in the window (successful
- * logins never count), saying when to try again. Counts live in the database, shared by every server.
+ * Counts this attempt before checking the password, so concurrent guesses cannot all slip under the limit:
+ * the attempt is written (committed at once) as a failure, then counted with every other recent failure;
+ * over the limit it is withdrawn and refused with 429, saying when to try again. A successful login
+ * withdraws it too, so successes never count. Counts live in the database, shared by every server.
  */
-async function assertNotThrottled(em: EntityManager, email: string, t: LoginThrottle): Promise<void> {
+async function reserveAttempt(em: EntityManager, email: string, t: LoginThrottle): Promise<{ id: number }> {
+  const [attempt] = await query<{ id: number }>(em, 'insert into login_failure (email, ip) values (?, ?) returning id', [email.slice(0, 254), t.ip]);
   const [row] = await query<{ by_email: string; by_ip: string; email_oldest: Instant | null; ip_oldest: Instant | null }>(
     em,
     `select count(*) filter (where lower(email) = lower(?)) as by_email, min(at) filter (where lower(email) = lower(?)) as email_oldest,
@@ -56,14 +59,20 @@ async function assertNotThrottled(em: EntityManager, email: string, t: LoginThro
     [email, email, t.ip, t.ip, t.windowSeconds, email, t.ip],
   );
   const retry = (oldest: Instant | null) => Math.max(1, Math.ceil((new Date(oldest!).getTime() + t.windowSeconds * 1000 - Date.now()) / 1000));
-  if (Number(row!.by_email) >= t.maxPerEmail) throw new TooManyAttemptsError('too many failed logins for this email; try again later', retry(row!.email_oldest));
-  if (t.ip && Number(row!.by_ip) >= t.maxPerIp) throw new TooManyAttemptsError('too many failed logins from this address; try again later', retry(row!.ip_oldest));
-}
-
-async function recordFailure(em: EntityManager, email: string, ip: string | null): Promise<void> {
-  await query(em, 'insert into login_failure (email, ip) values (?, ?)', [email.slice(0, 254), ip]);
+  const overEmail = Number(row!.by_email) > t.maxPerEmail;
+  const overIp = Boolean(t.ip) && Number(row!.by_ip) > t.maxPerIp;
+  if (overEmail || overIp) {
+    await withdrawAttempt(em, attempt!.id);
+    if (overEmail) throw new TooManyAttemptsError('too many failed logins for this email; try again later', retry(row!.email_oldest));
+    throw new TooManyAttemptsError('too many failed logins from this address; try again later', retry(row!.ip_oldest));
+  }
   // Old failures are of no use; keep the table small.
   await query(em, `delete from login_failure where at < now() - interval '1 day'`);
+  return attempt!;
+}
+
+async function withdrawAttempt(em: EntityManager, id: number): Promise<void> {
+  await query(em, 'delete from login_failure where id = ?', [id]);
 }
 
 /**
@@ -72,17 +81,15 @@ async function recordFailure(em: EntityManager, email: string, ip: string | null
  */
 export async function login(em: EntityManager, raw: LoginInput, throttle?: LoginThrottle): Promise<LoginResult> {
   const input = parseInput(loginInput, raw);
-  if (throttle) await assertNotThrottled(em, input.email, throttle);
+  const attempt = throttle ? await reserveAttempt(em, input.email, throttle) : undefined;
   const user = await em.findOne(
     User,
     { email: { $ilike: input.email.replace(/[\\%_]/g, (c) => `\\${c}`) } },
     { populate: ['passwordHash'] },
   );
   const ok = await passwordMatches(input.password, user?.passwordHash);
-  if (!user || !ok || !user.isActive) {
-    if (throttle) await recordFailure(em, input.email, throttle.ip);
-    throw new AuthError(WRONG_CREDENTIALS);
-  }
+  if (!user || !ok || !user.isActive) throw new AuthError(WRONG_CREDENTIALS); // the reserved attempt stays as a failure
+  if (attempt) await withdrawAttempt(em, attempt.id);
   const key = await signingKey(sqlOf(em));
   return em.transactional(async (tx) => {
     const fresh = await tx.findOneOrFail(User, user.id);

@@ -90,12 +90,10 @@ async function findUser(em: EntityManager, ref: number | string): Promise<User> 
   return user;
 }
 
-/** Admins see anyone; a user sees themself. `ref` is an id or an email. */
+/** Admins see anyone; a user sees themself; anyone else is "not found", so ids cannot be probed. */
 export async function getUser(em: EntityManager, actor: Actor, ref: number | string): Promise<UserView> {
   const user = await findUser(em, ref);
-  if (!isAdmin(actor) && !(actor.kind === 'user' && actor.id === user.id)) {
-    requireRole(actor, ['admin'], 'reading other users');
-  }
+  if (!isAdmin(actor) && !(actor.kind === 'user' && actor.id === user.id)) throw new NotFoundError('user', ref);
   return userView(user);
 }
 

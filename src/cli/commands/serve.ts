@@ -25,8 +25,10 @@ export function registerServe(program: Command): void {
           import('../../db/migrator.js'),
           import('../../http/server.js'),
         ]);
+        const poolSize = process.env.ASCEND_DB_POOL ?? '10';
+        if (!/^\d+$/.test(poolSize) || Number(poolSize) < 1 || Number(poolSize) > 500) throw new ValidationError('must be a whole number from 1 to 500', 'ASCEND_DB_POOL');
         const target = await resolveDatabase();
-        const orm = await openOrm(target.url, { pool: { min: 1, max: Number(process.env.ASCEND_DB_POOL ?? 10) } });
+        const orm = await openOrm(target.url, { pool: { min: 1, max: Number(poolSize) } });
         const { pending } = await migrationStatus(orm);
         if (pending.length) {
           await orm.close(true);
@@ -34,13 +36,25 @@ export function registerServe(program: Command): void {
         }
         const origins = String(opts.cors ?? process.env.ASCEND_CORS_ORIGINS ?? '').split(',').map((o) => o.trim()).filter(Boolean);
         const app = await buildServer({ orm, corsOrigins: origins });
-        // SIGTERM: stop accepting, let in-flight requests finish, close the database, exit 0.
+        // SIGTERM: stop accepting, let in-flight requests finish, close the database, exit 0. Responses sent
+        // while draining close their connection, and idle keep-alive connections are closed as they appear,
+        // so clients holding connections open cannot keep the process alive. A second signal forces it out.
         let closing = false;
+        app.addHook('onSend', async (_request, reply) => {
+          if (closing) reply.header('connection', 'close');
+        });
         const shutdown = async (signal: string) => {
-          if (closing) return;
+          if (closing) {
+            app.log.warn({ signal }, 'second signal: exiting at once');
+            process.exit(1);
+          }
           closing = true;
           app.log.info({ signal }, 'shutting down');
+          const reaper = setInterval(() => app.server.closeIdleConnections(), 100);
+          const deadline = setTimeout(() => app.server.closeAllConnections(), 30_000);
           await app.close();
+          clearInterval(reaper);
+          clearTimeout(deadline);
           await orm.close(true);
           process.exit(0);
         };

@@ -14,7 +14,7 @@ import {
   noteAppointment,
   rescheduleAppointment,
 } from '../../services/appointments.js';
-import { bodyOf, doc, pathId, queryOf } from '../route.js';
+import { bodyOf, doc, noBody, pathId, queryOf } from '../route.js';
 
 const bookBody = bookInput.omit({ idempotencyKey: true });
 
@@ -49,11 +49,11 @@ export function registerAppointmentRoutes(app: FastifyInstance): void {
     rescheduleAppointment(r.em, r.actor, pathId(r), bodyOf(r) as never),
   );
   app.post('/appointments/:id/complete', doc({ tags, summary: 'Mark completed (its doctor or an admin)', body: z.strictObject({}), params: ['id'] }), async (r) => {
-    bodyOf(r);
+    noBody(r);
     return completeAppointment(r.em, r.actor, pathId(r));
   });
   app.post('/appointments/:id/no-show', doc({ tags, summary: 'Mark a no-show (its doctor or an admin)', body: z.strictObject({}), params: ['id'] }), async (r) => {
-    bodyOf(r);
+    noBody(r);
     return markNoShow(r.em, r.actor, pathId(r));
   });
   app.post('/appointments/:id/notes', doc({ tags, summary: 'The doctor’s notes on the visit', body: noteInput, params: ['id'] }), async (r) =>

@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { createClinicInput, listClinicsInput, updateClinicInput } from '../../domain/schemas/clinics.js';
 import { createClinic, deactivateClinic, getClinic, listClinics, updateClinic } from '../../services/clinics.js';
-import { bodyOf, doc, pathId, queryOf } from '../route.js';
+import { bodyOf, doc, noBody, pathId, queryOf } from '../route.js';
 
 export function registerClinicRoutes(app: FastifyInstance): void {
   const tags = ['clinics'];
@@ -11,7 +11,8 @@ export function registerClinicRoutes(app: FastifyInstance): void {
   );
   app.get('/clinics/:id', doc({ tags, summary: 'One clinic', params: ['id'] }), async (r) => getClinic(r.em, r.actor, pathId(r)));
   app.patch('/clinics/:id', doc({ tags, summary: 'Change a clinic (admins)', body: updateClinicInput, params: ['id'] }), async (r) => updateClinic(r.em, r.actor, pathId(r), bodyOf(r) as never));
-  app.post('/clinics/:id/deactivate', doc({ tags, summary: 'Deactivate a clinic without active doctors (admins)', params: ['id'] }), async (r) =>
-    deactivateClinic(r.em, r.actor, pathId(r)),
-  );
+  app.post('/clinics/:id/deactivate', doc({ tags, summary: 'Deactivate a clinic without active doctors (admins)', params: ['id'] }), async (r) => {
+    noBody(r);
+    return deactivateClinic(r.em, r.actor, pathId(r));
+  });
 }

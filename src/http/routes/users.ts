@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { createUserInput, listUsersInput, updateUserInput } from '../../domain/schemas/users.js';
 import { createUser, deactivateUser, getUser, listUsers, updateUser } from '../../services/users.js';
-import { bodyOf, doc, pathId, queryOf } from '../route.js';
+import { bodyOf, doc, noBody, pathId, queryOf } from '../route.js';
 
 export function registerUserRoutes(app: FastifyInstance): void {
   const tags = ['users'];
@@ -11,7 +11,8 @@ export function registerUserRoutes(app: FastifyInstance): void {
   );
   app.get('/users/:id', doc({ tags, summary: 'One user', params: ['id'] }), async (r) => getUser(r.em, r.actor, pathId(r)));
   app.patch('/users/:id', doc({ tags, summary: 'Change a user (admins)', body: updateUserInput, params: ['id'] }), async (r) => updateUser(r.em, r.actor, pathId(r), bodyOf(r) as never));
-  app.post('/users/:id/deactivate', doc({ tags, summary: 'Deactivate a user: their tokens stop working (admins)', params: ['id'] }), async (r) =>
-    deactivateUser(r.em, r.actor, pathId(r)),
-  );
+  app.post('/users/:id/deactivate', doc({ tags, summary: 'Deactivate a user: their tokens stop working (admins)', params: ['id'] }), async (r) => {
+    noBody(r);
+    return deactivateUser(r.em, r.actor, pathId(r));
+  });
 }
