@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ConflictError, DuplicateError, ForbiddenError, ValidationError } from '../../src/domain/errors.js';
+import { ConflictError, DuplicateError, ForbiddenError, NotFoundError, ValidationError } from '../../src/domain/errors.js';
 import { SYSTEM } from '../../src/domain/roles.js';
 import { initialise } from '../../src/services/init.js';
 import { createUser, deactivateUser, getUser, listUsers, updateUser } from '../../src/services/users.js';
@@ -44,7 +44,7 @@ describe('users', () => {
     await expect(updateUser(db.em(), patient.actor, patient.user.id, { name: 'Me' })).rejects.toBeInstanceOf(ForbiddenError);
     await expect(deactivateUser(db.em(), patient.actor, doctor.user.id)).rejects.toBeInstanceOf(ForbiddenError);
     await expect(getUser(db.em(), patient.actor, patient.user.id)).resolves.toMatchObject({ id: patient.user.id });
-    await expect(getUser(db.em(), patient.actor, doctor.user.id)).rejects.toBeInstanceOf(ForbiddenError);
+    await expect(getUser(db.em(), patient.actor, doctor.user.id)).rejects.toBeInstanceOf(NotFoundError); // not 403: ids cannot be probed
   });
 
   it('validation names every broken field at once', async () => {
