@@ -4,7 +4,8 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import { toDatabaseError } from './errors.js';
 
 export interface Sql {
-  query<T = Record<string, unknown>>(text: string, params?: unknown[]): Promise<T[]>;
+  /** With a `name`, the statement is prepared once per connection and its plan reused (hot paths). */
+  query<T = Record<string, unknown>>(text: string, params?: unknown[], name?: string): Promise<T[]>;
 }
 
 export interface ClosableSql extends Sql {
@@ -25,9 +26,9 @@ export async function connectSql(url: string): Promise<ClosableSql> {
     throw toDatabaseError(err, url);
   }
   return {
-    async query<T>(text: string, params: unknown[] = []) {
+    async query<T>(text: string, params: unknown[] = [], name?: string) {
       try {
-        return (await client.query(numbered(text), params)).rows as T[];
+        return (await client.query({ text: numbered(text), values: params, ...(name ? { name } : {}) })).rows as T[];
       } catch (err) {
         throw toDatabaseError(err, url);
       }
@@ -38,6 +39,11 @@ export async function connectSql(url: string): Promise<ClosableSql> {
 
 export function sqlOf(em: EntityManager): Sql {
   return {
-    query: <T>(text: string, params: unknown[] = []) => em.getConnection().execute<T[]>(text, params as never[], 'all', em.getTransactionContext()),
+    async query<T>(text: string, params: unknown[] = [], name?: string) {
+      if (!name) return em.getConnection().execute<T[]>(text, params as never[], 'all', em.getTransactionContext());
+      // Through knex with the parameters apart (MikroORM's execute inlines them), so PostgreSQL can reuse the plan.
+      const knex = (em.getTransactionContext() ?? em.getConnection().getKnex()) as import('@mikro-orm/knex').Knex;
+      return ((await knex.raw(text, params as never[]).options({ name })) as unknown as { rows: T[] }).rows;
+    },
   };
 }

@@ -137,6 +137,7 @@ export async function authenticate(sql: Sql, token: string | undefined): Promise
             u.created_at, u.updated_at, (select value from app_setting where key = ?) as jwt_secret
        from "user" u where u.id = ?`,
     [SECRET_SETTING, id],
+    'ascend_authenticate',
   );
   const row = rows[0];
   const key = process.env.ASCEND_JWT_SECRET || row?.jwt_secret;

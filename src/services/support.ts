@@ -1,5 +1,6 @@
 // Helpers every service shares: turning database refusals into domain errors, and paging.
 import type { EntityManager } from '@mikro-orm/postgresql';
+import { sqlOf } from '../db/sql.js';
 import { DomainError } from '../domain/errors.js';
 import type { Actor } from '../domain/roles.js';
 
@@ -67,10 +68,8 @@ export async function pageOfRows<T extends { total?: unknown }>(em: EntityManage
  * inlines them, so PostgreSQL plans every call afresh). For the hot paths only: the name must be unique to
  * the SQL text, and the text fixed.
  */
-export async function preparedQuery<T = Record<string, unknown>>(em: EntityManager, name: string, sql: string, params: unknown[]): Promise<T[]> {
-  const knex = (em.getTransactionContext() ?? em.getConnection().getKnex()) as import('@mikro-orm/knex').Knex;
-  const result = (await knex.raw(sql, params as never[]).options({ name })) as unknown as { rows: T[] };
-  return result.rows;
+export function preparedQuery<T = Record<string, unknown>>(em: EntityManager, name: string, sql: string, params: unknown[]): Promise<T[]> {
+  return sqlOf(em).query<T>(sql, params, name);
 }
 
 /** The doctor profile id of a doctor actor, or null (no profile, or not a doctor). */
