@@ -1,8 +1,36 @@
 import type { z } from 'zod';
 import { ValidationError, type FieldIssue } from './errors.js';
 
+const UNSTORABLE = /\u0000|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
+/**
+ * Text PostgreSQL cannot store (NUL) or JSON cannot carry into the audit log (an unpaired surrogate), found
+ * anywhere in an input, as issues naming where.
+ */
+export function unstorableText(value: unknown, path = ''): FieldIssue[] {
+  // Iterative: a body may nest arrays thousands deep, and recursion would overflow the stack.
+  const issues: FieldIssue[] = [];
+  const stack: [unknown, string][] = [[value, path]];
+  while (stack.length) {
+    const [v, at] = stack.pop()!;
+    if (typeof v === 'string') {
+      if (UNSTORABLE.test(v)) issues.push({ field: at, message: 'must not contain NUL or unpaired surrogate characters' });
+    } else if (Array.isArray(v)) {
+      v.forEach((item, i) => stack.push([item, `${at}[${i}]`]));
+    } else if (v && typeof v === 'object') {
+      for (const [k, item] of Object.entries(v)) {
+        if (UNSTORABLE.test(k)) issues.push({ field: at, message: 'has a field name with NUL or unpaired surrogate characters' });
+        stack.push([item, at ? `${at}.${k}` : k]);
+      }
+    }
+  }
+  return issues.reverse();
+}
+
 /** Parses input with a domain schema; every broken rule becomes a FieldIssue naming its field. */
 export function parseInput<S extends z.ZodType>(schema: S, input: unknown): z.output<S> {
+  const unstorable = unstorableText(input);
+  if (unstorable.length) throw new ValidationError(unstorable);
   // reportInput: an issue then says what it got, so a wrong type is not mistaken for a missing value.
   const result = schema.safeParse(input, { reportInput: true });
   if (result.success) return result.data;

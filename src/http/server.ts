@@ -54,6 +54,14 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
     forceCloseConnections: 'idle',
     return503OnClosing: true,
     ajv: { customOptions: { strict: false } },
+    // Errors fastify raises before routing (a malformed URL, an unknown method) are problem+json too.
+    frameworkErrors: (err, request, reply) => sendProblem(err, request, reply),
+    // And requests Node's HTTP parser refuses (an unknown method, a broken request line).
+    clientErrorHandler: (err, socket) => {
+      if ((err as NodeJS.ErrnoException).code === 'ECONNRESET' || !socket.writable) return socket.destroy();
+      const body = JSON.stringify({ ...toProblem(null), status: 400, title: 'Bad request', type: 'https://ascend.invalid/problems/bad-request', detail: 'the request could not be parsed as HTTP' });
+      socket.end(`HTTP/1.1 400 Bad Request\r\nContent-Type: application/problem+json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+    },
   });
 
   // The zod schemas in the services validate; route schemas exist for the OpenAPI document only.

@@ -14,11 +14,18 @@ import {
 import { parseInput } from '../domain/validation.js';
 import { clinicView, type ClinicView } from '../domain/views.js';
 import { audit } from './audit.js';
-import { likePattern, refusedBy } from './support.js';
+import { likePattern, query, refusedBy } from './support.js';
 
 const clinicConstraints = {
   clinic_name_city_unique: () => new DuplicateError('a clinic of this name already exists in this city', 'name'),
 };
+
+/** A zone must be known to PostgreSQL too (it computes clinic days): some legacy names only ICU knows. */
+async function assertZoneKnownToDatabase(em: EntityManager, timezone: string | undefined): Promise<void> {
+  if (timezone === undefined) return;
+  const [row] = await query<{ known: boolean }>(em, 'select exists (select 1 from pg_timezone_names where name = ?) as known', [timezone]);
+  if (!row!.known) throw new ValidationError(`${timezone} is not a time zone the database knows; use its current name (e.g. America/Los_Angeles)`, 'timezone');
+}
 
 export async function findClinic(em: EntityManager, id: number, lockMode?: LockMode): Promise<Clinic> {
   const clinic = await em.findOne(Clinic, { id: parseInput(idSchema, id) }, lockMode ? { lockMode } : {});
@@ -29,6 +36,7 @@ export async function findClinic(em: EntityManager, id: number, lockMode?: LockM
 export async function createClinic(em: EntityManager, actor: Actor, raw: CreateClinicInput): Promise<ClinicView> {
   requireRole(actor, ['admin'], 'creating clinics');
   const input = parseInput(createClinicInput, raw);
+  await assertZoneKnownToDatabase(em, input.timezone);
   return refusedBy(
     () =>
       em.transactional(async (tx) => {
@@ -76,6 +84,7 @@ export async function updateClinic(em: EntityManager, actor: Actor, id: number, 
   const input = parseInput(updateClinicInput, raw);
   const changes = Object.fromEntries(Object.entries(input).filter(([, v]) => v !== undefined));
   if (!Object.keys(changes).length) throw new ValidationError('nothing to update: give at least one field to change');
+  await assertZoneKnownToDatabase(em, input.timezone);
   return refusedBy(
     () =>
       em.transactional(async (tx) => {

@@ -9,7 +9,7 @@ import { createClinicInput } from '../domain/schemas/clinics.js';
 import { createDoctorInput } from '../domain/schemas/doctors.js';
 import { createPatientInput } from '../domain/schemas/patients.js';
 import { createUserInput } from '../domain/schemas/users.js';
-import { fieldIssues } from '../domain/validation.js';
+import { fieldIssues, unstorableText } from '../domain/validation.js';
 import { slotMinutes } from '../domain/durations.js';
 import { clockText, parseClock, parseWeekdays } from '../domain/time.js';
 import type { BulkResult } from '../domain/views.js';
@@ -130,6 +130,8 @@ function check(schema: z.ZodType, value: unknown, path: string, rename: Record<s
  * gives no password.
  */
 export async function seed(em: EntityManager, raw: unknown, options: { defaultPassword?: string } = {}): Promise<SeedResult> {
+  const unstorable = unstorableText(raw);
+  if (unstorable.length) throw new ValidationError(unstorable);
   const parsed = seedFile.safeParse(raw, { reportInput: true });
   if (!parsed.success) throw new ValidationError(fieldIssues(parsed.error));
   const file = parsed.data;

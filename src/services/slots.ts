@@ -19,11 +19,12 @@ import {
   type DeleteSlotInput,
   type FreeSlotsInput,
   type GenerateSlotsInput,
+  importRow,
   type ImportRow,
   type ListSlotsInput,
 } from '../domain/schemas/slots.js';
 import { calendarDays, clockText, formatLocal, localParts, parseCalendarDate, parseClock, parseDateInput, parseWeekdays, zonedTime } from '../domain/time.js';
-import { parseInput } from '../domain/validation.js';
+import { fieldIssues, parseInput, unstorableText } from '../domain/validation.js';
 import { iso, type BulkResult, type Instant, type SlotView } from '../domain/views.js';
 import { cancelBookedAppointments } from './appointments.js';
 import { audit } from './audit.js';
@@ -555,8 +556,17 @@ export async function importSlots(
   options: GenerateOptions & { dryRun?: boolean; /** How rows are counted in messages: CSV lines, or JSON array items. */ unit?: 'line' | 'item' } = {},
 ): Promise<BulkResult> {
   if (!rows.length) throw new ValidationError('the file holds no rows', 'file');
+  const unit0 = options.unit ?? 'line';
+  // Rows come from files and JSON bodies: check their shape (text where text belongs) before anything else.
+  const shapeIssues = rows.flatMap((r, i) => {
+    const parsed = importRow.safeParse(r, { reportInput: true });
+    const issues = parsed.success ? [] : fieldIssues(parsed.error);
+    return [...issues, ...unstorableText(r)].map((issue) => ({ field: `${unit0} ${r.line ?? i + 1}: ${issue.field}`, message: issue.message }));
+  });
+  if (shapeIssues.length) throw new ValidationError(shapeIssues);
+  const isId = (text: string) => /^\d{1,10}$/.test(text) && Number(text) >= 1 && Number(text) <= 2_147_483_647;
   const ids = new Set<number>();
-  for (const r of rows) if (/^\d+$/.test(String(r.doctor ?? '').trim())) ids.add(Number(String(r.doctor).trim()));
+  for (const r of rows) if (isId(String(r.doctor ?? '').trim())) ids.add(Number(String(r.doctor).trim()));
   const doctors = await doctorsById(em, [...ids]);
   const issues: FieldIssue[] = [];
   const unit = options.unit ?? 'line';
@@ -564,13 +574,13 @@ export async function importSlots(
   const candidates: Candidate[] = [];
   for (const r of rows) {
     const doctorText = String(r.doctor ?? '').trim();
-    const doctor = /^\d+$/.test(doctorText) ? doctors.get(Number(doctorText)) : undefined;
+    const doctor = isId(doctorText) ? doctors.get(Number(doctorText)) : undefined;
     if (!doctorText) bad(r.line, 'doctor', 'is required');
-    else if (!/^\d+$/.test(doctorText)) bad(r.line, 'doctor', `must be a doctor id (got "${doctorText}")`);
+    else if (!isId(doctorText)) bad(r.line, 'doctor', `must be a doctor id (got "${doctorText}")`);
     else if (!doctor) bad(r.line, 'doctor', `doctor ${doctorText} not found`);
     else if (!doctor.is_active) bad(r.line, 'doctor', `doctor ${doctorText} (or their clinic) is deactivated`);
     const capText = String(r.capacity ?? '').trim();
-    const capacity = capText === '' ? 1 : Number(capText);
+    const capacity = capText === '' ? 1 : /^\d{1,3}$/.test(capText) ? Number(capText) : NaN;
     if (!Number.isInteger(capacity) || capacity < 1 || capacity > 100) bad(r.line, 'capacity', `must be a whole number from 1 to 100 (got "${capText}")`);
     if (!r.start?.trim()) {
       bad(r.line, 'start', 'is required');

@@ -25,13 +25,14 @@ const ADMIN = { email: 'fuzz-admin@example.org', name: 'Fuzz Admin', password: '
 interface World {
   admin: string;
   patient: string;
-  adminUserId: number;
   clinicA: number;
   clinicB: number;
   clinicToDeactivate: number;
   doctor1: number;
   doctor2: number;
-  doctor4: number;
+  doctor3: number;
+  /** The doctor of the fresh appointments that cases cancel. */
+  doctorFresh: number;
   doctorsToDeactivate: number[];
   patient1: number;
   patient2: number;
@@ -53,7 +54,7 @@ beforeAll(async () => {
   // Hundreds of failed logins from 127.0.0.1 would otherwise all be 429s before reaching the user lookup.
   process.env.ASCEND_LOGIN_MAX_PER_IP = '1000000';
   db = await createTestDatabase();
-  const adminView = await initialise(db.em(), { adminEmail: ADMIN.email, adminName: ADMIN.name, adminPassword: ADMIN.password });
+  await initialise(db.em(), { adminEmail: ADMIN.email, adminName: ADMIN.name, adminPassword: ADMIN.password });
   server = await startServer(db);
   const login = await api(server.url, 'POST', '/api/v1/auth/login', { body: { email: ADMIN.email, password: ADMIN.password } });
   expect(login.status).toBe(200);
@@ -64,7 +65,8 @@ beforeAll(async () => {
   const clinicToDeactivate = (await makeClinic(db.em(), { timezone: 'America/New_York', city: 'New York' })).id;
   const doctor1 = (await makeDoctor(db.em(), clinicA, { maxPatientsPerDay: 200 })).doctor.id;
   const doctor2 = (await makeDoctor(db.em(), clinicB, { specialty: 'dermatology' })).doctor.id;
-  const doctor4 = (await makeDoctor(db.em(), clinicA, { specialty: 'neurology', maxPatientsPerDay: 200 })).doctor.id;
+  const doctor3 = (await makeDoctor(db.em(), clinicA, { specialty: 'neurology', maxPatientsPerDay: 200 })).doctor.id;
+  const doctorFresh = (await makeDoctor(db.em(), clinicB, { maxPatientsPerDay: 200 })).doctor.id;
   const doctorsToDeactivate = [(await makeDoctor(db.em(), clinicB)).doctor.id, (await makeDoctor(db.em(), clinicB)).doctor.id];
   const p1 = await makePatient(db.em());
   const p2 = await makePatient(db.em());
@@ -73,7 +75,7 @@ beforeAll(async () => {
   const patient = await tokenFor(db.em(), { id: p1.patient.userId, role: 'patient' });
 
   // Working hours, so that generating from stored hours has something to read.
-  for (const id of [doctor1, doctor4]) {
+  for (const id of [doctor1, doctor3]) {
     const hours = await api(server.url, 'PUT', `/api/v1/doctors/${id}/hours`, { token: admin, body: { days: 'mon-fri', windows: [{ start: '09:00', end: '13:00' }], length: '30m' } });
     expect(hours.status).toBe(200);
   }
@@ -102,13 +104,13 @@ beforeAll(async () => {
   w = {
     admin,
     patient,
-    adminUserId: adminView.id,
     clinicA,
     clinicB,
     clinicToDeactivate,
     doctor1,
     doctor2,
-    doctor4,
+    doctor3,
+    doctorFresh,
     doctorsToDeactivate,
     patient1: p1.patient.id,
     patient2: p2.patient.id,
@@ -304,7 +306,8 @@ function tainted(value: unknown): fc.Arbitrary<unknown> {
   if (typeof value === 'string') {
     const v = value;
     const bad = fc.oneof(
-      { weight: 3, arbitrary: fc.constantFrom('\u0000', '\uD800', '\uDC00', '\uDBFF') },
+      { weight: 2, arbitrary: fc.constant('\u0000') },
+      { weight: 2, arbitrary: fc.constantFrom('\uD800', '\uDC00', '\uDBFF') },
       { weight: 2, arbitrary: fc.constantFrom('\u202E', '\u0007', '\u001B[31m', '\r\n', "' or 1=1 --", '%', '_', '\\', '"', '😀', '\u0301', '\uFFFF', ' ') },
     );
     return fc.oneof(
@@ -352,6 +355,8 @@ interface Spec {
   path: (id: number) => string;
   /** Existing ids to put in the path (none for routes without one). */
   ids?: number[];
+  /** Makes a fresh target for one case (for routes whose targets are used up: a cancelled appointment stays cancelled). */
+  fresh?: () => Promise<number>;
   /** Reachable without a token. */
   public?: boolean;
   /** Valid values for each field of the body. */
@@ -512,18 +517,18 @@ const ROUTES: Record<string, (w: World) => Spec> = {
       ),
     };
     const { capacity, ...required } = fields;
-    return { method: 'PUT', path: (id) => `/doctors/${id}/hours`, ids: [w.doctor4], fields, valid: someOf(required, { capacity }), deep };
+    return { method: 'PUT', path: (id) => `/doctors/${id}/hours`, ids: [w.doctor3], fields, valid: someOf(required, { capacity }), deep };
   },
 
   'POST /doctors/:id/leaves': (w) => {
     const fields = { from: futureTime, to: futureTime, reason: text(500), cancelBookings: fc.boolean() };
     const valid = fc
-      .record({ from: futureDay, days: fc.integer({ min: 0, max: 30 }), reason: fc.option(text(500), { nil: undefined }), cancelBookings: fc.option(fc.boolean(), { nil: undefined }) })
+      .record({ from: dateIn('2031-01-01', '2045-12-31'), days: fc.integer({ min: 0, max: 3 }), reason: fc.option(text(500), { nil: undefined }), cancelBookings: fc.option(fc.boolean(), { nil: undefined }) })
       .map(({ from, days, reason, cancelBookings }) => {
         const to = ymd(new Date(Date.parse(`${from}T00:00:00Z`) + days * 86_400_000));
         return { from, to, ...(reason !== undefined ? { reason } : {}), ...(cancelBookings !== undefined ? { cancelBookings } : {}) };
       });
-    return { method: 'POST', path: (id) => `/doctors/${id}/leaves`, ids: [w.doctor4], fields, valid };
+    return { method: 'POST', path: (id) => `/doctors/${id}/leaves`, ids: [w.doctor3], fields, valid };
   },
 
   'POST /patients': () => {
@@ -557,7 +562,7 @@ const ROUTES: Record<string, (w: World) => Spec> = {
 
   'POST /slots': (w) => {
     const fields = {
-      doctorId: fc.constantFrom(w.doctor1, w.doctor4),
+      doctorId: fc.constantFrom(w.doctor1, w.doctor3),
       start: fc.oneof(futureLocal, futureIso),
       length: slotLength,
       end: futureLocal,
@@ -571,7 +576,7 @@ const ROUTES: Record<string, (w: World) => Spec> = {
 
   'POST /slots/generate': (w) => {
     const fields = {
-      doctorIds: fc.array(fc.constantFrom(w.doctor1, w.doctor4), { minLength: 1, maxLength: 2 }),
+      doctorIds: fc.array(fc.constantFrom(w.doctor1, w.doctor3), { minLength: 1, maxLength: 2 }),
       clinicId: fc.constantFrom(w.clinicA, w.clinicB),
       from: futureDay,
       to: futureDay,
@@ -622,7 +627,7 @@ const ROUTES: Record<string, (w: World) => Spec> = {
   'POST /slots/import': (w) => {
     const row = fc
       .record({
-        doctor: fc.oneof(fc.constantFrom(w.doctor1, w.doctor4), fc.constantFrom(String(w.doctor1), ` ${w.doctor4} `)),
+        doctor: fc.oneof(fc.constantFrom(w.doctor1, w.doctor3), fc.constantFrom(String(w.doctor1), ` ${w.doctor3} `)),
         start: fc.oneof(futureLocal, futureIso),
         length: fc.option(slotLength, { nil: undefined }),
         capacity: fc.option(fc.oneof(fc.integer({ min: 1, max: 100 }), fc.constantFrom('1', '7', ' 3 ')), { nil: undefined }),
@@ -658,7 +663,16 @@ const ROUTES: Record<string, (w: World) => Spec> = {
 
   'POST /appointments/:id/cancel': (w) => {
     const fields = { reason: text(500) };
-    return { method: 'POST', path: (id) => `/appointments/${id}/cancel`, ids: w.cancelPool, fields, valid: fc.record(fields, { requiredKeys: [] }) };
+    // A booked appointment of patient 1 at a time of its own, straight in SQL, for most cases.
+    const fresh = async () => {
+      for (;;) {
+        const at = new Date(Date.UTC(2040, 0, 1) + freshCount++ * 3_600_000).toISOString();
+        // Other routes' cases may have put a slot of this doctor there: take the next hour.
+        const slot = await seedSlot(db, w.doctorFresh, at, 20, 1).catch((err: { code?: string }) => (err.code === '23P01' ? null : Promise.reject(err)));
+        if (slot) return seedBooking(db, slot, w.patient1);
+      }
+    };
+    return { method: 'POST', path: (id) => `/appointments/${id}/cancel`, ids: w.cancelPool, fresh, fields, valid: fc.record(fields, { requiredKeys: [] }) };
   },
 
   'POST /appointments/:id/reschedule': (w) => {
@@ -691,8 +705,13 @@ type Body =
   | { kind: 'raw'; text: string; contentType: string }
   | { kind: 'bytes'; bytes: number[]; contentType: string };
 
+/** The target id that stands for a fresh one (Spec.fresh), made when the case runs. */
+const FRESH = -1;
+let freshCount = 0;
+
 interface Case {
-  path: string;
+  /** The id in the path (FRESH: a new one), or 0 for routes without one. */
+  target: number;
   who: 'admin' | 'patient' | 'nobody' | 'forged';
   body: Body;
   idempotencyKey?: string;
@@ -776,31 +795,32 @@ function bodyArb(spec: Spec): fc.Arbitrary<Body> {
   const json = (a: fc.Arbitrary<unknown>): fc.Arbitrary<Body> => a.map((value) => ({ kind: 'json' as const, value }));
   const withNasty = Object.fromEntries(keys.map((k) => [k, fc.oneof({ weight: 3, arbitrary: nasty }, { weight: 1, arbitrary: spec.fields[k]! })]));
   const deepFor = (key: string) => (spec.deep && Object.hasOwn(spec.deep, key) ? spec.deep[key] : undefined);
-  const mutated = fc
-    .tuple(spec.valid, fc.constantFrom(...keys, ...keys, ...extraKeys))
-    .chain(([base, key]) => {
-      const deep = deepFor(key);
-      const has = Object.hasOwn(base, key);
-      const change = fc.oneof(
-        { weight: 3, arbitrary: nasty.map((v) => ({ op: 'set' as const, v })) },
-        ...(has ? [{ weight: 6, arbitrary: tainted(base[key]).map((v) => ({ op: 'set' as const, v })) }] : []),
-        ...(deep ? [{ weight: 6, arbitrary: deep.map((v) => ({ op: 'set' as const, v })) }] : []),
-        { weight: 1, arbitrary: fc.constant({ op: 'delete' as const, v: undefined as unknown }) },
-      );
-      return change.map(({ op, v }) => {
-        const copy: Record<string, unknown> = { ...base };
-        if (op === 'delete') delete copy[key];
-        else Object.defineProperty(copy, key, { value: v, enumerable: true, writable: true, configurable: true });
-        return copy;
-      });
+  // Mostly the route's own fields; sometimes a field it does not have.
+  const keyArb = keys.length ? fc.oneof({ weight: 5, arbitrary: fc.constantFrom(...keys) }, { weight: 1, arbitrary: fc.constantFrom(...extraKeys) }) : fc.constantFrom(...extraKeys);
+  const mutated = fc.tuple(spec.valid, keyArb).chain(([base, key]) => {
+    const deep = deepFor(key);
+    // The field's valid value (the base's, or a fresh one when the base left it out), to spoil subtly.
+    const good = Object.hasOwn(base, key) ? fc.constant(base[key]) : Object.hasOwn(spec.fields, key) ? spec.fields[key] : undefined;
+    const change = fc.oneof(
+      { weight: 3, arbitrary: nasty.map((v) => ({ op: 'set' as const, v })) },
+      ...(good ? [{ weight: 6, arbitrary: good.chain(tainted).map((v) => ({ op: 'set' as const, v })) }] : []),
+      ...(deep ? [{ weight: 6, arbitrary: deep.map((v) => ({ op: 'set' as const, v })) }] : []),
+      { weight: 1, arbitrary: fc.constant({ op: 'delete' as const, v: undefined as unknown }) },
+    );
+    return change.map(({ op, v }) => {
+      const copy: Record<string, unknown> = { ...base };
+      if (op === 'delete') delete copy[key];
+      else Object.defineProperty(copy, key, { value: v, enumerable: true, writable: true, configurable: true });
+      return copy;
     });
+  });
   return fc.oneof(
     // (a) any JSON at all as the body
     { weight: 2, arbitrary: json(fc.jsonValue({ maxDepth: 3 })) },
     { weight: 1, arbitrary: json(fc.jsonValue({ maxDepth: 3, stringUnit: 'binary' })) },
     { weight: 1, arbitrary: json(fc.dictionary(fc.oneof(fc.constantFrom(...keys, 'x'), fc.string({ maxLength: 8 })), fc.jsonValue({ maxDepth: 2 }), { maxKeys: 5 })) },
     // (b) the route's field names, with wrong or extreme values
-    { weight: keys.length ? 4 : 0, arbitrary: json(fc.record(withNasty, { requiredKeys: [] })) },
+    ...(keys.length ? [{ weight: 4, arbitrary: json(fc.record(withNasty, { requiredKeys: [] })) }] : []),
     // (c) valid bodies with one field changed, removed or added; and valid bodies as they are
     { weight: 8, arbitrary: json(mutated) },
     { weight: 2, arbitrary: json(spec.valid) },
@@ -812,9 +832,13 @@ function bodyArb(spec: Spec): fc.Arbitrary<Body> {
 }
 
 function caseArb(spec: Spec): fc.Arbitrary<Case> {
-  const path = spec.ids?.length
-    ? fc.oneof({ weight: 12, arbitrary: fc.constantFrom(...spec.ids) }, { weight: 1, arbitrary: fc.constantFrom(999_999, 2_147_483_647) }).map(spec.path)
-    : fc.constant(spec.path(0));
+  const target = spec.ids?.length
+    ? fc.oneof(
+        { weight: 12, arbitrary: fc.constantFrom(...spec.ids) },
+        ...(spec.fresh ? [{ weight: 24, arbitrary: fc.constant(FRESH) }] : []),
+        { weight: 1, arbitrary: fc.constantFrom(999_999, 2_147_483_647) },
+      )
+    : fc.constant(0);
   const who = spec.public
     ? fc.constantFrom<Case['who']>('nobody', 'nobody', 'admin', 'forged')
     : fc.oneof(
@@ -825,7 +849,7 @@ function caseArb(spec: Spec): fc.Arbitrary<Case> {
   const key = spec.idempotency
     ? fc.option(fc.oneof(fc.constantFrom('k1', 'k2', ' ', 'x'.repeat(300)), fc.stringMatching(/^[A-Za-z0-9-]{1,20}$/)), { nil: undefined, freq: 3 })
     : fc.constant(undefined);
-  return fc.record({ path, who, body: bodyArb(spec), idempotencyKey: key }).map((c) => (c.idempotencyKey === undefined ? { path: c.path, who: c.who, body: c.body } : c));
+  return fc.record({ target, who, body: bodyArb(spec), idempotencyKey: key }).map((c) => (c.idempotencyKey === undefined ? { target: c.target, who: c.who, body: c.body } : c));
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -838,7 +862,7 @@ interface Reply {
   body: unknown;
 }
 
-async function send(method: string, c: Case): Promise<Reply> {
+async function send(method: string, path: string, c: Case): Promise<Reply> {
   const headers: Record<string, string> = {};
   if (c.who === 'admin') headers.authorization = `Bearer ${w.admin}`;
   if (c.who === 'patient') headers.authorization = `Bearer ${w.patient}`;
@@ -855,7 +879,7 @@ async function send(method: string, c: Case): Promise<Reply> {
     body = Uint8Array.from(c.body.bytes);
     headers['content-type'] = c.body.contentType;
   }
-  const response = await fetch(`${server.url}/api/v1${c.path}`, { method, headers, body });
+  const response = await fetch(`${server.url}/api/v1${path}`, { method, headers, body });
   const text = await response.text();
   let parsed: unknown = text;
   try {
@@ -898,12 +922,13 @@ function describeBody(b: Body): string {
 const tally = new Map<string, Map<number, number>>();
 
 async function check(name: string, spec: Spec, c: Case): Promise<void> {
+  const path = spec.path(c.target === FRESH ? await spec.fresh!() : c.target);
   const logsBefore = server.logs.length;
   let reply: Reply;
   try {
-    reply = await send(spec.method, c);
+    reply = await send(spec.method, path, c);
   } catch (err) {
-    throw new Error(`${spec.method} /api/v1${c.path} as ${c.who}, body ${describeBody(c.body)}: the request failed (${(err as Error).message}; the server may have crashed)`);
+    throw new Error(`${spec.method} /api/v1${path} as ${c.who}, body ${describeBody(c.body)}: the request failed (${(err as Error).message}; the server may have crashed)`);
   }
   const counts = tally.get(name) ?? new Map<number, number>();
   counts.set(reply.status, (counts.get(reply.status) ?? 0) + 1);
@@ -919,7 +944,7 @@ async function check(name: string, spec: Spec, c: Case): Promise<void> {
     });
   throw new Error(
     [
-      `${spec.method} /api/v1${c.path} as ${c.who}${c.idempotencyKey !== undefined ? ` (Idempotency-Key ${JSON.stringify(c.idempotencyKey)})` : ''}`,
+      `${spec.method} /api/v1${path}${c.target === FRESH ? ' (a fresh booked appointment)' : ''} as ${c.who}${c.idempotencyKey !== undefined ? ` (Idempotency-Key ${JSON.stringify(c.idempotencyKey)})` : ''}`,
       `body: ${describeBody(c.body)}`,
       `answered ${wrong}: ${clip(reply.text)}`,
       ...(errors.length ? ['server log:', ...errors] : []),

@@ -28,6 +28,12 @@ describe('clinics', () => {
     expect(err.issues.map((i) => i.field).sort()).toEqual(['email', 'name', 'phone', 'timezone', 'zip']);
   });
 
+  it('refuses a zone JavaScript knows but PostgreSQL does not (it computes clinic days too)', async () => {
+    const err = (await createClinic(db.em(), SYSTEM, { name: 'Legacy', city: 'Somewhere', timezone: 'US/Pacific-New' }).catch((e) => e)) as ValidationError;
+    expect(err).toBeInstanceOf(ValidationError);
+    expect(err.field).toBe('timezone');
+  });
+
   it('filters by city and search in SQL, with totals and paging', async () => {
     for (const name of ['Alpha Care', 'Beta Care', 'Gamma Health']) await createClinic(db.em(), SYSTEM, { name, city: 'Indore', timezone: 'Asia/Kolkata' });
     const page = await listClinics(db.em(), SYSTEM, { city: 'INDORE', search: 'care', limit: 1 });

@@ -32,11 +32,11 @@ export type GenerateSlotsInput = z.input<typeof generateSlotsInput>;
 /** One row of an import, as read from CSV or JSON; `line` is where it stands in the file. */
 export const importRow = z.object({
   line: z.int().min(1),
-  doctor: z.union([z.string(), z.number()]).optional(),
-  start: z.string().optional(),
-  length: z.string().optional(),
-  end: z.string().optional(),
-  capacity: z.union([z.string(), z.number()]).optional(),
+  doctor: z.union([z.string().max(20), z.int()]).optional(),
+  start: z.string().max(40).optional(),
+  length: z.string().max(20).optional(),
+  end: z.string().max(40).optional(),
+  capacity: z.union([z.string().max(10), z.int()]).optional(),
 });
 export type ImportRow = z.input<typeof importRow>;
 
