@@ -3,21 +3,16 @@ import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { initialise } from '../../src/services/init.js';
-import { createTestDatabase, type TestDatabase } from '../support/db.js';
-import { startServer, type TestServer } from '../support/http.js';
+import type { TestDatabase } from '../support/db.js';
+import { startServerWithAdmin, type TestServer } from '../support/http.js';
 
 let db: TestDatabase;
 let server: TestServer;
+let stop: () => Promise<void>;
 beforeAll(async () => {
-  db = await createTestDatabase();
-  await initialise(db.em(), { adminEmail: 'admin@example.org', adminName: 'Ada Admin', adminPassword: 'S3cure-pass!' });
-  server = await startServer(db);
+  ({ db, server, stop } = await startServerWithAdmin());
 });
-afterAll(async () => {
-  await server.close();
-  await db.drop();
-});
+afterAll(() => stop());
 
 function readmeExamples(): string {
   const readme = readFileSync(resolve(import.meta.dirname, '../../README.md'), 'utf8');

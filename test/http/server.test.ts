@@ -1,19 +1,14 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { initialise } from '../../src/services/init.js';
-import { createTestDatabase, type TestDatabase } from '../support/db.js';
-import { api, startServer, type TestServer } from '../support/http.js';
+import type { TestDatabase } from '../support/db.js';
+import { api, startServerWithAdmin, type TestServer } from '../support/http.js';
 
 let db: TestDatabase;
 let server: TestServer;
+let stop: () => Promise<void>;
 beforeAll(async () => {
-  db = await createTestDatabase();
-  await initialise(db.em(), { adminEmail: 'admin@example.org', adminName: 'Ada Admin', adminPassword: 'S3cure-pass!' });
-  server = await startServer(db);
+  ({ db, server, stop } = await startServerWithAdmin());
 });
-afterAll(async () => {
-  await server.close();
-  await db.drop();
-});
+afterAll(() => stop());
 
 describe('the server', () => {
   it('answers /health and /ready, serves the OpenAPI 3.1 document and the docs page', async () => {

@@ -59,3 +59,20 @@ export async function api<T = any>(base: string, method: string, path: string, o
   }
   return { status: response.status, headers: response.headers, body: parsed as T, text };
 }
+
+/** A fresh database with its first admin (admin@example.org / S3cure-pass!) and a server on it. */
+export async function startServerWithAdmin(): Promise<{ db: TestDatabase; server: TestServer; stop(): Promise<void> }> {
+  const { createTestDatabase } = await import('./db.js');
+  const { initialise } = await import('../../src/services/init.js');
+  const db = await createTestDatabase();
+  await initialise(db.em(), { adminEmail: 'admin@example.org', adminName: 'Ada Admin', adminPassword: 'S3cure-pass!' });
+  const server = await startServer(db);
+  return {
+    db,
+    server,
+    async stop() {
+      await server.close();
+      await db.drop();
+    },
+  };
+}
