@@ -6,6 +6,7 @@ import { Migration20261125020000_free_slot_indexes } from './Migration2026112502
 import { Migration20261125030000_doctor_day_limit } from './Migration20261125030000_doctor_day_limit.js';
 import { Migration20261125040000_http } from './Migration20261125040000_http.js';
 import { Migration20261125050000_free_slot_cover } from './Migration20261125050000_free_slot_cover.js';
+import { Migration20261125060000_free_slot_cover_id } from './Migration20261125060000_free_slot_cover_id.js';
 
 export const migrationsList = [
   { name: 'Migration20261125000000_initial', class: Migration20261125000000_initial },
@@ -14,4 +15,5 @@ export const migrationsList = [
   { name: 'Migration20261125030000_doctor_day_limit', class: Migration20261125030000_doctor_day_limit },
   { name: 'Migration20261125040000_http', class: Migration20261125040000_http },
   { name: 'Migration20261125050000_free_slot_cover', class: Migration20261125050000_free_slot_cover },
+  { name: 'Migration20261125060000_free_slot_cover_id', class: Migration20261125060000_free_slot_cover_id },
 ];

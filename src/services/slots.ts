@@ -138,33 +138,43 @@ export async function freeSlots(em: EntityManager, _actor: Actor, raw: FreeSlots
 
 /**
  * The free-slot search, shared with the bench (which times the same SQL through pg). Future slots are always
- * at their doctor's clinic (moving a doctor moves them), so the clinic filters go through the doctor: the
- * planner picks the few matching doctors first and reads only their part of the partial, covering index
- * slot_free_cover_idx. The page is chosen on slot columns alone; names are joined for its rows only.
+ * at their doctor's clinic (moving a doctor moves them), so every filter but the dates picks doctors first
+ * (`docs`, a handful). Then, per doctor, an index-only scan of the partial, covering slot_free_cover_idx in
+ * starts_at order: the page needs at most limit + offset slots of each, and the total counts the same rows.
+ * Leave is checked only for doctors with leave ending after `from` (few), so a plan made for any parameters
+ * is as good as one made for these: PostgreSQL keeps the prepared statement's generic plan and does not
+ * replan on every call (replanning cost more than running it). Names are joined for the page's rows only.
  */
 export function freeSlotsQuery(
   f: { specialty?: string; city?: string; clinicId?: number; doctorId?: number; from: Date; to: Date },
   limit: number,
   offset: number,
 ) {
-  const where = ['s.is_active', 's.booked_count < s.capacity', 's.starts_at >= ?', 's.starts_at < ?', 'd.is_active', 'c.is_active'];
-  const params: unknown[] = [f.from, f.to];
-  if (f.specialty) (where.push('d.specialty = lower(?)'), params.push(f.specialty));
-  if (f.city) (where.push('lower(c.city) = lower(?)'), params.push(f.city));
-  if (f.clinicId) (where.push('d.clinic_id = ?'), params.push(f.clinicId));
-  if (f.doctorId) (where.push('s.doctor_id = ?'), params.push(f.doctorId));
-  where.push('not exists (select 1 from doctor_leave l where l.doctor_id = s.doctor_id and tstzrange(l.starts_at, l.ends_at) && tstzrange(s.starts_at, s.ends_at))');
-  return {
-    sql: `with hits as (
-            select s.id, s.starts_at, count(*) over () as total
-              from slot s join doctor d on d.id = s.doctor_id join clinic c on c.id = d.clinic_id
-             where ${where.join(' and ')}
-             order by s.starts_at, s.id limit ? offset ?)
-          select ${SLOT_COLUMNS}, hits.total
-            from hits join slot s on s.id = hits.id ${SLOT_JOINS.replace(/^from slot s /, '')}
-           order by s.starts_at, s.id`,
-    params: [...params, limit, offset],
-  };
+  // Placeholders are positional: `p` adds a parameter where its `?` appears, so text order is push order.
+  const params: unknown[] = [];
+  const p = (value: unknown, cast = '') => (params.push(value), `?${cast}`);
+  const hasLeave = `exists (select 1 from doctor_leave l where l.doctor_id = d.id and l.ends_at > ${p(f.from, '::timestamptz')})`;
+  const doctorWhere = ['d.is_active', 'c.is_active'];
+  if (f.specialty) doctorWhere.push(`lower(d.specialty) = lower(${p(f.specialty)})`);
+  if (f.city) doctorWhere.push(`lower(c.city) = lower(${p(f.city)})`);
+  if (f.clinicId) doctorWhere.push(`d.clinic_id = ${p(f.clinicId)}`);
+  if (f.doctorId) doctorWhere.push(`d.id = ${p(f.doctorId)}`);
+  const free = () => `s.doctor_id = docs.id and s.is_active and s.booked_count < s.capacity
+                  and s.starts_at >= ${p(f.from, '::timestamptz')} and s.starts_at < ${p(f.to, '::timestamptz')}
+                  and (not docs.has_leave or not exists (select 1 from doctor_leave l where l.doctor_id = s.doctor_id
+                         and tstzrange(l.starts_at, l.ends_at) && tstzrange(s.starts_at, s.ends_at)))`;
+  // From here in text order (template parts are evaluated left to right).
+  const sql = `with docs as materialized (
+          select d.id, ${hasLeave} as has_leave from doctor d join clinic c on c.id = d.clinic_id where ${doctorWhere.join(' and ')}),
+        page as (
+          select f.id, f.starts_at from docs cross join lateral (
+            select s.id, s.starts_at from slot s where ${free()}
+             order by s.starts_at limit ${p(limit, '::int')} + ${p(offset, '::int')}) f
+           order by f.starts_at, f.id limit ${p(limit, '::int')} offset ${p(offset, '::int')})
+        select ${SLOT_COLUMNS}, (select count(*) from docs join slot s on ${free()}) as total
+          from page join slot s on s.id = page.id ${SLOT_JOINS.replace(/^from slot s /, '')}
+         order by s.starts_at, s.id`;
+  return { sql, params };
 }
 
 // ---------------------------------------------------------------------------------------------------------

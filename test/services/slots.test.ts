@@ -201,3 +201,79 @@ describe('free slots', () => {
     expect(listed.items.map((s) => s.id)).toEqual([open.id, full.id]);
   });
 });
+
+describe('free slots, page by page', () => {
+  // The search picks doctors first and reads at most limit + offset slots of each; this checks that every page
+  // and every total equal those of the plain query, over doctors with and without leave (adjacent leave, past
+  // leave, leave after the window), deleted and full slots, slots of 1 and 2 hours and every filter.
+  it('agrees with the plain query on every page, for every filter', async () => {
+    const clinics = [
+      await makeClinic(db.em(), { city: 'Alphaville', timezone: 'UTC' }),
+      await makeClinic(db.em(), { city: 'Alphaville', timezone: 'UTC' }),
+      await makeClinic(db.em(), { city: 'Betaburg', timezone: 'UTC' }),
+    ];
+    const doctors = [];
+    for (let i = 0; i < 6; i++) doctors.push((await makeDoctor(db.em(), clinics[i % 3]!.id, { specialty: i % 2 ? 'nephrology' : 'oncology' })).doctor);
+    let seed = 7;
+    const random = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+    const capacityOne: number[] = [];
+    for (const doctor of doctors) {
+      const rows = await db.sql<{ id: number; capacity: number }>(
+        `insert into slot (doctor_id, clinic_id, starts_at, ends_at, capacity)
+         select $1, $2, t, t + make_interval(hours => case when h % 3 = 0 then 2 else 1 end), 1 + (h % 2)
+           from generate_series(0, 11) day cross join generate_series(0, 9) h
+           cross join lateral (select '2031-01-01T06:00Z'::timestamptz + make_interval(days => day, hours => h * 2) as t) x
+         returning id, capacity`,
+        [doctor.id, doctor.clinicId],
+      );
+      for (const row of rows) {
+        if (random() < 0.1) await db.sql(`update slot set is_active = false where id = $1`, [row.id]);
+        else if (row.capacity === 1 && random() < 0.15) capacityOne.push(row.id);
+      }
+    }
+    for (const slotId of capacityOne.slice(0, 8)) await seedBooking(db, slotId, (await makePatient(db.em())).patient.id);
+    const leave = (doctorId: number, from: string, to: string) => db.sql(`insert into doctor_leave (doctor_id, starts_at, ends_at) values ($1, $2, $3)`, [doctorId, from, to]);
+    await leave(doctors[0]!.id, '2031-01-03T00:00Z', '2031-01-04T00:00Z');
+    await leave(doctors[1]!.id, '2031-01-05T10:00Z', '2031-01-05T11:00Z');
+    await leave(doctors[1]!.id, '2031-01-05T11:00Z', '2031-01-05T12:00Z');
+    await leave(doctors[2]!.id, '2030-06-01T00:00Z', '2030-06-02T00:00Z');
+    await leave(doctors[3]!.id, '2031-02-01T00:00Z', '2031-02-03T00:00Z');
+    await db.sql(`update doctor set is_active = false where id = $1`, [doctors[4]!.id]);
+
+    const plain = (f: { specialty?: string; city?: string; clinicId?: number; doctorId?: number }) =>
+      db.sql<{ id: number }>(
+        `select s.id from slot s join doctor d on d.id = s.doctor_id join clinic c on c.id = d.clinic_id
+          where s.is_active and s.booked_count < s.capacity and s.starts_at >= '2031-01-02T00:00Z' and s.starts_at < '2031-01-11T00:00Z'
+            and d.is_active and c.is_active
+            and ($1::text is null or lower(d.specialty) = lower($1)) and ($2::text is null or lower(c.city) = lower($2))
+            and ($3::int is null or d.clinic_id = $3) and ($4::int is null or d.id = $4)
+            and not exists (select 1 from doctor_leave l where l.doctor_id = s.doctor_id and l.starts_at < s.ends_at and l.ends_at > s.starts_at)
+          order by s.starts_at, s.id`,
+        [f.specialty ?? null, f.city ?? null, f.clinicId ?? null, f.doctorId ?? null],
+      );
+    const filters = [
+      {},
+      { specialty: 'Oncology' },
+      { city: 'ALPHAVILLE' },
+      { specialty: 'nephrology', city: 'betaburg' },
+      { clinicId: clinics[0]!.id },
+      { doctorId: doctors[1]!.id },
+      { doctorId: doctors[4]!.id },
+    ];
+    let pages = 0;
+    for (const filter of filters) {
+      const expected = (await plain(filter)).map((r) => r.id);
+      for (const limit of [1, 7, 1000]) {
+        for (let offset = 0; offset <= expected.length + 1 && (limit > 1 || offset < 4); offset += limit) {
+          const page = await freeSlots(db.em(), SYSTEM, { ...filter, from: '2031-01-02', to: '2031-01-10', limit, offset });
+          expect({ filter, limit, offset, ids: page.items.map((s) => s.id), total: page.total }).toEqual({
+            filter, limit, offset, ids: expected.slice(offset, offset + limit), total: expected.length,
+          });
+          pages++;
+        }
+      }
+    }
+    expect(pages).toBeGreaterThan(100);
+    expect((await plain({ specialty: 'oncology' })).length).toBeGreaterThan(50);
+  });
+});
