@@ -7,6 +7,7 @@ import { Migration20261125030000_doctor_day_limit } from './Migration20261125030
 import { Migration20261125040000_http } from './Migration20261125040000_http.js';
 import { Migration20261125050000_free_slot_cover } from './Migration20261125050000_free_slot_cover.js';
 import { Migration20261125060000_free_slot_cover_id } from './Migration20261125060000_free_slot_cover_id.js';
+import { Migration20261125070000_auth_notify } from './Migration20261125070000_auth_notify.js';
 
 export const migrationsList = [
   { name: 'Migration20261125000000_initial', class: Migration20261125000000_initial },
@@ -16,4 +17,5 @@ export const migrationsList = [
   { name: 'Migration20261125040000_http', class: Migration20261125040000_http },
   { name: 'Migration20261125050000_free_slot_cover', class: Migration20261125050000_free_slot_cover },
   { name: 'Migration20261125060000_free_slot_cover_id', class: Migration20261125060000_free_slot_cover_id },
+  { name: 'Migration20261125070000_auth_notify', class: Migration20261125070000_auth_notify },
 ];

@@ -6,6 +6,7 @@ import { sqlOf } from '../db/sql.js';
 import { NotFoundError } from '../domain/errors.js';
 import type { Actor } from '../domain/roles.js';
 import { authenticate } from '../services/auth.js';
+import { startAuthCache, type AuthCache } from './auth-cache.js';
 import { sendProblem, toProblem } from './errors.js';
 import { registerOpenApi } from './openapi.js';
 import { registerAppointmentRoutes } from './routes/appointments.js';
@@ -24,6 +25,10 @@ declare module 'fastify' {
     /** Who is asking, from the bearer token (absent on public routes). */
     actor: Actor;
   }
+  interface FastifyInstance {
+    /** Users this process remembers between requests (absent when started without it). */
+    authCache?: AuthCache;
+  }
   interface FastifyContextConfig {
     /** Reachable without a token. */
     public?: boolean;
@@ -37,6 +42,8 @@ export interface ServerOptions {
   logLevel?: string;
   /** Where the log goes (tests pass a stream); stdout by default. */
   logStream?: NodeJS.WritableStream;
+  /** Remember token owners between requests, kept current by LISTEN (src/http/auth-cache.ts). On by default. */
+  authCache?: boolean;
 }
 
 export const BODY_LIMIT = 100 * 1024;
@@ -80,6 +87,12 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
     await app.register(cors, { origin: options.corsOrigins, methods: ['GET', 'POST', 'PATCH', 'PUT', 'DELETE'], allowedHeaders: ['Authorization', 'Content-Type', 'Idempotency-Key'] });
   }
 
+  if (options.authCache !== false) {
+    const users = await startAuthCache(String(options.orm.config.get('clientUrl')), app.log);
+    app.decorate('authCache', users.cache);
+    app.addHook('onClose', () => users.close());
+  }
+
   app.decorateRequest('em', null as never);
   app.decorateRequest('actor', null as never);
   app.addHook('onRequest', async (request) => {
@@ -89,7 +102,7 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
     if (request.routeOptions.config?.public || !request.routeOptions.url?.startsWith('/api/')) return;
     const header = request.headers.authorization;
     const token = header?.match(/^Bearer\s+(\S+)$/i)?.[1];
-    request.actor = (await authenticate(sqlOf(request.em), token ?? (header ? 'malformed' : undefined))).actor;
+    request.actor = (await authenticate(sqlOf(request.em), token ?? (header ? 'malformed' : undefined), app.authCache)).actor;
   });
   app.addHook('onResponse', async (request, reply) => {
     request.log.info(

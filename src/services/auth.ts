@@ -107,7 +107,7 @@ export function issueToken(user: { id: number; role: Role; tokenVersion: number 
   return { accessToken, expiresIn, expiresAt: new Date(Date.now() + expiresIn * 1000).toISOString() };
 }
 
-interface AuthRow {
+export interface AuthRow {
   id: number;
   name: string;
   email: string;
@@ -122,24 +122,33 @@ interface AuthRow {
   jwt_secret: string | null;
 }
 
+/** Where a long-running process keeps users it has read (src/http/auth-cache.ts); `load` reads the database. */
+export interface UserCache {
+  get(id: number, load: () => Promise<AuthRow | undefined>): Promise<AuthRow | undefined>;
+}
+
 /**
  * Checks a bearer token against the database: signature (HS256 only: `alg: none` and others are refused),
- * expiry, and that the user still exists, is active and has not revoked it (token_version). One query.
+ * expiry, and that the user still exists, is active and has not revoked it (token_version). One query, or
+ * none when `users` remembers the user (it forgets them as soon as their row changes).
  */
-export async function authenticate(sql: Sql, token: string | undefined): Promise<Authenticated> {
+export async function authenticate(sql: Sql, token: string | undefined, users?: UserCache): Promise<Authenticated> {
   if (!token) throw new AuthError('not logged in: run ascend login, or set ASCEND_TOKEN');
   const decoded = jwt.decode(token, { json: true });
   const id = Number(decoded?.sub);
   if (!decoded || !Number.isInteger(id) || id <= 0) throw new AuthError('the token is not a valid ascend token');
 
-  const rows = await sql.query<AuthRow>(
-    `select u.id, u.name, u.email, u.role, u.is_active, u.token_version, u.mobile, u.address, u.last_login_at,
-            u.created_at, u.updated_at, (select value from app_setting where key = ?) as jwt_secret
-       from "user" u where u.id = ?`,
-    [SECRET_SETTING, id],
-    'ascend_authenticate',
-  );
-  const row = rows[0];
+  const load = async () =>
+    (
+      await sql.query<AuthRow>(
+        `select u.id, u.name, u.email, u.role, u.is_active, u.token_version, u.mobile, u.address, u.last_login_at,
+                u.created_at, u.updated_at, (select value from app_setting where key = ?) as jwt_secret
+           from "user" u where u.id = ?`,
+        [SECRET_SETTING, id],
+        'ascend_authenticate',
+      )
+    )[0];
+  const row = users ? await users.get(id, load) : await load();
   const key = process.env.ASCEND_JWT_SECRET || row?.jwt_secret;
   if (!row || !key) throw new AuthError('the token is not valid here (unknown user or another database)');
 
