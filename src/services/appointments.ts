@@ -261,8 +261,10 @@ function bookingRefusal(err: unknown, patientId: number, slotId: number): unknow
       return new ConflictError(`patient ${patientId} already has an appointment at that time`, 'slotId');
     case 'slot_booked_within_capacity':
       return new SlotFullError(`slot ${slotId} is full`, 'slotId');
-    case 'appointment_doctor_day_max':
-      return new ConflictError(`the doctor is fully booked that day (${(err as Error).message.replace(/^.*\((\d+ appointments a day)\).*$/s, '$1')})`, 'slotId');
+    case 'appointment_doctor_day_max': {
+      const [, day, max] = /fully booked on (\S+) \((\d+) appointments a day\)/.exec((err as Error).message) ?? [];
+      return new ConflictError(day ? `the doctor is fully booked on ${day} (${max} appointments a day)` : 'the doctor is fully booked that day', 'slotId');
+    }
     default:
       return err;
   }
@@ -296,7 +298,9 @@ export async function bookAppointment(em: EntityManager, actor: Actor, raw: Book
       }
       if (!slot.isActive || slot.startsAt.getTime() <= Date.now() || slot.bookedCount >= slot.capacity) await assertBookable(tx, slot, patientId);
       // The rules, the insert, the increment and the audit in one statement (this is the hot path). When the
-      // guards let nothing through, the same rules run one by one to say which one refused.
+      // guards let nothing through, the same rules run one by one to say which one refused. The doctor's daily
+      // maximum is not among the guards: the deferred trigger appointment_doctor_day_max counts at commit
+      // under an advisory lock (it must, for races), and counting twice cost an eighth of the booking.
       const [row] = await preparedQuery<{ id: number; created_at: Instant; doctor_name: string; clinic_name: string; timezone: string; patient_name: string }>(
         tx,
         'ascend_book',
@@ -307,10 +311,7 @@ export async function bookAppointment(em: EntityManager, actor: Actor, raw: Book
             where s.id = ? and d.is_active and c.is_active and p.is_active and pu.is_active
               and not exists (select 1 from doctor_leave l where l.doctor_id = s.doctor_id and tstzrange(l.starts_at, l.ends_at) && tstzrange(s.starts_at, s.ends_at))
               and not exists (select 1 from appointment a where a.slot_id = s.id and a.patient_id = p.id and a.status <> 'cancelled')
-              and not exists (select 1 from appointment a where a.patient_id = p.id and a.status = 'booked' and tstzrange(a.starts_at, a.ends_at) && tstzrange(s.starts_at, s.ends_at))
-              and (select count(*) from appointment a where a.doctor_id = s.doctor_id and a.status <> 'cancelled'
-                     and a.starts_at >= ((s.starts_at at time zone c.timezone)::date::timestamp at time zone c.timezone)
-                     and a.starts_at < (((s.starts_at at time zone c.timezone)::date + 1)::timestamp at time zone c.timezone)) < d.max_patients_per_day),
+              and not exists (select 1 from appointment a where a.patient_id = p.id and a.status = 'booked' and tstzrange(a.starts_at, a.ends_at) && tstzrange(s.starts_at, s.ends_at))),
          a as (
            insert into appointment (slot_id, patient_id, doctor_id, clinic_id, starts_at, ends_at, status, reason, idempotency_key, idempotency_fingerprint)
            select ok.id, ?, ok.doctor_id, ok.clinic_id, ok.starts_at, ok.ends_at, 'booked', ?, ?, ? from ok
