@@ -122,6 +122,27 @@ export interface AuthRow {
   jwt_secret: string | null;
 }
 
+// A token that verified once under a key verifies again under that key: a long-running process (serve) skips
+// the second HMAC and parse. Expiry is still checked on every use, and the user behind the token as well.
+const verifiedTokens = new Map<string, { key: string; claims: TokenClaims }>();
+const MAX_VERIFIED_TOKENS = 10_000;
+
+function verifiedClaims(token: string, key: string): TokenClaims {
+  const known = verifiedTokens.get(token);
+  if (known && known.key === key && known.claims.exp * 1000 > Date.now()) return known.claims;
+  let claims: TokenClaims;
+  try {
+    claims = jwt.verify(token, hmacKey(key), { algorithms: [JWT_ALGORITHM] }) as TokenClaims;
+  } catch (err) {
+    if (err instanceof jwt.TokenExpiredError) throw new AuthError(`the token expired at ${err.expiredAt.toISOString()}: log in again`);
+    throw new AuthError('the token is not valid (bad signature or format)');
+  }
+  if (typeof claims.exp !== 'number') throw new AuthError('the token is not valid (it has no expiry)');
+  if (verifiedTokens.size >= MAX_VERIFIED_TOKENS) verifiedTokens.clear();
+  verifiedTokens.set(token, { key, claims });
+  return claims;
+}
+
 /** Where a long-running process keeps users it has read (src/http/auth-cache.ts); `load` reads the database. */
 export interface UserCache {
   get(id: number, load: () => Promise<AuthRow | undefined>): Promise<AuthRow | undefined>;
@@ -152,14 +173,7 @@ export async function authenticate(sql: Sql, token: string | undefined, users?: 
   const key = process.env.ASCEND_JWT_SECRET || row?.jwt_secret;
   if (!row || !key) throw new AuthError('the token is not valid here (unknown user or another database)');
 
-  let claims: TokenClaims;
-  try {
-    claims = jwt.verify(token, hmacKey(key), { algorithms: [JWT_ALGORITHM] }) as TokenClaims;
-  } catch (err) {
-    if (err instanceof jwt.TokenExpiredError) throw new AuthError(`the token expired at ${err.expiredAt.toISOString()}: log in again`);
-    throw new AuthError('the token is not valid (bad signature or format)');
-  }
-  if (typeof claims.exp !== 'number') throw new AuthError('the token is not valid (it has no expiry)');
+  const claims = verifiedClaims(token, key);
   if (!row.is_active) throw new AuthError('this user is deactivated');
   if (claims.tv !== row.token_version || !ROLES.includes(claims.role) || claims.role !== row.role) {
     throw new AuthError('the token was revoked (password changed, role changed or user deactivated): log in again');

@@ -58,6 +58,21 @@ describe('authenticate', () => {
     await expect(login(db.em(), { email: user.email, password: PASSWORD })).rejects.toThrow('wrong email or password');
   });
 
+  it('a token accepted before is refused once it expires, and under another key', async () => {
+    const { user } = await makeUser(db.em(), 'patient');
+    const token = jwt.sign({ role: 'patient', tv: 0, exp: Math.floor(Date.now() / 1000) + 1 }, key, { subject: String(user.id) });
+    await expect(authenticate(sqlOf(db.em()), token)).resolves.toMatchObject({ actor: { id: user.id } });
+    process.env.ASCEND_JWT_SECRET = 'an-operator-provided-secret-of-enough-length';
+    try {
+      await rejects(token, /bad signature/);
+    } finally {
+      delete process.env.ASCEND_JWT_SECRET;
+    }
+    await expect(authenticate(sqlOf(db.em()), token)).resolves.toMatchObject({ actor: { id: user.id } });
+    await new Promise((r) => setTimeout(r, 2100 - (Date.now() % 1000)));
+    await rejects(token, /expired at/);
+  });
+
   it('ASCEND_JWT_SECRET, when set, signs and verifies instead of the stored key', async () => {
     const { user } = await makeUser(db.em(), 'patient');
     process.env.ASCEND_JWT_SECRET = 'an-operator-provided-secret-of-enough-length';
