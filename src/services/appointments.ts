@@ -211,7 +211,7 @@ interface BookingChecks {
  * one refuses. (Two bookings racing for the last place of a doctor's day are settled by the database: the
  * deferred trigger appointment_doctor_day_max.)
  */
-async function assertBookable(em: EntityManager, slot: Slot, patientId: number, exceptAppointmentId = 0): Promise<void> {
+async function assertBookable(em: EntityManager, slot: Pick<LockedSlot, 'id' | 'isActive' | 'startsAt' | 'bookedCount' | 'capacity'>, patientId: number, exceptAppointmentId = 0): Promise<void> {
   if (!slot.isActive) throw new ConflictError(`slot ${slot.id} is not available (it was deleted)`, 'slotId');
   if (slot.startsAt.getTime() <= Date.now()) throw new ConflictError(`slot ${slot.id} has already started`, 'slotId');
   if (slot.bookedCount >= slot.capacity) throw new SlotFullError(`slot ${slot.id} is full (${slot.bookedCount}/${slot.capacity})`, 'slotId');
@@ -240,15 +240,42 @@ async function assertBookable(em: EntityManager, slot: Slot, patientId: number, 
   }
 }
 
+/** The slot row a booking holds locked (FOR UPDATE) until it commits: what the rules and the reply read. */
+interface LockedSlot {
+  id: number;
+  doctorId: number;
+  clinicId: number;
+  startsAt: Date;
+  endsAt: Date;
+  capacity: number;
+  bookedCount: number;
+  isActive: boolean;
+}
+
 /**
- * The slot, fetched with a pessimistic write lock (SELECT … FOR UPDATE) and hydrated as the managed Slot
- * entity. Written as a prepared statement rather than em.findOne(Slot, id, { lockMode }) because on the
- * booking hot path the ORM's query building cost more than the rest of the booking (measured with
- * `npm run bench -- appointments`); the lock and the entity are the same.
+ * The slot, fetched with a pessimistic write lock (SELECT … FOR UPDATE) in the booking's transaction. A
+ * prepared statement read as a plain record rather than em.findOne(Slot, id, { lockMode }): the booking writes
+ * through one statement, so a managed entity would give the unit of work nothing to track, and building and
+ * merging it (and the ORM's query) cost a quarter of serve's CPU per booking (`npm run bench -- http`).
  */
-async function lockSlot(tx: EntityManager, slotId: number): Promise<Slot | null> {
-  const [row] = await preparedQuery<Record<string, unknown>>(tx, 'ascend_lock_slot', 'select * from slot where id = ? for update', [slotId]);
-  return row ? tx.map(Slot, row) : null;
+async function lockSlot(tx: EntityManager, slotId: number): Promise<LockedSlot | null> {
+  const [row] = await preparedQuery<{ id: number; doctor_id: number; clinic_id: number; starts_at: Instant; ends_at: Instant; capacity: number; booked_count: number; is_active: boolean }>(
+    tx,
+    'ascend_lock_slot_row',
+    'select id, doctor_id, clinic_id, starts_at, ends_at, capacity, booked_count, is_active from slot where id = ? for update',
+    [slotId],
+  );
+  if (!row) return null;
+  return {
+    id: row.id,
+    doctorId: row.doctor_id,
+    clinicId: row.clinic_id,
+    startsAt: new Date(row.starts_at),
+    endsAt: new Date(row.ends_at),
+    capacity: row.capacity,
+    bookedCount: row.booked_count,
+    isActive: row.is_active,
+  };
 }
 
 /** The schema's refusals, in the words of a booking. */
@@ -334,9 +361,9 @@ export async function bookAppointment(em: EntityManager, actor: Actor, raw: Book
         slotId: slot.id,
         patientId,
         patientName: row.patient_name,
-        doctorId: slot.doctor.id,
+        doctorId: slot.doctorId,
         doctorName: row.doctor_name,
-        clinicId: slot.clinic.id,
+        clinicId: slot.clinicId,
         clinicName: row.clinic_name,
         timezone: row.timezone,
         startsAt: slot.startsAt.toISOString(),
