@@ -1,9 +1,8 @@
 // Drives the real, built CLI as a child process, the way users and scripts run it.
 import { spawn } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { expect } from 'vitest';
+import { expect, inject } from 'vitest';
 
 export const BIN = resolve(import.meta.dirname, '../../bin/ascend');
 
@@ -53,7 +52,7 @@ export function runCli(args: string[], options: CliOptions = {}): Promise<CliRes
  * one terminal sees.
  */
 export function cliFor(databaseUrl: string, extraEnv: Record<string, string | undefined> = {}) {
-  const configHome = mkdtempSync(join(tmpdir(), 'ascend-test-cfg-'));
+  const configHome = mkdtempSync(join(inject('testTmp'), 'cfg-'));
   const env = { DATABASE_URL: databaseUrl, XDG_CONFIG_HOME: configHome, ASCEND_TOKEN: undefined, ...extraEnv };
   return {
     configHome,

@@ -14,6 +14,8 @@ declare module 'vitest' {
     pgServerUrl: string;
     /** The migrated template that test databases are created from. */
     pgTemplate: string;
+    /** A directory for this run's scratch files (CLI config homes …), removed when the run ends. */
+    testTmp: string;
   }
 }
 
@@ -48,6 +50,9 @@ export default async function setup(project: TestProject) {
   await migrateUrl(withDatabase(serverUrl, template));
   await admin.end();
 
+  const testTmp = mkdtempSync(join(tmpdir(), 'ascend-test-run-'));
+  chmodSync(testTmp, 0o755);
+  project.provide('testTmp', testTmp);
   project.provide('pgServerUrl', withDatabase(serverUrl, 'postgres'));
   project.provide('pgTemplate', template);
 
@@ -57,5 +62,6 @@ export default async function setup(project: TestProject) {
     await client.query(`drop database if exists ${template} with (force)`).catch(() => undefined);
     await client.end();
     await stop();
+    rmSync(testTmp, { recursive: true, force: true });
   };
 }

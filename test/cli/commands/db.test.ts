@@ -5,7 +5,7 @@ import { chmodSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync }
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { migrationsList } from '../../../migrations/index.js';
 import { runCli, type CliOptions } from '../../support/cli.js';
 
@@ -21,7 +21,7 @@ const state = () => JSON.parse(readFileSync(join(dataDir, 'server.json'), 'utf8'
 beforeAll(async () => {
   dataDir = mkdtempSync(join(tmpdir(), 'ascend-test-embedded-'));
   chmodSync(dataDir, 0o755);
-  configHome = mkdtempSync(join(tmpdir(), 'ascend-test-cfg-'));
+  configHome = mkdtempSync(join(inject('testTmp'), 'cfg-'));
   const init = await run(['init', '--admin-email', 'admin@example.org', '--admin-name', 'Ada Admin', '--admin-password-stdin'], { input: 'S3cure-pass!\n' });
   expect(init.code, init.stderr).toBe(0);
   const login = await run(['login', '--email', 'admin@example.org', '--password-stdin'], { input: 'S3cure-pass!\n' });
