@@ -1,12 +1,11 @@
 import { writeFileSync, mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { cliFor } from '../../support/cli.js';
 import { createTestDatabase, type TestDatabase } from '../../support/db.js';
 
 let db: TestDatabase;
-const dir = mkdtempSync(join(tmpdir(), 'ascend-test-seed-'));
+const dir = mkdtempSync(join(inject('testTmp'), 'seed-'));
 beforeAll(async () => {
   db = await createTestDatabase();
 });
