@@ -91,6 +91,7 @@ async function benchGenerate(server: BenchServer): Promise<Row> {
 }
 
 const RUNS = 200;
+const WARM_UP = 200;
 
 /** The search every free-slot figure times: one specialty in one city, the next 14 days. */
 export const FREE_FILTER = { specialty: 'specialty3', city: 'City 4' };
@@ -134,16 +135,19 @@ async function benchFree(server: BenchServer): Promise<Row[]> {
   let plan = '';
   try {
     const call = () => freeSlots(orm.em.fork(), SYSTEM, { ...filter, limit: 20 });
-    for (let i = 0; i < 10; i++) await call();
-    for (let i = 0; i < RUNS; i++) serviceMs.push((await timed(call)).ms);
-
     await withClient(url, async (c) => {
       const now = new Date();
       const q = freeSlotsQuery({ ...filter, from: now, to: new Date(now.getTime() + 14 * 86_400_000) }, 20, 0);
       let n = 0;
       const text = q.sql.replace(/\?/g, () => `$${++n}`);
-      for (let i = 0; i < 10; i++) await c.query({ name: 'bench_free', text, values: q.params });
-      for (let i = 0; i < RUNS; i++) rawMs.push((await timed(() => c.query({ name: 'bench_free', text, values: q.params }))).ms);
+      const raw = () => c.query({ name: 'bench_free', text, values: q.params });
+      // Warmed up (hot code compiled on both sides), then timed in turns, one call each, so that the machine's
+      // drift falls on both alike.
+      for (let i = 0; i < WARM_UP; i++) (await call(), await raw());
+      for (let i = 0; i < RUNS; i++) {
+        serviceMs.push((await timed(call)).ms);
+        rawMs.push((await timed(raw)).ms);
+      }
       const explained = await c.query(`explain ${text}`, q.params);
       plan = explained.rows.map((r: Record<string, string>) => r['QUERY PLAN']).filter((l: string) => /Index|Scan/.test(l)).map((l: string) => l.trim()).join('\n    ');
     });

@@ -37,6 +37,9 @@ export async function connectSql(url: string): Promise<ClosableSql> {
   };
 }
 
+// Named statements are a fixed set of texts: each is numbered once.
+const numberedStatements = new Map<string, string>();
+
 export function sqlOf(em: EntityManager): Sql {
   return {
     async query<T>(text: string, params: unknown[] = [], name?: string) {
@@ -46,7 +49,9 @@ export function sqlOf(em: EntityManager): Sql {
       const { client } = (em.getTransactionContext() ?? em.getConnection().getKnex()) as import('@mikro-orm/knex').Knex;
       const connection = (await client.acquireConnection()) as import('pg').ClientBase;
       try {
-        return (await connection.query<T & object>({ name, text: numbered(text), values: params })).rows;
+        let numberedText = numberedStatements.get(text);
+        if (!numberedText) numberedStatements.set(text, (numberedText = numbered(text)));
+        return (await connection.query<T & object>({ name, text: numberedText, values: params })).rows;
       } finally {
         await client.releaseConnection(connection);
       }

@@ -129,11 +129,19 @@ export async function freeSlots(em: EntityManager, _actor: Actor, raw: FreeSlots
   const run = async (limit: number, offset: number) => {
     const { sql, params } = freeSlotsQuery(filter, limit, offset);
     // Prepared, so PostgreSQL plans each shape of the search once per connection, not once per call.
-    return preparedQuery<SlotRow>(em, `ascend_free_${createHash('sha1').update(sql).digest('hex').slice(0, 16)}`, sql, params);
+    return preparedQuery<SlotRow>(em, freeStatementName(sql), sql, params);
   };
   const rows = await run(input.limit, input.offset);
   const total = rows.length || !input.offset ? Number(rows[0]?.total ?? 0) : Number((await run(1, 0))[0]?.total ?? 0);
   return { items: rows.map(slotView), total, limit: input.limit, offset: input.offset };
+}
+
+// One prepared statement per shape of the search (which filters are given): a handful of texts.
+const freeStatementNames = new Map<string, string>();
+function freeStatementName(sql: string): string {
+  let name = freeStatementNames.get(sql);
+  if (!name) freeStatementNames.set(sql, (name = `ascend_free_${createHash('sha1').update(sql).digest('hex').slice(0, 16)}`));
+  return name;
 }
 
 /**
