@@ -63,12 +63,17 @@ export async function startAuthCache(url: string, log: Log): Promise<{ cache: Au
   let attempt = 0;
   let retry: NodeJS.Timeout | undefined;
 
+  // A connection given up: its late events must not count, and closing it must not throw.
+  const dispose = (c: InstanceType<typeof pg.Client>) => {
+    c.removeAllListeners();
+    c.on('error', () => {});
+    return c.end().catch(() => {});
+  };
+
   const lost = (why: string) => {
     if (!client) return;
     cache.setListening(false);
-    client.removeAllListeners();
-    client.on('error', () => {});
-    void client.end().catch(() => {});
+    void dispose(client);
     client = undefined;
     if (closed) return;
     const delay = RECONNECT_MS[Math.min(attempt++, RECONNECT_MS.length - 1)]!;
@@ -106,11 +111,7 @@ export async function startAuthCache(url: string, log: Log): Promise<{ cache: Au
       cache.setListening(false);
       const c = client;
       client = undefined;
-      if (c) {
-        c.removeAllListeners();
-        c.on('error', () => {});
-        await c.end().catch(() => {});
-      }
+      if (c) await dispose(c);
     },
   };
 }
