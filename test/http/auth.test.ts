@@ -193,6 +193,65 @@ describe('bearer tokens', () => {
     }
   });
 
+  // Every token a forger can make gets one and the same answer, so the answer tells nothing (which ids exist,
+  // which key signs, why it failed); and no subject, however out of range, reaches the database as a crash.
+  const INVALID = 'the token is not valid: log in again';
+  const unsigned = (sub: string) => `${b64({ alg: 'none', typ: 'JWT' })}.${b64({ sub, role: 'admin', tv: 0, exp: Math.floor(Date.now() / 1000) + 600 })}.`;
+  const otherKey = (sub: string) => jwt.sign(claims(), 'not-the-key-'.repeat(4), { algorithm: 'HS256', subject: sub, expiresIn: 600 });
+  const everyKindOfRoute = [
+    ['GET', '/api/v1/auth/me'],
+    ['GET', '/api/v1/users'],
+    ['GET', '/api/v1/users/1'],
+    ['GET', '/api/v1/patients'],
+    ['GET', '/api/v1/slots/free'],
+    ['GET', '/api/v1/appointments/1'],
+    ['GET', '/api/v1/appointments.ics'],
+    ['POST', '/api/v1/clinics'],
+    ['DELETE', '/api/v1/slots/1'],
+  ] as const;
+
+  const outlandishSubjects = ['2147483648', '99999999999', '-1', 'abc', '1e3', '0', ' 1', '9'.repeat(2000)].map((sub) => [sub.length > 20 ? `${sub.length} nines` : `"${sub}"`, sub]);
+  it.each(outlandishSubjects)(
+    'an unsigned or foreign-signed token with subject %s is a 401 with the one wording on every route, never a 500',
+    async (_label, sub) => {
+      for (const token of [unsigned(sub), otherKey(sub)]) {
+        for (const [method, path] of everyKindOfRoute) {
+          const res = await api(server.url, method, path, { token, ...(method === 'POST' ? { body: { name: `Evil ${randomUUID()}`, city: 'X', timezone: 'UTC' } } : {}) });
+          expect401(res);
+          expect(res.body.detail, `${method} ${path}`).toBe(INVALID);
+        }
+      }
+    },
+  );
+
+  it('a forged token says the same whether the user it names exists or not, whatever the forgery', async () => {
+    const forgeries = [
+      unsigned(String(patient.userId)),
+      unsigned('2147483000'),
+      otherKey(String(patient.userId)),
+      otherKey('2147483000'),
+      jwt.sign(claims(), key, { algorithm: 'HS512', subject: String(patient.userId), expiresIn: 600 }),
+      jwt.sign(claims(), key, { algorithm: 'HS512', subject: '2147483000', expiresIn: 600 }),
+      'not-a-jwt',
+      '..',
+      patient.token.slice(0, -5),
+    ];
+    const details = new Set<string>();
+    for (const token of forgeries) {
+      const res = await me(token);
+      expect401(res);
+      details.add(res.body.detail);
+    }
+    expect([...details]).toEqual([INVALID]);
+  });
+
+  it('without a token, the answer says so without advice for another edge (no terminal commands in HTTP)', async () => {
+    const res = await me('');
+    expect401(res);
+    expect(res.body.detail).toBe('not logged in: no token was given');
+    expect(res.text).not.toMatch(/ascend login|ASCEND_TOKEN/);
+  });
+
   it('a missing, empty or non-Bearer Authorization header is a 401', async () => {
     for (const authorization of ['Bearer', 'Bearer ', `Basic ${Buffer.from(`${ADMIN.email}:${ADMIN.password}`).toString('base64')}`, `Token ${adminToken}`, `Bearer ${adminToken} extra`]) {
       expect401(await api(server.url, 'GET', '/api/v1/auth/me', { headers: { authorization } }));
