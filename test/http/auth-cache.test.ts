@@ -2,7 +2,7 @@
 // whoever changes it (this server, another process, psql) — because the database announces every change.
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AuthCache } from '../../src/http/auth-cache.js';
+import { AuthCache, startAuthCache } from '../../src/http/auth-cache.js';
 import type { AuthRow } from '../../src/services/auth.js';
 import { initialise } from '../../src/services/init.js';
 import { createTestDatabase, type TestDatabase } from '../support/db.js';
@@ -129,6 +129,83 @@ describe('the auth cache of serve', () => {
     }
     expect(remembered).toBe(true);
     expect(server.logs.some((l) => String(l.msg).includes('lost the connection that hears user changes'))).toBe(true);
+  });
+});
+
+describe('the auth cache when its listening connection stalls without a word', () => {
+  it('a user deactivated after the listener\'s backend stalled is refused within 5 s; one warning, one line when back', async () => {
+    const { user, token } = await signedInUser();
+    const listeners = (await other.query(`select pid from pg_stat_activity where application_name = 'ascend serve: auth changes' and datname = current_database()`)).rows;
+    expect(listeners).toHaveLength(1);
+    const pid: number = listeners[0].pid;
+    const logsBefore = server.logs.length;
+    // The socket stays open and the kernel keeps acknowledging: only the notifications stop (as behind a NAT that dropped the connection).
+    process.kill(pid, 'SIGSTOP');
+    try {
+      await other.query('update "user" set is_active = false where id = $1', [user.id]);
+      const { status, afterMs } = await statusSoon(token, 8000);
+      expect(status).toBe(401);
+      expect(afterMs).toBeLessThan(5000);
+      // A new connection (a new backend) hears changes again, while the stalled one is still stopped.
+      const { token: second } = await signedInUser();
+      let remembered = false;
+      for (let i = 0; i < 500 && !remembered; i++) {
+        expect((await me(second)).status).toBe(200);
+        remembered = server.app.authCache!.size > 0;
+        if (!remembered) await new Promise((r) => setTimeout(r, 10));
+      }
+      expect(remembered).toBe(true);
+    } finally {
+      process.kill(pid, 'SIGCONT');
+    }
+    const logs = server.logs.slice(logsBefore);
+    const warnings = logs.filter((l) => Number(l.level) >= 40);
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toMatchObject({ msg: expect.stringContaining('lost the connection that hears user changes'), why: expect.stringContaining('no heartbeat echo') });
+    expect(logs.filter((l) => l.msg === 'auth cache: hearing user changes again')).toHaveLength(1);
+  });
+
+  it('a busy event loop is not taken for a silent connection: an echo that arrived meanwhile counts', async () => {
+    // Heartbeats back to back with a short deadline, so that the loop is blocked while one is awaited.
+    const lines: { level: string; msg: string }[] = [];
+    const log = { debug: () => {}, info: (_: object, msg: string) => lines.push({ level: 'info', msg }), warn: (_: object, msg: string) => lines.push({ level: 'warn', msg }) };
+    const listener = await startAuthCache(db.url, log, { heartbeatMs: 0, deadlineMs: 300 });
+    try {
+      for (let i = 0; i < 5; i++) {
+        // Longer than the deadline: its timer fires late, with the echo already waiting, unread, in the socket.
+        const until = Date.now() + 600;
+        while (Date.now() < until) {
+          /* busy: no I/O is read */
+        }
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      expect(lines).toEqual([]);
+      expect(await listener.cache.get(1, async () => ({ id: 1 }) as AuthRow)).toBeTruthy();
+      expect(listener.cache.size).toBe(1);
+    } finally {
+      await listener.close();
+    }
+  });
+
+  it('closing while the listener is stalled does not hang (a shutdown must not wait for a dead connection)', async () => {
+    const listenerPids = async () =>
+      (await other.query(`select pid from pg_stat_activity where application_name = 'ascend serve: auth changes' and datname = current_database()`)).rows.map((r) => r.pid as number);
+    const before = await listenerPids();
+    const quiet = { debug: () => {}, info: () => {}, warn: () => {} };
+    const listener = await startAuthCache(db.url, quiet);
+    const [pid, ...more] = (await listenerPids()).filter((p) => !before.includes(p));
+    expect(more).toEqual([]);
+    process.kill(pid!, 'SIGSTOP');
+    let closing: Promise<string> | undefined;
+    let verdict: string;
+    try {
+      closing = listener.close().then(() => 'closed');
+      verdict = await Promise.race([closing, new Promise<string>((r) => setTimeout(() => r('still closing after 2.5 s'), 2500))]);
+    } finally {
+      process.kill(pid!, 'SIGCONT');
+      await closing;
+    }
+    expect(verdict).toBe('closed');
   });
 });
 
