@@ -135,23 +135,24 @@ const MAX_ID = 2_147_483_647; // PostgreSQL's integer
  * query, so that no forged value can reach the database (a subject outside integer once made every route 500).
  */
 function claimedId(token: string): number {
-  let decoded: jwt.Jwt | null = null;
+  let decoded: jwt.Jwt | null;
   try {
     decoded = jwt.decode(token, { complete: true, json: true });
   } catch {
     decoded = null;
   }
-  const claims = decoded?.payload as Partial<TokenClaims> | undefined;
-  const sub = claims?.sub;
+  const { sub, role, tv, exp } = (decoded?.payload ?? {}) as Partial<Record<keyof TokenClaims, unknown>>;
   const shaped =
     decoded?.header.alg === JWT_ALGORITHM &&
     typeof sub === 'string' &&
     /^[1-9]\d{0,9}$/.test(sub) &&
     Number(sub) <= MAX_ID &&
-    ROLES.includes(claims!.role!) &&
-    Number.isSafeInteger(claims!.tv) &&
-    claims!.tv! >= 0 &&
-    Number.isFinite(claims!.exp);
+    ROLES.includes(role as Role) &&
+    typeof tv === 'number' &&
+    Number.isInteger(tv) &&
+    tv >= 0 &&
+    typeof exp === 'number' &&
+    Number.isFinite(exp);
   if (!shaped) throw new AuthError(INVALID_TOKEN);
   return Number(sub);
 }
