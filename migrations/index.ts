@@ -8,6 +8,7 @@ import { Migration20261125040000_http } from './Migration20261125040000_http.js'
 import { Migration20261125050000_free_slot_cover } from './Migration20261125050000_free_slot_cover.js';
 import { Migration20261125060000_free_slot_cover_id } from './Migration20261125060000_free_slot_cover_id.js';
 import { Migration20261125070000_auth_notify } from './Migration20261125070000_auth_notify.js';
+import { Migration20261130010000_login_address } from './Migration20261130010000_login_address.js';
 
 export const migrationsList = [
   { name: 'Migration20261125000000_initial', class: Migration20261125000000_initial },
@@ -18,4 +19,5 @@ export const migrationsList = [
   { name: 'Migration20261125050000_free_slot_cover', class: Migration20261125050000_free_slot_cover },
   { name: 'Migration20261125060000_free_slot_cover_id', class: Migration20261125060000_free_slot_cover_id },
   { name: 'Migration20261125070000_auth_notify', class: Migration20261125070000_auth_notify },
+  { name: 'Migration20261130010000_login_address', class: Migration20261130010000_login_address },
 ];

@@ -51,6 +51,16 @@ export function currentToken(): string | undefined {
   return process.env.ASCEND_TOKEN?.trim() || readCredentials()?.token;
 }
 
+/**
+ * The token to act with. Without one, the CLI's own advice: the services only say "not logged in" (an API
+ * client has no `ascend login` to run).
+ */
+export function requireToken(): string {
+  const token = currentToken();
+  if (!token) throw new AuthError('not logged in: run ascend login, or set ASCEND_TOKEN');
+  return token;
+}
+
 export interface Services {
   em: EntityManager;
   actor: Actor;
@@ -61,8 +71,7 @@ export interface Services {
  * with a fresh EntityManager and closes everything. `asSystem` is for database administration (init, db).
  */
 export async function withServices<T>(fn: (s: Services) => Promise<T>, options: { asSystem?: boolean } = {}): Promise<T> {
-  const token = options.asSystem ? undefined : currentToken();
-  if (!options.asSystem && !token) throw new AuthError('not logged in: run ascend login, or set ASCEND_TOKEN');
+  const token = options.asSystem ? undefined : requireToken();
   const { resolveDatabase } = await import('../db/database.js');
   const { openOrm } = await import('../db/orm.js');
   const target = await resolveDatabase();

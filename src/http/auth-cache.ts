@@ -6,13 +6,39 @@
 // whoever makes it (migration Migration20261125070000_auth_notify); this process LISTENs on a connection of
 // its own and forgets that user at once. While that connection is down, nothing is remembered and every
 // request reads the database, exactly as without the cache. Entries also expire after a minute.
+//
+// A connection can also die without a word: a NAT or firewall dropping it, or its backend stalled (SIGSTOP
+// reproduces it) — the socket stays open and notifications simply stop. So the connection proves every
+// second that it still hears: it NOTIFYs a channel only it listens to and must hear its own echo within a
+// deadline (the whole path a user change takes: backend, queue, socket, this process). When an echo is
+// overdue the cache is distrusted at once, the connection given up and a new one made.
 import type { AuthRow, UserCache } from '../services/auth.js';
 
 const MAX_AGE_MS = 60_000;
 const MAX_ENTRIES = 10_000;
 const RECONNECT_MS = [100, 500, 1000, 5000];
 
+/**
+ * How soon a silent connection is noticed. A user changed just after the connection stalled is refused at
+ * the latest heartbeatMs + deadlineMs later (3 s by default).
+ */
+export interface Liveness {
+  /** The pause between an echo and the next heartbeat. */
+  heartbeatMs: number;
+  /** How long a heartbeat's echo may take before the connection is given up. */
+  deadlineMs: number;
+}
+export const LIVENESS: Liveness = { heartbeatMs: 1000, deadlineMs: 2000 };
+// The kernel's own probe of an idle socket; the heartbeat is what notices a stalled backend (whose kernel
+// still acknowledges every packet).
+const KEEPALIVE_DELAY_MS = 10_000;
+// Connecting (LISTEN included) may take longer than a heartbeat's echo: a new backend is being started.
+const CONNECT_DEADLINE_MS = 5000;
+// A stalled server never answers the goodbye of a connection given up: its socket is then simply destroyed.
+const GOODBYE_MS = 1000;
+
 interface Log {
+  debug(obj: object, msg: string): void;
   info(obj: object, msg: string): void;
   warn(obj: object, msg: string): void;
 }
@@ -54,51 +80,95 @@ export class AuthCache implements UserCache {
   }
 }
 
-/** A cache kept current by LISTEN ascend_auth on a connection of its own, reconnecting when it drops. */
-export async function startAuthCache(url: string, log: Log): Promise<{ cache: AuthCache; close(): Promise<void> }> {
-  const { default: pg } = await import('pg');
+type Client = import('pg').Client;
+
+/** A cache kept current by LISTEN ascend_auth on a connection of its own, reconnecting when it drops or stalls. */
+export async function startAuthCache(url: string, log: Log, liveness: Liveness = LIVENESS): Promise<{ cache: AuthCache; close(): Promise<void> }> {
+  const [{ default: pg }, { randomBytes }] = await Promise.all([import('pg'), import('node:crypto')]);
   const cache = new AuthCache();
-  let client: InstanceType<typeof pg.Client> | undefined;
+  let client: Client | undefined;
   let closed = false;
   let attempt = 0;
+  // Warned, and not yet back: one line when trust is lost, one when it returns, whatever happens between.
+  let inDoubt = false;
   let retry: NodeJS.Timeout | undefined;
-
-  // A connection given up: its late events must not count, and closing it must not throw.
-  const dispose = (c: InstanceType<typeof pg.Client>) => {
-    c.removeAllListeners();
-    c.on('error', () => {});
-    return c.end().catch(() => {});
+  // The one pending deadline (connecting, or a heartbeat's echo) or the next heartbeat.
+  let timer: NodeJS.Timeout | undefined;
+  const later = (ms: number, fn: () => void) => {
+    clearTimeout(timer);
+    timer = setTimeout(fn, ms).unref();
   };
 
-  const lost = (why: string) => {
-    if (!client) return;
+  // A connection given up: its late events must not count, and closing it must neither throw nor hang.
+  const dispose = async (c: Client) => {
+    c.removeAllListeners();
+    c.on('error', () => {});
+    const force = setTimeout(() => c.connection.stream.destroy(), GOODBYE_MS).unref();
+    await c.end().catch(() => {});
+    clearTimeout(force);
+  };
+
+  const lost = (c: Client, why: string) => {
+    if (client !== c) return;
+    clearTimeout(timer);
     cache.setListening(false);
-    void dispose(client);
+    void dispose(c);
     client = undefined;
     if (closed) return;
     const delay = RECONNECT_MS[Math.min(attempt++, RECONNECT_MS.length - 1)]!;
-    log.warn({ why, retryInMs: delay }, 'auth cache: lost the connection that hears user changes; every request reads the database until it is back');
-    retry = setTimeout(() => void connect(), delay);
+    if (inDoubt) {
+      log.debug({ why, retryInMs: delay }, 'auth cache: still not hearing user changes');
+    } else {
+      inDoubt = true;
+      log.warn({ why, retryInMs: delay }, 'auth cache: lost the connection that hears user changes; every request reads the database until it is back');
+    }
+    retry = setTimeout(() => void connect(), delay).unref();
   };
 
+  // A timer's callback can run before the socket's pending data is read (after the event loop was busy): the
+  // verdict waits for one pass of I/O, so that an echo already received is not taken for a missing one.
+  const unless = (c: Client, heard: () => boolean, why: string) => () =>
+    setImmediate(() => {
+      if (!heard()) lost(c, why);
+    });
+
   const connect = async () => {
-    const c = new pg.Client({ connectionString: url, application_name: 'ascend serve: auth changes' });
+    const c = new pg.Client({ connectionString: url, application_name: 'ascend serve: auth changes', keepAlive: true, keepAliveInitialDelayMillis: KEEPALIVE_DELAY_MS });
     client = c;
-    c.on('error', (err) => lost(err.message));
-    c.on('end', () => lost('connection ended'));
+    // Heard only by this connection: other serve processes never see its heartbeats.
+    const echoChannel = `ascend_auth_echo_${randomBytes(8).toString('hex')}`;
+    let sent = 0;
+    let echoed = 0;
+    const heartbeat = () => {
+      const beat = ++sent;
+      c.query('select pg_notify($1, $2)', [echoChannel, String(beat)]).catch((err: Error) => lost(c, err.message));
+      later(liveness.deadlineMs, unless(c, () => echoed >= beat, `no heartbeat echo within ${liveness.deadlineMs} ms`));
+    };
+    c.on('error', (err) => lost(c, err.message));
+    c.on('end', () => lost(c, 'connection ended'));
     c.on('notification', (n) => {
+      if (n.channel === echoChannel) {
+        echoed = Math.max(echoed, Number(n.payload) || 0);
+        if (echoed === sent) later(liveness.heartbeatMs, heartbeat);
+        return;
+      }
       const id = Number(n.payload);
       cache.forget(n.payload === '*' || !Number.isInteger(id) ? undefined : id);
     });
+    let listening = false;
+    later(Math.max(liveness.deadlineMs, CONNECT_DEADLINE_MS), unless(c, () => listening, 'no answer while connecting'));
     try {
       await c.connect();
-      await c.query('listen ascend_auth');
+      await c.query(`listen ascend_auth; listen ${echoChannel}`);
+      listening = true;
       if (client !== c || closed) return;
       cache.setListening(true);
-      if (attempt) log.info({}, 'auth cache: hearing user changes again');
+      if (inDoubt) log.info({}, 'auth cache: hearing user changes again');
+      inDoubt = false;
       attempt = 0;
+      heartbeat();
     } catch (err) {
-      if (client === c) lost((err as Error).message);
+      lost(c, (err as Error).message);
     }
   };
 
@@ -108,6 +178,7 @@ export async function startAuthCache(url: string, log: Log): Promise<{ cache: Au
     async close() {
       closed = true;
       clearTimeout(retry);
+      clearTimeout(timer);
       cache.setListening(false);
       const c = client;
       client = undefined;

@@ -122,11 +122,50 @@ export interface AuthRow {
   jwt_secret: string | null;
 }
 
+/** The one answer to every token that is not a genuine, current ascend token of this database. */
+export const INVALID_TOKEN = 'the token is not valid: log in again';
+/** Edge-neutral: each edge adds its own advice (the CLI: how to log in; HTTP: WWW-Authenticate). */
+export const NOT_LOGGED_IN = 'not logged in: no token was given';
+
+const MAX_ID = 2_147_483_647; // PostgreSQL's integer
+
+/**
+ * The user id a token names, judged by the shape of its claims alone (nothing is trusted yet): a positive
+ * int32 subject, a known role, a whole token version, an expiry. Anything else is refused here, before any
+ * query, so that no forged value can reach the database (a subject outside integer once made every route 500).
+ */
+function claimedId(token: string): number {
+  let decoded: jwt.Jwt | null;
+  try {
+    decoded = jwt.decode(token, { complete: true, json: true });
+  } catch {
+    decoded = null;
+  }
+  const { sub, role, tv, exp } = (decoded?.payload ?? {}) as Partial<Record<keyof TokenClaims, unknown>>;
+  const shaped =
+    decoded?.header.alg === JWT_ALGORITHM &&
+    typeof sub === 'string' &&
+    /^[1-9]\d{0,9}$/.test(sub) &&
+    Number(sub) <= MAX_ID &&
+    ROLES.includes(role as Role) &&
+    typeof tv === 'number' &&
+    Number.isInteger(tv) &&
+    tv >= 0 &&
+    typeof exp === 'number' &&
+    Number.isFinite(exp);
+  if (!shaped) throw new AuthError(INVALID_TOKEN);
+  return Number(sub);
+}
+
 // A token that verified once under a key verifies again under that key: a long-running process (serve) skips
 // the second HMAC and parse. Expiry is still checked on every use, and the user behind the token as well.
 const verifiedTokens = new Map<string, { key: string; claims: TokenClaims }>();
 const MAX_VERIFIED_TOKENS = 10_000;
 
+/**
+ * The claims, once the signature is known to be ours. Only a token signed with our key can learn more than
+ * INVALID_TOKEN from here on (that it expired, or was revoked): a forger cannot, so nothing leaks.
+ */
 function verifiedClaims(token: string, key: string): TokenClaims {
   const known = verifiedTokens.get(token);
   if (known && known.key === key && known.claims.exp * 1000 > Date.now()) return known.claims;
@@ -134,10 +173,10 @@ function verifiedClaims(token: string, key: string): TokenClaims {
   try {
     claims = jwt.verify(token, hmacKey(key), { algorithms: [JWT_ALGORITHM] }) as TokenClaims;
   } catch (err) {
+    // jsonwebtoken checks the signature before the expiry: an expired token here is one we signed.
     if (err instanceof jwt.TokenExpiredError) throw new AuthError(`the token expired at ${err.expiredAt.toISOString()}: log in again`);
-    throw new AuthError('the token is not valid (bad signature or format)');
+    throw new AuthError(INVALID_TOKEN);
   }
-  if (typeof claims.exp !== 'number') throw new AuthError('the token is not valid (it has no expiry)');
   if (verifiedTokens.size >= MAX_VERIFIED_TOKENS) verifiedTokens.clear();
   verifiedTokens.set(token, { key, claims });
   return claims;
@@ -149,15 +188,17 @@ export interface UserCache {
 }
 
 /**
- * Checks a bearer token against the database: signature (HS256 only: `alg: none` and others are refused),
- * expiry, and that the user still exists, is active and has not revoked it (token_version). One query, or
- * none when `users` remembers the user (it forgets them as soon as their row changes).
+ * Checks a bearer token against the database: the shape of its claims, its signature (HS256 only: `alg:
+ * none` and others are refused), expiry, and that the user still exists, is active and has not revoked it
+ * (token_version). Claims and signature are judged before the user's row is: with ASCEND_JWT_SECRET before
+ * anything is read; with the key kept in the database, the key comes in the same (single) query as the row.
+ * No query, when `users` remembers the user (it forgets them as soon as their row changes).
  */
 export async function authenticate(sql: Sql, token: string | undefined, users?: UserCache): Promise<Authenticated> {
-  if (!token) throw new AuthError('not logged in: run ascend login, or set ASCEND_TOKEN');
-  const decoded = jwt.decode(token, { json: true });
-  const id = Number(decoded?.sub);
-  if (!decoded || !Number.isInteger(id) || id <= 0) throw new AuthError('the token is not a valid ascend token');
+  if (!token) throw new AuthError(NOT_LOGGED_IN);
+  const id = claimedId(token);
+  const operatorKey = process.env.ASCEND_JWT_SECRET;
+  const early = operatorKey ? verifiedClaims(token, operatorKey) : undefined;
 
   const load = async () =>
     (
@@ -170,12 +211,14 @@ export async function authenticate(sql: Sql, token: string | undefined, users?: 
       )
     )[0];
   const row = users ? await users.get(id, load) : await load();
-  const key = process.env.ASCEND_JWT_SECRET || row?.jwt_secret;
-  if (!row || !key) throw new AuthError('the token is not valid here (unknown user or another database)');
+  // An unknown user, or no key at all (another database, not initialised): the same answer as a forgery.
+  const key = operatorKey || row?.jwt_secret;
+  if (!row || !key) throw new AuthError(INVALID_TOKEN);
+  const claims = early ?? verifiedClaims(token, key);
 
-  const claims = verifiedClaims(token, key);
+  // From here the token is one we signed: its holder may learn why it no longer works.
   if (!row.is_active) throw new AuthError('this user is deactivated');
-  if (claims.tv !== row.token_version || !ROLES.includes(claims.role) || claims.role !== row.role) {
+  if (claims.tv !== row.token_version || claims.role !== row.role) {
     throw new AuthError('the token was revoked (password changed, role changed or user deactivated): log in again');
   }
   const user = userView({

@@ -1,4 +1,5 @@
 // Logging in and changing one's own password. (Checking a token on each command is auth.ts's job.)
+import { isIPv6 } from 'node:net';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { User } from '../domain/entities/index.js';
 import { parseDuration } from '../domain/durations.js';
@@ -19,15 +20,52 @@ export interface LoginResult {
 
 const WRONG_CREDENTIALS = 'wrong email or password';
 
+/**
+ * The failed-login throttle (the HTTP API's; the CLI reaches the database itself). It must stop guessing
+ * without handing a stranger a way to lock an owner out, so no bound refuses an account's owner everywhere:
+ *   - per email and address: `maxPerEmail` failures in the window refuse that address for that email (and
+ *     no other address);
+ *   - per address: `maxPerIp` failures across all emails in the window refuse that address for emails it
+ *     has not logged in to before;
+ *   - per email: `maxPerAccount` failures from every address in 24 hours (the window, if longer) refuse that
+ *     email to addresses it has not logged in from in the last 30 days (distributed guessing).
+ * An address that logged in to the account successfully (login_address) is never refused by the last two.
+ */
 export interface LoginThrottle {
-  /** The client's address; null when unknown. */
+  /** The client's address, as counted (clientAddress); null when unknown. */
   ip: string | null;
   maxPerEmail: number;
   maxPerIp: number;
+  maxPerAccount: number;
   windowSeconds: number;
 }
 
-/** The throttle's settings from the environment (ASCEND_LOGIN_MAX_PER_EMAIL, _PER_IP, ASCEND_LOGIN_WINDOW). */
+const ACCOUNT_WINDOW_SECONDS = 86_400;
+const KNOWN_ADDRESS_DAYS = 30;
+
+/**
+ * The address failures are counted against: an IPv4 address as it is (also when IPv4-mapped), an IPv6
+ * address as its /64 network — one subscriber commonly holds a whole /64, so counting its addresses one by
+ * one would be no limit at all.
+ */
+export function clientAddress(ip: string | null | undefined): string | null {
+  if (!ip) return null;
+  const address = ip.split('%')[0]!.toLowerCase(); // no zone index
+  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/.exec(address);
+  if (mapped) return mapped[1]!;
+  if (!isIPv6(address)) return address;
+  const [head = '', tail] = address.split('::');
+  const left = head ? head.split(':') : [];
+  // Only the first four groups matter; a trailing dotted quad is two groups.
+  const right = tail ? tail.split(':').flatMap((g) => (g.includes('.') ? ['0', '0'] : [g])) : [];
+  const groups = tail === undefined ? left : [...left, ...Array<string>(8 - left.length - right.length).fill('0'), ...right];
+  return `${groups.slice(0, 4).map((g) => parseInt(g, 16).toString(16)).join(':')}::/64`;
+}
+
+/**
+ * The throttle's settings from the environment (ASCEND_LOGIN_MAX_PER_EMAIL, _PER_IP, _PER_ACCOUNT,
+ * ASCEND_LOGIN_WINDOW) for a client at `ip`.
+ */
 export function loginThrottle(ip: string | null, env: NodeJS.ProcessEnv = process.env): LoginThrottle {
   const int = (name: string, fallback: number) => {
     const raw = env[name];
@@ -36,38 +74,64 @@ export function loginThrottle(ip: string | null, env: NodeJS.ProcessEnv = proces
     return Number(raw);
   };
   return {
-    ip,
+    ip: clientAddress(ip),
     maxPerEmail: int('ASCEND_LOGIN_MAX_PER_EMAIL', 5),
     maxPerIp: int('ASCEND_LOGIN_MAX_PER_IP', 50),
+    maxPerAccount: int('ASCEND_LOGIN_MAX_PER_ACCOUNT', 100),
     windowSeconds: parseDuration(env.ASCEND_LOGIN_WINDOW ?? '15m', 'ASCEND_LOGIN_WINDOW'),
   };
 }
 
+interface AttemptCounts {
+  by_pair: string;
+  pair_oldest: Instant | null;
+  by_ip: string;
+  ip_oldest: Instant | null;
+  by_account: string;
+  account_oldest: Instant | null;
+  known: boolean;
+}
+
 /**
- * Counts this attempt before checking the password, so concurrent guesses cannot all slip under the limit:
+ * Counts this attempt before checking the password, so concurrent guesses cannot all slip under a limit:
  * the attempt is written (committed at once) as a failure, then counted with every other recent failure;
- * over the limit it is withdrawn and refused with 429, saying when to try again. A successful login
+ * over a limit it is withdrawn and refused with 429, saying when to try again. A successful login
  * withdraws it too, so successes never count. Counts live in the database, shared by every server.
  */
 async function reserveAttempt(em: EntityManager, email: string, t: LoginThrottle): Promise<{ id: number }> {
   const [attempt] = await query<{ id: number }>(em, 'insert into login_failure (email, ip) values (?, ?) returning id', [email.slice(0, 254), t.ip]);
-  const [row] = await query<{ by_email: string; by_ip: string; email_oldest: Instant | null; ip_oldest: Instant | null }>(
+  const accountWindow = Math.max(ACCOUNT_WINDOW_SECONDS, t.windowSeconds);
+  const [n] = await query<AttemptCounts>(
     em,
-    `select count(*) filter (where lower(email) = lower(?)) as by_email, min(at) filter (where lower(email) = lower(?)) as email_oldest,
-            count(*) filter (where ip = ?) as by_ip, min(at) filter (where ip = ?) as ip_oldest
-       from login_failure where at > now() - make_interval(secs => ?) and (lower(email) = lower(?) or ip = ?)`,
-    [email, email, t.ip, t.ip, t.windowSeconds, email, t.ip],
+    `with w as (select lower(?) as email, ?::varchar as ip, now() - make_interval(secs => ?) as since, now() - make_interval(secs => ?) as account_since)
+     select count(*) filter (where lower(f.email) = w.email and f.ip is not distinct from w.ip and f.at > w.since) as by_pair,
+            min(f.at) filter (where lower(f.email) = w.email and f.ip is not distinct from w.ip and f.at > w.since) as pair_oldest,
+            count(*) filter (where f.ip = w.ip and f.at > w.since) as by_ip,
+            min(f.at) filter (where f.ip = w.ip and f.at > w.since) as ip_oldest,
+            count(*) filter (where lower(f.email) = w.email) as by_account,
+            min(f.at) filter (where lower(f.email) = w.email) as account_oldest,
+            (select exists (select 1 from login_address a join "user" u on u.id = a.user_id, w
+                             where lower(u.email) = w.email and a.ip = w.ip and a.last_success_at > now() - make_interval(days => ?))) as known
+       from w join login_failure f on f.at > w.account_since and (lower(f.email) = w.email or f.ip = w.ip)`,
+    [email, t.ip, t.windowSeconds, accountWindow, KNOWN_ADDRESS_DAYS],
   );
-  const retry = (oldest: Instant | null) => Math.max(1, Math.ceil((new Date(oldest!).getTime() + t.windowSeconds * 1000 - Date.now()) / 1000));
-  const overEmail = Number(row!.by_email) > t.maxPerEmail;
-  const overIp = Boolean(t.ip) && Number(row!.by_ip) > t.maxPerIp;
-  if (overEmail || overIp) {
+  const refuse = async (message: string, oldest: Instant | null, windowSeconds: number): Promise<never> => {
     await withdrawAttempt(em, attempt!.id);
-    if (overEmail) throw new TooManyAttemptsError('too many failed logins for this email; try again later', retry(row!.email_oldest));
-    throw new TooManyAttemptsError('too many failed logins from this address; try again later', retry(row!.ip_oldest));
+    const retryAfter = Math.max(1, Math.ceil((new Date(oldest!).getTime() + windowSeconds * 1000 - Date.now()) / 1000));
+    throw new TooManyAttemptsError(message, retryAfter);
+  };
+  if (Number(n!.by_pair) > t.maxPerEmail) {
+    await refuse('too many failed logins for this email from this address; try again later', n!.pair_oldest, t.windowSeconds);
+  }
+  // The bounds below are for strangers: an address the owner has logged in from is never refused by them.
+  if (!n!.known && t.ip && Number(n!.by_ip) > t.maxPerIp) {
+    await refuse('too many failed logins from this address; try again later', n!.ip_oldest, t.windowSeconds);
+  }
+  if (!n!.known && Number(n!.by_account) > t.maxPerAccount) {
+    await refuse('too many failed logins for this email from addresses it has not logged in from; try again later', n!.account_oldest, accountWindow);
   }
   // Old failures are of no use; keep the table small.
-  await query(em, `delete from login_failure where at < now() - interval '1 day'`);
+  await query(em, 'delete from login_failure where at < now() - make_interval(secs => ?)', [accountWindow]);
   return attempt!;
 }
 
@@ -77,7 +141,7 @@ async function withdrawAttempt(em: EntityManager, id: number): Promise<void> {
 
 /**
  * Checks email and password; the error never says which of the two was wrong, nor if the user is inactive.
- * With a throttle (the HTTP API), failed attempts are counted and limited per email and per address.
+ * With a throttle (the HTTP API), failed attempts are counted and limited (see LoginThrottle).
  */
 export async function login(em: EntityManager, raw: LoginInput, throttle?: LoginThrottle): Promise<LoginResult> {
   const input = parseInput(loginInput, raw);
@@ -100,8 +164,19 @@ export async function login(em: EntityManager, raw: LoginInput, throttle?: Login
       entityId: fresh.id,
     });
     await tx.flush();
+    if (throttle?.ip) await rememberAddress(tx, fresh.id, throttle.ip);
     return { token: issueToken(fresh, key), user: userView(fresh) };
   });
+}
+
+/** The owner has logged in from `ip`: the throttle's bounds for strangers never refuse it (for 30 days). */
+async function rememberAddress(em: EntityManager, userId: number, ip: string): Promise<void> {
+  await query(
+    em,
+    `insert into login_address (user_id, ip) values (?, ?) on conflict (user_id, ip) do update set last_success_at = now()`,
+    [userId, ip],
+  );
+  await query(em, 'delete from login_address where user_id = ? and last_success_at < now() - make_interval(days => ?)', [userId, KNOWN_ADDRESS_DAYS]);
 }
 
 /**

@@ -2,7 +2,7 @@
 // whoever changes it (this server, another process, psql) — because the database announces every change.
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AuthCache } from '../../src/http/auth-cache.js';
+import { AuthCache, startAuthCache } from '../../src/http/auth-cache.js';
 import type { AuthRow } from '../../src/services/auth.js';
 import { initialise } from '../../src/services/init.js';
 import { createTestDatabase, type TestDatabase } from '../support/db.js';
@@ -47,6 +47,24 @@ async function statusSoon(token: string, ms = 2000): Promise<{ status: number; a
     if (status !== 200 || Date.now() - start > ms) return { status, afterMs: Date.now() - start };
     await new Promise((r) => setTimeout(r, 5));
   }
+}
+
+/** Whether a new user's requests are remembered again (the cache trusted again) within `ms`. */
+async function remembersAgain(ms: number): Promise<boolean> {
+  const { token } = await signedInUser();
+  const start = Date.now();
+  for (;;) {
+    expect((await me(token)).status).toBe(200);
+    if (server.app.authCache!.size > 0) return true;
+    if (Date.now() - start > ms) return false;
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+/** The backends of the connections that LISTEN for user changes on this file's database. */
+async function listenerPids(): Promise<number[]> {
+  const { rows } = await other.query(`select pid from pg_stat_activity where application_name = 'ascend serve: auth changes' and datname = current_database()`);
+  return rows.map((r) => r.pid as number);
 }
 
 describe('the auth cache of serve', () => {
@@ -120,15 +138,76 @@ describe('the auth cache of serve', () => {
     await other.query('update "user" set is_active = false where id = $1', [user.id]);
     expect((await me(token)).status).toBe(401);
     // Listening again (reconnected within a second): remembering again.
-    const { token: second } = await signedInUser();
-    let remembered = false;
-    for (let i = 0; i < 200 && !remembered; i++) {
-      expect((await me(second)).status).toBe(200);
-      remembered = server.app.authCache!.size > 0;
-      if (!remembered) await new Promise((r) => setTimeout(r, 10));
-    }
-    expect(remembered).toBe(true);
+    expect(await remembersAgain(2000)).toBe(true);
     expect(server.logs.some((l) => String(l.msg).includes('lost the connection that hears user changes'))).toBe(true);
+  });
+});
+
+describe('the auth cache when its listening connection stalls without a word', () => {
+  it('a user deactivated after the listener\'s backend stalled is refused within 5 s; one warning, one line when back', async () => {
+    const { user, token } = await signedInUser();
+    const listeners = await listenerPids();
+    expect(listeners).toHaveLength(1);
+    const pid = listeners[0]!;
+    const logsBefore = server.logs.length;
+    // The socket stays open and the kernel keeps acknowledging: only the notifications stop (as behind a NAT that dropped the connection).
+    process.kill(pid, 'SIGSTOP');
+    try {
+      await other.query('update "user" set is_active = false where id = $1', [user.id]);
+      const { status, afterMs } = await statusSoon(token, 8000);
+      expect(status).toBe(401);
+      expect(afterMs).toBeLessThan(5000);
+      // A new connection (a new backend) hears changes again, while the stalled one is still stopped.
+      expect(await remembersAgain(5000)).toBe(true);
+    } finally {
+      process.kill(pid, 'SIGCONT');
+    }
+    const logs = server.logs.slice(logsBefore);
+    const warnings = logs.filter((l) => Number(l.level) >= 40);
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toMatchObject({ msg: expect.stringContaining('lost the connection that hears user changes'), why: expect.stringContaining('no heartbeat echo') });
+    expect(logs.filter((l) => l.msg === 'auth cache: hearing user changes again')).toHaveLength(1);
+  });
+
+  it('a busy event loop is not taken for a silent connection: an echo that arrived meanwhile counts', async () => {
+    // Heartbeats back to back with a short deadline, so that the loop is blocked while one is awaited.
+    const lines: { level: string; msg: string }[] = [];
+    const log = { debug: () => {}, info: (_: object, msg: string) => lines.push({ level: 'info', msg }), warn: (_: object, msg: string) => lines.push({ level: 'warn', msg }) };
+    const listener = await startAuthCache(db.url, log, { heartbeatMs: 0, deadlineMs: 300 });
+    try {
+      for (let i = 0; i < 5; i++) {
+        // Longer than the deadline: its timer fires late, with the echo already waiting, unread, in the socket.
+        const until = Date.now() + 600;
+        while (Date.now() < until) {
+          /* busy: no I/O is read */
+        }
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      expect(lines).toEqual([]);
+      expect(await listener.cache.get(1, async () => ({ id: 1 }) as AuthRow)).toBeTruthy();
+      expect(listener.cache.size).toBe(1);
+    } finally {
+      await listener.close();
+    }
+  });
+
+  it('closing while the listener is stalled does not hang (a shutdown must not wait for a dead connection)', async () => {
+    const before = await listenerPids();
+    const quiet = { debug: () => {}, info: () => {}, warn: () => {} };
+    const listener = await startAuthCache(db.url, quiet);
+    const [pid, ...more] = (await listenerPids()).filter((p) => !before.includes(p));
+    expect(more).toEqual([]);
+    process.kill(pid!, 'SIGSTOP');
+    let closing: Promise<string> | undefined;
+    let verdict: string;
+    try {
+      closing = listener.close().then(() => 'closed');
+      verdict = await Promise.race([closing, new Promise<string>((r) => setTimeout(() => r('still closing after 2.5 s'), 2500))]);
+    } finally {
+      process.kill(pid!, 'SIGCONT');
+      await closing;
+    }
+    expect(verdict).toBe('closed');
   });
 });
 

@@ -1,6 +1,7 @@
 // Signing in over HTTP: registration and login (JSON and OAuth 2 form), the attacks a bearer token must
 // survive, revocation by token version, the failed-login throttle, and idempotent booking retries.
 import { randomUUID } from 'node:crypto';
+import { request as httpRequest } from 'node:http';
 import jwt from 'jsonwebtoken';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { sqlOf } from '../../src/db/sql.js';
@@ -53,6 +54,16 @@ function expectProblem(res: ApiResponse, status: number, field?: string): void {
   expect(res.headers.get('content-type')).toMatch(/^application\/problem\+json/);
   expect(res.body).toMatchObject({ type: expect.any(String), title: expect.any(String), status, detail: expect.any(String) });
   if (field !== undefined) expect(res.body.field).toBe(field);
+}
+
+/** The first answer to `token` on /auth/me that is not a 200, within a second. */
+async function refusedSoon(token: string): Promise<ApiResponse> {
+  const start = Date.now();
+  for (;;) {
+    const res = await me(token);
+    if (res.status !== 200 || Date.now() - start > 1000) return res;
+    await new Promise((r) => setTimeout(r, 5));
+  }
 }
 
 function expect401(res: ApiResponse): void {
@@ -193,6 +204,65 @@ describe('bearer tokens', () => {
     }
   });
 
+  // Every token a forger can make gets one and the same answer, so the answer tells nothing (which ids exist,
+  // which key signs, why it failed); and no subject, however out of range, reaches the database as a crash.
+  const INVALID = 'the token is not valid: log in again';
+  const unsigned = (sub: string) => `${b64({ alg: 'none', typ: 'JWT' })}.${b64({ sub, role: 'admin', tv: 0, exp: Math.floor(Date.now() / 1000) + 600 })}.`;
+  const otherKey = (sub: string) => jwt.sign(claims(), 'not-the-key-'.repeat(4), { algorithm: 'HS256', subject: sub, expiresIn: 600 });
+  const everyKindOfRoute = [
+    ['GET', '/api/v1/auth/me'],
+    ['GET', '/api/v1/users'],
+    ['GET', '/api/v1/users/1'],
+    ['GET', '/api/v1/patients'],
+    ['GET', '/api/v1/slots/free'],
+    ['GET', '/api/v1/appointments/1'],
+    ['GET', '/api/v1/appointments.ics'],
+    ['POST', '/api/v1/clinics'],
+    ['DELETE', '/api/v1/slots/1'],
+  ] as const;
+
+  const outlandishSubjects = ['2147483648', '99999999999', '-1', 'abc', '1e3', '0', ' 1', '9'.repeat(2000)].map((sub) => [sub.length > 20 ? `${sub.length} nines` : `"${sub}"`, sub]);
+  it.each(outlandishSubjects)(
+    'an unsigned or foreign-signed token with subject %s is a 401 with the one wording on every route, never a 500',
+    async (_label, sub) => {
+      for (const token of [unsigned(sub), otherKey(sub)]) {
+        for (const [method, path] of everyKindOfRoute) {
+          const res = await api(server.url, method, path, { token, ...(method === 'POST' ? { body: { name: `Evil ${randomUUID()}`, city: 'X', timezone: 'UTC' } } : {}) });
+          expect401(res);
+          expect(res.body.detail, `${method} ${path}`).toBe(INVALID);
+        }
+      }
+    },
+  );
+
+  it('a forged token says the same whether the user it names exists or not, whatever the forgery', async () => {
+    const forgeries = [
+      unsigned(String(patient.userId)),
+      unsigned('2147483000'),
+      otherKey(String(patient.userId)),
+      otherKey('2147483000'),
+      jwt.sign(claims(), key, { algorithm: 'HS512', subject: String(patient.userId), expiresIn: 600 }),
+      jwt.sign(claims(), key, { algorithm: 'HS512', subject: '2147483000', expiresIn: 600 }),
+      'not-a-jwt',
+      '..',
+      patient.token.slice(0, -5),
+    ];
+    const details = new Set<string>();
+    for (const token of forgeries) {
+      const res = await me(token);
+      expect401(res);
+      details.add(res.body.detail);
+    }
+    expect([...details]).toEqual([INVALID]);
+  });
+
+  it('without a token, the answer says so without advice for another edge (no terminal commands in HTTP)', async () => {
+    const res = await me('');
+    expect401(res);
+    expect(res.body.detail).toBe('not logged in: no token was given');
+    expect(res.text).not.toMatch(/ascend login|ASCEND_TOKEN/);
+  });
+
   it('a missing, empty or non-Bearer Authorization header is a 401', async () => {
     for (const authorization of ['Bearer', 'Bearer ', `Basic ${Buffer.from(`${ADMIN.email}:${ADMIN.password}`).toString('base64')}`, `Token ${adminToken}`, `Bearer ${adminToken} extra`]) {
       expect401(await api(server.url, 'GET', '/api/v1/auth/me', { headers: { authorization } }));
@@ -232,7 +302,8 @@ describe('bearer tokens', () => {
     expect((await me(before)).status).toBe(200);
 
     const changed = await changePassword(db.em(), actor, { currentPassword: PASSWORD, newPassword: 'Brand-new-pass-42' });
-    expect401(await me(before));
+    // Changed by another connection (not through this server): heard as the change commits, not awaited.
+    expect401(await refusedSoon(before));
     expect((await me(changed.token.accessToken)).status).toBe(200);
     expect401(await login({ email: user.email, password: PASSWORD }));
     const after = await login({ email: user.email, password: 'Brand-new-pass-42' });
@@ -269,7 +340,7 @@ describe('the failed-login throttle', () => {
     return Number(retry);
   }
 
-  it('locks an email after 5 failed attempts (429, Retry-After); a success before does not count; the right password during the lock is 429', async () => {
+  it('locks an email at an address after 5 failed attempts (429, Retry-After); a success before does not count; the right password during the lock is 429', async () => {
     const { user } = await makeUser(db.em(), 'patient');
     const wrong = { email: user.email, password: 'Wrong-pass-000' };
     for (let i = 0; i < 4; i++) expect401(await login(wrong));
@@ -312,23 +383,111 @@ describe('the failed-login throttle', () => {
     expect((await login({ email: user.email, password: PASSWORD })).status).toBe(200);
   });
 
-  it('limits failures per address across emails (ASCEND_LOGIN_MAX_PER_IP=3)', async () => {
+  it('limits failures per address across emails (ASCEND_LOGIN_MAX_PER_IP=3), except for accounts that logged in from it', async () => {
     const { user } = await makeUser(db.em(), 'patient');
+    const { user: fresh } = await makeUser(db.em(), 'patient');
     await withEnv({ ASCEND_LOGIN_MAX_PER_IP: '3' }, async () => {
       expect401(await login({ email: uniqueEmail('a'), password: 'Guess-1234' }));
       expect401(await login({ email: uniqueEmail('b'), password: 'Guess-1234' }));
       expect401(await login({ email: user.email, password: 'Guess-1234' }));
       // A fourth email, even with its right password, from the same address.
-      const blocked = await login(ADMIN);
+      const blocked = await login({ email: fresh.email, password: PASSWORD });
       expect429(blocked);
       expect(blocked.body.detail).toMatch(/address/);
       expect429(await login({ email: user.email, password: PASSWORD }));
+      // The admin has logged in from this address before (beforeAll): a stranger here cannot lock them out.
+      expect((await login(ADMIN)).status).toBe(200);
       // The address is the socket's: a client cannot pick another one with X-Forwarded-For.
       const spoofed = await api(server.url, 'POST', '/api/v1/auth/login', { body: { email: uniqueEmail('c'), password: 'Guess-1234' }, headers: { 'x-forwarded-for': '203.0.113.7' } });
       expect429(spoofed);
     });
     // With the default of 50 per address, the same address may log in again.
     expect((await login(ADMIN)).status).toBe(200);
+  });
+
+  // The address is the socket's (no proxy is trusted), so other clients are other loopback addresses: Linux
+  // routes all of 127/8 to lo, and a request can be sent from any of them.
+  const from = (address: string, body: unknown): Promise<ApiResponse> =>
+    new Promise((resolve, reject) => {
+      const url = new URL('/api/v1/auth/login', server.url);
+      const payload = JSON.stringify(body);
+      const req = httpRequest(
+        { host: url.hostname, port: url.port, path: url.pathname, method: 'POST', localAddress: address, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) } },
+        (res) => {
+          let text = '';
+          res.setEncoding('utf8');
+          res.on('data', (chunk: string) => (text += chunk));
+          res.on('end', () => {
+            const headers = new Headers(Object.entries(res.headers).flatMap(([k, v]) => (v === undefined ? [] : [[k, String(v)] as [string, string]])));
+            resolve({ status: res.statusCode!, headers, body: JSON.parse(text), text });
+          });
+        },
+      );
+      req.on('error', reject);
+      req.end(payload);
+    });
+  const fromAddresses = (prefix: string, count: number) => Array.from({ length: count }, (_, i) => `${prefix}.${i + 1}`);
+
+  it("a stranger's failures for a victim's email lock only the stranger's address: the victim logs in from theirs before and after", async () => {
+    const { user } = await makeUser(db.em(), 'patient');
+    const [victim, stranger, victimElsewhere] = ['127.0.0.11', '127.0.0.12', '127.0.0.13'];
+    expect((await from(victim, { email: user.email, password: PASSWORD })).status).toBe(200);
+    for (let i = 0; i < 5; i++) expect401(await from(stranger, { email: user.email, password: `Guess-pass-${i}` }));
+    for (let i = 0; i < 3; i++) expect429(await from(stranger, { email: user.email, password: `Guess-more-${i}` }));
+    const rightPassword = await from(stranger, { email: user.email, password: PASSWORD });
+    expect429(rightPassword);
+    expect(rightPassword.body.detail).toMatch(/this email from this address/);
+
+    expect((await from(victim, { email: user.email, password: PASSWORD })).status).toBe(200);
+    // Even from an address the victim never used: five failures are far below the per-account bound.
+    expect((await from(victimElsewhere, { email: user.email, password: PASSWORD })).status).toBe(200);
+  });
+
+  it('one address guessing across many emails is refused (per address, default 50), other addresses are not', async () => {
+    const { user } = await makeUser(db.em(), 'patient');
+    const { user: regular } = await makeUser(db.em(), 'patient');
+    const guesser = '127.0.0.21';
+    // Someone who logs in from that address too (a shared NAT): the guessing must not lock them out.
+    expect((await from(guesser, { email: regular.email, password: PASSWORD })).status).toBe(200);
+    for (let i = 0; i < 50; i++) expect401(await from(guesser, { email: uniqueEmail(`spray${i}`), password: 'Spray-pass-1' }));
+    for (const email of [uniqueEmail('next'), user.email]) {
+      const refused = await from(guesser, { email, password: email === user.email ? PASSWORD : 'Spray-pass-1' });
+      expect429(refused);
+      expect(refused.body.detail).toBe('too many failed logins from this address; try again later');
+    }
+    expect((await from(guesser, { email: regular.email, password: PASSWORD })).status).toBe(200);
+    expect((await from('127.0.0.22', { email: user.email, password: PASSWORD })).status).toBe(200);
+  });
+
+  it("guessing one email from many addresses (default 100 a day) is stopped for new addresses; the owner's address still works", async () => {
+    const { user } = await makeUser(db.em(), 'patient');
+    const owner = '127.0.0.31';
+    expect((await from(owner, { email: user.email, password: PASSWORD })).status).toBe(200);
+    // 25 addresses, 4 guesses each: under the per-address-and-email bound of 5 everywhere, 100 in all.
+    for (const address of fromAddresses('127.0.1', 25)) {
+      for (let i = 0; i < 4; i++) expect401(await from(address, { email: user.email, password: `Botnet-guess-${i}` }));
+    }
+    for (const address of ['127.0.2.1', '127.0.1.1']) {
+      const refused = await from(address, { email: user.email, password: PASSWORD });
+      expect(expect429(refused, 86_400)).toBeGreaterThan(900);
+      expect(refused.body.detail).toMatch(/addresses it has not logged in from/);
+    }
+    expect((await from(owner, { email: user.email, password: PASSWORD })).status).toBe(200);
+    // The owner's own mistakes still count against the owner's address, and only there.
+    for (let i = 0; i < 5; i++) expect401(await from(owner, { email: user.email, password: `Typo-pass-${i}` }));
+    expect429(await from(owner, { email: user.email, password: PASSWORD }));
+  });
+
+  it('holds under concurrency across addresses: 20 parallel guesses for one email from 20 addresses check at most ASCEND_LOGIN_MAX_PER_ACCOUNT', async () => {
+    const { user } = await makeUser(db.em(), 'patient');
+    await withEnv({ ASCEND_LOGIN_MAX_PER_ACCOUNT: '4' }, async () => {
+      const results = await Promise.all(fromAddresses('127.0.3', 20).map((address, i) => from(address, { email: user.email, password: `Wrong-guess-${i}` })));
+      const statuses = results.map((r) => r.status);
+      expect(statuses.every((st) => st === 401 || st === 429)).toBe(true);
+      expect(statuses.filter((st) => st === 401).length).toBeLessThanOrEqual(4);
+    });
+    const [row] = await db.sql<{ n: string }>('select count(*) as n from login_failure where lower(email) = lower($1)', [user.email]);
+    expect(Number(row!.n)).toBeLessThanOrEqual(4);
   });
 
   it('does not count requests that are not login attempts (bad input)', async () => {

@@ -1,10 +1,9 @@
 import type { Command } from 'commander';
-import { AuthError } from '../../domain/errors.js';
 import type { UserView } from '../../domain/views.js';
 import { act } from '../command.js';
 import { readSecret, required } from '../input.js';
 import { formatInstant, printDone, printRecord, style, type Column } from '../output.js';
-import { clearCredentials, credentialsPath, currentToken, saveCredentials, withServices } from '../session.js';
+import { clearCredentials, credentialsPath, requireToken, saveCredentials, withServices } from '../session.js';
 
 const whoamiFields: Column<UserView>[] = [
   { header: 'ID', value: (u) => u.id },
@@ -50,8 +49,7 @@ export function registerAuth(program: Command): void {
     .description('show the signed-in user (checks the token against the database)')
     .action(
       act(async (ctx) => {
-        const token = currentToken();
-        if (!token) throw new AuthError('not logged in: run ascend login, or set ASCEND_TOKEN');
+        const token = requireToken();
         // No ORM here: a bare pg connection and one query keep this command fast.
         const [{ resolveDatabase }, { connectSql }, { authenticate }] = await Promise.all([
           import('../../db/database.js'),

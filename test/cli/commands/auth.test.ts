@@ -1,7 +1,8 @@
 import { statSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cliFor } from '../../support/cli.js';
+import jwt from 'jsonwebtoken';
+import { cliFor, refused } from '../../support/cli.js';
 import { createTestDatabase, type TestDatabase } from '../../support/db.js';
 
 let db: TestDatabase;
@@ -66,7 +67,29 @@ describe('ascend login / whoami / logout', () => {
     expect(viaEnv.json().email).toBe(ADMIN.email);
     const garbage = await other.run(['whoami'], { env: { ASCEND_TOKEN: 'not-a-token' } });
     expect(garbage.code).toBe(5);
-    expect(garbage.stderr).toMatch(/^error: the token is not a valid ascend token\n$/);
+    expect(garbage.stderr).toBe('error: the token is not valid: log in again\n');
+  });
+
+  it('a forged ASCEND_TOKEN, whatever its subject, is exit 5 with the one wording and no stack', async () => {
+    const cli = cliFor(db.url);
+    const b64 = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
+    const exp = Math.floor(Date.now() / 1000) + 600;
+    for (const sub of ['2147483648', '99999999999', '-1', 'abc', '1', '9'.repeat(2000)]) {
+      const unsigned = `${b64({ alg: 'none', typ: 'JWT' })}.${b64({ sub, role: 'admin', tv: 0, exp })}.`;
+      const foreign = jwt.sign({ role: 'admin', tv: 0 }, 'not-the-key-'.repeat(4), { subject: sub, expiresIn: 600 });
+      for (const token of [unsigned, foreign]) {
+        for (const args of [['whoami'], ['users', 'list']]) {
+          refused(await cli.run(args, { env: { ASCEND_TOKEN: token } }), 5, 'the token is not valid: log in again');
+        }
+      }
+    }
+  });
+
+  it('without a token, the CLI adds its own advice (how to log in here) to "not logged in"', async () => {
+    const cli = cliFor(db.url);
+    for (const args of [['whoami'], ['users', 'list'], ['passwd', '--password-stdin']]) {
+      refused(await cli.run(args, { input: 'a\nb\n' }), 5, 'not logged in: run ascend login, or set ASCEND_TOKEN');
+    }
   });
 
   it('passwd changes the password, keeps this terminal logged in, and revokes tokens held elsewhere', async () => {
