@@ -20,7 +20,7 @@ import { patientView, type AppointmentView, type PatientView } from '../domain/v
 import { findAppointments } from './appointments.js';
 import { audit } from './audit.js';
 import { doctorIdOf, likePattern, patientIdOf, refusedBy } from './support.js';
-import { buildUser, userConstraints } from './users.js';
+import { buildUser, userConstraints, type EmailCheck } from './users.js';
 
 /**
  * Which patients the actor may see: admins all; a patient themself; a doctor those with an appointment with
@@ -52,16 +52,19 @@ export async function createPatient(em: EntityManager, actor: Actor, raw: Create
   return insertPatient(em, actor, parseInput(createPatientInput, raw));
 }
 
-/** Anyone may register as a patient (the API's `POST /auth/register`); they act as themselves from then on. */
+/**
+ * Anyone may register as a patient (the API's `POST /auth/register`); they act as themselves from then on.
+ * Nobody is signed in, so a refusal names no other user's id.
+ */
 export async function registerPatient(em: EntityManager, raw: RegisterInput): Promise<PatientView> {
-  return insertPatient(em, SYSTEM, parseInput(registerInput, raw));
+  return insertPatient(em, SYSTEM, parseInput(registerInput, raw), { anonymous: true });
 }
 
-async function insertPatient(em: EntityManager, actor: Actor, input: ReturnType<typeof registerInput.parse>): Promise<PatientView> {
+async function insertPatient(em: EntityManager, actor: Actor, input: ReturnType<typeof registerInput.parse>, check: Pick<EmailCheck, 'anonymous'> = {}): Promise<PatientView> {
   return refusedBy(
     () =>
       em.transactional(async (tx) => {
-        const user = await buildUser(tx, { email: input.email, name: input.name, password: input.password, role: 'patient', mobile: input.mobile, address: input.address });
+        const user = await buildUser(tx, { email: input.email, name: input.name, password: input.password, role: 'patient', mobile: input.mobile, address: input.address }, check);
         const patient = tx.create(Patient, {
           user,
           dateOfBirth: input.dateOfBirth ?? null,
