@@ -121,6 +121,8 @@ export async function updateDoctor(em: EntityManager, actor: Actor, id: number, 
           doctor.clinic = await clinicForDoctor(tx, clinicId);
           await moveFutureSlots(tx, doctor.id, clinicId);
         }
+        // The record shows its user's name and mobile: changing only those changes the record too.
+        if ((name !== undefined && name !== doctor.user.name) || (mobile !== undefined && mobile !== doctor.user.mobile)) doctor.updatedAt = new Date();
         if (name !== undefined) doctor.user.name = name;
         if (mobile !== undefined) doctor.user.mobile = mobile;
         tx.assign(doctor, changes);

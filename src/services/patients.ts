@@ -116,9 +116,14 @@ export async function updatePatient(em: EntityManager, actor: Actor, id: number,
       em.transactional(async (tx) => {
         const patient = await findVisiblePatient(tx, actor, id, LockMode.PESSIMISTIC_WRITE);
         const before = patientView(patient);
-        if (name !== undefined) patient.user.name = name;
-        if (mobile !== undefined) patient.user.mobile = mobile;
-        if (address !== undefined) patient.user.address = address;
+        const user = patient.user;
+        // The record shows its user's name, mobile and address: changing only those changes the record too.
+        if ((name !== undefined && name !== user.name) || (mobile !== undefined && mobile !== user.mobile) || (address !== undefined && address !== user.address)) {
+          patient.updatedAt = new Date();
+        }
+        if (name !== undefined) user.name = name;
+        if (mobile !== undefined) user.mobile = mobile;
+        if (address !== undefined) user.address = address;
         tx.assign(patient, changes);
         await tx.flush();
         const after = patientView(patient);

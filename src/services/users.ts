@@ -123,6 +123,7 @@ export async function updateUser(em: EntityManager, actor: Actor, ref: number | 
           // The role is in the token: old tokens must stop working.
           user.tokenVersion += 1;
         }
+        if (PROFILE_FIELDS.some((k) => input[k] !== undefined && input[k] !== user[k])) await touchProfiles(tx, user.id);
         tx.assign(user, Object.fromEntries(Object.entries(input).filter(([, v]) => v !== undefined)));
         await tx.flush();
         const after = userView(user);
@@ -131,6 +132,21 @@ export async function updateUser(em: EntityManager, actor: Actor, ref: number | 
       }),
     userConstraints,
   );
+}
+
+/** What doctor and patient records show of their user: a change to these is a change to the record. */
+const PROFILE_FIELDS = ['name', 'email', 'mobile', 'address'] as const;
+
+/**
+ * A doctor's or patient's record shows their user's name, email, mobile, address and whether they are active,
+ * so a change to those changes the record: its updated_at moves too. Called before the user row is written,
+ * so that locks are taken profile first, then user, as updateDoctor and updatePatient take them.
+ */
+async function touchProfiles(em: EntityManager, userId: number): Promise<void> {
+  const connection = em.getConnection();
+  for (const table of ['doctor', 'patient']) {
+    await connection.execute(`update ${table} set updated_at = now() where user_id = ?`, [userId], 'run', em.getTransactionContext());
+  }
 }
 
 async function assertNotLastAdmin(em: EntityManager, user: User, what: string): Promise<void> {
@@ -150,6 +166,7 @@ export async function deactivateUser(em: EntityManager, actor: Actor, ref: numbe
     if (!user.isActive) throw new ConflictError(`user ${user.id} is already deactivated`);
     await assertNotLastAdmin(tx, user, 'deactivate');
     const before = userView(user);
+    await touchProfiles(tx, user.id);
     user.isActive = false;
     user.tokenVersion += 1;
     await tx.flush();
