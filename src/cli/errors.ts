@@ -11,6 +11,7 @@ import {
   ValidationError,
 } from '../domain/errors.js';
 import { isUnreachable } from '../db/errors.js';
+import { visible } from './output.js';
 
 export const EXIT = {
   ok: 0,
@@ -62,7 +63,8 @@ export function errorLine(err: unknown, flags: FieldFlags, verbose = false): str
 export function reportError(err: unknown, options: { verbose: boolean; flags: FieldFlags }): number {
   const code = exitCodeFor(err);
   if (err instanceof CommanderError) return code; // commander has printed its own message
-  process.stderr.write(`error: ${errorLine(err, options.flags, options.verbose)}\n`);
-  if (options.verbose && err instanceof Error && err.stack) process.stderr.write(`${err.stack}\n`);
+  // Messages quote data (names, typed values): shown, never obeyed, by the terminal.
+  process.stderr.write(`error: ${visible(errorLine(err, options.flags, options.verbose), 'space')}\n`);
+  if (options.verbose && err instanceof Error && err.stack) process.stderr.write(`${visible(err.stack)}\n`);
   return code;
 }

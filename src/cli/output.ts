@@ -1,8 +1,10 @@
 // Rendering for people (tables, colour: only on a terminal) and for scripts (--json: the API's shapes,
-// and nothing else on stdout).
+// and nothing else on stdout). Text from the database never reaches a terminal or a pipe raw: a control
+// character in it (an old row, a psql edit) is shown as a visible escape, never obeyed (see visible()).
 import chalk from 'chalk';
 import Table from 'cli-table3';
 import type { Page } from '../domain/schemas/common.js';
+import { escapeJsonText, showControls } from '../domain/text.js';
 
 export interface OutputOptions {
   json: boolean;
@@ -22,15 +24,23 @@ export function configureColour(enabled: boolean): void {
   if (!enabled || 'NO_COLOR' in process.env || !isTerminal()) chalk.level = 0;
 }
 
+/**
+ * Text built from data, made safe to print: control characters (ESC, BEL, CR, C1, …) and bidi overrides as
+ * `\u001b`-style escapes; LF is kept, or made a space where the output is one line. Every line this module
+ * prints passes through it before any colour is added; the CLI's error lines and prompts use it too.
+ */
+export const visible = (text: string, newlines: 'keep' | 'space' = 'keep'): string => showControls(text, newlines);
+
 function cell(value: unknown): string {
   if (value === null || value === undefined || value === '') return '';
   if (value instanceof Date) return value.toISOString();
   if (typeof value === 'boolean') return value ? 'yes' : 'no';
-  return String(value);
+  return visible(String(value));
 }
 
+/** JSON.stringify escapes C0 controls; DEL, C1, U+2028/2029 and bidi overrides are escaped too (same JSON value). */
 export function printJson(value: unknown): void {
-  process.stdout.write(JSON.stringify(value, null, 2) + '\n');
+  process.stdout.write(escapeJsonText(JSON.stringify(value, null, 2)) + '\n');
 }
 
 export function printRecord<T>(opts: OutputOptions, record: T, fields: Column<T>[]): void {
@@ -48,12 +58,14 @@ export function printList<T>(opts: OutputOptions, page: Page<T>, columns: Column
   if (opts.json) return printJson(page);
   if (!isTerminal()) {
     // Plain tab-separated lines for pipes (cut, awk, sort): no borders, no colour, one header line.
-    const rows = [columns.map((c) => c.header), ...page.items.map((r) => columns.map((c) => cell(c.value(r)).replace(/[\t\n]/g, ' ')))];
+    // One record per line: a line break in a field becomes a space (every other control character is an escape).
+    const rows = [columns.map((c) => c.header), ...page.items.map((r) => columns.map((c) => cell(c.value(r)).replace(/\n/g, ' ')))];
     process.stdout.write(rows.map((r) => r.join('\t')).join('\n') + '\n');
     return;
   }
+  const what = visible(noun, 'space');
   if (!page.items.length) {
-    process.stdout.write(chalk.dim(`No ${noun} found (${page.total} in all).`) + '\n');
+    process.stdout.write(chalk.dim(`No ${what} found (${page.total} in all).`) + '\n');
     return;
   }
   const table = new Table({
@@ -73,7 +85,7 @@ export function printList<T>(opts: OutputOptions, page: Page<T>, columns: Column
   const from = page.offset + 1;
   const to = page.offset + page.items.length;
   const more = to < page.total ? ` — next page: --offset ${to}` : '';
-  process.stdout.write(chalk.dim(`${from}–${to} of ${page.total} ${noun}${more}`) + '\n');
+  process.stdout.write(chalk.dim(`${from}–${to} of ${page.total} ${what}${more}`) + '\n');
 }
 
 /** A line of confirmation for people; with --json, the data instead. */
@@ -82,7 +94,7 @@ export function printDone(opts: OutputOptions, message: string, data?: unknown):
     if (data !== undefined) printJson(data);
     return;
   }
-  process.stdout.write(`${chalk.green('✓')} ${message}\n`);
+  process.stdout.write(`${chalk.green('✓')} ${visible(message, 'space')}\n`);
 }
 
 export const style = {

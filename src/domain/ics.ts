@@ -1,53 +1,31 @@
-// iCalendar (RFC 5545) for appointments: one VEVENT each, times in UTC, lines folded at 75 octets, CRLF.
+// iCalendar (RFC 5545) for appointments, written by ical-generator: one VEVENT each with a stable UID, times in
+// UTC (calendars show them in the reader's zone), TEXT escaped, lines folded at 75 octets, CRLF.
+import ical, { ICalCalendarMethod, ICalEventStatus } from 'ical-generator';
+import { normaliseNewlines, showControls } from './text.js';
 import type { AppointmentView } from './views.js';
 
-const CRLF = '\r\n';
-
-/** TEXT value escaping (RFC 5545 §3.3.11). */
-export function escapeText(value: string): string {
-  return value.replace(/\\/g, '\\\\').replace(/;/g, '\\;').replace(/,/g, '\\,').replace(/\r?\n/g, '\\n');
-}
-
-/** Folds a content line to at most 75 octets per line, never splitting a UTF-8 character (§3.1). */
-export function foldLine(line: string): string {
-  const out: string[] = [];
-  let current = '';
-  let octets = 0;
-  for (const ch of line) {
-    const size = Buffer.byteLength(ch, 'utf8');
-    const limit = out.length ? 74 : 75; // continuation lines start with a space
-    if (octets + size > limit) {
-      out.push(current);
-      current = '';
-      octets = 0;
-    }
-    current += ch;
-    octets += size;
-  }
-  out.push(current);
-  return out.join(`${CRLF} `);
-}
-
-const stamp = (iso: string) => iso.replace(/[-:]/g, '').replace(/\.\d{3}/, '');
+/**
+ * Stored text as a calendar may carry it. ical-generator escapes `\ ; ,` and line ends but passes other
+ * control characters through, which RFC 5545 forbids in TEXT (and calendars act on or choke on): old rows may
+ * hold them, so they are shown as escapes like the CLI shows them.
+ */
+const calendarText = (text: string): string => showControls(normaliseNewlines(text));
 
 export function appointmentsToIcs(appointments: AppointmentView[], now = new Date()): string {
-  const lines = ['BEGIN:VCALENDAR', 'VERSION:2.0', 'PRODID:-//ascend//appointments//EN', 'CALSCALE:GREGORIAN', 'METHOD:PUBLISH'];
+  const calendar = ical({ prodId: '//ascend//appointments//EN', method: ICalCalendarMethod.PUBLISH, scale: 'GREGORIAN' });
   for (const a of appointments) {
     const description = [`Patient: ${a.patientName}`, a.reason ? `Reason: ${a.reason}` : '', `Status: ${a.status}`].filter(Boolean).join('\n');
-    lines.push(
-      'BEGIN:VEVENT',
-      `UID:appointment-${a.id}@ascend`,
-      `DTSTAMP:${stamp(now.toISOString())}`,
-      `DTSTART:${stamp(a.startsAt)}`,
-      `DTEND:${stamp(a.endsAt)}`,
-      `SUMMARY:${escapeText(`Appointment with ${a.doctorName}`)}`,
-      `LOCATION:${escapeText(a.clinicName)}`,
-      `DESCRIPTION:${escapeText(description)}`,
-      `STATUS:${a.status === 'cancelled' ? 'CANCELLED' : 'CONFIRMED'}`,
-      `LAST-MODIFIED:${stamp(a.updatedAt)}`,
-      'END:VEVENT',
-    );
+    calendar.createEvent({
+      id: `appointment-${a.id}@ascend`,
+      stamp: now,
+      start: new Date(a.startsAt),
+      end: new Date(a.endsAt),
+      summary: calendarText(`Appointment with ${a.doctorName}`),
+      location: calendarText(a.clinicName),
+      description: calendarText(description),
+      status: a.status === 'cancelled' ? ICalEventStatus.CANCELLED : ICalEventStatus.CONFIRMED,
+      lastModified: new Date(a.updatedAt),
+    });
   }
-  lines.push('END:VCALENDAR');
-  return lines.map(foldLine).join(CRLF) + CRLF;
+  return `${calendar.toString()}\r\n`;
 }

@@ -105,6 +105,24 @@ const DAY = /^(\d{4})-(\d{2})-(\d{2})$/;
 const LOCAL = /^(\d{4})-(\d{2})-(\d{2})[ T](\d{2}):(\d{2})$/;
 const ABSOLUTE = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})$/i;
 
+/**
+ * The years a typed date may name. PostgreSQL stores far more, but JavaScript's Date.UTC reads years 0–99 as
+ * 1900–1999, years past 9999 are not ISO 8601 text that PostgreSQL takes back, and nothing a clinic schedules
+ * (nor anyone's birth) lies outside these.
+ */
+export const FIRST_YEAR = 1900;
+export const LAST_YEAR = 2100;
+const DATE_RANGE = `${FIRST_YEAR}-01-01 to ${LAST_YEAR}-12-31`;
+
+/** An expanded year (`+275760-09-13`, `10000-01-01`): a date, but out of range rather than malformed. */
+const EXPANDED_YEAR = /^([+-]\d{4,}|\d{5,})-\d{2}-\d{2}/;
+
+/** Refuses a typed date (its leading YYYY) outside FIRST_YEAR..LAST_YEAR. */
+function assertInRange(value: string, field: string): void {
+  const year = Number(value.slice(0, 4));
+  if (EXPANDED_YEAR.test(value) || year < FIRST_YEAR || year > LAST_YEAR) throw new ValidationError(`must be from ${DATE_RANGE} (got "${value}")`, field);
+}
+
 function validDate(y: number, m: number, d: number): boolean {
   const t = new Date(Date.UTC(y, m - 1, d));
   return t.getUTCFullYear() === y && t.getUTCMonth() === m - 1 && t.getUTCDate() === d;
@@ -113,12 +131,13 @@ function validDate(y: number, m: number, d: number): boolean {
 /**
  * Reads a date flag: `YYYY-MM-DD` (a whole local day of the zone: its start, or with `endOfDay` the start of
  * the next day, so that `--to` includes that day), `YYYY-MM-DD HH:MM` (local time), or a full ISO 8601 time
- * with an offset. `field` names the flag in errors.
+ * with an offset, in the years FIRST_YEAR to LAST_YEAR. `field` names the flag in errors.
  */
 export function parseDateInput(text: string, timeZone: string, field: string, options: { endOfDay?: boolean } = {}): ParsedDateInput {
   const value = text.trim();
   let m = DAY.exec(value);
   if (m) {
+    assertInRange(value, field);
     const [y, mo, d] = [Number(m[1]), Number(m[2]), Number(m[3])];
     if (!validDate(y, mo, d)) throw new ValidationError(`${value} is not a calendar date`, field);
     if (options.endOfDay) {
@@ -129,14 +148,17 @@ export function parseDateInput(text: string, timeZone: string, field: string, op
   }
   m = LOCAL.exec(value);
   if (m) {
+    assertInRange(value, field);
     const [y, mo, d, h, mi] = [Number(m[1]), Number(m[2]), Number(m[3]), Number(m[4]), Number(m[5])];
     if (!validDate(y, mo, d) || h > 23 || mi > 59) throw new ValidationError(`${value} is not a valid date and time`, field);
     return { instant: zonedTime(y, mo, d, h, mi, timeZone), kind: 'local' };
   }
   if (ABSOLUTE.test(value)) {
+    assertInRange(value, field);
     const t = Date.parse(value);
     if (!Number.isNaN(t)) return { instant: new Date(t), kind: 'absolute' };
   }
+  if (EXPANDED_YEAR.test(value)) assertInRange(value, field);
   throw new ValidationError(`must be YYYY-MM-DD, "YYYY-MM-DD HH:MM" (clinic time) or ISO 8601 with an offset (got "${text}")`, field);
 }
 
@@ -194,9 +216,16 @@ export function* calendarDays(from: string, to: string): Generator<{ year: numbe
   }
 }
 
-/** A calendar date flag (YYYY-MM-DD), checked. */
+/** A calendar date flag (YYYY-MM-DD) in the years FIRST_YEAR to LAST_YEAR, checked. */
 export function parseCalendarDate(text: string, field: string): string {
-  const m = DAY.exec(text.trim());
-  if (!m || !validDate(Number(m[1]), Number(m[2]), Number(m[3]))) throw new ValidationError(`must be a date as YYYY-MM-DD (got "${text}")`, field);
-  return text.trim();
+  const value = text.trim();
+  const m = DAY.exec(value);
+  const refused = () => new ValidationError(`must be a date as YYYY-MM-DD (got "${text}")`, field);
+  if (!m) {
+    if (EXPANDED_YEAR.test(value)) assertInRange(value, field);
+    throw refused();
+  }
+  assertInRange(value, field);
+  if (!validDate(Number(m[1]), Number(m[2]), Number(m[3]))) throw refused();
+  return value;
 }

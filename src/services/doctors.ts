@@ -121,6 +121,8 @@ export async function updateDoctor(em: EntityManager, actor: Actor, id: number, 
           doctor.clinic = await clinicForDoctor(tx, clinicId);
           await moveFutureSlots(tx, doctor.id, clinicId);
         }
+        // The record shows its user's name and mobile: changing only those changes the record too.
+        if ((name !== undefined && name !== doctor.user.name) || (mobile !== undefined && mobile !== doctor.user.mobile)) doctor.updatedAt = new Date();
         if (name !== undefined) doctor.user.name = name;
         if (mobile !== undefined) doctor.user.mobile = mobile;
         tx.assign(doctor, changes);
@@ -296,10 +298,14 @@ export async function removeLeave(em: EntityManager, actor: Actor, leaveId: numb
 
 /** What the booking flow offers to choose from: specialties of active doctors, and where they practise. */
 export async function bookingChoices(em: EntityManager, _actor: Actor, specialty?: string): Promise<{ specialties: string[]; cities: string[] }> {
-  const specialties = await query<{ specialty: string }>(em, 'select distinct d.specialty from doctor d join clinic c on c.id = d.clinic_id where d.is_active and c.is_active order by 1');
+  // Specialties are kept as typed and compared without case: one choice per specialty, in its commonest spelling.
+  const specialties = await query<{ specialty: string }>(
+    em,
+    'select mode() within group (order by d.specialty) as specialty from doctor d join clinic c on c.id = d.clinic_id where d.is_active and c.is_active group by lower(d.specialty) order by lower(d.specialty)',
+  );
   const cities = await query<{ city: string }>(
     em,
-    'select distinct c.city from doctor d join clinic c on c.id = d.clinic_id where d.is_active and c.is_active and (?::text is null or d.specialty = lower(?)) order by 1',
+    'select distinct c.city from doctor d join clinic c on c.id = d.clinic_id where d.is_active and c.is_active and (?::text is null or lower(d.specialty) = lower(?)) order by 1',
     [specialty ?? null, specialty ?? null],
   );
   return { specialties: specialties.map((s) => s.specialty), cities: cities.map((c) => c.city) };

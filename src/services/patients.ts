@@ -20,7 +20,7 @@ import { patientView, type AppointmentView, type PatientView } from '../domain/v
 import { findAppointments } from './appointments.js';
 import { audit } from './audit.js';
 import { doctorIdOf, likePattern, patientIdOf, refusedBy } from './support.js';
-import { buildUser, userConstraints } from './users.js';
+import { buildUser, userConstraints, type EmailCheck } from './users.js';
 
 /**
  * Which patients the actor may see: admins all; a patient themself; a doctor those with an appointment with
@@ -52,16 +52,19 @@ export async function createPatient(em: EntityManager, actor: Actor, raw: Create
   return insertPatient(em, actor, parseInput(createPatientInput, raw));
 }
 
-/** Anyone may register as a patient (the API's `POST /auth/register`); they act as themselves from then on. */
+/**
+ * Anyone may register as a patient (the API's `POST /auth/register`); they act as themselves from then on.
+ * Nobody is signed in, so a refusal names no other user's id.
+ */
 export async function registerPatient(em: EntityManager, raw: RegisterInput): Promise<PatientView> {
-  return insertPatient(em, SYSTEM, parseInput(registerInput, raw));
+  return insertPatient(em, SYSTEM, parseInput(registerInput, raw), { anonymous: true });
 }
 
-async function insertPatient(em: EntityManager, actor: Actor, input: ReturnType<typeof registerInput.parse>): Promise<PatientView> {
+async function insertPatient(em: EntityManager, actor: Actor, input: ReturnType<typeof registerInput.parse>, check: Pick<EmailCheck, 'anonymous'> = {}): Promise<PatientView> {
   return refusedBy(
     () =>
       em.transactional(async (tx) => {
-        const user = await buildUser(tx, { email: input.email, name: input.name, password: input.password, role: 'patient', mobile: input.mobile, address: input.address });
+        const user = await buildUser(tx, { email: input.email, name: input.name, password: input.password, role: 'patient', mobile: input.mobile, address: input.address }, check);
         const patient = tx.create(Patient, {
           user,
           dateOfBirth: input.dateOfBirth ?? null,
@@ -113,9 +116,14 @@ export async function updatePatient(em: EntityManager, actor: Actor, id: number,
       em.transactional(async (tx) => {
         const patient = await findVisiblePatient(tx, actor, id, LockMode.PESSIMISTIC_WRITE);
         const before = patientView(patient);
-        if (name !== undefined) patient.user.name = name;
-        if (mobile !== undefined) patient.user.mobile = mobile;
-        if (address !== undefined) patient.user.address = address;
+        const user = patient.user;
+        // The record shows its user's name, mobile and address: changing only those changes the record too.
+        if ((name !== undefined && name !== user.name) || (mobile !== undefined && mobile !== user.mobile) || (address !== undefined && address !== user.address)) {
+          patient.updatedAt = new Date();
+        }
+        if (name !== undefined) user.name = name;
+        if (mobile !== undefined) user.mobile = mobile;
+        if (address !== undefined) user.address = address;
         tx.assign(patient, changes);
         await tx.flush();
         const after = patientView(patient);

@@ -22,22 +22,29 @@ const emailTaken = () => new DuplicateError('is already used by another user (em
 
 export const userConstraints = { user_email_lower_unique: emailTaken };
 
+export interface EmailCheck {
+  /** The user whose own email this may be. */
+  exceptId?: number;
+  /** Nobody signed in asks (registration): the clash is refused without naming the other user's id. */
+  anonymous?: boolean;
+}
+
 /** Throws DuplicateError if another user has this email, ignoring case. The unique index settles races. */
-export async function assertEmailFree(em: EntityManager, email: string, exceptId?: number): Promise<void> {
+export async function assertEmailFree(em: EntityManager, email: string, check: EmailCheck = {}): Promise<void> {
   const clash = await em
     .getConnection()
     .execute<{ id: number }[]>('select id from "user" where lower(email) = lower(?) limit 1', [email], 'all', em.getTransactionContext());
-  if (clash[0] && clash[0].id !== exceptId) {
-    throw new DuplicateError(`${email} is already used by user ${clash[0].id} (emails are compared without case)`, 'email');
-  }
+  if (!clash[0] || clash[0].id === check.exceptId) return;
+  if (check.anonymous) throw emailTaken();
+  throw new DuplicateError(`${email} is already used by user ${clash[0].id} (emails are compared without case)`, 'email');
 }
 
 /**
  * Makes a user row inside the caller's transaction (doctors and patients are users too: their services call
- * this so that the user and the profile commit together or not at all).
+ * this so that the user and the profile commit together or not at all). `anonymous` for registration.
  */
-export async function buildUser(em: EntityManager, input: ReturnType<typeof createUserInput.parse>): Promise<User> {
-  await assertEmailFree(em, input.email);
+export async function buildUser(em: EntityManager, input: ReturnType<typeof createUserInput.parse>, check: Pick<EmailCheck, 'anonymous'> = {}): Promise<User> {
+  await assertEmailFree(em, input.email, check);
   return em.create(User, {
     name: input.name,
     email: input.email,
@@ -108,7 +115,7 @@ export async function updateUser(em: EntityManager, actor: Actor, ref: number | 
       em.transactional(async (tx) => {
         const user = await findUser(tx, ref);
         const before = userView(user);
-        if (input.email !== undefined && input.email.toLowerCase() !== user.email.toLowerCase()) await assertEmailFree(tx, input.email, user.id);
+        if (input.email !== undefined && input.email.toLowerCase() !== user.email.toLowerCase()) await assertEmailFree(tx, input.email, { exceptId: user.id });
         if (input.role !== undefined && input.role !== user.role) {
           const profile = (await tx.count(Doctor, { user })) ? 'doctor' : (await tx.count(Patient, { user })) ? 'patient' : null;
           if (profile) throw new ConflictError(`user ${user.id} has a ${profile} profile, so their role cannot change`, 'role');
@@ -116,6 +123,7 @@ export async function updateUser(em: EntityManager, actor: Actor, ref: number | 
           // The role is in the token: old tokens must stop working.
           user.tokenVersion += 1;
         }
+        if (PROFILE_FIELDS.some((k) => input[k] !== undefined && input[k] !== user[k])) await touchProfiles(tx, user.id);
         tx.assign(user, Object.fromEntries(Object.entries(input).filter(([, v]) => v !== undefined)));
         await tx.flush();
         const after = userView(user);
@@ -124,6 +132,21 @@ export async function updateUser(em: EntityManager, actor: Actor, ref: number | 
       }),
     userConstraints,
   );
+}
+
+/** What doctor and patient records show of their user: a change to these is a change to the record. */
+const PROFILE_FIELDS = ['name', 'email', 'mobile', 'address'] as const;
+
+/**
+ * A doctor's or patient's record shows their user's name, email, mobile, address and whether they are active,
+ * so a change to those changes the record: its updated_at moves too. Called before the user row is written,
+ * so that locks are taken profile first, then user, as updateDoctor and updatePatient take them.
+ */
+async function touchProfiles(em: EntityManager, userId: number): Promise<void> {
+  const connection = em.getConnection();
+  for (const table of ['doctor', 'patient']) {
+    await connection.execute(`update ${table} set updated_at = now() where user_id = ?`, [userId], 'run', em.getTransactionContext());
+  }
 }
 
 async function assertNotLastAdmin(em: EntityManager, user: User, what: string): Promise<void> {
@@ -143,6 +166,7 @@ export async function deactivateUser(em: EntityManager, actor: Actor, ref: numbe
     if (!user.isActive) throw new ConflictError(`user ${user.id} is already deactivated`);
     await assertNotLastAdmin(tx, user, 'deactivate');
     const before = userView(user);
+    await touchProfiles(tx, user.id);
     user.isActive = false;
     user.tokenVersion += 1;
     await tx.flush();

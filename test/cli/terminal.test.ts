@@ -4,6 +4,7 @@ import { spawn } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BIN, cliFor } from '../support/cli.js';
 import { createTestDatabase, type TestDatabase } from '../support/db.js';
+import { makeClinic, makeDoctor, makePatient, seedBooking, seedSlot } from '../support/fixtures.js';
 
 let db: TestDatabase;
 let admin: ReturnType<typeof cliFor>;
@@ -54,5 +55,47 @@ describe('on a terminal', () => {
     expect(result.screen).not.toContain('S3cure-pass!');
     expect(result.screen).toContain('Logged in as Ada Admin');
     expect((await other.run(['whoami'])).code).toBe(0);
+  });
+});
+
+describe('text from the database on a terminal', () => {
+  // What psql (or a row from before the input rules) can hold: a window title change ending in BEL, a screen
+  // clear, a carriage return that overwrites the line, a one-byte C1 CSI, DEL and a bidi override.
+  const HOSTILE = 'Eve \u001b]0;pwned\u0007\u001b[2J\rMallory \u009b31m\u007f \u202eevil';
+  const SHOWN = 'Eve \\u001b]0;pwned\\u0007\\u001b[2J\\u000dMallory \\u009b31m\\u007f \\u202eevil';
+  let patientId: number;
+  let appointmentId: number;
+
+  beforeAll(async () => {
+    const clinic = await makeClinic(db.em(), { name: 'Lake Clinic' });
+    const { doctor } = await makeDoctor(db.em(), clinic.id);
+    const { patient } = await makePatient(db.em());
+    patientId = patient.id;
+    appointmentId = await seedBooking(db, await seedSlot(db, doctor.id, '2031-04-01T04:00:00Z'), patient.id);
+    await db.sql(`update "user" set name = $1, address = $2 where id = $3`, [HOSTILE, `1 Main Road\n${HOSTILE}`, patient.userId]);
+    await db.sql(`update clinic set name = $1 where id = $2`, [`Lake \u001b[31mRed\u001b[0m Clinic`, clinic.id]);
+  });
+
+  /** The screen without its line ends (the terminal's CR LF) and without colour codes (SGR, ESC [ … m). */
+  const controlsLeft = (screen: string) => screen.replace(/\r\n/g, '\n').replace(/\u001b\[[0-9;]*m/g, '').match(/[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/g) ?? [];
+
+  it.each([
+    ['patients list', () => ['patients', 'list']],
+    ['patients show', () => ['patients', 'show', String(patientId)]],
+    ['appointments list', () => ['appointments', 'list']],
+    ['appointments show', () => ['appointments', 'show', String(appointmentId)]],
+  ])('%s prints no control character from the data, only visible escapes (and its own colours)', async (_name, args) => {
+    const { code, screen } = await onTerminal(args(), env());
+    expect(code).toBe(0);
+    expect(controlsLeft(screen)).toEqual([]);
+    expect(screen).toContain(SHOWN.slice(0, 40));
+    expect(screen).toMatch(/\u001b\[\d+m/); // the output's own styling (bold, colour) is still there
+  });
+
+  it('a done-line quoting a stored name shows it escaped', async () => {
+    const { code, screen } = await onTerminal(['patients', 'update', String(patientId), '--allergies', 'latex'], env());
+    expect(code).toBe(0);
+    expect(controlsLeft(screen)).toEqual([]);
+    expect(screen).toContain(`Updated patient ${patientId} (Eve \\u001b]0;pwned`);
   });
 });

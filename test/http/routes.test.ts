@@ -256,7 +256,7 @@ const ROWS: Row[] = [
       path: '/doctors',
       body: { email: uniqueEmail('doc'), name: 'Dr Matrix', password: PASSWORD, clinicId: w.clinicId, specialty: 'ENT', licenseNumber: `MX-${unique()}` },
     }),
-    check: (res) => expect(res.body).toMatchObject({ clinicId: w.clinicId, specialty: 'ent', isActive: true }),
+    check: (res) => expect(res.body).toMatchObject({ clinicId: w.clinicId, specialty: 'ENT', isActive: true }),
   },
   { route: 'GET /doctors/:id', expect: [OK, OK, OK, A], call: () => ({ path: `/doctors/${w.d2.id}` }), check: (res) => expect(res.body.id).toBe(w.d2.id) },
   {

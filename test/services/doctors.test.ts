@@ -36,14 +36,14 @@ describe('creating doctors', () => {
     expect(await count('"user"')).toBe(users + 1);
   });
 
-  it('needs an active clinic, and stores the specialty in lower case', async () => {
+  it('needs an active clinic, and keeps the specialty as typed', async () => {
     const clinic = await makeClinic(db.em());
     await deactivateClinic(db.em(), SYSTEM, clinic.id);
     await expect(makeDoctor(db.em(), clinic.id)).rejects.toMatchObject({ field: 'clinicId', message: `clinic ${clinic.id} is deactivated` });
     await expect(makeDoctor(db.em(), 999_999)).rejects.toBeInstanceOf(NotFoundError);
     const open = await makeClinic(db.em(), { city: 'Nashik' });
     const { doctor } = await makeDoctor(db.em(), open.id, { specialty: 'Paediatrics' });
-    expect(doctor.specialty).toBe('paediatrics');
+    expect(doctor.specialty).toBe('Paediatrics');
     const found = await listDoctors(db.em(), SYSTEM, { specialty: 'PAEDIATRICS', city: 'nashik' });
     expect(found.items.map((d) => d.id)).toEqual([doctor.id]);
   });

@@ -2,6 +2,7 @@
 // database; and a small client for it.
 import { Writable } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
+import { afterAll, beforeAll } from 'vitest';
 import { buildServer } from '../../src/http/server.js';
 import type { TestDatabase } from './db.js';
 
@@ -60,19 +61,43 @@ export async function api<T = any>(base: string, method: string, path: string, o
   return { status: response.status, headers: response.headers, body: parsed as T, text };
 }
 
-/** A fresh database with its first admin (admin@example.org / S3cure-pass!) and a server on it. */
-export async function startServerWithAdmin(): Promise<{ db: TestDatabase; server: TestServer; stop(): Promise<void> }> {
+/** A fresh database with its first admin (admin@example.org / S3cure-pass!), a server on it, and the admin's token. */
+export async function startServerWithAdmin(): Promise<{ db: TestDatabase; server: TestServer; adminToken: string; stop(): Promise<void> }> {
   const { createTestDatabase } = await import('./db.js');
   const { initialise } = await import('../../src/services/init.js');
   const db = await createTestDatabase();
   await initialise(db.em(), { adminEmail: 'admin@example.org', adminName: 'Ada Admin', adminPassword: 'S3cure-pass!' });
   const server = await startServer(db);
+  const login = await api(server.url, 'POST', '/api/v1/auth/login', { body: { email: 'admin@example.org', password: 'S3cure-pass!' } });
   return {
     db,
     server,
+    adminToken: login.body.access_token,
     async stop() {
       await server.close();
       await db.drop();
     },
   };
+}
+
+export interface ServerWithAdmin {
+  db: TestDatabase;
+  url: string;
+  adminToken: string;
+}
+
+/**
+ * startServerWithAdmin for a whole test file: started before its first test and stopped after its last. The
+ * fields are there from beforeAll on, so read them inside hooks and tests.
+ */
+export function serverWithAdminPerFile(): ServerWithAdmin {
+  const world = {} as ServerWithAdmin;
+  let stop = async () => {};
+  beforeAll(async () => {
+    const started = await startServerWithAdmin();
+    Object.assign(world, { db: started.db, url: started.server.url, adminToken: started.adminToken });
+    stop = started.stop;
+  });
+  afterAll(() => stop());
+  return world;
 }

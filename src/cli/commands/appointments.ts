@@ -4,7 +4,7 @@ import { formatLocal } from '../../domain/time.js';
 import type { AppointmentView } from '../../domain/views.js';
 import { act, given } from '../command.js';
 import { canPrompt, idArgument, required, wholeNumber } from '../input.js';
-import { printDone, printJson, printList, printRecord, type Column } from '../output.js';
+import { printDone, printJson, printList, printRecord, visible, type Column } from '../output.js';
 import { withServices, type Services } from '../session.js';
 
 const flags = { slotId: '--slot', patientId: '--patient', doctorId: '--doctor', clinicId: '--clinic', text: '--text', idempotencyKey: '--idempotency-key' };
@@ -47,9 +47,9 @@ async function chooseInteractively({ em, actor }: Services, patient: number | un
   }
   const { specialties } = await bookingChoices(em, actor);
   if (!specialties.length) throw new ValidationError('there are no doctors to book with yet', '--slot');
-  const specialty = await select({ message: 'Specialty', choices: specialties.map((s) => ({ value: s })) }, out);
+  const specialty = await select({ message: 'Specialty', choices: specialties.map((s) => ({ value: s, name: visible(s, 'space') })) }, out);
   const { cities } = await bookingChoices(em, actor, specialty);
-  const city = await select({ message: 'City', choices: cities.map((c) => ({ value: c })) }, out);
+  const city = await select({ message: 'City', choices: cities.map((c) => ({ value: c, name: visible(c, 'space') })) }, out);
   const tomorrow = new Date(Date.now() + 86_400_000).toISOString().slice(0, 10);
   const day = await input({ message: 'Date (YYYY-MM-DD)', default: tomorrow, validate: (v) => /^\d{4}-\d{2}-\d{2}$/.test(v) || 'YYYY-MM-DD' }, out);
   const page = await freeSlots(em, actor, { specialty, city, from: day, to: day, limit: 50 });
@@ -57,7 +57,7 @@ async function chooseInteractively({ em, actor }: Services, patient: number | un
   const slotId = await select(
     {
       message: 'Slot',
-      choices: page.items.map((s) => ({ value: s.id, name: `${formatLocal(s.startsAt, s.timezone)}  ${s.doctorName}, ${s.clinicName}  (${s.remaining} left)` })),
+      choices: page.items.map((s) => ({ value: s.id, name: visible(`${formatLocal(s.startsAt, s.timezone)}  ${s.doctorName}, ${s.clinicName}  (${s.remaining} left)`, 'space') })),
     },
     out,
   );

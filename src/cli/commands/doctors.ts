@@ -49,7 +49,7 @@ const collect = (value: string, previous: string[] = []) => [...previous, value]
 
 const profileOptions = (cmd: Command) =>
   cmd
-    .option('--specialty <name>', 'e.g. cardiology (kept in lower case)')
+    .option('--specialty <name>', 'e.g. Cardiology (kept as typed; searches ignore case)')
     .option('--license <number>', 'licence number (unique)')
     .option('--qualifications <text>', 'degrees and certifications')
     .option('--experience-years <n>', 'years of practice (0–70)', wholeNumber())

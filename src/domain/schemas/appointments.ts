@@ -1,23 +1,23 @@
 import { z } from 'zod';
 import { APPOINTMENT_STATUSES } from '../values.js';
-import { id, optionalText, pagination } from './common.js';
+import { id, multiLine, oneLine, optionalText, pagination, typedValue } from './common.js';
 
 export const bookInput = z.strictObject({
   slotId: id,
   /** Admins book for a patient; patients book for themselves and may leave it out. */
   patientId: id.optional(),
-  reason: optionalText(1000),
-  idempotencyKey: z.string().trim().min(1).max(200).optional(),
+  reason: optionalText(1000, 'lines'),
+  idempotencyKey: oneLine().min(1).max(200).optional(),
 });
 export type BookInput = z.input<typeof bookInput>;
 
-export const cancelInput = z.strictObject({ reason: optionalText(500) });
+export const cancelInput = z.strictObject({ reason: optionalText(500, 'lines') });
 export type CancelInput = z.input<typeof cancelInput>;
 
 export const rescheduleInput = z.strictObject({ slotId: id });
 export type RescheduleInput = z.input<typeof rescheduleInput>;
 
-export const noteInput = z.strictObject({ text: z.string().trim().min(1).max(5000) });
+export const noteInput = z.strictObject({ text: multiLine().min(1).max(5000) });
 export type NoteInput = z.input<typeof noteInput>;
 
 export const listAppointmentsInput = z.strictObject({
@@ -25,8 +25,8 @@ export const listAppointmentsInput = z.strictObject({
   doctorId: id.optional(),
   clinicId: id.optional(),
   status: z.enum(APPOINTMENT_STATUSES).optional(),
-  from: z.string().trim().min(1).optional(),
-  to: z.string().trim().min(1).optional(),
+  from: typedValue.optional(),
+  to: typedValue.optional(),
   ...pagination,
 });
 export type ListAppointmentsInput = z.input<typeof listAppointmentsInput>;
@@ -34,8 +34,8 @@ export type ListAppointmentsInput = z.input<typeof listAppointmentsInput>;
 export const utilisationInput = z.strictObject({
   clinicId: id.optional(),
   doctorId: id.optional(),
-  from: z.string().trim().min(1).optional(),
-  to: z.string().trim().min(1).optional(),
+  from: typedValue.optional(),
+  to: typedValue.optional(),
   ...pagination,
 });
 export type UtilisationInput = z.input<typeof utilisationInput>;

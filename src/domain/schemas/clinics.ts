@@ -1,22 +1,16 @@
 import { z } from 'zod';
 import { isTimeZone } from '../time.js';
-import { email, optionalText, pagination, phone } from './common.js';
+import { email, oneLine, optionalText, pagination, phone } from './common.js';
 
-export const timezone = z
-  .string()
-  .trim()
-  .refine(isTimeZone, { message: 'must be an IANA time zone such as Asia/Kolkata or Europe/Berlin' });
+export const timezone = oneLine().refine(isTimeZone, { message: 'must be an IANA time zone such as Asia/Kolkata or Europe/Berlin' });
 
-const zip = z
-  .string()
-  .trim()
-  .regex(/^[A-Za-z0-9][A-Za-z0-9 -]{1,9}$/, { message: 'must be a postal code: 2 to 10 letters, digits, spaces or dashes' });
+const zip = oneLine().regex(/^[A-Za-z0-9][A-Za-z0-9 -]{1,9}$/, { message: 'must be a postal code: 2 to 10 letters, digits, spaces or dashes' });
 
 export const createClinicInput = z.strictObject({
-  name: z.string().trim().min(1).max(200),
-  city: z.string().trim().min(1).max(100),
+  name: oneLine().min(1).max(200),
+  city: oneLine().min(1).max(100),
   timezone,
-  address: optionalText(500),
+  address: optionalText(500, 'lines'),
   state: optionalText(100),
   zip: zip.nullish(),
   phone: phone.nullish(),
@@ -25,10 +19,10 @@ export const createClinicInput = z.strictObject({
 export type CreateClinicInput = z.input<typeof createClinicInput>;
 
 export const updateClinicInput = z.strictObject({
-  name: z.string().trim().min(1).max(200).optional(),
-  city: z.string().trim().min(1).max(100).optional(),
+  name: oneLine().min(1).max(200).optional(),
+  city: oneLine().min(1).max(100).optional(),
   timezone: timezone.optional(),
-  address: optionalText(500),
+  address: optionalText(500, 'lines'),
   state: optionalText(100),
   zip: zip.nullish().or(z.literal('').transform(() => null)),
   phone: phone.nullish().or(z.literal('').transform(() => null)),
@@ -37,8 +31,8 @@ export const updateClinicInput = z.strictObject({
 export type UpdateClinicInput = z.input<typeof updateClinicInput>;
 
 export const listClinicsInput = z.strictObject({
-  city: z.string().trim().min(1).max(100).optional(),
-  search: z.string().trim().max(200).optional(),
+  city: oneLine().min(1).max(100).optional(),
+  search: oneLine().max(200).optional(),
   includeInactive: z.boolean().default(false),
   ...pagination,
 });

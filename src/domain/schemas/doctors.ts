@@ -1,13 +1,10 @@
 import { z } from 'zod';
-import { email, id, optionalText, pagination, personName, phone } from './common.js';
+import { email, id, oneLine, optionalText, pagination, personName, phone, typedValue } from './common.js';
 import { password } from './users.js';
 
-// Kept in lower case so that filters match whatever case people type.
-const specialty = z.string().trim().min(1).max(100).transform((s) => s.toLowerCase());
-const licenseNumber = z
-  .string()
-  .trim()
-  .regex(/^[A-Za-z0-9][A-Za-z0-9/.-]{2,49}$/, { message: 'must be 3 to 50 letters, digits, / . or -' });
+// Kept as typed; every comparison ignores case (lower(specialty) is indexed).
+const specialty = oneLine().min(1).max(100);
+const licenseNumber = oneLine().regex(/^[A-Za-z0-9][A-Za-z0-9/.-]{2,49}$/, { message: 'must be 3 to 50 letters, digits, / . or -' });
 const experienceYears = z.int().min(0).max(70);
 const maxPatientsPerDay = z.int().min(1).max(200);
 
@@ -19,7 +16,7 @@ export const createDoctorInput = z.strictObject({
   clinicId: id,
   specialty,
   licenseNumber,
-  qualifications: optionalText(500),
+  qualifications: optionalText(500, 'lines'),
   experienceYears: experienceYears.default(0),
   maxPatientsPerDay: maxPatientsPerDay.default(20),
 });
@@ -31,7 +28,7 @@ export const updateDoctorInput = z.strictObject({
   clinicId: id.optional(),
   specialty: specialty.optional(),
   licenseNumber: licenseNumber.optional(),
-  qualifications: optionalText(500),
+  qualifications: optionalText(500, 'lines'),
   experienceYears: experienceYears.optional(),
   maxPatientsPerDay: maxPatientsPerDay.optional(),
 });
@@ -40,8 +37,8 @@ export type UpdateDoctorInput = z.input<typeof updateDoctorInput>;
 export const listDoctorsInput = z.strictObject({
   clinicId: id.optional(),
   specialty: specialty.optional(),
-  city: z.string().trim().min(1).max(100).optional(),
-  search: z.string().trim().max(200).optional(),
+  city: oneLine().min(1).max(100).optional(),
+  search: oneLine().max(200).optional(),
   includeInactive: z.boolean().default(false),
   ...pagination,
 });
@@ -49,9 +46,9 @@ export type ListDoctorsInput = z.input<typeof listDoctorsInput>;
 
 /** Dates and times as typed (clinic-local unless they carry an offset); the service reads them in the clinic's zone. */
 export const addLeaveInput = z.strictObject({
-  from: z.string().trim().min(1),
-  to: z.string().trim().min(1),
-  reason: optionalText(500),
+  from: typedValue,
+  to: typedValue,
+  reason: optionalText(500, 'lines'),
   cancelBookings: z.boolean().default(false),
 });
 export type AddLeaveInput = z.input<typeof addLeaveInput>;

@@ -1,12 +1,10 @@
 import { z } from 'zod';
 import { BLOOD_GROUPS } from '../values.js';
-import { email, optionalText, pagination, personName, phone } from './common.js';
+import { email, oneLine, optionalText, pagination, personName, phone } from './common.js';
 import { password } from './users.js';
 
 /** A calendar date in the past (and after 1900), as YYYY-MM-DD. */
-export const dateOfBirth = z
-  .string()
-  .trim()
+export const dateOfBirth = oneLine()
   .regex(/^\d{4}-\d{2}-\d{2}$/, { message: 'must be a date as YYYY-MM-DD', abort: true })
   .refine(
     (v) => {
@@ -26,10 +24,10 @@ export const createPatientInput = z.strictObject({
   password,
   dateOfBirth,
   bloodGroup: bloodGroup.nullish(),
-  allergies: optionalText(1000),
+  allergies: optionalText(1000, 'lines'),
   emergencyContact: optionalText(200),
   mobile: phone.nullish(),
-  address: optionalText(500),
+  address: optionalText(500, 'lines'),
 });
 export type CreatePatientInput = z.input<typeof createPatientInput>;
 
@@ -41,15 +39,15 @@ export const updatePatientInput = z.strictObject({
   name: personName.optional(),
   dateOfBirth: dateOfBirth.optional(),
   bloodGroup: bloodGroup.nullish().or(z.literal('').transform(() => null)),
-  allergies: optionalText(1000),
+  allergies: optionalText(1000, 'lines'),
   emergencyContact: optionalText(200),
   mobile: phone.nullish().or(z.literal('').transform(() => null)),
-  address: optionalText(500),
+  address: optionalText(500, 'lines'),
 });
 export type UpdatePatientInput = z.input<typeof updatePatientInput>;
 
 export const listPatientsInput = z.strictObject({
-  search: z.string().trim().max(200).optional(),
+  search: oneLine().max(200).optional(),
   includeInactive: z.boolean().default(false),
   ...pagination,
 });

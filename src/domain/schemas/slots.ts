@@ -1,14 +1,13 @@
 import { z } from 'zod';
-import { id, pagination } from './common.js';
+import { id, oneLine, pagination, typedValue } from './common.js';
 
-const text = z.string().trim().min(1);
 export const capacity = z.int().min(1).max(100);
 
 export const createSlotInput = z.strictObject({
   doctorId: id,
-  start: text,
-  length: text.optional(),
-  end: text.optional(),
+  start: typedValue,
+  length: typedValue.optional(),
+  end: typedValue.optional(),
   capacity: capacity.default(1),
 });
 export type CreateSlotInput = z.input<typeof createSlotInput>;
@@ -17,13 +16,13 @@ export type CreateSlotInput = z.input<typeof createSlotInput>;
 export const generateSlotsInput = z.strictObject({
   doctorIds: z.array(id).min(1).max(1000).optional(),
   clinicId: id.optional(),
-  from: text,
-  to: text,
-  days: text.optional(),
-  start: text.optional(),
-  end: text.optional(),
-  length: text.optional(),
-  breaks: z.array(text).max(20).default([]),
+  from: typedValue,
+  to: typedValue,
+  days: typedValue.optional(),
+  start: typedValue.optional(),
+  end: typedValue.optional(),
+  length: typedValue.optional(),
+  breaks: z.array(typedValue).max(20).default([]),
   capacity: capacity.optional(),
   dryRun: z.boolean().default(false),
 });
@@ -32,31 +31,31 @@ export type GenerateSlotsInput = z.input<typeof generateSlotsInput>;
 /** One row of an import, as read from CSV or JSON; `line` is where it stands in the file. */
 export const importRow = z.object({
   line: z.int().min(1),
-  doctor: z.union([z.string().max(20), z.int()]).optional(),
-  start: z.string().max(40).optional(),
-  length: z.string().max(20).optional(),
-  end: z.string().max(40).optional(),
-  capacity: z.union([z.string().max(10), z.int()]).optional(),
+  doctor: z.union([oneLine().max(20), z.int()]).optional(),
+  start: oneLine().max(40).optional(),
+  length: oneLine().max(20).optional(),
+  end: oneLine().max(40).optional(),
+  capacity: z.union([oneLine().max(10), z.int()]).optional(),
 });
 export type ImportRow = z.input<typeof importRow>;
 
 export const listSlotsInput = z.strictObject({
   doctorId: id.optional(),
   clinicId: id.optional(),
-  from: text.optional(),
-  to: text.optional(),
+  from: typedValue.optional(),
+  to: typedValue.optional(),
   includeInactive: z.boolean().default(false),
   ...pagination,
 });
 export type ListSlotsInput = z.input<typeof listSlotsInput>;
 
 export const freeSlotsInput = z.strictObject({
-  specialty: z.string().trim().min(1).max(100).optional(),
-  city: z.string().trim().min(1).max(100).optional(),
+  specialty: oneLine().min(1).max(100).optional(),
+  city: oneLine().min(1).max(100).optional(),
   clinicId: id.optional(),
   doctorId: id.optional(),
-  from: text.optional(),
-  to: text.optional(),
+  from: typedValue.optional(),
+  to: typedValue.optional(),
   limit: z.int().min(1).max(1000).default(20),
   offset: z.int().min(0).default(0),
 });
@@ -66,9 +65,9 @@ export const deleteSlotInput = z.strictObject({ cancelBookings: z.boolean().defa
 export type DeleteSlotInput = z.input<typeof deleteSlotInput>;
 
 export const setHoursInput = z.strictObject({
-  days: text,
-  windows: z.array(z.strictObject({ start: text, end: text })).min(1).max(10),
-  length: text,
+  days: typedValue,
+  windows: z.array(z.strictObject({ start: typedValue, end: typedValue })).min(1).max(10),
+  length: typedValue,
   capacity: capacity.default(1),
 });
 export type SetHoursInput = z.input<typeof setHoursInput>;

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { ROLES } from '../roles.js';
-import { email, id, optionalText, pagination, personName, phone } from './common.js';
+import { email, id, oneLine, optionalText, pagination, personName, phone } from './common.js';
 
 /** bcrypt reads at most 72 bytes; a longer password would be silently cut, so it is refused instead. */
 export const password = z
@@ -15,7 +15,7 @@ export const createUserInput = z.strictObject({
   password,
   role: z.enum(ROLES),
   mobile: phone.nullish(),
-  address: optionalText(500),
+  address: optionalText(500, 'lines'),
 });
 export type CreateUserInput = z.input<typeof createUserInput>;
 
@@ -24,20 +24,21 @@ export const updateUserInput = z.strictObject({
   name: personName.optional(),
   role: z.enum(ROLES).optional(),
   mobile: phone.nullish().or(z.literal('').transform(() => null)),
-  address: optionalText(500),
+  address: optionalText(500, 'lines'),
 });
 export type UpdateUserInput = z.input<typeof updateUserInput>;
 
 export const listUsersInput = z.strictObject({
   role: z.enum(ROLES).optional(),
-  search: z.string().trim().max(200).optional(),
+  search: oneLine().max(200).optional(),
   includeInactive: z.boolean().default(false),
   ...pagination,
 });
 export type ListUsersInput = z.input<typeof listUsersInput>;
 
 export const loginInput = z.strictObject({
-  email: z.string().trim().min(1).max(254),
+  email: oneLine().min(1).max(254),
+  // Passwords are secrets, never shown nor stored as text, and refusing characters here would lock out whoever has them.
   password: z.string().min(1).max(200),
 });
 export type LoginInput = z.input<typeof loginInput>;

@@ -184,7 +184,7 @@ describe('doctors: who may do what', () => {
 });
 
 describe('ascend doctors create', () => {
-  it('creates the user and the profile together, specialty in lower case, with defaults, and audits it', async () => {
+  it('creates the user and the profile together, specialty as typed (trimmed), with defaults, and audits it', async () => {
     const users = await count('"user"');
     const created = await ok(
       admin,
@@ -199,7 +199,7 @@ describe('ascend doctors create', () => {
       mobile: '+49 30 1234567',
       clinicId: berlin.id,
       clinic: { id: berlin.id, name: 'Spree Praxis', city: 'Berlin', timezone: 'Europe/Berlin' },
-      specialty: 'cardiology',
+      specialty: 'Cardiology',
       licenseNumber: 'BE/123.45-6',
       qualifications: 'MD',
       experienceYears: 0,
@@ -283,7 +283,7 @@ describe('ascend doctors list / show / update', () => {
     const n1 = await createDoctor(kolkata.id, ['--specialty', 'Nephrology']);
     const n2 = await createDoctor(berlin.id, ['--specialty', 'NEPHROLOGY']);
     const d3 = await createDoctor(berlin.id, ['--specialty', 'dermatology']);
-    expect([n1.specialty, n2.specialty, d3.specialty]).toEqual(['nephrology', 'nephrology', 'dermatology']);
+    expect([n1.specialty, n2.specialty, d3.specialty]).toEqual(['Nephrology', 'NEPHROLOGY', 'dermatology']);
     const ids = (page: any) => page.items.map((d: any) => d.id);
 
     // Read-only, so run side by side.
@@ -315,7 +315,7 @@ describe('ascend doctors list / show / update', () => {
     expect(ids(active)).toEqual([n1.id]);
     expect(all.total).toBe(2);
     expect(all.items[1]).toMatchObject({ id: n2.id, isActive: false });
-    expect(plain.stdout.split('\n')).toEqual(['ID\tName\tSpecialty\tLicence\tClinic\tMax per day\tActive', `${n1.id}\t${n1.name}\tnephrology\t${n1.licenseNumber}\tLotus Clinic, Pune (#${kolkata.id})\t20\tyes`, '']);
+    expect(plain.stdout.split('\n')).toEqual(['ID\tName\tSpecialty\tLicence\tClinic\tMax per day\tActive', `${n1.id}\t${n1.name}\tNephrology\t${n1.licenseNumber}\tLotus Clinic, Pune (#${kolkata.id})\t20\tyes`, '']);
   });
 
   it('updates the profile and the user together, refuses a licence in use (4), nothing to change (2), unknown ids (3)', async () => {
@@ -323,7 +323,7 @@ describe('ascend doctors list / show / update', () => {
     const updated = await ok(admin, [
       'doctors', 'update', String(doc.id), '--name', 'Dr Renamed', '--clinic', String(berlin.id), '--specialty', 'ONCOLOGY', '--experience-years', '7', '--mobile', '+49 30 7654321',
     ]);
-    expect(updated).toMatchObject({ id: doc.id, name: 'Dr Renamed', clinicId: berlin.id, clinic: { timezone: 'Europe/Berlin' }, specialty: 'oncology', experienceYears: 7, mobile: '+49 30 7654321' });
+    expect(updated).toMatchObject({ id: doc.id, name: 'Dr Renamed', clinicId: berlin.id, clinic: { timezone: 'Europe/Berlin' }, specialty: 'ONCOLOGY', experienceYears: 7, mobile: '+49 30 7654321' });
     const [event] = await db.sql(`select actor_id, before->>'name' as before, after->>'name' as after from audit_event where action = 'doctor.update' and entity_id = $1`, [String(doc.id)]);
     expect(event).toEqual({ actor_id: adminId, before: doc.name, after: 'Dr Renamed' });
 
