@@ -22,6 +22,7 @@ import { createPatient } from './patients.js';
 import { generateSlots } from './slots.js';
 import { query } from './support.js';
 import { createUser } from './users.js';
+import { transaction } from './locks.js';
 
 const str = z.string().trim().min(1);
 const clinicRef = z.union([str, z.strictObject({ name: str, city: str })]);
@@ -219,7 +220,7 @@ export async function seed(em: EntityManager, raw: unknown, options: { defaultPa
       throw new ValidationError(issuesAt(path, err));
     }
   };
-  await em.transactional(async (tx) => {
+  await transaction(em, async (tx) => {
     // A seeded database is ready to log in to, like an initialised one.
     await ensureSigningKey(sqlOf(tx));
     const clinicIds = new Map(existingClinics);
