@@ -10,7 +10,7 @@ import {
   TooManyAttemptsError,
   ValidationError,
 } from '../domain/errors.js';
-import { asDomainError, errorCodeOf } from '../db/errors.js';
+import { asDomainError, sqlStateOf } from '../db/errors.js';
 
 export const EXIT = {
   ok: 0,
@@ -54,8 +54,8 @@ export function flagFor(field: string, flags: FieldFlags): string {
  * error's built-in class. (Other class names are not kept by the bundle.)
  */
 function safeKind(err: unknown): string | undefined {
-  const code = errorCodeOf(err);
-  if (code && /^[0-9A-Z]{5}$/.test(code)) return `database error ${code}`;
+  const state = sqlStateOf(err);
+  if (state) return `database error ${state}`;
   const name = err instanceof Error ? err.name : undefined;
   return name && /^(Type|Range|Reference|Syntax|URI|Eval)Error$/.test(name) ? name : undefined;
 }

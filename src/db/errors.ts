@@ -6,13 +6,16 @@ import { BusyError, DatabaseUnavailableError, DomainError } from '../domain/erro
 const UNREACHABLE_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'ETIMEDOUT', 'EHOSTUNREACH', 'ECONNRESET', 'EPIPE', 'EAI_AGAIN', '57P01', '57P02', '57P03', '3D000', '28P01', '28000', '08000', '08001', '08003', '08006', '53300']);
 
 /**
- * What the driver, the pool and knex say when the server went away under a connection, or refuses new ones
- * (55000 is also other things, so the words decide). The last three are knex's words for a transaction whose
- * connection died under it (knex completes the transaction itself, and the unit of work's next statement,
- * its commit or its rollback then fails with these): the same outage, seen a moment later.
+ * What the driver, the pool and knex say when the server went away under a connection: errors with no
+ * SQLSTATE, judged by their words (an error from the server has a SQLSTATE, and its message may quote any
+ * data). The last two are knex's words for a transaction whose connection died before it began (the unit
+ * of work's first statement then finds the transaction already complete): the same outage, seen later.
  */
 const GONE_MESSAGE =
-  /Connection terminated|Connection ended unexpectedly|terminating connection|connection .*closed|Client has encountered a connection error|is not currently accepting connections|timeout exceeded when trying to connect|Unable to acquire a connection|Timeout acquiring a connection|Transaction query already complete|Transaction rejected with non-error|Transaction rolled back/i;
+  /Connection terminated|Connection ended unexpectedly|connection .*closed|Client has encountered a connection error|timeout exceeded when trying to connect|Unable to acquire a connection|Timeout acquiring a connection|Transaction query already complete|Transaction rejected with non-error/i;
+
+/** The server refusing new connections to a database (55000, object_not_in_prerequisite_state, is also other things). */
+const NOT_ACCEPTING = /is not currently accepting connections/;
 
 /** SQLSTATEs of a transaction PostgreSQL aborted because a concurrent one conflicted with it. */
 export const RETRYABLE_CODES = { deadlock: '40P01', serializationFailure: '40001' } as const;
@@ -27,6 +30,12 @@ export function errorCodeOf(err: unknown): string | undefined {
     e = (e.cause ?? e.previous) as typeof e;
   }
   return undefined;
+}
+
+/** The SQLSTATE of an error PostgreSQL raised (five characters, digits among them), or undefined. */
+export function sqlStateOf(err: unknown): string | undefined {
+  const code = errorCodeOf(err);
+  return code && /^(?=.*\d)[0-9A-Z]{5}$/.test(code) ? code : undefined;
 }
 
 /** Where the URL points, without its password. */
@@ -55,7 +64,10 @@ export function isUnreachable(err: unknown): boolean {
   if (err instanceof DatabaseUnavailableError) return true;
   const code = errorCodeOf(err);
   if (code && UNREACHABLE_CODES.has(code)) return true;
-  return err instanceof Error && GONE_MESSAGE.test(err.message);
+  if (!(err instanceof Error)) return false;
+  const state = sqlStateOf(err);
+  if (state === '55000') return NOT_ACCEPTING.test(err.message);
+  return !state && GONE_MESSAGE.test(err.message);
 }
 
 /** PostgreSQL aborted the transaction for a conflict with a concurrent one (a deadlock, a serialization failure): running it again may succeed. */
@@ -103,6 +115,8 @@ export function unreachableReason(err: unknown): string {
       return 'the server refused the credentials';
     case '53300':
       return 'the server has no connection to spare';
+    case '55000':
+      return 'the database is not accepting connections';
     default:
       return 'the connection to the database was lost';
   }
