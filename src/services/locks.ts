@@ -6,8 +6,8 @@
  *
  *   1. the doctor: `lockParentForChange` (FOR NO KEY UPDATE) to change it, `lockDoctorsAsRead` (FOR SHARE,
  *      several in id order) to keep what was read of it (active, clinic) true until commit; then, for a
- *      doctor joining a clinic, that clinic FOR SHARE. (A clinic is changed, FOR NO KEY UPDATE, by a
- *      transaction that locks nothing else.)
+ *      doctor joining a clinic, that clinic FOR SHARE. (A clinic, a patient or users are changed, FOR NO
+ *      KEY UPDATE, by transactions that lock no doctor, slot or appointment.)
  *   2. slots, in id order, FOR UPDATE (`lockSlots`; a booking locks its one slot in `bookAppointment`);
  *   3. appointments, FOR UPDATE, after their slots (appointments.ts: `lockForChange`,
  *      `cancelBookedAppointments`).
@@ -70,8 +70,8 @@ export async function transaction<T>(em: EntityManager, work: (tx: EntityManager
         await pause(Math.random() * FIRST_PAUSE_MS * 2 ** (attempt - 1));
         continue;
       }
-      // The connection died mid-transaction: whatever knex said about it (often only that the transaction
-      // was already complete, when its rollback was tried), it is the outage.
+      // The connection died under the transaction: whatever knex said about it (often only that the
+      // transaction was already complete: its BEGIN had failed on a dead pooled connection), it is the outage.
       if (isUnreachable(err)) throw asDomainError(err);
       throw err;
     }
