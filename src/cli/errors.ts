@@ -10,7 +10,7 @@ import {
   TooManyAttemptsError,
   ValidationError,
 } from '../domain/errors.js';
-import { isUnreachable } from '../db/errors.js';
+import { asDomainError, sqlStateOf } from '../db/errors.js';
 import { visible } from './output.js';
 
 export const EXIT = {
@@ -24,13 +24,14 @@ export const EXIT = {
   databaseUnreachable: 7,
 } as const;
 
-export function exitCodeFor(err: unknown): number {
+export function exitCodeFor(raw: unknown): number {
+  const err = asDomainError(raw);
   if (err instanceof ValidationError) return EXIT.usage;
   if (err instanceof NotFoundError) return EXIT.notFound;
   if (err instanceof ConflictError) return EXIT.conflict;
   if (err instanceof AuthError || err instanceof TooManyAttemptsError) return EXIT.notAuthenticated;
   if (err instanceof ForbiddenError) return EXIT.forbidden;
-  if (err instanceof DatabaseUnavailableError || isUnreachable(err)) return EXIT.databaseUnreachable;
+  if (err instanceof DatabaseUnavailableError) return EXIT.databaseUnreachable;
   if (err instanceof CommanderError) return err.exitCode === 0 ? EXIT.ok : EXIT.usage;
   return EXIT.unexpected;
 }
@@ -49,14 +50,27 @@ export function flagFor(field: string, flags: FieldFlags): string {
   return flags[field] ? mapped : mapped + rest.join('');
 }
 
-export function errorLine(err: unknown, flags: FieldFlags, verbose = false): string {
+/**
+ * What kind of failure, in words that carry none of the data: a database error's SQLSTATE, or a JavaScript
+ * error's built-in class. (Other class names are not kept by the bundle.)
+ */
+function safeKind(err: unknown): string | undefined {
+  const state = sqlStateOf(err);
+  if (state) return `database error ${state}`;
+  const name = err instanceof Error ? err.name : undefined;
+  return name && /^(Type|Range|Reference|Syntax|URI|Eval)Error$/.test(name) ? name : undefined;
+}
+
+export function errorLine(raw: unknown, flags: FieldFlags, verbose = false): string {
+  const err = asDomainError(raw);
   if (err instanceof ValidationError) {
     return err.issues.map((i) => (i.field ? `${flagFor(i.field, flags)}: ${i.message}` : i.message)).join('; ');
   }
   if (err instanceof DomainError) return err.field ? `${flagFor(err.field, flags)}: ${err.message}` : err.message;
-  if (isUnreachable(err)) return `database unreachable: ${(err as Error).message.split('\n')[0]}`;
-  const message = err instanceof Error ? err.message : String(err);
-  return `unexpected error: ${message.split('\n')[0]}${verbose ? '' : ' (run with --verbose for details)'}`;
+  // A bug. Its message may quote SQL and the data in it (a driver error does): only --verbose shows it.
+  if (verbose) return `unexpected error: ${(err instanceof Error ? err.message : String(err)).split('\n')[0]}`;
+  const kind = safeKind(err);
+  return `unexpected error${kind ? `: ${kind}` : ''} (run with --verbose for details)`;
 }
 
 /** Prints one line on stderr (and the stack with --verbose); returns the exit code. */

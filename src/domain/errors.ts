@@ -54,3 +54,14 @@ export class TooManyAttemptsError extends DomainError {
 
 /** The database cannot be reached or started. */
 export class DatabaseUnavailableError extends DomainError {}
+
+/**
+ * The database refused a transaction because of a conflicting change running at the same moment (a deadlock
+ * or a serialization failure), and retrying it a few times did not get it through: a conflict the caller may
+ * simply try again.
+ */
+export class BusyError extends ConflictError {
+  constructor(message = 'the database was busy with a conflicting change; try again') {
+    super(message);
+  }
+}

@@ -1,5 +1,6 @@
 // The one place where errors become HTTP statuses: RFC 9457 problem+json, naming the field that failed.
-// Bad input of any kind is a 4xx; a 500 means a bug, and its details stay in the log.
+// Bad input of any kind is a 4xx; a 500 means a bug, and its details stay in the log. A 503 (the database
+// gone) is not logged per request: the outage log (./outage.ts) says when it starts and ends.
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import {
   AuthError,
@@ -12,7 +13,7 @@ import {
   ValidationError,
   type FieldIssue,
 } from '../domain/errors.js';
-import { isUnreachable } from '../db/errors.js';
+import { asDomainError } from '../db/errors.js';
 
 export interface Problem {
   type: string;
@@ -42,21 +43,15 @@ function problem(status: number, detail: string, extra: Partial<Problem> = {}): 
   return { type: `https://ascend.invalid/problems/${title.toLowerCase().replace(/ /g, '-')}`, title, status, detail, ...extra };
 }
 
-/** Errors from PostgreSQL that mean "the database went away", whatever the driver calls them. */
-function databaseGone(err: unknown): boolean {
-  if (isUnreachable(err)) return true;
-  const message = (err as Error)?.message ?? '';
-  return /Connection terminated|terminating connection|connection .*closed|Client has encountered a connection error|timeout exceeded when trying to connect|Unable to acquire a connection/i.test(message);
-}
-
-export function toProblem(err: unknown): Problem {
+export function toProblem(raw: unknown): Problem {
+  const err = asDomainError(raw);
   if (err instanceof ValidationError) return problem(422, err.message, { field: err.field, errors: err.issues });
   if (err instanceof NotFoundError) return problem(404, err.message, { field: err.field });
   if (err instanceof ConflictError) return problem(409, err.message, { field: err.field });
   if (err instanceof AuthError) return problem(401, err.message);
   if (err instanceof ForbiddenError) return problem(403, err.message, { field: err.field });
   if (err instanceof TooManyAttemptsError) return problem(429, err.message);
-  if (err instanceof DatabaseUnavailableError || databaseGone(err)) return problem(503, 'the database is unavailable; try again shortly');
+  if (err instanceof DatabaseUnavailableError) return problem(503, 'the database is unavailable; try again shortly');
   if (err instanceof DomainError) return problem(400, err.message, { field: err.field });
   const fastifyError = err as FastifyError;
   if (fastifyError?.code === 'FST_ERR_CTP_BODY_TOO_LARGE') return problem(413, 'the request body is larger than 100 kB');
@@ -69,7 +64,8 @@ export function toProblem(err: unknown): Problem {
 
 export function sendProblem(err: unknown, request: FastifyRequest, reply: FastifyReply): FastifyReply {
   const body = toProblem(err);
-  if (body.status >= 500) request.log.error({ err }, 'request failed');
+  if (body.status === 503) request.server.outage.unreachable(err, Date.now() - reply.elapsedTime);
+  else if (body.status >= 500) request.log.error({ err }, 'request failed');
   if (err instanceof TooManyAttemptsError) reply.header('Retry-After', String(err.retryAfterSeconds));
   if (body.status === 401) reply.header('WWW-Authenticate', 'Bearer');
   return reply.code(body.status).type('application/problem+json').send(body);

@@ -3,12 +3,14 @@
 import Fastify, { LogController, type FastifyInstance, type FastifyRequest } from 'fastify';
 import type { EntityManager, MikroORM } from '@mikro-orm/postgresql';
 import { sqlOf } from '../db/sql.js';
-import { NotFoundError } from '../domain/errors.js';
+import { unreachableReason } from '../db/errors.js';
+import { DatabaseUnavailableError, NotFoundError } from '../domain/errors.js';
 import type { Actor } from '../domain/roles.js';
 import { authenticate } from '../services/auth.js';
 import { startAuthCache, type AuthCache } from './auth-cache.js';
 import { sendProblem, toProblem } from './errors.js';
 import { registerOpenApi } from './openapi.js';
+import { OutageLog } from './outage.js';
 import { registerAppointmentRoutes } from './routes/appointments.js';
 import { registerAuthRoutes } from './routes/auth.js';
 import { registerClinicRoutes } from './routes/clinics.js';
@@ -28,6 +30,8 @@ declare module 'fastify' {
   interface FastifyInstance {
     /** Users this process remembers between requests (absent when started without it). */
     authCache?: AuthCache;
+    /** Tells the log when the database goes away and comes back (once each, not per request). */
+    outage: OutageLog;
   }
   interface FastifyContextConfig {
     /** Reachable without a token. */
@@ -93,6 +97,7 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
     app.addHook('onClose', () => users.close());
   }
 
+  app.decorate('outage', new OutageLog(app.log));
   app.decorateRequest('em', null as never);
   app.decorateRequest('actor', null as never);
   app.addHook('onRequest', async (request) => {
@@ -105,6 +110,9 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
     request.actor = (await authenticate(sqlOf(request.em), token ?? (header ? 'malformed' : undefined), app.authCache)).actor;
   });
   app.addHook('onResponse', async (request, reply) => {
+    // Every route under /api/ reads the database (and /ready asks it): an answer there is the database's.
+    const path = request.routeOptions.url ?? '';
+    if (reply.statusCode < 300 && (path.startsWith('/api/') || path === '/ready')) app.outage.reachable(Date.now() - reply.elapsedTime);
     request.log.info(
       {
         method: request.method,
@@ -121,12 +129,12 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
   await registerOpenApi(app);
 
   app.get('/health', { config: { public: true }, schema: { hide: true } }, async () => ({ status: 'ok' }));
-  app.get('/ready', { config: { public: true }, schema: { hide: true } }, async (_request, reply) => {
+  app.get('/ready', { config: { public: true }, schema: { hide: true } }, async (request, reply) => {
     try {
       await options.orm.em.getConnection().execute('select 1');
       return { status: 'ready' };
     } catch (err) {
-      return reply.code(503).type('application/problem+json').send(toProblem(Object.assign(new Error((err as Error).message), { code: 'ECONNREFUSED' })));
+      return sendProblem(new DatabaseUnavailableError(`database unreachable: ${unreachableReason(err)}`), request, reply);
     }
   });
 

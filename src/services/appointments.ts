@@ -1,6 +1,6 @@
 // Appointments: booking without double-booking under any concurrency, cancelling, rescheduling, finishing.
-// Every path that changes a slot's booked_count locks the slot row first (several slots: in id order), so
-// two transactions never wait for each other in a circle; the schema's constraints back every rule.
+// Every path follows the lock order of ./locks.ts: slots (in id order) before appointments, and never a doctor
+// after a slot; so two transactions never wait for each other in a circle. The schema backs every rule.
 import { createHash } from 'node:crypto';
 import { LockMode, type EntityManager } from '@mikro-orm/postgresql';
 import { parseDuration } from '../domain/durations.js';
@@ -25,6 +25,7 @@ import { formatLocal, parseDateInput } from '../domain/time.js';
 import { parseInput } from '../domain/validation.js';
 import { iso, type AppointmentView, type Instant } from '../domain/views.js';
 import { audit } from './audit.js';
+import { LockRace, lockSlots, transaction } from './locks.js';
 import { constraintOf, doctorIdOf, intArray, pageOfRows, patientIdOf, preparedQuery, query } from './support.js';
 
 interface AppointmentRow {
@@ -101,21 +102,23 @@ export async function findAppointments(
 }
 
 /**
- * Cancels booked appointments and frees their places, inside the caller's transaction. Slots are locked
- * first, in id order (the order every booking path uses), so this cannot deadlock with a booking or a
- * cancellation running at the same time; appointments already cancelled meanwhile are skipped, so nothing
- * is freed twice. Returns the ids cancelled.
+ * Cancels booked appointments and frees their places, inside the caller's transaction. Their slots are
+ * locked first, in id order, then the appointments (the lock order of ./locks.ts), so this cannot deadlock
+ * with a booking or a cancellation running at the same time; appointments already cancelled meanwhile are
+ * skipped, so nothing is freed twice. An appointment moved to another slot between the look and the lock
+ * is a LockRace: the caller's transaction runs again. Returns the ids cancelled.
  */
 export async function cancelBookedAppointments(em: EntityManager, actor: Actor, appointmentIds: number[], reason: string): Promise<number[]> {
   if (!appointmentIds.length) return [];
   const slots = await query<{ slot_id: number }>(em, 'select distinct slot_id from appointment where id = any(?::int[])', [intArray(appointmentIds)]);
-  await query(em, 'select id from slot where id = any(?::int[]) order by id for update', [intArray(slots.map((s) => s.slot_id))]);
+  const locked = new Set(await lockSlots(em, slots.map((s) => s.slot_id)));
   const cancelled = await query<{ id: number; slot_id: number }>(
     em,
     `update appointment set status = 'cancelled', cancelled_at = now(), cancel_reason = ?, updated_at = now()
       where id = any(?::int[]) and status = 'booked' returning id, slot_id`,
     [reason, intArray(appointmentIds)],
   );
+  if (cancelled.some((c) => !locked.has(c.slot_id))) throw new LockRace('the slot of an appointment being cancelled');
   const perSlot = new Map<number, number>();
   for (const c of cancelled) perSlot.set(c.slot_id, (perSlot.get(c.slot_id) ?? 0) + 1);
   if (perSlot.size) {
@@ -315,7 +318,7 @@ export async function bookAppointment(em: EntityManager, actor: Actor, raw: Book
   }
   let booked: AppointmentView | number;
   try {
-    booked = await em.transactional(async (tx) => {
+    booked = await transaction(em, async (tx) => {
       const slot = await lockSlot(tx, input.slotId);
       if (!slot) throw new NotFoundError('slot', input.slotId, 'slotId');
       if (input.idempotencyKey) {
@@ -415,15 +418,15 @@ interface LockedAppointment {
 
 /**
  * Loads an appointment the actor may see and locks its slot (and, for a reschedule, the new slot: both in
- * id order), then the appointment row. Refuses what the actor may not change.
+ * id order), then the appointment row (./locks.ts). Should the appointment have moved to another slot
+ * between the look and the lock, the transaction runs again (LockRace) rather than lock that slot late.
  */
 async function lockForChange(tx: EntityManager, actor: Actor, id: number, extraSlotId?: number): Promise<LockedAppointment> {
   const appointmentId = parseInput(idSchema, id);
-  await getAppointment(tx, actor, appointmentId); // not found for those who may not see it
-  const [peek] = await query<{ slot_id: number }>(tx, 'select slot_id from appointment where id = ?', [appointmentId]);
-  const slots = [...new Set([peek!.slot_id, ...(extraSlotId ? [extraSlotId] : [])])].sort((a, b) => a - b);
-  await query(tx, 'select id from slot where id = any(?::int[]) order by id for update', [intArray(slots)]);
+  const { slotId } = await getAppointment(tx, actor, appointmentId); // not found for those who may not see it
+  await lockSlots(tx, [slotId, ...(extraSlotId ? [extraSlotId] : [])]);
   const [row] = await query<LockedAppointment>(tx, 'select id, slot_id, patient_id, doctor_id, status, starts_at from appointment where id = ? for update', [appointmentId]);
+  if (row!.slot_id !== slotId) throw new LockRace(`the slot of appointment ${appointmentId}`);
   return row!;
 }
 
@@ -439,7 +442,7 @@ function assertPatientBeforeCutoff(actor: Actor, a: LockedAppointment, verb: 'ca
 
 export async function cancelAppointment(em: EntityManager, actor: Actor, id: number, raw: CancelInput = {}): Promise<AppointmentView> {
   const input = parseInput(cancelInput, raw);
-  await em.transactional(async (tx) => {
+  await transaction(em, async (tx) => {
     const a = await lockForChange(tx, actor, id);
     if (a.status !== 'booked') throw new ConflictError(`appointment ${a.id} is already ${a.status.replace('_', '-')}`);
     assertPatientBeforeCutoff(actor, a, 'cancel');
@@ -455,7 +458,7 @@ export async function cancelAppointment(em: EntityManager, actor: Actor, id: num
 export async function rescheduleAppointment(em: EntityManager, actor: Actor, id: number, raw: RescheduleInput): Promise<AppointmentView> {
   const input = parseInput(rescheduleInput, raw);
   try {
-    await em.transactional(async (tx) => {
+    await transaction(em, async (tx) => {
       const a = await lockForChange(tx, actor, id, input.slotId);
       if (a.status !== 'booked') throw new ConflictError(`appointment ${a.id} is ${a.status.replace('_', '-')}, not booked`);
       assertPatientBeforeCutoff(actor, a, 'reschedule');
@@ -480,7 +483,7 @@ export async function rescheduleAppointment(em: EntityManager, actor: Actor, id:
 
 /** After the start, the appointment's doctor (or an admin) records how it went. */
 async function finish(em: EntityManager, actor: Actor, id: number, status: 'completed' | 'no_show'): Promise<AppointmentView> {
-  await em.transactional(async (tx) => {
+  await transaction(em, async (tx) => {
     const a = await lockForChange(tx, actor, id);
     await assertTheDoctorOrAdmin(tx, actor, a, status === 'completed' ? 'completing an appointment' : 'marking a no-show');
     if (a.status !== 'booked') throw new ConflictError(`appointment ${a.id} is already ${a.status.replace('_', '-')}`);
@@ -504,7 +507,7 @@ export const markNoShow = (em: EntityManager, actor: Actor, id: number) => finis
 /** The doctor's notes on a visit (replacing earlier notes). */
 export async function noteAppointment(em: EntityManager, actor: Actor, id: number, raw: NoteInput): Promise<AppointmentView> {
   const input = parseInput(noteInput, raw);
-  await em.transactional(async (tx) => {
+  await transaction(em, async (tx) => {
     const appointmentId = parseInput(idSchema, id);
     await getAppointment(tx, actor, appointmentId);
     const [a] = await query<LockedAppointment & { notes: string | null }>(tx, 'select id, slot_id, patient_id, doctor_id, status, starts_at, notes from appointment where id = ? for update', [appointmentId]);

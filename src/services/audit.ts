@@ -12,7 +12,7 @@ export interface AuditEntry {
 
 /**
  * Queues an audit event in the caller's unit of work, so it commits (or rolls back) with the change it
- * records. Call inside the same `em.transactional` as the mutation.
+ * records. Call inside the same `transaction()` (./locks.ts) as the mutation.
  */
 export function audit(em: EntityManager, actor: Actor, entry: AuditEntry): void {
   em.create(AuditEvent, {

@@ -14,6 +14,7 @@ import {
 import { parseInput } from '../domain/validation.js';
 import { clinicView, type ClinicView } from '../domain/views.js';
 import { audit } from './audit.js';
+import { lockParentForChange, transaction } from './locks.js';
 import { likePattern, query, refusedBy } from './support.js';
 
 const clinicConstraints = {
@@ -27,8 +28,20 @@ async function assertZoneKnownToDatabase(em: EntityManager, timezone: string | u
   if (!row!.known) throw new ValidationError(`${timezone} is not a time zone the database knows; use its current name (e.g. America/Los_Angeles)`, 'timezone');
 }
 
-export async function findClinic(em: EntityManager, id: number, lockMode?: LockMode): Promise<Clinic> {
+/** A clinic; with PESSIMISTIC_READ (FOR SHARE), kept as read until commit (a doctor joining it). */
+export async function findClinic(em: EntityManager, id: number, lockMode?: LockMode.PESSIMISTIC_READ): Promise<Clinic> {
   const clinic = await em.findOne(Clinic, { id: parseInput(idSchema, id) }, lockMode ? { lockMode } : {});
+  if (!clinic) throw new NotFoundError('clinic', id);
+  return clinic;
+}
+
+/**
+ * A clinic to change: locked FOR NO KEY UPDATE (./locks.ts), so doctors, slots and bookings naming it are not
+ * held up, while a doctor joining it (FOR SHARE) waits; then loaded afresh.
+ */
+async function clinicForChange(tx: EntityManager, id: number): Promise<Clinic> {
+  const clinicId = parseInput(idSchema, id);
+  const clinic = (await lockParentForChange(tx, 'clinic', clinicId)) ? await tx.findOne(Clinic, clinicId, { refresh: true }) : null;
   if (!clinic) throw new NotFoundError('clinic', id);
   return clinic;
 }
@@ -39,7 +52,7 @@ export async function createClinic(em: EntityManager, actor: Actor, raw: CreateC
   await assertZoneKnownToDatabase(em, input.timezone);
   return refusedBy(
     () =>
-      em.transactional(async (tx) => {
+      transaction(em, async (tx) => {
         const clinic = tx.create(Clinic, {
           ...input,
           address: input.address ?? null,
@@ -87,8 +100,8 @@ export async function updateClinic(em: EntityManager, actor: Actor, id: number, 
   await assertZoneKnownToDatabase(em, input.timezone);
   return refusedBy(
     () =>
-      em.transactional(async (tx) => {
-        const clinic = await findClinic(tx, id, LockMode.PESSIMISTIC_WRITE);
+      transaction(em, async (tx) => {
+        const clinic = await clinicForChange(tx, id);
         const before = clinicView(clinic);
         tx.assign(clinic, changes);
         await tx.flush();
@@ -101,13 +114,13 @@ export async function updateClinic(em: EntityManager, actor: Actor, id: number, 
 }
 
 /**
- * Deactivates a clinic with no active doctors. The clinic row is locked, and doctor creation takes a share
- * lock on it, so no doctor can be added while this decides.
+ * Deactivates a clinic with no active doctors. The clinic row is locked, and doctor creation and a doctor's
+ * move take a share lock on it, so no doctor can join while this decides.
  */
 export async function deactivateClinic(em: EntityManager, actor: Actor, id: number): Promise<ClinicView> {
   requireRole(actor, ['admin'], 'deactivating clinics');
-  return em.transactional(async (tx) => {
-    const clinic = await findClinic(tx, id, LockMode.PESSIMISTIC_WRITE);
+  return transaction(em, async (tx) => {
+    const clinic = await clinicForChange(tx, id);
     if (!clinic.isActive) throw new ConflictError(`clinic ${clinic.id} is already deactivated`);
     const active = await tx.find(Doctor, { clinic, isActive: true }, { fields: ['id'], orderBy: { id: 'asc' } });
     if (active.length) {

@@ -22,6 +22,7 @@ import { z } from 'zod';
 import { cancelBookedAppointments } from './appointments.js';
 import { audit } from './audit.js';
 import { findClinic } from './clinics.js';
+import { lockParentForChange, lockSlotsOfDoctor, transaction } from './locks.js';
 import { doctorIdOf, likePattern, pageOfRows, query, refusedBy } from './support.js';
 import { buildUser, userConstraints } from './users.js';
 
@@ -31,8 +32,19 @@ const doctorConstraints = {
   doctor_leave_no_overlap: () => new ConflictError('overlaps another leave of this doctor', 'from'),
 };
 
-export async function findDoctor(em: EntityManager, id: number, lockMode?: LockMode): Promise<Doctor> {
-  const doctor = await em.findOne(Doctor, { id: parseInput(idSchema, id) }, { populate: ['user', 'clinic'], ...(lockMode ? { lockMode } : {}) });
+export async function findDoctor(em: EntityManager, id: number): Promise<Doctor> {
+  const doctor = await em.findOne(Doctor, { id: parseInput(idSchema, id) }, { populate: ['user', 'clinic'] });
+  if (!doctor) throw new NotFoundError('doctor', id);
+  return doctor;
+}
+
+/**
+ * A doctor to change, locked first (step 1 of the lock order in ./locks.ts) FOR NO KEY UPDATE, then loaded
+ * afresh: bookings into their slots are not held up by the lock, and their slots are locked after it.
+ */
+async function doctorForChange(tx: EntityManager, id: number): Promise<Doctor> {
+  const doctorId = parseInput(idSchema, id);
+  const doctor = (await lockParentForChange(tx, 'doctor', doctorId)) ? await tx.findOne(Doctor, doctorId, { populate: ['user', 'clinic'], refresh: true }) : null;
   if (!doctor) throw new NotFoundError('doctor', id);
   return doctor;
 }
@@ -57,7 +69,7 @@ export async function createDoctor(em: EntityManager, actor: Actor, raw: CreateD
   const input = parseInput(createDoctorInput, raw);
   return refusedBy(
     () =>
-      em.transactional(async (tx) => {
+      transaction(em, async (tx) => {
         const clinic = await clinicForDoctor(tx, input.clinicId);
         await assertLicenseFree(tx, input.licenseNumber);
         const user = await buildUser(tx, { email: input.email, name: input.name, password: input.password, role: 'doctor', mobile: input.mobile });
@@ -113,8 +125,8 @@ export async function updateDoctor(em: EntityManager, actor: Actor, id: number, 
   }
   return refusedBy(
     () =>
-      em.transactional(async (tx) => {
-        const doctor = await findDoctor(tx, id, LockMode.PESSIMISTIC_WRITE);
+      transaction(em, async (tx) => {
+        const doctor = await doctorForChange(tx, id);
         const before = doctorView(doctor);
         if (input.licenseNumber) await assertLicenseFree(tx, input.licenseNumber, doctor.id);
         if (clinicId !== undefined && clinicId !== doctor.clinic.id) {
@@ -142,12 +154,12 @@ export async function updateDoctor(em: EntityManager, actor: Actor, id: number, 
 export async function deactivateDoctor(em: EntityManager, actor: Actor, id: number, raw: DeactivateDoctorInput = {}): Promise<DoctorView & { cancelledAppointmentIds: number[] }> {
   requireRole(actor, ['admin'], 'deactivating doctors');
   const input = parseInput(deactivateDoctorInput, raw);
-  return em.transactional(async (tx) => {
-    const doctor = await findDoctor(tx, id, LockMode.PESSIMISTIC_WRITE);
+  return transaction(em, async (tx) => {
+    const doctor = await doctorForChange(tx, id);
     if (!doctor.isActive) throw new ConflictError(`doctor ${doctor.id} is already deactivated`);
     const before = doctorView(doctor);
-    // Lock the future slots (id order, like every booking path) so no booking slips in while we decide.
-    await query(tx, 'select id from slot where doctor_id = ? and is_active and ends_at > now() order by id for update', [doctor.id]);
+    // Lock the future slots (after the doctor, in id order: ./locks.ts) so no booking slips in while we decide.
+    await lockSlotsOfDoctor(tx, doctor.id, 'is_active and ends_at > now()');
     const booked = await query<{ id: number }>(
       tx,
       `select id from appointment where doctor_id = ? and status = 'booked' and starts_at > now() order by starts_at, id`,
@@ -174,7 +186,7 @@ export async function deactivateDoctor(em: EntityManager, actor: Actor, id: numb
  * appointments are not moved behind patients' backs: the move is refused until they are cancelled or moved.
  */
 async function moveFutureSlots(em: EntityManager, doctorId: number, clinicId: number): Promise<void> {
-  await query(em, 'select id from slot where doctor_id = ? and is_active and starts_at > now() order by id for update', [doctorId]);
+  await lockSlotsOfDoctor(em, doctorId, 'is_active and starts_at > now()');
   const booked = await query<{ id: number }>(em, `select id from appointment where doctor_id = ? and status = 'booked' and starts_at > now() order by starts_at, id`, [doctorId]);
   if (booked.length) {
     const list = booked.slice(0, 10).map((b) => b.id).join(', ') + (booked.length > 10 ? ', …' : '');
@@ -237,9 +249,10 @@ export async function addLeave(
   if (to <= from) throw new ValidationError('must be after from (a whole day of to is included)', 'to');
   return refusedBy(
     () =>
-      em.transactional(async (tx) => {
-        // Serialise with bookings: they lock the slot, then look for leave; we lock the slots, then add it.
-        await query(tx, 'select id from slot where doctor_id = ? and tstzrange(starts_at, ends_at) && tstzrange(?::timestamptz, ?::timestamptz) order by id for update', [doctor.id, from, to]);
+      transaction(em, async (tx) => {
+        // Serialise with bookings: they lock the slot, then look for leave; we lock the slots (in id order:
+        // ./locks.ts), then add it.
+        await lockSlotsOfDoctor(tx, doctor.id, 'tstzrange(starts_at, ends_at) && tstzrange(?::timestamptz, ?::timestamptz)', [from, to]);
         const [clash] = await query<LeaveRow>(tx, 'select * from doctor_leave where doctor_id = ? and tstzrange(starts_at, ends_at) && tstzrange(?::timestamptz, ?::timestamptz) limit 1', [doctor.id, from, to]);
         if (clash) throw new ConflictError(`overlaps leave ${clash.id} (${formatLocal(clash.starts_at, tz)} until ${formatLocal(clash.ends_at, tz)})`, 'from');
         const booked = await query<{ id: number }>(
@@ -281,7 +294,7 @@ export async function listLeave(em: EntityManager, _actor: Actor, doctorId: numb
 
 export async function removeLeave(em: EntityManager, actor: Actor, leaveId: number, doctorId?: number): Promise<LeaveView> {
   const id = parseInput(idSchema, leaveId);
-  return em.transactional(async (tx) => {
+  return transaction(em, async (tx) => {
     const [row] = await query<LeaveRow & { timezone: string }>(
       tx,
       'select l.*, c.timezone from doctor_leave l join doctor d on d.id = l.doctor_id join clinic c on c.id = d.clinic_id where l.id = ? for update of l',

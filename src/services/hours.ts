@@ -11,6 +11,7 @@ import { audit } from './audit.js';
 import { assertMayManageDoctor, findDoctor } from './doctors.js';
 import { slotMinutes } from '../domain/durations.js';
 import { intArray, query, refusedBy } from './support.js';
+import { transaction } from './locks.js';
 
 interface HoursRow {
   weekday: number;
@@ -88,7 +89,7 @@ export async function setHours(em: EntityManager, actor: Actor, doctorId: number
   }
   return refusedBy(
     () =>
-      em.transactional(async (tx) => {
+      transaction(em, async (tx) => {
         const doctor = await findDoctor(tx, doctorId);
         await assertMayManageDoctor(tx, actor, doctor.id, 'setting working hours');
         const before = await getHours(tx, actor, doctor.id);

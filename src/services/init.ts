@@ -11,13 +11,14 @@ import { audit } from './audit.js';
 import { ensureSigningKey } from './auth.js';
 import { buildUser, userConstraints } from './users.js';
 import { refusedBy } from './support.js';
+import { transaction } from './locks.js';
 
 /** Creates the first admin; refuses (ConflictError) once any admin exists, even under concurrent calls. */
 export async function initialise(em: EntityManager, raw: InitInput): Promise<UserView> {
   const input = parseInput(initInput, raw);
   return refusedBy(
     () =>
-      em.transactional(async (tx) => {
+      transaction(em, async (tx) => {
         const sql = sqlOf(tx);
         // Two `init`s at once: the second waits here, then sees the first one's admin.
         await sql.query(`select pg_advisory_xact_lock(hashtext('ascend:init'))`);

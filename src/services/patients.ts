@@ -1,4 +1,4 @@
-import { LockMode, type EntityManager } from '@mikro-orm/postgresql';
+import type { EntityManager } from '@mikro-orm/postgresql';
 import { Patient } from '../domain/entities/index.js';
 import { NotFoundError, ValidationError } from '../domain/errors.js';
 import { isAdmin, requireRole, SYSTEM, type Actor } from '../domain/roles.js';
@@ -21,6 +21,7 @@ import { findAppointments } from './appointments.js';
 import { audit } from './audit.js';
 import { doctorIdOf, likePattern, patientIdOf, refusedBy } from './support.js';
 import { buildUser, userConstraints, type EmailCheck } from './users.js';
+import { lockParentForChange, transaction } from './locks.js';
 
 /**
  * Which patients the actor may see: admins all; a patient themself; a doctor those with an appointment with
@@ -36,11 +37,10 @@ async function visiblePatients(em: EntityManager, actor: Actor): Promise<{ sql: 
   return { sql: 'false', params: [] };
 }
 
-async function findVisiblePatient(em: EntityManager, actor: Actor, id: number, lockMode?: LockMode): Promise<Patient> {
+async function findVisiblePatient(em: EntityManager, actor: Actor, id: number): Promise<Patient> {
   const patientId = parseInput(idSchema, id);
   const visible = await visiblePatients(em, actor);
   const qb = em.createQueryBuilder(Patient, 'p').select('*').joinAndSelect('p.user', 'u').where({ id: patientId }).andWhere(visible.sql, visible.params);
-  if (lockMode) qb.setLockMode(lockMode, ['p']);
   const patient = await qb.getSingleResult();
   if (!patient) throw new NotFoundError('patient', id);
   return patient;
@@ -63,7 +63,7 @@ export async function registerPatient(em: EntityManager, raw: RegisterInput): Pr
 async function insertPatient(em: EntityManager, actor: Actor, input: ReturnType<typeof registerInput.parse>, check: Pick<EmailCheck, 'anonymous'> = {}): Promise<PatientView> {
   return refusedBy(
     () =>
-      em.transactional(async (tx) => {
+      transaction(em, async (tx) => {
         const user = await buildUser(tx, { email: input.email, name: input.name, password: input.password, role: 'patient', mobile: input.mobile, address: input.address }, check);
         const patient = tx.create(Patient, {
           user,
@@ -113,8 +113,10 @@ export async function updatePatient(em: EntityManager, actor: Actor, id: number,
   }
   return refusedBy(
     () =>
-      em.transactional(async (tx) => {
-        const patient = await findVisiblePatient(tx, actor, id, LockMode.PESSIMISTIC_WRITE);
+      transaction(em, async (tx) => {
+        // FOR NO KEY UPDATE, not FOR UPDATE: the patient's bookings go on meanwhile (./locks.ts).
+        await lockParentForChange(tx, 'patient', parseInput(idSchema, id));
+        const patient = await findVisiblePatient(tx, actor, id);
         const before = patientView(patient);
         const user = patient.user;
         // The record shows its user's name, mobile and address: changing only those changes the record too.

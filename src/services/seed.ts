@@ -25,6 +25,7 @@ import { createPatient } from './patients.js';
 import { generateSlots } from './slots.js';
 import { query } from './support.js';
 import { createUser } from './users.js';
+import { transaction } from './locks.js';
 
 const str = z.string().trim().min(1);
 /** A clinic entry goes to the clinics service as the file gave it (z.record would drop a `__proto__` key unseen). */
@@ -448,7 +449,7 @@ async function seedChecked(em: EntityManager, raw: unknown, options: { defaultPa
       throw new ValidationError(issuesAt(path, err));
     }
   };
-  await em.transactional(async (tx) => {
+  await transaction(em, async (tx) => {
     // A seeded database is ready to log in to, like an initialised one.
     await ensureSigningKey(sqlOf(tx));
     const clinicIds = new Map(existingClinics);

@@ -12,6 +12,7 @@ import { sqlOf } from '../db/sql.js';
 import { audit } from './audit.js';
 import { query } from './support.js';
 import { hashPassword, issueToken, passwordMatches, signingKey, type IssuedToken } from './auth.js';
+import { transaction } from './locks.js';
 
 export interface LoginResult {
   token: IssuedToken;
@@ -155,7 +156,7 @@ export async function login(em: EntityManager, raw: LoginInput, throttle?: Login
   if (!user || !ok || !user.isActive) throw new AuthError(WRONG_CREDENTIALS); // the reserved attempt stays as a failure
   if (attempt) await withdrawAttempt(em, attempt.id);
   const key = await signingKey(sqlOf(em));
-  return em.transactional(async (tx) => {
+  return transaction(em, async (tx) => {
     const fresh = await tx.findOneOrFail(User, user.id);
     fresh.lastLoginAt = new Date();
     audit(tx, { kind: 'user', id: fresh.id, role: fresh.role, email: fresh.email, name: fresh.name }, {
@@ -190,7 +191,7 @@ export async function changePassword(em: EntityManager, actor: Actor, raw: Chang
     throw new ValidationError('must differ from the current password', 'newPassword');
   }
   const key = await signingKey(sqlOf(em));
-  return em.transactional(async (tx) => {
+  return transaction(em, async (tx) => {
     const user = await tx.findOneOrFail(User, actor.id, { populate: ['passwordHash'] });
     if (!(await passwordMatches(input.currentPassword, user.passwordHash))) {
       throw new AuthError('the current password is wrong');

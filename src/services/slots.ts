@@ -30,6 +30,7 @@ import { cancelBookedAppointments } from './appointments.js';
 import { audit } from './audit.js';
 import { assertMayManageDoctor } from './doctors.js';
 import { windowsOf, type Window } from './hours.js';
+import { lockDoctorsAsRead, transaction } from './locks.js';
 import { doctorIdOf, intArray, pageOfRows, preparedQuery, query } from './support.js';
 
 // ---------------------------------------------------------------------------------------------------------
@@ -198,6 +199,21 @@ interface DoctorRow {
   clinic_id: number;
   timezone: string;
   is_active: boolean;
+}
+
+/**
+ * Step 1 of the lock order (./locks.ts) for a path adding slots: the doctors FOR SHARE, in id order, so that
+ * what was read of them before the transaction (active, in which clinic: the slots' clinic and zone) stays
+ * true until commit; a doctor deactivated or moved since is a conflict to run again, not a slot in the
+ * wrong clinic or of a closed doctor.
+ */
+async function holdDoctorsAsRead(tx: EntityManager, doctors: DoctorRow[], field: string): Promise<void> {
+  const now = await lockDoctorsAsRead(tx, doctors.map((d) => d.id));
+  for (const d of doctors) {
+    const current = now.get(d.id);
+    if (!current?.is_active) throw new ConflictError(`doctor ${d.id} (or their clinic) was deactivated meanwhile`, field);
+    if (current.clinic_id !== d.clinic_id) throw new ConflictError(`doctor ${d.id} moved to clinic ${current.clinic_id} meanwhile; run this again`, field);
+  }
 }
 
 async function doctorsById(em: EntityManager, ids: number[]): Promise<Map<number, DoctorRow>> {
@@ -399,7 +415,8 @@ export async function createSlot(em: EntityManager, actor: Actor, raw: CreateSlo
   await assertMayManageDoctor(em, actor, doctor.id, 'creating slots');
   if (!doctor.is_active) throw new ConflictError(`doctor ${doctor.id} (or their clinic) is deactivated`, 'doctorId');
   const { startsAt, endsAt } = slotSpan(input, doctor.timezone, { start: 'start', length: 'length', end: 'end' });
-  return em.transactional(async (tx) => {
+  return transaction(em, async (tx) => {
+    await holdDoctorsAsRead(tx, [doctor], 'doctorId');
     const candidate: Candidate = { doctorId: doctor.id, clinicId: doctor.clinic_id, startsAt: startsAt.getTime(), endsAt: endsAt.getTime(), capacity: input.capacity };
     const classified = await classify(tx, [candidate]);
     if (classified.skippedBy.exists) throw new ConflictError(`this slot already exists (${formatLocal(startsAt, doctor.timezone)})`, 'start');
@@ -553,7 +570,8 @@ export async function generateSlots(em: EntityManager, actor: Actor, raw: Genera
     }
   }
 
-  return em.transactional(async (tx) => {
+  return transaction(em, async (tx) => {
+    await holdDoctorsAsRead(tx, doctorIds.map((id) => doctors.get(id)!), 'doctorIds');
     const classified = await classify(tx, candidates);
     if (dstGaps) classified.skippedBy['dst-gap'] = dstGaps;
     if (input.dryRun) return bulkResult(classified, classified.accepted.length, 0, true);
@@ -626,7 +644,8 @@ export async function importSlots(
     const own = await doctorIdOf(em, actor);
     for (const id of ids) if (id !== own) await assertMayManageDoctor(em, actor, id, 'importing slots');
   }
-  return em.transactional(async (tx) => {
+  return transaction(em, async (tx) => {
+    await holdDoctorsAsRead(tx, [...new Set(candidates.map((c) => c.doctorId))].map((id) => doctors.get(id)!), 'file');
     const classified = await classify(tx, candidates);
     for (const clash of classified.clashes) {
       if (clash.reason === 'leave') continue; // skipped and counted, like generate
@@ -655,7 +674,8 @@ export async function importSlots(
 export async function deleteSlot(em: EntityManager, actor: Actor, id: number, raw: DeleteSlotInput = {}): Promise<SlotView & { cancelledAppointmentIds: number[] }> {
   const input = parseInput(deleteSlotInput, raw);
   const slotId = parseInput(idSchema, id);
-  return em.transactional(async (tx) => {
+  return transaction(em, async (tx) => {
+    // One slot, then its appointments (./locks.ts).
     const [slot] = await query<{ id: number; doctor_id: number; is_active: boolean }>(tx, 'select id, doctor_id, is_active from slot where id = ? for update', [slotId]);
     if (!slot) throw new NotFoundError('slot', slotId);
     await assertMayManageDoctor(tx, actor, slot.doctor_id, 'deleting slots');

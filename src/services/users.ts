@@ -17,6 +17,7 @@ import { userView, type UserView } from '../domain/views.js';
 import { audit } from './audit.js';
 import { hashPassword } from './auth.js';
 import { likePattern, refusedBy } from './support.js';
+import { transaction } from './locks.js';
 
 const emailTaken = () => new DuplicateError('is already used by another user (emails are compared without case)', 'email');
 
@@ -64,7 +65,7 @@ export async function createUser(em: EntityManager, actor: Actor, raw: CreateUse
   const input = parseInput(createUserInput, raw);
   const user = await refusedBy(
     () =>
-      em.transactional(async (tx) => {
+      transaction(em, async (tx) => {
         const created = await buildUser(tx, input);
         await tx.flush();
         audit(tx, actor, { action: 'user.create', entity: 'user', entityId: created.id, after: userView(created) });
@@ -112,7 +113,7 @@ export async function updateUser(em: EntityManager, actor: Actor, ref: number | 
   }
   return refusedBy(
     () =>
-      em.transactional(async (tx) => {
+      transaction(em, async (tx) => {
         const user = await findUser(tx, ref);
         const before = userView(user);
         if (input.email !== undefined && input.email.toLowerCase() !== user.email.toLowerCase()) await assertEmailFree(tx, input.email, { exceptId: user.id });
@@ -154,14 +155,14 @@ async function assertNotLastAdmin(em: EntityManager, user: User, what: string): 
   // Lock the active admins so two admins cannot demote each other at once and leave none.
   const admins = await em
     .getConnection()
-    .execute<{ id: number }[]>(`select id from "user" where role = 'admin' and is_active for update`, [], 'all', em.getTransactionContext());
+    .execute<{ id: number }[]>(`select id from "user" where role = 'admin' and is_active order by id for no key update`, [], 'all', em.getTransactionContext());
   if (admins.length <= 1) throw new ConflictError(`cannot ${what} the last active admin`);
 }
 
 /** Deactivates a user: they can no longer log in, and every token they hold stops working at once. */
 export async function deactivateUser(em: EntityManager, actor: Actor, ref: number | string): Promise<UserView> {
   requireRole(actor, ['admin'], 'deactivating users');
-  return em.transactional(async (tx) => {
+  return transaction(em, async (tx) => {
     const user = await findUser(tx, ref);
     if (!user.isActive) throw new ConflictError(`user ${user.id} is already deactivated`);
     await assertNotLastAdmin(tx, user, 'deactivate');

@@ -87,3 +87,21 @@ export async function tokenFor(em: EntityManager, user: { id: number; role: Role
   const { issueToken, signingKey } = await import('../../src/services/auth.js');
   return issueToken({ ...user, tokenVersion: 0 }, await signingKey(sqlOf(em))).accessToken;
 }
+
+/**
+ * For the duration of `fn`, every update of a doctor fails the way PostgreSQL fails it (`errcode`: 40P01 a
+ * deadlock, XX000 an internal error …), and the attempts are counted (in a sequence: rollbacks keep it).
+ */
+export async function whileDoctorUpdatesFail<T>(db: TestDatabase, errcode: string, message: string, fn: () => Promise<T>): Promise<{ result: T; attempts: number }> {
+  await db.sql(`create sequence doctor_update_attempts`);
+  await db.sql(`create function refuse_doctor_update() returns trigger language plpgsql as $$
+    begin perform nextval('doctor_update_attempts'); raise exception '${message}' using errcode = '${errcode}'; end $$`);
+  await db.sql(`create trigger refuse_doctor_update before update on doctor for each row execute function refuse_doctor_update()`);
+  try {
+    const result = await fn();
+    const [row] = await db.sql<{ n: string }>(`select case when is_called then last_value else 0 end as n from doctor_update_attempts`);
+    return { result, attempts: Number(row!.n) };
+  } finally {
+    await db.sql(`drop trigger refuse_doctor_update on doctor; drop function refuse_doctor_update(); drop sequence doctor_update_attempts`);
+  }
+}
