@@ -1,6 +1,12 @@
 import { defineConfig, type Options } from '@mikro-orm/postgresql';
 import { allEntities } from '../domain/entities/index.js';
 
+const quiet = () => {};
+const toStderr = (message: unknown) => process.stderr.write(`knex: ${String(message)}\n`);
+const knexLog = process.env.LOG_LEVEL === 'debug'
+  ? { warn: toStderr, error: toStderr, deprecate: toStderr, debug: toStderr }
+  : { warn: quiet, error: quiet, deprecate: quiet, debug: quiet };
+
 /**
  * MikroORM settings shared by the CLI, the HTTP server, the tests and mikro-orm.config.ts. Entities are
  * defined with defineEntity (no decorators, no reflection), so discovery needs no TypeScript metadata.
@@ -15,6 +21,10 @@ export function ormConfig(url: string, overrides: Partial<Options> = {}): Option
     implicitTransactions: true,
     allowGlobalContext: false,
     debug: process.env.LOG_LEVEL === 'debug' ? ['query', 'query-params'] : false,
+    // knex writes its own warnings ("Connection Error: …", one per pooled connection in an outage) to stdout,
+    // where they would break --json and repeat what the outage log already says once. Only LOG_LEVEL=debug
+    // shows them, on stderr.
+    driverOptions: { log: knexLog },
     migrations: { tableName: 'mikro_orm_migrations', transactional: true, allOrNothing: true, snapshot: false, silent: true },
     ...overrides,
     // An override of the pool changes what it names and keeps the rest (the idle timeout).

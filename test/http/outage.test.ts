@@ -45,6 +45,10 @@ describe('a database outage under load', () => {
     const adminToken = (await api(server.url, 'POST', '/api/v1/auth/login', { body: { email: 'admin@example.org', password: 'S3cure-pass!' } })).body.access_token as string;
     const booked = await Promise.all(patients.map((p, i) => bookAppointment(db.em(), p.actor, { slotId: slotIds[i * 3]! })));
 
+    // knex prints its own "Connection Error" warnings with console.log (stdout, where --json goes): none may.
+    const printed: string[] = [];
+    const consoleLog = console.log;
+    console.log = (...args: unknown[]) => void printed.push(args.map(String).join(' '));
     const pick = <T>(items: T[]) => items[Math.floor(Math.random() * items.length)]!;
     const statuses: { status: number; what: string; at: number; body: string }[] = [];
     let running = true;
@@ -82,6 +86,8 @@ describe('a database outage under load', () => {
     expect(statuses.filter((s) => s.status === 503).map((s) => JSON.parse(s.body).detail)).toContain('the database is unavailable; try again shortly');
     expect(statuses.filter((s) => s.at > outage.ended && s.status < 300).length).toBeGreaterThanOrEqual(30);
 
+    console.log = consoleLog;
+    expect(printed.filter((line) => /Connection Error/.test(line))).toEqual([]);
     const outageLines = server.logs.filter((l) => /^database (unreachable|reachable again)/.test(String(l.msg)));
     expect(outageLines.map((l) => [l.level, l.msg])).toEqual([
       [40, 'database unreachable'],
