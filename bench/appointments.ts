@@ -21,7 +21,9 @@ export async function seedBookingFixture(url: string): Promise<Fixture> {
   const c = new pg.Client({ connectionString: url });
   await c.connect();
   try {
-    const { rows: [clinic] } = await c.query(`insert into clinic (name, city, timezone) values ('Bench', 'Pune', 'Asia/Kolkata') returning id`);
+    const {
+      rows: [clinic],
+    } = await c.query(`insert into clinic (name, city, timezone) values ('Bench', 'Pune', 'Asia/Kolkata') returning id`);
     await c.query(
       `with u as (insert into "user" (name, email, password_hash, role) select 'Dr ' || g, 'dr' || g || '@bench.test', 'x', 'doctor' from generate_series(1, 40) g returning id)
        insert into doctor (user_id, clinic_id, specialty, license_number, max_patients_per_day) select id, $1, 'general', 'LIC-' || id, 200 from u`,
@@ -90,13 +92,20 @@ export function rawSqlBooker(pool: pg.Pool): Book {
     const c = await pool.connect();
     try {
       await c.query('begin');
-      const { rows: [slot] } = await c.query('select id, doctor_id, clinic_id, starts_at, ends_at, capacity, booked_count from slot where id = $1 for update', [slotId]);
+      const {
+        rows: [slot],
+      } = await c.query('select id, doctor_id, clinic_id, starts_at, ends_at, capacity, booked_count from slot where id = $1 for update', [slotId]);
       if (slot.booked_count >= slot.capacity) {
         await c.query('rollback');
         return 'full';
       }
       await c.query('insert into appointment (slot_id, patient_id, doctor_id, clinic_id, starts_at, ends_at) values ($1, $2, $3, $4, $5, $6)', [
-        slot.id, patientId, slot.doctor_id, slot.clinic_id, slot.starts_at, slot.ends_at,
+        slot.id,
+        patientId,
+        slot.doctor_id,
+        slot.clinic_id,
+        slot.starts_at,
+        slot.ends_at,
       ]);
       await c.query('update slot set booked_count = booked_count + 1 where id = $1', [slotId]);
       await c.query('commit');
@@ -156,7 +165,11 @@ export async function benchAppointments(server: BenchServer): Promise<Row[]> {
         });
       }
     }
-    const [bad] = (await pool.query(`select count(*)::int as n from slot s where booked_count <> (select count(*) from appointment a where a.slot_id = s.id and a.status <> 'cancelled')`)).rows;
+    const [bad] = (
+      await pool.query(
+        `select count(*)::int as n from slot s where booked_count <> (select count(*) from appointment a where a.slot_id = s.id and a.status <> 'cancelled')`,
+      )
+    ).rows;
     if (bad.n) throw new Error(`invariant broken on ${bad.n} slots`);
   } finally {
     await orm.close(true);

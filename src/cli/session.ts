@@ -22,7 +22,7 @@ export function credentialsPath(env: NodeJS.ProcessEnv = process.env): string {
 export function saveCredentials(credentials: Credentials): string {
   const file = credentialsPath();
   mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
-  writeFileSync(file, JSON.stringify(credentials, null, 2) + '\n', { mode: 0o600 });
+  writeFileSync(file, `${JSON.stringify(credentials, null, 2)}\n`, { mode: 0o600 });
   chmodSync(file, 0o600); // writeFileSync keeps the mode of an existing file
   return file;
 }

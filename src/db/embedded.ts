@@ -8,7 +8,21 @@
 //   start.lock     held while one process initialises, starts, migrates or stops the server
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { chmodSync, chownSync, closeSync, cpSync, existsSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  chownSync,
+  closeSync,
+  cpSync,
+  existsSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  unlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { createServer } from 'node:net';
 import { dirname, join } from 'node:path';
 import { DatabaseUnavailableError } from '../domain/errors.js';
@@ -183,7 +197,7 @@ function readState(paths: Paths): ServerState | undefined {
 export function writeState(dataDir: string, state: ServerState): void {
   const file = pathsOf(dataDir).stateFile;
   const tmp = `${file}.${process.pid}.tmp`;
-  writeFileSync(tmp, JSON.stringify(state, null, 2) + '\n', { mode: 0o600 });
+  writeFileSync(tmp, `${JSON.stringify(state, null, 2)}\n`, { mode: 0o600 });
   renameSync(tmp, file);
 }
 
@@ -369,7 +383,7 @@ async function initialise(paths: Paths, bin: Binaries, runAs: RunAs | undefined)
   mkdirSync(paths.logDir, { recursive: true, mode: 0o700 });
   const password = randomBytes(18).toString('base64url');
   const pwfile = join(paths.logDir, `.pwfile-${process.pid}`);
-  writeFileSync(pwfile, password + '\n', { mode: 0o600 });
+  writeFileSync(pwfile, `${password}\n`, { mode: 0o600 });
   if (runAs) for (const p of [paths.cluster, paths.logDir, pwfile]) chownSync(p, runAs.uid, runAs.gid);
   try {
     await run(
@@ -421,7 +435,10 @@ function tailOfLog(paths: Paths): string {
 
 /** pg_ctl's own message is vague; the server log says why, in words a user can act on. */
 function explainStartFailure(log: string, err: unknown): string {
-  const fatal = log.split('\n').reverse().find((l) => /FATAL|PANIC/.test(l));
+  const fatal = log
+    .split('\n')
+    .reverse()
+    .find((l) => /FATAL|PANIC/.test(l));
   if (/lock file .* already exists/.test(log)) return `another server holds the data directory (${fatal ?? 'lock file exists'})`;
   if (/could not bind|Address already in use/i.test(log)) return `the port is busy (${fatal ?? ''})`;
   if (fatal) return fatal.replace(/^.*?(FATAL|PANIC):\s*/, '');

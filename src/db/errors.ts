@@ -3,7 +3,26 @@
 // helper (src/services/locks.ts) ask here, so a driver error is never judged two ways.
 import { BusyError, DatabaseUnavailableError, DomainError } from '../domain/errors.js';
 
-const UNREACHABLE_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'ETIMEDOUT', 'EHOSTUNREACH', 'ECONNRESET', 'EPIPE', 'EAI_AGAIN', '57P01', '57P02', '57P03', '3D000', '28P01', '28000', '08000', '08001', '08003', '08006', '53300']);
+const UNREACHABLE_CODES = new Set([
+  'ECONNREFUSED',
+  'ENOTFOUND',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ECONNRESET',
+  'EPIPE',
+  'EAI_AGAIN',
+  '57P01',
+  '57P02',
+  '57P03',
+  '3D000',
+  '28P01',
+  '28000',
+  '08000',
+  '08001',
+  '08003',
+  '08006',
+  '53300',
+]);
 
 /**
  * What the driver, the pool and knex say when the server went away under a connection: errors with no

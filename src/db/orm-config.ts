@@ -3,9 +3,10 @@ import { allEntities } from '../domain/entities/index.js';
 
 const quiet = () => {};
 const toStderr = (message: unknown) => process.stderr.write(`knex: ${String(message)}\n`);
-const knexLog = process.env.LOG_LEVEL === 'debug'
-  ? { warn: toStderr, error: toStderr, deprecate: toStderr, debug: toStderr }
-  : { warn: quiet, error: quiet, deprecate: quiet, debug: quiet };
+const knexLog =
+  process.env.LOG_LEVEL === 'debug'
+    ? { warn: toStderr, error: toStderr, deprecate: toStderr, debug: toStderr }
+    : { warn: quiet, error: quiet, deprecate: quiet, debug: quiet };
 
 /**
  * MikroORM settings shared by the CLI, the HTTP server, the tests and mikro-orm.config.ts. Entities are

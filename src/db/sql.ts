@@ -50,7 +50,10 @@ export function sqlOf(em: EntityManager): Sql {
       const connection = (await client.acquireConnection()) as import('pg').ClientBase;
       try {
         let numberedText = numberedStatements.get(text);
-        if (!numberedText) numberedStatements.set(text, (numberedText = numbered(text)));
+        if (!numberedText) {
+          numberedText = numbered(text);
+          numberedStatements.set(text, numberedText);
+        }
         return (await connection.query<T & object>({ name, text: numberedText, values: params })).rows;
       } finally {
         await client.releaseConnection(connection);

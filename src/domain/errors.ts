@@ -29,7 +29,11 @@ export class ValidationError extends DomainError {
 }
 
 export class NotFoundError extends DomainError {
-  constructor(readonly entity: string, readonly id: string | number, field?: string) {
+  constructor(
+    readonly entity: string,
+    readonly id: string | number,
+    field?: string,
+  ) {
     super(`${entity} ${id} not found`, field);
   }
 }
@@ -47,7 +51,10 @@ export class ForbiddenError extends DomainError {}
 
 /** Too many failed attempts (logins): try again after `retryAfterSeconds`. */
 export class TooManyAttemptsError extends DomainError {
-  constructor(message: string, readonly retryAfterSeconds: number) {
+  constructor(
+    message: string,
+    readonly retryAfterSeconds: number,
+  ) {
     super(message);
   }
 }

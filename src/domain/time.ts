@@ -166,8 +166,7 @@ export function parseDateInput(text: string, timeZone: string, field: string, op
 export function formatLocal(instant: Date | string, timeZone: string): string {
   const d = new Date(instant);
   const p = localParts(d, timeZone);
-  const name =
-    new Intl.DateTimeFormat('en-US', { timeZone, timeZoneName: 'short' }).formatToParts(d).find((x) => x.type === 'timeZoneName')?.value ?? timeZone;
+  const name = new Intl.DateTimeFormat('en-US', { timeZone, timeZoneName: 'short' }).formatToParts(d).find((x) => x.type === 'timeZoneName')?.value ?? timeZone;
   return `${p.year}-${pad(p.month)}-${pad(p.day)} ${pad(p.hour)}:${pad(p.minute)} ${name}`;
 }
 

@@ -16,7 +16,7 @@ export function unstorableText(value: unknown, path = ''): FieldIssue[] {
     if (typeof v === 'string') {
       if (UNSTORABLE.test(v)) issues.push({ field: at, message: 'must not contain NUL or unpaired surrogate characters' });
     } else if (Array.isArray(v)) {
-      v.forEach((item, i) => stack.push([item, `${at}[${i}]`]));
+      for (const [i, item] of v.entries()) stack.push([item, `${at}[${i}]`]);
     } else if (v && typeof v === 'object') {
       for (const [k, item] of Object.entries(v)) {
         if (UNSTORABLE.test(k)) issues.push({ field: at, message: 'has a field name with NUL or unpaired surrogate characters' });

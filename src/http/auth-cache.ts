@@ -133,7 +133,12 @@ export async function startAuthCache(url: string, log: Log, liveness: Liveness =
     });
 
   const connect = async () => {
-    const c = new pg.Client({ connectionString: url, application_name: 'ascend serve: auth changes', keepAlive: true, keepAliveInitialDelayMillis: KEEPALIVE_DELAY_MS });
+    const c = new pg.Client({
+      connectionString: url,
+      application_name: 'ascend serve: auth changes',
+      keepAlive: true,
+      keepAliveInitialDelayMillis: KEEPALIVE_DELAY_MS,
+    });
     client = c;
     // Heard only by this connection: other serve processes never see its heartbeats.
     const echoChannel = `ascend_auth_echo_${randomBytes(8).toString('hex')}`;
@@ -142,7 +147,10 @@ export async function startAuthCache(url: string, log: Log, liveness: Liveness =
     const heartbeat = () => {
       const beat = ++sent;
       c.query('select pg_notify($1, $2)', [echoChannel, String(beat)]).catch((err: Error) => lost(c, err.message));
-      later(liveness.deadlineMs, unless(c, () => echoed >= beat, `no heartbeat echo within ${liveness.deadlineMs} ms`));
+      later(
+        liveness.deadlineMs,
+        unless(c, () => echoed >= beat, `no heartbeat echo within ${liveness.deadlineMs} ms`),
+      );
     };
     c.on('error', (err) => lost(c, err.message));
     c.on('end', () => lost(c, 'connection ended'));
@@ -156,7 +164,10 @@ export async function startAuthCache(url: string, log: Log, liveness: Liveness =
       cache.forget(n.payload === '*' || !Number.isInteger(id) ? undefined : id);
     });
     let listening = false;
-    later(Math.max(liveness.deadlineMs, CONNECT_DEADLINE_MS), unless(c, () => listening, 'no answer while connecting'));
+    later(
+      Math.max(liveness.deadlineMs, CONNECT_DEADLINE_MS),
+      unless(c, () => listening, 'no answer while connecting'),
+    );
     try {
       await c.connect();
       await c.query(`listen ascend_auth; listen ${echoChannel}`);

@@ -57,7 +57,12 @@ export function toProblem(raw: unknown): Problem {
   if (fastifyError?.code === 'FST_ERR_CTP_BODY_TOO_LARGE') return problem(413, 'the request body is larger than 100 kB');
   if (fastifyError?.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') return problem(415, 'send JSON (Content-Type: application/json)');
   if (fastifyError?.statusCode && fastifyError.statusCode >= 400 && fastifyError.statusCode < 500) {
-    return problem(fastifyError.statusCode, fastifyError.message.replace(/^Body cannot be empty.*$/, 'the request body is empty').replace(/^Unexpected .* in JSON.*$/, 'the request body is not valid JSON'));
+    return problem(
+      fastifyError.statusCode,
+      fastifyError.message
+        .replace(/^Body cannot be empty.*$/, 'the request body is empty')
+        .replace(/^Unexpected .* in JSON.*$/, 'the request body is not valid JSON'),
+    );
   }
   return problem(500, 'an unexpected error happened; it has been logged');
 }

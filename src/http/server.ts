@@ -70,8 +70,16 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
     // And requests Node's HTTP parser refuses (an unknown method, a broken request line).
     clientErrorHandler: (err, socket) => {
       if ((err as NodeJS.ErrnoException).code === 'ECONNRESET' || !socket.writable) return socket.destroy();
-      const body = JSON.stringify({ ...toProblem(null), status: 400, title: 'Bad request', type: 'https://ascend.invalid/problems/bad-request', detail: 'the request could not be parsed as HTTP' });
-      socket.end(`HTTP/1.1 400 Bad Request\r\nContent-Type: application/problem+json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+      const body = JSON.stringify({
+        ...toProblem(null),
+        status: 400,
+        title: 'Bad request',
+        type: 'https://ascend.invalid/problems/bad-request',
+        detail: 'the request could not be parsed as HTTP',
+      });
+      socket.end(
+        `HTTP/1.1 400 Bad Request\r\nContent-Type: application/problem+json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+      );
     },
   });
 
@@ -88,7 +96,11 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
 
   if (options.corsOrigins?.length) {
     const { default: cors } = await import('@fastify/cors');
-    await app.register(cors, { origin: options.corsOrigins, methods: ['GET', 'POST', 'PATCH', 'PUT', 'DELETE'], allowedHeaders: ['Authorization', 'Content-Type', 'Idempotency-Key'] });
+    await app.register(cors, {
+      origin: options.corsOrigins,
+      methods: ['GET', 'POST', 'PATCH', 'PUT', 'DELETE'],
+      allowedHeaders: ['Authorization', 'Content-Type', 'Idempotency-Key'],
+    });
   }
 
   if (options.authCache !== false) {

@@ -111,7 +111,12 @@ export async function findAppointments(
 export async function cancelBookedAppointments(em: EntityManager, actor: Actor, appointmentIds: number[], reason: string): Promise<number[]> {
   if (!appointmentIds.length) return [];
   const slots = await query<{ slot_id: number }>(em, 'select distinct slot_id from appointment where id = any(?::int[])', [intArray(appointmentIds)]);
-  const locked = new Set(await lockSlots(em, slots.map((s) => s.slot_id)));
+  const locked = new Set(
+    await lockSlots(
+      em,
+      slots.map((s) => s.slot_id),
+    ),
+  );
   const cancelled = await query<{ id: number; slot_id: number }>(
     em,
     `update appointment set status = 'cancelled', cancelled_at = now(), cancel_reason = ?, updated_at = now()
@@ -130,7 +135,13 @@ export async function cancelBookedAppointments(em: EntityManager, actor: Actor, 
     );
   }
   for (const c of cancelled) {
-    audit(em, actor, { action: 'appointment.cancel', entity: 'appointment', entityId: c.id, before: { status: 'booked' }, after: { status: 'cancelled', cancelReason: reason } });
+    audit(em, actor, {
+      action: 'appointment.cancel',
+      entity: 'appointment',
+      entityId: c.id,
+      before: { status: 'booked' },
+      after: { status: 'cancelled', cancelReason: reason },
+    });
   }
   return cancelled.map((c) => c.id);
 }
@@ -162,10 +173,22 @@ export async function listAppointments(em: EntityManager, actor: Actor, raw: Lis
   const visible = await visibleAppointments(em, actor);
   const where = [visible.sql];
   const params = [...visible.params];
-  if (input.patientId) (where.push('a.patient_id = ?'), params.push(input.patientId));
-  if (input.doctorId) (where.push('a.doctor_id = ?'), params.push(input.doctorId));
-  if (input.clinicId) (where.push('a.clinic_id = ?'), params.push(input.clinicId));
-  if (input.status) (where.push('a.status = ?'), params.push(input.status));
+  if (input.patientId) {
+    where.push('a.patient_id = ?');
+    params.push(input.patientId);
+  }
+  if (input.doctorId) {
+    where.push('a.doctor_id = ?');
+    params.push(input.doctorId);
+  }
+  if (input.clinicId) {
+    where.push('a.clinic_id = ?');
+    params.push(input.clinicId);
+  }
+  if (input.status) {
+    where.push('a.status = ?');
+    params.push(input.status);
+  }
   // Dates are read in the zone of the doctor or clinic filtered on, else UTC.
   let tz = 'UTC';
   if (input.from || input.to) {
@@ -176,8 +199,14 @@ export async function listAppointments(em: EntityManager, actor: Actor, raw: Lis
         : [];
     tz = z?.timezone ?? 'UTC';
   }
-  if (input.from) (where.push('a.starts_at >= ?'), params.push(parseDateInput(input.from, tz, 'from').instant));
-  if (input.to) (where.push('a.starts_at < ?'), params.push(parseDateInput(input.to, tz, 'to', { endOfDay: true }).instant));
+  if (input.from) {
+    where.push('a.starts_at >= ?');
+    params.push(parseDateInput(input.from, tz, 'from').instant);
+  }
+  if (input.to) {
+    where.push('a.starts_at < ?');
+    params.push(parseDateInput(input.to, tz, 'to', { endOfDay: true }).instant);
+  }
   const result = await findAppointments(em, where.join(' and '), params, { limit: input.limit, offset: input.offset, order: 'asc' });
   return { ...result, limit: input.limit, offset: input.offset };
 }
@@ -214,7 +243,12 @@ interface BookingChecks {
  * one refuses. (Two bookings racing for the last place of a doctor's day are settled by the database: the
  * deferred trigger appointment_doctor_day_max.)
  */
-async function assertBookable(em: EntityManager, slot: Pick<LockedSlot, 'id' | 'isActive' | 'startsAt' | 'bookedCount' | 'capacity'>, patientId: number, exceptAppointmentId = 0): Promise<void> {
+async function assertBookable(
+  em: EntityManager,
+  slot: Pick<LockedSlot, 'id' | 'isActive' | 'startsAt' | 'bookedCount' | 'capacity'>,
+  patientId: number,
+  exceptAppointmentId = 0,
+): Promise<void> {
   if (!slot.isActive) throw new ConflictError(`slot ${slot.id} is not available (it was deleted)`, 'slotId');
   if (slot.startsAt.getTime() <= Date.now()) throw new ConflictError(`slot ${slot.id} has already started`, 'slotId');
   if (slot.bookedCount >= slot.capacity) throw new SlotFullError(`slot ${slot.id} is full (${slot.bookedCount}/${slot.capacity})`, 'slotId');
@@ -239,7 +273,10 @@ async function assertBookable(em: EntityManager, slot: Pick<LockedSlot, 'id' | '
   if (c!.same_slot) throw new ConflictError(`patient ${patientId} already holds slot ${slot.id} (appointment ${c!.same_slot})`, 'slotId');
   if (c!.overlapping) throw new ConflictError(`patient ${patientId} already has appointment ${c!.overlapping} at that time`, 'slotId');
   if (Number(c!.booked_that_day) >= c!.max_per_day) {
-    throw new ConflictError(`the doctor is fully booked on ${formatLocal(slot.startsAt, c!.timezone).slice(0, 10)} (${c!.max_per_day} appointments a day)`, 'slotId');
+    throw new ConflictError(
+      `the doctor is fully booked on ${formatLocal(slot.startsAt, c!.timezone).slice(0, 10)} (${c!.max_per_day} appointments a day)`,
+      'slotId',
+    );
   }
 }
 
@@ -262,12 +299,18 @@ interface LockedSlot {
  * merging it (and the ORM's query) cost a quarter of serve's CPU per booking (`npm run bench -- http`).
  */
 async function lockSlot(tx: EntityManager, slotId: number): Promise<LockedSlot | null> {
-  const [row] = await preparedQuery<{ id: number; doctor_id: number; clinic_id: number; starts_at: Instant; ends_at: Instant; capacity: number; booked_count: number; is_active: boolean }>(
-    tx,
-    'ascend_lock_slot_row',
-    'select id, doctor_id, clinic_id, starts_at, ends_at, capacity, booked_count, is_active from slot where id = ? for update',
-    [slotId],
-  );
+  const [row] = await preparedQuery<{
+    id: number;
+    doctor_id: number;
+    clinic_id: number;
+    starts_at: Instant;
+    ends_at: Instant;
+    capacity: number;
+    booked_count: number;
+    is_active: boolean;
+  }>(tx, 'ascend_lock_slot_row', 'select id, doctor_id, clinic_id, starts_at, ends_at, capacity, booked_count, is_active from slot where id = ? for update', [
+    slotId,
+  ]);
   if (!row) return null;
   return {
     id: row.id,
@@ -310,7 +353,9 @@ export async function bookAppointment(em: EntityManager, actor: Actor, raw: Book
   const patientId = await bookingPatient(em, actor, input.patientId);
   // What the request asked for: a key reused with another request is refused, not answered with the first.
   const fingerprint = input.idempotencyKey
-    ? createHash('sha256').update(JSON.stringify([input.slotId, patientId, input.reason ?? null])).digest('hex')
+    ? createHash('sha256')
+        .update(JSON.stringify([input.slotId, patientId, input.reason ?? null]))
+        .digest('hex')
     : null;
   if (input.idempotencyKey) {
     const prior = await byIdempotencyKey(em, actor, input.idempotencyKey, fingerprint!);
@@ -393,7 +438,11 @@ export async function bookAppointment(em: EntityManager, actor: Actor, raw: Book
 }
 
 async function byIdempotencyKey(em: EntityManager, actor: Actor, key: string, fingerprint: string): Promise<AppointmentView | undefined> {
-  const [row] = await query<{ id: number; idempotency_fingerprint: string | null }>(em, 'select id, idempotency_fingerprint from appointment where idempotency_key = ?', [key]);
+  const [row] = await query<{ id: number; idempotency_fingerprint: string | null }>(
+    em,
+    'select id, idempotency_fingerprint from appointment where idempotency_key = ?',
+    [key],
+  );
   if (!row) return undefined;
   if (row.idempotency_fingerprint !== fingerprint) throw new ValidationError('was already used for a different booking request', 'idempotencyKey');
   return getAppointment(em, actor, row.id);
@@ -425,7 +474,9 @@ async function lockForChange(tx: EntityManager, actor: Actor, id: number, extraS
   const appointmentId = parseInput(idSchema, id);
   const { slotId } = await getAppointment(tx, actor, appointmentId); // not found for those who may not see it
   await lockSlots(tx, [slotId, ...(extraSlotId ? [extraSlotId] : [])]);
-  const [row] = await query<LockedAppointment>(tx, 'select id, slot_id, patient_id, doctor_id, status, starts_at from appointment where id = ? for update', [appointmentId]);
+  const [row] = await query<LockedAppointment>(tx, 'select id, slot_id, patient_id, doctor_id, status, starts_at from appointment where id = ? for update', [
+    appointmentId,
+  ]);
   if (row!.slot_id !== slotId) throw new LockRace(`the slot of appointment ${appointmentId}`);
   return row!;
 }
@@ -446,7 +497,12 @@ export async function cancelAppointment(em: EntityManager, actor: Actor, id: num
     const a = await lockForChange(tx, actor, id);
     if (a.status !== 'booked') throw new ConflictError(`appointment ${a.id} is already ${a.status.replace('_', '-')}`);
     assertPatientBeforeCutoff(actor, a, 'cancel');
-    await cancelBookedAppointments(tx, actor, [a.id], input.reason ?? (actor.kind === 'user' && actor.role === 'patient' ? 'cancelled by the patient' : 'cancelled by the clinic'));
+    await cancelBookedAppointments(
+      tx,
+      actor,
+      [a.id],
+      input.reason ?? (actor.kind === 'user' && actor.role === 'patient' ? 'cancelled by the patient' : 'cancelled by the clinic'),
+    );
   });
   return getAppointment(em.fork(), actor, id);
 }
@@ -472,7 +528,11 @@ export async function rescheduleAppointment(em: EntityManager, actor: Actor, id:
            from slot s where s.id = ? and appointment.id = ?`,
         [slot.id, a.id],
       );
-      await query(tx, 'update slot set booked_count = booked_count + (case when id = ? then 1 else -1 end), updated_at = now() where id in (?, ?)', [slot.id, slot.id, a.slot_id]);
+      await query(tx, 'update slot set booked_count = booked_count + (case when id = ? then 1 else -1 end), updated_at = now() where id in (?, ?)', [
+        slot.id,
+        slot.id,
+        a.slot_id,
+      ]);
       audit(tx, actor, { action: 'appointment.reschedule', entity: 'appointment', entityId: a.id, before: { slotId: a.slot_id }, after: { slotId: slot.id } });
     });
   } catch (err) {
@@ -490,7 +550,13 @@ async function finish(em: EntityManager, actor: Actor, id: number, status: 'comp
     if (new Date(a.starts_at).getTime() > Date.now()) throw new ConflictError(`appointment ${a.id} has not started yet`);
     // booked_count is unchanged: a completed or missed appointment still used its place.
     await query(tx, 'update appointment set status = ?, updated_at = now() where id = ?', [status, a.id]);
-    audit(tx, actor, { action: `appointment.${status === 'completed' ? 'complete' : 'no-show'}`, entity: 'appointment', entityId: a.id, before: { status: 'booked' }, after: { status } });
+    audit(tx, actor, {
+      action: `appointment.${status === 'completed' ? 'complete' : 'no-show'}`,
+      entity: 'appointment',
+      entityId: a.id,
+      before: { status: 'booked' },
+      after: { status },
+    });
   });
   return getAppointment(em.fork(), actor, id);
 }
@@ -510,11 +576,14 @@ export async function noteAppointment(em: EntityManager, actor: Actor, id: numbe
   await transaction(em, async (tx) => {
     const appointmentId = parseInput(idSchema, id);
     await getAppointment(tx, actor, appointmentId);
-    const [a] = await query<LockedAppointment & { notes: string | null }>(tx, 'select id, slot_id, patient_id, doctor_id, status, starts_at, notes from appointment where id = ? for update', [appointmentId]);
+    const [a] = await query<LockedAppointment & { notes: string | null }>(
+      tx,
+      'select id, slot_id, patient_id, doctor_id, status, starts_at, notes from appointment where id = ? for update',
+      [appointmentId],
+    );
     await assertTheDoctorOrAdmin(tx, actor, a!, 'writing notes');
     await query(tx, 'update appointment set notes = ?, updated_at = now() where id = ?', [input.text, a!.id]);
     audit(tx, actor, { action: 'appointment.note', entity: 'appointment', entityId: a!.id, before: { notes: a!.notes }, after: { notes: input.text } });
   });
   return getAppointment(em.fork(), actor, id);
 }
-

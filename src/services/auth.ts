@@ -82,10 +82,7 @@ export async function signingKey(sql: Sql): Promise<string> {
 
 /** Creates the database-kept signing key if there is none (idempotent; safe under concurrency). */
 export async function ensureSigningKey(sql: Sql): Promise<void> {
-  await sql.query('insert into app_setting (key, value) values (?, ?) on conflict (key) do nothing', [
-    SECRET_SETTING,
-    randomBytes(32).toString('base64url'),
-  ]);
+  await sql.query('insert into app_setting (key, value) values (?, ?) on conflict (key) do nothing', [SECRET_SETTING, randomBytes(32).toString('base64url')]);
 }
 
 // jsonwebtoken, given a string, first tries it as a PEM public key (createPublicKey, slow enough to show in
@@ -93,7 +90,10 @@ export async function ensureSigningKey(sql: Sql): Promise<void> {
 const keyObjects = new Map<string, KeyObject>();
 function hmacKey(key: string): KeyObject {
   let k = keyObjects.get(key);
-  if (!k) keyObjects.set(key, (k = createSecretKey(Buffer.from(key, 'utf8'))));
+  if (!k) {
+    k = createSecretKey(Buffer.from(key, 'utf8'));
+    keyObjects.set(key, k);
+  }
   return k;
 }
 

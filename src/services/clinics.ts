@@ -1,4 +1,4 @@
-import { LockMode, type EntityManager } from '@mikro-orm/postgresql';
+import type { LockMode, EntityManager } from '@mikro-orm/postgresql';
 import { Clinic, Doctor } from '../domain/entities/index.js';
 import { ConflictError, DuplicateError, NotFoundError, ValidationError } from '../domain/errors.js';
 import { requireRole, type Actor } from '../domain/roles.js';

@@ -44,7 +44,9 @@ export async function findDoctor(em: EntityManager, id: number): Promise<Doctor>
  */
 async function doctorForChange(tx: EntityManager, id: number): Promise<Doctor> {
   const doctorId = parseInput(idSchema, id);
-  const doctor = (await lockParentForChange(tx, 'doctor', doctorId)) ? await tx.findOne(Doctor, doctorId, { populate: ['user', 'clinic'], refresh: true }) : null;
+  const doctor = (await lockParentForChange(tx, 'doctor', doctorId))
+    ? await tx.findOne(Doctor, doctorId, { populate: ['user', 'clinic'], refresh: true })
+    : null;
   if (!doctor) throw new NotFoundError('doctor', id);
   return doctor;
 }
@@ -151,7 +153,12 @@ export async function updateDoctor(em: EntityManager, actor: Actor, id: number, 
  * Deactivates a doctor: their future slots close and their user can no longer log in. Refused while they have
  * future booked appointments, unless `cancelBookings`, which cancels those in the same transaction.
  */
-export async function deactivateDoctor(em: EntityManager, actor: Actor, id: number, raw: DeactivateDoctorInput = {}): Promise<DoctorView & { cancelledAppointmentIds: number[] }> {
+export async function deactivateDoctor(
+  em: EntityManager,
+  actor: Actor,
+  id: number,
+  raw: DeactivateDoctorInput = {},
+): Promise<DoctorView & { cancelledAppointmentIds: number[] }> {
   requireRole(actor, ['admin'], 'deactivating doctors');
   const input = parseInput(deactivateDoctorInput, raw);
   return transaction(em, async (tx) => {
@@ -167,8 +174,17 @@ export async function deactivateDoctor(em: EntityManager, actor: Actor, id: numb
     );
     let cancelled: number[] = [];
     if (booked.length) {
-      if (!input.cancelBookings) throw bookingsInTheWay(`doctor ${doctor.id} has`, booked.map((b) => b.id));
-      cancelled = await cancelBookedAppointments(tx, actor, booked.map((b) => b.id), 'doctor deactivated');
+      if (!input.cancelBookings)
+        throw bookingsInTheWay(
+          `doctor ${doctor.id} has`,
+          booked.map((b) => b.id),
+        );
+      cancelled = await cancelBookedAppointments(
+        tx,
+        actor,
+        booked.map((b) => b.id),
+        'doctor deactivated',
+      );
     }
     await query(tx, 'update slot set is_active = false, updated_at = now() where doctor_id = ? and is_active and starts_at > now()', [doctor.id]);
     doctor.isActive = false;
@@ -187,17 +203,31 @@ export async function deactivateDoctor(em: EntityManager, actor: Actor, id: numb
  */
 async function moveFutureSlots(em: EntityManager, doctorId: number, clinicId: number): Promise<void> {
   await lockSlotsOfDoctor(em, doctorId, 'is_active and starts_at > now()');
-  const booked = await query<{ id: number }>(em, `select id from appointment where doctor_id = ? and status = 'booked' and starts_at > now() order by starts_at, id`, [doctorId]);
+  const booked = await query<{ id: number }>(
+    em,
+    `select id from appointment where doctor_id = ? and status = 'booked' and starts_at > now() order by starts_at, id`,
+    [doctorId],
+  );
   if (booked.length) {
-    const list = booked.slice(0, 10).map((b) => b.id).join(', ') + (booked.length > 10 ? ', …' : '');
-    throw new ConflictError(`doctor ${doctorId} has ${booked.length} future booked appointment(s) (${list}) at their current clinic; cancel or reschedule them first`, 'clinicId');
+    const list =
+      booked
+        .slice(0, 10)
+        .map((b) => b.id)
+        .join(', ') + (booked.length > 10 ? ', …' : '');
+    throw new ConflictError(
+      `doctor ${doctorId} has ${booked.length} future booked appointment(s) (${list}) at their current clinic; cancel or reschedule them first`,
+      'clinicId',
+    );
   }
   await query(em, 'update slot set clinic_id = ?, updated_at = now() where doctor_id = ? and is_active and starts_at > now()', [clinicId, doctorId]);
 }
 
 function bookingsInTheWay(subject: string, ids: number[]): ConflictError {
   const list = ids.slice(0, 10).join(', ') + (ids.length > 10 ? ', …' : '');
-  return new ConflictError(`${subject} ${ids.length} booked appointment(s) in the way (${list}); cancel them with this option, or move them first`, 'cancelBookings');
+  return new ConflictError(
+    `${subject} ${ids.length} booked appointment(s) in the way (${list}); cancel them with this option, or move them first`,
+    'cancelBookings',
+  );
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -253,7 +283,11 @@ export async function addLeave(
         // Serialise with bookings: they lock the slot, then look for leave; we lock the slots (in id order:
         // ./locks.ts), then add it.
         await lockSlotsOfDoctor(tx, doctor.id, 'tstzrange(starts_at, ends_at) && tstzrange(?::timestamptz, ?::timestamptz)', [from, to]);
-        const [clash] = await query<LeaveRow>(tx, 'select * from doctor_leave where doctor_id = ? and tstzrange(starts_at, ends_at) && tstzrange(?::timestamptz, ?::timestamptz) limit 1', [doctor.id, from, to]);
+        const [clash] = await query<LeaveRow>(
+          tx,
+          'select * from doctor_leave where doctor_id = ? and tstzrange(starts_at, ends_at) && tstzrange(?::timestamptz, ?::timestamptz) limit 1',
+          [doctor.id, from, to],
+        );
         if (clash) throw new ConflictError(`overlaps leave ${clash.id} (${formatLocal(clash.starts_at, tz)} until ${formatLocal(clash.ends_at, tz)})`, 'from');
         const booked = await query<{ id: number }>(
           tx,
@@ -262,12 +296,31 @@ export async function addLeave(
         );
         let cancelled: number[] = [];
         if (booked.length) {
-          if (!input.cancelBookings) throw bookingsInTheWay('the leave has', booked.map((b) => b.id));
-          cancelled = await cancelBookedAppointments(tx, actor, booked.map((b) => b.id), 'doctor on leave');
+          if (!input.cancelBookings)
+            throw bookingsInTheWay(
+              'the leave has',
+              booked.map((b) => b.id),
+            );
+          cancelled = await cancelBookedAppointments(
+            tx,
+            actor,
+            booked.map((b) => b.id),
+            'doctor on leave',
+          );
         }
-        const leave = tx.create(DoctorLeave, { doctor, startsAt: from, endsAt: to, reason: input.reason ?? null, createdAt: new Date(), updatedAt: new Date() });
+        const leave = tx.create(DoctorLeave, {
+          doctor,
+          startsAt: from,
+          endsAt: to,
+          reason: input.reason ?? null,
+          createdAt: new Date(),
+          updatedAt: new Date(),
+        });
         await tx.flush();
-        const view = leaveView({ id: leave.id, doctor_id: doctor.id, starts_at: from, ends_at: to, reason: leave.reason ?? null, created_at: leave.createdAt }, tz);
+        const view = leaveView(
+          { id: leave.id, doctor_id: doctor.id, starts_at: from, ends_at: to, reason: leave.reason ?? null, created_at: leave.createdAt },
+          tz,
+        );
         audit(tx, actor, { action: 'leave.add', entity: 'doctor_leave', entityId: leave.id, after: { ...view, cancelledAppointmentIds: cancelled } });
         return { ...view, cancelledAppointmentIds: cancelled };
       }),

@@ -78,14 +78,13 @@ export async function setHours(em: EntityManager, actor: Actor, doctorId: number
   const input = parseInput(setHoursInput, raw);
   const days = parseWeekdays(input.days, 'days');
   const minutes = slotMinutes(input.length, 'length');
-  const windows = input.windows
-    .map((w) => ({ start: parseClock(w.start, 'start'), end: parseClock(w.end, 'end') }))
-    .sort((a, b) => a.start - b.start);
+  const windows = input.windows.map((w) => ({ start: parseClock(w.start, 'start'), end: parseClock(w.end, 'end') })).sort((a, b) => a.start - b.start);
   for (const [k, w] of windows.entries()) {
     if (w.end <= w.start) throw new ValidationError(`${clockText(w.end)} must be after ${clockText(w.start)}`, 'end');
     if (w.end - w.start < minutes) throw new ValidationError(`the window ${clockText(w.start)}–${clockText(w.end)} is shorter than one slot`, 'end');
     const prev = windows[k - 1];
-    if (prev && w.start < prev.end) throw new ValidationError(`${clockText(w.start)}–${clockText(w.end)} overlaps ${clockText(prev.start)}–${clockText(prev.end)}`, 'start');
+    if (prev && w.start < prev.end)
+      throw new ValidationError(`${clockText(w.start)}–${clockText(w.end)} overlaps ${clockText(prev.start)}–${clockText(prev.end)}`, 'start');
   }
   return refusedBy(
     () =>

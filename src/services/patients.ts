@@ -60,11 +60,20 @@ export async function registerPatient(em: EntityManager, raw: RegisterInput): Pr
   return insertPatient(em, SYSTEM, parseInput(registerInput, raw), { anonymous: true });
 }
 
-async function insertPatient(em: EntityManager, actor: Actor, input: ReturnType<typeof registerInput.parse>, check: Pick<EmailCheck, 'anonymous'> = {}): Promise<PatientView> {
+async function insertPatient(
+  em: EntityManager,
+  actor: Actor,
+  input: ReturnType<typeof registerInput.parse>,
+  check: Pick<EmailCheck, 'anonymous'> = {},
+): Promise<PatientView> {
   return refusedBy(
     () =>
       transaction(em, async (tx) => {
-        const user = await buildUser(tx, { email: input.email, name: input.name, password: input.password, role: 'patient', mobile: input.mobile, address: input.address }, check);
+        const user = await buildUser(
+          tx,
+          { email: input.email, name: input.name, password: input.password, role: 'patient', mobile: input.mobile, address: input.address },
+          check,
+        );
         const patient = tx.create(Patient, {
           user,
           dateOfBirth: input.dateOfBirth ?? null,
@@ -120,7 +129,11 @@ export async function updatePatient(em: EntityManager, actor: Actor, id: number,
         const before = patientView(patient);
         const user = patient.user;
         // The record shows its user's name, mobile and address: changing only those changes the record too.
-        if ((name !== undefined && name !== user.name) || (mobile !== undefined && mobile !== user.mobile) || (address !== undefined && address !== user.address)) {
+        if (
+          (name !== undefined && name !== user.name) ||
+          (mobile !== undefined && mobile !== user.mobile) ||
+          (address !== undefined && address !== user.address)
+        ) {
           patient.updatedAt = new Date();
         }
         if (name !== undefined) user.name = name;

@@ -173,7 +173,13 @@ export function parseSeedFile(bytes: Uint8Array, format: 'yaml' | 'json'): unkno
   const lines = new LineCounter();
   // uniqueKeys off: yaml's own check is quadratic in a mapping's size (60,000 keys take 40 s); repeats are
   // found below. logLevel 'error': no warnings on stderr, but a second document is still an error.
-  const doc = parseDocument(text, { schema: format === 'json' ? 'json' : 'core', uniqueKeys: false, prettyErrors: false, logLevel: 'error', lineCounter: lines });
+  const doc = parseDocument(text, {
+    schema: format === 'json' ? 'json' : 'core',
+    uniqueKeys: false,
+    prettyErrors: false,
+    logLevel: 'error',
+    lineCounter: lines,
+  });
   const [first] = doc.errors;
   if (first) {
     const { line, col } = lines.linePos(first.pos[0]);
@@ -187,7 +193,9 @@ export function parseSeedFile(bytes: Uint8Array, format: 'yaml' | 'json'): unkno
     // yaml throws ReferenceError for an alias it will not expand; its message names the alias.
     if (!(err instanceof ReferenceError)) throw err;
     const bomb = /excessive/i.test(err.message);
-    throw new ValidationError([fileIssue(bomb ? 'repeats its YAML aliases too often (a resource exhaustion attack?)' : 'has an alias to an anchor that is not set before it')]);
+    throw new ValidationError([
+      fileIssue(bomb ? 'repeats its YAML aliases too often (a resource exhaustion attack?)' : 'has an alias to an anchor that is not set before it'),
+    ]);
   }
 }
 
@@ -374,12 +382,19 @@ async function seedChecked(em: EntityManager, raw: unknown, options: { defaultPa
   };
 
   // What exists already, by natural key.
-  const existingClinics = new Map((await query<{ id: number; name: string; city: string }>(em, 'select id, name, city from clinic')).map((c) => [clinicKey(c.name, c.city), c.id]));
+  const existingClinics = new Map(
+    (await query<{ id: number; name: string; city: string }>(em, 'select id, name, city from clinic')).map((c) => [clinicKey(c.name, c.city), c.id]),
+  );
   const users = new Map(
     (await query<{ id: number; email: string; role: string }>(em, 'select id, lower(email) as email, role from "user"')).map((u) => [u.email, u]),
   );
   const doctorsByLicense = new Map(
-    (await query<{ id: number; license: string; email: string }>(em, 'select d.id, upper(d.license_number) as license, lower(u.email) as email from doctor d join "user" u on u.id = d.user_id')).map((d) => [d.license, d]),
+    (
+      await query<{ id: number; license: string; email: string }>(
+        em,
+        'select d.id, upper(d.license_number) as license, lower(u.email) as email from doctor d join "user" u on u.id = d.user_id',
+      )
+    ).map((d) => [d.license, d]),
   );
 
   // Check every entry against the domain's rules, the file itself and the database.
@@ -400,7 +415,8 @@ async function seedChecked(em: EntityManager, raw: unknown, options: { defaultPa
     return Boolean(existing);
   };
   file.admins.forEach((a, i) => {
-    if (!claimEmail(a.email, `admins[${i}]`, 'admin')) issues.push(...check(createUserInput, { ...a, role: 'admin', password: password(a.password, `admins[${i}]`) }, `admins[${i}]`));
+    if (!claimEmail(a.email, `admins[${i}]`, 'admin'))
+      issues.push(...check(createUserInput, { ...a, role: 'admin', password: password(a.password, `admins[${i}]`) }, `admins[${i}]`));
   });
   const licenses = new Map<string, string>();
   file.doctors.forEach((d, i) => {
@@ -410,7 +426,8 @@ async function seedChecked(em: EntityManager, raw: unknown, options: { defaultPa
     if (licenses.has(license)) issues.push({ field: `${path}.license`, message: `repeats ${licenses.get(license)}` });
     licenses.set(license, path);
     const holder = doctorsByLicense.get(license);
-    if (holder && holder.email !== d.email.toLowerCase()) issues.push({ field: `${path}.license`, message: `already used by doctor ${holder.id} (${holder.email})` });
+    if (holder && holder.email !== d.email.toLowerCase())
+      issues.push({ field: `${path}.license`, message: `already used by doctor ${holder.id} (${holder.email})` });
     if (!fileClinics.has(clinicRefKey(d.clinic)) && !existingClinics.has(clinicRefKey(d.clinic))) {
       issues.push({ field: `${path}.clinic`, message: 'names no clinic in this file or the database (give "Name, City" or { name, city })' });
     }
@@ -432,10 +449,14 @@ async function seedChecked(em: EntityManager, raw: unknown, options: { defaultPa
     issues.push(...check(createPatientInput, { ...rest, dateOfBirth: dob, password: password(p.password, path) }, path, { dateOfBirth: 'dob' }));
   });
   const doctorRef = (ref: string) => ref.toLowerCase();
-  const knownDoctors = new Set([...file.doctors.flatMap((d) => [d.email.toLowerCase(), d.license.toLowerCase()]), ...[...doctorsByLicense.values()].flatMap((d) => [d.email])]);
+  const knownDoctors = new Set([
+    ...file.doctors.flatMap((d) => [d.email.toLowerCase(), d.license.toLowerCase()]),
+    ...[...doctorsByLicense.values()].flatMap((d) => [d.email]),
+  ]);
   for (const d of doctorsByLicense.keys()) knownDoctors.add(d.toLowerCase());
   file.slots.forEach((s, i) => {
-    if (!knownDoctors.has(doctorRef(s.doctor))) issues.push({ field: `slots[${i}].doctor`, message: `names no doctor (by licence or email) in this file or the database` });
+    if (!knownDoctors.has(doctorRef(s.doctor)))
+      issues.push({ field: `slots[${i}].doctor`, message: `names no doctor (by licence or email) in this file or the database` });
   });
   if (issues.length) throw new ValidationError(issues);
 
@@ -468,7 +489,9 @@ async function seedChecked(em: EntityManager, raw: unknown, options: { defaultPa
         skippedBy.admins!++;
         continue;
       }
-      await step(`admins[${i}]`, () => createUser(tx, SYSTEM, { email: a.email, name: a.name, password: (a.password ?? options.defaultPassword)!, role: 'admin' }));
+      await step(`admins[${i}]`, () =>
+        createUser(tx, SYSTEM, { email: a.email, name: a.name, password: (a.password ?? options.defaultPassword)!, role: 'admin' }),
+      );
       createdBy.admins!++;
     }
     const doctorIds = new Map<string, number>();
@@ -492,9 +515,16 @@ async function seedChecked(em: EntityManager, raw: unknown, options: { defaultPa
         const changed = await step(`${path}.hours[${k}]`, async () => {
           // Only write when the stored windows of those days differ: a second run must change nothing.
           const days = parseWeekdays(h.days, 'days');
-          const want = { start: clockText(parseClock(h.start, 'start')), end: clockText(parseClock(h.end, 'end')), slotMinutes: slotMinutes(h.length, 'length'), capacity: h.capacity ?? 1 };
+          const want = {
+            start: clockText(parseClock(h.start, 'start')),
+            end: clockText(parseClock(h.end, 'end')),
+            slotMinutes: slotMinutes(h.length, 'length'),
+            capacity: h.capacity ?? 1,
+          };
           const have = (await getHours(tx, SYSTEM, doctorId)).windows.filter((w) => days.includes(w.weekday));
-          const same = have.length === days.length && have.every((w) => w.start === want.start && w.end === want.end && w.slotMinutes === want.slotMinutes && w.capacity === want.capacity);
+          const same =
+            have.length === days.length &&
+            have.every((w) => w.start === want.start && w.end === want.end && w.slotMinutes === want.slotMinutes && w.capacity === want.capacity);
           if (same) return false;
           await setHours(tx, SYSTEM, doctorId, { days: h.days, windows: [{ start: h.start, end: h.end }], length: h.length, capacity: want.capacity });
           return true;
@@ -509,7 +539,9 @@ async function seedChecked(em: EntityManager, raw: unknown, options: { defaultPa
         continue;
       }
       const { dob, password: given, ...rest } = p;
-      await step(`patients[${i}]`, () => createPatient(tx, SYSTEM, { ...rest, bloodGroup: rest.bloodGroup as never, dateOfBirth: dob, password: (given ?? options.defaultPassword)! }));
+      await step(`patients[${i}]`, () =>
+        createPatient(tx, SYSTEM, { ...rest, bloodGroup: rest.bloodGroup as never, dateOfBirth: dob, password: (given ?? options.defaultPassword)! }),
+      );
       createdBy.patients!++;
     }
     for (const [i, s] of file.slots.entries()) {

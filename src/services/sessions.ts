@@ -60,7 +60,10 @@ export function clientAddress(ip: string | null | undefined): string | null {
   // Only the first four groups matter; a trailing dotted quad is two groups.
   const right = tail ? tail.split(':').flatMap((g) => (g.includes('.') ? ['0', '0'] : [g])) : [];
   const groups = tail === undefined ? left : [...left, ...Array<string>(8 - left.length - right.length).fill('0'), ...right];
-  return `${groups.slice(0, 4).map((g) => parseInt(g, 16).toString(16)).join(':')}::/64`;
+  return `${groups
+    .slice(0, 4)
+    .map((g) => parseInt(g, 16).toString(16))
+    .join(':')}::/64`;
 }
 
 /**
@@ -147,11 +150,7 @@ async function withdrawAttempt(em: EntityManager, id: number): Promise<void> {
 export async function login(em: EntityManager, raw: LoginInput, throttle?: LoginThrottle): Promise<LoginResult> {
   const input = parseInput(loginInput, raw);
   const attempt = throttle ? await reserveAttempt(em, input.email, throttle) : undefined;
-  const user = await em.findOne(
-    User,
-    { email: { $ilike: input.email.replace(/[\\%_]/g, (c) => `\\${c}`) } },
-    { populate: ['passwordHash'] },
-  );
+  const user = await em.findOne(User, { email: { $ilike: input.email.replace(/[\\%_]/g, (c) => `\\${c}`) } }, { populate: ['passwordHash'] });
   const ok = await passwordMatches(input.password, user?.passwordHash);
   if (!user || !ok || !user.isActive) throw new AuthError(WRONG_CREDENTIALS); // the reserved attempt stays as a failure
   if (attempt) await withdrawAttempt(em, attempt.id);
@@ -159,11 +158,15 @@ export async function login(em: EntityManager, raw: LoginInput, throttle?: Login
   return transaction(em, async (tx) => {
     const fresh = await tx.findOneOrFail(User, user.id);
     fresh.lastLoginAt = new Date();
-    audit(tx, { kind: 'user', id: fresh.id, role: fresh.role, email: fresh.email, name: fresh.name }, {
-      action: 'user.login',
-      entity: 'user',
-      entityId: fresh.id,
-    });
+    audit(
+      tx,
+      { kind: 'user', id: fresh.id, role: fresh.role, email: fresh.email, name: fresh.name },
+      {
+        action: 'user.login',
+        entity: 'user',
+        entityId: fresh.id,
+      },
+    );
     await tx.flush();
     if (throttle?.ip) await rememberAddress(tx, fresh.id, throttle.ip);
     return { token: issueToken(fresh, key), user: userView(fresh) };
@@ -172,11 +175,7 @@ export async function login(em: EntityManager, raw: LoginInput, throttle?: Login
 
 /** The owner has logged in from `ip`: the throttle's bounds for strangers never refuse it (for 30 days). */
 async function rememberAddress(em: EntityManager, userId: number, ip: string): Promise<void> {
-  await query(
-    em,
-    `insert into login_address (user_id, ip) values (?, ?) on conflict (user_id, ip) do update set last_success_at = now()`,
-    [userId, ip],
-  );
+  await query(em, `insert into login_address (user_id, ip) values (?, ?) on conflict (user_id, ip) do update set last_success_at = now()`, [userId, ip]);
   await query(em, 'delete from login_address where user_id = ? and last_success_at < now() - make_interval(days => ?)', [userId, KNOWN_ADDRESS_DAYS]);
 }
 

@@ -102,10 +102,22 @@ export async function listSlots(em: EntityManager, _actor: Actor, raw: ListSlots
   const where: string[] = [];
   const params: unknown[] = [];
   if (!input.includeInactive) where.push('s.is_active');
-  if (input.doctorId) (where.push('s.doctor_id = ?'), params.push(input.doctorId));
-  if (input.clinicId) (where.push('s.clinic_id = ?'), params.push(input.clinicId));
-  if (input.from) (where.push('s.starts_at >= ?'), params.push(parseDateInput(input.from, tz, 'from').instant));
-  if (input.to) (where.push('s.starts_at < ?'), params.push(parseDateInput(input.to, tz, 'to', { endOfDay: true }).instant));
+  if (input.doctorId) {
+    where.push('s.doctor_id = ?');
+    params.push(input.doctorId);
+  }
+  if (input.clinicId) {
+    where.push('s.clinic_id = ?');
+    params.push(input.clinicId);
+  }
+  if (input.from) {
+    where.push('s.starts_at >= ?');
+    params.push(parseDateInput(input.from, tz, 'from').instant);
+  }
+  if (input.to) {
+    where.push('s.starts_at < ?');
+    params.push(parseDateInput(input.to, tz, 'to', { endOfDay: true }).instant);
+  }
   const { rows, total } = await pageOfRows<SlotRow>(
     em,
     `select ${SLOT_COLUMNS}, count(*) over () as total ${SLOT_JOINS} where ${where.join(' and ') || 'true'} order by s.starts_at, s.id`,
@@ -141,7 +153,10 @@ export async function freeSlots(em: EntityManager, _actor: Actor, raw: FreeSlots
 const freeStatementNames = new Map<string, string>();
 function freeStatementName(sql: string): string {
   let name = freeStatementNames.get(sql);
-  if (!name) freeStatementNames.set(sql, (name = `ascend_free_${createHash('sha1').update(sql).digest('hex').slice(0, 16)}`));
+  if (!name) {
+    name = `ascend_free_${createHash('sha1').update(sql).digest('hex').slice(0, 16)}`;
+    freeStatementNames.set(sql, name);
+  }
   return name;
 }
 
@@ -161,7 +176,10 @@ export function freeSlotsQuery(
 ) {
   // Placeholders are positional: `p` adds a parameter where its `?` appears, so text order is push order.
   const params: unknown[] = [];
-  const p = (value: unknown, cast = '') => (params.push(value), `?${cast}`);
+  const p = (value: unknown, cast = '') => {
+    params.push(value);
+    return `?${cast}`;
+  };
   const hasLeave = `exists (select 1 from doctor_leave l where l.doctor_id = d.id and l.ends_at > ${p(f.from, '::timestamptz')})`;
   const doctorWhere = ['d.is_active', 'c.is_active'];
   if (f.specialty) doctorWhere.push(`lower(d.specialty) = lower(${p(f.specialty)})`);
@@ -208,7 +226,10 @@ interface DoctorRow {
  * wrong clinic or of a closed doctor.
  */
 async function holdDoctorsAsRead(tx: EntityManager, doctors: DoctorRow[], field: string): Promise<void> {
-  const now = await lockDoctorsAsRead(tx, doctors.map((d) => d.id));
+  const now = await lockDoctorsAsRead(
+    tx,
+    doctors.map((d) => d.id),
+  );
   for (const d of doctors) {
     const current = now.get(d.id);
     if (!current?.is_active) throw new ConflictError(`doctor ${d.id} (or their clinic) was deactivated meanwhile`, field);
@@ -276,7 +297,10 @@ async function intervalsOf(em: EntityManager, table: 'slot' | 'doctor_leave', do
   const map = new Map<number, Intervals>();
   for (const r of rows) {
     let list = map.get(r.doctor_id);
-    if (!list) map.set(r.doctor_id, (list = new Intervals()));
+    if (!list) {
+      list = new Intervals();
+      map.set(r.doctor_id, list);
+    }
     list.add(Number(r.s), Number(r.e), r.id);
   }
   return map;
@@ -351,7 +375,11 @@ const BATCH = 10_000;
  * Inserts the accepted candidates in batches. Rows the exclusion constraint refuses (another run wrote them
  * meanwhile) are skipped and counted as existing. Returns how many were written.
  */
-async function writeSlots(em: EntityManager, accepted: Candidate[], onProgress?: (done: number, total: number) => void): Promise<{ written: number; raced: number }> {
+async function writeSlots(
+  em: EntityManager,
+  accepted: Candidate[],
+  onProgress?: (done: number, total: number) => void,
+): Promise<{ written: number; raced: number }> {
   let written = 0;
   for (let i = 0; i < accepted.length; i += BATCH) {
     const batch = accepted.slice(i, i + BATCH);
@@ -393,7 +421,8 @@ function slotSpan(input: { start: string; length?: string; end?: string }, tz: s
   if (input.end) {
     endsAt = parseDateInput(input.end, tz, fields.end).instant;
     const minutes = (endsAt.getTime() - startsAt.getTime()) / 60_000;
-    if (minutes < 5 || minutes > 480 || !Number.isInteger(minutes)) throw new ValidationError('must make a slot of 5 minutes to 8 hours, in whole minutes', fields.end);
+    if (minutes < 5 || minutes > 480 || !Number.isInteger(minutes))
+      throw new ValidationError('must make a slot of 5 minutes to 8 hours, in whole minutes', fields.end);
   } else {
     endsAt = new Date(startsAt.getTime() + slotMinutes(input.length ?? '20m', fields.length) * 60_000);
   }
@@ -417,7 +446,13 @@ export async function createSlot(em: EntityManager, actor: Actor, raw: CreateSlo
   const { startsAt, endsAt } = slotSpan(input, doctor.timezone, { start: 'start', length: 'length', end: 'end' });
   return transaction(em, async (tx) => {
     await holdDoctorsAsRead(tx, [doctor], 'doctorId');
-    const candidate: Candidate = { doctorId: doctor.id, clinicId: doctor.clinic_id, startsAt: startsAt.getTime(), endsAt: endsAt.getTime(), capacity: input.capacity };
+    const candidate: Candidate = {
+      doctorId: doctor.id,
+      clinicId: doctor.clinic_id,
+      startsAt: startsAt.getTime(),
+      endsAt: endsAt.getTime(),
+      capacity: input.capacity,
+    };
     const classified = await classify(tx, [candidate]);
     if (classified.skippedBy.exists) throw new ConflictError(`this slot already exists (${formatLocal(startsAt, doctor.timezone)})`, 'start');
     const clash = classified.clashes[0];
@@ -459,10 +494,12 @@ function explicitSchedule(input: ReturnType<typeof generateSlotsInput.parse>): S
     if (!m) throw new ValidationError(`must be HH:MM-HH:MM (got "${text}")`, `breaks[${i}]`);
     const b = { start: parseClock(m[1]!, `breaks[${i}]`), end: parseClock(m[2]!, `breaks[${i}]`) };
     if (b.end <= b.start) throw new ValidationError(`ends before it starts (${text})`, `breaks[${i}]`);
-    pieces = pieces.flatMap((p) => [
-      ...(b.start > p.start ? [{ start: p.start, end: Math.min(p.end, b.start) }] : []),
-      ...(b.end < p.end ? [{ start: Math.max(p.start, b.end), end: p.end }] : []),
-    ]).filter((p) => p.end > p.start);
+    pieces = pieces
+      .flatMap((p) => [
+        ...(b.start > p.start ? [{ start: p.start, end: Math.min(p.end, b.start) }] : []),
+        ...(b.end < p.end ? [{ start: Math.max(p.start, b.end), end: p.end }] : []),
+      ])
+      .filter((p) => p.end > p.start);
   });
   const windows = pieces.map((p) => ({ ...p, slotMinutes: minutes, capacity }));
   return { windowsFor: (_doctor, weekday) => (days.has(weekday) ? windows : []) };
@@ -553,7 +590,11 @@ export async function generateSlots(em: EntityManager, actor: Actor, raw: Genera
   else {
     const stored = await windowsOf(em, doctorIds);
     const without = doctorIds.filter((id) => !stored.has(id));
-    if (without.length) throw new ValidationError(`doctor(s) ${without.join(', ')} have no working hours: set them (doctors hours set) or give --days, --start, --end and --length`, 'days');
+    if (without.length)
+      throw new ValidationError(
+        `doctor(s) ${without.join(', ')} have no working hours: set them (doctors hours set) or give --days, --start, --end and --length`,
+        'days',
+      );
     schedule = { windowsFor: (doctorId, weekday) => stored.get(doctorId)?.get(weekday) ?? [] };
   }
 
@@ -571,7 +612,11 @@ export async function generateSlots(em: EntityManager, actor: Actor, raw: Genera
   }
 
   return transaction(em, async (tx) => {
-    await holdDoctorsAsRead(tx, doctorIds.map((id) => doctors.get(id)!), 'doctorIds');
+    await holdDoctorsAsRead(
+      tx,
+      doctorIds.map((id) => doctors.get(id)!),
+      'doctorIds',
+    );
     const classified = await classify(tx, candidates);
     if (dstGaps) classified.skippedBy['dst-gap'] = dstGaps;
     if (input.dryRun) return bulkResult(classified, classified.accepted.length, 0, true);
@@ -594,7 +639,7 @@ export async function importSlots(
   em: EntityManager,
   actor: Actor,
   rows: ImportRow[],
-  options: GenerateOptions & { dryRun?: boolean; /** How rows are counted in messages: CSV lines, or JSON array items. */ unit?: 'line' | 'item' } = {},
+  options: GenerateOptions & { dryRun?: boolean /** How rows are counted in messages: CSV lines, or JSON array items. */; unit?: 'line' | 'item' } = {},
 ): Promise<BulkResult> {
   if (!rows.length) throw new ValidationError('the file holds no rows', 'file');
   const unit0 = options.unit ?? 'line';
@@ -627,7 +672,7 @@ export async function importSlots(
       bad(r.line, 'start', 'is required');
       continue;
     }
-    if (!doctor || !doctor.is_active) continue;
+    if (!doctor?.is_active) continue;
     try {
       const { startsAt, endsAt } = slotSpan({ start: r.start, length: r.length?.trim() || undefined, end: r.end?.trim() || undefined }, doctor.timezone, {
         start: 'start',
@@ -645,7 +690,11 @@ export async function importSlots(
     for (const id of ids) if (id !== own) await assertMayManageDoctor(em, actor, id, 'importing slots');
   }
   return transaction(em, async (tx) => {
-    await holdDoctorsAsRead(tx, [...new Set(candidates.map((c) => c.doctorId))].map((id) => doctors.get(id)!), 'file');
+    await holdDoctorsAsRead(
+      tx,
+      [...new Set(candidates.map((c) => c.doctorId))].map((id) => doctors.get(id)!),
+      'file',
+    );
     const classified = await classify(tx, candidates);
     for (const clash of classified.clashes) {
       if (clash.reason === 'leave') continue; // skipped and counted, like generate
@@ -671,12 +720,19 @@ export async function importSlots(
  * Deactivates a slot (nothing a booking refers to is ever deleted). Refused while it has booked appointments,
  * unless `cancelBookings`, which cancels them in the same transaction.
  */
-export async function deleteSlot(em: EntityManager, actor: Actor, id: number, raw: DeleteSlotInput = {}): Promise<SlotView & { cancelledAppointmentIds: number[] }> {
+export async function deleteSlot(
+  em: EntityManager,
+  actor: Actor,
+  id: number,
+  raw: DeleteSlotInput = {},
+): Promise<SlotView & { cancelledAppointmentIds: number[] }> {
   const input = parseInput(deleteSlotInput, raw);
   const slotId = parseInput(idSchema, id);
   return transaction(em, async (tx) => {
     // One slot, then its appointments (./locks.ts).
-    const [slot] = await query<{ id: number; doctor_id: number; is_active: boolean }>(tx, 'select id, doctor_id, is_active from slot where id = ? for update', [slotId]);
+    const [slot] = await query<{ id: number; doctor_id: number; is_active: boolean }>(tx, 'select id, doctor_id, is_active from slot where id = ? for update', [
+      slotId,
+    ]);
     if (!slot) throw new NotFoundError('slot', slotId);
     await assertMayManageDoctor(tx, actor, slot.doctor_id, 'deleting slots');
     if (!slot.is_active) throw new ConflictError(`slot ${slotId} is already deleted`);
@@ -684,9 +740,17 @@ export async function deleteSlot(em: EntityManager, actor: Actor, id: number, ra
     let cancelled: number[] = [];
     if (booked.length) {
       if (!input.cancelBookings) {
-        throw new ConflictError(`slot ${slotId} has ${booked.length} booked appointment(s) (${booked.map((b) => b.id).join(', ')}); cancel them with this option`, 'cancelBookings');
+        throw new ConflictError(
+          `slot ${slotId} has ${booked.length} booked appointment(s) (${booked.map((b) => b.id).join(', ')}); cancel them with this option`,
+          'cancelBookings',
+        );
       }
-      cancelled = await cancelBookedAppointments(tx, actor, booked.map((b) => b.id), 'slot deleted');
+      cancelled = await cancelBookedAppointments(
+        tx,
+        actor,
+        booked.map((b) => b.id),
+        'slot deleted',
+      );
     }
     const before = await getSlot(tx, actor, slotId);
     await query(tx, 'update slot set is_active = false, updated_at = now() where id = ?', [slotId]);

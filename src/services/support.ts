@@ -1,7 +1,7 @@
 // Helpers every service shares: turning database refusals into domain errors, and paging.
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { sqlOf } from '../db/sql.js';
-import { DomainError } from '../domain/errors.js';
+import type { DomainError } from '../domain/errors.js';
 import type { Actor } from '../domain/roles.js';
 
 /** SQLSTATE codes of the refusals the schema is built to make. */
@@ -40,7 +40,6 @@ export function likePattern(search: string): string {
   return `%${search.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
 }
 
-
 /**
  * A Postgres array literal for a `?::int[]` placeholder. (knex expands a JS array bound to `?` into a list of
  * placeholders, which `any(?)` and `unnest(?)` cannot take.)
@@ -56,7 +55,13 @@ export function query<T = Record<string, unknown>>(em: EntityManager, sql: strin
  * A page of rows from SQL that selects `count(*) over () as total` (and has no limit of its own). Past the
  * last page no row carries the total, so it is counted again without the page.
  */
-export async function pageOfRows<T extends { total?: unknown }>(em: EntityManager, sql: string, params: unknown[], limit: number, offset: number): Promise<{ rows: T[]; total: number }> {
+export async function pageOfRows<T extends { total?: unknown }>(
+  em: EntityManager,
+  sql: string,
+  params: unknown[],
+  limit: number,
+  offset: number,
+): Promise<{ rows: T[]; total: number }> {
   const rows = await query<T>(em, `${sql} limit ? offset ?`, [...params, limit, offset]);
   if (rows.length || offset === 0) return { rows, total: Number(rows[0]?.total ?? 0) };
   const [first] = await query<T>(em, `${sql} limit 1`, params);

@@ -30,13 +30,34 @@ describe('control characters in flags', () => {
     [['--emergency-contact', 'Mum\n+91 98765 43210'], '--emergency-contact: must not contain control characters (found U+000A)'],
     [['--address', 'Flat 3\rMain Road'], '--address: must not contain control characters (found U+000D)'],
   ])('patients create %j is refused (exit 2), naming the flag', async (flags, line) => {
-    const result = await admin.run(['patients', 'create', '--email', 'eve@example.org', '--name', 'Eve Doe', '--dob', '1990-01-01', ...flags, '--password-stdin'], { input });
+    const result = await admin.run(
+      ['patients', 'create', '--email', 'eve@example.org', '--name', 'Eve Doe', '--dob', '1990-01-01', ...flags, '--password-stdin'],
+      { input },
+    );
     refused(result, 2, line);
     expect(await db.sql(`select id from "user" where email = 'eve@example.org'`)).toEqual([]);
   });
 
   it('a multi-line flag takes LF, and CRLF as LF', async () => {
-    const created = await ok(admin, ['patients', 'create', '--email', 'lines@example.org', '--name', 'Lin Es', '--dob', '1990-01-01', '--address', 'Flat 3\r\nMain Road', '--allergies', 'latex\npenicillin', '--password-stdin'], { input });
+    const created = await ok(
+      admin,
+      [
+        'patients',
+        'create',
+        '--email',
+        'lines@example.org',
+        '--name',
+        'Lin Es',
+        '--dob',
+        '1990-01-01',
+        '--address',
+        'Flat 3\r\nMain Road',
+        '--allergies',
+        'latex\npenicillin',
+        '--password-stdin',
+      ],
+      { input },
+    );
     expect(created).toMatchObject({ address: 'Flat 3\nMain Road', allergies: 'latex\npenicillin' });
   });
 });

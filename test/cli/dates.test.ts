@@ -30,9 +30,36 @@ const OUT_OF_RANGE = ['9999-12-31T23:50:00Z', '0001-01-01', '+275760-09-13', '10
 
 /** Every command that takes a date: [who, its arguments for a date, the flag an error names]. */
 const COMMANDS: [string, (bad: string) => [() => Cli, string[], string]][] = [
-  ['slots create --start (a doctor, own schedule)', (bad) => [() => doctor, ['slots', 'create', '--doctor', String(doctorId), '--start', bad, '--length', '20m'], '--start']],
+  [
+    'slots create --start (a doctor, own schedule)',
+    (bad) => [() => doctor, ['slots', 'create', '--doctor', String(doctorId), '--start', bad, '--length', '20m'], '--start'],
+  ],
   ['slots create --end', (bad) => [() => admin, ['slots', 'create', '--doctor', String(doctorId), '--start', '2031-03-03 09:00', '--end', bad], '--end']],
-  ['slots generate --to', (bad) => [() => admin, ['slots', 'generate', '--doctor', String(doctorId), '--from', '2031-03-03', '--to', bad, '--days', 'mon-fri', '--start', '09:00', '--end', '10:00', '--length', '20m'], '--to']],
+  [
+    'slots generate --to',
+    (bad) => [
+      () => admin,
+      [
+        'slots',
+        'generate',
+        '--doctor',
+        String(doctorId),
+        '--from',
+        '2031-03-03',
+        '--to',
+        bad,
+        '--days',
+        'mon-fri',
+        '--start',
+        '09:00',
+        '--end',
+        '10:00',
+        '--length',
+        '20m',
+      ],
+      '--to',
+    ],
+  ],
   ['slots list --from', (bad) => [() => admin, ['slots', 'list', '--from', bad], '--from']],
   ['slots free --to', (bad) => [() => admin, ['slots', 'free', '--to', bad], '--to']],
   ['doctors leave add --from', (bad) => [() => admin, ['doctors', 'leave', 'add', String(doctorId), '--from', bad, '--to', '2031-03-10'], '--from']],
@@ -57,7 +84,11 @@ describe('dates on the command line', () => {
   });
 
   it.each(OUT_OF_RANGE)('slots create --start %s says which range it takes', async (bad) => {
-    refused(await doctor.run(['slots', 'create', '--doctor', String(doctorId), '--start', bad, '--length', '20m']), 2, `--start: must be from 1900-01-01 to 2100-12-31 (got "${bad}")`);
+    refused(
+      await doctor.run(['slots', 'create', '--doctor', String(doctorId), '--start', bad, '--length', '20m']),
+      2,
+      `--start: must be from 1900-01-01 to 2100-12-31 (got "${bad}")`,
+    );
   });
 
   it('slots import reports an out-of-range start with its line', async () => {

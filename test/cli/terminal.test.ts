@@ -11,7 +11,9 @@ let admin: ReturnType<typeof cliFor>;
 beforeAll(async () => {
   db = await createTestDatabase();
   admin = cliFor(db.url);
-  expect((await admin.run(['init', '--admin-email', 'admin@example.org', '--admin-name', 'Ada Admin', '--admin-password-stdin'], { input: 'S3cure-pass!\n' })).code).toBe(0);
+  expect(
+    (await admin.run(['init', '--admin-email', 'admin@example.org', '--admin-name', 'Ada Admin', '--admin-password-stdin'], { input: 'S3cure-pass!\n' })).code,
+  ).toBe(0);
   expect((await admin.run(['login', '--email', 'admin@example.org', '--password-stdin'], { input: 'S3cure-pass!\n' })).code).toBe(0);
 });
 afterAll(() => db.drop());
@@ -77,7 +79,11 @@ describe('text from the database on a terminal', () => {
   });
 
   /** The screen without its line ends (the terminal's CR LF) and without colour codes (SGR, ESC [ … m). */
-  const controlsLeft = (screen: string) => screen.replace(/\r\n/g, '\n').replace(/\u001b\[[0-9;]*m/g, '').match(/[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/g) ?? [];
+  const controlsLeft = (screen: string) =>
+    screen
+      .replace(/\r\n/g, '\n')
+      .replace(/\u001b\[[0-9;]*m/g, '')
+      .match(/[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/g) ?? [];
 
   it.each([
     ['patients list', () => ['patients', 'list']],

@@ -37,7 +37,9 @@ describe('choosing the data directory', () => {
     if (isRoot()) {
       expect(chooseDataDir({ XDG_DATA_HOME: xdg })).toEqual({ dir: ROOT_DATA_DIR, why: `running as root and ${closed} is closed to the postgres user` });
       expect(() => chooseDataDir({ ASCEND_DATA_DIR: join(closed, 'db') })).toThrow(DatabaseUnavailableError);
-      expect(() => chooseDataDir({ ASCEND_DATA_DIR: join(closed, 'db') })).toThrow(/ASCEND_DATA_DIR: .* is below .*closed-home, which the postgres user cannot enter/);
+      expect(() => chooseDataDir({ ASCEND_DATA_DIR: join(closed, 'db') })).toThrow(
+        /ASCEND_DATA_DIR: .* is below .*closed-home, which the postgres user cannot enter/,
+      );
     } else {
       // A normal user runs PostgreSQL as themself: their own closed home is fine.
       expect(chooseDataDir({ XDG_DATA_HOME: xdg })).toEqual({ dir: join(xdg, 'ascend'), why: '$XDG_DATA_HOME/ascend' });

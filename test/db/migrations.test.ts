@@ -24,7 +24,9 @@ async function seedDoctor() {
   const [user] = await db.sql<{ id: number }>(
     `insert into "user" (name, email, password_hash, role) values ('Dr', 'dr-' || gen_random_uuid() || '@x.org', 'h', 'doctor') returning id`,
   );
-  const [clinic] = await db.sql<{ id: number }>(`insert into clinic (name, city, timezone) values ('C ' || gen_random_uuid(), 'Pune', 'Asia/Kolkata') returning id`);
+  const [clinic] = await db.sql<{ id: number }>(
+    `insert into clinic (name, city, timezone) values ('C ' || gen_random_uuid(), 'Pune', 'Asia/Kolkata') returning id`,
+  );
   const [doctor] = await db.sql<{ id: number }>(
     `insert into doctor (user_id, clinic_id, specialty, license_number) values ($1, $2, 'cardiology', 'L-' || gen_random_uuid()) returning id`,
     [user!.id, clinic!.id],
@@ -116,13 +118,21 @@ describe('the schema holds the rules itself', () => {
   it('leave and weekly hours of one doctor do not overlap; blood groups are checked', async () => {
     const { doctorId } = await seedDoctor();
     await db.sql(`insert into doctor_leave (doctor_id, starts_at, ends_at) values ($1, '2030-04-01T00:00Z', '2030-04-03T00:00Z')`, [doctorId]);
-    expect(await refusal(`insert into doctor_leave (doctor_id, starts_at, ends_at) values ($1, '2030-04-02T00:00Z', '2030-04-05T00:00Z')`, [doctorId])).toMatchObject({
+    expect(
+      await refusal(`insert into doctor_leave (doctor_id, starts_at, ends_at) values ($1, '2030-04-02T00:00Z', '2030-04-05T00:00Z')`, [doctorId]),
+    ).toMatchObject({
       constraint: 'doctor_leave_no_overlap',
     });
-    await db.sql(`insert into doctor_hours (doctor_id, weekday, starts_at_local, ends_at_local, slot_minutes) values ($1, 1, '09:00', '13:00', 20)`, [doctorId]);
-    await db.sql(`insert into doctor_hours (doctor_id, weekday, starts_at_local, ends_at_local, slot_minutes) values ($1, 1, '14:00', '18:00', 20)`, [doctorId]);
+    await db.sql(`insert into doctor_hours (doctor_id, weekday, starts_at_local, ends_at_local, slot_minutes) values ($1, 1, '09:00', '13:00', 20)`, [
+      doctorId,
+    ]);
+    await db.sql(`insert into doctor_hours (doctor_id, weekday, starts_at_local, ends_at_local, slot_minutes) values ($1, 1, '14:00', '18:00', 20)`, [
+      doctorId,
+    ]);
     expect(
-      await refusal(`insert into doctor_hours (doctor_id, weekday, starts_at_local, ends_at_local, slot_minutes) values ($1, 1, '12:00', '15:00', 20)`, [doctorId]),
+      await refusal(`insert into doctor_hours (doctor_id, weekday, starts_at_local, ends_at_local, slot_minutes) values ($1, 1, '12:00', '15:00', 20)`, [
+        doctorId,
+      ]),
     ).toMatchObject({ constraint: 'doctor_hours_no_overlap' });
     const [u] = await db.sql<{ id: number }>(`insert into "user" (name, email, password_hash, role) values ('Q', 'q@x.org', 'h', 'patient') returning id`);
     expect(await refusal(`insert into patient (user_id, blood_group) values ($1, 'C+')`, [u!.id])).toMatchObject({ constraint: 'patient_blood_group_check' });

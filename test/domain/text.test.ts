@@ -47,7 +47,16 @@ function refusal(field: TextField, value: string): string | null {
   return result.success ? null : fieldIssues(result.error)[0]!.message;
 }
 
-const PASSWORDS = ['changePasswordInput.currentPassword', 'changePasswordInput.newPassword', 'createDoctorInput.password', 'createPatientInput.password', 'createUserInput.password', 'initInput.adminPassword', 'loginInput.password', 'registerInput.password'];
+const PASSWORDS = [
+  'changePasswordInput.currentPassword',
+  'changePasswordInput.newPassword',
+  'createDoctorInput.password',
+  'createPatientInput.password',
+  'createUserInput.password',
+  'initInput.adminPassword',
+  'loginInput.password',
+  'registerInput.password',
+];
 const MULTI_LINE = [
   'bookInput.reason',
   'cancelInput.reason',
@@ -70,7 +79,15 @@ const MULTI_LINE = [
 describe('control characters in text input', () => {
   it('finds the text fields of every input schema', () => {
     expect(FIELDS.length).toBeGreaterThan(80);
-    for (const name of ['registerInput.name', 'updatePatientInput.address', 'importRow.doctor', 'setHoursInput.windows[].start', 'generateSlotsInput.breaks[]', 'bookInput.idempotencyKey', 'loginInput.email']) {
+    for (const name of [
+      'registerInput.name',
+      'updatePatientInput.address',
+      'importRow.doctor',
+      'setHoursInput.windows[].start',
+      'generateSlotsInput.breaks[]',
+      'bookInput.idempotencyKey',
+      'loginInput.email',
+    ]) {
       expect(FIELDS.map((f) => f.name)).toContain(name);
     }
   });
@@ -114,7 +131,12 @@ describe('control characters in text input', () => {
   });
 
   it('names the field in the issue of a whole input', () => {
-    const result = patients.registerInput.safeParse({ email: 'eve@example.org', name: 'Eve\u001b]0;pwned\u0007', password: 'Good-pass-123', address: 'a\u009bb' });
+    const result = patients.registerInput.safeParse({
+      email: 'eve@example.org',
+      name: 'Eve\u001b]0;pwned\u0007',
+      password: 'Good-pass-123',
+      address: 'a\u009bb',
+    });
     expect(fieldIssues(result.error!)).toEqual([
       { field: 'name', message: 'must not contain control characters (found U+001B)' },
       { field: 'address', message: 'must not contain control characters (found U+009B)' },

@@ -131,7 +131,9 @@ describe('the auth cache of serve', () => {
 
   it('while the listening connection is gone nothing is remembered (every request reads the database); it comes back by itself', async () => {
     const { user, token } = await signedInUser();
-    await other.query(`select pg_terminate_backend(pid) from pg_stat_activity where application_name = 'ascend serve: auth changes' and datname = current_database()`);
+    await other.query(
+      `select pg_terminate_backend(pid) from pg_stat_activity where application_name = 'ascend serve: auth changes' and datname = current_database()`,
+    );
     for (let i = 0; i < 100 && server.app.authCache!.size > 0; i++) await new Promise((r) => setTimeout(r, 10));
     expect(server.app.authCache!.size).toBe(0);
     // A change made while nobody listens is still seen: the row is read on every request.
@@ -144,7 +146,7 @@ describe('the auth cache of serve', () => {
 });
 
 describe('the auth cache when its listening connection stalls without a word', () => {
-  it('a user deactivated after the listener\'s backend stalled is refused within 5 s; one warning, one line when back', async () => {
+  it("a user deactivated after the listener's backend stalled is refused within 5 s; one warning, one line when back", async () => {
     const { user, token } = await signedInUser();
     const listeners = await listenerPids();
     expect(listeners).toHaveLength(1);
@@ -165,14 +167,21 @@ describe('the auth cache when its listening connection stalls without a word', (
     const logs = server.logs.slice(logsBefore);
     const warnings = logs.filter((l) => Number(l.level) >= 40);
     expect(warnings).toHaveLength(1);
-    expect(warnings[0]).toMatchObject({ msg: expect.stringContaining('lost the connection that hears user changes'), why: expect.stringContaining('no heartbeat echo') });
+    expect(warnings[0]).toMatchObject({
+      msg: expect.stringContaining('lost the connection that hears user changes'),
+      why: expect.stringContaining('no heartbeat echo'),
+    });
     expect(logs.filter((l) => l.msg === 'auth cache: hearing user changes again')).toHaveLength(1);
   });
 
   it('a busy event loop is not taken for a silent connection: an echo that arrived meanwhile counts', async () => {
     // Heartbeats back to back with a short deadline, so that the loop is blocked while one is awaited.
     const lines: { level: string; msg: string }[] = [];
-    const log = { debug: () => {}, info: (_: object, msg: string) => lines.push({ level: 'info', msg }), warn: (_: object, msg: string) => lines.push({ level: 'warn', msg }) };
+    const log = {
+      debug: () => {},
+      info: (_: object, msg: string) => lines.push({ level: 'info', msg }),
+      warn: (_: object, msg: string) => lines.push({ level: 'warn', msg }),
+    };
     const listener = await startAuthCache(db.url, log, { heartbeatMs: 0, deadlineMs: 300 });
     try {
       for (let i = 0; i < 5; i++) {

@@ -95,7 +95,15 @@ describe('registration and login', () => {
     const email = uniqueEmail('self');
     const reg = await api(server.url, 'POST', '/api/v1/auth/register', { body: { email, name: 'Sam Self', password: PASSWORD, mobile: '+91 98200 00000' } });
     expect(reg.status, reg.text).toBe(201);
-    expect(reg.body).toMatchObject({ id: expect.any(Number), userId: expect.any(Number), email, name: 'Sam Self', mobile: '+91 98200 00000', isActive: true, dateOfBirth: null });
+    expect(reg.body).toMatchObject({
+      id: expect.any(Number),
+      userId: expect.any(Number),
+      email,
+      name: 'Sam Self',
+      mobile: '+91 98200 00000',
+      isActive: true,
+      dateOfBirth: null,
+    });
     expect(reg.text).not.toMatch(/password/i);
 
     const json = await login({ email, password: PASSWORD });
@@ -123,11 +131,27 @@ describe('registration and login', () => {
   it('refuses a taken email (any case) with 409, a weak password and a role field with 422', async () => {
     const email = uniqueEmail('dup');
     expect((await api(server.url, 'POST', '/api/v1/auth/register', { body: { email, name: 'First', password: PASSWORD } })).status).toBe(201);
-    expectProblem(await api(server.url, 'POST', '/api/v1/auth/register', { body: { email: email.toUpperCase(), name: 'Second', password: PASSWORD } }), 409, 'email');
-    expectProblem(await api(server.url, 'POST', '/api/v1/auth/register', { body: { email: uniqueEmail(), name: 'Weak', password: 'short1' } }), 422, 'password');
-    expectProblem(await api(server.url, 'POST', '/api/v1/auth/register', { body: { email: uniqueEmail(), name: 'Letters', password: 'onlyletterslong' } }), 422, 'password');
+    expectProblem(
+      await api(server.url, 'POST', '/api/v1/auth/register', { body: { email: email.toUpperCase(), name: 'Second', password: PASSWORD } }),
+      409,
+      'email',
+    );
+    expectProblem(
+      await api(server.url, 'POST', '/api/v1/auth/register', { body: { email: uniqueEmail(), name: 'Weak', password: 'short1' } }),
+      422,
+      'password',
+    );
+    expectProblem(
+      await api(server.url, 'POST', '/api/v1/auth/register', { body: { email: uniqueEmail(), name: 'Letters', password: 'onlyletterslong' } }),
+      422,
+      'password',
+    );
     const escalate = uniqueEmail('mallory');
-    expectProblem(await api(server.url, 'POST', '/api/v1/auth/register', { body: { email: escalate, name: 'Mallory', password: PASSWORD, role: 'admin' } }), 422, 'role');
+    expectProblem(
+      await api(server.url, 'POST', '/api/v1/auth/register', { body: { email: escalate, name: 'Mallory', password: PASSWORD, role: 'admin' } }),
+      422,
+      'role',
+    );
     expectProblem(await login({ email: escalate, password: PASSWORD }), 401);
     expectProblem(await api(server.url, 'POST', '/api/v1/auth/register', { body: { email: uniqueEmail(), name: 'No pass' } }), 422, 'password');
   });
@@ -162,25 +186,37 @@ describe('bearer tokens', () => {
     ['signed with another key', () => jwt.sign(claims(), 'not-the-key-'.repeat(4), { algorithm: 'HS256', subject: String(patient.userId), expiresIn: 600 })],
     ['alg none', () => jwt.sign(claims(), '', { algorithm: 'none', subject: String(patient.userId), expiresIn: 600 })],
     ['alg none claiming admin', () => jwt.sign(claims({ role: 'admin' }), '', { algorithm: 'none', subject: '1', expiresIn: 600 })],
-    ['alg none, signature kept from a real token', () => {
-      const [, , signature] = patient.token.split('.');
-      const payload = jwt.decode(patient.token) as jwt.JwtPayload;
-      return `${b64({ alg: 'none', typ: 'JWT' })}.${b64(payload)}.${signature}`;
-    }],
+    [
+      'alg none, signature kept from a real token',
+      () => {
+        const [, , signature] = patient.token.split('.');
+        const payload = jwt.decode(patient.token) as jwt.JwtPayload;
+        return `${b64({ alg: 'none', typ: 'JWT' })}.${b64(payload)}.${signature}`;
+      },
+    ],
     ['HS512 with the real key', () => jwt.sign(claims(), key, { algorithm: 'HS512', subject: String(patient.userId), expiresIn: 600 })],
     ['expired', () => jwt.sign({ ...claims(), exp: Math.floor(Date.now() / 1000) - 60 }, key, { algorithm: 'HS256', subject: String(patient.userId) })],
     ['not yet valid', () => jwt.sign(claims(), key, { algorithm: 'HS256', subject: String(patient.userId), expiresIn: 600, notBefore: 300 })],
-    ['role tampered in the payload, signature kept', () => {
-      const [header, , signature] = patient.token.split('.');
-      const payload = jwt.decode(patient.token) as jwt.JwtPayload;
-      return `${header}.${b64({ ...payload, role: 'admin' })}.${signature}`;
-    }],
-    ['subject tampered in the payload, signature kept', () => {
-      const [header, , signature] = patient.token.split('.');
-      const payload = jwt.decode(patient.token) as jwt.JwtPayload;
-      return `${header}.${b64({ ...payload, sub: '1' })}.${signature}`;
-    }],
-    ['a patient claiming admin, signed with the real key', () => jwt.sign(claims({ role: 'admin' }), key, { algorithm: 'HS256', subject: String(patient.userId), expiresIn: 600 })],
+    [
+      'role tampered in the payload, signature kept',
+      () => {
+        const [header, , signature] = patient.token.split('.');
+        const payload = jwt.decode(patient.token) as jwt.JwtPayload;
+        return `${header}.${b64({ ...payload, role: 'admin' })}.${signature}`;
+      },
+    ],
+    [
+      'subject tampered in the payload, signature kept',
+      () => {
+        const [header, , signature] = patient.token.split('.');
+        const payload = jwt.decode(patient.token) as jwt.JwtPayload;
+        return `${header}.${b64({ ...payload, sub: '1' })}.${signature}`;
+      },
+    ],
+    [
+      'a patient claiming admin, signed with the real key',
+      () => jwt.sign(claims({ role: 'admin' }), key, { algorithm: 'HS256', subject: String(patient.userId), expiresIn: 600 }),
+    ],
     ['a token version from the future', () => jwt.sign(claims({ tv: 1 }), key, { algorithm: 'HS256', subject: String(patient.userId), expiresIn: 600 })],
     ['no token version', () => jwt.sign({ role: 'patient' }, key, { algorithm: 'HS256', subject: String(patient.userId), expiresIn: 600 })],
     ['an unknown user', () => jwt.sign(claims(), key, { algorithm: 'HS256', subject: '2147483000', expiresIn: 600 })],
@@ -198,8 +234,16 @@ describe('bearer tokens', () => {
 
   it.each(attacks)('%s: 401 with WWW-Authenticate: Bearer, on every kind of route', async (_name, make) => {
     const token = make();
-    for (const [method, path] of [['GET', '/api/v1/auth/me'], ['GET', '/api/v1/users'], ['GET', '/api/v1/patients'], ['POST', '/api/v1/clinics']] as const) {
-      const res = await api(server.url, method, path, { token, ...(method === 'POST' ? { body: { name: `Evil ${randomUUID()}`, city: 'X', timezone: 'UTC' } } : {}) });
+    for (const [method, path] of [
+      ['GET', '/api/v1/auth/me'],
+      ['GET', '/api/v1/users'],
+      ['GET', '/api/v1/patients'],
+      ['POST', '/api/v1/clinics'],
+    ] as const) {
+      const res = await api(server.url, method, path, {
+        token,
+        ...(method === 'POST' ? { body: { name: `Evil ${randomUUID()}`, city: 'X', timezone: 'UTC' } } : {}),
+      });
       expect401(res);
     }
   });
@@ -221,13 +265,19 @@ describe('bearer tokens', () => {
     ['DELETE', '/api/v1/slots/1'],
   ] as const;
 
-  const outlandishSubjects = ['2147483648', '99999999999', '-1', 'abc', '1e3', '0', ' 1', '9'.repeat(2000)].map((sub) => [sub.length > 20 ? `${sub.length} nines` : `"${sub}"`, sub]);
+  const outlandishSubjects = ['2147483648', '99999999999', '-1', 'abc', '1e3', '0', ' 1', '9'.repeat(2000)].map((sub) => [
+    sub.length > 20 ? `${sub.length} nines` : `"${sub}"`,
+    sub,
+  ]);
   it.each(outlandishSubjects)(
     'an unsigned or foreign-signed token with subject %s is a 401 with the one wording on every route, never a 500',
     async (_label, sub) => {
       for (const token of [unsigned(sub), otherKey(sub)]) {
         for (const [method, path] of everyKindOfRoute) {
-          const res = await api(server.url, method, path, { token, ...(method === 'POST' ? { body: { name: `Evil ${randomUUID()}`, city: 'X', timezone: 'UTC' } } : {}) });
+          const res = await api(server.url, method, path, {
+            token,
+            ...(method === 'POST' ? { body: { name: `Evil ${randomUUID()}`, city: 'X', timezone: 'UTC' } } : {}),
+          });
           expect401(res);
           expect(res.body.detail, `${method} ${path}`).toBe(INVALID);
         }
@@ -264,7 +314,13 @@ describe('bearer tokens', () => {
   });
 
   it('a missing, empty or non-Bearer Authorization header is a 401', async () => {
-    for (const authorization of ['Bearer', 'Bearer ', `Basic ${Buffer.from(`${ADMIN.email}:${ADMIN.password}`).toString('base64')}`, `Token ${adminToken}`, `Bearer ${adminToken} extra`]) {
+    for (const authorization of [
+      'Bearer',
+      'Bearer ',
+      `Basic ${Buffer.from(`${ADMIN.email}:${ADMIN.password}`).toString('base64')}`,
+      `Token ${adminToken}`,
+      `Bearer ${adminToken} extra`,
+    ]) {
       expect401(await api(server.url, 'GET', '/api/v1/auth/me', { headers: { authorization } }));
     }
     expect401(await api(server.url, 'GET', '/api/v1/auth/me'));
@@ -398,7 +454,10 @@ describe('the failed-login throttle', () => {
       // The admin has logged in from this address before (beforeAll): a stranger here cannot lock them out.
       expect((await login(ADMIN)).status).toBe(200);
       // The address is the socket's: a client cannot pick another one with X-Forwarded-For.
-      const spoofed = await api(server.url, 'POST', '/api/v1/auth/login', { body: { email: uniqueEmail('c'), password: 'Guess-1234' }, headers: { 'x-forwarded-for': '203.0.113.7' } });
+      const spoofed = await api(server.url, 'POST', '/api/v1/auth/login', {
+        body: { email: uniqueEmail('c'), password: 'Guess-1234' },
+        headers: { 'x-forwarded-for': '203.0.113.7' },
+      });
       expect429(spoofed);
     });
     // With the default of 50 per address, the same address may log in again.
@@ -412,7 +471,14 @@ describe('the failed-login throttle', () => {
       const url = new URL('/api/v1/auth/login', server.url);
       const payload = JSON.stringify(body);
       const req = httpRequest(
-        { host: url.hostname, port: url.port, path: url.pathname, method: 'POST', localAddress: address, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) } },
+        {
+          host: url.hostname,
+          port: url.port,
+          path: url.pathname,
+          method: 'POST',
+          localAddress: address,
+          headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) },
+        },
         (res) => {
           let text = '';
           res.setEncoding('utf8');
@@ -519,7 +585,8 @@ describe('idempotent booking (Idempotency-Key)', () => {
   const book = (token: string, body: unknown, idempotencyKey?: string) =>
     api(server.url, 'POST', '/api/v1/appointments', { token, body, headers: idempotencyKey === undefined ? {} : { 'idempotency-key': idempotencyKey } });
   const rowsWithKey = async (k: string) => Number((await db.sql<{ n: string }>('select count(*) as n from appointment where idempotency_key = $1', [k]))[0]!.n);
-  const bookedCount = async (slotId: number) => (await db.sql<{ booked_count: number }>('select booked_count from slot where id = $1', [slotId]))[0]!.booked_count;
+  const bookedCount = async (slotId: number) =>
+    (await db.sql<{ booked_count: number }>('select booked_count from slot where id = $1', [slotId]))[0]!.booked_count;
 
   it('two concurrent POSTs with the same key and body: both 201 with the same appointment, one row', async () => {
     const slotId = await seedSlot(db, doctorId, futureStart(), 20, 5);

@@ -166,9 +166,9 @@ const book = (serve: Serve, slotId: number, patientId: number) =>
 /** Waits until `n` sessions on this database wait for a lock (requests held inside the servers). */
 const waitersOnLocks = (n: number) =>
   until(`${n} sessions waiting on a lock`, 15_000, async () => {
-    const [{ waiting }] = await sql<{ waiting: number }>(
+    const [{ waiting }] = (await sql<{ waiting: number }>(
       `select count(*)::int as waiting from pg_stat_activity where datname = current_database() and wait_event_type = 'Lock'`,
-    );
+    )) as [{ waiting: number }];
     return waiting >= n ? waiting : undefined;
   });
 
@@ -235,7 +235,7 @@ describe('ascend serve, several processes on one database', () => {
 
   it('300 concurrent bookings over 3 processes onto 10 slots of 5 places: exactly 50 succeed, the rest are 409', async () => {
     const slots = await slotsFrom('2031-03-01', 10, 5);
-    const outcomes = await Promise.all(patients.map((patientId, i) => book(cluster[i % 3], slots[i % 10], patientId)));
+    const outcomes = await Promise.all(patients.map((patientId, i) => book(cluster[i % 3]!, slots[i % 10]!, patientId)));
     const failures = outcomes.filter((o) => !isResponse(o));
     expect(failures).toEqual([]);
     const responses = outcomes as ApiResponse[];
@@ -245,7 +245,9 @@ describe('ascend serve, several processes on one database', () => {
     for (const r of responses.filter((x) => x.status === 409)) expectProblem(r, 409);
     for (const r of responses.filter((x) => x.status === 201)) expect(r.body).toMatchObject({ status: 'booked', id: expect.any(Number) });
 
-    const [{ n }] = await sql<{ n: number }>(`select count(*)::int as n from appointment where slot_id = any($1::int[]) and status = 'booked'`, [slots]);
+    const [{ n }] = (await sql<{ n: number }>(`select count(*)::int as n from appointment where slot_id = any($1::int[]) and status = 'booked'`, [slots])) as [
+      { n: number },
+    ];
     expect(n).toBe(50);
     const counts = await sql<{ booked_count: number }>('select booked_count from slot where id = any($1::int[]) order by id', [slots]);
     expect(counts.map((c) => c.booked_count)).toEqual(Array(10).fill(5));
@@ -258,12 +260,12 @@ describe('ascend serve, several processes on one database', () => {
 
   it('SIGKILL of one process mid-storm: the others go on answering and no booking is half-written', async () => {
     const slots = await slotsFrom('2031-04-01', 10, 5);
-    const victim = cluster[2];
+    const victim = cluster[2]!;
     let answered = 0;
     let killedAt = -1;
     const outcomes = await Promise.all(
       patients.map(async (patientId, i) => {
-        const outcome = await book(cluster[i % 3], slots[i % 10], patientId);
+        const outcome = await book(cluster[i % 3]!, slots[i % 10]!, patientId);
         if (++answered === 50) {
           killedAt = answered;
           victim.proc.kill('SIGKILL');
@@ -287,7 +289,9 @@ describe('ascend serve, several processes on one database', () => {
     const created = answers.filter((r) => r.status === 201).map((r) => r.body.id as number);
     for (const r of answers.filter((x) => x.status === 409)) expectProblem(r, 409);
     // Every booking a client was told about exists; none beyond capacity; the counts match the rows.
-    const rows = await sql<{ id: number; slot_id: number }>(`select id, slot_id from appointment where slot_id = any($1::int[]) and status = 'booked'`, [slots]);
+    const rows = await sql<{ id: number; slot_id: number }>(`select id, slot_id from appointment where slot_id = any($1::int[]) and status = 'booked'`, [
+      slots,
+    ]);
     expect(rows.map((r) => r.id)).toEqual(expect.arrayContaining(created));
     expect(rows.length).toBeLessThanOrEqual(50);
     const over = await sql('select id from slot where booked_count > capacity');
@@ -308,7 +312,7 @@ describe('ascend serve, several processes on one database', () => {
   }, 90_000);
 
   it('pg_terminate_backend under a running server: in-flight requests get 503, then it recovers without a restart', async () => {
-    const [slot] = await slotsFrom('2031-05-01', 1, 50);
+    const slot = (await slotsFrom('2031-05-01', 1, 50))[0]!;
     const servers = cluster;
     const pids = servers.map((s) => s.proc.pid);
     // Hold the slot's row lock so that bookings are waiting inside the database when their connections die.
@@ -321,7 +325,7 @@ describe('ascend serve, several processes on one database', () => {
     try {
       await holder.query('begin');
       await holder.query('select id from slot where id = $1 for update', [slot]);
-      const during = patients.slice(0, 9).map((patientId, i) => book(servers[i % 3], slot, patientId));
+      const during = patients.slice(0, 9).map((patientId, i) => book(servers[i % 3]!, slot, patientId));
       await waitersOnLocks(9);
       // As the test's superuser: every other connection to this database (the servers', and this file's own
       // pools, which cope), except the lock holder, so that no waiting booking can slip through.
@@ -335,7 +339,7 @@ describe('ascend serve, several processes on one database', () => {
         expectProblem(r as ApiResponse, 503);
       }
       // Just after: the pools still hold connections that died (and die again); a 503 or a booking, never a 500.
-      const justAfter = patients.slice(9, 21).map((patientId, i) => book(servers[i % 3], slot, patientId));
+      const justAfter = patients.slice(9, 21).map((patientId, i) => book(servers[i % 3]!, slot, patientId));
       await sleep(20);
       await terminate();
       await holder.query('rollback');
@@ -356,7 +360,7 @@ describe('ascend serve, several processes on one database', () => {
         return isResponse(r) && r.status === 200 ? true : undefined;
       });
       const booked = await until(`a booking on ${serve.url} to succeed`, 10_000, async () => {
-        const r = await book(serve, slot, patients[next++]);
+        const r = await book(serve, slot, patients[next++]!);
         if (!isResponse(r)) throw new Error(`socket failure on ${serve.url}: ${String(r.error)}`);
         if (r.status !== 201) expectProblem(r, 503);
         return r.status === 201 ? r : undefined;
@@ -371,7 +375,7 @@ describe('ascend serve, several processes on one database', () => {
   }, 60_000);
 
   it('SIGTERM with requests in flight: they complete, new connections are refused, the process exits 0', async () => {
-    const [slot] = await slotsFrom('2031-06-01', 1, 3);
+    const slot = (await slotsFrom('2031-06-01', 1, 3))[0]!;
     const serve = await startServe(db);
     const holder = new pg.Client({ connectionString: db.url });
     holder.on('error', () => undefined);
@@ -392,7 +396,7 @@ describe('ascend serve, several processes on one database', () => {
       const responses = outcomes as ApiResponse[];
       expect(responses.map((r) => r.status).sort()).toEqual([201, 201, 201, 409, 409, 409]);
       for (const r of responses.filter((x) => x.status === 409)) expectProblem(r, 409);
-      const [{ booked_count }] = await sql<{ booked_count: number }>('select booked_count from slot where id = $1', [slot]);
+      const [{ booked_count }] = (await sql<{ booked_count: number }>('select booked_count from slot where id = $1', [slot])) as [{ booked_count: number }];
       expect(booked_count).toBe(3);
       expect(await slotCountsAreConsistent(sqlDb)).toBe(true);
 

@@ -34,7 +34,10 @@ describe('text input over HTTP', () => {
 
   it('multi-line fields take LF, and CRLF is stored as LF', async () => {
     const { patient } = await makePatient(w.db.em());
-    const res = await api(w.url, 'PATCH', `/api/v1/patients/${patient.id}`, { token: w.adminToken, body: { address: '12 Main Road\r\nFlat 3', allergies: 'penicillin\nlatex' } });
+    const res = await api(w.url, 'PATCH', `/api/v1/patients/${patient.id}`, {
+      token: w.adminToken,
+      body: { address: '12 Main Road\r\nFlat 3', allergies: 'penicillin\nlatex' },
+    });
     expect(res.status).toBe(200);
     expect(res.body).toMatchObject({ address: '12 Main Road\nFlat 3', allergies: 'penicillin\nlatex' });
   });
@@ -49,7 +52,10 @@ describe('text input over HTTP', () => {
   });
 
   it('refuses bidi overrides in names (a name that draws as another)', async () => {
-    const res = await api(w.url, 'POST', '/api/v1/clinics', { token: w.adminToken, body: { name: 'Lake \u202eCinilc', city: 'Pune', timezone: 'Asia/Kolkata' } });
+    const res = await api(w.url, 'POST', '/api/v1/clinics', {
+      token: w.adminToken,
+      body: { name: 'Lake \u202eCinilc', city: 'Pune', timezone: 'Asia/Kolkata' },
+    });
     expect(res.status).toBe(422);
     expect(res.body).toMatchObject({ field: 'name', detail: 'name: must not contain bidirectional override or isolate characters (found U+202E)' });
   });
@@ -66,7 +72,7 @@ describe('the iCalendar export', () => {
     // Written as psql could write them: the input rules never saw them.
     const longName = `Dr ${'Ünïcødé 😀 '.repeat(20)}`.slice(0, 200);
     await w.db.sql(`update "user" set name = $1 where id = $2`, [longName, doctor.userId]);
-    await w.db.sql(`update "user" set name = $1 where id = $2`, ['Eve \u001b]0;pwned\u0007 \u001b[2J O\'Brien, Jr; C:\\temp \u009b31m', patient.userId]);
+    await w.db.sql(`update "user" set name = $1 where id = $2`, ["Eve \u001b]0;pwned\u0007 \u001b[2J O'Brien, Jr; C:\\temp \u009b31m", patient.userId]);
     await w.db.sql(`update clinic set name = $1 where id = $2`, ['Lake, Clinic; "East" \\ wing\r\nBlock B', clinic.id]);
     const reasons = ['line one\r\nline two\rbare CR\nthree', 'commas, semicolons; backslashes \\ and \\n literally', 'emoji 😀🏥 and tab\there'];
     for (const [i, id] of ids.entries()) await w.db.sql(`update appointment set reason = $1 where id = $2`, [reasons[i], id]);
@@ -88,7 +94,8 @@ describe('the iCalendar export', () => {
     // ical.js (Mozilla's parser, Thunderbird's): node-ical reads an escaped backslash before n as a line break.
     const events = new ICAL.Component(ICAL.parse(res.text)).getAllSubcomponents('vevent').map((v) => new ICAL.Event(v));
     expect(events).toHaveLength(3);
-    const shown = (text: string) => text.replace(/\r\n/g, '\n').replace(/[\u0000-\u0009\u000b-\u001f\u007f-\u009f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+    const shown = (text: string) =>
+      text.replace(/\r\n/g, '\n').replace(/[\u0000-\u0009\u000b-\u001f\u007f-\u009f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
     for (const [i, id] of ids.entries()) {
       const event = events.find((e) => e.uid === `appointment-${id}@ascend`);
       if (!event) throw new Error(`no VEVENT for appointment ${id}`);
@@ -96,7 +103,9 @@ describe('the iCalendar export', () => {
       expect(event.endDate.toJSDate().toISOString()).toBe(new Date(Date.parse(starts[i]!) + 20 * 60_000).toISOString());
       expect(event.summary).toBe(`Appointment with ${longName}`);
       expect(event.location).toBe(shown('Lake, Clinic; "East" \\ wing\r\nBlock B'));
-      expect(event.description).toBe(shown(`Patient: Eve \u001b]0;pwned\u0007 \u001b[2J O'Brien, Jr; C:\\temp \u009b31m\nReason: ${reasons[i]}\nStatus: booked`));
+      expect(event.description).toBe(
+        shown(`Patient: Eve \u001b]0;pwned\u0007 \u001b[2J O'Brien, Jr; C:\\temp \u009b31m\nReason: ${reasons[i]}\nStatus: booked`),
+      );
       for (const value of [event.summary, event.location, event.description]) expect(String(value)).not.toMatch(CONTROL);
     }
   });

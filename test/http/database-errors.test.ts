@@ -32,10 +32,22 @@ describe('database refusals over HTTP', () => {
   it('an unexpected database error is a 500 that names no SQL and no data, even when its words sound like an outage; the log keeps the details', async () => {
     const { doctor } = await makeDoctor(db.em(), (await makeClinic(db.em())).id);
     const logged = server.logs.length;
-    const { result } = await whileDoctorUpdatesFail(db, 'XX000', 'internal trouble: connection closed', () => api(server.url, 'POST', `/api/v1/doctors/${doctor.id}/deactivate`, { token, body: {} }));
+    const { result } = await whileDoctorUpdatesFail(db, 'XX000', 'internal trouble: connection closed', () =>
+      api(server.url, 'POST', `/api/v1/doctors/${doctor.id}/deactivate`, { token, body: {} }),
+    );
     expect(result.status).toBe(500);
-    expect(result.body).toEqual({ type: 'https://ascend.invalid/problems/internal-server-error', title: 'Internal server error', status: 500, detail: 'an unexpected error happened; it has been logged' });
+    expect(result.body).toEqual({
+      type: 'https://ascend.invalid/problems/internal-server-error',
+      title: 'Internal server error',
+      status: 500,
+      detail: 'an unexpected error happened; it has been logged',
+    });
     expect(result.text).not.toMatch(/doctor|internal trouble|connection|XX000/);
-    expect(server.logs.slice(logged).filter((l) => l.level === 50).map((l) => (l.err as { message: string }).message)).toEqual([expect.stringContaining('internal trouble')]);
+    expect(
+      server.logs
+        .slice(logged)
+        .filter((l) => l.level === 50)
+        .map((l) => (l.err as { message: string }).message),
+    ).toEqual([expect.stringContaining('internal trouble')]);
   });
 });

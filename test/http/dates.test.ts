@@ -24,8 +24,20 @@ const q = encodeURIComponent;
 const ENTRIES: [string, (bad: string) => [token: () => string, method: string, path: string, body: unknown, field: string]][] = [
   ['POST /slots start (a doctor, own schedule)', (bad) => [() => doctorToken, 'POST', '/api/v1/slots', { doctorId, start: bad, length: '20m' }, 'start']],
   ['POST /slots end', (bad) => [() => w.adminToken, 'POST', '/api/v1/slots', { doctorId, start: '2031-03-03 09:00', end: bad }, 'end']],
-  ['POST /slots/generate from', (bad) => [() => w.adminToken, 'POST', '/api/v1/slots/generate', { doctorIds: [doctorId], from: bad, to: '2031-03-10', days: 'mon-fri', start: '09:00', end: '10:00', length: '20m' }, 'from']],
-  ['POST /slots/import start', (bad) => [() => w.adminToken, 'POST', '/api/v1/slots/import', { rows: [{ doctor: doctorId, start: bad, length: '20m' }] }, 'item 1: start']],
+  [
+    'POST /slots/generate from',
+    (bad) => [
+      () => w.adminToken,
+      'POST',
+      '/api/v1/slots/generate',
+      { doctorIds: [doctorId], from: bad, to: '2031-03-10', days: 'mon-fri', start: '09:00', end: '10:00', length: '20m' },
+      'from',
+    ],
+  ],
+  [
+    'POST /slots/import start',
+    (bad) => [() => w.adminToken, 'POST', '/api/v1/slots/import', { rows: [{ doctor: doctorId, start: bad, length: '20m' }] }, 'item 1: start'],
+  ],
   ['POST /doctors/{id}/leaves to', (bad) => [() => w.adminToken, 'POST', `/api/v1/doctors/${doctorId}/leaves`, { from: '2031-03-03', to: bad }, 'to']],
   ['GET /slots ?from', (bad) => [() => w.adminToken, 'GET', `/api/v1/slots?from=${q(bad)}`, undefined, 'from']],
   ['GET /slots/free ?to', (bad) => [() => w.adminToken, 'GET', `/api/v1/slots/free?to=${q(bad)}`, undefined, 'to']],
@@ -33,14 +45,23 @@ const ENTRIES: [string, (bad: string) => [token: () => string, method: string, p
   ['GET /appointments.ics ?to', (bad) => [() => w.adminToken, 'GET', `/api/v1/appointments.ics?to=${q(bad)}`, undefined, 'to']],
   ['GET /reports/utilisation ?from', (bad) => [() => w.adminToken, 'GET', `/api/v1/reports/utilisation?from=${q(bad)}`, undefined, 'from']],
   ['PATCH /patients/{id} dateOfBirth', (bad) => [() => w.adminToken, 'PATCH', `/api/v1/patients/${patientId}`, { dateOfBirth: bad }, 'dateOfBirth']],
-  ['POST /auth/register dateOfBirth', (bad) => [() => '', 'POST', '/api/v1/auth/register', { email: `dob-${Math.random().toString(36).slice(2)}@example.org`, name: 'Dee Oh', password: 'An0ther-pass!', dateOfBirth: bad }, 'dateOfBirth']],
+  [
+    'POST /auth/register dateOfBirth',
+    (bad) => [
+      () => '',
+      'POST',
+      '/api/v1/auth/register',
+      { email: `dob-${Math.random().toString(36).slice(2)}@example.org`, name: 'Dee Oh', password: 'An0ther-pass!', dateOfBirth: bad },
+      'dateOfBirth',
+    ],
+  ],
 ];
 
 describe('dates PostgreSQL cannot store, or no clinic means', () => {
   it.each(OUT_OF_RANGE)('%s is a 422 naming the field, wherever a date is taken', async (bad) => {
     const answers: string[] = [];
     for (const [name, entry] of ENTRIES) {
-      const [token, method, path, body, field] = entry(bad);
+      const [token, method, path, body, _field] = entry(bad);
       const res = await api(w.url, method, path, { token: token() || undefined, body });
       answers.push(`${name}: ${res.status} ${res.body?.field}`);
     }

@@ -40,7 +40,10 @@ describe('registration names no user id', () => {
 
   it('an admin still sees whose the email is', async () => {
     const [pat] = await w.db.sql<{ id: number }>(`select id from "user" where email = 'pat@example.org'`);
-    const res = await api(w.url, 'POST', '/api/v1/users', { token: w.adminToken, body: { email: 'Pat@example.org', name: 'Pat Again', password: 'An0ther-pass!', role: 'patient' } });
+    const res = await api(w.url, 'POST', '/api/v1/users', {
+      token: w.adminToken,
+      body: { email: 'Pat@example.org', name: 'Pat Again', password: 'An0ther-pass!', role: 'patient' },
+    });
     expect(res.status).toBe(409);
     expect(res.body.detail).toBe(`Pat@example.org is already used by user ${pat!.id} (emails are compared without case)`);
   });

@@ -7,7 +7,18 @@ import { SYSTEM } from '../../src/domain/roles.js';
 import { addLeave } from '../../src/services/doctors.js';
 import { initialise } from '../../src/services/init.js';
 import { createTestDatabase, type TestDatabase } from '../support/db.js';
-import { makeClinic, makeDoctor, makePatient, makeUser, PASSWORD, seedBooking, seedSlot, slotCountsAreConsistent, tokenFor, uniqueEmail } from '../support/fixtures.js';
+import {
+  makeClinic,
+  makeDoctor,
+  makePatient,
+  makeUser,
+  PASSWORD,
+  seedBooking,
+  seedSlot,
+  slotCountsAreConsistent,
+  tokenFor,
+  uniqueEmail,
+} from '../support/fixtures.js';
 import { api, startServer, type ApiResponse, type TestServer } from '../support/http.js';
 
 type Who = 'admin' | 'doctor' | 'patient' | 'anon';
@@ -233,7 +244,12 @@ const ROWS: Row[] = [
     call: () => ({ path: '/clinics', body: { name: `Matrix ${unique()}`, city: 'Nashik', timezone: 'Asia/Kolkata' } }),
     check: (res) => expect(res.body).toMatchObject({ city: 'Nashik', isActive: true }),
   },
-  { route: 'GET /clinics/:id', expect: [OK, OK, OK, A], call: () => ({ path: `/clinics/${w.clinicId}` }), check: (res) => expect(res.body.id).toBe(w.clinicId) },
+  {
+    route: 'GET /clinics/:id',
+    expect: [OK, OK, OK, A],
+    call: () => ({ path: `/clinics/${w.clinicId}` }),
+    check: (res) => expect(res.body.id).toBe(w.clinicId),
+  },
   {
     route: 'PATCH /clinics/:id',
     expect: [OK, NO, NO, A],
@@ -281,14 +297,19 @@ const ROWS: Row[] = [
     route: 'GET /doctors/:id/hours',
     expect: [OK, OK, OK, A],
     call: () => ({ path: `/doctors/${w.d.id}/hours` }),
-    check: (res) => expect(res.body).toMatchObject({ doctorId: w.d.id, windows: expect.arrayContaining([expect.objectContaining({ weekday: 1, start: '09:00', end: '13:00' })]) }),
+    check: (res) =>
+      expect(res.body).toMatchObject({
+        doctorId: w.d.id,
+        windows: expect.arrayContaining([expect.objectContaining({ weekday: 1, start: '09:00', end: '13:00' })]),
+      }),
   },
   {
     route: 'PUT /doctors/:id/hours',
     note: "D's own",
     expect: [OK, OK, NO, A],
     call: () => ({ path: `/doctors/${w.d.id}/hours`, body: { days: 'sat', windows: [{ start: '10:00', end: '12:00' }], length: '30m' } }),
-    check: (res) => expect(res.body.windows).toEqual(expect.arrayContaining([expect.objectContaining({ weekday: 6, start: '10:00', end: '12:00', slotMinutes: 30 })])),
+    check: (res) =>
+      expect(res.body.windows).toEqual(expect.arrayContaining([expect.objectContaining({ weekday: 6, start: '10:00', end: '12:00', slotMinutes: 30 })])),
   },
   {
     route: 'PUT /doctors/:id/hours',
@@ -380,7 +401,12 @@ const ROWS: Row[] = [
     call: () => ({ path: `/patients/${w.p.id}`, body: { allergies: 'pollen' } }),
     check: (res) => expect(res.body.allergies).toBe('pollen'),
   },
-  { route: 'PATCH /patients/:id', note: 'Q (another patient)', expect: [OK, NO, NF, A], call: () => ({ path: `/patients/${w.q.id}`, body: { allergies: 'dust' } }) },
+  {
+    route: 'PATCH /patients/:id',
+    note: 'Q (another patient)',
+    expect: [OK, NO, NF, A],
+    call: () => ({ path: `/patients/${w.q.id}`, body: { allergies: 'dust' } }),
+  },
   {
     route: 'GET /patients/:id/appointments',
     note: 'P',
@@ -396,7 +422,12 @@ const ROWS: Row[] = [
       if (who !== 'doctor') expect(items.map((a) => a.id)).toEqual(expect.arrayContaining([w.apptPD, w.apptPD2]));
     },
   },
-  { route: 'GET /patients/:id/appointments', note: 'Q (another patient, not of D)', expect: [OK, NF, NF, A], call: () => ({ path: `/patients/${w.q.id}/appointments` }) },
+  {
+    route: 'GET /patients/:id/appointments',
+    note: 'Q (another patient, not of D)',
+    expect: [OK, NF, NF, A],
+    call: () => ({ path: `/patients/${w.q.id}/appointments` }),
+  },
 
   // --- slots ----------------------------------------------------------------------------------------------
   { route: 'GET /slots', expect: [OK, OK, OK, A], list: true, call: () => ({ path: `/slots?doctorId=${w.d.id}` }) },
@@ -443,7 +474,15 @@ const ROWS: Row[] = [
     route: 'POST /slots/import',
     note: "D's own",
     expect: [OK, OK, NO, A],
-    call: () => ({ path: '/slots/import', body: { rows: [{ doctor: w.d.id, start: futureStart(), length: '20m' }, { doctor: String(w.d.id), start: futureStart(), length: '30m', capacity: 2 }] } }),
+    call: () => ({
+      path: '/slots/import',
+      body: {
+        rows: [
+          { doctor: w.d.id, start: futureStart(), length: '20m' },
+          { doctor: String(w.d.id), start: futureStart(), length: '30m', capacity: 2 },
+        ],
+      },
+    }),
     check: (res) => expect(res.body).toMatchObject({ created: 2, skipped: 0 }),
   },
   {
@@ -452,7 +491,12 @@ const ROWS: Row[] = [
     expect: [OK, NO, NO, A],
     call: () => ({ path: '/slots/import', body: { rows: [{ doctor: w.d2.id, start: futureStart(), length: '20m' }] } }),
   },
-  { route: 'GET /slots/:id', expect: [OK, OK, OK, A], call: () => ({ path: `/slots/${w.slotD}` }), check: (res) => expect(res.body).toMatchObject({ id: w.slotD, doctorId: w.d.id }) },
+  {
+    route: 'GET /slots/:id',
+    expect: [OK, OK, OK, A],
+    call: () => ({ path: `/slots/${w.slotD}` }),
+    check: (res) => expect(res.body).toMatchObject({ id: w.slotD, doctorId: w.d.id }),
+  },
   {
     route: 'DELETE /slots/:id',
     note: "D's own",
@@ -492,7 +536,10 @@ const ROWS: Row[] = [
     route: 'POST /appointments',
     note: 'for P',
     expect: [NEW, NO, NEW, A],
-    call: async (who) => ({ path: '/appointments', body: { slotId: await freshSlot(w.d.id), reason: 'check-up', ...(who === 'admin' ? { patientId: w.p.id } : {}) } }),
+    call: async (who) => ({
+      path: '/appointments',
+      body: { slotId: await freshSlot(w.d.id), reason: 'check-up', ...(who === 'admin' ? { patientId: w.p.id } : {}) },
+    }),
     check: (res) => expect(res.body).toMatchObject({ id: expect.any(Number), patientId: w.p.id, doctorId: w.d.id, status: 'booked', reason: 'check-up' }),
   },
   {
@@ -645,7 +692,8 @@ describe('the role matrix: every route x admin, doctor, patient, no token', () =
     for (const [path, ops] of Object.entries(doc.body.paths as Record<string, Record<string, unknown>>)) {
       if (!path.startsWith('/api/v1/')) continue;
       for (const method of Object.keys(ops)) {
-        if (['get', 'post', 'put', 'patch', 'delete'].includes(method)) served.add(`${method.toUpperCase()} ${path.slice('/api/v1'.length).replace(/\{(\w+)\}/g, ':$1')}`);
+        if (['get', 'post', 'put', 'patch', 'delete'].includes(method))
+          served.add(`${method.toUpperCase()} ${path.slice('/api/v1'.length).replace(/\{(\w+)\}/g, ':$1')}`);
       }
     }
     const tested = new Set(ROWS.map((r) => r.route));
@@ -653,7 +701,7 @@ describe('the role matrix: every route x admin, doctor, patient, no token', () =
     expect(served.size).toBeGreaterThanOrEqual(45);
   });
 
-  it("a record one may not see is a 404 indistinguishable from one that does not exist", async () => {
+  it('a record one may not see is a 404 indistinguishable from one that does not exist', async () => {
     const strip = (res: ApiResponse) => ({ ...res.body, detail: String(res.body.detail).replace(/\d+/g, 'N') });
     for (const [who, hidden] of [
       ['patient', `/patients/${w.q.id}`],
@@ -706,9 +754,23 @@ describe('bad requests are problem+json 4xx, never 500', () => {
     expectProblem(await post('/users', { body: { email: 'not-an-email', name: 'X', password: PASSWORD, role: 'patient' } }), 422, 'email');
     expectProblem(await post('/users', { body: { email: uniqueEmail(), name: 'X', password: PASSWORD, role: 'superuser' } }), 422, 'role');
     expectProblem(await post('/slots/import', { body: { rows: 'all of them' } }), 422, 'rows');
-    expectProblem(await post('/slots/generate', { body: { doctorIds: [w.d.id], from: '2036-02-30', to: '2036-03-01', days: 'all', start: '09:00', end: '10:00', length: '20m' } }), 422, 'from');
-    expectProblem(await api(server.url, 'PUT', `/api/v1/doctors/${w.d.id}/hours`, { token: tokens.admin, body: { days: 'sat', windows: 'morning', length: '20m' } }), 422, 'windows');
-    expectProblem(await api(server.url, 'PATCH', `/api/v1/patients/${w.p.id}`, { token: tokens.admin, body: { dateOfBirth: '2999-01-01' } }), 422, 'dateOfBirth');
+    expectProblem(
+      await post('/slots/generate', {
+        body: { doctorIds: [w.d.id], from: '2036-02-30', to: '2036-03-01', days: 'all', start: '09:00', end: '10:00', length: '20m' },
+      }),
+      422,
+      'from',
+    );
+    expectProblem(
+      await api(server.url, 'PUT', `/api/v1/doctors/${w.d.id}/hours`, { token: tokens.admin, body: { days: 'sat', windows: 'morning', length: '20m' } }),
+      422,
+      'windows',
+    );
+    expectProblem(
+      await api(server.url, 'PATCH', `/api/v1/patients/${w.p.id}`, { token: tokens.admin, body: { dateOfBirth: '2999-01-01' } }),
+      422,
+      'dateOfBirth',
+    );
     // A body that is JSON but not an object.
     for (const body of [[], 'text', 42, null]) expectProblem(await post('/clinics', { rawBody: JSON.stringify(body) }), 422);
     // Query strings: numbers, booleans, repeats.
@@ -725,7 +787,11 @@ describe('bad requests are problem+json 4xx, never 500', () => {
     expectProblem(await post('/clinics', { body: { ...clinic(), colour: 'red' } }), 422, 'colour');
     expectProblem(await post('/appointments', { body: { slotId: w.slotD, patientId: w.p.id, price: 0 } }), 422, 'price');
     expectProblem(await post('/appointments', { body: { slotId: w.slotD, patientId: w.p.id, idempotencyKey: 'k' } }), 422, 'idempotencyKey');
-    expectProblem(await post('/auth/register', { token: undefined, body: { email: uniqueEmail(), name: 'Mallory', password: PASSWORD, role: 'admin' } }), 422, 'role');
+    expectProblem(
+      await post('/auth/register', { token: undefined, body: { email: uniqueEmail(), name: 'Mallory', password: PASSWORD, role: 'admin' } }),
+      422,
+      'role',
+    );
     expectProblem(await api(server.url, 'PATCH', `/api/v1/patients/${w.p.id}`, { token: tokens.patient, body: { isActive: false } }), 422, 'isActive');
     expectProblem(await api(server.url, 'PATCH', `/api/v1/users/${w.p.userId}`, { token: tokens.admin, body: { passwordHash: 'x' } }), 422, 'passwordHash');
     expectProblem(await api(server.url, 'GET', '/api/v1/clinics?sort=name', { token: tokens.admin }), 422, 'sort');
@@ -748,7 +814,10 @@ describe('bad requests are problem+json 4xx, never 500', () => {
     // Also before the token is checked, and on the form parser of the login route.
     expectProblem(await api(server.url, 'POST', '/api/v1/appointments', { rawBody: big }), 413);
     expectProblem(
-      await api(server.url, 'POST', '/api/v1/auth/login', { rawBody: `username=a&password=${'x'.repeat(150 * 1024)}`, headers: { 'content-type': 'application/x-www-form-urlencoded' } }),
+      await api(server.url, 'POST', '/api/v1/auth/login', {
+        rawBody: `username=a&password=${'x'.repeat(150 * 1024)}`,
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      }),
       413,
     );
     // Just under the limit is judged on its merits (here: too long an address).

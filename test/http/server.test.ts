@@ -1,12 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { TestDatabase } from '../support/db.js';
 import { api, startServerWithAdmin, type TestServer } from '../support/http.js';
 
-let db: TestDatabase;
 let server: TestServer;
 let stop: () => Promise<void>;
 beforeAll(async () => {
-  ({ db, server, stop } = await startServerWithAdmin());
+  ({ server, stop } = await startServerWithAdmin());
 });
 afterAll(() => stop());
 

@@ -57,8 +57,16 @@ describe('updatedAt of patient and doctor records', () => {
     const { doctor } = await makeDoctor(w.db.em(), clinicId);
     const patientPath = `/api/v1/patients/${patient.id}`;
     const doctorPath = `/api/v1/doctors/${doctor.id}`;
-    expect(await moves(patientPath, () => api(w.url, 'PATCH', `/api/v1/users/${patient.userId}`, { token: w.adminToken, body: { email: `moved-${patient.userId}@example.org` } }), false)).toBe(true);
-    expect(await moves(doctorPath, () => api(w.url, 'PATCH', `/api/v1/users/${doctor.userId}`, { token: w.adminToken, body: { name: 'Dr Via Users' } }), false)).toBe(true);
+    expect(
+      await moves(
+        patientPath,
+        () => api(w.url, 'PATCH', `/api/v1/users/${patient.userId}`, { token: w.adminToken, body: { email: `moved-${patient.userId}@example.org` } }),
+        false,
+      ),
+    ).toBe(true);
+    expect(
+      await moves(doctorPath, () => api(w.url, 'PATCH', `/api/v1/users/${doctor.userId}`, { token: w.adminToken, body: { name: 'Dr Via Users' } }), false),
+    ).toBe(true);
     expect(await moves(patientPath, () => api(w.url, 'POST', `/api/v1/users/${patient.userId}/deactivate`, { token: w.adminToken }), false)).toBe(true);
   });
 

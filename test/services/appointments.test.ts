@@ -77,7 +77,12 @@ describe('booking', () => {
     await expect(bookAppointment(db.em(), p.actor, { slotId: a })).rejects.toThrow(/already holds slot/);
     await expect(bookAppointment(db.em(), p.actor, { slotId: b })).rejects.toThrow(/already has appointment \d+ at that time/);
 
-    const past = (await db.sql<{ id: number }>(`insert into slot (doctor_id, clinic_id, starts_at, ends_at, capacity) select id, clinic_id, now() - interval '1 hour', now() - interval '40 minutes', 1 from doctor where id = $1 returning id`, [doctor.id]))[0]!.id;
+    const past = (
+      await db.sql<{ id: number }>(
+        `insert into slot (doctor_id, clinic_id, starts_at, ends_at, capacity) select id, clinic_id, now() - interval '1 hour', now() - interval '40 minutes', 1 from doctor where id = $1 returning id`,
+        [doctor.id],
+      )
+    )[0]!.id;
     await expect(bookAppointment(db.em(), p.actor, { slotId: past })).rejects.toThrow(/has already started/);
 
     const deleted = await createSlot(db.em(), SYSTEM, { doctorId: doctor.id, start: new Date(Date.parse(start) + 3600_000).toISOString() });
@@ -87,10 +92,14 @@ describe('booking', () => {
     // max 2 a day: one booked already (a); a second patient takes the second place; a third patient is refused.
     const later = await seedSlot(db, doctor.id, new Date(Date.parse(start) + 2 * 3600_000).toISOString(), 30, 5);
     await bookAppointment(db.em(), (await makePatient(db.em())).actor, { slotId: later });
-    await expect(bookAppointment(db.em(), (await makePatient(db.em())).actor, { slotId: later })).rejects.toThrow(/fully booked on \d{4}-\d\d-\d\d \(2 appointments a day\)/);
+    await expect(bookAppointment(db.em(), (await makePatient(db.em())).actor, { slotId: later })).rejects.toThrow(
+      /fully booked on \d{4}-\d\d-\d\d \(2 appointments a day\)/,
+    );
 
     const onLeave = await seedSlot(db, other.doctor.id, nextStart(), 30, 5);
-    const leaveDay = (await db.sql<{ d: string }>(`select to_char(starts_at at time zone 'Asia/Kolkata', 'YYYY-MM-DD') as d from slot where id = $1`, [onLeave]))[0]!.d;
+    const leaveDay = (
+      await db.sql<{ d: string }>(`select to_char(starts_at at time zone 'Asia/Kolkata', 'YYYY-MM-DD') as d from slot where id = $1`, [onLeave])
+    )[0]!.d;
     await addLeave(db.em(), SYSTEM, other.doctor.id, { from: leaveDay, to: leaveDay });
     await expect(bookAppointment(db.em(), p.actor, { slotId: onLeave })).rejects.toThrow(/on leave/);
   });
@@ -135,7 +144,12 @@ describe('cancelling and rescheduling', () => {
     // The place is free again: someone else can take it.
     await expect(bookAppointment(db.em(), other.actor, { slotId })).resolves.toMatchObject({ status: 'booked' });
 
-    const soon = (await db.sql<{ id: number }>(`insert into slot (doctor_id, clinic_id, starts_at, ends_at, capacity) select id, clinic_id, now() + interval '1 hour', now() + interval '80 minutes', 1 from doctor where id = $1 returning id`, [doctor.id]))[0]!.id;
+    const soon = (
+      await db.sql<{ id: number }>(
+        `insert into slot (doctor_id, clinic_id, starts_at, ends_at, capacity) select id, clinic_id, now() + interval '1 hour', now() + interval '80 minutes', 1 from doctor where id = $1 returning id`,
+        [doctor.id],
+      )
+    )[0]!.id;
     const late = await bookAppointment(db.em(), p.actor, { slotId: soon });
     await expect(cancelAppointment(db.em(), p.actor, late.id)).rejects.toThrow(/too late to cancel online/);
     await expect(cancelAppointment(db.em(), SYSTEM, late.id)).resolves.toMatchObject({ status: 'cancelled' });

@@ -75,7 +75,12 @@ describe('authenticate', () => {
 
   it('a subject outside PostgreSQL integer, or not a plain positive number, is refused before any query', async () => {
     let queries = 0;
-    const counting = { query: async () => { queries++; return []; } };
+    const counting = {
+      query: async () => {
+        queries++;
+        return [];
+      },
+    };
     for (const sub of ['2147483648', '99999999999', '-1', '0', 'abc', '1e3', '01', ' 1', '9'.repeat(500)]) {
       const token = jwt.sign({ role: 'admin', tv: 0 }, key, { subject: sub, expiresIn: 600 });
       const err = await authenticate(counting, token).catch((e: unknown) => e);

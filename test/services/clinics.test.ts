@@ -23,7 +23,9 @@ describe('clinics', () => {
   });
 
   it('validates every field and names it', async () => {
-    const err = (await createClinic(db.em(), SYSTEM, { name: '', city: 'X', timezone: 'Moon/Base', phone: 'ring ring', email: 'nope', zip: '!' }).catch((e) => e)) as ValidationError;
+    const err = (await createClinic(db.em(), SYSTEM, { name: '', city: 'X', timezone: 'Moon/Base', phone: 'ring ring', email: 'nope', zip: '!' }).catch(
+      (e) => e,
+    )) as ValidationError;
     expect(err).toBeInstanceOf(ValidationError);
     expect(err.issues.map((i) => i.field).sort()).toEqual(['email', 'name', 'phone', 'timezone', 'zip']);
   });
@@ -47,7 +49,10 @@ describe('clinics', () => {
     await expect(getClinic(db.em(), actor, clinic.id)).resolves.toMatchObject({ name: 'Hill Top' });
     await expect(updateClinic(db.em(), actor, clinic.id, { phone: '+91 177 1234567' })).rejects.toBeInstanceOf(ForbiddenError);
     await updateClinic(db.em(), SYSTEM, clinic.id, { timezone: 'Asia/Calcutta', phone: '+91 177 1234567' });
-    const [event] = await db.sql(`select before->>'timezone' as before, after->>'timezone' as after from audit_event where action = 'clinic.update' and entity_id = $1`, [String(clinic.id)]);
+    const [event] = await db.sql(
+      `select before->>'timezone' as before, after->>'timezone' as after from audit_event where action = 'clinic.update' and entity_id = $1`,
+      [String(clinic.id)],
+    );
     expect(event).toEqual({ before: 'Asia/Kolkata', after: 'Asia/Calcutta' });
   });
 });

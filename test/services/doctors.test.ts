@@ -17,9 +17,23 @@ const count = async (table: string) => Number((await db.sql(`select count(*) as 
 describe('creating doctors', () => {
   it('is all or nothing: a duplicate licence (any case) leaves no user behind', async () => {
     const clinic = await makeClinic(db.em());
-    await createDoctor(db.em(), SYSTEM, { email: uniqueEmail(), name: 'Dr A', password: PASSWORD, clinicId: clinic.id, specialty: 'ENT', licenseNumber: 'KA-777' });
+    await createDoctor(db.em(), SYSTEM, {
+      email: uniqueEmail(),
+      name: 'Dr A',
+      password: PASSWORD,
+      clinicId: clinic.id,
+      specialty: 'ENT',
+      licenseNumber: 'KA-777',
+    });
     const users = await count('"user"');
-    const err = await createDoctor(db.em(), SYSTEM, { email: uniqueEmail(), name: 'Dr B', password: PASSWORD, clinicId: clinic.id, specialty: 'ent', licenseNumber: 'ka-777' }).catch((e) => e);
+    const err = await createDoctor(db.em(), SYSTEM, {
+      email: uniqueEmail(),
+      name: 'Dr B',
+      password: PASSWORD,
+      clinicId: clinic.id,
+      specialty: 'ent',
+      licenseNumber: 'ka-777',
+    }).catch((e) => e);
     expect(err).toBeInstanceOf(DuplicateError);
     expect(err.field).toBe('licenseNumber');
     expect(await count('"user"')).toBe(users);
@@ -29,7 +43,9 @@ describe('creating doctors', () => {
     const clinic = await makeClinic(db.em());
     const users = await count('"user"');
     const results = await Promise.allSettled(
-      ['ZZ-1', 'zz-1'].map((lic) => createDoctor(db.em(), SYSTEM, { email: uniqueEmail(), name: 'Dr Race', password: PASSWORD, clinicId: clinic.id, specialty: 'ent', licenseNumber: lic })),
+      ['ZZ-1', 'zz-1'].map((lic) =>
+        createDoctor(db.em(), SYSTEM, { email: uniqueEmail(), name: 'Dr Race', password: PASSWORD, clinicId: clinic.id, specialty: 'ent', licenseNumber: lic }),
+      ),
     );
     expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
     expect((results.find((r) => r.status === 'rejected') as PromiseRejectedResult).reason).toBeInstanceOf(DuplicateError);
@@ -87,7 +103,12 @@ describe('doctor leave', () => {
     const clinic = await makeClinic(db.em(), { timezone: 'Europe/Berlin' });
     const { doctor, actor } = await makeDoctor(db.em(), clinic.id);
     const leave = await addLeave(db.em(), actor, doctor.id, { from: '2030-07-01', to: '2030-07-02', reason: 'conference' });
-    expect(leave).toMatchObject({ startsAt: '2030-06-30T22:00:00.000Z', endsAt: '2030-07-02T22:00:00.000Z', timezone: 'Europe/Berlin', cancelledAppointmentIds: [] });
+    expect(leave).toMatchObject({
+      startsAt: '2030-06-30T22:00:00.000Z',
+      endsAt: '2030-07-02T22:00:00.000Z',
+      timezone: 'Europe/Berlin',
+      cancelledAppointmentIds: [],
+    });
     const clash = await addLeave(db.em(), SYSTEM, doctor.id, { from: '2030-07-02 12:00', to: '2030-07-05' }).catch((e) => e);
     expect(clash).toBeInstanceOf(ConflictError);
     expect(clash.message).toMatch(/^overlaps leave \d+ \(2030-07-01 00:00 GMT\+2 until 2030-07-03 00:00 GMT\+2\)$/);
@@ -124,7 +145,10 @@ describe('doctor leave', () => {
     ]);
     expect(await db.sql(`select booked_count from slot where id = $1`, [inside])).toEqual([{ booked_count: 0 }]);
     expect(await slotCountsAreConsistent(db)).toBe(true);
-    const audited = await db.sql(`select action from audit_event where entity_id in ($1, $2) and entity in ('appointment', 'doctor_leave') order by id`, [String(a1), String(added.id)]);
+    const audited = await db.sql(`select action from audit_event where entity_id in ($1, $2) and entity in ('appointment', 'doctor_leave') order by id`, [
+      String(a1),
+      String(added.id),
+    ]);
     expect(audited.map((r) => r.action)).toEqual(expect.arrayContaining(['appointment.cancel', 'leave.add']));
   });
 
@@ -152,7 +176,9 @@ describe('deactivating doctors', () => {
 
     const result = await deactivateDoctor(db.em(), SYSTEM, doctor.id, { cancelBookings: true });
     expect(result).toMatchObject({ isActive: false, cancelledAppointmentIds: [appointment] });
-    expect(await db.sql(`select status, cancel_reason from appointment where id = $1`, [appointment])).toEqual([{ status: 'cancelled', cancel_reason: 'doctor deactivated' }]);
+    expect(await db.sql(`select status, cancel_reason from appointment where id = $1`, [appointment])).toEqual([
+      { status: 'cancelled', cancel_reason: 'doctor deactivated' },
+    ]);
     expect(await db.sql(`select is_active, booked_count from slot where id = $1`, [slot])).toEqual([{ is_active: false, booked_count: 0 }]);
     expect(await db.sql(`select u.is_active from "user" u join doctor d on d.user_id = u.id where d.id = $1`, [doctor.id])).toEqual([{ is_active: false }]);
     expect(await slotCountsAreConsistent(db)).toBe(true);
@@ -172,7 +198,10 @@ describe('deactivating doctors', () => {
     for (let i = 0; i < 5; i++) {
       const clinic = await makeClinic(db.em());
       await Promise.allSettled([deactivateClinic(db.em(), SYSTEM, clinic.id), makeDoctor(db.em(), clinic.id)]);
-      const [row] = await db.sql(`select c.is_active as clinic, count(d.id)::int as doctors from clinic c left join doctor d on d.clinic_id = c.id and d.is_active where c.id = $1 group by c.id`, [clinic.id]);
+      const [row] = await db.sql(
+        `select c.is_active as clinic, count(d.id)::int as doctors from clinic c left join doctor d on d.clinic_id = c.id and d.is_active where c.id = $1 group by c.id`,
+        [clinic.id],
+      );
       expect(row!.clinic === false && Number(row!.doctors) > 0).toBe(false);
     }
   });

@@ -36,7 +36,11 @@ function assertOnlyDomainRefusals(results: PromiseSettledResult<unknown>[]): voi
   }
 }
 
-const shuffle = <T>(items: T[]): T[] => items.map((v) => [Math.random(), v] as const).sort((a, b) => a[0] - b[0]).map(([, v]) => v);
+const shuffle = <T>(items: T[]): T[] =>
+  items
+    .map((v) => [Math.random(), v] as const)
+    .sort((a, b) => a[0] - b[0])
+    .map(([, v]) => v);
 
 describe('bookings storming doctors who are being moved and deactivated', () => {
   it('240 doctors raced by bookings, reschedules, a new slot, a move and a deactivation each: no deadlock happens, no refusal but a domain error reaches a user, and every invariant holds', async () => {
@@ -64,7 +68,10 @@ describe('bookings storming doctors who are being moved and deactivated', () => 
              from generate_series($3::timestamptz, $3::timestamptz + interval '20 minutes' * ($4 - 1), interval '20 minutes') t returning id`,
           [d.doctor.id, d.doctor.clinicId, new Date(day + d.k * 3_600_000).toISOString(), SLOTS_PER_DOCTOR],
         );
-        slotsOf.set(d.doctor.id, rows.map((r) => r.id));
+        slotsOf.set(
+          d.doctor.id,
+          rows.map((r) => r.id),
+        );
       }
       const steadySlot = await db.sql<{ id: number }>(
         `insert into slot (doctor_id, clinic_id, starts_at, ends_at, capacity) values ($1, $2, $3::timestamptz + interval '10 hours', $3::timestamptz + interval '10 hours 20 minutes', 4) returning id`,
@@ -81,11 +88,23 @@ describe('bookings storming doctors who are being moved and deactivated', () => 
       work.push(['cancel', () => cancelAppointment(db.em(), SYSTEM, held[0]!.id)]);
       for (const d of doctors) {
         const elsewhere = clinics[(d.k + 1 + (wave % 2)) % 3]!.id;
-        work.push(['move', () => updateDoctor(db.em(), SYSTEM, d.doctor.id, { clinicId: elsewhere === d.doctor.clinicId ? clinics[(d.k + 2) % 3]!.id : elsewhere })]);
+        work.push([
+          'move',
+          () => updateDoctor(db.em(), SYSTEM, d.doctor.id, { clinicId: elsewhere === d.doctor.clinicId ? clinics[(d.k + 2) % 3]!.id : elsewhere }),
+        ]);
         work.push(['deactivate', () => deactivateDoctor(db.em(), SYSTEM, d.doctor.id, { cancelBookings: true })]);
         const after = new Date(day + d.k * 3_600_000 + SLOTS_PER_DOCTOR * 20 * 60_000).toISOString();
         work.push(['slot', () => createSlot(db.em(), SYSTEM, { doctorId: d.doctor.id, start: after, length: '20m' })]);
-        if (d.k === 0) work.push(['leave', () => addLeave(db.em(), SYSTEM, d.doctor.id, { from: new Date(day).toISOString(), to: new Date(day + 40 * 60_000).toISOString(), cancelBookings: true })]);
+        if (d.k === 0)
+          work.push([
+            'leave',
+            () =>
+              addLeave(db.em(), SYSTEM, d.doctor.id, {
+                from: new Date(day).toISOString(),
+                to: new Date(day + 40 * 60_000).toISOString(),
+                cancelBookings: true,
+              }),
+          ]);
       }
       const shuffled = shuffle(work);
       const results = await Promise.allSettled(shuffled.map(([, run]) => run()));
@@ -106,9 +125,15 @@ describe('bookings storming doctors who are being moved and deactivated', () => 
     // future booking; an open future slot is in its doctor's clinic; a booking is in its slot's clinic, of
     // its slot's doctor, and in an open slot.
     expect(await slotCountsAreConsistent(db)).toBe(true);
-    expect(await db.sql(`select s.id from slot s join doctor d on d.id = s.doctor_id where not d.is_active and s.is_active and s.starts_at > now()`)).toEqual([]);
-    expect(await db.sql(`select a.id from appointment a join doctor d on d.id = a.doctor_id where not d.is_active and a.status = 'booked' and a.starts_at > now()`)).toEqual([]);
-    expect(await db.sql(`select s.id from slot s join doctor d on d.id = s.doctor_id where s.is_active and s.starts_at > now() and s.clinic_id <> d.clinic_id`)).toEqual([]);
+    expect(await db.sql(`select s.id from slot s join doctor d on d.id = s.doctor_id where not d.is_active and s.is_active and s.starts_at > now()`)).toEqual(
+      [],
+    );
+    expect(
+      await db.sql(`select a.id from appointment a join doctor d on d.id = a.doctor_id where not d.is_active and a.status = 'booked' and a.starts_at > now()`),
+    ).toEqual([]);
+    expect(
+      await db.sql(`select s.id from slot s join doctor d on d.id = s.doctor_id where s.is_active and s.starts_at > now() and s.clinic_id <> d.clinic_id`),
+    ).toEqual([]);
     expect(
       await db.sql(
         `select a.id from appointment a join slot s on s.id = a.slot_id
@@ -157,7 +182,8 @@ describe('transaction(): running again what PostgreSQL aborted for a conflict', 
       await holding;
       // Once the first attempt has waited for row 2 a while, the opponent asks for row 1: a circle. The
       // backend whose deadlock_timeout runs out first finds it and gives up: the first attempt's.
-      while (!(await db.sql(`select 1 from pg_stat_activity where datname = current_database() and wait_event_type = 'Lock'`)).length) await new Promise((r) => setTimeout(r, 10));
+      while (!(await db.sql(`select 1 from pg_stat_activity where datname = current_database() and wait_event_type = 'Lock'`)).length)
+        await new Promise((r) => setTimeout(r, 10));
       await new Promise((r) => setTimeout(r, 300));
       await other.query('select id from lock_probe where id = 1 for update');
       await other.query('commit');

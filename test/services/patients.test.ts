@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ForbiddenError, NotFoundError, ValidationError } from '../../src/domain/errors.js';
+import { ForbiddenError, NotFoundError, type ValidationError } from '../../src/domain/errors.js';
 import { SYSTEM } from '../../src/domain/roles.js';
 import { createPatient, getPatient, listPatients, patientHistory, updatePatient } from '../../src/services/patients.js';
 import { createTestDatabase, type TestDatabase } from '../support/db.js';
@@ -51,8 +51,13 @@ describe('who sees which patient', () => {
     expect(updated).toMatchObject({ bloodGroup: 'AB-', allergies: 'penicillin', mobile: '+49 30 1234567' });
     await expect(updatePatient(db.em(), carol.actor, dave.patient.id, { allergies: 'none' })).rejects.toBeInstanceOf(NotFoundError);
     await expect(updatePatient(db.em(), dr.actor, carol.patient.id, { allergies: 'none' })).rejects.toBeInstanceOf(ForbiddenError);
-    await expect(createPatient(db.em(), carol.actor, { email: uniqueEmail(), name: 'X', password: PASSWORD, dateOfBirth: '1990-01-01' })).rejects.toBeInstanceOf(ForbiddenError);
-    const audit = await db.sql(`select actor_id, before->>'bloodGroup' as before, after->>'bloodGroup' as after from audit_event where action = 'patient.update' and entity_id = $1`, [String(carol.patient.id)]);
+    await expect(
+      createPatient(db.em(), carol.actor, { email: uniqueEmail(), name: 'X', password: PASSWORD, dateOfBirth: '1990-01-01' }),
+    ).rejects.toBeInstanceOf(ForbiddenError);
+    const audit = await db.sql(
+      `select actor_id, before->>'bloodGroup' as before, after->>'bloodGroup' as after from audit_event where action = 'patient.update' and entity_id = $1`,
+      [String(carol.patient.id)],
+    );
     expect(audit).toEqual([{ actor_id: carol.actor.kind === 'user' ? carol.actor.id : null, before: null, after: 'AB-' }]);
   });
 

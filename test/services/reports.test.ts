@@ -22,14 +22,29 @@ describe('utilisation report', () => {
     const s3 = await seedSlot(db, dr.doctor.id, '2031-06-02T19:00:00Z', 30, 1);
     await seedSlot(db, other.doctor.id, '2031-06-02T04:00:00Z', 30, 1);
     const patients = await Promise.all(Array.from({ length: 5 }, () => makePatient(db.em())));
-    const a = await Promise.all([seedBooking(db, s1, patients[0]!.patient.id), seedBooking(db, s1, patients[1]!.patient.id), seedBooking(db, s1, patients[2]!.patient.id), seedBooking(db, s2, patients[3]!.patient.id)]);
+    const a = await Promise.all([
+      seedBooking(db, s1, patients[0]!.patient.id),
+      seedBooking(db, s1, patients[1]!.patient.id),
+      seedBooking(db, s1, patients[2]!.patient.id),
+      seedBooking(db, s2, patients[3]!.patient.id),
+    ]);
     await seedBooking(db, s3, patients[4]!.patient.id);
     await db.sql(`update appointment set status = 'completed' where id = any($1)`, [[a[0], a[1]]]);
     await db.sql(`update appointment set status = 'no_show' where id = $1`, [a[2]]);
 
     const report = await utilisationReport(db.em(), SYSTEM, { doctorId: dr.doctor.id, from: '2031-06-01', to: '2031-06-30' });
     expect(report.items).toEqual([
-      expect.objectContaining({ date: '2031-06-02', doctorId: dr.doctor.id, slots: 2, capacity: 6, booked: 4, completed: 2, noShow: 1, utilisation: 0.667, noShowRate: 0.333 }),
+      expect.objectContaining({
+        date: '2031-06-02',
+        doctorId: dr.doctor.id,
+        slots: 2,
+        capacity: 6,
+        booked: 4,
+        completed: 2,
+        noShow: 1,
+        utilisation: 0.667,
+        noShowRate: 0.333,
+      }),
       expect.objectContaining({ date: '2031-06-03', slots: 1, capacity: 1, booked: 1, utilisation: 1, noShowRate: null }),
     ]);
     expect(report.total).toBe(2);

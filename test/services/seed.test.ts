@@ -9,7 +9,11 @@ beforeAll(async () => {
 });
 afterAll(() => db.drop());
 
-const refusal = (promise: Promise<unknown>) => promise.then(() => expect.fail('seed accepted the file'), (err: unknown) => err as ValidationError);
+const refusal = (promise: Promise<unknown>) =>
+  promise.then(
+    () => expect.fail('seed accepted the file'),
+    (err: unknown) => err as ValidationError,
+  );
 const clinics = async () => (await db.sql<{ count: string }>('select count(*) from clinic'))[0]!.count;
 
 describe('seed with hostile keys', () => {

@@ -13,10 +13,11 @@ beforeAll(async () => {
 });
 afterAll(() => db.drop());
 
-const attempt = (email: string, password: string, ip: string) => login(db.em(), { email, password }, loginThrottle(ip)).then(
-  () => 'ok',
-  (err: unknown) => (err instanceof TooManyAttemptsError ? 'throttled' : (err as Error).message),
-);
+const attempt = (email: string, password: string, ip: string) =>
+  login(db.em(), { email, password }, loginThrottle(ip)).then(
+    () => 'ok',
+    (err: unknown) => (err instanceof TooManyAttemptsError ? 'throttled' : (err as Error).message),
+  );
 
 describe('the failed-login throttle', () => {
   it('counts an IPv6 client by its /64 network: changing the last 64 bits is the same address', async () => {

@@ -14,16 +14,26 @@ beforeAll(async () => {
 });
 afterAll(() => db.drop());
 
-const slotsOf = (doctorId: number) => db.sql<{ id: number; starts_at: Date; ends_at: Date }>(`select id, starts_at, ends_at from slot where doctor_id = $1 and is_active order by starts_at`, [doctorId]);
+const slotsOf = (doctorId: number) =>
+  db.sql<{ id: number; starts_at: Date; ends_at: Date }>(`select id, starts_at, ends_at from slot where doctor_id = $1 and is_active order by starts_at`, [
+    doctorId,
+  ]);
 
 const overlapping = async () =>
-  (await db.sql(`select 1 from slot a join slot b on a.doctor_id = b.doctor_id and a.id < b.id and a.is_active and b.is_active and tstzrange(a.starts_at, a.ends_at) && tstzrange(b.starts_at, b.ends_at)`)).length;
+  (
+    await db.sql(
+      `select 1 from slot a join slot b on a.doctor_id = b.doctor_id and a.id < b.id and a.is_active and b.is_active and tstzrange(a.starts_at, a.ends_at) && tstzrange(b.starts_at, b.ends_at)`,
+    )
+  ).length;
 
 describe('generating a schedule', () => {
   it('gives 09:00–17:00 local on both sides of the DST changes (Europe/Berlin, last Sundays of March and October)', async () => {
     const clinic = await makeClinic(db.em(), { timezone: 'Europe/Berlin' });
     const { doctor } = await makeDoctor(db.em(), clinic.id);
-    for (const [from, to] of [['2030-03-29', '2030-04-01'], ['2030-10-25', '2030-10-28']] as const) {
+    for (const [from, to] of [
+      ['2030-03-29', '2030-04-01'],
+      ['2030-10-25', '2030-10-28'],
+    ] as const) {
       const result = await generateSlots(db.em(), SYSTEM, { doctorIds: [doctor.id], from, to, days: 'mon-fri', start: '09:00', end: '17:00', length: '60m' });
       expect(result).toEqual({ created: 16, skipped: 0, skippedBy: {} }); // Friday and Monday, 8 slots each
     }
@@ -40,7 +50,17 @@ describe('generating a schedule', () => {
   it('is idempotent, honours breaks and capacity, and --dry-run writes nothing', async () => {
     const clinic = await makeClinic(db.em());
     const { doctor } = await makeDoctor(db.em(), clinic.id);
-    const schedule = { doctorIds: [doctor.id], from: '2030-02-04', to: '2030-02-08', days: 'mon,wed,fri', start: '09:00', end: '12:00', length: '30m', breaks: ['10:00-10:30'], capacity: 3 };
+    const schedule = {
+      doctorIds: [doctor.id],
+      from: '2030-02-04',
+      to: '2030-02-08',
+      days: 'mon,wed,fri',
+      start: '09:00',
+      end: '12:00',
+      length: '30m',
+      breaks: ['10:00-10:30'],
+      capacity: 3,
+    };
     expect(await generateSlots(db.em(), SYSTEM, { ...schedule, dryRun: true })).toEqual({ created: 15, skipped: 0, skippedBy: {}, dryRun: true });
     expect(await slotsOf(doctor.id)).toHaveLength(0);
     expect(await generateSlots(db.em(), SYSTEM, schedule)).toEqual({ created: 15, skipped: 0, skippedBy: {} });
@@ -48,7 +68,9 @@ describe('generating a schedule', () => {
     const local = (await slotsOf(doctor.id)).map((s) => localParts(new Date(s.starts_at), 'Asia/Kolkata'));
     expect(local.filter((p) => p.day === 4).map((p) => `${p.hour}:${p.minute}`)).toEqual(['9:0', '9:30', '10:30', '11:0', '11:30']);
     expect(await db.sql(`select distinct capacity from slot where doctor_id = $1`, [doctor.id])).toEqual([{ capacity: 3 }]);
-    const [audit] = await db.sql(`select after from audit_event where action = 'slot.generate' and after->'doctorIds' @> $1::jsonb order by id limit 1`, [JSON.stringify([doctor.id])]);
+    const [audit] = await db.sql(`select after from audit_event where action = 'slot.generate' and after->'doctorIds' @> $1::jsonb order by id limit 1`, [
+      JSON.stringify([doctor.id]),
+    ]);
     expect(audit!.after).toMatchObject({ created: 15, from: '2030-02-04', to: '2030-02-08' });
   });
 
@@ -57,7 +79,15 @@ describe('generating a schedule', () => {
     const { doctor } = await makeDoctor(db.em(), clinic.id);
     await addLeave(db.em(), SYSTEM, doctor.id, { from: '2030-03-05', to: '2030-03-05' });
     await createSlot(db.em(), SYSTEM, { doctorId: doctor.id, start: '2030-03-04 09:10', length: '15m' });
-    const result = await generateSlots(db.em(), SYSTEM, { doctorIds: [doctor.id], from: '2030-03-04', to: '2030-03-06', days: 'all', start: '09:00', end: '10:00', length: '20m' });
+    const result = await generateSlots(db.em(), SYSTEM, {
+      doctorIds: [doctor.id],
+      from: '2030-03-04',
+      to: '2030-03-06',
+      days: 'all',
+      start: '09:00',
+      end: '10:00',
+      length: '20m',
+    });
     // 09:10–09:25 overlaps both 09:00–09:20 and 09:20–09:40 of the first day.
     expect(result).toEqual({ created: 4, skipped: 5, skippedBy: { leave: 3, overlap: 2 } });
     expect(await overlapping()).toBe(0);
@@ -67,13 +97,29 @@ describe('generating a schedule', () => {
     const clinic = await makeClinic(db.em());
     const { doctor } = await makeDoctor(db.em(), clinic.id);
     await expect(generateSlots(db.em(), SYSTEM, { doctorIds: [doctor.id], from: '2030-04-01', to: '2030-04-07' })).rejects.toThrow(/no working hours/);
-    await setHours(db.em(), SYSTEM, doctor.id, { days: 'mon-fri', windows: [{ start: '14:00', end: '15:00' }, { start: '09:00', end: '10:00' }], length: '20m' });
+    await setHours(db.em(), SYSTEM, doctor.id, {
+      days: 'mon-fri',
+      windows: [
+        { start: '14:00', end: '15:00' },
+        { start: '09:00', end: '10:00' },
+      ],
+      length: '20m',
+    });
     await setHours(db.em(), SYSTEM, doctor.id, { days: 'sat', windows: [{ start: '10:00', end: '11:00' }], length: '30m', capacity: 2 });
     const hours = await getHours(db.em(), SYSTEM, doctor.id);
     expect(hours.windows.filter((w) => w.day === 'mon').map((w) => `${w.start}-${w.end}`)).toEqual(['09:00-10:00', '14:00-15:00']);
     const result = await generateSlots(db.em(), SYSTEM, { doctorIds: [doctor.id], from: '2030-04-01', to: '2030-04-07' });
     expect(result.created).toBe(5 * 6 + 2); // weekdays: 3 + 3; Saturday: 2 of 30m; Sunday: none
-    await expect(setHours(db.em(), SYSTEM, doctor.id, { days: 'mon', windows: [{ start: '09:00', end: '12:00' }, { start: '11:00', end: '13:00' }], length: '20m' })).rejects.toMatchObject({ field: 'start' });
+    await expect(
+      setHours(db.em(), SYSTEM, doctor.id, {
+        days: 'mon',
+        windows: [
+          { start: '09:00', end: '12:00' },
+          { start: '11:00', end: '13:00' },
+        ],
+        length: '20m',
+      }),
+    ).rejects.toMatchObject({ field: 'start' });
   });
 
   it('two concurrent runs for the same doctor: the total is exact and nothing overlaps', async () => {
@@ -116,9 +162,16 @@ describe('one slot', () => {
     const clash = await createSlot(db.em(), SYSTEM, { doctorId: doctor.id, start: '2030-07-01 09:10' }).catch((e) => e);
     expect(clash).toBeInstanceOf(ConflictError);
     expect(clash.message).toBe(`2030-07-01 09:10 GMT+5:30 overlaps slot ${first.id}`);
-    await expect(createSlot(db.em(), SYSTEM, { doctorId: doctor.id, start: '2020-01-01 09:00' })).rejects.toMatchObject({ field: 'start', message: expect.stringContaining('in the past') });
-    await expect(createSlot(db.em(), SYSTEM, { doctorId: doctor.id, start: '2030-07-02 09:00', end: '2030-07-02 09:02' })).rejects.toMatchObject({ field: 'end' });
-    await expect(createSlot(db.em(), SYSTEM, { doctorId: doctor.id, start: '2030-07-02 09:00', length: '20m', end: '2030-07-02 09:20' })).rejects.toBeInstanceOf(ValidationError);
+    await expect(createSlot(db.em(), SYSTEM, { doctorId: doctor.id, start: '2020-01-01 09:00' })).rejects.toMatchObject({
+      field: 'start',
+      message: expect.stringContaining('in the past'),
+    });
+    await expect(createSlot(db.em(), SYSTEM, { doctorId: doctor.id, start: '2030-07-02 09:00', end: '2030-07-02 09:02' })).rejects.toMatchObject({
+      field: 'end',
+    });
+    await expect(
+      createSlot(db.em(), SYSTEM, { doctorId: doctor.id, start: '2030-07-02 09:00', length: '20m', end: '2030-07-02 09:20' }),
+    ).rejects.toBeInstanceOf(ValidationError);
   });
 
   it('only admins and the slot’s own doctor create or delete slots', async () => {
@@ -129,8 +182,28 @@ describe('one slot', () => {
     const slot = await createSlot(db.em(), own.actor, { doctorId: own.doctor.id, start: '2030-08-01 09:00' });
     await expect(createSlot(db.em(), other.actor, { doctorId: own.doctor.id, start: '2030-08-01 10:00' })).rejects.toBeInstanceOf(ForbiddenError);
     await expect(createSlot(db.em(), patient, { doctorId: own.doctor.id, start: '2030-08-01 10:00' })).rejects.toBeInstanceOf(ForbiddenError);
-    await expect(generateSlots(db.em(), other.actor, { doctorIds: [own.doctor.id], from: '2030-08-02', to: '2030-08-02', days: 'all', start: '09:00', end: '10:00', length: '20m' })).rejects.toBeInstanceOf(ForbiddenError);
-    await expect(generateSlots(db.em(), own.actor, { clinicId: clinic.id, from: '2030-08-02', to: '2030-08-02', days: 'all', start: '09:00', end: '10:00', length: '20m' })).rejects.toBeInstanceOf(ForbiddenError);
+    await expect(
+      generateSlots(db.em(), other.actor, {
+        doctorIds: [own.doctor.id],
+        from: '2030-08-02',
+        to: '2030-08-02',
+        days: 'all',
+        start: '09:00',
+        end: '10:00',
+        length: '20m',
+      }),
+    ).rejects.toBeInstanceOf(ForbiddenError);
+    await expect(
+      generateSlots(db.em(), own.actor, {
+        clinicId: clinic.id,
+        from: '2030-08-02',
+        to: '2030-08-02',
+        days: 'all',
+        start: '09:00',
+        end: '10:00',
+        length: '20m',
+      }),
+    ).rejects.toBeInstanceOf(ForbiddenError);
     await expect(deleteSlot(db.em(), other.actor, slot.id)).rejects.toBeInstanceOf(ForbiddenError);
     await expect(deleteSlot(db.em(), patient, slot.id)).rejects.toBeInstanceOf(ForbiddenError);
     await expect(deleteSlot(db.em(), own.actor, slot.id)).resolves.toMatchObject({ isActive: false });
@@ -146,7 +219,10 @@ describe('one slot', () => {
     const deleted = await deleteSlot(db.em(), SYSTEM, slot.id, { cancelBookings: true });
     expect(deleted).toMatchObject({ isActive: false, bookedCount: 0, cancelledAppointmentIds: [a, b] });
     await expect(deleteSlot(db.em(), SYSTEM, slot.id, { cancelBookings: true })).rejects.toBeInstanceOf(ConflictError);
-    const events = await db.sql(`select action from audit_event where (entity = 'appointment' and entity_id in ($1, $2)) or (entity = 'slot' and entity_id = $3)`, [String(a), String(b), String(slot.id)]);
+    const events = await db.sql(
+      `select action from audit_event where (entity = 'appointment' and entity_id in ($1, $2)) or (entity = 'slot' and entity_id = $3)`,
+      [String(a), String(b), String(slot.id)],
+    );
     expect(events.map((e) => e.action).sort()).toEqual(['appointment.cancel', 'appointment.cancel', 'slot.create', 'slot.delete']);
     expect(await slotCountsAreConsistent(db)).toBe(true);
   });
@@ -171,7 +247,9 @@ describe('import', () => {
     const good = rows.slice(0, 2);
     expect(await importSlots(db.em(), SYSTEM, good)).toEqual({ created: 2, skipped: 0, skippedBy: {} });
     expect(await importSlots(db.em(), SYSTEM, good)).toEqual({ created: 0, skipped: 2, skippedBy: { exists: 2 } });
-    const clash = (await importSlots(db.em(), SYSTEM, [{ line: 2, doctor: String(doctor.id), start: '2030-10-01 09:10', length: '20m' }]).catch((e) => e)) as ValidationError;
+    const clash = (await importSlots(db.em(), SYSTEM, [{ line: 2, doctor: String(doctor.id), start: '2030-10-01 09:10', length: '20m' }]).catch(
+      (e) => e,
+    )) as ValidationError;
     expect(clash.issues[0]!.field).toBe('line 2: start');
     expect(clash.issues[0]!.message).toMatch(/overlaps slot \d+/);
   });
@@ -184,14 +262,17 @@ describe('free slots', () => {
     const open = await createSlot(db.em(), SYSTEM, { doctorId: doctor.id, start: '2030-11-04 09:00', capacity: 2 });
     const full = await createSlot(db.em(), SYSTEM, { doctorId: doctor.id, start: '2030-11-04 10:00' });
     const deleted = await createSlot(db.em(), SYSTEM, { doctorId: doctor.id, start: '2030-11-04 11:00' });
-    const duringLeave = await createSlot(db.em(), SYSTEM, { doctorId: doctor.id, start: '2030-11-05 09:00' });
+    await createSlot(db.em(), SYSTEM, { doctorId: doctor.id, start: '2030-11-05 09:00' });
     const later = await createSlot(db.em(), SYSTEM, { doctorId: doctor.id, start: '2030-11-06 09:00' });
     await seedBooking(db, full.id, (await makePatient(db.em())).patient.id);
     await seedBooking(db, open.id, (await makePatient(db.em())).patient.id);
     await deleteSlot(db.em(), SYSTEM, deleted.id);
     await addLeave(db.em(), SYSTEM, doctor.id, { from: '2030-11-05', to: '2030-11-05' });
     // A past slot, written directly (the service refuses to create one).
-    await db.sql(`insert into slot (doctor_id, clinic_id, starts_at, ends_at, capacity) values ($1, $2, now() - interval '2 hours', now() - interval '1 hour', 1)`, [doctor.id, clinic.id]);
+    await db.sql(
+      `insert into slot (doctor_id, clinic_id, starts_at, ends_at, capacity) values ($1, $2, now() - interval '2 hours', now() - interval '1 hour', 1)`,
+      [doctor.id, clinic.id],
+    );
 
     const found = await freeSlots(db.em(), SYSTEM, { specialty: 'Dermatology', city: 'KOCHI', from: '2020-01-01', to: '2030-11-30' });
     expect(found.items.map((s) => s.id)).toEqual([open.id, later.id]);
@@ -215,7 +296,10 @@ describe('free slots, page by page', () => {
     const doctors = [];
     for (let i = 0; i < 6; i++) doctors.push((await makeDoctor(db.em(), clinics[i % 3]!.id, { specialty: i % 2 ? 'nephrology' : 'oncology' })).doctor);
     let seed = 7;
-    const random = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+    const random = () => {
+      seed = (seed * 1103515245 + 12345) % 2 ** 31;
+      return seed / 2 ** 31;
+    };
     const capacityOne: number[] = [];
     for (const doctor of doctors) {
       const rows = await db.sql<{ id: number; capacity: number }>(
@@ -232,7 +316,8 @@ describe('free slots, page by page', () => {
       }
     }
     for (const slotId of capacityOne.slice(0, 8)) await seedBooking(db, slotId, (await makePatient(db.em())).patient.id);
-    const leave = (doctorId: number, from: string, to: string) => db.sql(`insert into doctor_leave (doctor_id, starts_at, ends_at) values ($1, $2, $3)`, [doctorId, from, to]);
+    const leave = (doctorId: number, from: string, to: string) =>
+      db.sql(`insert into doctor_leave (doctor_id, starts_at, ends_at) values ($1, $2, $3)`, [doctorId, from, to]);
     await leave(doctors[0]!.id, '2031-01-03T00:00Z', '2031-01-04T00:00Z');
     await leave(doctors[1]!.id, '2031-01-05T10:00Z', '2031-01-05T11:00Z');
     await leave(doctors[1]!.id, '2031-01-05T11:00Z', '2031-01-05T12:00Z');
@@ -267,7 +352,11 @@ describe('free slots, page by page', () => {
         for (let offset = 0; offset <= expected.length + 1 && (limit > 1 || offset < 4); offset += limit) {
           const page = await freeSlots(db.em(), SYSTEM, { ...filter, from: '2031-01-02', to: '2031-01-10', limit, offset });
           expect({ filter, limit, offset, ids: page.items.map((s) => s.id), total: page.total }).toEqual({
-            filter, limit, offset, ids: expected.slice(offset, offset + limit), total: expected.length,
+            filter,
+            limit,
+            offset,
+            ids: expected.slice(offset, offset + limit),
+            total: expected.length,
           });
           pages++;
         }

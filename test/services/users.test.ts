@@ -40,7 +40,9 @@ describe('users', () => {
     const doctor = await makeUser(db.em(), 'doctor');
     await expect(listUsers(db.em(), patient.actor, {})).rejects.toBeInstanceOf(ForbiddenError);
     await expect(listUsers(db.em(), doctor.actor, {})).rejects.toBeInstanceOf(ForbiddenError);
-    await expect(createUser(db.em(), doctor.actor, { email: uniqueEmail(), name: 'X', password: PASSWORD, role: 'admin' })).rejects.toBeInstanceOf(ForbiddenError);
+    await expect(createUser(db.em(), doctor.actor, { email: uniqueEmail(), name: 'X', password: PASSWORD, role: 'admin' })).rejects.toBeInstanceOf(
+      ForbiddenError,
+    );
     await expect(updateUser(db.em(), patient.actor, patient.user.id, { name: 'Me' })).rejects.toBeInstanceOf(ForbiddenError);
     await expect(deactivateUser(db.em(), patient.actor, doctor.user.id)).rejects.toBeInstanceOf(ForbiddenError);
     await expect(getUser(db.em(), patient.actor, patient.user.id)).resolves.toMatchObject({ id: patient.user.id });
@@ -51,7 +53,9 @@ describe('users', () => {
     const err = await createUser(db.em(), SYSTEM, { email: 'bad', name: '', password: 'short', role: 'nurse' as never }).catch((e) => e);
     expect(err).toBeInstanceOf(ValidationError);
     expect((err as ValidationError).issues.map((i) => i.field).sort()).toEqual(['email', 'name', 'password', 'password', 'role']);
-    const unknown = await createUser(db.em(), SYSTEM, { email: uniqueEmail(), name: 'X', password: PASSWORD, role: 'patient', isAdmin: true } as never).catch((e) => e);
+    const unknown = await createUser(db.em(), SYSTEM, { email: uniqueEmail(), name: 'X', password: PASSWORD, role: 'patient', isAdmin: true } as never).catch(
+      (e) => e,
+    );
     expect(unknown.issues).toEqual([{ field: 'isAdmin', message: 'is not a known field' }]);
     const long = await createUser(db.em(), SYSTEM, { email: uniqueEmail(), name: 'X', password: `Aa1${'é'.repeat(40)}`, role: 'patient' }).catch((e) => e);
     expect(long.issues).toEqual([{ field: 'password', message: 'must be at most 72 bytes' }]);

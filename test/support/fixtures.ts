@@ -23,12 +23,15 @@ export async function makeUser(em: EntityManager, role: Role, overrides: { email
   return { user, actor };
 }
 
-
 let counter = 0;
 const next = () => `${Date.now().toString(36)}${(counter++).toString(36)}`;
 
 export async function makeClinic(em: EntityManager, overrides: { timezone?: string; city?: string; name?: string } = {}) {
-  return createClinic(em, SYSTEM, { name: overrides.name ?? `Clinic ${next()}`, city: overrides.city ?? 'Pune', timezone: overrides.timezone ?? 'Asia/Kolkata' });
+  return createClinic(em, SYSTEM, {
+    name: overrides.name ?? `Clinic ${next()}`,
+    city: overrides.city ?? 'Pune',
+    timezone: overrides.timezone ?? 'Asia/Kolkata',
+  });
 }
 
 export async function makeDoctor(em: EntityManager, clinicId: number, overrides: { specialty?: string; maxPatientsPerDay?: number } = {}) {
@@ -92,7 +95,12 @@ export async function tokenFor(em: EntityManager, user: { id: number; role: Role
  * For the duration of `fn`, every update of a doctor fails the way PostgreSQL fails it (`errcode`: 40P01 a
  * deadlock, XX000 an internal error …), and the attempts are counted (in a sequence: rollbacks keep it).
  */
-export async function whileDoctorUpdatesFail<T>(db: TestDatabase, errcode: string, message: string, fn: () => Promise<T>): Promise<{ result: T; attempts: number }> {
+export async function whileDoctorUpdatesFail<T>(
+  db: TestDatabase,
+  errcode: string,
+  message: string,
+  fn: () => Promise<T>,
+): Promise<{ result: T; attempts: number }> {
   await db.sql(`create sequence doctor_update_attempts`);
   await db.sql(`create function refuse_doctor_update() returns trigger language plpgsql as $$
     begin perform nextval('doctor_update_attempts'); raise exception '${message}' using errcode = '${errcode}'; end $$`);

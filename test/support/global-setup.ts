@@ -35,7 +35,10 @@ export default async function setup(project: TestProject) {
     chmodSync(dir, 0o755); // as root, PostgreSQL runs as `postgres`, which must enter this directory
     const choice = { dir, why: 'test run' };
     // Durability is not under test; speed is welcome.
-    const server = await ensureEmbeddedServer({ dataDir: choice, settings: { fsync: 'off', synchronous_commit: 'off', full_page_writes: 'off', max_connections: '300' } });
+    const server = await ensureEmbeddedServer({
+      dataDir: choice,
+      settings: { fsync: 'off', synchronous_commit: 'off', full_page_writes: 'off', max_connections: '300' },
+    });
     serverUrl = server.url;
     stop = async () => {
       await stopEmbeddedServer(choice);

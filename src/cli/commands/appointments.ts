@@ -32,6 +32,7 @@ const filterOptions = (cmd: Command) =>
     .option('--from <date>', 'from this day or time')
     .option('--to <date>', 'up to this day (included) or time');
 
+// biome-ignore lint/suspicious/noExplicitAny: until each command has its own typed options (issue [2/7] item 7)
 const filters = (opts: Record<string, any>) =>
   given({ patientId: opts.patient, doctorId: opts.doctor, clinicId: opts.clinic, status: opts.status, from: opts.from, to: opts.to });
 
@@ -57,7 +58,10 @@ async function chooseInteractively({ em, actor }: Services, patient: number | un
   const slotId = await select(
     {
       message: 'Slot',
-      choices: page.items.map((s) => ({ value: s.id, name: visible(`${formatLocal(s.startsAt, s.timezone)}  ${s.doctorName}, ${s.clinicName}  (${s.remaining} left)`, 'space') })),
+      choices: page.items.map((s) => ({
+        value: s.id,
+        name: visible(`${formatLocal(s.startsAt, s.timezone)}  ${s.doctorName}, ${s.clinicName}  (${s.remaining} left)`, 'space'),
+      })),
     },
     out,
   );
@@ -81,10 +85,17 @@ export function registerAppointments(program: Command): void {
         if (opts.slot === undefined && !canPrompt()) throw new ValidationError('is required', '--slot');
         const { bookAppointment } = await import('../../services/appointments.js');
         const booked = await withServices(async (services) => {
-          const request = opts.slot === undefined ? await chooseInteractively(services, opts.patient) : { slotId: opts.slot, ...given({ patientId: opts.patient, reason: opts.reason }) };
+          const request =
+            opts.slot === undefined
+              ? await chooseInteractively(services, opts.patient)
+              : { slotId: opts.slot, ...given({ patientId: opts.patient, reason: opts.reason }) };
           return bookAppointment(services.em, services.actor, { ...request, ...given({ idempotencyKey: opts.idempotencyKey }) });
         });
-        printDone(ctx, `Booked appointment ${booked.id}: ${booked.patientName} with ${booked.doctorName}, ${formatLocal(booked.startsAt, booked.timezone)} at ${booked.clinicName}`, booked);
+        printDone(
+          ctx,
+          `Booked appointment ${booked.id}: ${booked.patientName} with ${booked.doctorName}, ${formatLocal(booked.startsAt, booked.timezone)} at ${booked.clinicName}`,
+          booked,
+        );
       }, flags),
     );
 

@@ -20,18 +20,25 @@ export function registerAuth(program: Command): void {
     .option('--email <email>', 'your login email')
     .option('--password-stdin', 'read the password from the first line of stdin')
     .action(
-      act(async (ctx, opts) => {
-        const email = await required(opts.email, '--email', 'Email');
-        const password = await readSecret({ stdinFlag: '--password-stdin', fromStdin: Boolean(opts.passwordStdin), prompt: 'Password' });
-        const { login } = await import('../../services/sessions.js');
-        const result = await withServices(({ em }) => login(em, { email, password }), { asSystem: true });
-        const file = saveCredentials({ token: result.token.accessToken, email: result.user.email, expiresAt: result.token.expiresAt });
-        printDone(ctx, `Logged in as ${result.user.name} <${result.user.email}> (${result.user.role}) until ${formatInstant(result.token.expiresAt)}; token kept in ${file}`, {
-          user: result.user,
-          expiresAt: result.token.expiresAt,
-          credentialsFile: file,
-        });
-      }, { password: '--password-stdin' }),
+      act(
+        async (ctx, opts) => {
+          const email = await required(opts.email, '--email', 'Email');
+          const password = await readSecret({ stdinFlag: '--password-stdin', fromStdin: Boolean(opts.passwordStdin), prompt: 'Password' });
+          const { login } = await import('../../services/sessions.js');
+          const result = await withServices(({ em }) => login(em, { email, password }), { asSystem: true });
+          const file = saveCredentials({ token: result.token.accessToken, email: result.user.email, expiresAt: result.token.expiresAt });
+          printDone(
+            ctx,
+            `Logged in as ${result.user.name} <${result.user.email}> (${result.user.role}) until ${formatInstant(result.token.expiresAt)}; token kept in ${file}`,
+            {
+              user: result.user,
+              expiresAt: result.token.expiresAt,
+              credentialsFile: file,
+            },
+          );
+        },
+        { password: '--password-stdin' },
+      ),
     );
 
   program
@@ -71,15 +78,18 @@ export function registerAuth(program: Command): void {
     .description('change your own password; every other session of yours is logged out')
     .option('--password-stdin', 'read the current password, then the new one, from two lines of stdin')
     .action(
-      act(async (ctx, opts) => {
-        const fromStdin = Boolean(opts.passwordStdin);
-        const currentPassword = await readSecret({ stdinFlag: '--password-stdin', fromStdin, line: 0, prompt: 'Current password' });
-        const newPassword = await readSecret({ stdinFlag: '--password-stdin', fromStdin, line: 1, prompt: 'New password', confirm: true });
-        const { changePassword } = await import('../../services/sessions.js');
-        const result = await withServices(({ em, actor }) => changePassword(em, actor, { currentPassword, newPassword }));
-        // The old token was just revoked; keep this terminal logged in with the new one (unless ASCEND_TOKEN is in use).
-        if (!process.env.ASCEND_TOKEN) saveCredentials({ token: result.token.accessToken, email: result.user.email, expiresAt: result.token.expiresAt });
-        printDone(ctx, 'Password changed; other sessions are logged out', { user: result.user, expiresAt: result.token.expiresAt });
-      }, { currentPassword: '--password-stdin (line 1)', newPassword: '--password-stdin (line 2)' }),
+      act(
+        async (ctx, opts) => {
+          const fromStdin = Boolean(opts.passwordStdin);
+          const currentPassword = await readSecret({ stdinFlag: '--password-stdin', fromStdin, line: 0, prompt: 'Current password' });
+          const newPassword = await readSecret({ stdinFlag: '--password-stdin', fromStdin, line: 1, prompt: 'New password', confirm: true });
+          const { changePassword } = await import('../../services/sessions.js');
+          const result = await withServices(({ em, actor }) => changePassword(em, actor, { currentPassword, newPassword }));
+          // The old token was just revoked; keep this terminal logged in with the new one (unless ASCEND_TOKEN is in use).
+          if (!process.env.ASCEND_TOKEN) saveCredentials({ token: result.token.accessToken, email: result.user.email, expiresAt: result.token.expiresAt });
+          printDone(ctx, 'Password changed; other sessions are logged out', { user: result.user, expiresAt: result.token.expiresAt });
+        },
+        { currentPassword: '--password-stdin (line 1)', newPassword: '--password-stdin (line 2)' },
+      ),
     );
 }

@@ -27,7 +27,8 @@ const contactOptions = (cmd: Command) =>
     .option('--phone <phone>', 'phone number')
     .option('--email <email>', 'contact email');
 
-const contact = (opts: Record<string, string | undefined>) => given({ address: opts.address, state: opts.state, zip: opts.zip, phone: opts.phone, email: opts.email });
+const contact = (opts: Record<string, string | undefined>) =>
+  given({ address: opts.address, state: opts.state, zip: opts.zip, phone: opts.phone, email: opts.email });
 
 export function registerClinics(program: Command): void {
   const clinics = program.command('clinics').description('clinics: where doctors work, each with its time zone');
@@ -62,7 +63,12 @@ export function registerClinics(program: Command): void {
       act(async (ctx, opts) => {
         const { listClinics } = await import('../../services/clinics.js');
         const page = await withServices(({ em, actor }) =>
-          listClinics(em, actor, { ...given({ city: opts.city, search: opts.search }), includeInactive: Boolean(opts.includeInactive), limit: opts.limit, offset: opts.offset }),
+          listClinics(em, actor, {
+            ...given({ city: opts.city, search: opts.search }),
+            includeInactive: Boolean(opts.includeInactive),
+            limit: opts.limit,
+            offset: opts.offset,
+          }),
         );
         printList(ctx, page, clinicColumns, 'clinics');
       }),
@@ -90,7 +96,9 @@ export function registerClinics(program: Command): void {
   ).action(
     act(async (ctx, opts, id: number) => {
       const { updateClinic } = await import('../../services/clinics.js');
-      const clinic = await withServices(({ em, actor }) => updateClinic(em, actor, id, { ...given({ name: opts.name, city: opts.city, timezone: opts.timezone }), ...contact(opts) }));
+      const clinic = await withServices(({ em, actor }) =>
+        updateClinic(em, actor, id, { ...given({ name: opts.name, city: opts.city, timezone: opts.timezone }), ...contact(opts) }),
+      );
       printDone(ctx, `Updated clinic ${clinic.id} (${clinic.name}, ${clinic.city})`, clinic);
     }),
   );

@@ -65,7 +65,16 @@ export function registerDb(program: Command): void {
         } else {
           const s = d.embeddedStatus();
           url = s.running ? s.url : null;
-          status = { embedded: true, url: masked(s.url), dataDir: s.dataDir, dataDirReason: s.dataDirWhy, initialised: s.initialised, port: s.port, pid: s.pid, log: s.log };
+          status = {
+            embedded: true,
+            url: masked(s.url),
+            dataDir: s.dataDir,
+            dataDirReason: s.dataDirWhy,
+            initialised: s.initialised,
+            port: s.port,
+            pid: s.pid,
+            log: s.log,
+          };
         }
         let migrations: { applied: string[]; pending: string[] } | null = null;
         let running = false;
@@ -85,9 +94,12 @@ export function registerDb(program: Command): void {
           `${chalk.bold('URL')}         ${result.url ?? '(not initialised yet: any command starts it)'}`,
         ];
         if (!external) lines.push(`${chalk.bold('Data dir')}    ${status.dataDir} (${status.dataDirReason})`, `${chalk.bold('Log')}         ${status.log}`);
-        if (migrations) lines.push(`${chalk.bold('Migrations')}  ${migrations.applied.length} applied, ${migrations.pending.length} pending${migrations.pending.length ? `: ${migrations.pending.join(', ')}` : ''}`);
+        if (migrations)
+          lines.push(
+            `${chalk.bold('Migrations')}  ${migrations.applied.length} applied, ${migrations.pending.length} pending${migrations.pending.length ? `: ${migrations.pending.join(', ')}` : ''}`,
+          );
         if (error) lines.push(`${chalk.bold('Error')}       ${error}`);
-        process.stdout.write(lines.join('\n') + '\n');
+        process.stdout.write(`${lines.join('\n')}\n`);
       }),
     );
 
@@ -99,7 +111,12 @@ export function registerDb(program: Command): void {
         refuseWhenExternal(d.externalDatabaseUrl(), 'start');
         await d.resolveDatabase();
         const s = d.embeddedStatus();
-        printDone(ctx, `Embedded PostgreSQL running on 127.0.0.1:${s.port} (data in ${s.dataDir})`, { running: true, port: s.port, dataDir: s.dataDir, url: masked(s.url) });
+        printDone(ctx, `Embedded PostgreSQL running on 127.0.0.1:${s.port} (data in ${s.dataDir})`, {
+          running: true,
+          port: s.port,
+          dataDir: s.dataDir,
+          url: masked(s.url),
+        });
       }),
     );
 
@@ -121,7 +138,7 @@ export function registerDb(program: Command): void {
         const d = await loadDb();
         const { url } = await d.resolveDatabase();
         if (ctx.json) printJson({ url });
-        else process.stdout.write(url + '\n');
+        else process.stdout.write(`${url}\n`);
       }),
     );
 

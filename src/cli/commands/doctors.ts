@@ -190,7 +190,8 @@ export function registerDoctors(program: Command): void {
         const starts: string[] = opts.start;
         const ends: string[] = opts.end;
         if (!starts.length) throw new ValidationError('is required (at least one --start/--end pair)', '--start');
-        if (starts.length !== ends.length) throw new ValidationError(`give one --end for each --start (${starts.length} --start, ${ends.length} --end)`, '--end');
+        if (starts.length !== ends.length)
+          throw new ValidationError(`give one --end for each --start (${starts.length} --start, ${ends.length} --end)`, '--end');
         const { setHours } = await import('../../services/hours.js');
         const result = await withServices(({ em, actor }) =>
           setHours(em, actor, doctorId, { days, length, capacity: opts.capacity, windows: starts.map((start, i) => ({ start, end: ends[i]! })) }),
@@ -210,7 +211,12 @@ export function registerDoctors(program: Command): void {
         const { getHours } = await import('../../services/hours.js');
         const result = await withServices(({ em, actor }) => getHours(em, actor, doctorId));
         if (ctx.json) return printJson(result);
-        printList(ctx, { items: result.windows, total: result.windows.length, limit: result.windows.length, offset: 0 }, hoursColumns, `windows (${result.timezone})`);
+        printList(
+          ctx,
+          { items: result.windows, total: result.windows.length, limit: result.windows.length, offset: 0 },
+          hoursColumns,
+          `windows (${result.timezone})`,
+        );
       }),
     );
 
@@ -229,7 +235,9 @@ export function registerDoctors(program: Command): void {
         const from = await required(opts.from, '--from', 'From (YYYY-MM-DD)');
         const to = await required(opts.to, '--to', 'To (YYYY-MM-DD, included)');
         const { addLeave } = await import('../../services/doctors.js');
-        const added = await withServices(({ em, actor }) => addLeave(em, actor, doctorId, { from, to, cancelBookings: Boolean(opts.cancelBookings), ...given({ reason: opts.reason }) }));
+        const added = await withServices(({ em, actor }) =>
+          addLeave(em, actor, doctorId, { from, to, cancelBookings: Boolean(opts.cancelBookings), ...given({ reason: opts.reason }) }),
+        );
         const cancelled = added.cancelledAppointmentIds.length;
         printDone(
           ctx,
@@ -249,7 +257,9 @@ export function registerDoctors(program: Command): void {
     .action(
       act(async (ctx, opts, doctorId: number) => {
         const { listLeave } = await import('../../services/doctors.js');
-        const page = await withServices(({ em, actor }) => listLeave(em, actor, doctorId, { includePast: Boolean(opts.includePast), limit: opts.limit, offset: opts.offset }));
+        const page = await withServices(({ em, actor }) =>
+          listLeave(em, actor, doctorId, { includePast: Boolean(opts.includePast), limit: opts.limit, offset: opts.offset }),
+        );
         printList(ctx, page, leaveColumns, 'leave periods');
       }),
     );

@@ -11,24 +11,27 @@ export function registerInit(program: Command): void {
     .option('--admin-name <name>', 'first admin’s name (env ASCEND_ADMIN_NAME)')
     .option('--admin-password-stdin', 'read the admin password from stdin (or env ASCEND_ADMIN_PASSWORD)')
     .action(
-      act(async (ctx, opts) => {
-        const env = process.env;
-        const adminEmail = await required(opts.adminEmail ?? env.ASCEND_ADMIN_EMAIL, '--admin-email', 'Admin email');
-        const adminName = await required(opts.adminName ?? env.ASCEND_ADMIN_NAME, '--admin-name', 'Admin name');
-        const adminPassword =
-          !opts.adminPasswordStdin && env.ASCEND_ADMIN_PASSWORD
-            ? env.ASCEND_ADMIN_PASSWORD
-            : await readSecret({ stdinFlag: '--admin-password-stdin', fromStdin: Boolean(opts.adminPasswordStdin), prompt: 'Admin password', confirm: true });
-        const [{ resolveDatabase }, { migrateUrl }, { initialise }, { withServices }] = await Promise.all([
-          import('../../db/database.js'),
-          import('../../db/migrator.js'),
-          import('../../services/init.js'),
-          import('../session.js'),
-        ]);
-        const target = await resolveDatabase();
-        if (!target.embedded) await migrateUrl(target.url);
-        const admin = await withServices(({ em }) => initialise(em, { adminEmail, adminName, adminPassword }), { asSystem: true });
-        printDone(ctx, `Initialised: admin ${admin.name} <${admin.email}> created (id ${admin.id}). Next: ascend login --email ${admin.email}`, admin);
-      }, { adminPassword: '--admin-password-stdin' }),
+      act(
+        async (ctx, opts) => {
+          const env = process.env;
+          const adminEmail = await required(opts.adminEmail ?? env.ASCEND_ADMIN_EMAIL, '--admin-email', 'Admin email');
+          const adminName = await required(opts.adminName ?? env.ASCEND_ADMIN_NAME, '--admin-name', 'Admin name');
+          const adminPassword =
+            !opts.adminPasswordStdin && env.ASCEND_ADMIN_PASSWORD
+              ? env.ASCEND_ADMIN_PASSWORD
+              : await readSecret({ stdinFlag: '--admin-password-stdin', fromStdin: Boolean(opts.adminPasswordStdin), prompt: 'Admin password', confirm: true });
+          const [{ resolveDatabase }, { migrateUrl }, { initialise }, { withServices }] = await Promise.all([
+            import('../../db/database.js'),
+            import('../../db/migrator.js'),
+            import('../../services/init.js'),
+            import('../session.js'),
+          ]);
+          const target = await resolveDatabase();
+          if (!target.embedded) await migrateUrl(target.url);
+          const admin = await withServices(({ em }) => initialise(em, { adminEmail, adminName, adminPassword }), { asSystem: true });
+          printDone(ctx, `Initialised: admin ${admin.name} <${admin.email}> created (id ${admin.id}). Next: ascend login --email ${admin.email}`, admin);
+        },
+        { adminPassword: '--admin-password-stdin' },
+      ),
     );
 }

@@ -42,7 +42,13 @@ const detailOptions = (cmd: Command) =>
     .option('--address <text>', 'postal address');
 
 const details = (opts: Record<string, string | undefined>) =>
-  given({ bloodGroup: opts.bloodGroup as BloodGroup | undefined, allergies: opts.allergies, emergencyContact: opts.emergencyContact, mobile: opts.mobile, address: opts.address });
+  given({
+    bloodGroup: opts.bloodGroup as BloodGroup | undefined,
+    allergies: opts.allergies,
+    emergencyContact: opts.emergencyContact,
+    mobile: opts.mobile,
+    address: opts.address,
+  });
 
 export function registerPatients(program: Command): void {
   const patients = program.command('patients').description('patients: admins manage all, patients their own record, doctors read their patients');
@@ -77,7 +83,12 @@ export function registerPatients(program: Command): void {
       act(async (ctx, opts) => {
         const { listPatients } = await import('../../services/patients.js');
         const page = await withServices(({ em, actor }) =>
-          listPatients(em, actor, { ...given({ search: opts.search }), includeInactive: Boolean(opts.includeInactive), limit: opts.limit, offset: opts.offset }),
+          listPatients(em, actor, {
+            ...given({ search: opts.search }),
+            includeInactive: Boolean(opts.includeInactive),
+            limit: opts.limit,
+            offset: opts.offset,
+          }),
         );
         printList(ctx, page, patientColumns, 'patients');
       }),
@@ -103,7 +114,9 @@ export function registerPatients(program: Command): void {
   ).action(
     act(async (ctx, opts, id: number) => {
       const { updatePatient } = await import('../../services/patients.js');
-      const patient = await withServices(({ em, actor }) => updatePatient(em, actor, id, { ...given({ name: opts.name, dateOfBirth: opts.dob }), ...details(opts) }));
+      const patient = await withServices(({ em, actor }) =>
+        updatePatient(em, actor, id, { ...given({ name: opts.name, dateOfBirth: opts.dob }), ...details(opts) }),
+      );
       printDone(ctx, `Updated patient ${patient.id} (${patient.name})`, patient);
     }, patientFlags),
   );

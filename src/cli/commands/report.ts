@@ -30,12 +30,19 @@ export function registerReport(program: Command): void {
     .option('--limit <n>', 'at most this many rows (1–1000)', wholeNumber(1, 1000), 100)
     .option('--offset <n>', 'skip this many', wholeNumber(0), 0)
     .action(
-      act(async (ctx, opts) => {
-        const { utilisationReport } = await import('../../services/reports.js');
-        const page = await withServices(({ em, actor }) =>
-          utilisationReport(em, actor, { ...given({ clinicId: opts.clinic, doctorId: opts.doctor, from: opts.from, to: opts.to }), limit: opts.limit, offset: opts.offset }),
-        );
-        printList(ctx, page, columns, 'days');
-      }, { clinicId: '--clinic', doctorId: '--doctor' }),
+      act(
+        async (ctx, opts) => {
+          const { utilisationReport } = await import('../../services/reports.js');
+          const page = await withServices(({ em, actor }) =>
+            utilisationReport(em, actor, {
+              ...given({ clinicId: opts.clinic, doctorId: opts.doctor, from: opts.from, to: opts.to }),
+              limit: opts.limit,
+              offset: opts.offset,
+            }),
+          );
+          printList(ctx, page, columns, 'days');
+        },
+        { clinicId: '--clinic', doctorId: '--doctor' },
+      ),
     );
 }

@@ -70,16 +70,23 @@ export function registerSeed(program: Command): void {
     .argument('<file>', 'a .yaml, .yml or .json file, or - for stdin (YAML)')
     .option('--password-stdin', 'one password, read from stdin, for every user the file gives none')
     .action(
-      act(async (ctx, opts, file: string) => {
-        if (file === '-' && opts.passwordStdin) throw new ValidationError('cannot read both the file and the password from stdin', '--password-stdin');
-        const { parseSeedFile, seed, SEED_FILE_MAX_BYTES } = await import('../../services/seed.js');
-        const bytes = file === '-' ? await readSeedStdin(SEED_FILE_MAX_BYTES) : readSeedFile(file, SEED_FILE_MAX_BYTES);
-        const data = parseSeedFile(bytes, file.toLowerCase().endsWith('.json') ? 'json' : 'yaml');
-        const defaultPassword = opts.passwordStdin ? await readSecret({ stdinFlag: '--password-stdin', fromStdin: true, prompt: 'Password' }) : undefined;
-        const result = await withServices(({ em }) => seed(em, data, { defaultPassword }), { asSystem: true });
-        if (ctx.json) return printJson(result);
-        const parts = (counts: Record<string, number>) => Object.entries(counts).filter(([, n]) => n).map(([k, n]) => `${n} ${k}`).join(', ') || 'nothing';
-        printDone(ctx, `Seeded: created ${parts(result.createdBy)}; already there: ${parts(result.skippedBy)}`);
-      }, { clinics: '', admins: '', doctors: '', patients: '', slots: '' }),
+      act(
+        async (ctx, opts, file: string) => {
+          if (file === '-' && opts.passwordStdin) throw new ValidationError('cannot read both the file and the password from stdin', '--password-stdin');
+          const { parseSeedFile, seed, SEED_FILE_MAX_BYTES } = await import('../../services/seed.js');
+          const bytes = file === '-' ? await readSeedStdin(SEED_FILE_MAX_BYTES) : readSeedFile(file, SEED_FILE_MAX_BYTES);
+          const data = parseSeedFile(bytes, file.toLowerCase().endsWith('.json') ? 'json' : 'yaml');
+          const defaultPassword = opts.passwordStdin ? await readSecret({ stdinFlag: '--password-stdin', fromStdin: true, prompt: 'Password' }) : undefined;
+          const result = await withServices(({ em }) => seed(em, data, { defaultPassword }), { asSystem: true });
+          if (ctx.json) return printJson(result);
+          const parts = (counts: Record<string, number>) =>
+            Object.entries(counts)
+              .filter(([, n]) => n)
+              .map(([k, n]) => `${n} ${k}`)
+              .join(', ') || 'nothing';
+          printDone(ctx, `Seeded: created ${parts(result.createdBy)}; already there: ${parts(result.skippedBy)}`);
+        },
+        { clinics: '', admins: '', doctors: '', patients: '', slots: '' },
+      ),
     );
 }

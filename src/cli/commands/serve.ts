@@ -14,7 +14,11 @@ export function registerServe(program: Command): void {
     .action(
       act(async (_ctx, opts) => {
         if (!process.env.ASCEND_JWT_SECRET) {
-          if (!opts.dev) throw new ValidationError('is required to serve (a long random string shared by every serve process); for local use, add --dev', 'ASCEND_JWT_SECRET');
+          if (!opts.dev)
+            throw new ValidationError(
+              'is required to serve (a long random string shared by every serve process); for local use, add --dev',
+              'ASCEND_JWT_SECRET',
+            );
           process.stderr.write('warning: serve --dev: no ASCEND_JWT_SECRET, tokens are signed with the key kept in the database. Do not expose this server.\n');
         } else if (process.env.ASCEND_JWT_SECRET.length < 32) {
           throw new ValidationError('must be at least 32 characters', 'ASCEND_JWT_SECRET');
@@ -30,7 +34,8 @@ export function registerServe(program: Command): void {
           import('../../http/server.js'),
         ]);
         const poolSize = process.env.ASCEND_DB_POOL ?? '10';
-        if (!/^\d+$/.test(poolSize) || Number(poolSize) < 1 || Number(poolSize) > 500) throw new ValidationError('must be a whole number from 1 to 500', 'ASCEND_DB_POOL');
+        if (!/^\d+$/.test(poolSize) || Number(poolSize) < 1 || Number(poolSize) > 500)
+          throw new ValidationError('must be a whole number from 1 to 500', 'ASCEND_DB_POOL');
         const target = await resolveDatabase();
         const orm = await openOrm(target.url, { pool: { min: 1, max: Number(poolSize) } });
         const { pending } = await migrationStatus(orm);
@@ -38,7 +43,10 @@ export function registerServe(program: Command): void {
           await orm.close(true);
           throw new DatabaseUnavailableError(`the database schema is behind (${pending.length} migration(s) pending): run ascend db migrate`);
         }
-        const origins = String(opts.cors ?? process.env.ASCEND_CORS_ORIGINS ?? '').split(',').map((o) => o.trim()).filter(Boolean);
+        const origins = String(opts.cors ?? process.env.ASCEND_CORS_ORIGINS ?? '')
+          .split(',')
+          .map((o) => o.trim())
+          .filter(Boolean);
         const app = await buildServer({ orm, corsOrigins: origins });
         // SIGTERM: stop accepting, let in-flight requests finish, close the database, exit 0. Responses sent
         // while draining close their connection, and idle keep-alive connections are closed as they appear,

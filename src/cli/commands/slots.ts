@@ -34,10 +34,18 @@ const idList = (value: string) =>
   });
 
 function printBulk(ctx: { json: boolean }, result: BulkResult, what: string): void {
-  if (ctx.json) return printJson(result);
-  const reasons = Object.entries(result.skippedBy).map(([reason, n]) => `${n} ${reason}`).join(', ');
+  if (ctx.json) {
+    printJson(result);
+    return;
+  }
+  const reasons = Object.entries(result.skippedBy)
+    .map(([reason, n]) => `${n} ${reason}`)
+    .join(', ');
   const verb = result.dryRun ? 'Would create' : 'Created';
-  printDone(ctx, `${verb} ${result.created} ${what}; skipped ${result.skipped}${reasons ? ` (${reasons})` : ''}${result.dryRun ? ' — dry run, nothing written' : ''}`);
+  printDone(
+    ctx,
+    `${verb} ${result.created} ${what}; skipped ${result.skipped}${reasons ? ` (${reasons})` : ''}${result.dryRun ? ' — dry run, nothing written' : ''}`,
+  );
 }
 
 /** Reads an import file (or stdin for `-`) into rows with their line numbers. */
@@ -87,7 +95,9 @@ export function registerSlots(program: Command): void {
         const doctorId = Number(await required(opts.doctor === undefined ? undefined : String(opts.doctor), '--doctor', 'Doctor id'));
         const start = await required(opts.start, '--start', 'Start (YYYY-MM-DD HH:MM)');
         const { createSlot } = await import('../../services/slots.js');
-        const slot = await withServices(({ em, actor }) => createSlot(em, actor, { doctorId, start, capacity: opts.capacity, ...given({ length: opts.length, end: opts.end }) }));
+        const slot = await withServices(({ em, actor }) =>
+          createSlot(em, actor, { doctorId, start, capacity: opts.capacity, ...given({ length: opts.length, end: opts.end }) }),
+        );
         printDone(ctx, `Created slot ${slot.id}: ${formatLocal(slot.startsAt, slot.timezone)} with ${slot.doctorName}, capacity ${slot.capacity}`, slot);
       }, slotFlags),
     );
@@ -122,7 +132,15 @@ export function registerSlots(program: Command): void {
                 to,
                 breaks: opts.break,
                 dryRun: Boolean(opts.dryRun),
-                ...given({ doctorIds: opts.doctor, clinicId: opts.clinic, days: opts.days, start: opts.start, end: opts.end, length: opts.length, capacity: opts.capacity }),
+                ...given({
+                  doctorIds: opts.doctor,
+                  clinicId: opts.clinic,
+                  days: opts.days,
+                  start: opts.start,
+                  end: opts.end,
+                  length: opts.length,
+                  capacity: opts.capacity,
+                }),
               },
               { onProgress: bar?.update },
             ),
@@ -142,18 +160,21 @@ export function registerSlots(program: Command): void {
     .option('--format <format>', 'csv or json (default: from the file name; csv for stdin)')
     .option('--dry-run', 'check and count; write nothing')
     .action(
-      act(async (ctx, opts, file: string) => {
-        const { rows, unit } = await readImport(file, opts.format);
-        const { importSlots } = await import('../../services/slots.js');
-        const bar = await progressBar(ctx, 'Writing slots');
-        try {
-          const result = await withServices(({ em, actor }) => importSlots(em, actor, rows, { unit, dryRun: Boolean(opts.dryRun), onProgress: bar?.update }));
-          bar?.stop();
-          printBulk(ctx, result, 'slots');
-        } finally {
-          bar?.stop();
-        }
-      }, { line: 'line' }),
+      act(
+        async (ctx, opts, file: string) => {
+          const { rows, unit } = await readImport(file, opts.format);
+          const { importSlots } = await import('../../services/slots.js');
+          const bar = await progressBar(ctx, 'Writing slots');
+          try {
+            const result = await withServices(({ em, actor }) => importSlots(em, actor, rows, { unit, dryRun: Boolean(opts.dryRun), onProgress: bar?.update }));
+            bar?.stop();
+            printBulk(ctx, result, 'slots');
+          } finally {
+            bar?.stop();
+          }
+        },
+        { line: 'line' },
+      ),
     );
 
   slots

@@ -34,17 +34,20 @@ export function registerUsers(program: Command): void {
     .option('--address <text>', 'postal address')
     .option('--password-stdin', 'read the password from the first line of stdin')
     .action(
-      act(async (ctx, opts) => {
-        const email = await required(opts.email, '--email', 'Email');
-        const name = await required(opts.name, '--name', 'Name');
-        const role = await required(opts.role, '--role', 'Role (admin, doctor, patient)');
-        const password = await readSecret({ stdinFlag: '--password-stdin', fromStdin: Boolean(opts.passwordStdin), prompt: 'Password', confirm: true });
-        const { createUser } = await import('../../services/users.js');
-        const user = await withServices(({ em, actor }) =>
-          createUser(em, actor, { email, name, role: role as UserView['role'], password, ...given({ mobile: opts.mobile, address: opts.address }) }),
-        );
-        printDone(ctx, `Created ${user.role} ${user.name} <${user.email}> with id ${user.id}`, user);
-      }, { password: '--password-stdin' }),
+      act(
+        async (ctx, opts) => {
+          const email = await required(opts.email, '--email', 'Email');
+          const name = await required(opts.name, '--name', 'Name');
+          const role = await required(opts.role, '--role', 'Role (admin, doctor, patient)');
+          const password = await readSecret({ stdinFlag: '--password-stdin', fromStdin: Boolean(opts.passwordStdin), prompt: 'Password', confirm: true });
+          const { createUser } = await import('../../services/users.js');
+          const user = await withServices(({ em, actor }) =>
+            createUser(em, actor, { email, name, role: role as UserView['role'], password, ...given({ mobile: opts.mobile, address: opts.address }) }),
+          );
+          printDone(ctx, `Created ${user.role} ${user.name} <${user.email}> with id ${user.id}`, user);
+        },
+        { password: '--password-stdin' },
+      ),
     );
 
   users
@@ -59,7 +62,12 @@ export function registerUsers(program: Command): void {
       act(async (ctx, opts) => {
         const { listUsers } = await import('../../services/users.js');
         const page = await withServices(({ em, actor }) =>
-          listUsers(em, actor, { ...given({ role: opts.role, search: opts.search }), includeInactive: Boolean(opts.includeInactive), limit: opts.limit, offset: opts.offset }),
+          listUsers(em, actor, {
+            ...given({ role: opts.role, search: opts.search }),
+            includeInactive: Boolean(opts.includeInactive),
+            limit: opts.limit,
+            offset: opts.offset,
+          }),
         );
         printList(ctx, page, userColumns, 'users');
       }),

@@ -5,6 +5,9 @@ export function baseProperties() {
   return {
     id: p.integer().primary().autoincrement(),
     createdAt: p.datetime().onCreate(() => new Date()),
-    updatedAt: p.datetime().onCreate(() => new Date()).onUpdate(() => new Date()),
+    updatedAt: p
+      .datetime()
+      .onCreate(() => new Date())
+      .onUpdate(() => new Date()),
   };
 }

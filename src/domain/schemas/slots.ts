@@ -66,7 +66,10 @@ export type DeleteSlotInput = z.input<typeof deleteSlotInput>;
 
 export const setHoursInput = z.strictObject({
   days: typedValue,
-  windows: z.array(z.strictObject({ start: typedValue, end: typedValue })).min(1).max(10),
+  windows: z
+    .array(z.strictObject({ start: typedValue, end: typedValue }))
+    .min(1)
+    .max(10),
   length: typedValue,
   capacity: capacity.default(1),
 });

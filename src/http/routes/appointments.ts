@@ -20,7 +20,9 @@ const bookBody = bookInput.omit({ idempotencyKey: true });
 
 export function registerAppointmentRoutes(app: FastifyInstance): void {
   const tags = ['appointments'];
-  app.get('/appointments', doc({ tags, summary: 'The appointments you may see', querystring: listAppointmentsInput }), async (r) => listAppointments(r.em, r.actor, queryOf(r)));
+  app.get('/appointments', doc({ tags, summary: 'The appointments you may see', querystring: listAppointmentsInput }), async (r) =>
+    listAppointments(r.em, r.actor, queryOf(r)),
+  );
 
   // A retry with the same Idempotency-Key and body gets the first booking back; another body is a 422.
   app.post('/appointments', doc({ tags, summary: 'Book (header Idempotency-Key makes retries safe)', body: bookBody, status: 201 }), async (r, reply) => {
@@ -31,31 +33,45 @@ export function registerAppointmentRoutes(app: FastifyInstance): void {
     return reply.code(201).send(await bookAppointment(r.em, r.actor, { ...body, ...(key !== undefined ? { idempotencyKey: key } : {}) } as never));
   });
 
-  app.get('/appointments.ics', doc({ tags, summary: 'The appointments you may see, as iCalendar', querystring: listAppointmentsInput.omit({ limit: true, offset: true }) }), async (r, reply) => {
-    const items: AppointmentView[] = [];
-    for (let offset = 0; ; offset += 1000) {
-      const page = await listAppointments(r.em, r.actor, { ...queryOf(r), limit: 1000, offset });
-      items.push(...page.items);
-      if (items.length >= page.total || !page.items.length) break;
-    }
-    return reply.type('text/calendar; charset=utf-8').send(appointmentsToIcs(items));
-  });
+  app.get(
+    '/appointments.ics',
+    doc({ tags, summary: 'The appointments you may see, as iCalendar', querystring: listAppointmentsInput.omit({ limit: true, offset: true }) }),
+    async (r, reply) => {
+      const items: AppointmentView[] = [];
+      for (let offset = 0; ; offset += 1000) {
+        const page = await listAppointments(r.em, r.actor, { ...queryOf(r), limit: 1000, offset });
+        items.push(...page.items);
+        if (items.length >= page.total || !page.items.length) break;
+      }
+      return reply.type('text/calendar; charset=utf-8').send(appointmentsToIcs(items));
+    },
+  );
 
-  app.get('/appointments/:id', doc({ tags, summary: 'One appointment (404 for those you may not see)', params: ['id'] }), async (r) => getAppointment(r.em, r.actor, pathId(r)));
+  app.get('/appointments/:id', doc({ tags, summary: 'One appointment (404 for those you may not see)', params: ['id'] }), async (r) =>
+    getAppointment(r.em, r.actor, pathId(r)),
+  );
   app.post('/appointments/:id/cancel', doc({ tags, summary: 'Cancel and free the place', body: cancelInput, params: ['id'] }), async (r) =>
     cancelAppointment(r.em, r.actor, pathId(r), bodyOf(r) as never),
   );
   app.post('/appointments/:id/reschedule', doc({ tags, summary: 'Move to another slot, atomically', body: rescheduleInput, params: ['id'] }), async (r) =>
     rescheduleAppointment(r.em, r.actor, pathId(r), bodyOf(r) as never),
   );
-  app.post('/appointments/:id/complete', doc({ tags, summary: 'Mark completed (its doctor or an admin)', body: z.strictObject({}), params: ['id'] }), async (r) => {
-    noBody(r);
-    return completeAppointment(r.em, r.actor, pathId(r));
-  });
-  app.post('/appointments/:id/no-show', doc({ tags, summary: 'Mark a no-show (its doctor or an admin)', body: z.strictObject({}), params: ['id'] }), async (r) => {
-    noBody(r);
-    return markNoShow(r.em, r.actor, pathId(r));
-  });
+  app.post(
+    '/appointments/:id/complete',
+    doc({ tags, summary: 'Mark completed (its doctor or an admin)', body: z.strictObject({}), params: ['id'] }),
+    async (r) => {
+      noBody(r);
+      return completeAppointment(r.em, r.actor, pathId(r));
+    },
+  );
+  app.post(
+    '/appointments/:id/no-show',
+    doc({ tags, summary: 'Mark a no-show (its doctor or an admin)', body: z.strictObject({}), params: ['id'] }),
+    async (r) => {
+      noBody(r);
+      return markNoShow(r.em, r.actor, pathId(r));
+    },
+  );
   app.post('/appointments/:id/notes', doc({ tags, summary: 'The doctor’s notes on the visit', body: noteInput, params: ['id'] }), async (r) =>
     noteAppointment(r.em, r.actor, pathId(r), bodyOf(r) as never),
   );

@@ -7,8 +7,10 @@ import { getUser } from '../../services/users.js';
 import { bodyOf, doc } from '../route.js';
 
 export function registerAuthRoutes(app: FastifyInstance): void {
-  app.post('/auth/register', doc({ tags: ['auth'], summary: 'Register as a patient', body: registerInput, public: true, status: 201 }), async (request, reply) =>
-    reply.code(201).send(await registerPatient(request.em, bodyOf(request) as never)),
+  app.post(
+    '/auth/register',
+    doc({ tags: ['auth'], summary: 'Register as a patient', body: registerInput, public: true, status: 201 }),
+    async (request, reply) => reply.code(201).send(await registerPatient(request.em, bodyOf(request) as never)),
   );
 
   // JSON { email, password }, or an OAuth 2 password form (username, password). The reply follows OAuth 2.

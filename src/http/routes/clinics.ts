@@ -10,7 +10,9 @@ export function registerClinicRoutes(app: FastifyInstance): void {
     reply.code(201).send(await createClinic(r.em, r.actor, bodyOf(r) as never)),
   );
   app.get('/clinics/:id', doc({ tags, summary: 'One clinic', params: ['id'] }), async (r) => getClinic(r.em, r.actor, pathId(r)));
-  app.patch('/clinics/:id', doc({ tags, summary: 'Change a clinic (admins)', body: updateClinicInput, params: ['id'] }), async (r) => updateClinic(r.em, r.actor, pathId(r), bodyOf(r) as never));
+  app.patch('/clinics/:id', doc({ tags, summary: 'Change a clinic (admins)', body: updateClinicInput, params: ['id'] }), async (r) =>
+    updateClinic(r.em, r.actor, pathId(r), bodyOf(r) as never),
+  );
   app.post('/clinics/:id/deactivate', doc({ tags, summary: 'Deactivate a clinic without active doctors (admins)', params: ['id'] }), async (r) => {
     noBody(r);
     return deactivateClinic(r.em, r.actor, pathId(r));

@@ -12,7 +12,9 @@ export function registerDoctorRoutes(app: FastifyInstance): void {
     reply.code(201).send(await createDoctor(r.em, r.actor, bodyOf(r) as never)),
   );
   app.get('/doctors/:id', doc({ tags, summary: 'One doctor', params: ['id'] }), async (r) => getDoctor(r.em, r.actor, pathId(r)));
-  app.patch('/doctors/:id', doc({ tags, summary: 'Change a doctor (admins)', body: updateDoctorInput, params: ['id'] }), async (r) => updateDoctor(r.em, r.actor, pathId(r), bodyOf(r) as never));
+  app.patch('/doctors/:id', doc({ tags, summary: 'Change a doctor (admins)', body: updateDoctorInput, params: ['id'] }), async (r) =>
+    updateDoctor(r.em, r.actor, pathId(r), bodyOf(r) as never),
+  );
   app.post('/doctors/:id/deactivate', doc({ tags, summary: 'Deactivate a doctor (admins)', body: deactivateDoctorInput, params: ['id'] }), async (r) =>
     deactivateDoctor(r.em, r.actor, pathId(r), bodyOf(r) as never),
   );
@@ -21,8 +23,10 @@ export function registerDoctorRoutes(app: FastifyInstance): void {
     setHours(r.em, r.actor, pathId(r), bodyOf(r) as never),
   );
   app.get('/doctors/:id/leaves', doc({ tags, summary: 'A doctor’s leave', params: ['id'] }), async (r) => listLeave(r.em, r.actor, pathId(r), queryOf(r)));
-  app.post('/doctors/:id/leaves', doc({ tags, summary: 'Add leave (dates in the clinic’s zone)', body: addLeaveInput, params: ['id'], status: 201 }), async (r, reply) =>
-    reply.code(201).send(await addLeave(r.em, r.actor, pathId(r), bodyOf(r) as never)),
+  app.post(
+    '/doctors/:id/leaves',
+    doc({ tags, summary: 'Add leave (dates in the clinic’s zone)', body: addLeaveInput, params: ['id'], status: 201 }),
+    async (r, reply) => reply.code(201).send(await addLeave(r.em, r.actor, pathId(r), bodyOf(r) as never)),
   );
   app.delete('/doctors/:id/leaves/:leaveId', doc({ tags, summary: 'Remove leave', params: ['id', 'leaveId'] }), async (r) =>
     removeLeave(r.em, r.actor, pathId(r, 'leaveId'), pathId(r)),

@@ -4,7 +4,9 @@ import { utilisationReport } from '../../services/reports.js';
 import { doc, queryOf } from '../route.js';
 
 export function registerReportRoutes(app: FastifyInstance): void {
-  app.get('/reports/utilisation', doc({ tags: ['reports'], summary: 'Booked against capacity and no-show rate, per doctor and day', querystring: utilisationInput }), async (r) =>
-    utilisationReport(r.em, r.actor, queryOf(r)),
+  app.get(
+    '/reports/utilisation',
+    doc({ tags: ['reports'], summary: 'Booked against capacity and no-show rate, per doctor and day', querystring: utilisationInput }),
+    async (r) => utilisationReport(r.em, r.actor, queryOf(r)),
   );
 }

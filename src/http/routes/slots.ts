@@ -10,7 +10,9 @@ const importBody = z.strictObject({ rows: z.array(importRow.omit({ line: true })
 export function registerSlotRoutes(app: FastifyInstance): void {
   const tags = ['slots'];
   app.get('/slots', doc({ tags, summary: 'Slots with their bookings', querystring: listSlotsInput }), async (r) => listSlots(r.em, r.actor, queryOf(r)));
-  app.get('/slots/free', doc({ tags, summary: 'Bookable slots, soonest first', querystring: freeSlotsInput }), async (r) => freeSlots(r.em, r.actor, queryOf(r)));
+  app.get('/slots/free', doc({ tags, summary: 'Bookable slots, soonest first', querystring: freeSlotsInput }), async (r) =>
+    freeSlots(r.em, r.actor, queryOf(r)),
+  );
   app.post('/slots', doc({ tags, summary: 'Create one slot', body: createSlotInput, status: 201 }), async (r, reply) =>
     reply.code(201).send(await createSlot(r.em, r.actor, bodyOf(r) as never)),
   );

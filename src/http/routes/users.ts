@@ -10,7 +10,9 @@ export function registerUserRoutes(app: FastifyInstance): void {
     reply.code(201).send(await createUser(r.em, r.actor, bodyOf(r) as never)),
   );
   app.get('/users/:id', doc({ tags, summary: 'One user', params: ['id'] }), async (r) => getUser(r.em, r.actor, pathId(r)));
-  app.patch('/users/:id', doc({ tags, summary: 'Change a user (admins)', body: updateUserInput, params: ['id'] }), async (r) => updateUser(r.em, r.actor, pathId(r), bodyOf(r) as never));
+  app.patch('/users/:id', doc({ tags, summary: 'Change a user (admins)', body: updateUserInput, params: ['id'] }), async (r) =>
+    updateUser(r.em, r.actor, pathId(r), bodyOf(r) as never),
+  );
   app.post('/users/:id/deactivate', doc({ tags, summary: 'Deactivate a user: their tokens stop working (admins)', params: ['id'] }), async (r) => {
     noBody(r);
     return deactivateUser(r.em, r.actor, pathId(r));

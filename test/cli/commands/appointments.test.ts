@@ -86,7 +86,7 @@ describe('ascend appointments export --ics', () => {
     const slotB = await seedSlot(db, doctor.id, '2031-05-06T04:30:00Z', 30, 1);
     const { patient } = await makePatient(db.em());
     const token = await tokenFor(db.em(), { id: patient.userId, role: 'patient' });
-    const long = 'A reason long enough to need folding: ' + 'ü'.repeat(60);
+    const long = `A reason long enough to need folding: ${'ü'.repeat(60)}`;
     expect((await as(token, ['appointments', 'book', '--slot', String(slotA), '--reason', long])).code).toBe(0);
     expect((await as(token, ['appointments', 'book', '--slot', String(slotB)])).code).toBe(0);
 
@@ -103,7 +103,13 @@ describe('ascend appointments export --ics', () => {
     expect(lines).toContain('VERSION:2.0');
     const events = lines.join('\n').split('BEGIN:VEVENT').slice(1);
     expect(events).toHaveLength(2);
-    const props = (event: string) => Object.fromEntries(event.split('\n').filter((l) => l.includes(':')).map((l) => [l.slice(0, l.indexOf(':')), l.slice(l.indexOf(':') + 1)]));
+    const props = (event: string) =>
+      Object.fromEntries(
+        event
+          .split('\n')
+          .filter((l) => l.includes(':'))
+          .map((l) => [l.slice(0, l.indexOf(':')), l.slice(l.indexOf(':') + 1)]),
+      );
     const first = props(events[0]!);
     expect(first.DTSTART).toBe('20310505T043000Z');
     expect(first.DTEND).toBe('20310505T050000Z');

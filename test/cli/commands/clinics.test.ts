@@ -17,8 +17,6 @@ let homeDoctor: any;
 
 const as = (role: Role): Cli => ({ admin, doctor, patient })[role];
 
-
-
 const loginAs = (email: string): Promise<Cli> => login(db.url, email, PASSWORD);
 
 let seq = 0;
@@ -40,7 +38,21 @@ beforeAll(async () => {
   [homeDoctor] = await Promise.all([
     ok(
       admin,
-      ['doctors', 'create', '--email', 'doc@example.org', '--name', 'Dr Dee', '--clinic', String(home.id), '--specialty', 'general', '--license', 'LIC-0001', '--password-stdin'],
+      [
+        'doctors',
+        'create',
+        '--email',
+        'doc@example.org',
+        '--name',
+        'Dr Dee',
+        '--clinic',
+        String(home.id),
+        '--specialty',
+        'general',
+        '--license',
+        'LIC-0001',
+        '--password-stdin',
+      ],
       { input },
     ),
     ok(admin, ['patients', 'create', '--email', 'pat@example.org', '--name', 'Pat Doe', '--dob', '1990-05-17', '--password-stdin'], { input }),
@@ -128,8 +140,24 @@ describe('clinics: who may do what', () => {
 describe('ascend clinics create', () => {
   it('creates a clinic with every field, shows it the same, and audits it', async () => {
     const created = await ok(admin, [
-      'clinics', 'create', '--name', '  Sunrise Clinic ', '--city', 'Chennai', '--timezone', 'Asia/Kolkata',
-      '--address', '12 Beach Road', '--state', 'Tamil Nadu', '--zip', '600 001', '--phone', '+91 44 2345 6789', '--email', 'front@sunrise.example',
+      'clinics',
+      'create',
+      '--name',
+      '  Sunrise Clinic ',
+      '--city',
+      'Chennai',
+      '--timezone',
+      'Asia/Kolkata',
+      '--address',
+      '12 Beach Road',
+      '--state',
+      'Tamil Nadu',
+      '--zip',
+      '600 001',
+      '--phone',
+      '+91 44 2345 6789',
+      '--email',
+      'front@sunrise.example',
     ]);
     expect(created).toEqual({
       id: expect.any(Number),
@@ -151,7 +179,9 @@ describe('ascend clinics create', () => {
     expect(plain.stdout).toMatch(/^Time zone +Asia\/Kolkata$/m);
     expect(plain.stdout).toMatch(/^Active +yes$/m);
 
-    const audit = await db.sql(`select actor_id, entity, after->>'name' as name from audit_event where action = 'clinic.create' and entity_id = $1`, [String(created.id)]);
+    const audit = await db.sql(`select actor_id, entity, after->>'name' as name from audit_event where action = 'clinic.create' and entity_id = $1`, [
+      String(created.id),
+    ]);
     expect(audit).toEqual([{ actor_id: adminId, entity: 'clinic', name: 'Sunrise Clinic' }]);
   });
 
@@ -184,7 +214,11 @@ describe('ascend clinics create', () => {
   it('refuses a second clinic of the same name in the same city, ignoring case (exit 4), but not in another city', async () => {
     await createClinic('Lotus Clinic', 'Mumbai');
     const before = await count('audit_event');
-    refused(await admin.run(['clinics', 'create', '--name', 'LOTUS clinic', '--city', 'mumbai', '--timezone', 'Asia/Kolkata']), 4, '--name: a clinic of this name already exists in this city');
+    refused(
+      await admin.run(['clinics', 'create', '--name', 'LOTUS clinic', '--city', 'mumbai', '--timezone', 'Asia/Kolkata']),
+      4,
+      '--name: a clinic of this name already exists in this city',
+    );
     expect(await count(`clinic where lower(name) = 'lotus clinic'`)).toBe(1);
     expect(await count('audit_event')).toBe(before);
     expect((await createClinic('Lotus Clinic', 'Thane')).city).toBe('Thane');
@@ -231,7 +265,12 @@ describe('ascend clinics list / show', () => {
     expect(page).toMatchObject({ total: 3, limit: 1, offset: 1 });
     expect(names(page)).toEqual(['Beta Health']);
 
-    expect(plain.stdout.split('\n')).toEqual(['ID\tName\tCity\tPhone\tTime zone\tActive', `${alpha.id}\tAlpha Care\tNagpur\t\tAsia/Kolkata\tyes`, `${beta.id}\tBeta Health\tNagpur\t\tAsia/Kolkata\tyes`, '']);
+    expect(plain.stdout.split('\n')).toEqual([
+      'ID\tName\tCity\tPhone\tTime zone\tActive',
+      `${alpha.id}\tAlpha Care\tNagpur\t\tAsia/Kolkata\tyes`,
+      `${beta.id}\tBeta Health\tNagpur\t\tAsia/Kolkata\tyes`,
+      '',
+    ]);
   });
 
   it('an unknown clinic exits 3; a bad id is a usage error', async () => {
@@ -249,7 +288,15 @@ describe('ascend clinics update', () => {
   it('changes only what is given, clears optional fields with an empty value, and audits before and after', async () => {
     const clinic = await createClinic('Old Name', 'Pune', ['--phone', '+91 20 1111 2222', '--email', 'old@clinic.example', '--zip', '411001']);
     const updated = await ok(admin, ['clinics', 'update', String(clinic.id), '--name', 'New Name', '--email', '', '--timezone', 'Europe/Berlin']);
-    expect(updated).toMatchObject({ id: clinic.id, name: 'New Name', city: 'Pune', email: null, phone: '+91 20 1111 2222', zip: '411001', timezone: 'Europe/Berlin' });
+    expect(updated).toMatchObject({
+      id: clinic.id,
+      name: 'New Name',
+      city: 'Pune',
+      email: null,
+      phone: '+91 20 1111 2222',
+      zip: '411001',
+      timezone: 'Europe/Berlin',
+    });
     expect(updated.createdAt).toBe(clinic.createdAt);
 
     const [event] = await db.sql(
@@ -263,7 +310,11 @@ describe('ascend clinics update', () => {
   it('refuses bad input (2), nothing to change (2), unknown clinics (3) and a name taken in the city (4)', async () => {
     const clinic = await createClinic('Update Errors', 'Pune');
     refused(await admin.run(['clinics', 'update', String(clinic.id)]), 2, 'nothing to update: give at least one field to change');
-    refused(await admin.run(['clinics', 'update', String(clinic.id), '--timezone', 'Mars/Olympus']), 2, '--timezone: must be an IANA time zone such as Asia/Kolkata or Europe/Berlin');
+    refused(
+      await admin.run(['clinics', 'update', String(clinic.id), '--timezone', 'Mars/Olympus']),
+      2,
+      '--timezone: must be an IANA time zone such as Asia/Kolkata or Europe/Berlin',
+    );
     refused(await admin.run(['clinics', 'update', '999999', '--name', 'Ghost']), 3, 'clinic 999999 not found');
     refused(await admin.run(['clinics', 'update', String(clinic.id), '--name', 'home clinic']), 4, '--name: a clinic of this name already exists in this city');
     const [row] = await db.sql(`select name, timezone from clinic where id = $1`, [clinic.id]);
@@ -288,7 +339,21 @@ describe('ascend clinics deactivate', () => {
     const clinic = await createClinic('Closing Clinic', 'Pune');
     const doc = await ok(
       admin,
-      ['doctors', 'create', '--email', 'closing@example.org', '--name', 'Dr Close', '--clinic', String(clinic.id), '--specialty', 'ent', '--license', 'LIC-CLOSE', '--password-stdin'],
+      [
+        'doctors',
+        'create',
+        '--email',
+        'closing@example.org',
+        '--name',
+        'Dr Close',
+        '--clinic',
+        String(clinic.id),
+        '--specialty',
+        'ent',
+        '--license',
+        'LIC-CLOSE',
+        '--password-stdin',
+      ],
       { input },
     );
     expect((await admin.run(['clinics', 'deactivate', String(clinic.id)])).code).toBe(4);
@@ -306,7 +371,21 @@ describe('ascend clinics deactivate', () => {
     const users = await count('"user"');
     refused(
       await admin.run(
-        ['doctors', 'create', '--email', 'late@example.org', '--name', 'Dr Late', '--clinic', String(clinic.id), '--specialty', 'ent', '--license', 'LIC-LATE', '--password-stdin'],
+        [
+          'doctors',
+          'create',
+          '--email',
+          'late@example.org',
+          '--name',
+          'Dr Late',
+          '--clinic',
+          String(clinic.id),
+          '--specialty',
+          'ent',
+          '--license',
+          'LIC-LATE',
+          '--password-stdin',
+        ],
         { input },
       ),
       4,

@@ -19,8 +19,6 @@ let other: any; // another doctor
 
 const as = (role: Role): Cli => ({ admin, doctor, patient })[role];
 
-
-
 const loginAs = (email: string): Promise<Cli> => login(db.url, email, PASSWORD);
 
 const count = async (sql: string, params: unknown[] = []) => (await db.sql<{ n: number }>(`select count(*)::int as n from ${sql}`, params))[0]!.n;
@@ -29,7 +27,22 @@ let seq = 0;
 /** The flags of a valid `doctors create`, with a fresh email and licence; later flags override. */
 function doctorFlags(clinicId: number, extra: string[] = []): string[] {
   const n = ++seq;
-  return ['doctors', 'create', '--email', `doc${n}@example.org`, '--name', `Dr Number ${n}`, '--clinic', String(clinicId), '--specialty', 'general', '--license', `LIC-${n}-X`, '--password-stdin', ...extra];
+  return [
+    'doctors',
+    'create',
+    '--email',
+    `doc${n}@example.org`,
+    '--name',
+    `Dr Number ${n}`,
+    '--clinic',
+    String(clinicId),
+    '--specialty',
+    'general',
+    '--license',
+    `LIC-${n}-X`,
+    '--password-stdin',
+    ...extra,
+  ];
 }
 const createDoctor = (clinicId = kolkata.id, extra: string[] = []) => ok(admin, doctorFlags(clinicId, extra), { input });
 
@@ -100,7 +113,9 @@ describe('doctors: who may do what', () => {
       } else {
         refused(result, 6, `deactivating doctors needs the admin role; you are a ${role}`);
       }
-      const [row] = await db.sql(`select d.is_active as doctor, u.is_active as "user" from doctor d join "user" u on u.id = d.user_id where d.id = $1`, [target.id]);
+      const [row] = await db.sql(`select d.is_active as doctor, u.is_active as "user" from doctor d join "user" u on u.id = d.user_id where d.id = $1`, [
+        target.id,
+      ]);
       expect(row).toEqual({ doctor: expected !== 0, user: expected !== 0 });
     },
     async list(role) {
@@ -188,7 +203,25 @@ describe('ascend doctors create', () => {
     const users = await count('"user"');
     const created = await ok(
       admin,
-      ['doctors', 'create', '--email', 'heart@example.org', '--name', 'Dr Heart', '--clinic', String(berlin.id), '--specialty', ' Cardiology ', '--license', 'BE/123.45-6', '--mobile', '+49 30 1234567', '--qualifications', 'MD', '--password-stdin'],
+      [
+        'doctors',
+        'create',
+        '--email',
+        'heart@example.org',
+        '--name',
+        'Dr Heart',
+        '--clinic',
+        String(berlin.id),
+        '--specialty',
+        ' Cardiology ',
+        '--license',
+        'BE/123.45-6',
+        '--mobile',
+        '+49 30 1234567',
+        '--qualifications',
+        'MD',
+        '--password-stdin',
+      ],
       { input },
     );
     expect(created).toEqual({
@@ -211,7 +244,10 @@ describe('ascend doctors create', () => {
     expect(await count('"user"')).toBe(users + 1);
     const [user] = await db.sql(`select role, is_active from "user" where id = $1`, [created.userId]);
     expect(user).toEqual({ role: 'doctor', is_active: true });
-    const audit = await db.sql(`select actor_id, entity, after->>'licenseNumber' as licence from audit_event where action = 'doctor.create' and entity_id = $1`, [String(created.id)]);
+    const audit = await db.sql(
+      `select actor_id, entity, after->>'licenseNumber' as licence from audit_event where action = 'doctor.create' and entity_id = $1`,
+      [String(created.id)],
+    );
     expect(audit).toEqual([{ actor_id: adminId, entity: 'doctor', licence: 'BE/123.45-6' }]);
     expect(await ok(patient, ['doctors', 'show', String(created.id)])).toEqual(created);
     // The new doctor can log in with the password read from stdin.
@@ -246,7 +282,11 @@ describe('ascend doctors create', () => {
   it('reads the password only from stdin, and checks its strength', async () => {
     const users = await count('"user"');
     const flags = doctorFlags(kolkata.id);
-    refused(await admin.run(flags.filter((f) => f !== '--password-stdin')), 2, '--password-stdin: no terminal to prompt for the password: pass it on stdin with --password-stdin');
+    refused(
+      await admin.run(flags.filter((f) => f !== '--password-stdin')),
+      2,
+      '--password-stdin: no terminal to prompt for the password: pass it on stdin with --password-stdin',
+    );
     refused(await admin.run(flags, { input: '' }), 2, '--password-stdin: expected stdin to hold the password');
     refused(await admin.run(flags, { input: 'short-1\n' }), 2, '--password-stdin: must be at least 10 characters');
     expect(await count('"user"')).toBe(users);
@@ -315,16 +355,43 @@ describe('ascend doctors list / show / update', () => {
     expect(ids(active)).toEqual([n1.id]);
     expect(all.total).toBe(2);
     expect(all.items[1]).toMatchObject({ id: n2.id, isActive: false });
-    expect(plain.stdout.split('\n')).toEqual(['ID\tName\tSpecialty\tLicence\tClinic\tMax per day\tActive', `${n1.id}\t${n1.name}\tNephrology\t${n1.licenseNumber}\tLotus Clinic, Pune (#${kolkata.id})\t20\tyes`, '']);
+    expect(plain.stdout.split('\n')).toEqual([
+      'ID\tName\tSpecialty\tLicence\tClinic\tMax per day\tActive',
+      `${n1.id}\t${n1.name}\tNephrology\t${n1.licenseNumber}\tLotus Clinic, Pune (#${kolkata.id})\t20\tyes`,
+      '',
+    ]);
   });
 
   it('updates the profile and the user together, refuses a licence in use (4), nothing to change (2), unknown ids (3)', async () => {
     const doc = await createDoctor();
     const updated = await ok(admin, [
-      'doctors', 'update', String(doc.id), '--name', 'Dr Renamed', '--clinic', String(berlin.id), '--specialty', 'ONCOLOGY', '--experience-years', '7', '--mobile', '+49 30 7654321',
+      'doctors',
+      'update',
+      String(doc.id),
+      '--name',
+      'Dr Renamed',
+      '--clinic',
+      String(berlin.id),
+      '--specialty',
+      'ONCOLOGY',
+      '--experience-years',
+      '7',
+      '--mobile',
+      '+49 30 7654321',
     ]);
-    expect(updated).toMatchObject({ id: doc.id, name: 'Dr Renamed', clinicId: berlin.id, clinic: { timezone: 'Europe/Berlin' }, specialty: 'ONCOLOGY', experienceYears: 7, mobile: '+49 30 7654321' });
-    const [event] = await db.sql(`select actor_id, before->>'name' as before, after->>'name' as after from audit_event where action = 'doctor.update' and entity_id = $1`, [String(doc.id)]);
+    expect(updated).toMatchObject({
+      id: doc.id,
+      name: 'Dr Renamed',
+      clinicId: berlin.id,
+      clinic: { timezone: 'Europe/Berlin' },
+      specialty: 'ONCOLOGY',
+      experienceYears: 7,
+      mobile: '+49 30 7654321',
+    });
+    const [event] = await db.sql(
+      `select actor_id, before->>'name' as before, after->>'name' as after from audit_event where action = 'doctor.update' and entity_id = $1`,
+      [String(doc.id)],
+    );
     expect(event).toEqual({ actor_id: adminId, before: doc.name, after: 'Dr Renamed' });
 
     refused(await admin.run(['doctors', 'update', String(doc.id), '--license', 'mh-A-1001']), 4, `--license: mh-A-1001 is already used by doctor ${own.id}`);
@@ -352,7 +419,9 @@ describe('ascend doctors leave', () => {
       createdAt: expect.stringMatching(/Z$/),
       cancelledAppointmentIds: [],
     });
-    const [event] = await db.sql(`select actor_id, entity, after->>'startsAt' as starts from audit_event where action = 'leave.add' and entity_id = $1`, [String(leave.id)]);
+    const [event] = await db.sql(`select actor_id, entity, after->>'startsAt' as starts from audit_event where action = 'leave.add' and entity_id = $1`, [
+      String(leave.id),
+    ]);
     expect(event).toEqual({ actor_id: adminId, entity: 'doctor_leave', starts: '2030-12-23T18:30:00.000Z' });
 
     const part = await ok(admin, ['doctors', 'leave', 'add', String(doc.id), '--from', '2030-01-10 13:00', '--to', '2030-01-10 17:00']);
@@ -379,9 +448,21 @@ describe('ascend doctors leave', () => {
     const overlap = `--from: overlaps leave ${first.id} (2030-06-01 00:00 GMT+5:30 until 2030-06-03 00:00 GMT+5:30)`;
     refused(await admin.run(['doctors', 'leave', 'add', String(doc.id), '--from', '2030-06-02', '--to', '2030-06-05']), 4, overlap);
     refused(await admin.run(['doctors', 'leave', 'add', String(doc.id), '--from', '2030-05-31 23:00', '--to', '2030-06-01 00:01']), 4, overlap);
-    refused(await admin.run(['doctors', 'leave', 'add', String(doc.id), '--from', '2030-06-10', '--to', '2030-06-09']), 2, '--to: must be after from (a whole day of to is included)');
-    refused(await admin.run(['doctors', 'leave', 'add', String(doc.id), '--from', '2030-06-10 13:00', '--to', '2030-06-10 13:00']), 2, '--to: must be after from (a whole day of to is included)');
-    refused(await admin.run(['doctors', 'leave', 'add', String(doc.id), '--from', '2030-02-30', '--to', '2030-03-01']), 2, '--from: 2030-02-30 is not a calendar date');
+    refused(
+      await admin.run(['doctors', 'leave', 'add', String(doc.id), '--from', '2030-06-10', '--to', '2030-06-09']),
+      2,
+      '--to: must be after from (a whole day of to is included)',
+    );
+    refused(
+      await admin.run(['doctors', 'leave', 'add', String(doc.id), '--from', '2030-06-10 13:00', '--to', '2030-06-10 13:00']),
+      2,
+      '--to: must be after from (a whole day of to is included)',
+    );
+    refused(
+      await admin.run(['doctors', 'leave', 'add', String(doc.id), '--from', '2030-02-30', '--to', '2030-03-01']),
+      2,
+      '--from: 2030-02-30 is not a calendar date',
+    );
     refused(
       await admin.run(['doctors', 'leave', 'add', String(doc.id), '--from', 'tomorrow', '--to', '2030-06-11']),
       2,
@@ -400,7 +481,18 @@ describe('ascend doctors leave', () => {
     const doc = await createDoctor();
     const past = await addLeave(doc.id, '2020-03-01', '2020-03-02');
     const june = await addLeave(doc.id, '2030-06-01', '2030-06-02');
-    const mayLeave = await ok(admin, ['doctors', 'leave', 'add', String(doc.id), '--from', '2030-05-01 09:00', '--to', '2030-05-01 12:00', '--reason', 'Conference']);
+    const mayLeave = await ok(admin, [
+      'doctors',
+      'leave',
+      'add',
+      String(doc.id),
+      '--from',
+      '2030-05-01 09:00',
+      '--to',
+      '2030-05-01 12:00',
+      '--reason',
+      'Conference',
+    ]);
 
     const [upcoming, all, page, plain] = await Promise.all([
       ok(patient, ['doctors', 'leave', 'list', String(doc.id)]),
@@ -426,7 +518,10 @@ describe('ascend doctors leave', () => {
     const removed = await ok(admin, ['doctors', 'leave', 'remove', String(june.id)]);
     expect(removed).toMatchObject({ id: june.id, doctorId: doc.id, startsAt: june.startsAt, endsAt: june.endsAt });
     expect((await ok(patient, ['doctors', 'leave', 'list', String(doc.id)])).items.map((l: any) => l.id)).toEqual([mayLeave.id]);
-    const [event] = await db.sql(`select actor_id, entity, before->>'startsAt' as starts, after from audit_event where action = 'leave.remove' and entity_id = $1`, [String(june.id)]);
+    const [event] = await db.sql(
+      `select actor_id, entity, before->>'startsAt' as starts, after from audit_event where action = 'leave.remove' and entity_id = $1`,
+      [String(june.id)],
+    );
     expect(event).toEqual({ actor_id: adminId, entity: 'doctor_leave', starts: june.startsAt, after: null });
 
     refused(await admin.run(['doctors', 'leave', 'remove', String(june.id)]), 3, `leave ${june.id} not found`);

@@ -19,8 +19,6 @@ let other: any; // another patient
 
 const as = (role: Role): Cli => ({ admin, doctor, patient })[role];
 
-
-
 const loginAs = (email: string): Promise<Cli> => login(db.url, email, PASSWORD);
 
 const count = async (sql: string, params: unknown[] = []) => (await db.sql<{ n: number }>(`select count(*)::int as n from ${sql}`, params))[0]!.n;
@@ -62,7 +60,21 @@ beforeAll(async () => {
   [doc, other] = await Promise.all([
     ok(
       admin,
-      ['doctors', 'create', '--email', 'doc@example.org', '--name', 'Dr Dee', '--clinic', String(clinic.id), '--specialty', 'general', '--license', 'LIC-0001', '--password-stdin'],
+      [
+        'doctors',
+        'create',
+        '--email',
+        'doc@example.org',
+        '--name',
+        'Dr Dee',
+        '--clinic',
+        String(clinic.id),
+        '--specialty',
+        'general',
+        '--license',
+        'LIC-0001',
+        '--password-stdin',
+      ],
       { input },
     ),
     createPatient(['--email', 'other@example.org', '--name', 'Olga Other']),
@@ -175,8 +187,25 @@ describe('ascend patients create', () => {
     const created = await ok(
       admin,
       [
-        'patients', 'create', '--email', 'full@example.org', '--name', 'Fay Full', '--dob', '1984-02-29', '--blood-group', 'AB-', '--allergies', 'Penicillin',
-        '--emergency-contact', 'Sam, +91 98765 00000', '--mobile', '+91 98765 43210', '--address', '7 Hill Road, Pune', '--password-stdin',
+        'patients',
+        'create',
+        '--email',
+        'full@example.org',
+        '--name',
+        'Fay Full',
+        '--dob',
+        '1984-02-29',
+        '--blood-group',
+        'AB-',
+        '--allergies',
+        'Penicillin',
+        '--emergency-contact',
+        'Sam, +91 98765 00000',
+        '--mobile',
+        '+91 98765 43210',
+        '--address',
+        '7 Hill Road, Pune',
+        '--password-stdin',
       ],
       { input },
     );
@@ -198,7 +227,9 @@ describe('ascend patients create', () => {
     expect(await count('"user"')).toBe(users + 1);
     const [user] = await db.sql(`select role from "user" where id = $1`, [created.userId]);
     expect(user!.role).toBe('patient');
-    const audit = await db.sql(`select actor_id, entity, after->>'dateOfBirth' as dob from audit_event where action = 'patient.create' and entity_id = $1`, [String(created.id)]);
+    const audit = await db.sql(`select actor_id, entity, after->>'dateOfBirth' as dob from audit_event where action = 'patient.create' and entity_id = $1`, [
+      String(created.id),
+    ]);
     expect(audit).toEqual([{ actor_id: adminId, entity: 'patient', dob: '1984-02-29' }]);
     expect(await ok(admin, ['patients', 'show', String(created.id)])).toEqual(created);
   });
@@ -252,9 +283,30 @@ describe('ascend patients create', () => {
 describe('ascend patients update', () => {
   it('a patient updates their own record, clears fields with an empty value, and is the audited actor', async () => {
     const updated = await ok(patient, [
-      'patients', 'update', String(self.id), '--blood-group', 'O+', '--allergies', 'Peanuts', '--emergency-contact', 'Mum', '--mobile', '+91 90000 11111', '--address', '1 New Street',
+      'patients',
+      'update',
+      String(self.id),
+      '--blood-group',
+      'O+',
+      '--allergies',
+      'Peanuts',
+      '--emergency-contact',
+      'Mum',
+      '--mobile',
+      '+91 90000 11111',
+      '--address',
+      '1 New Street',
     ]);
-    expect(updated).toMatchObject({ id: self.id, name: 'Sam Self', bloodGroup: 'O+', allergies: 'Peanuts', emergencyContact: 'Mum', mobile: '+91 90000 11111', address: '1 New Street', dateOfBirth: '1990-05-17' });
+    expect(updated).toMatchObject({
+      id: self.id,
+      name: 'Sam Self',
+      bloodGroup: 'O+',
+      allergies: 'Peanuts',
+      emergencyContact: 'Mum',
+      mobile: '+91 90000 11111',
+      address: '1 New Street',
+      dateOfBirth: '1990-05-17',
+    });
     const [event] = await db.sql(
       `select actor_id, after->>'bloodGroup' as after_group, after->>'mobile' as after_mobile from audit_event where action = 'patient.update' and entity_id = $1 order by id desc limit 1`,
       [String(self.id)],
@@ -283,7 +335,11 @@ describe('ascend patients update', () => {
   it('refuses bad input and empty updates (2), unknown patients (3)', async () => {
     refused(await patient.run(['patients', 'update', String(self.id)]), 2, 'nothing to update: give at least one field to change');
     refused(await patient.run(['patients', 'update', String(self.id), '--dob', '2990-01-01']), 2, '--dob: must be in the past');
-    refused(await patient.run(['patients', 'update', String(self.id), '--blood-group', 'Q']), 2, '--blood-group: must be one of A+, A-, B+, B-, AB+, AB-, O+, O-');
+    refused(
+      await patient.run(['patients', 'update', String(self.id), '--blood-group', 'Q']),
+      2,
+      '--blood-group: must be one of A+, A-, B+, B-, AB+, AB-, O+, O-',
+    );
     refused(await admin.run(['patients', 'update', '999999', '--name', 'Ghost']), 3, 'patient 999999 not found');
     const [row] = await db.sql(`select date_of_birth::text as dob from patient where id = $1`, [self.id]);
     expect(row!.dob).toBe('1990-05-17');
@@ -306,13 +362,31 @@ describe('ascend patients list / show / history', () => {
     expect(all).toMatchObject({ total: 2, limit: 1, offset: 1, items: [{ id: b.id, isActive: false }] });
 
     const plain = await admin.run(['patients', 'list', '--search', 'zed']);
-    expect(plain.stdout.split('\n')).toEqual(['ID\tName\tEmail\tBorn\tBlood group\tMobile\tActive', `${a.id}\tZed Searchable\tzed@example.org\t1990-05-17\t\t\tyes`, '']);
+    expect(plain.stdout.split('\n')).toEqual([
+      'ID\tName\tEmail\tBorn\tBlood group\tMobile\tActive',
+      `${a.id}\tZed Searchable\tzed@example.org\t1990-05-17\t\t\tyes`,
+      '',
+    ]);
   });
 
   it('a doctor sees exactly the patients with an appointment with them, and only those appointments', async () => {
     const busy = await ok(
       admin,
-      ['doctors', 'create', '--email', 'busy@example.org', '--name', 'Dr Busy', '--clinic', String(clinic.id), '--specialty', 'general', '--license', 'LIC-BUSY', '--password-stdin'],
+      [
+        'doctors',
+        'create',
+        '--email',
+        'busy@example.org',
+        '--name',
+        'Dr Busy',
+        '--clinic',
+        String(clinic.id),
+        '--specialty',
+        'general',
+        '--license',
+        'LIC-BUSY',
+        '--password-stdin',
+      ],
       { input },
     );
     const theirs = await createPatient(['--name', 'Tia Theirs']);
@@ -325,7 +399,11 @@ describe('ascend patients list / show / history', () => {
     expect(list).toEqual({ items: [theirs], total: 1, limit: 50, offset: 0 });
     expect(await ok(busyCli, ['patients', 'show', String(theirs.id)])).toEqual(theirs);
     refused(await busyCli.run(['patients', 'show', String(self.id)]), 3, `patient ${self.id} not found`);
-    refused(await busyCli.run(['patients', 'update', String(theirs.id), '--allergies', 'x']), 6, 'updating patients needs the admin or patient role; you are a doctor');
+    refused(
+      await busyCli.run(['patients', 'update', String(theirs.id), '--allergies', 'x']),
+      6,
+      'updating patients needs the admin or patient role; you are a doctor',
+    );
 
     // The doctor's history of the patient holds only their own appointments, newest first.
     const mine = await ok(busyCli, ['patients', 'history', String(theirs.id)]);
@@ -362,7 +440,11 @@ describe('ascend patients list / show / history', () => {
     expect(beyond).toEqual({ items: [], total: 3, limit: 50, offset: 10 });
 
     const plain = await admin.run(['patients', 'history', String(theirs.id), '--limit', '1']);
-    expect(plain.stdout.split('\n')).toEqual(['ID\tWhen\tDoctor\tClinic\tStatus\tReason', `${elsewhere}\t2030-07-01 10:00 GMT+5:30\tDr Dee\tLotus Clinic\tbooked\tSecond opinion`, '']);
+    expect(plain.stdout.split('\n')).toEqual([
+      'ID\tWhen\tDoctor\tClinic\tStatus\tReason',
+      `${elsewhere}\t2030-07-01 10:00 GMT+5:30\tDr Dee\tLotus Clinic\tbooked\tSecond opinion`,
+      '',
+    ]);
 
     // The other doctor, who also has an appointment with this patient, now sees them (and only that one visit).
     const docHistory = await ok(doctor, ['patients', 'history', String(theirs.id)]);

@@ -85,7 +85,10 @@ slots:
     const before = await snapshot();
     const result = await cliFor(db.url).run(['seed', file, '--password-stdin'], { input: 'Seed-pass-123\n' });
     expect(result.code).toBe(2);
-    const errors = result.stderr.replace(/^error: /, '').trim().split('; ');
+    const errors = result.stderr
+      .replace(/^error: /, '')
+      .trim()
+      .split('; ');
     expect(errors).toEqual([
       'clinics[0].timezone: must be an IANA time zone such as Asia/Kolkata or Europe/Berlin',
       'doctors[0].license: already used by doctor 1 (meera@example.org)',
@@ -108,7 +111,9 @@ slots:
     writeFileSync(broken, 'clinics: [ {');
     const parsed = await cliFor(db.url).run(['seed', broken]);
     expect(parsed.code).toBe(2);
-    expect(parsed.stderr).toBe('error: FILE: is not valid YAML (line 1, column 13: flow map in block collection must be sufficiently indented and end with a })\n');
+    expect(parsed.stderr).toBe(
+      'error: FILE: is not valid YAML (line 1, column 13: flow map in block collection must be sufficiently indented and end with a })\n',
+    );
   });
 });
 
@@ -174,9 +179,9 @@ describe('ascend seed on files that are not seed files', () => {
     expect(await refused(write(`${key}-top.yaml`, `clinics: []\n${key}: { polluted: yes }\n`))).toBe(
       `error: ${key}: is not a known field (a seed file has clinics, admins, doctors, patients, slots)`,
     );
-    expect(await refused(write(`${key}-clinic.yaml`, `clinics:\n  - { name: Proto, city: Bhopal, timezone: Asia/Kolkata, ${key}: { isActive: false } }\n`))).toBe(
-      `error: clinics[0].${key}: is not a known field`,
-    );
+    expect(
+      await refused(write(`${key}-clinic.yaml`, `clinics:\n  - { name: Proto, city: Bhopal, timezone: Asia/Kolkata, ${key}: { isActive: false } }\n`)),
+    ).toBe(`error: clinics[0].${key}: is not a known field`);
     expect(await refused(write(`${key}-doctor.yaml`, `doctors:\n  - ${doctor}\n`))).toBe(`error: doctors[0].${key}: is not a known field`);
   });
 
@@ -189,7 +194,10 @@ describe('ascend seed on files that are not seed files', () => {
 
   it('an alias bomb ("billion laughs") is refused at once', async () => {
     let bomb = 'clinics:\n  - &a [lol, lol, lol, lol, lol, lol, lol, lol, lol]\n';
-    for (let i = 1; i < 10; i++) bomb += `  - &${'abcdefghij'[i]} [${Array(9).fill(`*${'abcdefghij'[i - 1]}`).join(', ')}]\n`;
+    for (let i = 1; i < 10; i++)
+      bomb += `  - &${'abcdefghij'[i]} [${Array(9)
+        .fill(`*${'abcdefghij'[i - 1]}`)
+        .join(', ')}]\n`;
     expect(await refused(write('bomb.yaml', bomb))).toBe('error: FILE: repeats its YAML aliases too often (a resource exhaustion attack?)');
   });
 
@@ -209,7 +217,11 @@ describe('ascend seed on files that are not seed files', () => {
   });
 
   it('a binary file is refused without echoing its bytes', async () => {
-    const elf = Buffer.concat([Buffer.from([0x7f, 0x45, 0x4c, 0x46, 2, 1, 1, 0]), Buffer.from('\nclinics: [secret-in-binary]\n'), Buffer.from([0x1b, 0x5b, 0x32, 0x4a, 0xff, 0xfe])]);
+    const elf = Buffer.concat([
+      Buffer.from([0x7f, 0x45, 0x4c, 0x46, 2, 1, 1, 0]),
+      Buffer.from('\nclinics: [secret-in-binary]\n'),
+      Buffer.from([0x1b, 0x5b, 0x32, 0x4a, 0xff, 0xfe]),
+    ]);
     expect(await refused(write('binary', elf))).toBe('error: FILE: is a binary file, not YAML or JSON text');
     expect(await refused(write('latin1.yaml', Buffer.from('clinics: [caf\xe9]\n', 'latin1')))).toBe('error: FILE: is not UTF-8 text');
   });
@@ -217,7 +229,9 @@ describe('ascend seed on files that are not seed files', () => {
   it('a mapping of 60,000 keys is answered within seconds (no quadratic duplicate check)', async () => {
     const keys = Array.from({ length: 60_000 }, (_, i) => `k${i}: ${i}`).join('\n');
     const line = await refused(write('wide.yaml', `clinics: []\n${keys}\n`));
-    expect(line).toMatch(/^error: k0: is not a known field \(a seed file has clinics, admins, doctors, patients, slots\); k1: is not a known field; .*; and 59980 more$/);
+    expect(line).toMatch(
+      /^error: k0: is not a known field \(a seed file has clinics, admins, doctors, patients, slots\); k1: is not a known field; .*; and 59980 more$/,
+    );
   });
 
   it('a repeated key is refused, by path and line', async () => {
@@ -239,7 +253,10 @@ describe('ascend seed on files that are not seed files', () => {
     expect(result.stderr).toBe(`error: doctors[0].hours[0].days: must be days like mon-fri, mon,wed,fri or all (got "mon${'x'.repeat(36)}…")\n`);
     expect(await snapshot()).toEqual(before);
     const key = `${'k'.repeat(60)}\u0007`;
-    const keyed = write('long-key.yaml', `doctors:\n  - { email: k@example.org, name: K, clinic: "Lake Clinic, Bhopal", specialty: ent, license: KK-1, ${JSON.stringify(key)}: 1 }\n`);
+    const keyed = write(
+      'long-key.yaml',
+      `doctors:\n  - { email: k@example.org, name: K, clinic: "Lake Clinic, Bhopal", specialty: ent, license: KK-1, ${JSON.stringify(key)}: 1 }\n`,
+    );
     expect(await refused(keyed)).toBe(`error: doctors[0]."${'k'.repeat(39)}…": is not a known field`);
   });
 });

@@ -10,11 +10,28 @@ let doctorCli: ReturnType<typeof cliFor>;
 beforeAll(async () => {
   db = await createTestDatabase();
   admin = cliFor(db.url);
-  expect((await admin.run(['init', '--admin-email', 'admin@example.org', '--admin-name', 'Ada Admin', '--admin-password-stdin'], { input: 'S3cure-pass!\n' })).code).toBe(0);
+  expect(
+    (await admin.run(['init', '--admin-email', 'admin@example.org', '--admin-name', 'Ada Admin', '--admin-password-stdin'], { input: 'S3cure-pass!\n' })).code,
+  ).toBe(0);
   expect((await admin.run(['login', '--email', 'admin@example.org', '--password-stdin'], { input: 'S3cure-pass!\n' })).code).toBe(0);
   const clinic = (await admin.run(['clinics', 'create', '--name', 'Berlin Mitte', '--city', 'Berlin', '--timezone', 'Europe/Berlin', '--json'])).json();
   const doctor = await admin.run(
-    ['doctors', 'create', '--email', 'dr@example.org', '--name', 'Dr Weber', '--clinic', String(clinic.id), '--specialty', 'cardiology', '--license', 'BE-100', '--password-stdin', '--json'],
+    [
+      'doctors',
+      'create',
+      '--email',
+      'dr@example.org',
+      '--name',
+      'Dr Weber',
+      '--clinic',
+      String(clinic.id),
+      '--specialty',
+      'cardiology',
+      '--license',
+      'BE-100',
+      '--password-stdin',
+      '--json',
+    ],
     { input: 'Doctor-pass-1\n' },
   );
   expect(doctor.code, doctor.stderr).toBe(0);
@@ -26,7 +43,26 @@ afterAll(() => db.drop());
 
 describe('ascend slots', () => {
   it('generate prints created/skipped counts as JSON; a second run creates nothing; --dry-run writes nothing', async () => {
-    const args = ['slots', 'generate', '--doctor', String(doctorId), '--from', '2030-03-25', '--to', '2030-04-05', '--days', 'mon-fri', '--start', '09:00', '--end', '17:00', '--length', '20m', '--break', '12:00-13:00'];
+    const args = [
+      'slots',
+      'generate',
+      '--doctor',
+      String(doctorId),
+      '--from',
+      '2030-03-25',
+      '--to',
+      '2030-04-05',
+      '--days',
+      'mon-fri',
+      '--start',
+      '09:00',
+      '--end',
+      '17:00',
+      '--length',
+      '20m',
+      '--break',
+      '12:00-13:00',
+    ];
     const dry = await admin.run([...args, '--dry-run', '--json']);
     expect(dry.code, dry.stderr).toBe(0);
     expect(dry.json()).toEqual({ created: 210, skipped: 0, skippedBy: {}, dryRun: true });
@@ -40,7 +76,24 @@ describe('ascend slots', () => {
   });
 
   it('generate names the flag that is wrong, with exit 2', async () => {
-    const bad = await admin.run(['slots', 'generate', '--doctor', String(doctorId), '--from', '2030-05-01', '--to', '2030-05-02', '--days', 'mon-fri', '--start', '09:00', '--end', '17:00', '--length', '2m']);
+    const bad = await admin.run([
+      'slots',
+      'generate',
+      '--doctor',
+      String(doctorId),
+      '--from',
+      '2030-05-01',
+      '--to',
+      '2030-05-02',
+      '--days',
+      'mon-fri',
+      '--start',
+      '09:00',
+      '--end',
+      '17:00',
+      '--length',
+      '2m',
+    ]);
     expect(bad.code).toBe(2);
     expect(bad.stderr).toBe('error: --length: must be from 5m to 8h (got 2m)\n');
     const partial = await admin.run(['slots', 'generate', '--doctor', String(doctorId), '--from', '2030-05-01', '--to', '2030-05-02', '--days', 'mon-fri']);
@@ -49,7 +102,13 @@ describe('ascend slots', () => {
   });
 
   it('imports CSV from stdin all or nothing, reporting every bad row with its line number', async () => {
-    const csv = ['doctor,start,length,capacity', `${doctorId},2030-06-03 09:00,20m,2`, `${doctorId},2030-06-03 09:20,20m,`, `nobody,2030-06-03 10:00,20m,1`, `${doctorId},2030-06-03 11:00,20m,500`].join('\n');
+    const csv = [
+      'doctor,start,length,capacity',
+      `${doctorId},2030-06-03 09:00,20m,2`,
+      `${doctorId},2030-06-03 09:20,20m,`,
+      `nobody,2030-06-03 10:00,20m,1`,
+      `${doctorId},2030-06-03 11:00,20m,500`,
+    ].join('\n');
     const bad = await admin.run(['slots', 'import', '-'], { input: csv });
     expect(bad.code).toBe(2);
     expect(bad.stderr).toBe('error: line 4: doctor: must be a doctor id (got "nobody"); line 5: capacity: must be a whole number from 1 to 100 (got "500")\n');
@@ -58,7 +117,10 @@ describe('ascend slots', () => {
     const ok = await admin.run(['slots', 'import', '-', '--json'], { input: good });
     expect(ok.code, ok.stderr).toBe(0);
     expect(ok.json()).toEqual({ created: 2, skipped: 0, skippedBy: {} });
-    const json = JSON.stringify([{ doctor: doctorId, start: '2030-06-04T09:00:00+02:00', end: '2030-06-04T09:30:00+02:00', capacity: 1 }, { doctor: doctorId }]);
+    const json = JSON.stringify([
+      { doctor: doctorId, start: '2030-06-04T09:00:00+02:00', end: '2030-06-04T09:30:00+02:00', capacity: 1 },
+      { doctor: doctorId },
+    ]);
     const jsonBad = await admin.run(['slots', 'import', '-', '--format', 'json'], { input: json });
     expect(jsonBad.code).toBe(2);
     expect(jsonBad.stderr).toBe('error: item 2: start: is required\n');
@@ -74,11 +136,29 @@ describe('ascend slots', () => {
   });
 
   it('free lists bookable slots soonest first; delete deactivates', async () => {
-    const free = await admin.run(['slots', 'free', '--specialty', 'Cardiology', '--city', 'berlin', '--from', '2030-03-25', '--to', '2030-03-25', '--limit', '3', '--json']);
+    const free = await admin.run([
+      'slots',
+      'free',
+      '--specialty',
+      'Cardiology',
+      '--city',
+      'berlin',
+      '--from',
+      '2030-03-25',
+      '--to',
+      '2030-03-25',
+      '--limit',
+      '3',
+      '--json',
+    ]);
     expect(free.code, free.stderr).toBe(0);
     const page = free.json();
     expect(page).toMatchObject({ total: 21, limit: 3, offset: 0 });
-    expect(page.items.map((s: { startsAt: string }) => s.startsAt)).toEqual(['2030-03-25T08:00:00.000Z', '2030-03-25T08:20:00.000Z', '2030-03-25T08:40:00.000Z']);
+    expect(page.items.map((s: { startsAt: string }) => s.startsAt)).toEqual([
+      '2030-03-25T08:00:00.000Z',
+      '2030-03-25T08:20:00.000Z',
+      '2030-03-25T08:40:00.000Z',
+    ]);
     const first = page.items[0].id;
     const deleted = await admin.run(['slots', 'delete', String(first), '--json']);
     expect(deleted.code, deleted.stderr).toBe(0);
@@ -89,7 +169,25 @@ describe('ascend slots', () => {
   });
 
   it('doctors hours set/show keep split shifts; every --start needs its --end', async () => {
-    const set = await doctorCli.run(['doctors', 'hours', 'set', String(doctorId), '--days', 'mon-fri', '--start', '09:00', '--end', '13:00', '--start', '14:00', '--end', '18:00', '--length', '20m', '--json']);
+    const set = await doctorCli.run([
+      'doctors',
+      'hours',
+      'set',
+      String(doctorId),
+      '--days',
+      'mon-fri',
+      '--start',
+      '09:00',
+      '--end',
+      '13:00',
+      '--start',
+      '14:00',
+      '--end',
+      '18:00',
+      '--length',
+      '20m',
+      '--json',
+    ]);
     expect(set.code, set.stderr).toBe(0);
     expect(set.json().windows).toHaveLength(10);
     const shown = await admin.run(['doctors', 'hours', 'show', String(doctorId), '--json']);

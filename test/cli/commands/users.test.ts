@@ -8,7 +8,9 @@ let admin: ReturnType<typeof cliFor>;
 beforeAll(async () => {
   db = await createTestDatabase();
   admin = cliFor(db.url);
-  expect((await admin.run(['init', '--admin-email', 'admin@example.org', '--admin-name', 'Ada Admin', '--admin-password-stdin'], { input: 'S3cure-pass!\n' })).code).toBe(0);
+  expect(
+    (await admin.run(['init', '--admin-email', 'admin@example.org', '--admin-name', 'Ada Admin', '--admin-password-stdin'], { input: 'S3cure-pass!\n' })).code,
+  ).toBe(0);
   expect((await admin.run(['login', '--email', 'admin@example.org', '--password-stdin'], { input: 'S3cure-pass!\n' })).code).toBe(0);
 });
 afterAll(() => db.drop());
@@ -33,9 +35,10 @@ describe('ascend users create', () => {
     const user = await createPatient('p1@example.org');
     expect(user).toMatchObject({ email: 'p1@example.org', name: 'Pat Doe', role: 'patient', isActive: true, mobile: null });
     expect(Object.keys(user).sort()).toEqual(['address', 'createdAt', 'email', 'id', 'isActive', 'lastLoginAt', 'mobile', 'name', 'role', 'updatedAt']);
-    const [audit] = await db.sql(`select action, entity, entity_id, actor_id, after->>'email' as email from audit_event where action = 'user.create' and entity_id = $1`, [
-      String(user.id),
-    ]);
+    const [audit] = await db.sql(
+      `select action, entity, entity_id, actor_id, after->>'email' as email from audit_event where action = 'user.create' and entity_id = $1`,
+      [String(user.id)],
+    );
     expect(audit).toMatchObject({ entity: 'user', email: 'p1@example.org' });
     expect(audit!.actor_id).not.toBeNull();
   });
