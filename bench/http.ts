@@ -9,6 +9,7 @@ import { resolve } from 'node:path';
 import autocannon from 'autocannon';
 import pg from 'pg';
 import { openOrm } from '../src/db/orm.js';
+import { query } from '../src/db/sql.js';
 import { initialise } from '../src/services/init.js';
 import { drive, rawSqlBooker, seedBookingFixture } from './appointments.js';
 import { FREE_FILTER, seedMillionSlots } from './slots.js';
@@ -118,7 +119,7 @@ async function adminToken(databaseUrl: string, base: string): Promise<string> {
   const orm = await openOrm(databaseUrl, { pool: { min: 0, max: 1 } });
   try {
     // The seeders leave a placeholder admin without a real password: make a real one.
-    await orm.em.getConnection().execute(`delete from "user" where email = 'admin@bench.test' and password_hash = 'x'`);
+    await query(orm.em, `delete from "user" where email = 'admin@bench.test' and password_hash = 'x'`);
     await initialise(orm.em.fork(), { adminEmail: 'admin@bench.test', adminName: 'Bench', adminPassword: PASSWORD });
   } finally {
     await orm.close(true);

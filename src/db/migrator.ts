@@ -3,6 +3,7 @@ import { Migrator } from '@mikro-orm/migrations';
 import type { MikroORM } from '@mikro-orm/postgresql';
 import { migrationsList } from '../../migrations/index.js';
 import { openOrm } from './orm.js';
+import { query } from './sql.js';
 
 export interface MigrationStatus {
   applied: string[];
@@ -29,7 +30,7 @@ export async function migrationStatus(orm: MikroORM): Promise<MigrationStatus> {
 
 /** Drops every ascend table and migrates again from nothing. */
 export async function resetSchema(orm: MikroORM): Promise<string[]> {
-  await orm.em.getConnection().execute(`drop schema public cascade; create schema public;`);
+  await query(orm.em, 'drop schema public cascade; create schema public;');
   return migrate(orm);
 }
 

@@ -1,11 +1,26 @@
-// A minimal query interface, satisfied both by a bare `pg` client (the fast path of `whoami`, which must not
-// pay for loading the ORM) and by an EntityManager's connection. Placeholders are `?`.
+// How ascend reaches PostgreSQL (the data-access rule; the README's "where things go" says it too):
+//
+// - Entities and the unit of work (em.find / em.create / flush) for records with identity and a lifecycle:
+//   users, clinics, doctors, patients, working hours, leave, and the audit events written beside them
+//   (src/domain/entities; test/db/schema-drift.test.ts keeps them equal to the migrations).
+// - Named SQL, one module per query family, for the hot booking statement, bulk writes, searches and reports.
+//   Slots and appointments are read and written this way only: booking is one guarded statement on a slot
+//   locked FOR UPDATE, and letting the ORM track a Slot and an Appointment for it was measured 2.9x slower.
+//
+// Raw SQL reaches the database through this module and nowhere else: `query` runs in the caller's
+// transaction (its EntityManager's), `preparedQuery` is the hot path, and `Sql` is the shape both it and a
+// bare `pg` client (the fast path of `whoami`, which must not pay for loading the ORM) offer to code that
+// runs on either. Placeholders are `?`.
+import type { Knex } from '@mikro-orm/knex';
 import type { EntityManager } from '@mikro-orm/postgresql';
+import type { ClientBase } from 'pg';
 import { toDatabaseError } from './errors.js';
+
+export type Row = Record<string, unknown>;
 
 export interface Sql {
   /** With a `name`, the statement is prepared once per connection and its plan reused (hot paths). */
-  query<T = Record<string, unknown>>(text: string, params?: unknown[], name?: string): Promise<T[]>;
+  query<T = Row>(text: string, params?: unknown[], name?: string): Promise<T[]>;
 }
 
 export interface ClosableSql extends Sql {
@@ -15,6 +30,45 @@ export interface ClosableSql extends Sql {
 function numbered(text: string): string {
   let n = 0;
   return text.replace(/\?/g, () => `$${++n}`);
+}
+
+/** Raw SQL in the em's transaction (or on a pooled connection outside one), through MikroORM's connection. */
+export async function query<T extends object = Row>(em: EntityManager, text: string, params: unknown[] = []): Promise<T[]> {
+  // The rows are whatever the SQL selects: T is the caller's statement of that shape.
+  const rows: T[] = await em.getConnection().execute(text, params, 'all', em.getTransactionContext());
+  return rows;
+}
+
+// Named statements are a fixed set of texts: each is numbered once.
+const numberedStatements = new Map<string, string>();
+
+/**
+ * Raw SQL as a named prepared statement, with its parameters sent apart from the text (MikroORM's execute
+ * inlines them, so PostgreSQL plans every call afresh). For the hot paths only: the name must be unique to
+ * the SQL text, and the text fixed. It goes straight to the pool's pg client (or the open transaction's):
+ * knex's query building cost more than the query's own work.
+ */
+export async function preparedQuery<T extends object = Row>(em: EntityManager, name: string, text: string, params: unknown[]): Promise<T[]> {
+  const { client } = (em.getTransactionContext<Knex.Transaction>() ?? em.getConnection().getKnex()) as Knex;
+  const connection: ClientBase = await client.acquireConnection();
+  try {
+    let numberedText = numberedStatements.get(text);
+    if (!numberedText) {
+      numberedText = numbered(text);
+      numberedStatements.set(text, numberedText);
+    }
+    return (await connection.query<T>({ name, text: numberedText, values: params })).rows;
+  } finally {
+    await client.releaseConnection(connection);
+  }
+}
+
+/** The em's connection as an `Sql`, for code that also runs on a bare client. */
+export function sqlOf(em: EntityManager): Sql {
+  return {
+    query: <T>(text: string, params: unknown[] = [], name?: string): Promise<T[]> =>
+      name ? preparedQuery<T & object>(em, name, text, params) : query<T & object>(em, text, params),
+  };
 }
 
 export async function connectSql(url: string): Promise<ClosableSql> {
@@ -34,30 +88,5 @@ export async function connectSql(url: string): Promise<ClosableSql> {
       }
     },
     close: () => client.end(),
-  };
-}
-
-// Named statements are a fixed set of texts: each is numbered once.
-const numberedStatements = new Map<string, string>();
-
-export function sqlOf(em: EntityManager): Sql {
-  return {
-    async query<T>(text: string, params: unknown[] = [], name?: string) {
-      if (!name) return em.getConnection().execute<T[]>(text, params as never[], 'all', em.getTransactionContext());
-      // The hot paths: straight to the pool's pg client (or the open transaction's), the parameters apart so
-      // PostgreSQL reuses the plan, and none of knex's query building (it cost more than the query's own work).
-      const { client } = (em.getTransactionContext() ?? em.getConnection().getKnex()) as import('@mikro-orm/knex').Knex;
-      const connection = (await client.acquireConnection()) as import('pg').ClientBase;
-      try {
-        let numberedText = numberedStatements.get(text);
-        if (!numberedText) {
-          numberedText = numbered(text);
-          numberedStatements.set(text, numberedText);
-        }
-        return (await connection.query<T & object>({ name, text: numberedText, values: params })).rows;
-      } finally {
-        await client.releaseConnection(connection);
-      }
-    },
   };
 }

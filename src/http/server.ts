@@ -2,7 +2,7 @@
 // validate with the same zod schemas as the CLI; errors become problem+json in one place (errors.ts).
 import Fastify, { LogController, type FastifyInstance, type FastifyRequest } from 'fastify';
 import type { EntityManager, MikroORM } from '@mikro-orm/postgresql';
-import { sqlOf } from '../db/sql.js';
+import { query, sqlOf } from '../db/sql.js';
 import { unreachableReason } from '../db/errors.js';
 import { DatabaseUnavailableError, NotFoundError } from '../domain/errors.js';
 import type { Actor } from '../domain/roles.js';
@@ -143,7 +143,7 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
   app.get('/health', { config: { public: true }, schema: { hide: true } }, async () => ({ status: 'ok' }));
   app.get('/ready', { config: { public: true }, schema: { hide: true } }, async (request, reply) => {
     try {
-      await options.orm.em.getConnection().execute('select 1');
+      await query(options.orm.em, 'select 1');
       return { status: 'ready' };
     } catch (err) {
       return sendProblem(new DatabaseUnavailableError(`database unreachable: ${unreachableReason(err)}`), request, reply);

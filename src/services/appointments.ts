@@ -2,9 +2,8 @@
 // Every path follows the lock order of ./locks.ts: slots (in id order) before appointments, and never a doctor
 // after a slot; so two transactions never wait for each other in a circle. The schema backs every rule.
 import { createHash } from 'node:crypto';
-import { LockMode, type EntityManager } from '@mikro-orm/postgresql';
+import type { EntityManager } from '@mikro-orm/postgresql';
 import { parseDuration } from '../domain/durations.js';
-import { Slot } from '../domain/entities/index.js';
 import { AuthError, ConflictError, ForbiddenError, NotFoundError, SlotFullError, ValidationError } from '../domain/errors.js';
 import { actorId, isAdmin, type Actor } from '../domain/roles.js';
 import type { Page } from '../domain/schemas/common.js';
@@ -519,7 +518,7 @@ export async function rescheduleAppointment(em: EntityManager, actor: Actor, id:
       if (a.status !== 'booked') throw new ConflictError(`appointment ${a.id} is ${a.status.replace('_', '-')}, not booked`);
       assertPatientBeforeCutoff(actor, a, 'reschedule');
       if (a.slot_id === input.slotId) throw new ConflictError(`appointment ${a.id} is already in slot ${input.slotId}`, 'slotId');
-      const slot = await tx.findOne(Slot, input.slotId, { lockMode: LockMode.PESSIMISTIC_WRITE });
+      const slot = await lockSlot(tx, input.slotId);
       if (!slot) throw new NotFoundError('slot', input.slotId, 'slotId');
       await assertBookable(tx, slot, a.patient_id, a.id);
       await query(

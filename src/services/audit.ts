@@ -17,7 +17,7 @@ export interface AuditEntry {
 export function audit(em: EntityManager, actor: Actor, entry: AuditEntry): void {
   em.create(AuditEvent, {
     at: new Date(),
-    actorId: actorId(actor),
+    actor: actorId(actor),
     action: entry.action,
     entity: entry.entity,
     entityId: entry.entityId === null ? null : String(entry.entityId),

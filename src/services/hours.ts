@@ -1,6 +1,7 @@
 // A doctor's weekly working hours: windows per weekday (split shifts allowed), each with a slot length and
 // capacity. `slots generate` without an explicit schedule uses them.
 import type { EntityManager } from '@mikro-orm/postgresql';
+import { DoctorHours } from '../domain/entities/index.js';
 import { ConflictError, ValidationError } from '../domain/errors.js';
 import type { Actor } from '../domain/roles.js';
 import { setHoursInput, type SetHoursInput } from '../domain/schemas/slots.js';
@@ -10,16 +11,8 @@ import type { DoctorHoursView, HoursWindowView } from '../domain/views.js';
 import { audit } from './audit.js';
 import { assertMayManageDoctor, findDoctor } from './doctors.js';
 import { slotMinutes } from '../domain/durations.js';
-import { intArray, query, refusedBy } from './support.js';
+import { refusedBy } from './support.js';
 import { transaction } from './locks.js';
-
-interface HoursRow {
-  weekday: number;
-  starts_at_local: string;
-  ends_at_local: string;
-  slot_minutes: number;
-  capacity: number;
-}
 
 const toMinutes = (time: string) => Number(time.slice(0, 2)) * 60 + Number(time.slice(3, 5));
 
@@ -30,44 +23,39 @@ export interface Window {
   capacity: number;
 }
 
+/** The windows of some doctors, in order of doctor, weekday and start. */
+function hoursOf(em: EntityManager, doctorIds: number[]): Promise<DoctorHours[]> {
+  return em.find(DoctorHours, { doctor: { $in: doctorIds } }, { orderBy: { doctor: 'asc', weekday: 'asc', startsAtLocal: 'asc' } });
+}
+
 /** The stored windows of several doctors, by doctor and ISO weekday. */
 export async function windowsOf(em: EntityManager, doctorIds: number[]): Promise<Map<number, Map<number, Window[]>>> {
-  const rows = await query<HoursRow & { doctor_id: number }>(
-    em,
-    'select doctor_id, weekday, starts_at_local::text, ends_at_local::text, slot_minutes, capacity from doctor_hours where doctor_id = any(?::int[]) order by doctor_id, weekday, starts_at_local',
-    [intArray(doctorIds)],
-  );
   const byDoctor = new Map<number, Map<number, Window[]>>();
-  for (const r of rows) {
-    const days = byDoctor.get(r.doctor_id) ?? new Map<number, Window[]>();
-    byDoctor.set(r.doctor_id, days);
-    const list = days.get(r.weekday) ?? [];
-    list.push({ start: toMinutes(r.starts_at_local), end: toMinutes(r.ends_at_local), slotMinutes: r.slot_minutes, capacity: r.capacity });
-    days.set(r.weekday, list);
+  for (const h of await hoursOf(em, doctorIds)) {
+    const days = byDoctor.get(h.doctor.id) ?? new Map<number, Window[]>();
+    byDoctor.set(h.doctor.id, days);
+    const list = days.get(h.weekday) ?? [];
+    list.push({ start: toMinutes(h.startsAtLocal), end: toMinutes(h.endsAtLocal), slotMinutes: h.slotMinutes, capacity: h.capacity });
+    days.set(h.weekday, list);
   }
   return byDoctor;
 }
 
-function hoursView(doctorId: number, timezone: string, rows: HoursRow[]): DoctorHoursView {
-  const windows: HoursWindowView[] = rows.map((r) => ({
-    weekday: r.weekday,
-    day: weekdayName(r.weekday),
-    start: r.starts_at_local.slice(0, 5),
-    end: r.ends_at_local.slice(0, 5),
-    slotMinutes: r.slot_minutes,
-    capacity: r.capacity,
+function hoursView(doctorId: number, timezone: string, hours: DoctorHours[]): DoctorHoursView {
+  const windows: HoursWindowView[] = hours.map((h) => ({
+    weekday: h.weekday,
+    day: weekdayName(h.weekday),
+    start: h.startsAtLocal.slice(0, 5),
+    end: h.endsAtLocal.slice(0, 5),
+    slotMinutes: h.slotMinutes,
+    capacity: h.capacity,
   }));
   return { doctorId, timezone, windows };
 }
 
 export async function getHours(em: EntityManager, _actor: Actor, doctorId: number): Promise<DoctorHoursView> {
   const doctor = await findDoctor(em, doctorId);
-  const rows = await query<HoursRow>(
-    em,
-    'select weekday, starts_at_local::text, ends_at_local::text, slot_minutes, capacity from doctor_hours where doctor_id = ? order by weekday, starts_at_local',
-    [doctor.id],
-  );
-  return hoursView(doctor.id, doctor.clinic.timezone, rows);
+  return hoursView(doctor.id, doctor.clinic.timezone, await hoursOf(em, [doctor.id]));
 }
 
 /**
@@ -91,18 +79,26 @@ export async function setHours(em: EntityManager, actor: Actor, doctorId: number
       transaction(em, async (tx) => {
         const doctor = await findDoctor(tx, doctorId);
         await assertMayManageDoctor(tx, actor, doctor.id, 'setting working hours');
-        const before = await getHours(tx, actor, doctor.id);
-        await query(tx, 'delete from doctor_hours where doctor_id = ? and weekday = any(?::int[])', [doctor.id, intArray(days)]);
+        const stored = await hoursOf(tx, [doctor.id]);
+        const before = hoursView(doctor.id, doctor.clinic.timezone, stored);
+        // The old windows go first, in a flush of their own: the unit of work inserts before it deletes, and
+        // doctor_hours_no_overlap is checked at once, so a new window over an old one would be refused.
+        tx.remove(stored.filter((h) => days.includes(h.weekday)));
+        await tx.flush();
         for (const day of days) {
           for (const w of windows) {
-            await query(
-              tx,
-              'insert into doctor_hours (doctor_id, weekday, starts_at_local, ends_at_local, slot_minutes, capacity) values (?, ?, ?::time, ?::time, ?, ?)',
-              [doctor.id, day, clockText(w.start), clockText(w.end), minutes, input.capacity],
-            );
+            tx.create(DoctorHours, {
+              doctor: doctor.id,
+              weekday: day,
+              startsAtLocal: `${clockText(w.start)}:00`,
+              endsAtLocal: `${clockText(w.end)}:00`,
+              slotMinutes: minutes,
+              capacity: input.capacity,
+            });
           }
         }
-        const after = await getHours(tx, actor, doctor.id);
+        await tx.flush();
+        const after = hoursView(doctor.id, doctor.clinic.timezone, await hoursOf(tx, [doctor.id]));
         audit(tx, actor, { action: 'hours.set', entity: 'doctor', entityId: doctor.id, before, after });
         return after;
       }),

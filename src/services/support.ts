@@ -1,6 +1,6 @@
 // Helpers every service shares: turning database refusals into domain errors, and paging.
 import type { EntityManager } from '@mikro-orm/postgresql';
-import { sqlOf } from '../db/sql.js';
+import { query } from '../db/sql.js';
 import type { DomainError } from '../domain/errors.js';
 import type { Actor } from '../domain/roles.js';
 
@@ -46,10 +46,9 @@ export function likePattern(search: string): string {
  */
 export const intArray = (ids: readonly number[]): string => `{${ids.map((n) => Math.trunc(Number(n))).join(',')}}`;
 
-/** Raw SQL in the caller's transaction (placeholders are `?`). */
-export function query<T = Record<string, unknown>>(em: EntityManager, sql: string, params: unknown[] = []): Promise<T[]> {
-  return em.getConnection().execute<T[]>(sql, params as never[], 'all', em.getTransactionContext());
-}
+// Raw SQL has one way in, src/db/sql.ts (the data-access rule is written at its top); services take it from
+// here with the other helpers they share.
+export { preparedQuery, query } from '../db/sql.js';
 
 /**
  * A page of rows from SQL that selects `count(*) over () as total` (and has no limit of its own). Past the
@@ -66,15 +65,6 @@ export async function pageOfRows<T extends { total?: unknown }>(
   if (rows.length || offset === 0) return { rows, total: Number(rows[0]?.total ?? 0) };
   const [first] = await query<T>(em, `${sql} limit 1`, params);
   return { rows, total: Number(first?.total ?? 0) };
-}
-
-/**
- * Raw SQL as a named prepared statement, with its parameters sent apart from the text (MikroORM's execute
- * inlines them, so PostgreSQL plans every call afresh). For the hot paths only: the name must be unique to
- * the SQL text, and the text fixed.
- */
-export function preparedQuery<T = Record<string, unknown>>(em: EntityManager, name: string, sql: string, params: unknown[]): Promise<T[]> {
-  return sqlOf(em).query<T>(sql, params, name);
 }
 
 /** The doctor profile id of a doctor actor, or null (no profile, or not a doctor). */

@@ -16,7 +16,7 @@ import { parseInput } from '../domain/validation.js';
 import { userView, type UserView } from '../domain/views.js';
 import { audit } from './audit.js';
 import { hashPassword } from './auth.js';
-import { likePattern, refusedBy } from './support.js';
+import { likePattern, query, refusedBy } from './support.js';
 import { transaction } from './locks.js';
 
 const emailTaken = () => new DuplicateError('is already used by another user (emails are compared without case)', 'email');
@@ -32,9 +32,7 @@ export interface EmailCheck {
 
 /** Throws DuplicateError if another user has this email, ignoring case. The unique index settles races. */
 export async function assertEmailFree(em: EntityManager, email: string, check: EmailCheck = {}): Promise<void> {
-  const clash = await em
-    .getConnection()
-    .execute<{ id: number }[]>('select id from "user" where lower(email) = lower(?) limit 1', [email], 'all', em.getTransactionContext());
+  const clash = await query<{ id: number }>(em, 'select id from "user" where lower(email) = lower(?) limit 1', [email]);
   if (!clash[0] || clash[0].id === check.exceptId) return;
   if (check.anonymous) throw emailTaken();
   throw new DuplicateError(`${email} is already used by user ${clash[0].id} (emails are compared without case)`, 'email');
@@ -144,18 +142,15 @@ const PROFILE_FIELDS = ['name', 'email', 'mobile', 'address'] as const;
  * so that locks are taken profile first, then user, as updateDoctor and updatePatient take them.
  */
 async function touchProfiles(em: EntityManager, userId: number): Promise<void> {
-  const connection = em.getConnection();
   for (const table of ['doctor', 'patient']) {
-    await connection.execute(`update ${table} set updated_at = now() where user_id = ?`, [userId], 'run', em.getTransactionContext());
+    await query(em, `update ${table} set updated_at = now() where user_id = ?`, [userId]);
   }
 }
 
 async function assertNotLastAdmin(em: EntityManager, user: User, what: string): Promise<void> {
   if (user.role !== 'admin' || !user.isActive) return;
   // Lock the active admins so two admins cannot demote each other at once and leave none.
-  const admins = await em
-    .getConnection()
-    .execute<{ id: number }[]>(`select id from "user" where role = 'admin' and is_active order by id for no key update`, [], 'all', em.getTransactionContext());
+  const admins = await query<{ id: number }>(em, `select id from "user" where role = 'admin' and is_active order by id for no key update`);
   if (admins.length <= 1) throw new ConflictError(`cannot ${what} the last active admin`);
 }
 

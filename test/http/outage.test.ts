@@ -2,6 +2,7 @@
 // for a transaction whose connection died in the middle), and the log says so twice, not once per request.
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { query } from '../../src/db/sql.js';
 import { SYSTEM } from '../../src/domain/roles.js';
 import { bookAppointment } from '../../src/services/appointments.js';
 import { generateSlots } from '../../src/services/slots.js';
@@ -48,9 +49,7 @@ describe('a database outage under load', () => {
       length: '20m',
       capacity: 3,
     });
-    const slotIds = (await db.em().getConnection().execute<{ id: number }[]>('select id from slot where doctor_id = ? order by id', [doctor.id])).map(
-      (r) => r.id,
-    );
+    const slotIds = (await query<{ id: number }>(db.em(), 'select id from slot where doctor_id = ? order by id', [doctor.id])).map((r) => r.id);
     const patients = await Promise.all(Array.from({ length: 8 }, () => makePatient(db.em())));
     const tokens = await Promise.all(patients.map((p) => tokenFor(db.em(), { id: p.patient.userId, role: 'patient' })));
     const adminToken = (await api(server.url, 'POST', '/api/v1/auth/login', { body: { email: 'admin@example.org', password: 'S3cure-pass!' } })).body

@@ -1,6 +1,7 @@
 // Specialties are kept as typed ("Cardiology" stays "Cardiology") and found in any case: doctor lists, the
 // free-slot search and the guided booking flow's choices.
 import { describe, expect, it } from 'vitest';
+import { query } from '../../src/db/sql.js';
 import { SYSTEM } from '../../src/domain/roles.js';
 import { bookingChoices } from '../../src/services/doctors.js';
 import { makeClinic, seedSlot, tokenFor, uniqueEmail, PASSWORD } from '../support/fixtures.js';
@@ -51,9 +52,8 @@ describe('specialties as typed, matched in any case', () => {
 
   it('the index on lower(specialty) can serve the case-insensitive match', async () => {
     const plan: { 'QUERY PLAN': string }[] = await w.db.em().transactional(async (tx) => {
-      const connection = tx.getConnection();
-      await connection.execute('set local enable_seqscan = off', [], 'run', tx.getTransactionContext());
-      return connection.execute(`explain select id from doctor d where lower(d.specialty) = lower('Cardiology')`, [], 'all', tx.getTransactionContext());
+      await query(tx, 'set local enable_seqscan = off');
+      return query<{ 'QUERY PLAN': string }>(tx, `explain select id from doctor d where lower(d.specialty) = lower('Cardiology')`);
     });
     expect(plan.map((row) => row['QUERY PLAN']).join('\n')).toContain('doctor_specialty_idx');
   });

@@ -1,6 +1,8 @@
 import { defineEntity, p, type InferEntity } from '@mikro-orm/core';
 import { baseProperties } from './base.js';
 
+// Unique by lower(name) and lower(city), searched by lower(city) and by trigram: expression and GIN indexes,
+// which the migrations keep and the ORM cannot describe.
 export const Clinic = defineEntity({
   name: 'Clinic',
   tableName: 'clinic',
