@@ -4,22 +4,14 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import { ConflictError, ValidationError } from '../domain/errors.js';
 import type { Actor } from '../domain/roles.js';
 import { setHoursInput, type SetHoursInput } from '../domain/schemas/slots.js';
-import { clockText, parseClock, parseWeekdays, weekdayName } from '../domain/time.js';
+import { clockText, parseClock, parseWeekdays } from '../domain/time.js';
 import { parseInput } from '../domain/validation.js';
-import type { DoctorHoursView, HoursWindowView } from '../domain/views.js';
+import { hoursView, type DoctorHoursView, type HoursRow } from '../domain/views.js';
 import { audit } from './audit.js';
 import { assertMayManageDoctor, findDoctor } from './doctors.js';
 import { slotMinutes } from '../domain/durations.js';
 import { intArray, query, refusedBy } from './support.js';
 import { transaction } from './locks.js';
-
-interface HoursRow {
-  weekday: number;
-  starts_at_local: string;
-  ends_at_local: string;
-  slot_minutes: number;
-  capacity: number;
-}
 
 const toMinutes = (time: string) => Number(time.slice(0, 2)) * 60 + Number(time.slice(3, 5));
 
@@ -46,18 +38,6 @@ export async function windowsOf(em: EntityManager, doctorIds: number[]): Promise
     days.set(r.weekday, list);
   }
   return byDoctor;
-}
-
-function hoursView(doctorId: number, timezone: string, rows: HoursRow[]): DoctorHoursView {
-  const windows: HoursWindowView[] = rows.map((r) => ({
-    weekday: r.weekday,
-    day: weekdayName(r.weekday),
-    start: r.starts_at_local.slice(0, 5),
-    end: r.ends_at_local.slice(0, 5),
-    slotMinutes: r.slot_minutes,
-    capacity: r.capacity,
-  }));
-  return { doctorId, timezone, windows };
 }
 
 export async function getHours(em: EntityManager, _actor: Actor, doctorId: number): Promise<DoctorHoursView> {

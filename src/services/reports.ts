@@ -7,31 +7,14 @@ import type { Page } from '../domain/schemas/common.js';
 import { utilisationInput, type UtilisationInput } from '../domain/schemas/appointments.js';
 import { localDateString, parseCalendarDate } from '../domain/time.js';
 import { parseInput } from '../domain/validation.js';
+import { utilisationView, type UtilisationRow, type UtilisationView } from '../domain/views.js';
 import { doctorIdOf, pageOfRows } from './support.js';
-
-export interface UtilisationRow {
-  date: string;
-  doctorId: number;
-  doctorName: string;
-  clinicId: number;
-  clinicName: string;
-  slots: number;
-  capacity: number;
-  booked: number;
-  completed: number;
-  noShow: number;
-  cancelled: number;
-  /** booked / capacity (booked counts booked, completed and no-show appointments). */
-  utilisation: number;
-  /** no-show / (completed + no-show), or null when none has finished. */
-  noShowRate: number | null;
-}
 
 /**
  * Admins see every doctor; a doctor only themself. Days are each clinic's local days; the range defaults
  * to the 30 days before and after today.
  */
-export async function utilisationReport(em: EntityManager, actor: Actor, raw: UtilisationInput): Promise<Page<UtilisationRow>> {
+export async function utilisationReport(em: EntityManager, actor: Actor, raw: UtilisationInput): Promise<Page<UtilisationView>> {
   const input = parseInput(utilisationInput, raw);
   let doctorId = input.doctorId;
   if (!isAdmin(actor)) {
@@ -44,7 +27,7 @@ export async function utilisationReport(em: EntityManager, actor: Actor, raw: Ut
   const shift = (days: number) => new Date(Date.parse(today) + days * 86_400_000).toISOString().slice(0, 10);
   const from = input.from ? parseCalendarDate(input.from, 'from') : shift(-30);
   const to = input.to ? parseCalendarDate(input.to, 'to') : shift(30);
-  const { rows, total } = await pageOfRows<Record<string, unknown>>(
+  const { rows, total } = await pageOfRows<UtilisationRow>(
     em,
     `with s as (
        select s.id, s.doctor_id, s.clinic_id, s.capacity, s.booked_count, (s.starts_at at time zone c.timezone)::date as day
@@ -68,26 +51,6 @@ export async function utilisationReport(em: EntityManager, actor: Actor, raw: Ut
     input.limit,
     input.offset,
   );
-  const items = rows.map((r): UtilisationRow => {
-    const capacity = Number(r.capacity);
-    const booked = Number(r.booked);
-    const completed = Number(r.completed);
-    const noShow = Number(r.no_show);
-    return {
-      date: String(r.date),
-      doctorId: Number(r.doctor_id),
-      doctorName: String(r.doctor_name),
-      clinicId: Number(r.clinic_id),
-      clinicName: String(r.clinic_name),
-      slots: Number(r.slots),
-      capacity,
-      booked,
-      completed,
-      noShow,
-      cancelled: Number(r.cancelled),
-      utilisation: capacity ? Math.round((booked / capacity) * 1000) / 1000 : 0,
-      noShowRate: completed + noShow ? Math.round((noShow / (completed + noShow)) * 1000) / 1000 : null,
-    };
-  });
+  const items = rows.map(utilisationView);
   return { items, total, limit: input.limit, offset: input.offset };
 }

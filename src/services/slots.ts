@@ -25,7 +25,7 @@ import {
 } from '../domain/schemas/slots.js';
 import { calendarDays, clockText, formatLocal, localParts, parseCalendarDate, parseClock, parseDateInput, parseWeekdays, zonedTime } from '../domain/time.js';
 import { fieldIssues, parseInput, unstorableText } from '../domain/validation.js';
-import { iso, type BulkResult, type Instant, type SlotView } from '../domain/views.js';
+import { slotView, type BulkResult, type SlotRow, type SlotView } from '../domain/views.js';
 import { cancelBookedAppointments } from './appointments.js';
 import { audit } from './audit.js';
 import { assertMayManageDoctor } from './doctors.js';
@@ -35,40 +35,6 @@ import { doctorIdOf, intArray, pageOfRows, preparedQuery, query } from './suppor
 
 // ---------------------------------------------------------------------------------------------------------
 // Reading slots
-
-interface SlotRow {
-  id: number;
-  doctor_id: number;
-  doctor_name: string;
-  specialty: string;
-  clinic_id: number;
-  clinic_name: string;
-  city: string;
-  timezone: string;
-  starts_at: Instant;
-  ends_at: Instant;
-  capacity: number;
-  booked_count: number;
-  is_active: boolean;
-  total?: string | number;
-}
-
-const slotView = (r: SlotRow): SlotView => ({
-  id: r.id,
-  doctorId: r.doctor_id,
-  doctorName: r.doctor_name,
-  specialty: r.specialty,
-  clinicId: r.clinic_id,
-  clinicName: r.clinic_name,
-  city: r.city,
-  timezone: r.timezone,
-  startsAt: iso(r.starts_at)!,
-  endsAt: iso(r.ends_at)!,
-  capacity: r.capacity,
-  bookedCount: r.booked_count,
-  remaining: Math.max(0, r.capacity - r.booked_count),
-  isActive: r.is_active,
-});
 
 const SLOT_COLUMNS = `s.id, s.doctor_id, u.name as doctor_name, d.specialty, s.clinic_id, c.name as clinic_name, c.city, c.timezone,
   s.starts_at, s.ends_at, s.capacity, s.booked_count, s.is_active`;
