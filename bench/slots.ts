@@ -9,7 +9,8 @@ import { join, resolve } from 'node:path';
 import pg from 'pg';
 import { openOrm } from '../src/db/orm.js';
 import { SYSTEM } from '../src/domain/roles.js';
-import { freeSlots, freeSlotsQuery } from '../src/services/slots.js';
+import { freeSlots } from '../src/services/slots.js';
+import { freeSlotsQuery } from '../src/services/sql/free-slots.js';
 import { median, printTable, quantile, timed, type BenchServer, type Row } from './support.js';
 
 const BIN = resolve(import.meta.dirname, '../bin/ascend');

@@ -1,5 +1,9 @@
-// What callers see of records: the JSON shapes of the HTTP API, also printed by `--json`. Secrets (password
-// hashes, token versions) never leave the services.
+// What callers see of records: the JSON shapes of the HTTP API, also printed by `--json`, and EVERY mapper
+// that makes one, from an entity (`…Like`, camelCase) or from a row of raw SQL (`…Row`, snake_case as the
+// columns are named). A new view, or a new query whose rows become one, gets its mapper here, not in its
+// service: one place to look when a shape changes. Secrets (password hashes, token versions) never leave the
+// services.
+import { weekdayName } from './time.js';
 import type { Role } from './roles.js';
 
 export interface UserView {
@@ -30,7 +34,13 @@ export interface UserLike {
 
 /** Raw queries may hand back timestamps as strings (MikroORM's pg type parsers); entities as Dates. */
 export type Instant = Date | string;
-export const iso = (d: Instant | null | undefined): string | null => (d ? new Date(d).toISOString() : null);
+
+/** An instant as ISO 8601 in UTC; a missing one (a nullable column) as null. */
+export function iso(d: Instant): string;
+export function iso(d: Instant | null | undefined): string | null;
+export function iso(d: Instant | null | undefined): string | null {
+  return d ? new Date(d).toISOString() : null;
+}
 
 export function userView(u: UserLike): UserView {
   return {
@@ -42,8 +52,8 @@ export function userView(u: UserLike): UserView {
     mobile: u.mobile ?? null,
     address: u.address ?? null,
     lastLoginAt: iso(u.lastLoginAt),
-    createdAt: iso(u.createdAt)!,
-    updatedAt: iso(u.updatedAt)!,
+    createdAt: iso(u.createdAt),
+    updatedAt: iso(u.updatedAt),
   };
 }
 
@@ -89,8 +99,8 @@ export function clinicView(c: ClinicLike): ClinicView {
     email: c.email ?? null,
     timezone: c.timezone,
     isActive: c.isActive,
-    createdAt: iso(c.createdAt)!,
-    updatedAt: iso(c.updatedAt)!,
+    createdAt: iso(c.createdAt),
+    updatedAt: iso(c.updatedAt),
   };
 }
 
@@ -151,8 +161,8 @@ export function doctorView(d: DoctorLike): DoctorView {
     experienceYears: d.experienceYears,
     maxPatientsPerDay: d.maxPatientsPerDay,
     isActive: d.isActive,
-    createdAt: iso(d.createdAt)!,
-    updatedAt: iso(d.updatedAt)!,
+    createdAt: iso(d.createdAt),
+    updatedAt: iso(d.updatedAt),
   };
 }
 
@@ -198,8 +208,8 @@ export function patientView(p: PatientLike): PatientView {
     emergencyContact: p.emergencyContact ?? null,
     // A patient whose user account is deactivated is inactive too.
     isActive: p.isActive && p.user.isActive,
-    createdAt: iso(p.createdAt)!,
-    updatedAt: iso(p.updatedAt)!,
+    createdAt: iso(p.createdAt),
+    updatedAt: iso(p.updatedAt),
   };
 }
 
@@ -213,6 +223,25 @@ export interface LeaveView {
   timezone: string;
   createdAt: string;
 }
+
+export interface LeaveRow {
+  id: number;
+  doctor_id: number;
+  starts_at: Instant;
+  ends_at: Instant;
+  reason: string | null;
+  created_at: Instant;
+}
+
+export const leaveView = (l: LeaveRow, timezone: string): LeaveView => ({
+  id: l.id,
+  doctorId: l.doctor_id,
+  startsAt: iso(l.starts_at),
+  endsAt: iso(l.ends_at),
+  reason: l.reason,
+  timezone,
+  createdAt: iso(l.created_at),
+});
 
 export interface AppointmentView {
   id: number;
@@ -235,6 +264,51 @@ export interface AppointmentView {
   updatedAt: string;
 }
 
+export interface AppointmentRow {
+  id: number;
+  slot_id: number;
+  patient_id: number;
+  patient_name: string;
+  doctor_id: number;
+  doctor_name: string;
+  clinic_id: number;
+  clinic_name: string;
+  timezone: string;
+  starts_at: Instant;
+  ends_at: Instant;
+  status: string;
+  reason: string | null;
+  notes: string | null;
+  cancelled_at: Instant | null;
+  cancel_reason: string | null;
+  created_at: Instant;
+  updated_at: Instant;
+  total?: string | number;
+}
+
+export function appointmentView(r: AppointmentRow): AppointmentView {
+  return {
+    id: r.id,
+    slotId: r.slot_id,
+    patientId: r.patient_id,
+    patientName: r.patient_name,
+    doctorId: r.doctor_id,
+    doctorName: r.doctor_name,
+    clinicId: r.clinic_id,
+    clinicName: r.clinic_name,
+    timezone: r.timezone,
+    startsAt: iso(r.starts_at),
+    endsAt: iso(r.ends_at),
+    status: r.status,
+    reason: r.reason,
+    notes: r.notes,
+    cancelledAt: iso(r.cancelled_at),
+    cancelReason: r.cancel_reason,
+    createdAt: iso(r.created_at),
+    updatedAt: iso(r.updated_at),
+  };
+}
+
 export interface SlotView {
   id: number;
   doctorId: number;
@@ -252,6 +326,40 @@ export interface SlotView {
   isActive: boolean;
 }
 
+export interface SlotRow {
+  id: number;
+  doctor_id: number;
+  doctor_name: string;
+  specialty: string;
+  clinic_id: number;
+  clinic_name: string;
+  city: string;
+  timezone: string;
+  starts_at: Instant;
+  ends_at: Instant;
+  capacity: number;
+  booked_count: number;
+  is_active: boolean;
+  total?: string | number;
+}
+
+export const slotView = (r: SlotRow): SlotView => ({
+  id: r.id,
+  doctorId: r.doctor_id,
+  doctorName: r.doctor_name,
+  specialty: r.specialty,
+  clinicId: r.clinic_id,
+  clinicName: r.clinic_name,
+  city: r.city,
+  timezone: r.timezone,
+  startsAt: iso(r.starts_at),
+  endsAt: iso(r.ends_at),
+  capacity: r.capacity,
+  bookedCount: r.booked_count,
+  remaining: Math.max(0, r.capacity - r.booked_count),
+  isActive: r.is_active,
+});
+
 export interface HoursWindowView {
   weekday: number;
   day: string;
@@ -267,10 +375,88 @@ export interface DoctorHoursView {
   windows: HoursWindowView[];
 }
 
+/** A stored working-hours window (the DoctorHours entity); its times as PostgreSQL writes a `time` (`09:00:00`). */
+export interface HoursLike {
+  weekday: number;
+  startsAtLocal: string;
+  endsAtLocal: string;
+  slotMinutes: number;
+  capacity: number;
+}
+
+export function hoursView(doctorId: number, timezone: string, hours: HoursLike[]): DoctorHoursView {
+  const windows: HoursWindowView[] = hours.map((h) => ({
+    weekday: h.weekday,
+    day: weekdayName(h.weekday),
+    start: h.startsAtLocal.slice(0, 5),
+    end: h.endsAtLocal.slice(0, 5),
+    slotMinutes: h.slotMinutes,
+    capacity: h.capacity,
+  }));
+  return { doctorId, timezone, windows };
+}
+
 /** What bulk work did: `skippedBy` counts the slots not written, by reason. */
 export interface BulkResult {
   created: number;
   skipped: number;
   skippedBy: Record<string, number>;
   dryRun?: boolean;
+}
+
+/** One doctor's clinic day in the utilisation report. */
+export interface UtilisationView {
+  date: string;
+  doctorId: number;
+  doctorName: string;
+  clinicId: number;
+  clinicName: string;
+  slots: number;
+  capacity: number;
+  booked: number;
+  completed: number;
+  noShow: number;
+  cancelled: number;
+  /** booked / capacity (booked counts booked, completed and no-show appointments). */
+  utilisation: number;
+  /** no-show / (completed + no-show), or null when none has finished. */
+  noShowRate: number | null;
+}
+
+/** Sums arrive as text (bigint, numeric) or numbers, depending on the column. */
+export interface UtilisationRow {
+  date: string;
+  doctor_id: number;
+  doctor_name: string;
+  clinic_id: number;
+  clinic_name: string;
+  slots: string | number;
+  capacity: string | number;
+  booked: string | number;
+  completed: string | number;
+  no_show: string | number;
+  cancelled: string | number;
+  total?: string | number;
+}
+
+export function utilisationView(r: UtilisationRow): UtilisationView {
+  const capacity = Number(r.capacity);
+  const booked = Number(r.booked);
+  const completed = Number(r.completed);
+  const noShow = Number(r.no_show);
+  return {
+    date: String(r.date),
+    doctorId: Number(r.doctor_id),
+    doctorName: String(r.doctor_name),
+    clinicId: Number(r.clinic_id),
+    clinicName: String(r.clinic_name),
+    slots: Number(r.slots),
+    capacity,
+    booked,
+    completed,
+    noShow,
+    cancelled: Number(r.cancelled),
+    utilisation: capacity ? Math.round((booked / capacity) * 1000) / 1000 : 0,
+    noShowRate: completed + noShow ? Math.round((noShow / (completed + noShow)) * 1000) / 1000 : null,
+  };
 }

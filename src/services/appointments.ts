@@ -22,55 +22,10 @@ import {
 } from '../domain/schemas/appointments.js';
 import { formatLocal, parseDateInput } from '../domain/time.js';
 import { parseInput } from '../domain/validation.js';
-import { iso, type AppointmentView, type Instant } from '../domain/views.js';
+import { appointmentView, iso, type AppointmentRow, type AppointmentView, type Instant } from '../domain/views.js';
 import { audit } from './audit.js';
 import { LockRace, lockSlots, transaction } from './locks.js';
 import { constraintOf, doctorIdOf, intArray, pageOfRows, patientIdOf, preparedQuery, query } from './support.js';
-
-interface AppointmentRow {
-  id: number;
-  slot_id: number;
-  patient_id: number;
-  patient_name: string;
-  doctor_id: number;
-  doctor_name: string;
-  clinic_id: number;
-  clinic_name: string;
-  timezone: string;
-  starts_at: Instant;
-  ends_at: Instant;
-  status: string;
-  reason: string | null;
-  notes: string | null;
-  cancelled_at: Instant | null;
-  cancel_reason: string | null;
-  created_at: Instant;
-  updated_at: Instant;
-  total?: string | number;
-}
-
-function appointmentView(r: AppointmentRow): AppointmentView {
-  return {
-    id: r.id,
-    slotId: r.slot_id,
-    patientId: r.patient_id,
-    patientName: r.patient_name,
-    doctorId: r.doctor_id,
-    doctorName: r.doctor_name,
-    clinicId: r.clinic_id,
-    clinicName: r.clinic_name,
-    timezone: r.timezone,
-    startsAt: iso(r.starts_at)!,
-    endsAt: iso(r.ends_at)!,
-    status: r.status,
-    reason: r.reason,
-    notes: r.notes,
-    cancelledAt: iso(r.cancelled_at),
-    cancelReason: r.cancel_reason,
-    createdAt: iso(r.created_at)!,
-    updatedAt: iso(r.updated_at)!,
-  };
-}
 
 /**
  * Appointments matching a SQL condition on `a` (appointment), with the names people need, in one query.

@@ -17,7 +17,7 @@ import {
 } from '../domain/schemas/doctors.js';
 import { formatLocal, parseDateInput } from '../domain/time.js';
 import { parseInput } from '../domain/validation.js';
-import { doctorView, iso, type DoctorView, type Instant, type LeaveView } from '../domain/views.js';
+import { doctorView, leaveView, type DoctorView, type LeaveRow, type LeaveView } from '../domain/views.js';
 import { z } from 'zod';
 import { cancelBookedAppointments } from './appointments.js';
 import { audit } from './audit.js';
@@ -240,25 +240,6 @@ export async function assertMayManageDoctor(em: EntityManager, actor: Actor, doc
   if (actor.kind !== 'user') throw new AuthError('not logged in');
   throw new ForbiddenError(`${what} for doctor ${doctorId} needs the admin role, or to be that doctor`);
 }
-
-interface LeaveRow {
-  id: number;
-  doctor_id: number;
-  starts_at: Instant;
-  ends_at: Instant;
-  reason: string | null;
-  created_at: Instant;
-}
-
-const leaveView = (l: LeaveRow, timezone: string): LeaveView => ({
-  id: l.id,
-  doctorId: l.doctor_id,
-  startsAt: iso(l.starts_at)!,
-  endsAt: iso(l.ends_at)!,
-  reason: l.reason,
-  timezone,
-  createdAt: iso(l.created_at)!,
-});
 
 /**
  * Adds leave, read in the clinic's zone: `from`/`to` as whole local days (`to` included) or local times.

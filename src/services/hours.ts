@@ -5,9 +5,9 @@ import { DoctorHours } from '../domain/entities/index.js';
 import { ConflictError, ValidationError } from '../domain/errors.js';
 import type { Actor } from '../domain/roles.js';
 import { setHoursInput, type SetHoursInput } from '../domain/schemas/slots.js';
-import { clockText, parseClock, parseWeekdays, weekdayName } from '../domain/time.js';
+import { clockText, parseClock, parseWeekdays } from '../domain/time.js';
 import { parseInput } from '../domain/validation.js';
-import type { DoctorHoursView, HoursWindowView } from '../domain/views.js';
+import { hoursView, type DoctorHoursView } from '../domain/views.js';
 import { audit } from './audit.js';
 import { assertMayManageDoctor, findDoctor } from './doctors.js';
 import { slotMinutes } from '../domain/durations.js';
@@ -39,18 +39,6 @@ export async function windowsOf(em: EntityManager, doctorIds: number[]): Promise
     days.set(h.weekday, list);
   }
   return byDoctor;
-}
-
-function hoursView(doctorId: number, timezone: string, hours: DoctorHours[]): DoctorHoursView {
-  const windows: HoursWindowView[] = hours.map((h) => ({
-    weekday: h.weekday,
-    day: weekdayName(h.weekday),
-    start: h.startsAtLocal.slice(0, 5),
-    end: h.endsAtLocal.slice(0, 5),
-    slotMinutes: h.slotMinutes,
-    capacity: h.capacity,
-  }));
-  return { doctorId, timezone, windows };
 }
 
 export async function getHours(em: EntityManager, _actor: Actor, doctorId: number): Promise<DoctorHoursView> {

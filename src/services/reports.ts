@@ -7,31 +7,15 @@ import type { Page } from '../domain/schemas/common.js';
 import { utilisationInput, type UtilisationInput } from '../domain/schemas/appointments.js';
 import { localDateString, parseCalendarDate } from '../domain/time.js';
 import { parseInput } from '../domain/validation.js';
-import { doctorIdOf, pageOfRows } from './support.js';
-
-export interface UtilisationRow {
-  date: string;
-  doctorId: number;
-  doctorName: string;
-  clinicId: number;
-  clinicName: string;
-  slots: number;
-  capacity: number;
-  booked: number;
-  completed: number;
-  noShow: number;
-  cancelled: number;
-  /** booked / capacity (booked counts booked, completed and no-show appointments). */
-  utilisation: number;
-  /** no-show / (completed + no-show), or null when none has finished. */
-  noShowRate: number | null;
-}
+import { utilisationView, type UtilisationView } from '../domain/views.js';
+import { utilisationRows } from './sql/utilisation.js';
+import { doctorIdOf } from './support.js';
 
 /**
  * Admins see every doctor; a doctor only themself. Days are each clinic's local days; the range defaults
  * to the 30 days before and after today.
  */
-export async function utilisationReport(em: EntityManager, actor: Actor, raw: UtilisationInput): Promise<Page<UtilisationRow>> {
+export async function utilisationReport(em: EntityManager, actor: Actor, raw: UtilisationInput): Promise<Page<UtilisationView>> {
   const input = parseInput(utilisationInput, raw);
   let doctorId = input.doctorId;
   if (!isAdmin(actor)) {
@@ -44,50 +28,7 @@ export async function utilisationReport(em: EntityManager, actor: Actor, raw: Ut
   const shift = (days: number) => new Date(Date.parse(today) + days * 86_400_000).toISOString().slice(0, 10);
   const from = input.from ? parseCalendarDate(input.from, 'from') : shift(-30);
   const to = input.to ? parseCalendarDate(input.to, 'to') : shift(30);
-  const { rows, total } = await pageOfRows<Record<string, unknown>>(
-    em,
-    `with s as (
-       select s.id, s.doctor_id, s.clinic_id, s.capacity, s.booked_count, (s.starts_at at time zone c.timezone)::date as day
-         from slot s join clinic c on c.id = s.clinic_id
-        where s.is_active and (s.starts_at at time zone c.timezone)::date between ?::date and ?::date
-          and (?::int is null or s.clinic_id = ?::int) and (?::int is null or s.doctor_id = ?::int)
-     ), a as (
-       select a.slot_id, count(*) filter (where a.status = 'completed') as completed, count(*) filter (where a.status = 'no_show') as no_show,
-              count(*) filter (where a.status = 'cancelled') as cancelled
-         from appointment a where a.slot_id in (select id from s) group by a.slot_id
-     )
-     select to_char(s.day, 'YYYY-MM-DD') as date, s.doctor_id, u.name as doctor_name, s.clinic_id, c.name as clinic_name,
-            count(*) as slots, sum(s.capacity) as capacity, sum(s.booked_count) as booked,
-            coalesce(sum(a.completed), 0) as completed, coalesce(sum(a.no_show), 0) as no_show, coalesce(sum(a.cancelled), 0) as cancelled,
-            count(*) over () as total
-       from s left join a on a.slot_id = s.id
-       join doctor d on d.id = s.doctor_id join "user" u on u.id = d.user_id join clinic c on c.id = s.clinic_id
-      group by s.day, s.doctor_id, u.name, s.clinic_id, c.name
-      order by s.day, s.doctor_id`,
-    [from, to, input.clinicId ?? null, input.clinicId ?? null, doctorId ?? null, doctorId ?? null],
-    input.limit,
-    input.offset,
-  );
-  const items = rows.map((r): UtilisationRow => {
-    const capacity = Number(r.capacity);
-    const booked = Number(r.booked);
-    const completed = Number(r.completed);
-    const noShow = Number(r.no_show);
-    return {
-      date: String(r.date),
-      doctorId: Number(r.doctor_id),
-      doctorName: String(r.doctor_name),
-      clinicId: Number(r.clinic_id),
-      clinicName: String(r.clinic_name),
-      slots: Number(r.slots),
-      capacity,
-      booked,
-      completed,
-      noShow,
-      cancelled: Number(r.cancelled),
-      utilisation: capacity ? Math.round((booked / capacity) * 1000) / 1000 : 0,
-      noShowRate: completed + noShow ? Math.round((noShow / (completed + noShow)) * 1000) / 1000 : null,
-    };
-  });
+  const { rows, total } = await utilisationRows(em, { from, to, clinicId: input.clinicId ?? null, doctorId: doctorId ?? null }, input.limit, input.offset);
+  const items = rows.map(utilisationView);
   return { items, total, limit: input.limit, offset: input.offset };
 }

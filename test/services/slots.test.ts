@@ -4,7 +4,7 @@ import { SYSTEM } from '../../src/domain/roles.js';
 import { localParts } from '../../src/domain/time.js';
 import { addLeave } from '../../src/services/doctors.js';
 import { getHours, setHours } from '../../src/services/hours.js';
-import { createSlot, deleteSlot, freeSlots, generateSlots, importSlots, listSlots } from '../../src/services/slots.js';
+import { createSlot, deleteSlot, freeSlots, generateSlots, listSlots } from '../../src/services/slots.js';
 import { createTestDatabase, type TestDatabase } from '../support/db.js';
 import { makeClinic, makeDoctor, makePatient, seedBooking, slotCountsAreConsistent } from '../support/fixtures.js';
 
@@ -225,33 +225,6 @@ describe('one slot', () => {
     );
     expect(events.map((e) => e.action).sort()).toEqual(['appointment.cancel', 'appointment.cancel', 'slot.create', 'slot.delete']);
     expect(await slotCountsAreConsistent(db)).toBe(true);
-  });
-});
-
-describe('import', () => {
-  it('is all or nothing, reporting every bad row with its line; identical rows are skipped on a second run', async () => {
-    const clinic = await makeClinic(db.em());
-    const { doctor } = await makeDoctor(db.em(), clinic.id);
-    const rows = [
-      { line: 2, doctor: String(doctor.id), start: '2030-10-01 09:00', length: '20m', capacity: '2' },
-      { line: 3, doctor: String(doctor.id), start: '2030-10-01 09:20', end: '2030-10-01 09:50' },
-      { line: 4, doctor: 'abc', start: '2030-10-01 10:00', length: '20m' },
-      { line: 5, doctor: String(doctor.id), start: 'soon', length: '20m' },
-      { line: 6, doctor: String(doctor.id), start: '2030-10-01 11:00', length: '20m', capacity: '0' },
-    ];
-    const err = (await importSlots(db.em(), SYSTEM, rows).catch((e) => e)) as ValidationError;
-    expect(err).toBeInstanceOf(ValidationError);
-    expect(err.issues.map((i) => i.field)).toEqual(['line 4: doctor', 'line 5: start', 'line 6: capacity']);
-    expect(await slotsOf(doctor.id)).toHaveLength(0);
-
-    const good = rows.slice(0, 2);
-    expect(await importSlots(db.em(), SYSTEM, good)).toEqual({ created: 2, skipped: 0, skippedBy: {} });
-    expect(await importSlots(db.em(), SYSTEM, good)).toEqual({ created: 0, skipped: 2, skippedBy: { exists: 2 } });
-    const clash = (await importSlots(db.em(), SYSTEM, [{ line: 2, doctor: String(doctor.id), start: '2030-10-01 09:10', length: '20m' }]).catch(
-      (e) => e,
-    )) as ValidationError;
-    expect(clash.issues[0]!.field).toBe('line 2: start');
-    expect(clash.issues[0]!.message).toMatch(/overlaps slot \d+/);
   });
 });
 

@@ -184,19 +184,14 @@ export function registerAppointments(program: Command): void {
     .action(
       act(async (ctx, opts) => {
         if (!opts.ics && !ctx.json) throw new ValidationError('choose a format: --ics (or --json)', '--ics');
-        const { listAppointments } = await import('../../services/appointments.js');
-        const items: AppointmentView[] = [];
-        await withServices(async ({ em, actor }) => {
-          for (let offset = 0; ; offset += 1000) {
-            const page = await listAppointments(em, actor, { ...filters(opts), limit: 1000, offset });
-            items.push(...page.items);
-            if (items.length >= page.total || !page.items.length) break;
-          }
-        });
         if (opts.ics) {
-          const { appointmentsToIcs } = await import('../../domain/ics.js');
-          process.stdout.write(appointmentsToIcs(items));
-        } else printJson({ items, total: items.length, limit: items.length, offset: 0 });
+          const { exportCalendar } = await import('../../services/calendar.js');
+          process.stdout.write(await withServices(({ em, actor }) => exportCalendar(em, actor, filters(opts))));
+          return;
+        }
+        const { exportAppointments } = await import('../../services/calendar.js');
+        const items = await withServices(({ em, actor }) => exportAppointments(em, actor, filters(opts)));
+        printJson({ items, total: items.length, limit: items.length, offset: 0 });
       }, flags),
     );
 }

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import type { UtilisationRow } from '../../services/reports.js';
+import type { UtilisationView } from '../../domain/views.js';
 import { act, given } from '../command.js';
 import { idArgument, wholeNumber } from '../input.js';
 import { printList, type Column } from '../output.js';
@@ -7,7 +7,7 @@ import { withServices } from '../session.js';
 
 const percent = (x: number | null) => (x === null ? '' : `${(x * 100).toFixed(1)}%`);
 
-const columns: Column<UtilisationRow>[] = [
+const columns: Column<UtilisationView>[] = [
   { header: 'Date', value: (r) => r.date },
   { header: 'Doctor', value: (r) => `${r.doctorName} (#${r.doctorId})` },
   { header: 'Clinic', value: (r) => r.clinicName },

@@ -1,7 +1,6 @@
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { ValidationError } from '../../domain/errors.js';
-import type { ImportRow } from '../../domain/schemas/slots.js';
 import { formatLocal } from '../../domain/time.js';
 import type { BulkResult, SlotView } from '../../domain/views.js';
 import { act, given } from '../command.js';
@@ -48,8 +47,11 @@ function printBulk(ctx: { json: boolean }, result: BulkResult, what: string): vo
   );
 }
 
-/** Reads an import file (or stdin for `-`) into rows with their line numbers. */
-async function readImport(file: string, format: string | undefined): Promise<{ rows: ImportRow[]; unit: 'line' | 'item' }> {
+/**
+ * Reads an import file (or stdin for `-`) into rows as they stand, for the service to check: a JSON array's
+ * items (numbered by position), or CSV records with the line each stands on.
+ */
+async function readImport(file: string, format: string | undefined): Promise<{ rows: unknown[]; unit: 'line' | 'item' }> {
   const kind = format ?? (file.toLowerCase().endsWith('.json') ? 'json' : 'csv');
   if (kind !== 'csv' && kind !== 'json') throw new ValidationError('must be csv or json', '--format');
   let text: string;
@@ -67,16 +69,20 @@ async function readImport(file: string, format: string | undefined): Promise<{ r
     }
     const list = Array.isArray(data) ? data : (data as { slots?: unknown })?.slots;
     if (!Array.isArray(list)) throw new ValidationError('must hold a JSON array of slots (or { "slots": [...] })', 'FILE');
-    return { rows: list.map((item, i) => ({ ...(typeof item === 'object' && item ? item : {}), line: i + 1 }) as ImportRow), unit: 'item' };
+    return { rows: list, unit: 'item' };
   }
   const { parse } = await import('csv-parse/sync');
-  let records: { record: Record<string, string>; info: { lines: number } }[];
   try {
-    records = parse(text, { columns: (h: string[]) => h.map((c) => c.trim().toLowerCase()), skip_empty_lines: true, trim: true, info: true }) as never;
+    const rows = parse(text, {
+      columns: (header: string[]) => header.map((c) => c.trim().toLowerCase()),
+      skip_empty_lines: true,
+      trim: true,
+      on_record: (record: Record<string, string>, { lines }) => ({ ...record, line: lines }),
+    });
+    return { rows, unit: 'line' };
   } catch (err) {
     throw new ValidationError(`is not valid CSV: ${(err as Error).message}`, 'FILE');
   }
-  return { rows: records.map(({ record, info }) => ({ ...record, line: info.lines })), unit: 'line' };
 }
 
 export function registerSlots(program: Command): void {
@@ -166,7 +172,9 @@ export function registerSlots(program: Command): void {
           const { importSlots } = await import('../../services/slots.js');
           const bar = await progressBar(ctx, 'Writing slots');
           try {
-            const result = await withServices(({ em, actor }) => importSlots(em, actor, rows, { unit, dryRun: Boolean(opts.dryRun), onProgress: bar?.update }));
+            const result = await withServices(({ em, actor }) =>
+              importSlots(em, actor, { rows, dryRun: Boolean(opts.dryRun) }, { unit, onProgress: bar?.update }),
+            );
             bar?.stop();
             printBulk(ctx, result, 'slots');
           } finally {

@@ -28,16 +28,29 @@ export const generateSlotsInput = z.strictObject({
 });
 export type GenerateSlotsInput = z.input<typeof generateSlotsInput>;
 
-/** One row of an import, as read from CSV or JSON; `line` is where it stands in the file. */
+/** One row of an import, as a CSV line (text) or a JSON object (numbers too) holds it. */
 export const importRow = z.object({
-  line: z.int().min(1),
   doctor: z.union([oneLine().max(20), z.int()]).optional(),
   start: oneLine().max(40).optional(),
   length: oneLine().max(20).optional(),
   end: oneLine().max(40).optional(),
   capacity: z.union([oneLine().max(10), z.int()]).optional(),
 });
-export type ImportRow = z.input<typeof importRow>;
+
+/** A row with where it stands in its file, for messages: a CSV line, or a JSON array item counted from 1. */
+export const importLine = z.object({ line: z.int().min(1), ...importRow.shape });
+export type ImportLine = z.output<typeof importLine>;
+
+/**
+ * An import as both edges hand it to the service (`importSlots`), which parses it: the rows as read, each
+ * then checked with `importLine` and named by its line or item (a path into the array would say `rows[3]`),
+ * and whether to write them. Unknown fields beside these are ignored, as they always were.
+ */
+export const importInput = z.object({
+  rows: z.custom<unknown[]>((rows) => Array.isArray(rows), { error: 'must be an array of slots' }),
+  dryRun: z.boolean().default(false),
+});
+export type ImportInput = z.input<typeof importInput>;
 
 export const listSlotsInput = z.strictObject({
   doctorId: id.optional(),

@@ -1,9 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
-import { appointmentsToIcs } from '../../domain/ics.js';
 import { bookInput, cancelInput, listAppointmentsInput, noteInput, rescheduleInput } from '../../domain/schemas/appointments.js';
 import { ValidationError } from '../../domain/errors.js';
-import type { AppointmentView } from '../../domain/views.js';
 import {
   bookAppointment,
   cancelAppointment,
@@ -14,6 +12,7 @@ import {
   noteAppointment,
   rescheduleAppointment,
 } from '../../services/appointments.js';
+import { exportCalendar } from '../../services/calendar.js';
 import { bodyOf, doc, noBody, pathId, queryOf } from '../route.js';
 
 const bookBody = bookInput.omit({ idempotencyKey: true });
@@ -36,15 +35,7 @@ export function registerAppointmentRoutes(app: FastifyInstance): void {
   app.get(
     '/appointments.ics',
     doc({ tags, summary: 'The appointments you may see, as iCalendar', querystring: listAppointmentsInput.omit({ limit: true, offset: true }) }),
-    async (r, reply) => {
-      const items: AppointmentView[] = [];
-      for (let offset = 0; ; offset += 1000) {
-        const page = await listAppointments(r.em, r.actor, { ...queryOf(r), limit: 1000, offset });
-        items.push(...page.items);
-        if (items.length >= page.total || !page.items.length) break;
-      }
-      return reply.type('text/calendar; charset=utf-8').send(appointmentsToIcs(items));
-    },
+    async (r, reply) => reply.type('text/calendar; charset=utf-8').send(await exportCalendar(r.em, r.actor, queryOf(r))),
   );
 
   app.get('/appointments/:id', doc({ tags, summary: 'One appointment (404 for those you may not see)', params: ['id'] }), async (r) =>

@@ -1,11 +1,11 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
-import { createSlotInput, freeSlotsInput, generateSlotsInput, importRow, listSlotsInput } from '../../domain/schemas/slots.js';
-import { ValidationError } from '../../domain/errors.js';
+import { createSlotInput, freeSlotsInput, generateSlotsInput, importInput, importRow, listSlotsInput } from '../../domain/schemas/slots.js';
 import { createSlot, deleteSlot, freeSlots, generateSlots, getSlot, importSlots, listSlots } from '../../services/slots.js';
 import { bodyOf, doc, pathId, queryOf } from '../route.js';
 
-const importBody = z.strictObject({ rows: z.array(importRow.omit({ line: true })), dryRun: z.boolean().optional() });
+// For the OpenAPI document, the rows' fields; the service parses the body (importInput) and each row.
+const importBody = importInput.extend({ rows: z.array(importRow) });
 
 export function registerSlotRoutes(app: FastifyInstance): void {
   const tags = ['slots'];
@@ -19,13 +19,9 @@ export function registerSlotRoutes(app: FastifyInstance): void {
   app.post('/slots/generate', doc({ tags, summary: 'Generate slots from a schedule or stored hours (idempotent)', body: generateSlotsInput }), async (r) =>
     generateSlots(r.em, r.actor, bodyOf(r) as never),
   );
-  app.post('/slots/import', doc({ tags, summary: 'Import slots: { rows: [{ doctor, start, length | end, capacity }] }', body: importBody }), async (r) => {
-    const body = bodyOf(r);
-    if (!Array.isArray(body.rows)) throw new ValidationError('must be an array of slots', 'rows');
-    if (body.dryRun !== undefined && typeof body.dryRun !== 'boolean') throw new ValidationError('must be a boolean', 'dryRun');
-    const rows = body.rows.map((row: unknown, i: number) => ({ ...(typeof row === 'object' && row ? row : {}), line: i + 1 }));
-    return importSlots(r.em, r.actor, rows as never, { unit: 'item', dryRun: Boolean(body.dryRun) });
-  });
+  app.post('/slots/import', doc({ tags, summary: 'Import slots: { rows: [{ doctor, start, length | end, capacity }] }', body: importBody }), async (r) =>
+    importSlots(r.em, r.actor, bodyOf(r), { unit: 'item' }),
+  );
   app.get('/slots/:id', doc({ tags, summary: 'One slot', params: ['id'] }), async (r) => getSlot(r.em, r.actor, pathId(r)));
   app.delete('/slots/:id', doc({ tags, summary: 'Delete (deactivate) a slot; ?cancelBookings=true to cancel its bookings', params: ['id'] }), async (r) =>
     deleteSlot(r.em, r.actor, pathId(r), queryOf(r)),

@@ -1,0 +1,70 @@
+// One slot: creating it, and reading a slot's span from what was typed (import reads each row with it too).
+import type { EntityManager } from '@mikro-orm/postgresql';
+import { slotMinutes } from '../../domain/durations.js';
+import { ConflictError, NotFoundError, ValidationError } from '../../domain/errors.js';
+import type { Actor } from '../../domain/roles.js';
+import { createSlotInput, type CreateSlotInput } from '../../domain/schemas/slots.js';
+import { formatLocal, parseDateInput } from '../../domain/time.js';
+import { parseInput } from '../../domain/validation.js';
+import type { SlotView } from '../../domain/views.js';
+import { audit } from '../audit.js';
+import { assertMayManageDoctor } from '../doctors.js';
+import { transaction } from '../locks.js';
+import { query } from '../support.js';
+import { classify, describeClash, doctorsById, holdDoctorsAsRead, type Candidate } from './plan.js';
+import { getSlot } from './read.js';
+
+/**
+ * A slot's start and end from a start and a length or an end, read in the doctor's zone; `fields` names them
+ * in messages (flags, or an import's columns).
+ */
+export function slotSpan(input: { start: string; length?: string; end?: string }, tz: string, fields: { start: string; length: string; end: string }) {
+  const startsAt = parseDateInput(input.start, tz, fields.start).instant;
+  if (input.length && input.end) throw new ValidationError('give --length or --end, not both', fields.end);
+  let endsAt: Date;
+  if (input.end) {
+    endsAt = parseDateInput(input.end, tz, fields.end).instant;
+    const minutes = (endsAt.getTime() - startsAt.getTime()) / 60_000;
+    if (minutes < 5 || minutes > 480 || !Number.isInteger(minutes))
+      throw new ValidationError('must make a slot of 5 minutes to 8 hours, in whole minutes', fields.end);
+  } else {
+    endsAt = new Date(startsAt.getTime() + slotMinutes(input.length ?? '20m', fields.length) * 60_000);
+  }
+  return { startsAt, endsAt };
+}
+
+/** Creates one slot. Admins for any doctor; a doctor for themself. */
+export async function createSlot(em: EntityManager, actor: Actor, raw: CreateSlotInput): Promise<SlotView> {
+  const input = parseInput(createSlotInput, raw);
+  const doctor = (await doctorsById(em, [input.doctorId])).get(input.doctorId);
+  if (!doctor) throw new NotFoundError('doctor', input.doctorId, 'doctorId');
+  await assertMayManageDoctor(em, actor, doctor.id, 'creating slots');
+  if (!doctor.is_active) throw new ConflictError(`doctor ${doctor.id} (or their clinic) is deactivated`, 'doctorId');
+  const { startsAt, endsAt } = slotSpan(input, doctor.timezone, { start: 'start', length: 'length', end: 'end' });
+  return transaction(em, async (tx) => {
+    await holdDoctorsAsRead(tx, [doctor], 'doctorId');
+    const candidate: Candidate = {
+      doctorId: doctor.id,
+      clinicId: doctor.clinic_id,
+      startsAt: startsAt.getTime(),
+      endsAt: endsAt.getTime(),
+      capacity: input.capacity,
+    };
+    const classified = await classify(tx, [candidate]);
+    if (classified.skippedBy.exists) throw new ConflictError(`this slot already exists (${formatLocal(startsAt, doctor.timezone)})`, 'start');
+    const clash = classified.clashes[0];
+    if (clash) {
+      const message = describeClash(clash, doctor.timezone);
+      throw clash.reason === 'past' ? new ValidationError(message, 'start') : new ConflictError(message, 'start');
+    }
+    const [row] = await query<{ id: number }>(
+      tx,
+      'insert into slot (doctor_id, clinic_id, starts_at, ends_at, capacity) values (?, ?, ?, ?, ?) on conflict do nothing returning id',
+      [doctor.id, doctor.clinic_id, startsAt, endsAt, input.capacity],
+    );
+    if (!row) throw new ConflictError('another slot of this doctor was created at this time meanwhile', 'start');
+    const view = await getSlot(tx, actor, row.id);
+    audit(tx, actor, { action: 'slot.create', entity: 'slot', entityId: row.id, after: view });
+    return view;
+  });
+}

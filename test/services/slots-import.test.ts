@@ -1,0 +1,108 @@
+// Importing slots: the service, and both edges that hand it rows (a CSV or JSON file, a request body).
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ValidationError } from '../../src/domain/errors.js';
+import { SYSTEM } from '../../src/domain/roles.js';
+import { initialise } from '../../src/services/init.js';
+import { importSlots } from '../../src/services/slots.js';
+import { runCli } from '../support/cli.js';
+import { createTestDatabase, type TestDatabase } from '../support/db.js';
+import { makeClinic, makeDoctor, makeUser, tokenFor } from '../support/fixtures.js';
+import { api, startServer, type TestServer } from '../support/http.js';
+
+let db: TestDatabase;
+let server: TestServer;
+beforeAll(async () => {
+  db = await createTestDatabase();
+  // Tokens are signed with the key `init` keeps.
+  await initialise(db.em(), { adminEmail: 'admin@example.org', adminName: 'Ada Admin', adminPassword: 'S3cure-pass!' });
+  server = await startServer(db);
+});
+afterAll(async () => {
+  await server.close();
+  await db.drop();
+});
+
+const refusal = async (work: Promise<unknown>) => {
+  const err = await work.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(err).toBeInstanceOf(ValidationError);
+  return (err as ValidationError).issues;
+};
+
+const slotCount = async (doctorId: number) => Number((await db.sql<{ n: string }>(`select count(*) as n from slot where doctor_id = $1`, [doctorId]))[0]?.n);
+
+describe('importing slots', () => {
+  it('is all or nothing, reporting every bad row with its line; identical rows are skipped on a second run', async () => {
+    const clinic = await makeClinic(db.em());
+    const { doctor } = await makeDoctor(db.em(), clinic.id);
+    const rows = [
+      { line: 2, doctor: String(doctor.id), start: '2030-10-01 09:00', length: '20m', capacity: '2' },
+      { line: 3, doctor: String(doctor.id), start: '2030-10-01 09:20', end: '2030-10-01 09:50' },
+      { line: 4, doctor: 'abc', start: '2030-10-01 10:00', length: '20m' },
+      { line: 5, doctor: String(doctor.id), start: 'soon', length: '20m' },
+      { line: 6, doctor: String(doctor.id), start: '2030-10-01 11:00', length: '20m', capacity: '0' },
+    ];
+    const issues = await refusal(importSlots(db.em(), SYSTEM, { rows }));
+    expect(issues.map((i) => i.field)).toEqual(['line 4: doctor', 'line 5: start', 'line 6: capacity']);
+    expect(await slotCount(doctor.id)).toBe(0);
+
+    const good = rows.slice(0, 2);
+    expect(await importSlots(db.em(), SYSTEM, { rows: good })).toEqual({ created: 2, skipped: 0, skippedBy: {} });
+    expect(await importSlots(db.em(), SYSTEM, { rows: good })).toEqual({ created: 0, skipped: 2, skippedBy: { exists: 2 } });
+    const clash = await refusal(importSlots(db.em(), SYSTEM, { rows: [{ line: 2, doctor: String(doctor.id), start: '2030-10-01 09:10', length: '20m' }] }));
+    expect(clash[0]?.field).toBe('line 2: start');
+    expect(clash[0]?.message).toMatch(/overlaps slot \d+/);
+  });
+
+  it('checks what it is handed itself: rows that are not an array, or a dryRun that is not a boolean, are refused by name', async () => {
+    expect(await refusal(importSlots(db.em(), SYSTEM, { rows: 'all of them' }))).toEqual([{ field: 'rows', message: 'must be an array of slots' }]);
+    expect(await refusal(importSlots(db.em(), SYSTEM, {}))).toEqual([{ field: 'rows', message: 'must be an array of slots' }]);
+    expect(await refusal(importSlots(db.em(), SYSTEM, { rows: [{ line: 1 }], dryRun: 'yes' }))).toEqual([{ field: 'dryRun', message: 'must be a boolean' }]);
+    expect(await refusal(importSlots(db.em(), SYSTEM, { rows: [] }))).toEqual([{ field: 'file', message: 'the file holds no rows' }]);
+  });
+
+  it('numbers JSON items by their place, whatever they hold: a line an item claims is not believed', async () => {
+    const clinic = await makeClinic(db.em());
+    const { doctor } = await makeDoctor(db.em(), clinic.id);
+    const rows: unknown[] = [5, { doctor: doctor.id, start: 'soon', line: 40 }, ['2030-10-02 09:00']];
+    const issues = await refusal(importSlots(db.em(), SYSTEM, { rows }, { unit: 'item' }));
+    expect(issues.map((i) => `${i.field}: ${i.message}`)).toEqual([
+      'item 1: doctor: is required',
+      'item 1: start: is required',
+      expect.stringMatching(/^item 2: start: /),
+      'item 3: doctor: is required',
+      'item 3: start: is required',
+    ]);
+    expect(await slotCount(doctor.id)).toBe(0);
+  });
+
+  it('the CLI (a JSON file) and the API refuse the same rows with the same messages, item by item', async () => {
+    const clinic = await makeClinic(db.em(), { timezone: 'Europe/Berlin' });
+    const { doctor } = await makeDoctor(db.em(), clinic.id);
+    const { user } = await makeUser(db.em(), 'admin');
+    const token = await tokenFor(db.em(), { id: user.id, role: 'admin' });
+    const rows = [
+      { doctor: doctor.id, start: '2031-09-01 09:00', length: '20m' },
+      { doctor: 'abc', start: '2031-09-01 10:00' },
+      'not a row',
+      { doctor: ` ${doctor.id} `, start: '2031-09-01 11:00', capacity: 0 },
+      { doctor: doctor.id, start: '2031-09-01 09:10', end: '2031-09-01 09:40' },
+      { doctor: doctor.id, start: 'soon', length: '2m' },
+    ];
+
+    const http = await api(server.url, 'POST', '/api/v1/slots/import', { token, body: { rows } });
+    expect(http.status).toBe(422);
+    const lines = (http.body.errors as { field: string; message: string }[]).map((i) => `${i.field}: ${i.message}`);
+    expect(lines.map((l) => l.replace(/: .*/, ''))).toEqual(['item 2', 'item 3', 'item 3', 'item 4', 'item 5', 'item 6']);
+
+    const cli = await runCli(['slots', 'import', '-', '--format', 'json'], {
+      input: JSON.stringify(rows),
+      env: { DATABASE_URL: db.url, ASCEND_TOKEN: token, XDG_CONFIG_HOME: '/nonexistent' },
+    });
+    expect(cli.code).toBe(2);
+    expect(cli.stderr).toBe(`error: ${lines.join('; ')}\n`);
+    expect(await slotCount(doctor.id)).toBe(0);
+  });
+});
