@@ -26,8 +26,8 @@ import {
 import { calendarDays, clockText, formatLocal, localParts, parseCalendarDate, parseClock, parseDateInput, parseWeekdays, zonedTime } from '../domain/time.js';
 import { fieldIssues, parseInput, unstorableText } from '../domain/validation.js';
 import { iso, type BulkResult, type Instant, type SlotView } from '../domain/views.js';
-import { cancelBookedAppointments } from './appointments.js';
 import { audit } from './audit.js';
+import { releasePlaces } from './booking/release.js';
 import { assertMayManageDoctor } from './doctors.js';
 import { windowsOf, type Window } from './hours.js';
 import { lockDoctorsAsRead, transaction } from './locks.js';
@@ -745,11 +745,8 @@ export async function deleteSlot(
           'cancelBookings',
         );
       }
-      cancelled = await cancelBookedAppointments(
-        tx,
-        actor,
-        booked.map((b) => b.id),
-        'slot deleted',
+      cancelled = (await releasePlaces(tx, actor, { cause: 'slot-deleted', appointmentIds: booked.map((b) => b.id), at: new Date() })).map(
+        (f) => f.appointmentId,
       );
     }
     const before = await getSlot(tx, actor, slotId);
