@@ -404,9 +404,10 @@ export async function noteAppointment(em: EntityManager, actor: Actor, id: numbe
       'select id, slot_id, patient_id, doctor_id, status, starts_at, notes from appointment where id = ? for update',
       [appointmentId],
     );
-    await assertTheDoctorOrAdmin(tx, actor, a!, 'writing notes');
-    await query(tx, 'update appointment set notes = ?, updated_at = now() where id = ?', [input.text, a!.id]);
-    audit(tx, actor, { action: 'appointment.note', entity: 'appointment', entityId: a!.id, before: { notes: a!.notes }, after: { notes: input.text } });
+    if (!a) throw new NotFoundError('appointment', appointmentId); // appointments are never deleted: only a bug gets here
+    await assertTheDoctorOrAdmin(tx, actor, a, 'writing notes');
+    await query(tx, 'update appointment set notes = ?, updated_at = now() where id = ?', [input.text, a.id]);
+    audit(tx, actor, { action: 'appointment.note', entity: 'appointment', entityId: a.id, before: { notes: a.notes }, after: { notes: input.text } });
   });
   return getAppointment(em.fork(), actor, id);
 }
