@@ -19,8 +19,8 @@ import { formatLocal, parseDateInput } from '../domain/time.js';
 import { parseInput } from '../domain/validation.js';
 import { doctorView, leaveView, type DoctorView, type LeaveRow, type LeaveView } from '../domain/views.js';
 import { z } from 'zod';
-import { cancelBookedAppointments } from './appointments.js';
 import { audit } from './audit.js';
+import { releasePlaces } from './booking/release.js';
 import { findClinic } from './clinics.js';
 import { lockParentForChange, lockSlotsOfDoctor, transaction } from './locks.js';
 import { doctorIdOf, likePattern, pageOfRows, query, refusedBy } from './support.js';
@@ -179,11 +179,8 @@ export async function deactivateDoctor(
           `doctor ${doctor.id} has`,
           booked.map((b) => b.id),
         );
-      cancelled = await cancelBookedAppointments(
-        tx,
-        actor,
-        booked.map((b) => b.id),
-        'doctor deactivated',
+      cancelled = (await releasePlaces(tx, actor, { cause: 'doctor-deactivated', appointmentIds: booked.map((b) => b.id), at: new Date() })).map(
+        (f) => f.appointmentId,
       );
     }
     await query(tx, 'update slot set is_active = false, updated_at = now() where doctor_id = ? and is_active and starts_at > now()', [doctor.id]);
@@ -282,11 +279,8 @@ export async function addLeave(
               'the leave has',
               booked.map((b) => b.id),
             );
-          cancelled = await cancelBookedAppointments(
-            tx,
-            actor,
-            booked.map((b) => b.id),
-            'doctor on leave',
+          cancelled = (await releasePlaces(tx, actor, { cause: 'doctor-on-leave', appointmentIds: booked.map((b) => b.id), at: new Date() })).map(
+            (f) => f.appointmentId,
           );
         }
         const leave = tx.create(DoctorLeave, {

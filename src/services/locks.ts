@@ -8,9 +8,10 @@
  *      several in id order) to keep what was read of it (active, clinic) true until commit; then, for a
  *      doctor joining a clinic, that clinic FOR SHARE. (A clinic, a patient or users are changed, FOR NO
  *      KEY UPDATE, by transactions that lock no doctor, slot or appointment.)
- *   2. slots, in id order, FOR UPDATE (`lockSlots`; a booking locks its one slot in `bookAppointment`);
- *   3. appointments, FOR UPDATE, after their slots (appointments.ts: `lockForChange`,
- *      `cancelBookedAppointments`).
+ *   2. slots, in id order, FOR UPDATE (`lockSlots`; to book, `lockSlotForBooking` / `lockSlotsForBooking` of
+ *      booking/core.ts, whose records `bookLocked` takes);
+ *   3. appointments, FOR UPDATE, after their slots (appointments.ts: `lockForChange`; booking/release.ts:
+ *      `releasePlaces`, the one place that frees booked places).
  *
  * A path may skip a step, never go back to an earlier one: a transaction holding a slot never locks a doctor,
  * and one holding an appointment never locks a slot it does not hold yet (it runs again instead: `LockRace`).

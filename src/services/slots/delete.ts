@@ -6,8 +6,8 @@ import { id as idSchema } from '../../domain/schemas/common.js';
 import { deleteSlotInput, type DeleteSlotInput } from '../../domain/schemas/slots.js';
 import { parseInput } from '../../domain/validation.js';
 import type { SlotView } from '../../domain/views.js';
-import { cancelBookedAppointments } from '../appointments.js';
 import { audit } from '../audit.js';
+import { releasePlaces } from '../booking/release.js';
 import { assertMayManageDoctor } from '../doctors.js';
 import { transaction } from '../locks.js';
 import { query } from '../support.js';
@@ -42,12 +42,8 @@ export async function deleteSlot(
           'cancelBookings',
         );
       }
-      cancelled = await cancelBookedAppointments(
-        tx,
-        actor,
-        booked.map((b) => b.id),
-        'slot deleted',
-      );
+      const freed = await releasePlaces(tx, actor, { cause: 'slot-deleted', appointmentIds: booked.map((b) => b.id), at: new Date() });
+      cancelled = freed.map((f) => f.appointmentId);
     }
     const before = await getSlot(tx, actor, slotId);
     await query(tx, 'update slot set is_active = false, updated_at = now() where id = ?', [slotId]);

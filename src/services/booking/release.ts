@@ -1,0 +1,127 @@
+// THE one place where a booked place is freed, whatever frees it: a cancellation, a reschedule leaving its
+// old slot, a deleted slot, a doctor's leave or deactivation (with --cancel-bookings). It returns what it
+// freed and why, so that what reacts to freed places can pick its causes: a waitlist offers places freed by
+// a cancellation or a reschedule, not those of a deleted slot or a doctor away. Reactions that must follow
+// every release, in the same transaction, hook in through watchFreedPlaces.
+import type { EntityManager } from '@mikro-orm/postgresql';
+import type { Actor } from '../../domain/roles.js';
+import { auditRecord, auditRecordsParam } from '../audit.js';
+import type { Place } from './core.js';
+import { LockRace, lockSlots } from '../locks.js';
+import { intArray, preparedQuery, query } from '../support.js';
+import { CANCEL_AND_FREE, FREE_MOVED, type FreedRow } from './sql.js';
+
+export type ReleaseCause = 'cancelled' | 'rescheduled' | 'slot-deleted' | 'doctor-on-leave' | 'doctor-deactivated';
+
+/** What frees places, and which. */
+export type Release =
+  /** Appointments cancelled by the patient or the clinic, for `reason`. */
+  | { cause: 'cancelled'; appointmentIds: readonly number[]; reason: string; at: Date }
+  /** Appointments cancelled because their slot is deleted or their doctor away (the reason says which). */
+  | { cause: 'slot-deleted' | 'doctor-on-leave' | 'doctor-deactivated'; appointmentIds: readonly number[]; at: Date }
+  /**
+   * Appointments moved out of `fromSlotId` (a reschedule, by bookLocked): they stay booked, in their new slot;
+   * the places they left are freed. The caller holds those slots locked (it locked both before moving).
+   */
+  | { cause: 'rescheduled'; moved: readonly { appointmentId: number; fromSlotId: number }[]; at: Date };
+
+/** A place freed: which appointment held it, in which slot, when, and why it was freed. */
+export interface FreedPlace extends Place {
+  cause: ReleaseCause;
+}
+
+/** What a cancellation not asked for by a person says (appointment.cancel_reason: users read it). */
+const CANCEL_REASONS = {
+  'slot-deleted': 'slot deleted',
+  'doctor-on-leave': 'doctor on leave',
+  'doctor-deactivated': 'doctor deactivated',
+} as const satisfies Record<Exclude<ReleaseCause, 'cancelled' | 'rescheduled'>, string>;
+
+export type FreedPlacesWatcher = (tx: EntityManager, actor: Actor, freed: readonly FreedPlace[]) => Promise<void>;
+
+const watchers = new Set<FreedPlacesWatcher>();
+
+/**
+ * Calls `watcher` after every release that freed places, inside the transaction that freed them (what it
+ * writes commits or rolls back with them; a transaction that runs again calls it again). Register it where
+ * the program starts, not when a lazily loaded module is first imported. Returns a function that stops it.
+ */
+export function watchFreedPlaces(watcher: FreedPlacesWatcher): () => void {
+  watchers.add(watcher);
+  return () => watchers.delete(watcher);
+}
+
+/**
+ * Frees booked places inside the caller's transaction, in the lock order of ../locks.ts: the appointments'
+ * slots first (in id order), then the appointments. Cancelled appointments get an audit event each (a
+ * reschedule's one event is written by bookLocked, with both slots). Appointments no longer booked (cancelled
+ * meanwhile) are skipped, so nothing is freed twice; one moved to another slot between the look and the lock
+ * is a LockRace: the caller's transaction runs again. Returns the places freed, in the order asked.
+ */
+export async function releasePlaces(tx: EntityManager, actor: Actor, release: Release): Promise<FreedPlace[]> {
+  const freed = release.cause === 'rescheduled' ? await freeMoved(tx, release) : await cancelAndFree(tx, actor, release);
+  if (freed.length) for (const watcher of watchers) await watcher(tx, actor, freed);
+  return freed;
+}
+
+async function cancelAndFree(tx: EntityManager, actor: Actor, release: Exclude<Release, { cause: 'rescheduled' }>): Promise<FreedPlace[]> {
+  const ids = [...new Set(release.appointmentIds)];
+  if (!ids.length) return [];
+  const slots = await query<{ slot_id: number }>(tx, 'select distinct slot_id from appointment where id = any(?::int[])', [intArray(ids)]);
+  const locked = await lockSlots(
+    tx,
+    slots.map((s) => s.slot_id),
+  );
+  const reason = release.cause === 'cancelled' ? release.reason : CANCEL_REASONS[release.cause];
+  // Every id gets its record; the statement writes those of the appointments it cancels.
+  const records = ids.map((id) =>
+    auditRecord(
+      actor,
+      { action: 'appointment.cancel', entity: 'appointment', entityId: id, before: { status: 'booked' }, after: { status: 'cancelled', cancelReason: reason } },
+      release.at,
+    ),
+  );
+  const rows = await preparedQuery<FreedRow>(tx, CANCEL_AND_FREE.name, CANCEL_AND_FREE.text, [
+    intArray(ids),
+    release.at,
+    reason,
+    auditRecordsParam(records),
+    intArray(locked),
+  ]);
+  if (rows.some((r) => !locked.includes(r.slot_id))) throw new LockRace('the slot of an appointment being cancelled');
+  return inOrderAsked(ids, rows, release.cause);
+}
+
+async function freeMoved(tx: EntityManager, release: Extract<Release, { cause: 'rescheduled' }>): Promise<FreedPlace[]> {
+  if (!release.moved.length) return [];
+  const rows = await preparedQuery<FreedRow>(tx, FREE_MOVED.name, FREE_MOVED.text, [
+    intArray(release.moved.map((m) => m.appointmentId)),
+    intArray(release.moved.map((m) => m.fromSlotId)),
+    release.at,
+  ]);
+  return inOrderAsked(
+    release.moved.map((m) => m.appointmentId),
+    rows,
+    release.cause,
+  );
+}
+
+function inOrderAsked(ids: readonly number[], rows: readonly FreedRow[], cause: ReleaseCause): FreedPlace[] {
+  const byId = new Map(rows.map((r) => [r.id, r]));
+  return ids.flatMap((id) => {
+    const r = byId.get(id);
+    if (!r) return [];
+    return [
+      {
+        cause,
+        appointmentId: r.id,
+        slotId: r.slot_id,
+        patientId: r.patient_id,
+        doctorId: r.doctor_id,
+        clinicId: r.clinic_id,
+        startsAt: new Date(r.starts_at),
+        endsAt: new Date(r.ends_at),
+      },
+    ];
+  });
+}

@@ -1,0 +1,146 @@
+// Named SQL of the booking family: locking slots for a booking, the one guarded statement that books (or
+// moves an appointment into) a place, the explanation of a refusal, and the statements that free places.
+// Every text is fixed, so each runs as a prepared statement (support.ts preparedQuery) under the name beside
+// it. Placeholders are numbered ($n): the guards of ./rules.ts take $1–$4 (ARG), each statement its own after.
+import type { Instant } from '../../domain/views.js';
+import { insertAuditRecordsSql } from '../audit.js';
+import { BOOKING_RULES, RULE_ROWS } from './rules.js';
+
+/** Every guard at once: the condition under which a place may be booked. */
+const ALL_GUARDS = BOOKING_RULES.map((r) => `(${r.guard})`).join('\n        and ');
+
+const SLOT_COLUMNS = 'id, doctor_id, clinic_id, starts_at, ends_at, capacity, booked_count, is_active';
+
+/** Step 2 of the lock order (../locks.ts): one slot, FOR UPDATE. $1 slot id. */
+export const LOCK_SLOT = { name: 'ascend_lock_slot_row', text: `select ${SLOT_COLUMNS} from slot where id = $1::int for update` };
+
+/** Step 2 of the lock order: slots FOR UPDATE, in id order. $1 slot ids. */
+export const LOCK_SLOTS = { name: 'ascend_lock_slot_rows', text: `select ${SLOT_COLUMNS} from slot where id = any($1::int[]) order by id for update` };
+
+/** The guarded slot with the names a reply needs; nothing when a rule refuses. */
+const GUARDED = `ok as (
+  select s.id, s.doctor_id, s.clinic_id, s.starts_at, s.ends_at, du.name as doctor_name, c.name as clinic_name, c.timezone, pu.name as patient_name
+    from ${RULE_ROWS}
+        and ${ALL_GUARDS})`;
+
+/** A place taken: the slot's count goes up by one (its check constraint refuses going over capacity). */
+const COUNTED = (placed: string) =>
+  `counted as (update slot set booked_count = booked_count + 1, updated_at = $3::timestamptz where id = (select slot_id from ${placed}) returning booked_count, capacity)`;
+
+export interface BookedRow {
+  id: number;
+  reason: string | null;
+  created_at: Instant;
+  updated_at: Instant;
+  doctor_name: string;
+  clinic_name: string;
+  timezone: string;
+  patient_name: string;
+}
+
+const BOOKED_COLUMNS = (placed: string) =>
+  `${placed}.id, ${placed}.reason, ${placed}.created_at, ${placed}.updated_at, ok.doctor_name, ok.clinic_name, ok.timezone, ok.patient_name`;
+
+/**
+ * THE booking: rules, insert, increment and audit in one statement (the hot path: one round trip). Books
+ * nothing when a guard refuses. $1–$4 ARG, $5 reason, $6 idempotency key, $7 its fingerprint, $8 the audit
+ * record (jsonb array of one; the statement fills in the appointment id and the slot's counts).
+ */
+export const BOOK = {
+  name: 'ascend_book',
+  text: `with ${GUARDED},
+  placed as (
+    insert into appointment (slot_id, patient_id, doctor_id, clinic_id, starts_at, ends_at, status, reason, idempotency_key, idempotency_fingerprint, created_at, updated_at)
+    select ok.id, $1::int, ok.doctor_id, ok.clinic_id, ok.starts_at, ok.ends_at, 'booked', $5::text, $6::text, $7::text, $3::timestamptz, $3::timestamptz from ok
+    returning id, slot_id, reason, created_at, updated_at),
+  ${COUNTED('placed')},
+  audited as (${insertAuditRecordsSql('$8::jsonb', {
+    from: 'placed, counted',
+    entityId: 'placed.id::text',
+    addToAfter: `jsonb_build_object('bookedCount', counted.booked_count, 'capacity', counted.capacity)`,
+  })})
+  select ${BOOKED_COLUMNS('placed')} from placed, ok`,
+};
+
+/**
+ * A reschedule's half of the booking: the same guards, then the patient's booked appointment $4 moves into
+ * the slot (keeping its id), the slot's count goes up, and the move is audited. Moves nothing when a guard
+ * refuses. The place it leaves is freed by releasePlaces (./release.ts). $1–$4 ARG, $5 the audit
+ * record (jsonb array of one).
+ */
+export const MOVE = {
+  name: 'ascend_book_move',
+  text: `with ${GUARDED},
+  placed as (
+    update appointment set slot_id = ok.id, doctor_id = ok.doctor_id, clinic_id = ok.clinic_id, starts_at = ok.starts_at, ends_at = ok.ends_at, updated_at = $3::timestamptz
+      from ok where appointment.id = $4::int and appointment.patient_id = $1::int and appointment.status = 'booked'
+    returning appointment.id, appointment.slot_id, appointment.reason, appointment.created_at, appointment.updated_at),
+  ${COUNTED('placed')},
+  audited as (${insertAuditRecordsSql('$5::jsonb', { from: 'placed, counted' })})
+  select ${BOOKED_COLUMNS('placed')} from placed, ok`,
+};
+
+/** Column names of the explanation: each rule's verdict, and what it names. */
+export const verdictColumn = (rule: { name: string }) => rule.name;
+export const detailColumn = (rule: { name: string }) => `${rule.name} detail`;
+
+/**
+ * Why the booking statement booked nothing: every guard as a boolean column (null counts as false, as in
+ * the statement's WHERE), with what each names. $1–$4 ARG.
+ */
+export const EXPLAIN = {
+  name: 'ascend_book_explain',
+  text: `select ${BOOKING_RULES.map(
+    (r) => `coalesce((${r.guard}), false) as "${verdictColumn(r)}"${r.detail ? `, (${r.detail})::text as "${detailColumn(r)}"` : ''}`,
+  ).join(',\n         ')}
+    from ${RULE_ROWS}`,
+};
+
+export interface FreedRow {
+  id: number;
+  slot_id: number;
+  patient_id: number;
+  doctor_id: number;
+  clinic_id: number;
+  starts_at: Instant;
+  ends_at: Instant;
+}
+
+const FREED_COLUMNS = 'id, slot_id, patient_id, doctor_id, clinic_id, starts_at, ends_at';
+
+/**
+ * Cancels booked appointments and frees their places, with an audit event each, in one statement. Only
+ * slots the caller locked are decremented: an appointment found in another slot (it moved meanwhile) is
+ * returned all the same, for the caller to run again (LockRace). $1 appointment ids, $2 now, $3 the cancel
+ * reason, $4 the audit records (jsonb, one per id: only those of appointments cancelled are written), $5 the
+ * locked slot ids.
+ */
+export const CANCEL_AND_FREE = {
+  name: 'ascend_release_cancel',
+  text: `with cancelled as (
+    update appointment set status = 'cancelled', cancelled_at = $2::timestamptz, cancel_reason = $3::text, updated_at = $2::timestamptz
+     where id = any($1::int[]) and status = 'booked'
+    returning ${FREED_COLUMNS}),
+  freed as (
+    update slot s set booked_count = s.booked_count - f.n, updated_at = $2::timestamptz
+      from (select slot_id, count(*)::int as n from cancelled group by slot_id) f
+     where s.id = f.slot_id and s.id = any($5::int[])),
+  audited as (${insertAuditRecordsSql('$4::jsonb', { from: 'cancelled', where: `r."entityId" = cancelled.id::text` })})
+  select ${FREED_COLUMNS} from cancelled`,
+};
+
+/**
+ * Frees the places that appointments moved out of (a reschedule: the appointment row already names its new
+ * slot, which the caller locked together with the old one). $1 appointment ids, $2 the slots they left, $3 now.
+ */
+export const FREE_MOVED = {
+  name: 'ascend_release_moved',
+  text: `with moved as (select * from unnest($1::int[], $2::int[]) as m(appointment_id, slot_id)),
+  freed as (
+    update slot s set booked_count = s.booked_count - f.n, updated_at = $3::timestamptz
+      from (select slot_id, count(*)::int as n from moved group by slot_id) f
+     where s.id = f.slot_id
+    returning s.id, s.doctor_id, s.clinic_id, s.starts_at, s.ends_at)
+  select m.appointment_id as id, m.slot_id, a.patient_id, freed.doctor_id, freed.clinic_id, freed.starts_at, freed.ends_at
+    from moved m join freed on freed.id = m.slot_id join appointment a on a.id = m.appointment_id`,
+};
