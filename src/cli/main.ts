@@ -18,5 +18,8 @@ try {
     process.exitCode = reportError(err, { verbose: argv.includes('--verbose'), flags: activeFieldFlags() });
   }
 }
-// Stdout and stderr are synchronous for files and pipes here; exit now rather than wait for idle sockets.
+// Exit now rather than wait for idle sockets (a pool's, a listener's) — but only once stdout and stderr have
+// handed everything to the OS: a pipe whose reader is slower than us takes writes asynchronously once it is
+// full, and exiting then cut a large `export --ics` short.
+await Promise.all([process.stdout, process.stderr].map((stream) => new Promise<void>((done) => stream.write('', () => done()))));
 process.exit();

@@ -24,7 +24,7 @@ import {
 } from '../domain/schemas/appointments.js';
 import { parseDateInput } from '../domain/time.js';
 import { parseInput } from '../domain/validation.js';
-import { appointmentView, iso, type AppointmentRow, type AppointmentView, type Instant } from '../domain/views.js';
+import { appointmentView, type AppointmentRow, type AppointmentView, type Instant } from '../domain/views.js';
 import { audit } from './audit.js';
 import { type BookedPlace, bookingRefusal, bookLocked, type LockedSlot, lockSlotForBooking, lockSlotsForBooking } from './booking/core.js';
 import { releasePlaces } from './booking/release.js';
