@@ -18,11 +18,11 @@ beforeAll(async () => {
   const input = 'S3cure-pass!\n';
   await ok(admin, ['init', '--admin-email', 'admin@example.org', '--admin-name', 'Ada Admin', '--admin-password-stdin'], { input });
   await ok(admin, ['login', '--email', 'admin@example.org', '--password-stdin'], { input });
-  const clinic = await makeClinic(db.em(), { timezone: 'Asia/Kolkata' });
-  const made = await makeDoctor(db.em(), clinic.id);
+  const clinic = await makeClinic(db, { timezone: 'Asia/Kolkata' });
+  const made = await makeDoctor(db, clinic.id);
   doctorId = made.doctor.id;
   doctor = await loginAs(db.url, made.doctor.email, PASSWORD);
-  patientId = (await makePatient(db.em())).patient.id;
+  patientId = (await makePatient(db)).patient.id;
 });
 afterAll(() => db.drop());
 

@@ -69,9 +69,9 @@ describe('text from the database on a terminal', () => {
   let appointmentId: number;
 
   beforeAll(async () => {
-    const clinic = await makeClinic(db.em(), { name: 'Lake Clinic' });
-    const { doctor } = await makeDoctor(db.em(), clinic.id);
-    const { patient } = await makePatient(db.em());
+    const clinic = await makeClinic(db, { name: 'Lake Clinic' });
+    const { doctor } = await makeDoctor(db, clinic.id);
+    const { patient } = await makePatient(db);
     patientId = patient.id;
     appointmentId = await seedBooking(db, await seedSlot(db, doctor.id, '2031-04-01T04:00:00Z'), patient.id);
     await db.sql(`update "user" set name = $1, address = $2 where id = $3`, [HOSTILE, `1 Main Road\n${HOSTILE}`, patient.userId]);

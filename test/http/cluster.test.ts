@@ -11,6 +11,7 @@ import { BIN, runCli } from '../support/cli.js';
 import { createTestDatabase, type TestDatabase } from '../support/db.js';
 import { makeClinic, makeDoctor, seedSlot, slotCountsAreConsistent, tokenFor } from '../support/fixtures.js';
 import { api, type ApiResponse } from '../support/http.js';
+import { SYSTEM } from '../../src/domain/roles.js';
 
 // Set before any token is made: tokenFor signs with it, and the serve processes verify with it.
 const ASCEND_JWT_SECRET = 'cluster-test-secret-0123456789-abcdefghijklmnopqrstuvwxyz';
@@ -177,10 +178,10 @@ beforeAll(async () => {
   pool = new pg.Pool({ connectionString: db.url, max: 4 });
   pool.on('error', () => undefined);
   sqlDb = { ...db, sql };
-  const admin = await initialise(db.em(), { adminEmail: 'admin@example.org', adminName: 'Ada Admin', adminPassword: 'S3cure-pass!' });
-  adminToken = await tokenFor(db.em(), { id: admin.id, role: 'admin' });
-  const clinic = await makeClinic(db.em(), { timezone: 'UTC' });
-  doctorId = (await makeDoctor(db.em(), clinic.id, { maxPatientsPerDay: 200 })).doctor.id;
+  const admin = await initialise(db.ctx(SYSTEM), { adminEmail: 'admin@example.org', adminName: 'Ada Admin', adminPassword: 'S3cure-pass!' });
+  adminToken = await tokenFor(db, { id: admin.id, role: 'admin' });
+  const clinic = await makeClinic(db, { timezone: 'UTC' });
+  doctorId = (await makeDoctor(db, clinic.id, { maxPatientsPerDay: 200 })).doctor.id;
   const rows = await sql<{ id: number }>(
     `with u as (
        insert into "user" (name, email, password_hash, role)

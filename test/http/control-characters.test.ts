@@ -26,14 +26,14 @@ describe('text input over HTTP', () => {
     ['address', '12 Main Road\rFlat 3', 'U+000D'],
     ['allergies', 'penicillin\u0007', 'U+0007'],
   ])('PATCH /patients/{id} refuses %s holding %j, naming the field', async (field, value, code) => {
-    const { patient } = await makePatient(w.db.em());
+    const { patient } = await makePatient(w.db);
     const res = await api(w.url, 'PATCH', `/api/v1/patients/${patient.id}`, { token: w.adminToken, body: { [field]: value } });
     expect(res.status).toBe(422);
     expect(res.body).toMatchObject({ field, detail: `${field}: must not contain control characters (found ${code})` });
   });
 
   it('multi-line fields take LF, and CRLF is stored as LF', async () => {
-    const { patient } = await makePatient(w.db.em());
+    const { patient } = await makePatient(w.db);
     const res = await api(w.url, 'PATCH', `/api/v1/patients/${patient.id}`, {
       token: w.adminToken,
       body: { address: '12 Main Road\r\nFlat 3', allergies: 'penicillin\nlatex' },
@@ -63,9 +63,9 @@ describe('text input over HTTP', () => {
 
 describe('the iCalendar export', () => {
   it('round-trips hostile text through a real parser (ical.js), with no control character inside any property', async () => {
-    const clinic = await makeClinic(w.db.em(), { name: 'Lake Clinic', city: 'Bhopal' });
-    const { doctor } = await makeDoctor(w.db.em(), clinic.id);
-    const { patient } = await makePatient(w.db.em());
+    const clinic = await makeClinic(w.db, { name: 'Lake Clinic', city: 'Bhopal' });
+    const { doctor } = await makeDoctor(w.db, clinic.id);
+    const { patient } = await makePatient(w.db);
     const starts = ['2031-02-03T04:00:00.000Z', '2031-02-04T04:00:00.000Z', '2031-02-05T04:00:00.000Z'];
     const ids: number[] = [];
     for (const start of starts) ids.push(await seedBooking(w.db, await seedSlot(w.db, doctor.id, start, 20), patient.id));
@@ -77,7 +77,7 @@ describe('the iCalendar export', () => {
     const reasons = ['line one\r\nline two\rbare CR\nthree', 'commas, semicolons; backslashes \\ and \\n literally', 'emoji 😀🏥 and tab\there'];
     for (const [i, id] of ids.entries()) await w.db.sql(`update appointment set reason = $1 where id = $2`, [reasons[i], id]);
 
-    const token = await tokenFor(w.db.em(), { id: patient.userId, role: 'patient' });
+    const token = await tokenFor(w.db, { id: patient.userId, role: 'patient' });
     const res = await api(w.url, 'GET', '/api/v1/appointments.ics', { token });
     expect(res.status).toBe(200);
     expect(res.headers.get('content-type')).toMatch(/^text\/calendar/);

@@ -10,11 +10,11 @@ let doctorId: number;
 let patientId: number;
 
 beforeAll(async () => {
-  const clinic = await makeClinic(w.db.em(), { timezone: 'Europe/Berlin', city: 'Berlin' });
-  const { doctor } = await makeDoctor(w.db.em(), clinic.id);
+  const clinic = await makeClinic(w.db, { timezone: 'Europe/Berlin', city: 'Berlin' });
+  const { doctor } = await makeDoctor(w.db, clinic.id);
   doctorId = doctor.id;
-  doctorToken = await tokenFor(w.db.em(), { id: doctor.userId, role: 'doctor' });
-  patientId = (await makePatient(w.db.em())).patient.id;
+  doctorToken = await tokenFor(w.db, { id: doctor.userId, role: 'doctor' });
+  patientId = (await makePatient(w.db)).patient.id;
 });
 
 const OUT_OF_RANGE = ['9999-12-31T23:50:00Z', '0001-01-01', '+275760-09-13', '10000-01-01', '1899-12-31 23:59', '2101-01-01'];

@@ -14,6 +14,7 @@ import { initialise } from '../../src/services/init.js';
 import { createTestDatabase, type TestDatabase } from '../support/db.js';
 import { makeClinic, makeDoctor, makePatient, makeUser, seedBooking, seedSlot, tokenFor } from '../support/fixtures.js';
 import { api, startServer, type TestServer } from '../support/http.js';
+import { SYSTEM } from '../../src/domain/roles.js';
 
 const NUM_RUNS = 200;
 const SEED = Number(process.env.FUZZ_SEED ?? 20310101);
@@ -54,25 +55,25 @@ beforeAll(async () => {
   // Hundreds of failed logins from 127.0.0.1 would otherwise all be 429s before reaching the user lookup.
   process.env.ASCEND_LOGIN_MAX_PER_IP = '1000000';
   db = await createTestDatabase();
-  await initialise(db.em(), { adminEmail: ADMIN.email, adminName: ADMIN.name, adminPassword: ADMIN.password });
+  await initialise(db.ctx(SYSTEM), { adminEmail: ADMIN.email, adminName: ADMIN.name, adminPassword: ADMIN.password });
   server = await startServer(db);
   const login = await api(server.url, 'POST', '/api/v1/auth/login', { body: { email: ADMIN.email, password: ADMIN.password } });
   expect(login.status).toBe(200);
   const admin: string = login.body.access_token;
 
-  const clinicA = (await makeClinic(db.em(), { timezone: 'Asia/Kolkata' })).id;
-  const clinicB = (await makeClinic(db.em(), { timezone: 'Europe/Berlin', city: 'Berlin' })).id;
-  const clinicToDeactivate = (await makeClinic(db.em(), { timezone: 'America/New_York', city: 'New York' })).id;
-  const doctor1 = (await makeDoctor(db.em(), clinicA, { maxPatientsPerDay: 200 })).doctor.id;
-  const doctor2 = (await makeDoctor(db.em(), clinicB, { specialty: 'dermatology' })).doctor.id;
-  const doctor3 = (await makeDoctor(db.em(), clinicA, { specialty: 'neurology', maxPatientsPerDay: 200 })).doctor.id;
-  const doctorFresh = (await makeDoctor(db.em(), clinicB, { maxPatientsPerDay: 200 })).doctor.id;
-  const doctorsToDeactivate = [(await makeDoctor(db.em(), clinicB)).doctor.id, (await makeDoctor(db.em(), clinicB)).doctor.id];
-  const p1 = await makePatient(db.em());
-  const p2 = await makePatient(db.em());
-  const user1 = (await makeUser(db.em(), 'doctor')).user.id;
-  const usersToDeactivate = [(await makeUser(db.em(), 'patient')).user.id, (await makeUser(db.em(), 'admin')).user.id];
-  const patient = await tokenFor(db.em(), { id: p1.patient.userId, role: 'patient' });
+  const clinicA = (await makeClinic(db, { timezone: 'Asia/Kolkata' })).id;
+  const clinicB = (await makeClinic(db, { timezone: 'Europe/Berlin', city: 'Berlin' })).id;
+  const clinicToDeactivate = (await makeClinic(db, { timezone: 'America/New_York', city: 'New York' })).id;
+  const doctor1 = (await makeDoctor(db, clinicA, { maxPatientsPerDay: 200 })).doctor.id;
+  const doctor2 = (await makeDoctor(db, clinicB, { specialty: 'dermatology' })).doctor.id;
+  const doctor3 = (await makeDoctor(db, clinicA, { specialty: 'neurology', maxPatientsPerDay: 200 })).doctor.id;
+  const doctorFresh = (await makeDoctor(db, clinicB, { maxPatientsPerDay: 200 })).doctor.id;
+  const doctorsToDeactivate = [(await makeDoctor(db, clinicB)).doctor.id, (await makeDoctor(db, clinicB)).doctor.id];
+  const p1 = await makePatient(db);
+  const p2 = await makePatient(db);
+  const user1 = (await makeUser(db, 'doctor')).user.id;
+  const usersToDeactivate = [(await makeUser(db, 'patient')).user.id, (await makeUser(db, 'admin')).user.id];
+  const patient = await tokenFor(db, { id: p1.patient.userId, role: 'patient' });
 
   // Working hours, so that generating from stored hours has something to read.
   for (const id of [doctor1, doctor3]) {

@@ -37,9 +37,9 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe('a database outage under load', () => {
   it('answers 503 to every request while the database is gone (bookings and reschedules in flight too), never 500, and logs the outage once as it starts and once as it ends', async () => {
-    const clinic = await makeClinic(db.em());
-    const { doctor } = await makeDoctor(db.em(), clinic.id, { maxPatientsPerDay: 200 });
-    await generateSlots(db.em(), SYSTEM, {
+    const clinic = await makeClinic(db);
+    const { doctor } = await makeDoctor(db, clinic.id, { maxPatientsPerDay: 200 });
+    await generateSlots(db.ctx(SYSTEM), {
       doctorIds: [doctor.id],
       from: '2031-03-03',
       to: '2031-03-07',
@@ -50,11 +50,11 @@ describe('a database outage under load', () => {
       capacity: 3,
     });
     const slotIds = (await query<{ id: number }>(db.em(), 'select id from slot where doctor_id = ? order by id', [doctor.id])).map((r) => r.id);
-    const patients = await Promise.all(Array.from({ length: 8 }, () => makePatient(db.em())));
-    const tokens = await Promise.all(patients.map((p) => tokenFor(db.em(), { id: p.patient.userId, role: 'patient' })));
+    const patients = await Promise.all(Array.from({ length: 8 }, () => makePatient(db)));
+    const tokens = await Promise.all(patients.map((p) => tokenFor(db, { id: p.patient.userId, role: 'patient' })));
     const adminToken = (await api(server.url, 'POST', '/api/v1/auth/login', { body: { email: 'admin@example.org', password: 'S3cure-pass!' } })).body
       .access_token as string;
-    const booked = await Promise.all(patients.map((p, i) => bookAppointment(db.em(), p.actor, { slotId: slotIds[i * 3]! })));
+    const booked = await Promise.all(patients.map((p, i) => bookAppointment(db.ctx(p.actor), { slotId: slotIds[i * 3]! })));
 
     // knex prints its own "Connection Error" warnings with console.log (stdout, where --json goes): none may.
     const printed: string[] = [];

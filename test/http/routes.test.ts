@@ -73,24 +73,24 @@ async function freshAppointment(doctorId: number, patientId: number, when: 'futu
 }
 async function freshLeave(doctorId: number): Promise<number> {
   const day = leaveDay();
-  return (await addLeave(db.em(), SYSTEM, doctorId, { from: day, to: day, reason: 'matrix' })).id;
+  return (await addLeave(db.ctx(SYSTEM), doctorId, { from: day, to: day, reason: 'matrix' })).id;
 }
 
 beforeAll(async () => {
   db = await createTestDatabase();
-  const admin = await initialise(db.em(), { adminEmail: ADMIN.email, adminName: ADMIN.name, adminPassword: ADMIN.password });
+  const admin = await initialise(db.ctx(SYSTEM), { adminEmail: ADMIN.email, adminName: ADMIN.name, adminPassword: ADMIN.password });
   server = await startServer(db);
   const login = await api(server.url, 'POST', '/api/v1/auth/login', { body: { email: ADMIN.email, password: ADMIN.password } });
   expect(login.status).toBe(200);
   tokens.admin = login.body.access_token;
 
-  const clinic = await makeClinic(db.em());
-  const { doctor: d } = await makeDoctor(db.em(), clinic.id, { maxPatientsPerDay: 200 });
-  const { doctor: d2 } = await makeDoctor(db.em(), clinic.id, { maxPatientsPerDay: 200 });
-  const { patient: p } = await makePatient(db.em());
-  const { patient: q } = await makePatient(db.em());
-  tokens.doctor = await tokenFor(db.em(), { id: d.userId, role: 'doctor' });
-  tokens.patient = await tokenFor(db.em(), { id: p.userId, role: 'patient' });
+  const clinic = await makeClinic(db);
+  const { doctor: d } = await makeDoctor(db, clinic.id, { maxPatientsPerDay: 200 });
+  const { doctor: d2 } = await makeDoctor(db, clinic.id, { maxPatientsPerDay: 200 });
+  const { patient: p } = await makePatient(db);
+  const { patient: q } = await makePatient(db);
+  tokens.doctor = await tokenFor(db, { id: d.userId, role: 'doctor' });
+  tokens.patient = await tokenFor(db, { id: p.userId, role: 'patient' });
   w = {
     adminUserId: admin.id,
     clinicId: clinic.id,
@@ -220,7 +220,7 @@ const ROWS: Row[] = [
   {
     route: 'PATCH /users/:id',
     expect: [OK, NO, NO, A],
-    call: async () => ({ path: `/users/${(await makeUser(db.em(), 'patient')).user.id}`, body: { name: 'Renamed' } }),
+    call: async () => ({ path: `/users/${(await makeUser(db, 'patient')).user.id}`, body: { name: 'Renamed' } }),
     check: (res) => expect(res.body.name).toBe('Renamed'),
   },
   {
@@ -232,7 +232,7 @@ const ROWS: Row[] = [
   {
     route: 'POST /users/:id/deactivate',
     expect: [OK, NO, NO, A],
-    call: async () => ({ path: `/users/${(await makeUser(db.em(), 'patient')).user.id}/deactivate` }),
+    call: async () => ({ path: `/users/${(await makeUser(db, 'patient')).user.id}/deactivate` }),
     check: (res) => expect(res.body.isActive).toBe(false),
   },
 
@@ -253,13 +253,13 @@ const ROWS: Row[] = [
   {
     route: 'PATCH /clinics/:id',
     expect: [OK, NO, NO, A],
-    call: async () => ({ path: `/clinics/${(await makeClinic(db.em())).id}`, body: { phone: '+91 20 1234 5678' } }),
+    call: async () => ({ path: `/clinics/${(await makeClinic(db)).id}`, body: { phone: '+91 20 1234 5678' } }),
     check: (res) => expect(res.body.phone).toBe('+91 20 1234 5678'),
   },
   {
     route: 'POST /clinics/:id/deactivate',
     expect: [OK, NO, NO, A],
-    call: async () => ({ path: `/clinics/${(await makeClinic(db.em())).id}/deactivate` }),
+    call: async () => ({ path: `/clinics/${(await makeClinic(db)).id}/deactivate` }),
     check: (res) => expect(res.body.isActive).toBe(false),
   },
 
@@ -278,7 +278,7 @@ const ROWS: Row[] = [
   {
     route: 'PATCH /doctors/:id',
     expect: [OK, NO, NO, A],
-    call: async () => ({ path: `/doctors/${(await makeDoctor(db.em(), w.clinicId)).doctor.id}`, body: { experienceYears: 7 } }),
+    call: async () => ({ path: `/doctors/${(await makeDoctor(db, w.clinicId)).doctor.id}`, body: { experienceYears: 7 } }),
     check: (res) => expect(res.body.experienceYears).toBe(7),
   },
   {
@@ -290,7 +290,7 @@ const ROWS: Row[] = [
   {
     route: 'POST /doctors/:id/deactivate',
     expect: [OK, NO, NO, A],
-    call: async () => ({ path: `/doctors/${(await makeDoctor(db.em(), w.clinicId)).doctor.id}/deactivate`, body: {} }),
+    call: async () => ({ path: `/doctors/${(await makeDoctor(db, w.clinicId)).doctor.id}/deactivate`, body: {} }),
     check: (res) => expect(res.body).toMatchObject({ isActive: false, cancelledAppointmentIds: [] }),
   },
   {
@@ -316,7 +316,7 @@ const ROWS: Row[] = [
     note: "another doctor's",
     expect: [OK, NO, NO, A],
     call: async () => ({
-      path: `/doctors/${(await makeDoctor(db.em(), w.clinicId)).doctor.id}/hours`,
+      path: `/doctors/${(await makeDoctor(db, w.clinicId)).doctor.id}/hours`,
       body: { days: 'sat', windows: [{ start: '10:00', end: '12:00' }], length: '30m' },
     }),
   },
@@ -547,7 +547,7 @@ const ROWS: Row[] = [
     note: 'for another patient',
     expect: [NEW, NO, NO, A],
     // A patient of its own: Q must keep having no appointment with D.
-    call: async () => ({ path: '/appointments', body: { slotId: await freshSlot(w.d.id), patientId: (await makePatient(db.em())).patient.id } }),
+    call: async () => ({ path: '/appointments', body: { slotId: await freshSlot(w.d.id), patientId: (await makePatient(db)).patient.id } }),
   },
   {
     route: 'GET /appointments.ics',

@@ -9,7 +9,7 @@ const w = serverWithAdminPerFile();
 let clinicId: number;
 
 beforeAll(async () => {
-  clinicId = (await makeClinic(w.db.em())).id;
+  clinicId = (await makeClinic(w.db)).id;
 });
 
 /**
@@ -32,13 +32,13 @@ describe('updatedAt of patient and doctor records', () => {
     ['mobile', '+91 98765 43210'],
     ['address', '12 Main Road\nFlat 3'],
   ])('PATCH /patients/{id} changing only %s moves updatedAt', async (field, value) => {
-    const { patient } = await makePatient(w.db.em());
+    const { patient } = await makePatient(w.db);
     const path = `/api/v1/patients/${patient.id}`;
     expect(await moves(path, () => api(w.url, 'PATCH', path, { token: w.adminToken, body: { [field]: value } }))).toBe(true);
   });
 
   it('PATCH /patients/{id} giving the name it already has leaves updatedAt', async () => {
-    const { patient } = await makePatient(w.db.em());
+    const { patient } = await makePatient(w.db);
     const path = `/api/v1/patients/${patient.id}`;
     expect(await moves(path, () => api(w.url, 'PATCH', path, { token: w.adminToken, body: { name: patient.name } }))).toBe(false);
   });
@@ -47,14 +47,14 @@ describe('updatedAt of patient and doctor records', () => {
     ['name', 'Dr Renamed'],
     ['mobile', '+49 30 1234567'],
   ])('PATCH /doctors/{id} changing only %s moves updatedAt', async (field, value) => {
-    const { doctor } = await makeDoctor(w.db.em(), clinicId);
+    const { doctor } = await makeDoctor(w.db, clinicId);
     const path = `/api/v1/doctors/${doctor.id}`;
     expect(await moves(path, () => api(w.url, 'PATCH', path, { token: w.adminToken, body: { [field]: value } }))).toBe(true);
   });
 
   it('PATCH /users/{id} of a patient or a doctor moves their record too; deactivating the user as well', async () => {
-    const { patient } = await makePatient(w.db.em());
-    const { doctor } = await makeDoctor(w.db.em(), clinicId);
+    const { patient } = await makePatient(w.db);
+    const { doctor } = await makeDoctor(w.db, clinicId);
     const patientPath = `/api/v1/patients/${patient.id}`;
     const doctorPath = `/api/v1/doctors/${doctor.id}`;
     expect(
@@ -71,7 +71,7 @@ describe('updatedAt of patient and doctor records', () => {
   });
 
   it('a login changes nothing a record shows, and leaves updatedAt', async () => {
-    const { patient } = await makePatient(w.db.em());
+    const { patient } = await makePatient(w.db);
     const path = `/api/v1/patients/${patient.id}`;
     expect(await moves(path, () => api(w.url, 'POST', '/api/v1/auth/login', { body: { email: patient.email, password: PASSWORD } }), false)).toBe(false);
   });

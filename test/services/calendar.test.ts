@@ -22,12 +22,12 @@ const MANY = 1001;
 beforeAll(async () => {
   db = await createTestDatabase();
   // Tokens are signed with the key `init` keeps.
-  await initialise(db.em(), { adminEmail: 'admin@example.org', adminName: 'Ada Admin', adminPassword: 'S3cure-pass!' });
+  await initialise(db.ctx(SYSTEM), { adminEmail: 'admin@example.org', adminName: 'Ada Admin', adminPassword: 'S3cure-pass!' });
   server = await startServer(db);
-  const clinic = await makeClinic(db.em(), { timezone: 'Europe/Berlin' });
-  const { doctor } = await makeDoctor(db.em(), clinic.id);
-  const patient = await makePatient(db.em());
-  const other = await makePatient(db.em());
+  const clinic = await makeClinic(db, { timezone: 'Europe/Berlin' });
+  const { doctor } = await makeDoctor(db, clinic.id);
+  const patient = await makePatient(db);
+  const other = await makePatient(db);
   const early = await seedBooking(db, await seedSlot(db, doctor.id, '2031-04-01T07:00:00Z'), patient.patient.id);
   await seedBooking(db, await seedSlot(db, doctor.id, '2031-04-01T08:00:00Z'), other.patient.id);
   // Cancelled bookings hold no place, so one slot takes as many as a test needs, written in one statement.
@@ -50,22 +50,22 @@ const stampless = (ics: string) => ics.replace(/^DTSTAMP:[^\r]*\r\n/gm, '');
 
 describe('exporting appointments', () => {
   it('reads past the first page of 1000: every appointment the actor may see, soonest first, and no one else’s', async () => {
-    const mine = await exportAppointments(db.em(), world.patient.actor, {});
+    const mine = await exportAppointments(db.ctx(world.patient.actor), {});
     expect(mine.map((a) => a.id)).toEqual([world.early, ...world.cancelled]);
     expect(new Set(mine.map((a) => a.patientId))).toEqual(new Set([world.patient.patient.id]));
-    expect(await exportAppointments(db.em(), SYSTEM, { patientId: world.other.patient.id })).toHaveLength(1);
+    expect(await exportAppointments(db.ctx(SYSTEM), { patientId: world.other.patient.id })).toHaveLength(1);
 
-    const calendar = await exportCalendar(db.em(), world.patient.actor, {});
+    const calendar = await exportCalendar(db.ctx(world.patient.actor), {});
     const uids = [...calendar.matchAll(/^UID:appointment-(\d+)@ascend\r$/gm)].map((m) => Number(m[1]));
     expect(uids.sort((a, b) => a - b)).toEqual([world.early, ...world.cancelled]);
   });
 
   it('the API and the CLI answer with the service’s calendar, byte for byte but the time stamp', async () => {
     // The cancelled ones: a filter, and more than a page.
-    const expected = stampless(await exportCalendar(db.em(), world.patient.actor, { status: 'cancelled' }));
+    const expected = stampless(await exportCalendar(db.ctx(world.patient.actor), { status: 'cancelled' }));
     expect(expected.match(/^BEGIN:VEVENT\r$/gm)).toHaveLength(MANY);
     expect(expected).not.toContain('DTSTAMP');
-    const token = await tokenFor(db.em(), { id: world.patient.patient.userId, role: 'patient' });
+    const token = await tokenFor(db, { id: world.patient.patient.userId, role: 'patient' });
 
     const http = await api(server.url, 'GET', '/api/v1/appointments.ics?status=cancelled', { token });
     expect(http.status).toBe(200);

@@ -5,12 +5,19 @@ import { inject } from 'vitest';
 import pg from 'pg';
 import type { EntityManager, MikroORM } from '@mikro-orm/postgresql';
 import { openOrm } from '../../src/db/orm.js';
+import { type Clock, systemClock } from '../../src/domain/clock.js';
+import type { Actor } from '../../src/domain/roles.js';
+import { type ServiceContext, serviceContext } from '../../src/services/context.js';
 
 export interface TestDatabase {
   url: string;
   orm: MikroORM;
+  /** What "now" is for every service this file runs (and the servers and CLIs it starts). */
+  clock: Clock;
   /** A fresh EntityManager (a new unit of work). */
   em(): EntityManager;
+  /** A service context acting as `actor`: a fresh unit of work, on the file's clock. */
+  ctx(actor: Actor): ServiceContext;
   /** Runs raw SQL with `$n` placeholders. */
   sql<T = Record<string, unknown>>(text: string, params?: unknown[]): Promise<T[]>;
   drop(): Promise<void>;
@@ -28,10 +35,13 @@ export async function createTestDatabase(): Promise<TestDatabase> {
   const url = u.toString();
   const orm = await openOrm(url, { pool: { min: 0, max: 10 } });
   const raw = new pg.Pool({ connectionString: url, max: 4 });
+  const clock = systemClock;
   return {
     url,
     orm,
+    clock,
     em: () => orm.em.fork(),
+    ctx: (actor) => serviceContext(orm.em.fork(), actor, clock),
     sql: async (text, params = []) => (await raw.query(text, params)).rows,
     drop: async () => {
       await orm.close(true);

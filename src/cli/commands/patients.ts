@@ -67,7 +67,7 @@ export function registerPatients(program: Command): void {
       const dateOfBirth = await required(opts.dob, '--dob', 'Date of birth (YYYY-MM-DD)');
       const password = await readSecret({ stdinFlag: '--password-stdin', fromStdin: Boolean(opts.passwordStdin), prompt: 'Password', confirm: true });
       const { createPatient } = await import('../../services/patients.js');
-      const patient = await withServices(({ em, actor }) => createPatient(em, actor, { email, name, password, dateOfBirth, ...details(opts) }));
+      const patient = await withServices((services) => createPatient(services, { email, name, password, dateOfBirth, ...details(opts) }));
       printDone(ctx, `Created patient ${patient.id}: ${patient.name} <${patient.email}>`, patient);
     }, patientFlags),
   );
@@ -82,8 +82,8 @@ export function registerPatients(program: Command): void {
     .action(
       act(async (ctx, opts) => {
         const { listPatients } = await import('../../services/patients.js');
-        const page = await withServices(({ em, actor }) =>
-          listPatients(em, actor, {
+        const page = await withServices((services) =>
+          listPatients(services, {
             ...given({ search: opts.search }),
             includeInactive: Boolean(opts.includeInactive),
             limit: opts.limit,
@@ -101,7 +101,7 @@ export function registerPatients(program: Command): void {
     .action(
       act(async (ctx, _opts, id: number) => {
         const { getPatient } = await import('../../services/patients.js');
-        printRecord(ctx, await withServices(({ em, actor }) => getPatient(em, actor, id)), patientFields);
+        printRecord(ctx, await withServices((services) => getPatient(services, id)), patientFields);
       }),
     );
 
@@ -114,9 +114,7 @@ export function registerPatients(program: Command): void {
   ).action(
     act(async (ctx, opts, id: number) => {
       const { updatePatient } = await import('../../services/patients.js');
-      const patient = await withServices(({ em, actor }) =>
-        updatePatient(em, actor, id, { ...given({ name: opts.name, dateOfBirth: opts.dob }), ...details(opts) }),
-      );
+      const patient = await withServices((services) => updatePatient(services, id, { ...given({ name: opts.name, dateOfBirth: opts.dob }), ...details(opts) }));
       printDone(ctx, `Updated patient ${patient.id} (${patient.name})`, patient);
     }, patientFlags),
   );
@@ -130,7 +128,7 @@ export function registerPatients(program: Command): void {
     .action(
       act(async (ctx, opts, id: number) => {
         const { patientHistory } = await import('../../services/patients.js');
-        const page = await withServices(({ em, actor }) => patientHistory(em, actor, id, { limit: opts.limit, offset: opts.offset }));
+        const page = await withServices((services) => patientHistory(services, id, { limit: opts.limit, offset: opts.offset }));
         printList(ctx, page, historyColumns, 'appointments');
       }),
     );

@@ -33,8 +33,8 @@ export function registerReport(program: Command): void {
       act(
         async (ctx, opts) => {
           const { utilisationReport } = await import('../../services/reports.js');
-          const page = await withServices(({ em, actor }) =>
-            utilisationReport(em, actor, {
+          const page = await withServices((services) =>
+            utilisationReport(services, {
               ...given({ clinicId: opts.clinic, doctorId: opts.doctor, from: opts.from, to: opts.to }),
               limit: opts.limit,
               offset: opts.offset,

@@ -41,8 +41,8 @@ export function registerUsers(program: Command): void {
           const role = await required(opts.role, '--role', 'Role (admin, doctor, patient)');
           const password = await readSecret({ stdinFlag: '--password-stdin', fromStdin: Boolean(opts.passwordStdin), prompt: 'Password', confirm: true });
           const { createUser } = await import('../../services/users.js');
-          const user = await withServices(({ em, actor }) =>
-            createUser(em, actor, { email, name, role: role as UserView['role'], password, ...given({ mobile: opts.mobile, address: opts.address }) }),
+          const user = await withServices((services) =>
+            createUser(services, { email, name, role: role as UserView['role'], password, ...given({ mobile: opts.mobile, address: opts.address }) }),
           );
           printDone(ctx, `Created ${user.role} ${user.name} <${user.email}> with id ${user.id}`, user);
         },
@@ -61,8 +61,8 @@ export function registerUsers(program: Command): void {
     .action(
       act(async (ctx, opts) => {
         const { listUsers } = await import('../../services/users.js');
-        const page = await withServices(({ em, actor }) =>
-          listUsers(em, actor, {
+        const page = await withServices((services) =>
+          listUsers(services, {
             ...given({ role: opts.role, search: opts.search }),
             includeInactive: Boolean(opts.includeInactive),
             limit: opts.limit,
@@ -80,7 +80,7 @@ export function registerUsers(program: Command): void {
     .action(
       act(async (ctx, _opts, ref: number | string) => {
         const { getUser } = await import('../../services/users.js');
-        printRecord(ctx, await withServices(({ em, actor }) => getUser(em, actor, ref)), userFields);
+        printRecord(ctx, await withServices((services) => getUser(services, ref)), userFields);
       }),
     );
 
@@ -96,8 +96,8 @@ export function registerUsers(program: Command): void {
     .action(
       act(async (ctx, opts, ref: number | string) => {
         const { updateUser } = await import('../../services/users.js');
-        const user = await withServices(({ em, actor }) =>
-          updateUser(em, actor, ref, given({ email: opts.email, name: opts.name, role: opts.role, mobile: opts.mobile, address: opts.address })),
+        const user = await withServices((services) =>
+          updateUser(services, ref, given({ email: opts.email, name: opts.name, role: opts.role, mobile: opts.mobile, address: opts.address })),
         );
         printDone(ctx, `Updated user ${user.id} (${user.email})`, user);
       }),
@@ -110,7 +110,7 @@ export function registerUsers(program: Command): void {
     .action(
       act(async (ctx, _opts, ref: number | string) => {
         const { deactivateUser } = await import('../../services/users.js');
-        const user = await withServices(({ em, actor }) => deactivateUser(em, actor, ref));
+        const user = await withServices((services) => deactivateUser(services, ref));
         printDone(ctx, `Deactivated user ${user.id} (${user.email}); their tokens no longer work`, user);
       }),
     );

@@ -3,12 +3,13 @@ import { initialise } from '../../../src/services/init.js';
 import { cliFor, runCli } from '../../support/cli.js';
 import { createTestDatabase, type TestDatabase } from '../../support/db.js';
 import { makeClinic, makeDoctor, makePatient, seedSlot, slotCountsAreConsistent, tokenFor } from '../../support/fixtures.js';
+import { SYSTEM } from '../../../src/domain/roles.js';
 
 let db: TestDatabase;
 let admin: ReturnType<typeof cliFor>;
 beforeAll(async () => {
   db = await createTestDatabase();
-  await initialise(db.em(), { adminEmail: 'admin@example.org', adminName: 'Ada Admin', adminPassword: 'S3cure-pass!' });
+  await initialise(db.ctx(SYSTEM), { adminEmail: 'admin@example.org', adminName: 'Ada Admin', adminPassword: 'S3cure-pass!' });
   admin = cliFor(db.url);
   expect((await admin.run(['login', '--email', 'admin@example.org', '--password-stdin'], { input: 'S3cure-pass!\n' })).code).toBe(0);
 });
@@ -21,11 +22,11 @@ const as = (token: string, args: string[]) => runCli(args, { env: { DATABASE_URL
 
 describe('ascend appointments book', () => {
   it('20 concurrent book processes on a capacity-1 slot: exactly one succeeds, the others exit 4 saying it is full', async () => {
-    const clinic = await makeClinic(db.em());
-    const { doctor } = await makeDoctor(db.em(), clinic.id);
+    const clinic = await makeClinic(db);
+    const { doctor } = await makeDoctor(db, clinic.id);
     const slotId = await seedSlot(db, doctor.id, '2031-03-03T04:00:00Z', 20, 1);
-    const patients = await Promise.all(Array.from({ length: 20 }, () => makePatient(db.em())));
-    const tokens = await Promise.all(patients.map((p) => tokenFor(db.em(), { id: p.patient.userId, role: 'patient' })));
+    const patients = await Promise.all(Array.from({ length: 20 }, () => makePatient(db)));
+    const tokens = await Promise.all(patients.map((p) => tokenFor(db, { id: p.patient.userId, role: 'patient' })));
     const results = await Promise.all(tokens.map((t) => as(t, ['appointments', 'book', '--slot', String(slotId), '--json'])));
     const ok = results.filter((r) => r.code === 0);
     expect(ok).toHaveLength(1);
@@ -38,13 +39,13 @@ describe('ascend appointments book', () => {
   });
 
   it('books, reschedules, cancels and lists through the CLI with the documented exit codes', async () => {
-    const clinic = await makeClinic(db.em(), { timezone: 'Europe/Berlin' });
-    const { doctor, actor: doctorActor } = await makeDoctor(db.em(), clinic.id);
+    const clinic = await makeClinic(db, { timezone: 'Europe/Berlin' });
+    const { doctor, actor: doctorActor } = await makeDoctor(db, clinic.id);
     const first = await seedSlot(db, doctor.id, '2031-04-01T07:00:00Z', 30, 2);
     const second = await seedSlot(db, doctor.id, '2031-04-02T07:00:00Z', 30, 2);
-    const { patient } = await makePatient(db.em());
-    const token = await tokenFor(db.em(), { id: patient.userId, role: 'patient' });
-    const doctorToken = await tokenFor(db.em(), { id: doctorActor.kind === 'user' ? doctorActor.id : 0, role: 'doctor' });
+    const { patient } = await makePatient(db);
+    const token = await tokenFor(db, { id: patient.userId, role: 'patient' });
+    const doctorToken = await tokenFor(db, { id: doctorActor.kind === 'user' ? doctorActor.id : 0, role: 'doctor' });
 
     const booked = await as(token, ['appointments', 'book', '--slot', String(first), '--reason', 'chest pain', '--json']);
     expect(booked.code, booked.stderr).toBe(0);
@@ -80,12 +81,12 @@ function unfold(ics: string): string[] {
 
 describe('ascend appointments export --ics', () => {
   it('writes RFC 5545 that parses back: CRLF lines of at most 75 octets, escaped text, UTC times', async () => {
-    const clinic = await makeClinic(db.em(), { name: 'Clinic; with, commas' });
-    const { doctor } = await makeDoctor(db.em(), clinic.id);
+    const clinic = await makeClinic(db, { name: 'Clinic; with, commas' });
+    const { doctor } = await makeDoctor(db, clinic.id);
     const slotA = await seedSlot(db, doctor.id, '2031-05-05T04:30:00Z', 30, 1);
     const slotB = await seedSlot(db, doctor.id, '2031-05-06T04:30:00Z', 30, 1);
-    const { patient } = await makePatient(db.em());
-    const token = await tokenFor(db.em(), { id: patient.userId, role: 'patient' });
+    const { patient } = await makePatient(db);
+    const token = await tokenFor(db, { id: patient.userId, role: 'patient' });
     const long = `A reason long enough to need folding: ${'ü'.repeat(60)}`;
     expect((await as(token, ['appointments', 'book', '--slot', String(slotA), '--reason', long])).code).toBe(0);
     expect((await as(token, ['appointments', 'book', '--slot', String(slotB)])).code).toBe(0);
