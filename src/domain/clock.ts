@@ -54,6 +54,13 @@ export class TestClock implements Clock {
 /** A full ISO 8601 time with its offset: a date alone, or a time without a zone, would be read in some local zone. */
 const ISO_INSTANT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2})$/i;
 
+/** Date.parse rolls 2026-02-30 over into March; ASCEND_NOW must name a day that exists. */
+function isCalendarDate(ymd: string): boolean {
+  const [year = 0, month = 0, day = 0] = ymd.split('-').map(Number);
+  const probe = new Date(Date.UTC(year, month - 1, day));
+  return probe.getUTCFullYear() === year && probe.getUTCMonth() === month - 1 && probe.getUTCDate() === day;
+}
+
 /**
  * The clock the edges (the CLI, `serve`) run services on: the system's, or — a testing and demo aid — one
  * frozen at ASCEND_NOW (an ISO 8601 time with an offset, e.g. 2026-03-02T09:00:00Z). A bad value is refused
@@ -63,7 +70,7 @@ export function clockFromEnv(env: NodeJS.ProcessEnv = process.env): Clock {
   const text = env.ASCEND_NOW?.trim();
   if (!text) return systemClock;
   const ms = Date.parse(text);
-  if (!ISO_INSTANT.test(text) || Number.isNaN(ms)) {
+  if (!ISO_INSTANT.test(text) || Number.isNaN(ms) || !isCalendarDate(text.slice(0, 10))) {
     throw new ValidationError(`must be an ISO 8601 time with an offset, such as 2026-03-02T09:00:00Z (got "${text}")`, 'ASCEND_NOW');
   }
   return fixedClock(new Date(ms));

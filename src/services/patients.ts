@@ -1,19 +1,19 @@
+import type { z } from 'zod';
 import { Patient } from '../domain/entities/index.js';
 import { NotFoundError, ValidationError } from '../domain/errors.js';
 import { isAdmin, requireRole, SYSTEM } from '../domain/roles.js';
 import { id as idSchema, type Page } from '../domain/schemas/common.js';
 import {
-  createPatientInput,
   historyInput,
-  registerInput,
   listPatientsInput,
-  updatePatientInput,
+  patientInputsOn,
   type CreatePatientInput,
   type HistoryInput,
   type ListPatientsInput,
   type RegisterInput,
   type UpdatePatientInput,
 } from '../domain/schemas/patients.js';
+import { localDateString } from '../domain/time.js';
 import { parseInput } from '../domain/validation.js';
 import { patientView, type AppointmentView, type PatientView } from '../domain/views.js';
 import { findAppointments } from './appointments.js';
@@ -49,7 +49,7 @@ async function findVisiblePatient(ctx: ServiceContext, id: number): Promise<Pati
 /** Creates the patient's user and profile in one transaction. */
 export async function createPatient(ctx: ServiceContext, raw: CreatePatientInput): Promise<PatientView> {
   requireRole(ctx.actor, ['admin'], 'creating patients');
-  return insertPatient(ctx, parseInput(createPatientInput, raw));
+  return insertPatient(ctx, parseInput(inputsFor(ctx).createPatientInput, raw));
 }
 
 /**
@@ -58,12 +58,15 @@ export async function createPatient(ctx: ServiceContext, raw: CreatePatientInput
  * user's id.
  */
 export async function registerPatient(ctx: ServiceContext, raw: RegisterInput): Promise<PatientView> {
-  return insertPatient(actingAs(ctx, SYSTEM), parseInput(registerInput, raw), { anonymous: true });
+  return insertPatient(actingAs(ctx, SYSTEM), parseInput(inputsFor(ctx).registerInput, raw), { anonymous: true });
 }
+
+/** The patient schemas as of the context's today: a date of birth must be before it. */
+export const inputsFor = (ctx: ServiceContext) => patientInputsOn(localDateString(ctx.clock.now(), 'UTC'));
 
 async function insertPatient(
   ctx: ServiceContext,
-  input: ReturnType<typeof registerInput.parse>,
+  input: z.output<ReturnType<typeof inputsFor>['registerInput']>,
   check: Pick<EmailCheck, 'anonymous'> = {},
 ): Promise<PatientView> {
   return refusedBy(
@@ -114,7 +117,7 @@ export async function getPatient(ctx: ServiceContext, id: number): Promise<Patie
 /** Admins update any patient; a patient their own record (doctors read, never write). */
 export async function updatePatient(ctx: ServiceContext, id: number, raw: UpdatePatientInput): Promise<PatientView> {
   if (!isAdmin(ctx.actor)) requireRole(ctx.actor, ['admin', 'patient'], 'updating patients');
-  const input = parseInput(updatePatientInput, raw);
+  const input = parseInput(inputsFor(ctx).updatePatientInput, raw);
   const { name, mobile, address, ...profile } = input;
   const changes = Object.fromEntries(Object.entries(profile).filter(([, v]) => v !== undefined));
   if (name === undefined && mobile === undefined && address === undefined && !Object.keys(changes).length) {

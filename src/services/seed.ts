@@ -9,7 +9,6 @@ import { DomainError, ValidationError, type FieldIssue } from '../domain/errors.
 import { SYSTEM } from '../domain/roles.js';
 import { createClinicInput } from '../domain/schemas/clinics.js';
 import { createDoctorInput } from '../domain/schemas/doctors.js';
-import { createPatientInput } from '../domain/schemas/patients.js';
 import { createUserInput } from '../domain/schemas/users.js';
 import { fieldIssues, unstorableText } from '../domain/validation.js';
 import { slotMinutes } from '../domain/durations.js';
@@ -21,7 +20,7 @@ import { createClinic } from './clinics.js';
 import { actingAs, type ServiceContext } from './context.js';
 import { createDoctor } from './doctors.js';
 import { getHours, setHours } from './hours.js';
-import { createPatient } from './patients.js';
+import { createPatient, inputsFor } from './patients.js';
 import { generateSlots } from './slots.js';
 import { query } from './support.js';
 import { createUser } from './users.js';
@@ -447,7 +446,7 @@ async function seedChecked(ctx: ServiceContext, raw: unknown, options: { default
     const path = `patients[${i}]`;
     if (claimEmail(p.email, path, 'patient')) return;
     const { dob, ...rest } = p;
-    issues.push(...check(createPatientInput, { ...rest, dateOfBirth: dob, password: password(p.password, path) }, path, { dateOfBirth: 'dob' }));
+    issues.push(...check(inputsFor(ctx).createPatientInput, { ...rest, dateOfBirth: dob, password: password(p.password, path) }, path, { dateOfBirth: 'dob' }));
   });
   const doctorRef = (ref: string) => ref.toLowerCase();
   const knownDoctors = new Set([

@@ -3,11 +3,12 @@
 import { randomUUID } from 'node:crypto';
 import { request as httpRequest } from 'node:http';
 import jwt from 'jsonwebtoken';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { sqlOf } from '../../src/db/sql.js';
 import { signingKey } from '../../src/services/auth.js';
 import { initialise } from '../../src/services/init.js';
 import { changePassword } from '../../src/services/sessions.js';
+import { FROZEN_AT, utc } from '../support/clock.js';
 import { createTestDatabase, type TestDatabase } from '../support/db.js';
 import { makeClinic, makeDoctor, makePatient, makeUser, PASSWORD, seedSlot, slotCountsAreConsistent, tokenFor, uniqueEmail } from '../support/fixtures.js';
 import { api, startServer, type ApiResponse, type TestServer } from '../support/http.js';
@@ -50,6 +51,11 @@ const loginForm = (username: string, password: string) =>
   });
 const me = (token: string) => api(server.url, 'GET', '/api/v1/auth/me', { token });
 
+// A test that moves the server's clock leaves it where every test starts.
+afterEach(() => {
+  db.clock.set(FROZEN_AT);
+});
+
 function expectProblem(res: ApiResponse, status: number, field?: string): void {
   expect(res.status, res.text).toBe(status);
   expect(res.headers.get('content-type')).toMatch(/^application\/problem\+json/);
@@ -87,7 +93,10 @@ async function withEnv<T>(vars: Record<string, string>, fn: () => Promise<T>): P
 }
 
 let hour = 0;
-const futureStart = () => new Date(Date.UTC(2032, 5, 1, 0, 0) + hour++ * 3_600_000).toISOString();
+/** A fresh slot start each call, an hour after the last, from tomorrow of the frozen today. */
+const futureStart = () => new Date(Date.parse(utc(1)) + hour++ * 3_600_000).toISOString();
+/** The server's clock as a JWT time (whole seconds): forged tokens are dated by it, as real ones are. */
+const nowSeconds = () => Math.floor(db.clock.now().getTime() / 1000);
 
 // ---------------------------------------------------------------------------------------------------------
 
@@ -180,7 +189,7 @@ describe('bearer tokens', () => {
     patient = { userId: p.userId, token: await tokenFor(db, { id: p.userId, role: 'patient' }) };
   });
 
-  const claims = (overrides: Record<string, unknown> = {}) => ({ role: 'patient', tv: 0, ...overrides });
+  const claims = (overrides: Record<string, unknown> = {}) => ({ role: 'patient', tv: 0, iat: nowSeconds(), ...overrides });
   const b64 = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
 
   const attacks: [string, () => string][] = [
@@ -196,7 +205,7 @@ describe('bearer tokens', () => {
       },
     ],
     ['HS512 with the real key', () => jwt.sign(claims(), key, { algorithm: 'HS512', subject: String(patient.userId), expiresIn: 600 })],
-    ['expired', () => jwt.sign({ ...claims(), exp: Math.floor(Date.now() / 1000) - 60 }, key, { algorithm: 'HS256', subject: String(patient.userId) })],
+    ['expired', () => jwt.sign({ ...claims(), exp: nowSeconds() - 60 }, key, { algorithm: 'HS256', subject: String(patient.userId) })],
     ['not yet valid', () => jwt.sign(claims(), key, { algorithm: 'HS256', subject: String(patient.userId), expiresIn: 600, notBefore: 300 })],
     [
       'role tampered in the payload, signature kept',
@@ -219,7 +228,7 @@ describe('bearer tokens', () => {
       () => jwt.sign(claims({ role: 'admin' }), key, { algorithm: 'HS256', subject: String(patient.userId), expiresIn: 600 }),
     ],
     ['a token version from the future', () => jwt.sign(claims({ tv: 1 }), key, { algorithm: 'HS256', subject: String(patient.userId), expiresIn: 600 })],
-    ['no token version', () => jwt.sign({ role: 'patient' }, key, { algorithm: 'HS256', subject: String(patient.userId), expiresIn: 600 })],
+    ['no token version', () => jwt.sign({ role: 'patient', iat: nowSeconds() }, key, { algorithm: 'HS256', subject: String(patient.userId), expiresIn: 600 })],
     ['an unknown user', () => jwt.sign(claims(), key, { algorithm: 'HS256', subject: '2147483000', expiresIn: 600 })],
     ['a subject that is not an id', () => jwt.sign(claims(), key, { algorithm: 'HS256', subject: 'admin', expiresIn: 600 })],
     ['garbage', () => 'not-a-jwt'],
@@ -252,7 +261,7 @@ describe('bearer tokens', () => {
   // Every token a forger can make gets one and the same answer, so the answer tells nothing (which ids exist,
   // which key signs, why it failed); and no subject, however out of range, reaches the database as a crash.
   const INVALID = 'the token is not valid: log in again';
-  const unsigned = (sub: string) => `${b64({ alg: 'none', typ: 'JWT' })}.${b64({ sub, role: 'admin', tv: 0, exp: Math.floor(Date.now() / 1000) + 600 })}.`;
+  const unsigned = (sub: string) => `${b64({ alg: 'none', typ: 'JWT' })}.${b64({ sub, role: 'admin', tv: 0, exp: nowSeconds() + 600 })}.`;
   const otherKey = (sub: string) => jwt.sign(claims(), 'not-the-key-'.repeat(4), { algorithm: 'HS256', subject: sub, expiresIn: 600 });
   const everyKindOfRoute = [
     ['GET', '/api/v1/auth/me'],
@@ -432,8 +441,11 @@ describe('the failed-login throttle', () => {
     await withEnv({ ASCEND_LOGIN_MAX_PER_EMAIL: '2', ASCEND_LOGIN_WINDOW: '2s' }, async () => {
       expect401(await login({ email: user.email, password: 'nope-nope-1' }));
       expect401(await login({ email: user.email, password: 'nope-nope-2' }));
-      expect429(await login({ email: user.email, password: PASSWORD }), 2);
-      await new Promise((r) => setTimeout(r, 2100));
+      expect(expect429(await login({ email: user.email, password: PASSWORD }), 2)).toBe(2);
+      // The window runs on the server's clock: Retry-After counts down with it, and then the address is free.
+      db.clock.advance('1s');
+      expect(expect429(await login({ email: user.email, password: PASSWORD }), 2)).toBe(1);
+      db.clock.advance(1001);
       expect((await login({ email: user.email, password: PASSWORD })).status).toBe(200);
     });
     // Back to the defaults (5 in 15 minutes): the two failures count again, but are below the limit.
@@ -663,5 +675,21 @@ describe('idempotent booking (Idempotency-Key)', () => {
     expectProblem(await book(patient.token, { slotId }, 'k'.repeat(201)), 422, 'idempotencyKey');
     expectProblem(await book(patient.token, { slotId, idempotencyKey: `k-${randomUUID()}` }), 422, 'idempotencyKey');
     expect(await bookedCount(slotId)).toBe(0);
+  });
+});
+
+describe('tokens on the server’s clock', () => {
+  it('a token the server issued works until its clock passes the lifetime (30 minutes), then is refused as expired', async () => {
+    const { user } = await makeUser(db, 'patient');
+    const issued = await api(server.url, 'POST', '/api/v1/auth/login', { body: { email: user.email, password: PASSWORD } });
+    expect(issued.status).toBe(200);
+    const token = issued.body.access_token as string;
+    expect((jwt.decode(token) as jwt.JwtPayload).iat).toBe(Date.parse(FROZEN_AT) / 1000);
+    db.clock.advance('29m');
+    expect((await me(token)).status).toBe(200);
+    db.clock.advance('1m');
+    const expired = await me(token);
+    expect401(expired);
+    expect(expired.body.detail).toBe(`the token expired at ${new Date(Date.parse(FROZEN_AT) + 30 * 60_000).toISOString()}: log in again`);
   });
 });

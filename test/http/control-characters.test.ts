@@ -4,6 +4,7 @@ import ICAL from 'ical.js';
 import { describe, expect, it } from 'vitest';
 import { makeClinic, makeDoctor, makePatient, seedBooking, seedSlot, tokenFor } from '../support/fixtures.js';
 import { api, serverWithAdminPerFile } from '../support/http.js';
+import { day } from '../support/clock.js';
 
 const w = serverWithAdminPerFile();
 
@@ -46,7 +47,7 @@ describe('text input over HTTP', () => {
     const search = await api(w.url, 'GET', '/api/v1/doctors?search=%1B%5B2J', { token: w.adminToken });
     expect(search.status).toBe(422);
     expect(search.body).toMatchObject({ field: 'search', detail: 'search: must not contain control characters (found U+001B)' });
-    const from = await api(w.url, 'GET', '/api/v1/appointments?from=2031-01-01%0D09:00', { token: w.adminToken });
+    const from = await api(w.url, 'GET', `/api/v1/appointments?from=${day(9)}%0D09:00`, { token: w.adminToken });
     expect(from.status).toBe(422);
     expect(from.body).toMatchObject({ field: 'from', detail: 'from: must not contain control characters (found U+000D)' });
   });
@@ -66,7 +67,7 @@ describe('the iCalendar export', () => {
     const clinic = await makeClinic(w.db, { name: 'Lake Clinic', city: 'Bhopal' });
     const { doctor } = await makeDoctor(w.db, clinic.id);
     const { patient } = await makePatient(w.db);
-    const starts = ['2031-02-03T04:00:00.000Z', '2031-02-04T04:00:00.000Z', '2031-02-05T04:00:00.000Z'];
+    const starts = [`${day(42)}T04:00:00.000Z`, `${day(43)}T04:00:00.000Z`, `${day(44)}T04:00:00.000Z`];
     const ids: number[] = [];
     for (const start of starts) ids.push(await seedBooking(w.db, await seedSlot(w.db, doctor.id, start, 20), patient.id));
     // Written as psql could write them: the input rules never saw them.

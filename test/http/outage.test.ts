@@ -9,6 +9,7 @@ import { generateSlots } from '../../src/services/slots.js';
 import type { TestDatabase } from '../support/db.js';
 import { makeClinic, makeDoctor, makePatient, tokenFor } from '../support/fixtures.js';
 import { api, startServerWithAdmin, type TestServer } from '../support/http.js';
+import { day } from '../support/clock.js';
 
 let db: TestDatabase;
 let server: TestServer;
@@ -41,8 +42,8 @@ describe('a database outage under load', () => {
     const { doctor } = await makeDoctor(db, clinic.id, { maxPatientsPerDay: 200 });
     await generateSlots(db.ctx(SYSTEM), {
       doctorIds: [doctor.id],
-      from: '2031-03-03',
-      to: '2031-03-07',
+      from: day(7),
+      to: day(11),
       days: 'mon-fri',
       start: '08:00',
       end: '18:00',
@@ -66,7 +67,7 @@ describe('a database outage under load', () => {
     const requests: Record<string, () => Promise<{ status: number; text: string }>> = {
       book: () => api(server.url, 'POST', '/api/v1/appointments', { token: pick(tokens), body: { slotId: pick(slotIds) } }),
       reschedule: () => api(server.url, 'POST', `/api/v1/appointments/${pick(booked).id}/reschedule`, { token: adminToken, body: { slotId: pick(slotIds) } }),
-      free: () => api(server.url, 'GET', `/api/v1/slots/free?doctorId=${doctor.id}&from=2031-03-03&to=2031-03-07&limit=5`, { token: pick(tokens) }),
+      free: () => api(server.url, 'GET', `/api/v1/slots/free?doctorId=${doctor.id}&from=${day(7)}&to=${day(11)}&limit=5`, { token: pick(tokens) }),
       me: () => api(server.url, 'GET', '/api/v1/auth/me', { token: adminToken }),
       ready: () => api(server.url, 'GET', '/ready'),
     };

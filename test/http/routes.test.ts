@@ -20,6 +20,7 @@ import {
   uniqueEmail,
 } from '../support/fixtures.js';
 import { api, startServer, type ApiResponse, type TestServer } from '../support/http.js';
+import { day, utc } from '../support/clock.js';
 
 type Who = 'admin' | 'doctor' | 'patient' | 'anon';
 const WHO: Who[] = ['admin', 'doctor', 'patient', 'anon'];
@@ -53,16 +54,17 @@ interface World {
 }
 let w: World;
 
-// Fresh, never-colliding times: slots one hour apart (no doctor's slots and no patient's appointments ever
-// overlap), days for leave and generated schedules in years nothing else uses.
+// Fresh, never-colliding times, counted from the frozen today: slots one hour apart from tomorrow on (no
+// doctor's slots and no patient's appointments ever overlap), past ones from five years before, and days for
+// leave and generated schedules years ahead, where nothing else is.
 let hour = 0;
-const futureStart = () => new Date(Date.UTC(2031, 0, 1, 0, 0) + hour++ * 3_600_000).toISOString();
+const futureStart = () => new Date(Date.parse(utc(1)) + hour++ * 3_600_000).toISOString();
 let pastHour = 0;
-const pastStart = () => new Date(Date.UTC(2021, 0, 1, 0, 0) + pastHour++ * 3_600_000).toISOString();
+const pastStart = () => new Date(Date.parse(utc(-5 * 365)) + pastHour++ * 3_600_000).toISOString();
 let leaveDays = 0;
-const leaveDay = () => new Date(Date.UTC(2040, 0, 1) + leaveDays++ * 2 * 86_400_000).toISOString().slice(0, 10);
+const leaveDay = () => day(9 * 365 + leaveDays++ * 2);
 let generateDays = 0;
-const generateDay = () => new Date(Date.UTC(2036, 0, 1) + generateDays++ * 86_400_000).toISOString().slice(0, 10);
+const generateDay = () => day(5 * 365 + generateDays++);
 let serial = 0;
 const unique = () => `${Date.now().toString(36)}${(serial++).toString(36)}`;
 
@@ -435,7 +437,7 @@ const ROWS: Row[] = [
     route: 'GET /slots/free',
     expect: [OK, OK, OK, A],
     list: true,
-    call: () => ({ path: `/slots/free?doctorId=${w.d.id}&from=2031-01-01&to=2031-01-31` }),
+    call: () => ({ path: `/slots/free?doctorId=${w.d.id}&from=${day(1)}&to=${day(31)}` }),
     check: (res) => expect(res.body.items.map((s: { id: number }) => s.id)).toContain(w.slotD),
   },
   {
@@ -656,7 +658,7 @@ const ROWS: Row[] = [
     route: 'GET /reports/utilisation',
     expect: [OK, OK, NO, A],
     list: true,
-    call: () => ({ path: '/reports/utilisation?from=2031-01-01&to=2031-12-31' }),
+    call: () => ({ path: `/reports/utilisation?from=${day(1)}&to=${day(365)}` }),
     check: (res, who) => {
       const doctors = new Set(res.body.items.map((r: { doctorId: number }) => r.doctorId));
       if (who === 'doctor') expect([...doctors]).toEqual([w.d.id]);
@@ -756,7 +758,7 @@ describe('bad requests are problem+json 4xx, never 500', () => {
     expectProblem(await post('/slots/import', { body: { rows: 'all of them' } }), 422, 'rows');
     expectProblem(
       await post('/slots/generate', {
-        body: { doctorIds: [w.d.id], from: '2036-02-30', to: '2036-03-01', days: 'all', start: '09:00', end: '10:00', length: '20m' },
+        body: { doctorIds: [w.d.id], from: '2026-02-30', to: day(1), days: 'all', start: '09:00', end: '10:00', length: '20m' },
       }),
       422,
       'from',

@@ -6,6 +6,7 @@ import { SYSTEM } from '../../src/domain/roles.js';
 import { bookingChoices } from '../../src/services/doctors.js';
 import { makeClinic, seedSlot, tokenFor, uniqueEmail, PASSWORD } from '../support/fixtures.js';
 import { api, serverWithAdminPerFile } from '../support/http.js';
+import { day } from '../support/clock.js';
 
 const w = serverWithAdminPerFile();
 
@@ -25,13 +26,13 @@ describe('specialties as typed, matched in any case', () => {
     const doctor = await createDoctor(clinic.id, '  Cardiology ');
     expect(doctor.specialty).toBe('Cardiology');
     expect((await api(w.url, 'GET', `/api/v1/doctors/${doctor.id}`, { token: w.adminToken })).body.specialty).toBe('Cardiology');
-    const slot = await seedSlot(w.db, doctor.id, '2031-05-05T04:00:00Z');
+    const slot = await seedSlot(w.db, doctor.id, `${day(7)}T04:00:00Z`);
     const patient = await api(w.url, 'POST', '/api/v1/auth/register', { body: { email: uniqueEmail('pat'), name: 'Pat Doe', password: 'An0ther-pass!' } });
     const token = await tokenFor(w.db, { id: patient.body.userId, role: 'patient' });
     for (const typed of ['cardiology', 'CARDIOLOGY', 'Cardiology']) {
       const listed = await api(w.url, 'GET', `/api/v1/doctors?specialty=${typed}&city=indore`, { token });
       expect(listed.body.items.map((d: { id: number; specialty: string }) => [d.id, d.specialty])).toEqual([[doctor.id, 'Cardiology']]);
-      const free = await api(w.url, 'GET', `/api/v1/slots/free?specialty=${typed}&city=INDORE&from=2031-05-05&to=2031-05-05`, { token });
+      const free = await api(w.url, 'GET', `/api/v1/slots/free?specialty=${typed}&city=INDORE&from=${day(7)}&to=${day(7)}`, { token });
       expect(free.body.items.map((s: { id: number; specialty: string }) => [s.id, s.specialty])).toEqual([[slot, 'Cardiology']]);
     }
   });

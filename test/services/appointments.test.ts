@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ConflictError, ForbiddenError, NotFoundError, SlotFullError, ValidationError } from '../../src/domain/errors.js';
 import { SYSTEM } from '../../src/domain/roles.js';
 import {
@@ -15,10 +15,15 @@ import { addLeave, deactivateDoctor } from '../../src/services/doctors.js';
 import { createSlot, deleteSlot } from '../../src/services/slots.js';
 import { createTestDatabase, type TestDatabase } from '../support/db.js';
 import { makeClinic, makeDoctor, makePatient, seedSlot, slotCountsAreConsistent } from '../support/fixtures.js';
+import { FROZEN_AT, utc } from '../support/clock.js';
 
 let db: TestDatabase;
 beforeAll(async () => {
   db = await createTestDatabase();
+});
+// A test that moves the clock leaves it where every test starts.
+afterEach(() => {
+  db.clock.set(FROZEN_AT);
 });
 afterAll(async () => {
   // The invariant, after everything this file did: booked_count = live appointments, for every slot.
@@ -32,9 +37,9 @@ async function setting(options: { capacity?: number; maxPerDay?: number; tz?: st
   return { clinic, ...doctor };
 }
 
-let day = 0;
-/** A fresh future start time each call, so tests never collide. */
-const nextStart = () => new Date(Date.UTC(2031, 0, 1, 4, 0) + day++ * 86_400_000).toISOString();
+let days = 0;
+/** A fresh start time each call, a day after the last (from tomorrow of the frozen today), so tests never collide. */
+const nextStart = () => utc(++days, '04:00');
 
 describe('booking', () => {
   it('50 concurrent bookings on one slot of capacity 3: exactly 3 succeed and 47 are SlotFullError', async () => {
@@ -79,8 +84,8 @@ describe('booking', () => {
 
     const past = (
       await db.sql<{ id: number }>(
-        `insert into slot (doctor_id, clinic_id, starts_at, ends_at, capacity) select id, clinic_id, now() - interval '1 hour', now() - interval '40 minutes', 1 from doctor where id = $1 returning id`,
-        [doctor.id],
+        `insert into slot (doctor_id, clinic_id, starts_at, ends_at, capacity) select id, clinic_id, $2::timestamptz - interval '1 hour', $2::timestamptz - interval '40 minutes', 1 from doctor where id = $1 returning id`,
+        [doctor.id, db.clock.now()],
       )
     )[0]!.id;
     await expect(bookAppointment(db.ctx(p.actor), { slotId: past })).rejects.toThrow(/has already started/);
@@ -146,8 +151,8 @@ describe('cancelling and rescheduling', () => {
 
     const soon = (
       await db.sql<{ id: number }>(
-        `insert into slot (doctor_id, clinic_id, starts_at, ends_at, capacity) select id, clinic_id, now() + interval '1 hour', now() + interval '80 minutes', 1 from doctor where id = $1 returning id`,
-        [doctor.id],
+        `insert into slot (doctor_id, clinic_id, starts_at, ends_at, capacity) select id, clinic_id, $2::timestamptz + interval '1 hour', $2::timestamptz + interval '80 minutes', 1 from doctor where id = $1 returning id`,
+        [doctor.id, db.clock.now()],
       )
     )[0]!.id;
     const late = await bookAppointment(db.ctx(p.actor), { slotId: soon });
@@ -207,9 +212,9 @@ describe('finishing', () => {
     // An appointment that has started: written directly, as time passing would leave it.
     const [row] = await db.sql<{ id: number }>(
       `with s as (insert into slot (doctor_id, clinic_id, starts_at, ends_at, capacity, booked_count)
-                  select id, clinic_id, now() - interval '30 minutes', now() - interval '10 minutes', 1, 1 from doctor where id = $1 returning *)
+                  select id, clinic_id, $3::timestamptz - interval '30 minutes', $3::timestamptz - interval '10 minutes', 1, 1 from doctor where id = $1 returning *)
        insert into appointment (slot_id, patient_id, doctor_id, clinic_id, starts_at, ends_at) select s.id, $2, s.doctor_id, s.clinic_id, s.starts_at, s.ends_at from s returning id`,
-      [doctor.id, p.patient.id],
+      [doctor.id, p.patient.id, db.clock.now()],
     );
     await expect(completeAppointment(db.ctx(p.actor), row!.id)).rejects.toBeInstanceOf(ForbiddenError);
     await expect(markNoShow(db.ctx(stranger.actor), row!.id)).rejects.toBeInstanceOf(NotFoundError);
@@ -240,5 +245,48 @@ describe('finishing', () => {
     await deactivateDoctor(db.ctx(SYSTEM), doctor.id, { cancelBookings: true });
     expect(await db.sql(`select booked_count from slot where id = $1`, [slotId])).toEqual([{ booked_count: 0 }]);
     expect(await slotCountsAreConsistent(db)).toBe(true);
+  });
+});
+
+describe('as the clock moves', () => {
+  /** A slot of a new doctor starting `minutes` after the clock's now. */
+  async function slotIn(minutes: number) {
+    const { doctor, actor } = await setting();
+    const start = new Date(db.clock.now().getTime() + minutes * 60_000).toISOString();
+    return { doctorActor: actor, slotId: await seedSlot(db, doctor.id, start, 20, 2) };
+  }
+
+  it('a patient may cancel until the cut-off (2h before the start): the same cancel is refused once the clock passes it', async () => {
+    const { slotId } = await slotIn(180);
+    const p = await makePatient(db);
+    const booked = await bookAppointment(db.ctx(p.actor), { slotId });
+    db.clock.advance('61m'); // 1h59m before the start
+    await expect(cancelAppointment(db.ctx(p.actor), booked.id)).rejects.toThrow(
+      /too late to cancel online: patients may do so until 120 minutes before the start/,
+    );
+    await expect(rescheduleAppointment(db.ctx(p.actor), booked.id, { slotId: (await slotIn(600)).slotId })).rejects.toThrow(/too late to reschedule online/);
+    db.clock.set(FROZEN_AT).advance('59m'); // 2h01m before the start
+    await expect(cancelAppointment(db.ctx(p.actor), booked.id)).resolves.toMatchObject({ status: 'cancelled', cancelledAt: db.clock.now().toISOString() });
+  });
+
+  it('a slot has started once the clock passes its start: no booking then, and only then complete or no-show', async () => {
+    const { slotId, doctorActor } = await slotIn(60);
+    const first = await makePatient(db);
+    const second = await makePatient(db);
+    const booked = await bookAppointment(db.ctx(first.actor), { slotId });
+    await expect(completeAppointment(db.ctx(doctorActor), booked.id)).rejects.toThrow(`appointment ${booked.id} has not started yet`);
+    db.clock.advance('1h');
+    await expect(bookAppointment(db.ctx(second.actor), { slotId })).rejects.toThrow(`slot ${slotId} has already started`);
+    await expect(completeAppointment(db.ctx(doctorActor), booked.id)).resolves.toMatchObject({ status: 'completed', updatedAt: db.clock.now().toISOString() });
+  });
+
+  it('rows carry the clock’s time, not the machine’s: the booking, its audit event and the slot’s count agree on it', async () => {
+    const { slotId } = await slotIn(300);
+    db.clock.advance('17m');
+    const booked = await bookAppointment(db.ctx(SYSTEM), { slotId, patientId: (await makePatient(db)).patient.id });
+    const at = db.clock.now();
+    expect(booked).toMatchObject({ createdAt: at.toISOString(), updatedAt: at.toISOString() });
+    expect(await db.sql(`select at from audit_event where action = 'appointment.book' and entity_id = $1`, [String(booked.id)])).toEqual([{ at }]);
+    expect(await db.sql('select updated_at from slot where id = $1', [slotId])).toEqual([{ updated_at: at }]);
   });
 });

@@ -7,6 +7,7 @@ import { audit, type AuditEntry } from '../../src/services/audit.js';
 import { transaction } from '../../src/services/locks.js';
 import { createTestDatabase, type TestDatabase } from '../support/db.js';
 import { makeClinic, makeDoctor, makePatient, seedSlot } from '../support/fixtures.js';
+import { day } from '../support/clock.js';
 
 let db: TestDatabase;
 beforeAll(async () => {
@@ -41,8 +42,8 @@ describe('one shape of audit event', () => {
   it('a booking, a reschedule and a cancellation write the very rows audit() writes for the same entries (same keys, types and values)', async () => {
     const clinic = await makeClinic(db);
     const { doctor } = await makeDoctor(db, clinic.id);
-    const from = await seedSlot(db, doctor.id, '2032-09-01T04:00:00Z', 20, 2);
-    const to = await seedSlot(db, doctor.id, '2032-09-02T04:00:00Z', 20, 2);
+    const from = await seedSlot(db, doctor.id, `${day(9)}T04:00:00Z`, 20, 2);
+    const to = await seedSlot(db, doctor.id, `${day(10)}T04:00:00Z`, 20, 2);
     const { patient, actor } = await makePatient(db);
 
     const booked = await bookAppointment(db.ctx(actor), { slotId: from, reason: 'check-up' });
@@ -94,7 +95,7 @@ describe('one shape of audit event', () => {
   it("a booking's event carries the booking's one clock: its time is the appointment's creation time", async () => {
     const clinic = await makeClinic(db);
     const { doctor } = await makeDoctor(db, clinic.id);
-    const slotId = await seedSlot(db, doctor.id, '2032-09-03T04:00:00Z');
+    const slotId = await seedSlot(db, doctor.id, `${day(11)}T04:00:00Z`);
     const { patient } = await makePatient(db);
     const booked = await bookAppointment(db.ctx(SYSTEM), { slotId, patientId: patient.id });
     const [event] = await db.sql(`select at from audit_event where action = 'appointment.book' and entity_id = $1`, [String(booked.id)]);

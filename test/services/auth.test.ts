@@ -6,6 +6,7 @@ import { authenticate, issueToken, signingKey, tokenTtlSeconds } from '../../src
 import { initialise } from '../../src/services/init.js';
 import { login } from '../../src/services/sessions.js';
 import { deactivateUser } from '../../src/services/users.js';
+import { FROZEN_AT } from '../support/clock.js';
 import { createTestDatabase, type TestDatabase } from '../support/db.js';
 import { makeUser, PASSWORD } from '../support/fixtures.js';
 import { ANONYMOUS, SYSTEM } from '../../src/domain/roles.js';
@@ -20,6 +21,8 @@ beforeAll(async () => {
 afterAll(() => db.drop());
 
 const INVALID = /^the token is not valid: log in again$/;
+/** The file's clock as a JWT time (whole seconds). */
+const nowSeconds = () => Math.floor(db.clock.now().getTime() / 1000);
 
 const rejects = async (token: string | undefined, message: RegExp) => {
   const err = await authenticate(sqlOf(db.em()), token, { clock: db.clock }).catch((e: unknown) => e);
@@ -41,15 +44,15 @@ describe('authenticate', () => {
     const { user } = await makeUser(db, 'patient');
     await rejects(undefined, /^not logged in: no token was given$/);
     await rejects('garbage', INVALID);
-    const forgedKey = jwt.sign({ role: 'patient', tv: 0 }, 'another-key', { subject: String(user.id), expiresIn: 600 });
+    const forgedKey = jwt.sign({ role: 'patient', tv: 0, iat: nowSeconds() }, 'another-key', { subject: String(user.id), expiresIn: 600 });
     await rejects(forgedKey, INVALID);
     const none = jwt.sign({ role: 'admin', tv: 0, sub: String(user.id) }, '', { algorithm: 'none' });
     await rejects(none, INVALID);
-    const escalated = jwt.sign({ role: 'admin', tv: 0 }, key, { subject: String(user.id), expiresIn: 600 });
+    const escalated = jwt.sign({ role: 'admin', tv: 0, iat: nowSeconds() }, key, { subject: String(user.id), expiresIn: 600 });
     await rejects(escalated, /revoked/);
-    const expired = jwt.sign({ role: 'patient', tv: 0, exp: Math.floor(Date.now() / 1000) - 10 }, key, { subject: String(user.id) });
+    const expired = jwt.sign({ role: 'patient', tv: 0, exp: nowSeconds() - 10 }, key, { subject: String(user.id) });
     await rejects(expired, /expired at/);
-    const hs512 = jwt.sign({ role: 'patient', tv: 0 }, key, { subject: String(user.id), algorithm: 'HS512', expiresIn: 600 });
+    const hs512 = jwt.sign({ role: 'patient', tv: 0, iat: nowSeconds() }, key, { subject: String(user.id), algorithm: 'HS512', expiresIn: 600 });
     await rejects(hs512, INVALID);
   });
 
@@ -63,7 +66,7 @@ describe('authenticate', () => {
 
   it('only a token signed with our key is told why it is refused (expired, revoked, deactivated); a forgery of the same is not', async () => {
     const { user } = await makeUser(db, 'doctor');
-    const past = Math.floor(Date.now() / 1000) - 10;
+    const past = nowSeconds() - 10;
     const sign = (k: string, claims: object) => jwt.sign({ role: 'doctor', tv: 0, exp: past + 610, ...claims }, k, { subject: String(user.id) });
     await rejects(sign(key, { exp: past }), /expired at/);
     await rejects(sign('another-key', { exp: past }), INVALID);
@@ -83,7 +86,7 @@ describe('authenticate', () => {
       },
     };
     for (const sub of ['2147483648', '99999999999', '-1', '0', 'abc', '1e3', '01', ' 1', '9'.repeat(500)]) {
-      const token = jwt.sign({ role: 'admin', tv: 0 }, key, { subject: sub, expiresIn: 600 });
+      const token = jwt.sign({ role: 'admin', tv: 0, iat: nowSeconds() }, key, { subject: sub, expiresIn: 600 });
       const err = await authenticate(counting, token, { clock: db.clock }).catch((e: unknown) => e);
       expect(err).toBeInstanceOf(AuthError);
       expect((err as Error).message).toMatch(INVALID);
@@ -91,9 +94,9 @@ describe('authenticate', () => {
     expect(queries).toBe(0);
   });
 
-  it('a token accepted before is refused once it expires, and under another key', async () => {
+  it('a token accepted before is refused once the clock passes its expiry, and under another key', async () => {
     const { user } = await makeUser(db, 'patient');
-    const token = jwt.sign({ role: 'patient', tv: 0, exp: Math.floor(Date.now() / 1000) + 1 }, key, { subject: String(user.id) });
+    const token = jwt.sign({ role: 'patient', tv: 0, exp: nowSeconds() + 1 }, key, { subject: String(user.id) });
     await expect(authenticate(sqlOf(db.em()), token, { clock: db.clock })).resolves.toMatchObject({ actor: { id: user.id } });
     process.env.ASCEND_JWT_SECRET = 'an-operator-provided-secret-of-enough-length';
     try {
@@ -102,8 +105,12 @@ describe('authenticate', () => {
       delete process.env.ASCEND_JWT_SECRET;
     }
     await expect(authenticate(sqlOf(db.em()), token, { clock: db.clock })).resolves.toMatchObject({ actor: { id: user.id } });
-    await new Promise((r) => setTimeout(r, 2100 - (Date.now() % 1000)));
-    await rejects(token, /expired at/);
+    db.clock.advance('2s');
+    try {
+      await rejects(token, /expired at/);
+    } finally {
+      db.clock.set(FROZEN_AT);
+    }
   });
 
   it('ASCEND_JWT_SECRET, when set, signs and verifies instead of the stored key', async () => {

@@ -12,6 +12,7 @@ import { deleteSlot } from '../../src/services/slots.js';
 import { deactivateUser } from '../../src/services/users.js';
 import { createTestDatabase, type TestDatabase } from '../support/db.js';
 import { makeClinic, makeDoctor, makePatient, seedSlot, slotCountsAreConsistent } from '../support/fixtures.js';
+import { utc } from '../support/clock.js';
 
 let db: TestDatabase;
 beforeAll(async () => {
@@ -22,9 +23,9 @@ afterAll(async () => {
   await db.drop();
 });
 
-let day = 0;
-/** A fresh future start each call (04:00 UTC: the same date in the clinics' zone, Asia/Kolkata). */
-const nextStart = () => new Date(Date.UTC(2032, 0, 1, 4, 0) + day++ * 86_400_000).toISOString();
+let days = 0;
+/** A fresh start each call, on the next day after the frozen today not used yet (04:00 UTC: the same date in the clinics' zone, Asia/Kolkata). */
+const nextStart = () => utc(++days, '04:00');
 const plus = (iso: string, minutes: number) => new Date(Date.parse(iso) + minutes * 60_000).toISOString();
 
 const ruleNamed = (name: string) => {
@@ -91,8 +92,8 @@ const CASES: Case[] = [
     arrange: async (homeSlot) => {
       const doctor = await aDoctor();
       const [row] = await db.sql<{ id: number }>(
-        `insert into slot (doctor_id, clinic_id, starts_at, ends_at, capacity) values ($1, $2, now() - interval '5 minutes', now() + interval '15 minutes', 3) returning id`,
-        [doctor.id, doctor.clinicId],
+        `insert into slot (doctor_id, clinic_id, starts_at, ends_at, capacity) values ($1, $2, $3::timestamptz - interval '5 minutes', $3::timestamptz + interval '15 minutes', 3) returning id`,
+        [doctor.id, doctor.clinicId, db.clock.now()],
       );
       const slotId = row?.id ?? 0;
       const p = await aPatientWithAHome(homeSlot);
@@ -186,7 +187,7 @@ const CASES: Case[] = [
 describe('every refusal, through booking and rescheduling', () => {
   it('each rule refuses a booking and a reschedule into the slot with the same error type, field and message, and changes nothing', async () => {
     const homeDoctor = await aDoctor(200);
-    const homeSlot = await seedSlot(db, homeDoctor.id, '2033-06-01T04:00:00Z', 30, 100);
+    const homeSlot = await seedSlot(db, homeDoctor.id, utc(400, '04:00'), 30, 100);
     for (const c of CASES) {
       const { slotId, patientId, home, detail, expected = ruleNamed(c.rule).refuse({ slotId, patientId, detail: detail ?? null }) } = await c.arrange(homeSlot);
       const counts = await db.sql('select id, booked_count from slot order by id');

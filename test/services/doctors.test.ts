@@ -5,6 +5,7 @@ import { addLeave, createDoctor, deactivateDoctor, listDoctors, listLeave, remov
 import { deactivateClinic } from '../../src/services/clinics.js';
 import { createTestDatabase, type TestDatabase } from '../support/db.js';
 import { makeClinic, makeDoctor, makePatient, PASSWORD, seedBooking, seedSlot, slotCountsAreConsistent, uniqueEmail } from '../support/fixtures.js';
+import { day, FROZEN_AT } from '../support/clock.js';
 
 let db: TestDatabase;
 beforeAll(async () => {
@@ -79,8 +80,8 @@ describe('moving a doctor to another clinic', () => {
     const from = await makeClinic(db);
     const to = await makeClinic(db, { city: 'Mumbai' });
     const { doctor } = await makeDoctor(db, from.id);
-    const free = await seedSlot(db, doctor.id, '2030-02-01T05:00:00Z');
-    const booked = await seedSlot(db, doctor.id, '2030-02-02T05:00:00Z');
+    const free = await seedSlot(db, doctor.id, `${day(11)}T05:00:00Z`);
+    const booked = await seedSlot(db, doctor.id, `${day(12)}T05:00:00Z`);
     const appointment = await seedBooking(db, booked, (await makePatient(db)).patient.id);
     const refused = await updateDoctor(db.ctx(SYSTEM), doctor.id, { clinicId: to.id }).catch((e) => e);
     expect(refused).toBeInstanceOf(ConflictError);
@@ -88,9 +89,9 @@ describe('moving a doctor to another clinic', () => {
     expect(refused.message).toContain(`(${appointment})`);
     // Cancelled the way the schema insists: the appointment and the count in one transaction.
     await db.sql(
-      `with a as (update appointment set status = 'cancelled', cancelled_at = now() where id = $1 returning slot_id)
+      `with a as (update appointment set status = 'cancelled', cancelled_at = $2 where id = $1 returning slot_id)
        update slot set booked_count = booked_count - 1 where id = (select slot_id from a)`,
-      [appointment],
+      [appointment, db.clock.now()],
     );
     const moved = await updateDoctor(db.ctx(SYSTEM), doctor.id, { clinicId: to.id });
     expect(moved.clinic).toMatchObject({ id: to.id, city: 'Mumbai' });
@@ -102,17 +103,17 @@ describe('doctor leave', () => {
   it('reads whole days in the clinic zone and refuses overlapping leave', async () => {
     const clinic = await makeClinic(db, { timezone: 'Europe/Berlin' });
     const { doctor, actor } = await makeDoctor(db, clinic.id);
-    const leave = await addLeave(db.ctx(actor), doctor.id, { from: '2030-07-01', to: '2030-07-02', reason: 'conference' });
+    const leave = await addLeave(db.ctx(actor), doctor.id, { from: day(161), to: day(162), reason: 'conference' });
     expect(leave).toMatchObject({
-      startsAt: '2030-06-30T22:00:00.000Z',
-      endsAt: '2030-07-02T22:00:00.000Z',
+      startsAt: `${day(160)}T22:00:00.000Z`,
+      endsAt: `${day(162)}T22:00:00.000Z`,
       timezone: 'Europe/Berlin',
       cancelledAppointmentIds: [],
     });
-    const clash = await addLeave(db.ctx(SYSTEM), doctor.id, { from: '2030-07-02 12:00', to: '2030-07-05' }).catch((e) => e);
+    const clash = await addLeave(db.ctx(SYSTEM), doctor.id, { from: `${day(162)} 12:00`, to: day(165) }).catch((e) => e);
     expect(clash).toBeInstanceOf(ConflictError);
-    expect(clash.message).toMatch(/^overlaps leave \d+ \(2030-07-01 00:00 GMT\+2 until 2030-07-03 00:00 GMT\+2\)$/);
-    await expect(addLeave(db.ctx(SYSTEM), doctor.id, { from: '2030-08-02', to: '2030-08-01' })).rejects.toMatchObject({ field: 'to' });
+    expect(clash.message).toBe(`overlaps leave ${leave.id} (${day(161)} 00:00 GMT+2 until ${day(163)} 00:00 GMT+2)`);
+    await expect(addLeave(db.ctx(SYSTEM), doctor.id, { from: day(193), to: day(192) })).rejects.toMatchObject({ field: 'to' });
     const listed = await listLeave(db.ctx(SYSTEM), doctor.id);
     expect(listed.items.map((l) => l.id)).toEqual([leave.id]);
     // Past the last page, the total is still the total.
@@ -123,20 +124,20 @@ describe('doctor leave', () => {
     const clinic = await makeClinic(db);
     const { doctor } = await makeDoctor(db, clinic.id);
     const { patient } = await makePatient(db);
-    const inside = await seedSlot(db, doctor.id, '2030-05-10T05:00:00Z', 20, 2);
-    const outside = await seedSlot(db, doctor.id, '2030-05-12T05:00:00Z');
+    const inside = await seedSlot(db, doctor.id, `${day(109)}T05:00:00Z`, 20, 2);
+    const outside = await seedSlot(db, doctor.id, `${day(111)}T05:00:00Z`);
     const a1 = await seedBooking(db, inside, patient.id);
     const a2 = await seedBooking(db, outside, patient.id);
     const before = await db.sql(`select count(*)::int as n from audit_event`);
 
-    const refused = await addLeave(db.ctx(SYSTEM), doctor.id, { from: '2030-05-10', to: '2030-05-10' }).catch((e) => e);
+    const refused = await addLeave(db.ctx(SYSTEM), doctor.id, { from: day(109), to: day(109) }).catch((e) => e);
     expect(refused).toBeInstanceOf(ConflictError);
     expect(refused.field).toBe('cancelBookings');
     expect(refused.message).toContain(`(${a1})`);
     expect(await db.sql(`select count(*)::int as n from doctor_leave where doctor_id = $1`, [doctor.id])).toEqual([{ n: 0 }]);
     expect(await db.sql(`select count(*)::int as n from audit_event`)).toEqual(before);
 
-    const added = await addLeave(db.ctx(SYSTEM), doctor.id, { from: '2030-05-10', to: '2030-05-10', cancelBookings: true });
+    const added = await addLeave(db.ctx(SYSTEM), doctor.id, { from: day(109), to: day(109), cancelBookings: true });
     expect(added.cancelledAppointmentIds).toEqual([a1]);
     const rows = await db.sql(`select id, status, cancel_reason from appointment where id in ($1, $2) order by id`, [a1, a2]);
     expect(rows).toEqual([
@@ -156,11 +157,35 @@ describe('doctor leave', () => {
     const clinic = await makeClinic(db);
     const mine = await makeDoctor(db, clinic.id);
     const other = await makeDoctor(db, clinic.id);
-    const leave = await addLeave(db.ctx(mine.actor), mine.doctor.id, { from: '2030-09-01', to: '2030-09-01' });
-    await expect(addLeave(db.ctx(mine.actor), other.doctor.id, { from: '2030-09-01', to: '2030-09-01' })).rejects.toBeInstanceOf(ForbiddenError);
+    const leave = await addLeave(db.ctx(mine.actor), mine.doctor.id, { from: day(223), to: day(223) });
+    await expect(addLeave(db.ctx(mine.actor), other.doctor.id, { from: day(223), to: day(223) })).rejects.toBeInstanceOf(ForbiddenError);
     await expect(removeLeave(db.ctx(other.actor), leave.id)).rejects.toBeInstanceOf(ForbiddenError);
     await expect(removeLeave(db.ctx(mine.actor), leave.id)).resolves.toMatchObject({ id: leave.id });
     await expect(removeLeave(db.ctx(mine.actor), leave.id)).rejects.toBeInstanceOf(NotFoundError);
+  });
+});
+
+describe('leave and the clock', () => {
+  it('leave that has ended by the clock drops out of the list (it stays with includePast); a deactivation keeps the slots it has passed', async () => {
+    const clinic = await makeClinic(db, { timezone: 'UTC' });
+    const { doctor } = await makeDoctor(db, clinic.id);
+    const leave = await addLeave(db.ctx(SYSTEM), doctor.id, { from: day(2), to: day(2) });
+    const passed = await seedSlot(db, doctor.id, `${day(4)}T09:00:00Z`);
+    const ahead = await seedSlot(db, doctor.id, `${day(6)}T09:00:00Z`);
+    const ids = async (includePast: boolean) => (await listLeave(db.ctx(SYSTEM), doctor.id, { includePast })).items.map((l) => l.id);
+    expect(await ids(false)).toEqual([leave.id]);
+    db.clock.advance('5d');
+    try {
+      expect(await ids(false)).toEqual([]);
+      expect(await ids(true)).toEqual([leave.id]);
+      await deactivateDoctor(db.ctx(SYSTEM), doctor.id);
+      expect(await db.sql('select id, is_active from slot where id = any($1) order by id', [[passed, ahead]])).toEqual([
+        { id: passed, is_active: true },
+        { id: ahead, is_active: false },
+      ]);
+    } finally {
+      db.clock.set(FROZEN_AT);
+    }
   });
 });
 
@@ -169,7 +194,7 @@ describe('deactivating doctors', () => {
     const clinic = await makeClinic(db);
     const { doctor } = await makeDoctor(db, clinic.id);
     const { patient } = await makePatient(db);
-    const slot = await seedSlot(db, doctor.id, '2030-06-01T05:00:00Z');
+    const slot = await seedSlot(db, doctor.id, `${day(131)}T05:00:00Z`);
     const appointment = await seedBooking(db, slot, patient.id);
     await expect(deactivateDoctor(db.ctx(SYSTEM), doctor.id)).rejects.toMatchObject({ field: 'cancelBookings' });
     expect(await db.sql(`select is_active from doctor where id = $1`, [doctor.id])).toEqual([{ is_active: true }]);

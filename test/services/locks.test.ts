@@ -10,6 +10,7 @@ import { addLeave, deactivateDoctor, updateDoctor } from '../../src/services/doc
 import { TRANSACTION_ATTEMPTS, transaction } from '../../src/services/locks.js';
 import { createSlot } from '../../src/services/slots.js';
 import { query } from '../../src/services/support.js';
+import { utc } from '../support/clock.js';
 import { createTestDatabase, type TestDatabase } from '../support/db.js';
 import { makeClinic, makeDoctor, makePatient, slotCountsAreConsistent } from '../support/fixtures.js';
 
@@ -59,7 +60,7 @@ describe('bookings storming doctors who are being moved and deactivated', () => 
     for (let wave = 0; wave < WAVES; wave++) {
       // Every doctor of the wave has slots of its own day; patients hold a steady place that day too.
       const doctors = await Promise.all(Array.from({ length: DOCTORS_PER_WAVE }, (_, k) => makeDoctor(db, clinics[k % 3]!.id).then((d) => ({ ...d, k }))));
-      const day = Date.UTC(2031, 0, 1) + wave * 86_400_000;
+      const day = Date.parse(utc(wave + 1));
       const slotsOf = new Map<number, number[]>();
       for (const d of doctors) {
         const rows = await db.sql<{ id: number }>(
@@ -125,14 +126,17 @@ describe('bookings storming doctors who are being moved and deactivated', () => 
     // future booking; an open future slot is in its doctor's clinic; a booking is in its slot's clinic, of
     // its slot's doctor, and in an open slot.
     expect(await slotCountsAreConsistent(db)).toBe(true);
-    expect(await db.sql(`select s.id from slot s join doctor d on d.id = s.doctor_id where not d.is_active and s.is_active and s.starts_at > now()`)).toEqual(
-      [],
-    );
+    const now = db.clock.now();
     expect(
-      await db.sql(`select a.id from appointment a join doctor d on d.id = a.doctor_id where not d.is_active and a.status = 'booked' and a.starts_at > now()`),
+      await db.sql(`select s.id from slot s join doctor d on d.id = s.doctor_id where not d.is_active and s.is_active and s.starts_at > $1`, [now]),
     ).toEqual([]);
     expect(
-      await db.sql(`select s.id from slot s join doctor d on d.id = s.doctor_id where s.is_active and s.starts_at > now() and s.clinic_id <> d.clinic_id`),
+      await db.sql(`select a.id from appointment a join doctor d on d.id = a.doctor_id where not d.is_active and a.status = 'booked' and a.starts_at > $1`, [
+        now,
+      ]),
+    ).toEqual([]);
+    expect(
+      await db.sql(`select s.id from slot s join doctor d on d.id = s.doctor_id where s.is_active and s.starts_at > $1 and s.clinic_id <> d.clinic_id`, [now]),
     ).toEqual([]);
     expect(
       await db.sql(

@@ -4,6 +4,7 @@ import { SYSTEM } from '../../src/domain/roles.js';
 import { createPatient, getPatient, listPatients, patientHistory, updatePatient } from '../../src/services/patients.js';
 import { createTestDatabase, type TestDatabase } from '../support/db.js';
 import { makeClinic, makeDoctor, makePatient, PASSWORD, seedBooking, seedSlot, uniqueEmail } from '../support/fixtures.js';
+import { day } from '../support/clock.js';
 
 let db: TestDatabase;
 beforeAll(async () => {
@@ -18,8 +19,8 @@ describe('who sees which patient', () => {
     const drB = await makeDoctor(db, clinic.id);
     const alice = await makePatient(db);
     const bob = await makePatient(db);
-    const slotA = await seedSlot(db, drA.doctor.id, '2030-01-07T04:00:00Z');
-    const slotB = await seedSlot(db, drB.doctor.id, '2030-01-08T04:00:00Z');
+    const slotA = await seedSlot(db, drA.doctor.id, `${day(7)}T04:00:00Z`);
+    const slotB = await seedSlot(db, drB.doctor.id, `${day(8)}T04:00:00Z`);
     const withA = await seedBooking(db, slotA, alice.patient.id);
     const withB = await seedBooking(db, slotB, alice.patient.id);
 
@@ -73,5 +74,14 @@ describe('who sees which patient', () => {
     const { patient } = await makePatient(db);
     const err = (await updatePatient(db.ctx(SYSTEM), patient.id, { bloodGroup: 'Q' as never }).catch((e) => e)) as ValidationError;
     expect(err.issues).toEqual([{ field: 'bloodGroup', message: 'must be one of A+, A-, B+, B-, AB+, AB-, O+, O-' }]);
+  });
+
+  it("'in the past' is before the clock's today, not the machine's: the frozen today is refused, the day before it accepted", async () => {
+    const base = { name: 'Y', password: PASSWORD };
+    const today = await createPatient(db.ctx(SYSTEM), { ...base, email: uniqueEmail(), dateOfBirth: day(0) }).catch((e) => e);
+    expect((today as ValidationError).issues).toEqual([{ field: 'dateOfBirth', message: 'must be in the past' }]);
+    const { patient } = await makePatient(db);
+    await expect(updatePatient(db.ctx(SYSTEM), patient.id, { dateOfBirth: day(0) })).rejects.toMatchObject({ field: 'dateOfBirth' });
+    await expect(createPatient(db.ctx(SYSTEM), { ...base, email: uniqueEmail(), dateOfBirth: day(-1) })).resolves.toMatchObject({ dateOfBirth: day(-1) });
   });
 });

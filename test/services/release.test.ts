@@ -9,6 +9,7 @@ import { transaction } from '../../src/services/locks.js';
 import { deleteSlot } from '../../src/services/slots.js';
 import { createTestDatabase, type TestDatabase } from '../support/db.js';
 import { makeClinic, makeDoctor, makePatient, seedSlot, slotCountsAreConsistent } from '../support/fixtures.js';
+import { utc } from '../support/clock.js';
 
 let db: TestDatabase;
 beforeAll(async () => {
@@ -19,8 +20,9 @@ afterAll(async () => {
   await db.drop();
 });
 
-let day = 0;
-const nextStart = () => new Date(Date.UTC(2032, 5, 1, 4, 0) + day++ * 86_400_000).toISOString();
+let days = 0;
+/** A fresh start each call, a day after the last (from tomorrow of the frozen today). */
+const nextStart = () => utc(++days, '04:00');
 
 async function aDoctor() {
   const clinic = await makeClinic(db);

@@ -8,6 +8,7 @@ import { runCli } from '../support/cli.js';
 import { createTestDatabase, type TestDatabase } from '../support/db.js';
 import { makeClinic, makeDoctor, makeUser, tokenFor } from '../support/fixtures.js';
 import { api, startServer, type TestServer } from '../support/http.js';
+import { day } from '../support/clock.js';
 
 let db: TestDatabase;
 let server: TestServer;
@@ -38,11 +39,11 @@ describe('importing slots', () => {
     const clinic = await makeClinic(db);
     const { doctor } = await makeDoctor(db, clinic.id);
     const rows = [
-      { line: 2, doctor: String(doctor.id), start: '2030-10-01 09:00', length: '20m', capacity: '2' },
-      { line: 3, doctor: String(doctor.id), start: '2030-10-01 09:20', end: '2030-10-01 09:50' },
-      { line: 4, doctor: 'abc', start: '2030-10-01 10:00', length: '20m' },
+      { line: 2, doctor: String(doctor.id), start: `${day(8)} 09:00`, length: '20m', capacity: '2' },
+      { line: 3, doctor: String(doctor.id), start: `${day(8)} 09:20`, end: `${day(8)} 09:50` },
+      { line: 4, doctor: 'abc', start: `${day(8)} 10:00`, length: '20m' },
       { line: 5, doctor: String(doctor.id), start: 'soon', length: '20m' },
-      { line: 6, doctor: String(doctor.id), start: '2030-10-01 11:00', length: '20m', capacity: '0' },
+      { line: 6, doctor: String(doctor.id), start: `${day(8)} 11:00`, length: '20m', capacity: '0' },
     ];
     const issues = await refusal(importSlots(db.ctx(SYSTEM), { rows }));
     expect(issues.map((i) => i.field)).toEqual(['line 4: doctor', 'line 5: start', 'line 6: capacity']);
@@ -51,7 +52,7 @@ describe('importing slots', () => {
     const good = rows.slice(0, 2);
     expect(await importSlots(db.ctx(SYSTEM), { rows: good })).toEqual({ created: 2, skipped: 0, skippedBy: {} });
     expect(await importSlots(db.ctx(SYSTEM), { rows: good })).toEqual({ created: 0, skipped: 2, skippedBy: { exists: 2 } });
-    const clash = await refusal(importSlots(db.ctx(SYSTEM), { rows: [{ line: 2, doctor: String(doctor.id), start: '2030-10-01 09:10', length: '20m' }] }));
+    const clash = await refusal(importSlots(db.ctx(SYSTEM), { rows: [{ line: 2, doctor: String(doctor.id), start: `${day(8)} 09:10`, length: '20m' }] }));
     expect(clash[0]?.field).toBe('line 2: start');
     expect(clash[0]?.message).toMatch(/overlaps slot \d+/);
   });
@@ -66,7 +67,7 @@ describe('importing slots', () => {
   it('numbers JSON items by their place, whatever they hold: a line an item claims is not believed', async () => {
     const clinic = await makeClinic(db);
     const { doctor } = await makeDoctor(db, clinic.id);
-    const rows: unknown[] = [5, { doctor: doctor.id, start: 'soon', line: 40 }, ['2030-10-02 09:00']];
+    const rows: unknown[] = [5, { doctor: doctor.id, start: 'soon', line: 40 }, [`${day(9)} 09:00`]];
     const issues = await refusal(importSlots(db.ctx(SYSTEM), { rows }, { unit: 'item' }));
     expect(issues.map((i) => `${i.field}: ${i.message}`)).toEqual([
       'item 1: doctor: is required',
@@ -84,11 +85,11 @@ describe('importing slots', () => {
     const { user } = await makeUser(db, 'admin');
     const token = await tokenFor(db, { id: user.id, role: 'admin' });
     const rows = [
-      { doctor: doctor.id, start: '2031-09-01 09:00', length: '20m' },
-      { doctor: 'abc', start: '2031-09-01 10:00' },
+      { doctor: doctor.id, start: `${day(343)} 09:00`, length: '20m' },
+      { doctor: 'abc', start: `${day(343)} 10:00` },
       'not a row',
-      { doctor: ` ${doctor.id} `, start: '2031-09-01 11:00', capacity: 0 },
-      { doctor: doctor.id, start: '2031-09-01 09:10', end: '2031-09-01 09:40' },
+      { doctor: ` ${doctor.id} `, start: `${day(343)} 11:00`, capacity: 0 },
+      { doctor: doctor.id, start: `${day(343)} 09:10`, end: `${day(343)} 09:40` },
       { doctor: doctor.id, start: 'soon', length: '2m' },
     ];
 
