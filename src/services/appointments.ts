@@ -23,7 +23,7 @@ import {
   type RescheduleInput,
 } from '../domain/schemas/appointments.js';
 import { parseDateInput } from '../domain/time.js';
-import { parseInput } from '../domain/validation.js';
+import { parseInput, type Untrusted } from '../domain/validation.js';
 import { appointmentView, type AppointmentRow, type AppointmentView, type Instant } from '../domain/views.js';
 import { audit } from './audit.js';
 import { type BookedPlace, bookingRefusal, bookLocked, type LockedSlot, lockSlotForBooking, lockSlotsForBooking } from './booking/core.js';
@@ -82,7 +82,7 @@ export async function getAppointment(ctx: ServiceContext, id: number): Promise<A
   return items[0];
 }
 
-export async function listAppointments(ctx: ServiceContext, raw: ListAppointmentsInput): Promise<Page<AppointmentView>> {
+export async function listAppointments(ctx: ServiceContext, raw: ListAppointmentsInput | Untrusted): Promise<Page<AppointmentView>> {
   const input = parseInput(listAppointmentsInput, raw);
   const { em } = ctx;
   const visible = await visibleAppointments(ctx);
@@ -179,7 +179,7 @@ interface Idempotency {
  * and audits in one statement, then commits. With an idempotency key, a retry returns the first booking
  * instead of booking again.
  */
-export async function bookAppointment(ctx: ServiceContext, raw: BookInput): Promise<AppointmentView> {
+export async function bookAppointment(ctx: ServiceContext, raw: BookInput | Untrusted): Promise<AppointmentView> {
   const input = parseInput(bookInput, raw);
   const patientId = await bookingPatient(ctx, input.patientId);
   const idempotency: Idempotency | undefined = input.idempotencyKey
@@ -278,7 +278,7 @@ function assertPatientBeforeCutoff({ actor, clock }: ServiceContext, a: LockedAp
   }
 }
 
-export async function cancelAppointment(ctx: ServiceContext, id: number, raw: CancelInput = {}): Promise<AppointmentView> {
+export async function cancelAppointment(ctx: ServiceContext, id: number, raw: CancelInput | Untrusted = {}): Promise<AppointmentView> {
   const input = parseInput(cancelInput, raw);
   const { actor } = ctx;
   await transaction(ctx, async (tx) => {
@@ -296,7 +296,7 @@ export async function cancelAppointment(ctx: ServiceContext, id: number, raw: Ca
  * reschedules cannot deadlock), the booking core checks and takes the new place, and only then is the old
  * one freed.
  */
-export async function rescheduleAppointment(ctx: ServiceContext, id: number, raw: RescheduleInput): Promise<AppointmentView> {
+export async function rescheduleAppointment(ctx: ServiceContext, id: number, raw: RescheduleInput | Untrusted): Promise<AppointmentView> {
   const input = parseInput(rescheduleInput, raw);
   try {
     await transaction(ctx, async (tx) => {
@@ -348,7 +348,7 @@ export const completeAppointment = (ctx: ServiceContext, id: number) => finish(c
 export const markNoShow = (ctx: ServiceContext, id: number) => finish(ctx, id, 'no_show');
 
 /** The doctor's notes on a visit (replacing earlier notes). */
-export async function noteAppointment(ctx: ServiceContext, id: number, raw: NoteInput): Promise<AppointmentView> {
+export async function noteAppointment(ctx: ServiceContext, id: number, raw: NoteInput | Untrusted): Promise<AppointmentView> {
   const input = parseInput(noteInput, raw);
   await transaction(ctx, async (tx) => {
     const appointmentId = parseInput(idSchema, id);

@@ -5,6 +5,7 @@ import type { ListAppointmentsInput } from '../domain/schemas/appointments.js';
 import type { AppointmentView } from '../domain/views.js';
 import { listAppointments } from './appointments.js';
 import type { ServiceContext } from './context.js';
+import type { Untrusted } from '../domain/validation.js';
 
 /** The filters of `listAppointments`; an export has no pages (a limit or offset given is ignored). */
 export type ExportFilters = Omit<ListAppointmentsInput, 'limit' | 'offset'>;
@@ -13,7 +14,7 @@ export type ExportFilters = Omit<ListAppointmentsInput, 'limit' | 'offset'>;
 const PAGE = 1000;
 
 /** Every appointment the actor may see that matches the filters, soonest first, read a page at a time. */
-export async function exportAppointments(ctx: ServiceContext, filters: ExportFilters): Promise<AppointmentView[]> {
+export async function exportAppointments(ctx: ServiceContext, filters: ExportFilters | Untrusted): Promise<AppointmentView[]> {
   const items: AppointmentView[] = [];
   for (let offset = 0; ; offset += PAGE) {
     const page = await listAppointments(ctx, { ...filters, limit: PAGE, offset });
@@ -24,7 +25,7 @@ export async function exportAppointments(ctx: ServiceContext, filters: ExportFil
 }
 
 /** The same appointments as an iCalendar file (../domain/ics.ts), stamped with the context's "now". */
-export async function exportCalendar(ctx: ServiceContext, filters: ExportFilters): Promise<string> {
+export async function exportCalendar(ctx: ServiceContext, filters: ExportFilters | Untrusted): Promise<string> {
   const now = ctx.clock.now();
   return appointmentsToIcs(await exportAppointments(ctx, filters), now);
 }

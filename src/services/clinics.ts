@@ -11,7 +11,7 @@ import {
   type ListClinicsInput,
   type UpdateClinicInput,
 } from '../domain/schemas/clinics.js';
-import { parseInput } from '../domain/validation.js';
+import { parseInput, type Untrusted } from '../domain/validation.js';
 import { clinicView, type ClinicView } from '../domain/views.js';
 import { audit } from './audit.js';
 import type { ServiceContext } from './context.js';
@@ -47,7 +47,7 @@ async function clinicForChange(tx: EntityManager, id: number): Promise<Clinic> {
   return clinic;
 }
 
-export async function createClinic(ctx: ServiceContext, raw: CreateClinicInput): Promise<ClinicView> {
+export async function createClinic(ctx: ServiceContext, raw: CreateClinicInput | Untrusted): Promise<ClinicView> {
   requireRole(ctx.actor, ['admin'], 'creating clinics');
   const input = parseInput(createClinicInput, raw);
   await assertZoneKnownToDatabase(ctx.em, input.timezone);
@@ -75,7 +75,7 @@ export async function createClinic(ctx: ServiceContext, raw: CreateClinicInput):
 }
 
 /** Any signed-in user may browse clinics (patients choose where to book). */
-export async function listClinics(ctx: ServiceContext, raw: ListClinicsInput): Promise<Page<ClinicView>> {
+export async function listClinics(ctx: ServiceContext, raw: ListClinicsInput | Untrusted): Promise<Page<ClinicView>> {
   const input = parseInput(listClinicsInput, raw);
   const qb = ctx.em.createQueryBuilder(Clinic, 'c').select('*');
   if (!input.includeInactive) qb.andWhere({ isActive: true });
@@ -93,7 +93,7 @@ export async function getClinic(ctx: ServiceContext, id: number): Promise<Clinic
   return clinicView(await findClinic(ctx.em, id));
 }
 
-export async function updateClinic(ctx: ServiceContext, id: number, raw: UpdateClinicInput): Promise<ClinicView> {
+export async function updateClinic(ctx: ServiceContext, id: number, raw: UpdateClinicInput | Untrusted): Promise<ClinicView> {
   requireRole(ctx.actor, ['admin'], 'updating clinics');
   const input = parseInput(updateClinicInput, raw);
   const changes = Object.fromEntries(Object.entries(input).filter(([, v]) => v !== undefined));

@@ -16,7 +16,7 @@ import {
   type UpdateDoctorInput,
 } from '../domain/schemas/doctors.js';
 import { formatLocal, parseDateInput } from '../domain/time.js';
-import { parseInput } from '../domain/validation.js';
+import { parseInput, type Untrusted } from '../domain/validation.js';
 import { doctorView, leaveView, type DoctorView, type LeaveRow, type LeaveView } from '../domain/views.js';
 import { z } from 'zod';
 import { audit } from './audit.js';
@@ -67,7 +67,7 @@ async function clinicForDoctor(em: EntityManager, clinicId: number) {
 }
 
 /** Creates the doctor's user and profile in one transaction: a refusal of either leaves nothing behind. */
-export async function createDoctor(ctx: ServiceContext, raw: CreateDoctorInput): Promise<DoctorView> {
+export async function createDoctor(ctx: ServiceContext, raw: CreateDoctorInput | Untrusted): Promise<DoctorView> {
   requireRole(ctx.actor, ['admin'], 'creating doctors');
   const input = parseInput(createDoctorInput, raw);
   return refusedBy(
@@ -98,7 +98,7 @@ export async function createDoctor(ctx: ServiceContext, raw: CreateDoctorInput):
 }
 
 /** Any signed-in user may browse doctors. Filters run in SQL, on indexed columns where they are common. */
-export async function listDoctors(ctx: ServiceContext, raw: ListDoctorsInput): Promise<Page<DoctorView>> {
+export async function listDoctors(ctx: ServiceContext, raw: ListDoctorsInput | Untrusted): Promise<Page<DoctorView>> {
   const input = parseInput(listDoctorsInput, raw);
   const qb = ctx.em.createQueryBuilder(Doctor, 'd').select('*').joinAndSelect('d.user', 'u').joinAndSelect('d.clinic', 'c');
   if (!input.includeInactive) qb.andWhere({ isActive: true });
@@ -118,7 +118,7 @@ export async function getDoctor(ctx: ServiceContext, id: number): Promise<Doctor
   return doctorView(await findDoctor(ctx.em, id));
 }
 
-export async function updateDoctor(ctx: ServiceContext, id: number, raw: UpdateDoctorInput): Promise<DoctorView> {
+export async function updateDoctor(ctx: ServiceContext, id: number, raw: UpdateDoctorInput | Untrusted): Promise<DoctorView> {
   requireRole(ctx.actor, ['admin'], 'updating doctors');
   const input = parseInput(updateDoctorInput, raw);
   const { name, mobile, clinicId, ...profile } = input;
@@ -157,7 +157,7 @@ export async function updateDoctor(ctx: ServiceContext, id: number, raw: UpdateD
 export async function deactivateDoctor(
   ctx: ServiceContext,
   id: number,
-  raw: DeactivateDoctorInput = {},
+  raw: DeactivateDoctorInput | Untrusted = {},
 ): Promise<DoctorView & { cancelledAppointmentIds: number[] }> {
   requireRole(ctx.actor, ['admin'], 'deactivating doctors');
   const input = parseInput(deactivateDoctorInput, raw);
@@ -243,7 +243,11 @@ export async function assertMayManageDoctor(ctx: ServiceContext, doctorId: numbe
  * Adds leave, read in the clinic's zone: `from`/`to` as whole local days (`to` included) or local times.
  * Booked appointments inside it are refused, or cancelled with `cancelBookings` in the same transaction.
  */
-export async function addLeave(ctx: ServiceContext, doctorId: number, raw: AddLeaveInput): Promise<LeaveView & { cancelledAppointmentIds: number[] }> {
+export async function addLeave(
+  ctx: ServiceContext,
+  doctorId: number,
+  raw: AddLeaveInput | Untrusted,
+): Promise<LeaveView & { cancelledAppointmentIds: number[] }> {
   const input = parseInput(addLeaveInput, raw);
   const doctor = await findDoctor(ctx.em, doctorId);
   await assertMayManageDoctor(ctx, doctor.id, 'managing leave');
@@ -300,7 +304,7 @@ export async function addLeave(ctx: ServiceContext, doctorId: number, raw: AddLe
 const leavePage = z.strictObject({ ...pagination, includePast: z.boolean().default(false) });
 
 /** A doctor's leave, soonest first; past leave only with `includePast`. Any signed-in user may look. */
-export async function listLeave(ctx: ServiceContext, doctorId: number, raw: z.input<typeof leavePage> = {}): Promise<Page<LeaveView>> {
+export async function listLeave(ctx: ServiceContext, doctorId: number, raw: z.input<typeof leavePage> | Untrusted = {}): Promise<Page<LeaveView>> {
   const page = parseInput(leavePage, raw);
   const doctor = await findDoctor(ctx.em, doctorId);
   const past = page.includePast ? '' : 'and ends_at > ?';

@@ -5,7 +5,7 @@ import { DoctorHours } from '../domain/entities/index.js';
 import { ConflictError, ValidationError } from '../domain/errors.js';
 import { setHoursInput, type SetHoursInput } from '../domain/schemas/slots.js';
 import { clockText, parseClock, parseWeekdays } from '../domain/time.js';
-import { parseInput } from '../domain/validation.js';
+import { parseInput, type Untrusted } from '../domain/validation.js';
 import { hoursView, type DoctorHoursView } from '../domain/views.js';
 import { audit } from './audit.js';
 import type { ServiceContext } from './context.js';
@@ -50,7 +50,7 @@ export async function getHours({ em }: ServiceContext, doctorId: number): Promis
  * Sets the windows of the given weekdays, replacing what those days had (other days stay). Admins, or the
  * doctor themself.
  */
-export async function setHours(ctx: ServiceContext, doctorId: number, raw: SetHoursInput): Promise<DoctorHoursView> {
+export async function setHours(ctx: ServiceContext, doctorId: number, raw: SetHoursInput | Untrusted): Promise<DoctorHoursView> {
   const input = parseInput(setHoursInput, raw);
   const days = parseWeekdays(input.days, 'days');
   const minutes = slotMinutes(input.length, 'length');

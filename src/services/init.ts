@@ -3,7 +3,7 @@ import { User } from '../domain/entities/index.js';
 import { ConflictError } from '../domain/errors.js';
 import { SYSTEM } from '../domain/roles.js';
 import { initInput, type InitInput } from '../domain/schemas/users.js';
-import { parseInput } from '../domain/validation.js';
+import { parseInput, type Untrusted } from '../domain/validation.js';
 import { userView, type UserView } from '../domain/views.js';
 import { sqlOf } from '../db/sql.js';
 import { audit } from './audit.js';
@@ -17,7 +17,7 @@ import { transaction } from './locks.js';
  * Creates the first admin, acting as the system; refuses (ConflictError) once any admin exists, even under
  * concurrent calls.
  */
-export async function initialise(ctx: ServiceContext, raw: InitInput): Promise<UserView> {
+export async function initialise(ctx: ServiceContext, raw: InitInput | Untrusted): Promise<UserView> {
   const input = parseInput(initInput, raw);
   return refusedBy(
     () =>

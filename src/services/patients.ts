@@ -14,7 +14,7 @@ import {
   type UpdatePatientInput,
 } from '../domain/schemas/patients.js';
 import { localDateString } from '../domain/time.js';
-import { parseInput } from '../domain/validation.js';
+import { parseInput, type Untrusted } from '../domain/validation.js';
 import { patientView, type AppointmentView, type PatientView } from '../domain/views.js';
 import { findAppointments } from './appointments.js';
 import { audit } from './audit.js';
@@ -47,7 +47,7 @@ async function findVisiblePatient(ctx: ServiceContext, id: number): Promise<Pati
 }
 
 /** Creates the patient's user and profile in one transaction. */
-export async function createPatient(ctx: ServiceContext, raw: CreatePatientInput): Promise<PatientView> {
+export async function createPatient(ctx: ServiceContext, raw: CreatePatientInput | Untrusted): Promise<PatientView> {
   requireRole(ctx.actor, ['admin'], 'creating patients');
   return insertPatient(ctx, parseInput(inputsFor(ctx).createPatientInput, raw));
 }
@@ -57,7 +57,7 @@ export async function createPatient(ctx: ServiceContext, raw: CreatePatientInput
  * Nobody is signed in (the record is written, and audited, by the system), so a refusal names no other
  * user's id.
  */
-export async function registerPatient(ctx: ServiceContext, raw: RegisterInput): Promise<PatientView> {
+export async function registerPatient(ctx: ServiceContext, raw: RegisterInput | Untrusted): Promise<PatientView> {
   return insertPatient(actingAs(ctx, SYSTEM), parseInput(inputsFor(ctx).registerInput, raw), { anonymous: true });
 }
 
@@ -96,7 +96,7 @@ async function insertPatient(
   );
 }
 
-export async function listPatients(ctx: ServiceContext, raw: ListPatientsInput): Promise<Page<PatientView>> {
+export async function listPatients(ctx: ServiceContext, raw: ListPatientsInput | Untrusted): Promise<Page<PatientView>> {
   const input = parseInput(listPatientsInput, raw);
   const visible = await visiblePatients(ctx);
   const qb = ctx.em.createQueryBuilder(Patient, 'p').select('*').joinAndSelect('p.user', 'u').where(visible.sql, visible.params);
@@ -115,7 +115,7 @@ export async function getPatient(ctx: ServiceContext, id: number): Promise<Patie
 }
 
 /** Admins update any patient; a patient their own record (doctors read, never write). */
-export async function updatePatient(ctx: ServiceContext, id: number, raw: UpdatePatientInput): Promise<PatientView> {
+export async function updatePatient(ctx: ServiceContext, id: number, raw: UpdatePatientInput | Untrusted): Promise<PatientView> {
   if (!isAdmin(ctx.actor)) requireRole(ctx.actor, ['admin', 'patient'], 'updating patients');
   const input = parseInput(inputsFor(ctx).updatePatientInput, raw);
   const { name, mobile, address, ...profile } = input;
@@ -156,7 +156,7 @@ export async function updatePatient(ctx: ServiceContext, id: number, raw: Update
  * A patient's appointments, newest first. A doctor sees only the appointments with them; the patient and
  * admins see all.
  */
-export async function patientHistory(ctx: ServiceContext, id: number, raw: HistoryInput = {}): Promise<Page<AppointmentView>> {
+export async function patientHistory(ctx: ServiceContext, id: number, raw: HistoryInput | Untrusted = {}): Promise<Page<AppointmentView>> {
   const page = parseInput(historyInput, raw);
   const patient = await findVisiblePatient(ctx, id);
   const doctorId = await doctorIdOf(ctx);

@@ -5,7 +5,7 @@ import { isAdmin } from '../domain/roles.js';
 import type { Page } from '../domain/schemas/common.js';
 import { utilisationInput, type UtilisationInput } from '../domain/schemas/appointments.js';
 import { localDateString, parseCalendarDate } from '../domain/time.js';
-import { parseInput } from '../domain/validation.js';
+import { parseInput, type Untrusted } from '../domain/validation.js';
 import { utilisationView, type UtilisationView } from '../domain/views.js';
 import type { ServiceContext } from './context.js';
 import { utilisationRows } from './sql/utilisation.js';
@@ -15,7 +15,7 @@ import { doctorIdOf } from './support.js';
  * Admins see every doctor; a doctor only themself. Days are each clinic's local days; the range defaults
  * to the 30 days before and after today.
  */
-export async function utilisationReport(ctx: ServiceContext, raw: UtilisationInput): Promise<Page<UtilisationView>> {
+export async function utilisationReport(ctx: ServiceContext, raw: UtilisationInput | Untrusted): Promise<Page<UtilisationView>> {
   const input = parseInput(utilisationInput, raw);
   let doctorId = input.doctorId;
   if (!isAdmin(ctx.actor)) {

@@ -10,7 +10,7 @@ import { SYSTEM } from '../domain/roles.js';
 import { createClinicInput } from '../domain/schemas/clinics.js';
 import { createDoctorInput } from '../domain/schemas/doctors.js';
 import { createUserInput } from '../domain/schemas/users.js';
-import { fieldIssues, unstorableText } from '../domain/validation.js';
+import { fieldIssues, type Untrusted, unstorableText, untrusted } from '../domain/validation.js';
 import { slotMinutes } from '../domain/durations.js';
 import { clockText, parseClock, parseWeekdays } from '../domain/time.js';
 import type { BulkResult } from '../domain/views.js';
@@ -161,7 +161,7 @@ function syntaxReason(error: YAMLError, format: 'yaml' | 'json'): string {
  * that is not a mapping of seed sections, YAML tags beyond plain YAML, keys that are not plain text or repeat,
  * and aliases that expand too far.
  */
-export function parseSeedFile(bytes: Uint8Array, format: 'yaml' | 'json'): unknown {
+export function parseSeedFile(bytes: Uint8Array, format: 'yaml' | 'json'): Untrusted {
   if (bytes.includes(0)) throw new ValidationError([fileIssue('is a binary file, not YAML or JSON text')]);
   let text: string;
   try {
@@ -187,7 +187,7 @@ export function parseSeedFile(bytes: Uint8Array, format: 'yaml' | 'json'): unkno
   const issues = shapeIssues(doc, lines);
   if (issues.length) throw new ValidationError(capped(issues));
   try {
-    return doc.toJS({ maxAliasCount: MAX_ALIAS_USES }) ?? {};
+    return untrusted(doc.toJS({ maxAliasCount: MAX_ALIAS_USES }) ?? {});
   } catch (err) {
     // yaml throws ReferenceError for an alias it will not expand; its message names the alias.
     if (!(err instanceof ReferenceError)) throw err;
@@ -316,7 +316,7 @@ function check(schema: z.ZodType, value: unknown, path: string, rename: Record<s
  * gives no password. Every error names its path and quotes at most a short excerpt of a value: the domain's
  * messages quote what they were given (`must be a time of day as HH:MM (got "…")`), and here that is a file.
  */
-export async function seed(ctx: ServiceContext, raw: unknown, options: { defaultPassword?: string } = {}): Promise<SeedResult> {
+export async function seed(ctx: ServiceContext, raw: SeedFile | Untrusted, options: { defaultPassword?: string } = {}): Promise<SeedResult> {
   try {
     return await seedChecked(actingAs(ctx, SYSTEM), raw, options);
   } catch (err) {
@@ -480,7 +480,7 @@ async function seedChecked(ctx: ServiceContext, raw: unknown, options: { default
         skippedBy.clinics!++;
         continue;
       }
-      const created = await step(`clinics[${i}]`, () => createClinic(tx, c as never));
+      const created = await step(`clinics[${i}]`, () => createClinic(tx, untrusted(c)));
       clinicIds.set(key, created.id);
       createdBy.clinics!++;
     }
@@ -537,9 +537,7 @@ async function seedChecked(ctx: ServiceContext, raw: unknown, options: { default
         continue;
       }
       const { dob, password: given, ...rest } = p;
-      await step(`patients[${i}]`, () =>
-        createPatient(tx, { ...rest, bloodGroup: rest.bloodGroup as never, dateOfBirth: dob, password: (given ?? options.defaultPassword)! }),
-      );
+      await step(`patients[${i}]`, () => createPatient(tx, untrusted({ ...rest, dateOfBirth: dob, password: given ?? options.defaultPassword })));
       createdBy.patients!++;
     }
     for (const [i, s] of file.slots.entries()) {

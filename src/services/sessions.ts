@@ -5,7 +5,7 @@ import { User } from '../domain/entities/index.js';
 import { parseDuration } from '../domain/durations.js';
 import { AuthError, TooManyAttemptsError, ValidationError } from '../domain/errors.js';
 import { changePasswordInput, loginInput, type ChangePasswordInput, type LoginInput } from '../domain/schemas/users.js';
-import { parseInput } from '../domain/validation.js';
+import { parseInput, type Untrusted } from '../domain/validation.js';
 import { userView, type Instant, type UserView } from '../domain/views.js';
 import { sqlOf } from '../db/sql.js';
 import { audit } from './audit.js';
@@ -158,7 +158,7 @@ async function withdrawAttempt(em: EntityManager, id: number): Promise<void> {
  * Checks email and password; the error never says which of the two was wrong, nor if the user is inactive.
  * With a throttle (the HTTP API), failed attempts are counted and limited (see LoginThrottle).
  */
-export async function login(ctx: ServiceContext, raw: LoginInput, throttle?: LoginThrottle): Promise<LoginResult> {
+export async function login(ctx: ServiceContext, raw: LoginInput | Untrusted, throttle?: LoginThrottle): Promise<LoginResult> {
   const input = parseInput(loginInput, raw);
   const { em } = ctx;
   const attempt = throttle ? await reserveAttempt(ctx, input.email, throttle) : undefined;
@@ -201,7 +201,7 @@ async function rememberAddress(tx: ServiceContext, userId: number, ip: string): 
  * Changes the actor's own password and revokes every token they hold (token_version), returning a fresh
  * token for the session that asked.
  */
-export async function changePassword(ctx: ServiceContext, raw: ChangePasswordInput): Promise<LoginResult> {
+export async function changePassword(ctx: ServiceContext, raw: ChangePasswordInput | Untrusted): Promise<LoginResult> {
   const { actor } = ctx;
   if (actor.kind !== 'user') throw new AuthError('not logged in');
   const input = parseInput(changePasswordInput, raw);

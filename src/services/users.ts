@@ -12,7 +12,7 @@ import {
   type ListUsersInput,
   type UpdateUserInput,
 } from '../domain/schemas/users.js';
-import { parseInput } from '../domain/validation.js';
+import { parseInput, type Untrusted } from '../domain/validation.js';
 import { userView, type UserView } from '../domain/views.js';
 import { audit } from './audit.js';
 import { hashPassword } from './auth.js';
@@ -59,7 +59,7 @@ export async function buildUser(tx: ServiceContext, input: ReturnType<typeof cre
   });
 }
 
-export async function createUser(ctx: ServiceContext, raw: CreateUserInput): Promise<UserView> {
+export async function createUser(ctx: ServiceContext, raw: CreateUserInput | Untrusted): Promise<UserView> {
   requireRole(ctx.actor, ['admin'], 'creating users');
   const input = parseInput(createUserInput, raw);
   const user = await refusedBy(
@@ -75,7 +75,7 @@ export async function createUser(ctx: ServiceContext, raw: CreateUserInput): Pro
   return userView(user);
 }
 
-export async function listUsers(ctx: ServiceContext, raw: ListUsersInput): Promise<Page<UserView>> {
+export async function listUsers(ctx: ServiceContext, raw: ListUsersInput | Untrusted): Promise<Page<UserView>> {
   requireRole(ctx.actor, ['admin'], 'listing users');
   const input = parseInput(listUsersInput, raw);
   const where: FilterQuery<User> = {};
@@ -105,7 +105,7 @@ export async function getUser(ctx: ServiceContext, ref: number | string): Promis
   return userView(user);
 }
 
-export async function updateUser(ctx: ServiceContext, ref: number | string, raw: UpdateUserInput): Promise<UserView> {
+export async function updateUser(ctx: ServiceContext, ref: number | string, raw: UpdateUserInput | Untrusted): Promise<UserView> {
   requireRole(ctx.actor, ['admin'], 'updating users');
   const input = parseInput(updateUserInput, raw);
   if (Object.values(input).every((v) => v === undefined)) {

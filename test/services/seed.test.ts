@@ -37,7 +37,10 @@ describe('seed with hostile keys', () => {
   });
 
   it('parsing keeps __proto__ a plain key: no object gains a prototype', () => {
-    const data = parseSeedFile(Buffer.from('clinics:\n  - __proto__: { polluted: yes }\n    constructor: { prototype: { polluted: yes } }\n'), 'yaml') as {
+    const data = parseSeedFile(
+      Buffer.from('clinics:\n  - __proto__: { polluted: yes }\n    constructor: { prototype: { polluted: yes } }\n'),
+      'yaml',
+    ) as unknown as {
       clinics: object[];
     };
     const [clinic] = data.clinics;

@@ -5,6 +5,7 @@ import { SYSTEM } from '../../src/domain/roles.js';
 import { initialise } from '../../src/services/init.js';
 import { importSlots } from '../../src/services/slots.js';
 import { runCli } from '../support/cli.js';
+import { untrusted } from '../../src/domain/validation.js';
 import { createTestDatabase, type TestDatabase } from '../support/db.js';
 import { makeClinic, makeDoctor, makeUser, tokenFor } from '../support/fixtures.js';
 import { api, startServer, type TestServer } from '../support/http.js';
@@ -58,9 +59,11 @@ describe('importing slots', () => {
   });
 
   it('checks what it is handed itself: rows that are not an array, or a dryRun that is not a boolean, are refused by name', async () => {
-    expect(await refusal(importSlots(db.ctx(SYSTEM), { rows: 'all of them' }))).toEqual([{ field: 'rows', message: 'must be an array of slots' }]);
-    expect(await refusal(importSlots(db.ctx(SYSTEM), {}))).toEqual([{ field: 'rows', message: 'must be an array of slots' }]);
-    expect(await refusal(importSlots(db.ctx(SYSTEM), { rows: [{ line: 1 }], dryRun: 'yes' }))).toEqual([{ field: 'dryRun', message: 'must be a boolean' }]);
+    expect(await refusal(importSlots(db.ctx(SYSTEM), untrusted({ rows: 'all of them' })))).toEqual([{ field: 'rows', message: 'must be an array of slots' }]);
+    expect(await refusal(importSlots(db.ctx(SYSTEM), untrusted({})))).toEqual([{ field: 'rows', message: 'must be an array of slots' }]);
+    expect(await refusal(importSlots(db.ctx(SYSTEM), untrusted({ rows: [{ line: 1 }], dryRun: 'yes' })))).toEqual([
+      { field: 'dryRun', message: 'must be a boolean' },
+    ]);
     expect(await refusal(importSlots(db.ctx(SYSTEM), { rows: [] }))).toEqual([{ field: 'file', message: 'the file holds no rows' }]);
   });
 

@@ -13,7 +13,8 @@ import {
   rescheduleAppointment,
 } from '../../services/appointments.js';
 import { exportCalendar } from '../../services/calendar.js';
-import { bodyOf, doc, noBody, pathId, queryOf } from '../route.js';
+import { untrusted } from '../../domain/validation.js';
+import { bodyFields, bodyOf, doc, noBody, pathId, queryOf } from '../route.js';
 
 const bookBody = bookInput.omit({ idempotencyKey: true });
 
@@ -25,11 +26,11 @@ export function registerAppointmentRoutes(app: FastifyInstance): void {
 
   // A retry with the same Idempotency-Key and body gets the first booking back; another body is a 422.
   app.post('/appointments', doc({ tags, summary: 'Book (header Idempotency-Key makes retries safe)', body: bookBody, status: 201 }), async (r, reply) => {
-    const body = bodyOf(r);
+    const body = bodyFields(r);
     if ('idempotencyKey' in body) throw new ValidationError('is not a known field (send the Idempotency-Key header)', 'idempotencyKey');
     const key = r.headers['idempotency-key'];
     if (Array.isArray(key)) throw new ValidationError('may be given once', 'Idempotency-Key');
-    return reply.code(201).send(await bookAppointment(r.ctx, { ...body, ...(key !== undefined ? { idempotencyKey: key } : {}) } as never));
+    return reply.code(201).send(await bookAppointment(r.ctx, untrusted({ ...body, ...(key !== undefined ? { idempotencyKey: key } : {}) })));
   });
 
   app.get(
@@ -42,10 +43,10 @@ export function registerAppointmentRoutes(app: FastifyInstance): void {
     getAppointment(r.ctx, pathId(r)),
   );
   app.post('/appointments/:id/cancel', doc({ tags, summary: 'Cancel and free the place', body: cancelInput, params: ['id'] }), async (r) =>
-    cancelAppointment(r.ctx, pathId(r), bodyOf(r) as never),
+    cancelAppointment(r.ctx, pathId(r), bodyOf(r)),
   );
   app.post('/appointments/:id/reschedule', doc({ tags, summary: 'Move to another slot, atomically', body: rescheduleInput, params: ['id'] }), async (r) =>
-    rescheduleAppointment(r.ctx, pathId(r), bodyOf(r) as never),
+    rescheduleAppointment(r.ctx, pathId(r), bodyOf(r)),
   );
   app.post(
     '/appointments/:id/complete',
@@ -64,6 +65,6 @@ export function registerAppointmentRoutes(app: FastifyInstance): void {
     },
   );
   app.post('/appointments/:id/notes', doc({ tags, summary: 'The doctor’s notes on the visit', body: noteInput, params: ['id'] }), async (r) =>
-    noteAppointment(r.ctx, pathId(r), bodyOf(r) as never),
+    noteAppointment(r.ctx, pathId(r), bodyOf(r)),
   );
 }

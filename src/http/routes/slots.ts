@@ -12,10 +12,10 @@ export function registerSlotRoutes(app: FastifyInstance): void {
   app.get('/slots', doc({ tags, summary: 'Slots with their bookings', querystring: listSlotsInput }), async (r) => listSlots(r.ctx, queryOf(r)));
   app.get('/slots/free', doc({ tags, summary: 'Bookable slots, soonest first', querystring: freeSlotsInput }), async (r) => freeSlots(r.ctx, queryOf(r)));
   app.post('/slots', doc({ tags, summary: 'Create one slot', body: createSlotInput, status: 201 }), async (r, reply) =>
-    reply.code(201).send(await createSlot(r.ctx, bodyOf(r) as never)),
+    reply.code(201).send(await createSlot(r.ctx, bodyOf(r))),
   );
   app.post('/slots/generate', doc({ tags, summary: 'Generate slots from a schedule or stored hours (idempotent)', body: generateSlotsInput }), async (r) =>
-    generateSlots(r.ctx, bodyOf(r) as never),
+    generateSlots(r.ctx, bodyOf(r)),
   );
   app.post('/slots/import', doc({ tags, summary: 'Import slots: { rows: [{ doctor, start, length | end, capacity }] }', body: importBody }), async (r) =>
     importSlots(r.ctx, bodyOf(r), { unit: 'item' }),

@@ -3,7 +3,7 @@ import { slotMinutes } from '../../domain/durations.js';
 import { ConflictError, NotFoundError, ValidationError } from '../../domain/errors.js';
 import { createSlotInput, type CreateSlotInput } from '../../domain/schemas/slots.js';
 import { formatLocal, parseDateInput } from '../../domain/time.js';
-import { parseInput } from '../../domain/validation.js';
+import { parseInput, type Untrusted } from '../../domain/validation.js';
 import type { SlotView } from '../../domain/views.js';
 import { audit } from '../audit.js';
 import type { ServiceContext } from '../context.js';
@@ -33,7 +33,7 @@ export function slotSpan(input: { start: string; length?: string; end?: string }
 }
 
 /** Creates one slot. Admins for any doctor; a doctor for themself. */
-export async function createSlot(ctx: ServiceContext, raw: CreateSlotInput): Promise<SlotView> {
+export async function createSlot(ctx: ServiceContext, raw: CreateSlotInput | Untrusted): Promise<SlotView> {
   const input = parseInput(createSlotInput, raw);
   const doctor = (await doctorsById(ctx.em, [input.doctorId])).get(input.doctorId);
   if (!doctor) throw new NotFoundError('doctor', input.doctorId, 'doctorId');

@@ -2,7 +2,7 @@
 import { ConflictError, NotFoundError } from '../../domain/errors.js';
 import { id as idSchema } from '../../domain/schemas/common.js';
 import { deleteSlotInput, type DeleteSlotInput } from '../../domain/schemas/slots.js';
-import { parseInput } from '../../domain/validation.js';
+import { parseInput, type Untrusted } from '../../domain/validation.js';
 import type { SlotView } from '../../domain/views.js';
 import { audit } from '../audit.js';
 import { releasePlaces } from '../booking/release.js';
@@ -16,7 +16,11 @@ import { getSlot } from './read.js';
  * Deactivates a slot (nothing a booking refers to is ever deleted). Refused while it has booked appointments,
  * unless `cancelBookings`, which cancels them in the same transaction.
  */
-export async function deleteSlot(ctx: ServiceContext, id: number, raw: DeleteSlotInput = {}): Promise<SlotView & { cancelledAppointmentIds: number[] }> {
+export async function deleteSlot(
+  ctx: ServiceContext,
+  id: number,
+  raw: DeleteSlotInput | Untrusted = {},
+): Promise<SlotView & { cancelledAppointmentIds: number[] }> {
   const input = parseInput(deleteSlotInput, raw);
   const slotId = parseInput(idSchema, id);
   return transaction(ctx, async (tx) => {

@@ -2,7 +2,7 @@
 import type { Page } from '../../domain/schemas/common.js';
 import { freeSlotsInput, type FreeSlotsInput } from '../../domain/schemas/slots.js';
 import { parseDateInput } from '../../domain/time.js';
-import { parseInput } from '../../domain/validation.js';
+import { parseInput, type Untrusted } from '../../domain/validation.js';
 import { slotView, type SlotView } from '../../domain/views.js';
 import type { ServiceContext } from '../context.js';
 import { findFreeSlots } from '../sql/free-slots.js';
@@ -15,7 +15,7 @@ const DEFAULT_DAYS = 14;
  * Bookable slots: active, in the future, not full, of an active doctor in an active clinic, and not inside the
  * doctor's leave; soonest first (../sql/free-slots.ts says how it stays fast).
  */
-export async function freeSlots(ctx: ServiceContext, raw: FreeSlotsInput): Promise<Page<SlotView>> {
+export async function freeSlots(ctx: ServiceContext, raw: FreeSlotsInput | Untrusted): Promise<Page<SlotView>> {
   const input = parseInput(freeSlotsInput, raw);
   const { em } = ctx;
   const tz = await zoneFor(em, input.doctorId, input.clinicId);

@@ -4,7 +4,7 @@ import { NotFoundError, ValidationError, type FieldIssue } from '../../domain/er
 import { isAdmin, requireRole } from '../../domain/roles.js';
 import { capacity as capacitySchema, generateSlotsInput, type GenerateSlotsInput } from '../../domain/schemas/slots.js';
 import { calendarDays, clockText, localParts, parseCalendarDate, parseClock, parseWeekdays, zonedTime } from '../../domain/time.js';
-import { parseInput } from '../../domain/validation.js';
+import { parseInput, type Untrusted } from '../../domain/validation.js';
 import type { BulkResult } from '../../domain/views.js';
 import { audit } from '../audit.js';
 import type { ServiceContext } from '../context.js';
@@ -96,7 +96,7 @@ function* slotsOfDay(
  * schedule or each doctor's stored hours. Idempotent: existing identical slots are skipped and counted.
  * Everything is validated before anything is written, and the run commits as one transaction.
  */
-export async function generateSlots(ctx: ServiceContext, raw: GenerateSlotsInput, options: GenerateOptions = {}): Promise<BulkResult> {
+export async function generateSlots(ctx: ServiceContext, raw: GenerateSlotsInput | Untrusted, options: GenerateOptions = {}): Promise<BulkResult> {
   const input = parseInput(generateSlotsInput, raw);
   const { em, actor } = ctx;
   if (!input.doctorIds?.length && !input.clinicId) throw new ValidationError('give doctors or a clinic', 'doctorIds');

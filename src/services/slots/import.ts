@@ -2,7 +2,7 @@
 import { ValidationError, type FieldIssue } from '../../domain/errors.js';
 import { isAdmin } from '../../domain/roles.js';
 import { importInput, importLine, type ImportInput, type ImportLine } from '../../domain/schemas/slots.js';
-import { fieldIssues, unstorableText } from '../../domain/validation.js';
+import { fieldIssues, unstorableText, type Untrusted } from '../../domain/validation.js';
 import type { BulkResult } from '../../domain/views.js';
 import { audit } from '../audit.js';
 import type { ServiceContext } from '../context.js';
@@ -51,7 +51,7 @@ function readRows(rows: unknown[], unit: 'line' | 'item'): ImportLine[] {
  * row is checked first; any bad row fails the whole import, and every bad row is reported with its line or
  * item. Identical existing slots and slots inside leave are skipped and counted.
  */
-export async function importSlots(ctx: ServiceContext, raw: ImportInput | unknown, options: ImportOptions = {}): Promise<BulkResult> {
+export async function importSlots(ctx: ServiceContext, raw: ImportInput | Untrusted, options: ImportOptions = {}): Promise<BulkResult> {
   const { em, actor } = ctx;
   const envelope = importInput.safeParse(raw, { reportInput: true });
   if (!envelope.success) throw new ValidationError(fieldIssues(envelope.error));

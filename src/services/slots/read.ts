@@ -4,7 +4,7 @@ import { NotFoundError } from '../../domain/errors.js';
 import { id as idSchema, type Page } from '../../domain/schemas/common.js';
 import { listSlotsInput, type ListSlotsInput } from '../../domain/schemas/slots.js';
 import { parseDateInput } from '../../domain/time.js';
-import { parseInput } from '../../domain/validation.js';
+import { parseInput, type Untrusted } from '../../domain/validation.js';
 import { slotView, type SlotRow, type SlotView } from '../../domain/views.js';
 import type { ServiceContext } from '../context.js';
 import { pageOfRows, query } from '../support.js';
@@ -35,7 +35,7 @@ export async function zoneFor(em: EntityManager, doctorId?: number, clinicId?: n
 }
 
 /** All slots in a range (staff view): soonest first, with booked counts. Any signed-in user may look. */
-export async function listSlots({ em }: ServiceContext, raw: ListSlotsInput): Promise<Page<SlotView>> {
+export async function listSlots({ em }: ServiceContext, raw: ListSlotsInput | Untrusted): Promise<Page<SlotView>> {
   const input = parseInput(listSlotsInput, raw);
   const tz = await zoneFor(em, input.doctorId, input.clinicId);
   const where: string[] = [];
