@@ -1,8 +1,10 @@
-import type { Command } from 'commander';
+import type { Command, OptionValues } from '@commander-js/extra-typings';
 import { ValidationError } from '../../domain/errors.js';
 import { formatLocal } from '../../domain/time.js';
 import type { AppointmentView } from '../../domain/views.js';
-import { act, given } from '../command.js';
+import type { ListAppointmentsInput } from '../../domain/schemas/appointments.js';
+import type { ExportFilters } from '../../services/calendar.js';
+import { act, given, toParse } from '../command.js';
 import { canPrompt, idArgument, required, wholeNumber } from '../input.js';
 import { printDone, printJson, printList, printRecord, visible, type Column } from '../output.js';
 import type { ServiceContext } from '../../services/context.js';
@@ -24,7 +26,7 @@ const fields: Column<AppointmentView>[] = [
 ];
 const columns = fields.filter((f) => ['ID', 'When', 'Patient', 'Doctor', 'Clinic', 'Status'].includes(f.header));
 
-const filterOptions = (cmd: Command) =>
+const filterOptions = <A extends unknown[], O extends OptionValues, G extends OptionValues>(cmd: Command<A, O, G>) =>
   cmd
     .option('--patient <id>', 'only this patient', idArgument('--patient'))
     .option('--doctor <id>', 'only this doctor', idArgument('--doctor'))
@@ -33,8 +35,17 @@ const filterOptions = (cmd: Command) =>
     .option('--from <date>', 'from this day or time')
     .option('--to <date>', 'up to this day (included) or time');
 
-// biome-ignore lint/suspicious/noExplicitAny: until each command has its own typed options (issue [2/7] item 7)
-const filters = (opts: Record<string, any>) =>
+interface FilterFlags {
+  patient?: number;
+  doctor?: number;
+  clinic?: number;
+  status?: string;
+  from?: string;
+  to?: string;
+}
+
+/** The filters of list and export (the status is flag text: the service judges it). */
+const filters = (opts: FilterFlags) =>
   given({ patientId: opts.patient, doctorId: opts.doctor, clinicId: opts.clinic, status: opts.status, from: opts.from, to: opts.to });
 
 /** On a terminal with no --slot: specialty → city → date → free slot → reason → confirm. */
@@ -165,7 +176,9 @@ export function registerAppointments(program: Command): void {
     .action(
       act(async (ctx, opts) => {
         const { listAppointments } = await import('../../services/appointments.js');
-        const page = await withServices((services) => listAppointments(services, { ...filters(opts), limit: opts.limit, offset: opts.offset }));
+        const page = await withServices((services) =>
+          listAppointments(services, toParse<ListAppointmentsInput>({ ...filters(opts), limit: opts.limit, offset: opts.offset })),
+        );
         printList(ctx, page, columns, 'appointments');
       }, flags),
     );
@@ -188,11 +201,11 @@ export function registerAppointments(program: Command): void {
         if (!opts.ics && !ctx.json) throw new ValidationError('choose a format: --ics (or --json)', '--ics');
         if (opts.ics) {
           const { exportCalendar } = await import('../../services/calendar.js');
-          process.stdout.write(await withServices((services) => exportCalendar(services, filters(opts))));
+          process.stdout.write(await withServices((services) => exportCalendar(services, toParse<ExportFilters>(filters(opts)))));
           return;
         }
         const { exportAppointments } = await import('../../services/calendar.js');
-        const items = await withServices((services) => exportAppointments(services, filters(opts)));
+        const items = await withServices((services) => exportAppointments(services, toParse<ExportFilters>(filters(opts))));
         printJson({ items, total: items.length, limit: items.length, offset: 0 });
       }, flags),
     );

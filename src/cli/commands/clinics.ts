@@ -1,4 +1,4 @@
-import type { Command } from 'commander';
+import type { Command, OptionValues } from '@commander-js/extra-typings';
 import type { ClinicView } from '../../domain/views.js';
 import { act, given } from '../command.js';
 import { idArgument, required, wholeNumber } from '../input.js';
@@ -19,7 +19,7 @@ const clinicFields: Column<ClinicView>[] = [
 ];
 const clinicColumns = clinicFields.filter((f) => ['ID', 'Name', 'City', 'Phone', 'Time zone', 'Active'].includes(f.header));
 
-const contactOptions = (cmd: Command) =>
+const contactOptions = <A extends unknown[], O extends OptionValues, G extends OptionValues>(cmd: Command<A, O, G>) =>
   cmd
     .option('--address <text>', 'street address')
     .option('--state <text>', 'state or region')
@@ -27,7 +27,7 @@ const contactOptions = (cmd: Command) =>
     .option('--phone <phone>', 'phone number')
     .option('--email <email>', 'contact email');
 
-const contact = (opts: Record<string, string | undefined>) =>
+const contact = (opts: { address?: string; state?: string; zip?: string; phone?: string; email?: string }) =>
   given({ address: opts.address, state: opts.state, zip: opts.zip, phone: opts.phone, email: opts.email });
 
 export function registerClinics(program: Command): void {

@@ -1,4 +1,4 @@
-import type { Command } from 'commander';
+import type { Command, OptionValues } from '@commander-js/extra-typings';
 import { ValidationError } from '../../domain/errors.js';
 import { formatLocal } from '../../domain/time.js';
 import type { DoctorView, HoursWindowView, LeaveView } from '../../domain/views.js';
@@ -47,7 +47,7 @@ const hoursColumns: Column<HoursWindowView>[] = [
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];
 
-const profileOptions = (cmd: Command) =>
+const profileOptions = <A extends unknown[], O extends OptionValues, G extends OptionValues>(cmd: Command<A, O, G>) =>
   cmd
     .option('--specialty <name>', 'e.g. Cardiology (kept as typed; searches ignore case)')
     .option('--license <number>', 'licence number (unique)')

@@ -1,4 +1,4 @@
-import type { Command } from 'commander';
+import type { Command } from '@commander-js/extra-typings';
 import { act } from '../command.js';
 import { readSecret, required } from '../input.js';
 import { printDone } from '../output.js';

@@ -1,4 +1,4 @@
-import type { Command } from 'commander';
+import type { Command } from '@commander-js/extra-typings';
 import type { UtilisationView } from '../../domain/views.js';
 import { act, given } from '../command.js';
 import { idArgument, wholeNumber } from '../input.js';

@@ -1,5 +1,5 @@
 import { closeSync, constants, fstatSync, openSync, readSync, statSync, type Stats } from 'node:fs';
-import type { Command } from 'commander';
+import type { Command } from '@commander-js/extra-typings';
 import { ValidationError } from '../../domain/errors.js';
 import { act } from '../command.js';
 import { readSecret } from '../input.js';

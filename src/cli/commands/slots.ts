@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import type { Command } from 'commander';
+import type { Command } from '@commander-js/extra-typings';
 import { ValidationError } from '../../domain/errors.js';
 import { formatLocal } from '../../domain/time.js';
 import type { BulkResult, SlotView } from '../../domain/views.js';

@@ -1,6 +1,7 @@
-import type { Command } from 'commander';
+import type { Command } from '@commander-js/extra-typings';
 import type { UserView } from '../../domain/views.js';
-import { act, given } from '../command.js';
+import type { CreateUserInput, ListUsersInput, UpdateUserInput } from '../../domain/schemas/users.js';
+import { act, given, toParse } from '../command.js';
 import { idArgument, readSecret, required, wholeNumber } from '../input.js';
 import { formatInstant, printDone, printList, printRecord, style, type Column } from '../output.js';
 import { withServices } from '../session.js';
@@ -42,7 +43,7 @@ export function registerUsers(program: Command): void {
           const password = await readSecret({ stdinFlag: '--password-stdin', fromStdin: Boolean(opts.passwordStdin), prompt: 'Password', confirm: true });
           const { createUser } = await import('../../services/users.js');
           const user = await withServices((services) =>
-            createUser(services, { email, name, role: role as UserView['role'], password, ...given({ mobile: opts.mobile, address: opts.address }) }),
+            createUser(services, toParse<CreateUserInput>({ email, name, role, password, ...given({ mobile: opts.mobile, address: opts.address }) })),
           );
           printDone(ctx, `Created ${user.role} ${user.name} <${user.email}> with id ${user.id}`, user);
         },
@@ -62,12 +63,15 @@ export function registerUsers(program: Command): void {
       act(async (ctx, opts) => {
         const { listUsers } = await import('../../services/users.js');
         const page = await withServices((services) =>
-          listUsers(services, {
-            ...given({ role: opts.role, search: opts.search }),
-            includeInactive: Boolean(opts.includeInactive),
-            limit: opts.limit,
-            offset: opts.offset,
-          }),
+          listUsers(
+            services,
+            toParse<ListUsersInput>({
+              ...given({ role: opts.role, search: opts.search }),
+              includeInactive: Boolean(opts.includeInactive),
+              limit: opts.limit,
+              offset: opts.offset,
+            }),
+          ),
         );
         printList(ctx, page, userColumns, 'users');
       }),
@@ -97,7 +101,11 @@ export function registerUsers(program: Command): void {
       act(async (ctx, opts, ref: number | string) => {
         const { updateUser } = await import('../../services/users.js');
         const user = await withServices((services) =>
-          updateUser(services, ref, given({ email: opts.email, name: opts.name, role: opts.role, mobile: opts.mobile, address: opts.address })),
+          updateUser(
+            services,
+            ref,
+            toParse<UpdateUserInput>(given({ email: opts.email, name: opts.name, role: opts.role, mobile: opts.mobile, address: opts.address })),
+          ),
         );
         printDone(ctx, `Updated user ${user.id} (${user.email})`, user);
       }),
