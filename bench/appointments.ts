@@ -5,6 +5,7 @@ import pg from 'pg';
 import { openOrm } from '../src/db/orm.js';
 import { SlotFullError } from '../src/domain/errors.js';
 import { SYSTEM } from '../src/domain/roles.js';
+import { serviceContext } from '../src/services/context.js';
 import { bookAppointment } from '../src/services/appointments.js';
 import { printTable, quantile, type BenchServer, type Row } from './support.js';
 
@@ -127,7 +128,7 @@ export async function benchAppointments(server: BenchServer): Promise<Row[]> {
 
   const viaAscend: Book = async (slotId, patientId) => {
     try {
-      await bookAppointment(orm.em.fork(), SYSTEM, { slotId, patientId });
+      await bookAppointment(serviceContext(orm.em.fork(), SYSTEM), { slotId, patientId });
       return 'booked';
     } catch (err) {
       if (err instanceof SlotFullError) return 'full';

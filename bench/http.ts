@@ -11,6 +11,8 @@ import pg from 'pg';
 import { openOrm } from '../src/db/orm.js';
 import { query } from '../src/db/sql.js';
 import { initialise } from '../src/services/init.js';
+import { SYSTEM } from '../src/domain/roles.js';
+import { serviceContext } from '../src/services/context.js';
 import { drive, rawSqlBooker, seedBookingFixture } from './appointments.js';
 import { FREE_FILTER, seedMillionSlots } from './slots.js';
 import { median, printTable, type BenchServer, type Row } from './support.js';
@@ -120,7 +122,7 @@ async function adminToken(databaseUrl: string, base: string): Promise<string> {
   try {
     // The seeders leave a placeholder admin without a real password: make a real one.
     await query(orm.em, `delete from "user" where email = 'admin@bench.test' and password_hash = 'x'`);
-    await initialise(orm.em.fork(), { adminEmail: 'admin@bench.test', adminName: 'Bench', adminPassword: PASSWORD });
+    await initialise(serviceContext(orm.em.fork(), SYSTEM), { adminEmail: 'admin@bench.test', adminName: 'Bench', adminPassword: PASSWORD });
   } finally {
     await orm.close(true);
   }

@@ -9,6 +9,7 @@ import { join, resolve } from 'node:path';
 import pg from 'pg';
 import { openOrm } from '../src/db/orm.js';
 import { SYSTEM } from '../src/domain/roles.js';
+import { serviceContext } from '../src/services/context.js';
 import { freeSlots } from '../src/services/slots.js';
 import { freeSlotsQuery } from '../src/services/sql/free-slots.js';
 import { median, printTable, quantile, timed, type BenchServer, type Row } from './support.js';
@@ -153,7 +154,7 @@ async function benchFree(server: BenchServer): Promise<Row[]> {
   const rawMs: number[] = [];
   let plan = '';
   try {
-    const call = () => freeSlots(orm.em.fork(), SYSTEM, { ...filter, limit: 20 });
+    const call = () => freeSlots(serviceContext(orm.em.fork(), SYSTEM), { ...filter, limit: 20 });
     await withClient(url, async (c) => {
       const now = new Date();
       const q = freeSlotsQuery({ ...filter, from: now, to: new Date(now.getTime() + 14 * 86_400_000) }, 20, 0);

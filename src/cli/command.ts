@@ -1,6 +1,10 @@
 // The glue between commander and the command handlers: every action runs through `act`, which gathers
-// the global flags and remembers how the command's fields map to flags for error messages.
-import type { Command } from 'commander';
+// the global flags and remembers how the command's fields map to flags for error messages. Commands are built
+// with @commander-js/extra-typings, which infers each command's options and arguments from its `.option()` and
+// `.argument()` calls: a handler gets them typed (`opts.slot` is the number its parser returns, `opts.reason`
+// a string or undefined), so a flag renamed in one place and not the other no longer compiles.
+import type { CommandUnknownOpts, OptionValues } from '@commander-js/extra-typings';
+import { type Untrusted, untrusted } from '../domain/validation.js';
 import type { FieldFlags } from './errors.js';
 import type { OutputOptions } from './output.js';
 
@@ -11,17 +15,31 @@ export interface Ctx extends OutputOptions {
 let currentFlags: FieldFlags = {};
 export const activeFieldFlags = (): FieldFlags => currentFlags;
 
-// biome-ignore lint/suspicious/noExplicitAny: until each command has its own typed options (issue [2/7] item 7)
-type Handler<A extends unknown[]> = (ctx: Ctx, opts: Record<string, any>, ...args: A) => Promise<void>;
+type Handler<Opts extends OptionValues, Args extends unknown[]> = (ctx: Ctx, opts: Opts, ...args: Args) => Promise<void>;
 
-export function act<A extends unknown[]>(handler: Handler<A>, fieldFlags: FieldFlags = {}) {
-  return async (...all: unknown[]): Promise<void> => {
-    const cmd = all.at(-1) as Command;
-    const args = all.slice(0, -2) as A;
+/**
+ * An action for `.action(act(handler))`: commander calls it with the command's arguments, its options and the
+ * command itself, all typed from the command's definition (the call's expected type tells TypeScript which).
+ */
+export function act<Opts extends OptionValues, Args extends unknown[]>(handler: Handler<Opts, Args>, fieldFlags: FieldFlags = {}) {
+  return async (...all: [...Args, Opts, CommandUnknownOpts]): Promise<void> => {
+    // Commander passes the arguments, then the options, then the command: split them back apart.
+    const cmd = all[all.length - 1] as CommandUnknownOpts;
+    const opts = all[all.length - 2] as Opts;
+    const args = all.slice(0, -2) as Args;
     const globals = cmd.optsWithGlobals();
     currentFlags = fieldFlags;
-    await handler({ json: Boolean(globals.json), verbose: Boolean(globals.verbose) }, cmd.opts(), ...args);
+    await handler({ json: Boolean(globals.json), verbose: Boolean(globals.verbose) }, opts, ...args);
   };
+}
+
+/**
+ * A service input whose fields are flag text the service must judge: free text for a closed set (a role, a
+ * blood group, a status) that no flag parser checks, so that the service's schema refuses it in the words it
+ * uses for every other field. The fields are still checked by name against the input `T`.
+ */
+export function toParse<T>(fields: { [K in keyof T]?: unknown }): Untrusted {
+  return untrusted(fields);
 }
 
 /** Drops undefined entries, so a service sees only the flags the user gave. */

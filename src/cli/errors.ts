@@ -1,5 +1,5 @@
 // The one place where domain errors become exit codes and one-line messages.
-import { CommanderError } from 'commander';
+import { CommanderError } from '@commander-js/extra-typings';
 import {
   AuthError,
   ConflictError,

@@ -1,6 +1,6 @@
 // Values a command needs: from flags, from stdin (secrets), or — only when both stdin and stdout are
 // terminals — from a prompt. Prompts draw on stderr so that stdout stays clean for --json.
-import { InvalidArgumentError } from 'commander';
+import { InvalidArgumentError } from '@commander-js/extra-typings';
 import { ValidationError } from '../domain/errors.js';
 
 export const canPrompt = (): boolean => Boolean(process.stdin.isTTY && process.stdout.isTTY) && process.env.CI !== 'true';

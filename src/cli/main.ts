@@ -1,4 +1,4 @@
-import { CommanderError } from 'commander';
+import { CommanderError } from '@commander-js/extra-typings';
 import { activeFieldFlags } from './command.js';
 import { reportError } from './errors.js';
 import { configureColour } from './output.js';

@@ -1,4 +1,4 @@
-import { Command } from 'commander';
+import { Command } from '@commander-js/extra-typings';
 import { registerAppointments } from './commands/appointments.js';
 import { registerAuth } from './commands/auth.js';
 import { registerClinics } from './commands/clinics.js';

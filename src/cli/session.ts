@@ -4,9 +4,10 @@
 import { chmodSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
-import type { EntityManager } from '@mikro-orm/postgresql';
+import { clockFromEnv } from '../domain/clock.js';
 import { AuthError } from '../domain/errors.js';
 import { SYSTEM, type Actor } from '../domain/roles.js';
+import type { ServiceContext } from '../services/context.js';
 
 export interface Credentials {
   token: string;
@@ -61,16 +62,13 @@ export function requireToken(): string {
   return token;
 }
 
-export interface Services {
-  em: EntityManager;
-  actor: Actor;
-}
-
 /**
  * Opens the database (starting and migrating the embedded one if needed), checks who is acting, runs `fn`
- * with a fresh EntityManager and closes everything. `asSystem` is for database administration (init, db).
+ * with a service context (a fresh EntityManager, the actor, the clock) and closes everything. `asSystem` is
+ * for database administration (init, db, seed) and logging in. The clock is the system's, or ASCEND_NOW's.
  */
-export async function withServices<T>(fn: (s: Services) => Promise<T>, options: { asSystem?: boolean } = {}): Promise<T> {
+export async function withServices<T>(fn: (ctx: ServiceContext) => Promise<T>, options: { asSystem?: boolean } = {}): Promise<T> {
+  const clock = clockFromEnv();
   const token = options.asSystem ? undefined : requireToken();
   const { resolveDatabase } = await import('../db/database.js');
   const { openOrm } = await import('../db/orm.js');
@@ -81,9 +79,9 @@ export async function withServices<T>(fn: (s: Services) => Promise<T>, options: 
     let actor: Actor = SYSTEM;
     if (!options.asSystem) {
       const [{ authenticate }, { sqlOf }] = await Promise.all([import('../services/auth.js'), import('../db/sql.js')]);
-      actor = (await authenticate(sqlOf(em), token)).actor;
+      actor = (await authenticate(sqlOf(em), token, { clock })).actor;
     }
-    return await fn({ em, actor });
+    return await fn({ em, actor, clock });
   } finally {
     await orm.close(true);
   }

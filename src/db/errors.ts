@@ -78,7 +78,7 @@ export function toDatabaseError(err: unknown, url: string): unknown {
   return err;
 }
 
-/** The database went away (or was never there), whatever the driver calls it. */
+/** The database went away (or did not answer to begin with), whatever the driver calls it. */
 export function isUnreachable(err: unknown): boolean {
   if (err instanceof DatabaseUnavailableError) return true;
   const code = errorCodeOf(err);

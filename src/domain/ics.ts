@@ -11,7 +11,7 @@ import type { AppointmentView } from './views.js';
  */
 const calendarText = (text: string): string => showControls(normaliseNewlines(text));
 
-export function appointmentsToIcs(appointments: AppointmentView[], now = new Date()): string {
+export function appointmentsToIcs(appointments: AppointmentView[], now: Date): string {
   const calendar = ical({ prodId: '//ascend//appointments//EN', method: ICalCalendarMethod.PUBLISH, scale: 'GREGORIAN' });
   for (const a of appointments) {
     const description = [`Patient: ${a.patientName}`, a.reason ? `Reason: ${a.reason}` : '', `Status: ${a.status}`].filter(Boolean).join('\n');

@@ -27,6 +27,24 @@ export function unstorableText(value: unknown, path = ''): FieldIssue[] {
   return issues.reverse();
 }
 
+declare const untrustedBrand: unique symbol;
+
+/**
+ * Input from outside that nothing has checked yet: a request body or query string, a file's rows, a seed
+ * file. A service takes its input as `XInput | Untrusted` and parses it with its zod schema (parseInput)
+ * exactly once: typed callers (other services, the CLI, tests) pass an XInput, the edges pass what they read
+ * as Untrusted, and nobody has to pretend that a request body is an XInput (a cast) or parse it twice.
+ */
+export type Untrusted = { readonly [untrustedBrand]: true };
+
+/**
+ * Marks what an edge read as Untrusted: the one cast of it, made only here. The edges call it on what they
+ * read (src/http/route.ts bodyOf and queryOf; a seed file; an import's rows), and the service parses it.
+ */
+export function untrusted(value: unknown): Untrusted {
+  return value as Untrusted;
+}
+
 /** Parses input with a domain schema; every broken rule becomes a FieldIssue naming its field. */
 export function parseInput<S extends z.ZodType>(schema: S, input: unknown): z.output<S> {
   const unstorable = unstorableText(input);

@@ -2,6 +2,7 @@
 import type { FastifyRequest, RouteShorthandOptions } from 'fastify';
 import { z } from 'zod';
 import { ValidationError } from '../domain/errors.js';
+import { type Untrusted, untrusted } from '../domain/validation.js';
 
 function jsonSchema(schema: z.ZodType): Record<string, unknown> {
   const { $schema: _drop, ...rest } = z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any' }) as Record<string, unknown>;
@@ -51,7 +52,7 @@ const BOOL_KEYS = /^(include.*|dryRun|cancelBookings)$/;
  * The query string as service input: numbers for ids, limits and offsets, booleans for flags, and strings
  * otherwise, so the services' zod schemas judge them (a non-number limit is a 422, not a crash).
  */
-export function queryOf(request: FastifyRequest): Record<string, unknown> {
+export function queryOf(request: FastifyRequest): Untrusted {
   const out: Record<string, unknown> = {};
   for (const [key, value] of Object.entries((request.query ?? {}) as Record<string, unknown>)) {
     if (Array.isArray(value)) throw new ValidationError('may be given once', key);
@@ -60,17 +61,25 @@ export function queryOf(request: FastifyRequest): Record<string, unknown> {
     else if (BOOL_KEYS.test(key) && (text === 'true' || text === 'false')) out[key] = text === 'true';
     else out[key] = text;
   }
-  return out;
+  return untrusted(out);
 }
 
 /** For actions that take no body: an empty body, or `{}`; any field is refused, as everywhere else. */
 export function noBody(request: FastifyRequest): void {
-  for (const key of Object.keys(bodyOf(request))) throw new ValidationError('is not a known field (this action takes no body)', key);
+  for (const key of Object.keys(bodyFields(request))) throw new ValidationError('is not a known field (this action takes no body)', key);
 }
 
-/** The JSON body as an object (a missing body is an empty one; a non-object body is refused). */
-export function bodyOf(request: FastifyRequest): Record<string, unknown> {
-  const body = request.body ?? {};
-  if (typeof body !== 'object' || Array.isArray(body)) throw new ValidationError('the request body must be a JSON object');
-  return body as Record<string, unknown>;
+/**
+ * The JSON body's fields, for a route that looks at some of them before the service parses it all (a missing
+ * body is an empty one; a non-object body is refused).
+ */
+export function bodyFields(request: FastifyRequest): Readonly<Record<string, unknown>> {
+  const body: unknown = request.body ?? {};
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new ValidationError('the request body must be a JSON object');
+  return { ...body };
+}
+
+/** The JSON body as service input: an object nothing has checked yet, for the service to parse. */
+export function bodyOf(request: FastifyRequest): Untrusted {
+  return untrusted(bodyFields(request));
 }

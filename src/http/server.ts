@@ -1,12 +1,14 @@
 // `ascend serve`: the services as a JSON API. Routes are thin (parse → one service call → reply); services
 // validate with the same zod schemas as the CLI; errors become problem+json in one place (errors.ts).
 import Fastify, { LogController, type FastifyInstance, type FastifyRequest } from 'fastify';
-import type { EntityManager, MikroORM } from '@mikro-orm/postgresql';
+import type { MikroORM } from '@mikro-orm/postgresql';
 import { query, sqlOf } from '../db/sql.js';
 import { unreachableReason } from '../db/errors.js';
+import { type Clock, clockFromEnv } from '../domain/clock.js';
 import { DatabaseUnavailableError, NotFoundError } from '../domain/errors.js';
-import type { Actor } from '../domain/roles.js';
+import { ANONYMOUS } from '../domain/roles.js';
 import { authenticate } from '../services/auth.js';
+import { type ServiceContext, serviceContext } from '../services/context.js';
 import { startAuthCache, type AuthCache } from './auth-cache.js';
 import { sendProblem, toProblem } from './errors.js';
 import { registerOpenApi } from './openapi.js';
@@ -20,12 +22,17 @@ import { registerReportRoutes } from './routes/reports.js';
 import { registerSlotRoutes } from './routes/slots.js';
 import { registerUserRoutes } from './routes/users.js';
 
+/** Where a request keeps its service context (read through `request.ctx`). */
+const kContext = Symbol('ascend.serviceContext');
+
 declare module 'fastify' {
   interface FastifyRequest {
-    /** A unit of work of its own for this request. */
-    em: EntityManager;
-    /** Who is asking, from the bearer token (absent on public routes). */
-    actor: Actor;
+    /**
+     * What the services run with: a unit of work of its own for this request, who is asking (from the bearer
+     * token; anonymous on public routes) and the server's clock. Routes pass it on as it is.
+     */
+    readonly ctx: ServiceContext;
+    [kContext]: ServiceContext | null;
   }
   interface FastifyInstance {
     /** Users this process remembers between requests (absent when started without it). */
@@ -48,11 +55,14 @@ export interface ServerOptions {
   logStream?: NodeJS.WritableStream;
   /** Remember token owners between requests, kept current by LISTEN (src/http/auth-cache.ts). On by default. */
   authCache?: boolean;
+  /** What "now" is for every request: the system's, or ASCEND_NOW's (a testing aid); tests pass their own. */
+  clock?: Clock;
 }
 
 export const BODY_LIMIT = 100 * 1024;
 
 export async function buildServer(options: ServerOptions): Promise<FastifyInstance> {
+  const clock = options.clock ?? clockFromEnv();
   const app = Fastify({
     bodyLimit: BODY_LIMIT,
     // One structured line per request, written by the onResponse hook below, with no secrets in it.
@@ -110,18 +120,27 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
   }
 
   app.decorate('outage', new OutageLog(app.log));
-  app.decorateRequest('em', null as never);
-  app.decorateRequest('actor', null as never);
+  app.decorateRequest(kContext, null, []);
+  app.decorateRequest('ctx', {
+    getter(this: FastifyRequest): ServiceContext {
+      const ctx = this[kContext];
+      if (!ctx) throw new Error('request.ctx was read before the onRequest hook gave the request its context');
+      return ctx;
+    },
+  });
   app.addHook('onRequest', async (request) => {
-    request.em = options.orm.em.fork();
+    request[kContext] = serviceContext(options.orm.em.fork(), ANONYMOUS, clock);
   });
   app.addHook('preHandler', async (request: FastifyRequest) => {
     if (request.routeOptions.config?.public || !request.routeOptions.url?.startsWith('/api/')) return;
     const header = request.headers.authorization;
     const token = header?.match(/^Bearer\s+(\S+)$/i)?.[1];
-    request.actor = (await authenticate(sqlOf(request.em), token ?? (header ? 'malformed' : undefined), app.authCache)).actor;
+    const { em } = request.ctx;
+    const { actor } = await authenticate(sqlOf(em), token ?? (header ? 'malformed' : undefined), { clock, users: app.authCache });
+    request[kContext] = serviceContext(em, actor, clock);
   });
   app.addHook('onResponse', async (request, reply) => {
+    const actor = request[kContext]?.actor;
     // Every route under /api/ reads the database (and /ready asks it): an answer there is the database's.
     const path = request.routeOptions.url ?? '';
     if (reply.statusCode < 300 && (path.startsWith('/api/') || path === '/ready')) app.outage.reachable(Date.now() - reply.elapsedTime);
@@ -131,7 +150,7 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
         path: request.routeOptions.url ?? request.url.split('?')[0],
         status: reply.statusCode,
         ms: Math.round(reply.elapsedTime * 10) / 10,
-        user: request.actor?.kind === 'user' ? request.actor.id : undefined,
+        user: actor?.kind === 'user' ? actor.id : undefined,
         ip: request.ip,
       },
       'request',

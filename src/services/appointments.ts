@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { parseDuration } from '../domain/durations.js';
 import { AuthError, ConflictError, ForbiddenError, NotFoundError, ValidationError } from '../domain/errors.js';
-import { isAdmin, type Actor } from '../domain/roles.js';
+import { isAdmin } from '../domain/roles.js';
 import type { Page } from '../domain/schemas/common.js';
 import { id as idSchema } from '../domain/schemas/common.js';
 import {
@@ -23,11 +23,12 @@ import {
   type RescheduleInput,
 } from '../domain/schemas/appointments.js';
 import { parseDateInput } from '../domain/time.js';
-import { parseInput } from '../domain/validation.js';
+import { parseInput, type Untrusted } from '../domain/validation.js';
 import { appointmentView, type AppointmentRow, type AppointmentView, type Instant } from '../domain/views.js';
 import { audit } from './audit.js';
 import { type BookedPlace, bookingRefusal, bookLocked, type LockedSlot, lockSlotForBooking, lockSlotsForBooking } from './booking/core.js';
 import { releasePlaces } from './booking/release.js';
+import { forked, type ServiceContext } from './context.js';
 import { LockRace, transaction } from './locks.js';
 import { constraintOf, doctorIdOf, pageOfRows, patientIdOf, query } from './support.js';
 
@@ -63,27 +64,28 @@ export async function findAppointments(
 // Who may see what
 
 /** A SQL condition on `a` (appointment) for what the actor may see: admins all, doctors theirs, patients theirs. */
-async function visibleAppointments(em: EntityManager, actor: Actor): Promise<{ sql: string; params: unknown[] }> {
-  if (isAdmin(actor)) return { sql: 'true', params: [] };
-  const patientId = await patientIdOf(em, actor);
+async function visibleAppointments(ctx: ServiceContext): Promise<{ sql: string; params: unknown[] }> {
+  if (isAdmin(ctx.actor)) return { sql: 'true', params: [] };
+  const patientId = await patientIdOf(ctx);
   if (patientId) return { sql: 'a.patient_id = ?', params: [patientId] };
-  const doctorId = await doctorIdOf(em, actor);
+  const doctorId = await doctorIdOf(ctx);
   if (doctorId) return { sql: 'a.doctor_id = ?', params: [doctorId] };
   return { sql: 'false', params: [] };
 }
 
 /** One appointment the actor may see; anything else is "not found", so ids cannot be probed. */
-export async function getAppointment(em: EntityManager, actor: Actor, id: number): Promise<AppointmentView> {
+export async function getAppointment(ctx: ServiceContext, id: number): Promise<AppointmentView> {
   const appointmentId = parseInput(idSchema, id);
-  const visible = await visibleAppointments(em, actor);
-  const { items } = await findAppointments(em, `a.id = ? and ${visible.sql}`, [appointmentId, ...visible.params], { limit: 1, offset: 0 });
+  const visible = await visibleAppointments(ctx);
+  const { items } = await findAppointments(ctx.em, `a.id = ? and ${visible.sql}`, [appointmentId, ...visible.params], { limit: 1, offset: 0 });
   if (!items[0]) throw new NotFoundError('appointment', id);
   return items[0];
 }
 
-export async function listAppointments(em: EntityManager, actor: Actor, raw: ListAppointmentsInput): Promise<Page<AppointmentView>> {
+export async function listAppointments(ctx: ServiceContext, raw: ListAppointmentsInput | Untrusted): Promise<Page<AppointmentView>> {
   const input = parseInput(listAppointmentsInput, raw);
-  const visible = await visibleAppointments(em, actor);
+  const { em } = ctx;
+  const visible = await visibleAppointments(ctx);
   const where = [visible.sql];
   const params = [...visible.params];
   if (input.patientId) {
@@ -128,10 +130,11 @@ export async function listAppointments(em: EntityManager, actor: Actor, raw: Lis
 // Booking
 
 /** Whose appointment this is: patients book for themselves, admins for anyone, doctors never. */
-async function bookingPatient(em: EntityManager, actor: Actor, patientId: number | undefined): Promise<number> {
+async function bookingPatient(ctx: ServiceContext, patientId: number | undefined): Promise<number> {
+  const { actor } = ctx;
   if (actor.kind === 'user' && actor.role === 'doctor') throw new ForbiddenError('doctors do not book appointments; an admin or the patient does');
   if (actor.kind === 'user' && actor.role === 'patient') {
-    const own = await patientIdOf(em, actor);
+    const own = await patientIdOf(ctx);
     if (!own) throw new ForbiddenError('your user has no patient record; ask an admin');
     if (patientId !== undefined && patientId !== own) throw new ForbiddenError('patients book for themselves only', 'patientId');
     return own;
@@ -176,9 +179,9 @@ interface Idempotency {
  * and audits in one statement, then commits. With an idempotency key, a retry returns the first booking
  * instead of booking again.
  */
-export async function bookAppointment(em: EntityManager, actor: Actor, raw: BookInput): Promise<AppointmentView> {
+export async function bookAppointment(ctx: ServiceContext, raw: BookInput | Untrusted): Promise<AppointmentView> {
   const input = parseInput(bookInput, raw);
-  const patientId = await bookingPatient(em, actor, input.patientId);
+  const patientId = await bookingPatient(ctx, input.patientId);
   const idempotency: Idempotency | undefined = input.idempotencyKey
     ? {
         key: input.idempotencyKey,
@@ -188,44 +191,44 @@ export async function bookAppointment(em: EntityManager, actor: Actor, raw: Book
       }
     : undefined;
   if (idempotency) {
-    const prior = await byIdempotencyKey(em, actor, idempotency);
+    const prior = await byIdempotencyKey(ctx, idempotency);
     if (prior) return prior;
   }
   let booked: AppointmentView | number;
   try {
-    booked = await transaction(em, async (tx) => {
-      const slot = await lockSlotForBooking(tx, input.slotId);
+    booked = await transaction(ctx, async (tx) => {
+      const slot = await lockSlotForBooking(tx.em, input.slotId);
       if (!slot) throw new NotFoundError('slot', input.slotId, 'slotId');
       if (idempotency) {
         // A retry that waited for this lock behind its first attempt finds that attempt committed.
-        const [prior] = await query<{ id: number }>(tx, 'select id from appointment where idempotency_key = ?', [idempotency.key]);
+        const [prior] = await query<{ id: number }>(tx.em, 'select id from appointment where idempotency_key = ?', [idempotency.key]);
         if (prior) return prior.id;
       }
-      return bookedView(await bookLocked(tx, actor, slot, patientId, { at: new Date(), reason: input.reason ?? null, idempotency }));
+      return bookedView(await bookLocked(tx, slot, patientId, { reason: input.reason ?? null, idempotency }));
     });
   } catch (err) {
     // Two retries with one key raced: the loser returns the winner's booking.
     if (idempotency && constraintOf(err).constraint === 'appointment_idempotency_key_unique') {
-      const prior = await byIdempotencyKey(em.fork(), actor, idempotency);
+      const prior = await byIdempotencyKey(forked(ctx), idempotency);
       if (prior) return prior;
     }
     throw bookingRefusal(err);
   }
   if (typeof booked !== 'number') return booked;
-  const prior = idempotency && (await byIdempotencyKey(em.fork(), actor, idempotency));
+  const prior = idempotency && (await byIdempotencyKey(forked(ctx), idempotency));
   if (!prior) throw new Error(`appointment ${booked} was found by its idempotency key, then not`);
   return prior;
 }
 
-async function byIdempotencyKey(em: EntityManager, actor: Actor, idempotency: Idempotency): Promise<AppointmentView | undefined> {
+async function byIdempotencyKey(ctx: ServiceContext, idempotency: Idempotency): Promise<AppointmentView | undefined> {
   const [row] = await query<{ id: number; idempotency_fingerprint: string | null }>(
-    em,
+    ctx.em,
     'select id, idempotency_fingerprint from appointment where idempotency_key = ?',
     [idempotency.key],
   );
   if (!row) return undefined;
   if (row.idempotency_fingerprint !== idempotency.fingerprint) throw new ValidationError('was already used for a different booking request', 'idempotencyKey');
-  return getAppointment(em, actor, row.id);
+  return getAppointment(ctx, row.id);
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -251,17 +254,12 @@ interface LockedAppointment {
  * between the look and the lock, the transaction runs again (LockRace) rather than lock that slot late.
  * Returns the appointment and the slots locked (those that exist).
  */
-async function lockForChange(
-  tx: EntityManager,
-  actor: Actor,
-  id: number,
-  newSlotId?: number,
-): Promise<{ appointment: LockedAppointment; slots: Map<number, LockedSlot> }> {
+async function lockForChange(tx: ServiceContext, id: number, newSlotId?: number): Promise<{ appointment: LockedAppointment; slots: Map<number, LockedSlot> }> {
   const appointmentId = parseInput(idSchema, id);
-  const { slotId } = await getAppointment(tx, actor, appointmentId); // not found for those who may not see it
-  const slots = await lockSlotsForBooking(tx, newSlotId === undefined ? [slotId] : [slotId, newSlotId]);
+  const { slotId } = await getAppointment(tx, appointmentId); // not found for those who may not see it
+  const slots = await lockSlotsForBooking(tx.em, newSlotId === undefined ? [slotId] : [slotId, newSlotId]);
   const [appointment] = await query<LockedAppointment>(
-    tx,
+    tx.em,
     'select id, slot_id, patient_id, doctor_id, status, starts_at from appointment where id = ? for update',
     [appointmentId],
   );
@@ -270,27 +268,27 @@ async function lockForChange(
   return { appointment, slots };
 }
 
-function assertPatientBeforeCutoff(actor: Actor, a: LockedAppointment, verb: 'cancel' | 'reschedule', at: Date): void {
+function assertPatientBeforeCutoff({ actor, clock }: ServiceContext, a: LockedAppointment, verb: 'cancel' | 'reschedule'): void {
   if (isAdmin(actor)) return;
   if (actor.kind !== 'user') throw new AuthError('not logged in');
   if (actor.role !== 'patient') throw new ForbiddenError(`to ${verb} an appointment needs the admin role, or to be its patient`);
   const cutoff = cancelCutoffMs();
-  if (new Date(a.starts_at).getTime() - at.getTime() < cutoff) {
+  if (new Date(a.starts_at).getTime() - clock.now().getTime() < cutoff) {
     throw new ConflictError(`too late to ${verb} online: patients may do so until ${cutoff / 60_000} minutes before the start; ask the clinic`);
   }
 }
 
-export async function cancelAppointment(em: EntityManager, actor: Actor, id: number, raw: CancelInput = {}): Promise<AppointmentView> {
+export async function cancelAppointment(ctx: ServiceContext, id: number, raw: CancelInput | Untrusted = {}): Promise<AppointmentView> {
   const input = parseInput(cancelInput, raw);
-  await transaction(em, async (tx) => {
-    const at = new Date();
-    const { appointment: a } = await lockForChange(tx, actor, id);
+  const { actor } = ctx;
+  await transaction(ctx, async (tx) => {
+    const { appointment: a } = await lockForChange(tx, id);
     if (a.status !== 'booked') throw new ConflictError(`appointment ${a.id} is already ${a.status.replace('_', '-')}`);
-    assertPatientBeforeCutoff(actor, a, 'cancel', at);
+    assertPatientBeforeCutoff(tx, a, 'cancel');
     const reason = input.reason ?? (actor.kind === 'user' && actor.role === 'patient' ? 'cancelled by the patient' : 'cancelled by the clinic');
-    await releasePlaces(tx, actor, { cause: 'cancelled', appointmentIds: [a.id], reason, at });
+    await releasePlaces(tx, { cause: 'cancelled', appointmentIds: [a.id], reason });
   });
-  return getAppointment(em.fork(), actor, id);
+  return getAppointment(forked(ctx), id);
 }
 
 /**
@@ -298,37 +296,37 @@ export async function cancelAppointment(em: EntityManager, actor: Actor, id: num
  * reschedules cannot deadlock), the booking core checks and takes the new place, and only then is the old
  * one freed.
  */
-export async function rescheduleAppointment(em: EntityManager, actor: Actor, id: number, raw: RescheduleInput): Promise<AppointmentView> {
+export async function rescheduleAppointment(ctx: ServiceContext, id: number, raw: RescheduleInput | Untrusted): Promise<AppointmentView> {
   const input = parseInput(rescheduleInput, raw);
   try {
-    await transaction(em, async (tx) => {
-      const at = new Date();
-      const { appointment: a, slots } = await lockForChange(tx, actor, id, input.slotId);
+    await transaction(ctx, async (tx) => {
+      const { appointment: a, slots } = await lockForChange(tx, id, input.slotId);
       if (a.status !== 'booked') throw new ConflictError(`appointment ${a.id} is ${a.status.replace('_', '-')}, not booked`);
-      assertPatientBeforeCutoff(actor, a, 'reschedule', at);
+      assertPatientBeforeCutoff(tx, a, 'reschedule');
       if (a.slot_id === input.slotId) throw new ConflictError(`appointment ${a.id} is already in slot ${input.slotId}`, 'slotId');
       const slot = slots.get(input.slotId);
       if (!slot) throw new NotFoundError('slot', input.slotId, 'slotId');
       const move = { appointmentId: a.id, fromSlotId: a.slot_id };
-      await bookLocked(tx, actor, slot, a.patient_id, { at, moving: move });
-      await releasePlaces(tx, actor, { cause: 'rescheduled', moved: [move], at });
+      await bookLocked(tx, slot, a.patient_id, { moving: move });
+      await releasePlaces(tx, { cause: 'rescheduled', moved: [move] });
     });
   } catch (err) {
     throw bookingRefusal(err);
   }
-  return getAppointment(em.fork(), actor, id);
+  return getAppointment(forked(ctx), id);
 }
 
 /** After the start, the appointment's doctor (or an admin) records how it went. */
-async function finish(em: EntityManager, actor: Actor, id: number, status: 'completed' | 'no_show'): Promise<AppointmentView> {
-  await transaction(em, async (tx) => {
-    const { appointment: a } = await lockForChange(tx, actor, id);
-    await assertTheDoctorOrAdmin(tx, actor, a, status === 'completed' ? 'completing an appointment' : 'marking a no-show');
+async function finish(ctx: ServiceContext, id: number, status: 'completed' | 'no_show'): Promise<AppointmentView> {
+  await transaction(ctx, async (tx) => {
+    const now = tx.clock.now();
+    const { appointment: a } = await lockForChange(tx, id);
+    await assertTheDoctorOrAdmin(tx, a, status === 'completed' ? 'completing an appointment' : 'marking a no-show');
     if (a.status !== 'booked') throw new ConflictError(`appointment ${a.id} is already ${a.status.replace('_', '-')}`);
-    if (new Date(a.starts_at).getTime() > Date.now()) throw new ConflictError(`appointment ${a.id} has not started yet`);
+    if (new Date(a.starts_at).getTime() > now.getTime()) throw new ConflictError(`appointment ${a.id} has not started yet`);
     // booked_count is unchanged: a completed or missed appointment still used its place.
-    await query(tx, 'update appointment set status = ?, updated_at = now() where id = ?', [status, a.id]);
-    audit(tx, actor, {
+    await query(tx.em, 'update appointment set status = ?, updated_at = ? where id = ?', [status, now, a.id]);
+    audit(tx, {
       action: `appointment.${status === 'completed' ? 'complete' : 'no-show'}`,
       entity: 'appointment',
       entityId: a.id,
@@ -336,33 +334,34 @@ async function finish(em: EntityManager, actor: Actor, id: number, status: 'comp
       after: { status },
     });
   });
-  return getAppointment(em.fork(), actor, id);
+  return getAppointment(forked(ctx), id);
 }
 
-async function assertTheDoctorOrAdmin(em: EntityManager, actor: Actor, a: LockedAppointment, what: string): Promise<void> {
+async function assertTheDoctorOrAdmin(ctx: ServiceContext, a: LockedAppointment, what: string): Promise<void> {
+  const { actor } = ctx;
   if (isAdmin(actor)) return;
-  if (actor.kind === 'user' && actor.role === 'doctor' && (await doctorIdOf(em, actor)) === a.doctor_id) return;
+  if (actor.kind === 'user' && actor.role === 'doctor' && (await doctorIdOf(ctx)) === a.doctor_id) return;
   throw new ForbiddenError(`${what} needs the admin role, or to be the appointment's doctor`);
 }
 
-export const completeAppointment = (em: EntityManager, actor: Actor, id: number) => finish(em, actor, id, 'completed');
-export const markNoShow = (em: EntityManager, actor: Actor, id: number) => finish(em, actor, id, 'no_show');
+export const completeAppointment = (ctx: ServiceContext, id: number) => finish(ctx, id, 'completed');
+export const markNoShow = (ctx: ServiceContext, id: number) => finish(ctx, id, 'no_show');
 
 /** The doctor's notes on a visit (replacing earlier notes). */
-export async function noteAppointment(em: EntityManager, actor: Actor, id: number, raw: NoteInput): Promise<AppointmentView> {
+export async function noteAppointment(ctx: ServiceContext, id: number, raw: NoteInput | Untrusted): Promise<AppointmentView> {
   const input = parseInput(noteInput, raw);
-  await transaction(em, async (tx) => {
+  await transaction(ctx, async (tx) => {
     const appointmentId = parseInput(idSchema, id);
-    await getAppointment(tx, actor, appointmentId);
+    await getAppointment(tx, appointmentId);
     const [a] = await query<LockedAppointment & { notes: string | null }>(
-      tx,
+      tx.em,
       'select id, slot_id, patient_id, doctor_id, status, starts_at, notes from appointment where id = ? for update',
       [appointmentId],
     );
     if (!a) throw new NotFoundError('appointment', appointmentId); // appointments are never deleted: only a bug gets here
-    await assertTheDoctorOrAdmin(tx, actor, a, 'writing notes');
-    await query(tx, 'update appointment set notes = ?, updated_at = now() where id = ?', [input.text, a.id]);
-    audit(tx, actor, { action: 'appointment.note', entity: 'appointment', entityId: a.id, before: { notes: a.notes }, after: { notes: input.text } });
+    await assertTheDoctorOrAdmin(tx, a, 'writing notes');
+    await query(tx.em, 'update appointment set notes = ?, updated_at = ? where id = ?', [input.text, tx.clock.now(), a.id]);
+    audit(tx, { action: 'appointment.note', entity: 'appointment', entityId: a.id, before: { notes: a.notes }, after: { notes: input.text } });
   });
-  return getAppointment(em.fork(), actor, id);
+  return getAppointment(forked(ctx), id);
 }

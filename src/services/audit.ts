@@ -6,9 +6,9 @@
 //
 // Issue [5/7] adds an outbox event (reminders, webhooks) beside each audit event, in the same transaction:
 // add it HERE, in `audit()` and in `insertAuditRecordsSql`, and every path that changes data gets it.
-import type { EntityManager } from '@mikro-orm/postgresql';
 import { AuditEvent } from '../domain/entities/index.js';
 import { actorId, type Actor } from '../domain/roles.js';
+import type { ServiceContext } from './context.js';
 
 /** What a service says about a change. */
 export interface AuditEntry {
@@ -47,12 +47,13 @@ export function auditRecord(actor: Actor, entry: AuditEntry, at: Date): AuditRec
 
 /**
  * Queues an audit event in the caller's unit of work, so it commits (or rolls back) with the change it
- * records. Call inside the same `transaction()` (./locks.ts) as the mutation.
+ * records: by the context's actor, at the context's "now". Call with the context `transaction()` (./locks.ts)
+ * gives the work that makes the change.
  */
-export function audit(em: EntityManager, actor: Actor, entry: AuditEntry, at: Date = new Date()): void {
+export function audit(tx: ServiceContext, entry: AuditEntry): void {
   // The entity names the relation `actor` (a user reference by id); the record, like the statements, `actorId`.
-  const { actorId: actorUserId, ...record } = auditRecord(actor, entry, at);
-  em.create(AuditEvent, { ...record, actor: actorUserId });
+  const { actorId: actorUserId, ...record } = auditRecord(tx.actor, entry, tx.clock.now());
+  tx.em.create(AuditEvent, { ...record, actor: actorUserId });
 }
 
 /** Audit records as the value of a jsonb parameter of `insertAuditRecordsSql`. */

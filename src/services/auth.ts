@@ -4,6 +4,7 @@ import { createSecretKey, randomBytes, type KeyObject } from 'node:crypto';
 import bcrypt from 'bcryptjs';
 import jwt from 'jsonwebtoken';
 import type { Sql } from '../db/sql.js';
+import type { Clock } from '../domain/clock.js';
 import { parseDuration } from '../domain/durations.js';
 import { AuthError, ValidationError } from '../domain/errors.js';
 import { ROLES, type Actor, type Role } from '../domain/roles.js';
@@ -97,14 +98,19 @@ function hmacKey(key: string): KeyObject {
   return k;
 }
 
-export function issueToken(user: { id: number; role: Role; tokenVersion: number }, key: string): IssuedToken {
+/**
+ * A token for the user, issued at the clock's "now" (jsonwebtoken would read the machine's time itself: given
+ * `iat`, it counts the expiry from there), so a frozen clock issues tokens that it also accepts.
+ */
+export function issueToken(user: { id: number; role: Role; tokenVersion: number }, key: string, clock: Clock): IssuedToken {
   const expiresIn = tokenTtlSeconds();
-  const accessToken = jwt.sign({ role: user.role, tv: user.tokenVersion }, hmacKey(key), {
+  const iat = Math.floor(clock.now().getTime() / 1000);
+  const accessToken = jwt.sign({ role: user.role, tv: user.tokenVersion, iat }, hmacKey(key), {
     algorithm: JWT_ALGORITHM,
     subject: String(user.id),
     expiresIn,
   });
-  return { accessToken, expiresIn, expiresAt: new Date(Date.now() + expiresIn * 1000).toISOString() };
+  return { accessToken, expiresIn, expiresAt: new Date((iat + expiresIn) * 1000).toISOString() };
 }
 
 export interface AuthRow {
@@ -166,12 +172,13 @@ const MAX_VERIFIED_TOKENS = 10_000;
  * The claims, once the signature is known to be ours. Only a token signed with our key can learn more than
  * INVALID_TOKEN from here on (that it expired, or was revoked): a forger cannot, so nothing leaks.
  */
-function verifiedClaims(token: string, key: string): TokenClaims {
+function verifiedClaims(token: string, key: string, clock: Clock): TokenClaims {
+  const nowMs = clock.now().getTime();
   const known = verifiedTokens.get(token);
-  if (known && known.key === key && known.claims.exp * 1000 > Date.now()) return known.claims;
+  if (known && known.key === key && known.claims.exp * 1000 > nowMs) return known.claims;
   let claims: TokenClaims;
   try {
-    claims = jwt.verify(token, hmacKey(key), { algorithms: [JWT_ALGORITHM] }) as TokenClaims;
+    claims = jwt.verify(token, hmacKey(key), { algorithms: [JWT_ALGORITHM], clockTimestamp: Math.floor(nowMs / 1000) }) as TokenClaims;
   } catch (err) {
     // jsonwebtoken checks the signature before the expiry: an expired token here is one we signed.
     if (err instanceof jwt.TokenExpiredError) throw new AuthError(`the token expired at ${err.expiredAt.toISOString()}: log in again`);
@@ -189,16 +196,18 @@ export interface UserCache {
 
 /**
  * Checks a bearer token against the database: the shape of its claims, its signature (HS256 only: `alg:
- * none` and others are refused), expiry, and that the user still exists, is active and has not revoked it
- * (token_version). Claims and signature are judged before the user's row is: with ASCEND_JWT_SECRET before
- * anything is read; with the key kept in the database, the key comes in the same (single) query as the row.
- * No query, when `users` remembers the user (it forgets them as soon as their row changes).
+ * none` and others are refused), expiry (at the clock's "now"), and that the user still exists, is active and
+ * has not revoked it (token_version). Claims and signature are judged before the user's row is: with
+ * ASCEND_JWT_SECRET before anything is read; with the key kept in the database, the key comes in the same
+ * (single) query as the row. No query, when `users` remembers the user (it forgets them as soon as their row
+ * changes). It makes the actor a service context is built with, so it takes the clock, not a context.
  */
-export async function authenticate(sql: Sql, token: string | undefined, users?: UserCache): Promise<Authenticated> {
+export async function authenticate(sql: Sql, token: string | undefined, options: { clock: Clock; users?: UserCache }): Promise<Authenticated> {
   if (!token) throw new AuthError(NOT_LOGGED_IN);
+  const { clock, users } = options;
   const id = claimedId(token);
   const operatorKey = process.env.ASCEND_JWT_SECRET;
-  const early = operatorKey ? verifiedClaims(token, operatorKey) : undefined;
+  const early = operatorKey ? verifiedClaims(token, operatorKey, clock) : undefined;
 
   const load = async () =>
     (
@@ -214,7 +223,7 @@ export async function authenticate(sql: Sql, token: string | undefined, users?: 
   // An unknown user, or no key at all (another database, not initialised): the same answer as a forgery.
   const key = operatorKey || row?.jwt_secret;
   if (!row || !key) throw new AuthError(INVALID_TOKEN);
-  const claims = early ?? verifiedClaims(token, key);
+  const claims = early ?? verifiedClaims(token, key, clock);
 
   // From here the token is one we signed: its holder may learn why it no longer works.
   if (!row.is_active) throw new AuthError('this user is deactivated');

@@ -1,7 +1,7 @@
 import type { LockMode, EntityManager } from '@mikro-orm/postgresql';
 import { Clinic, Doctor } from '../domain/entities/index.js';
 import { ConflictError, DuplicateError, NotFoundError, ValidationError } from '../domain/errors.js';
-import { requireRole, type Actor } from '../domain/roles.js';
+import { requireRole } from '../domain/roles.js';
 import { id as idSchema, type Page } from '../domain/schemas/common.js';
 import {
   createClinicInput,
@@ -11,9 +11,10 @@ import {
   type ListClinicsInput,
   type UpdateClinicInput,
 } from '../domain/schemas/clinics.js';
-import { parseInput } from '../domain/validation.js';
+import { parseInput, type Untrusted } from '../domain/validation.js';
 import { clinicView, type ClinicView } from '../domain/views.js';
 import { audit } from './audit.js';
+import type { ServiceContext } from './context.js';
 import { lockParentForChange, transaction } from './locks.js';
 import { likePattern, query, refusedBy } from './support.js';
 
@@ -46,14 +47,14 @@ async function clinicForChange(tx: EntityManager, id: number): Promise<Clinic> {
   return clinic;
 }
 
-export async function createClinic(em: EntityManager, actor: Actor, raw: CreateClinicInput): Promise<ClinicView> {
-  requireRole(actor, ['admin'], 'creating clinics');
+export async function createClinic(ctx: ServiceContext, raw: CreateClinicInput | Untrusted): Promise<ClinicView> {
+  requireRole(ctx.actor, ['admin'], 'creating clinics');
   const input = parseInput(createClinicInput, raw);
-  await assertZoneKnownToDatabase(em, input.timezone);
+  await assertZoneKnownToDatabase(ctx.em, input.timezone);
   return refusedBy(
     () =>
-      transaction(em, async (tx) => {
-        const clinic = tx.create(Clinic, {
+      transaction(ctx, async (tx) => {
+        const clinic = tx.em.create(Clinic, {
           ...input,
           address: input.address ?? null,
           state: input.state ?? null,
@@ -61,12 +62,12 @@ export async function createClinic(em: EntityManager, actor: Actor, raw: CreateC
           phone: input.phone ?? null,
           email: input.email ?? null,
           isActive: true,
-          createdAt: new Date(),
-          updatedAt: new Date(),
+          createdAt: tx.clock.now(),
+          updatedAt: tx.clock.now(),
         });
-        await tx.flush();
+        await tx.em.flush();
         const view = clinicView(clinic);
-        audit(tx, actor, { action: 'clinic.create', entity: 'clinic', entityId: clinic.id, after: view });
+        audit(tx, { action: 'clinic.create', entity: 'clinic', entityId: clinic.id, after: view });
         return view;
       }),
     clinicConstraints,
@@ -74,9 +75,9 @@ export async function createClinic(em: EntityManager, actor: Actor, raw: CreateC
 }
 
 /** Any signed-in user may browse clinics (patients choose where to book). */
-export async function listClinics(em: EntityManager, _actor: Actor, raw: ListClinicsInput): Promise<Page<ClinicView>> {
+export async function listClinics(ctx: ServiceContext, raw: ListClinicsInput | Untrusted): Promise<Page<ClinicView>> {
   const input = parseInput(listClinicsInput, raw);
-  const qb = em.createQueryBuilder(Clinic, 'c').select('*');
+  const qb = ctx.em.createQueryBuilder(Clinic, 'c').select('*');
   if (!input.includeInactive) qb.andWhere({ isActive: true });
   if (input.city) qb.andWhere('lower(c.city) = lower(?)', [input.city]);
   if (input.search) {
@@ -88,25 +89,25 @@ export async function listClinics(em: EntityManager, _actor: Actor, raw: ListCli
   return { items: clinics.map(clinicView), total, limit: input.limit, offset: input.offset };
 }
 
-export async function getClinic(em: EntityManager, _actor: Actor, id: number): Promise<ClinicView> {
-  return clinicView(await findClinic(em, id));
+export async function getClinic(ctx: ServiceContext, id: number): Promise<ClinicView> {
+  return clinicView(await findClinic(ctx.em, id));
 }
 
-export async function updateClinic(em: EntityManager, actor: Actor, id: number, raw: UpdateClinicInput): Promise<ClinicView> {
-  requireRole(actor, ['admin'], 'updating clinics');
+export async function updateClinic(ctx: ServiceContext, id: number, raw: UpdateClinicInput | Untrusted): Promise<ClinicView> {
+  requireRole(ctx.actor, ['admin'], 'updating clinics');
   const input = parseInput(updateClinicInput, raw);
   const changes = Object.fromEntries(Object.entries(input).filter(([, v]) => v !== undefined));
   if (!Object.keys(changes).length) throw new ValidationError('nothing to update: give at least one field to change');
-  await assertZoneKnownToDatabase(em, input.timezone);
+  await assertZoneKnownToDatabase(ctx.em, input.timezone);
   return refusedBy(
     () =>
-      transaction(em, async (tx) => {
-        const clinic = await clinicForChange(tx, id);
+      transaction(ctx, async (tx) => {
+        const clinic = await clinicForChange(tx.em, id);
         const before = clinicView(clinic);
-        tx.assign(clinic, changes);
-        await tx.flush();
+        tx.em.assign(clinic, changes);
+        await tx.em.flush();
         const after = clinicView(clinic);
-        audit(tx, actor, { action: 'clinic.update', entity: 'clinic', entityId: clinic.id, before, after });
+        audit(tx, { action: 'clinic.update', entity: 'clinic', entityId: clinic.id, before, after });
         return after;
       }),
     clinicConstraints,
@@ -117,12 +118,12 @@ export async function updateClinic(em: EntityManager, actor: Actor, id: number, 
  * Deactivates a clinic with no active doctors. The clinic row is locked, and doctor creation and a doctor's
  * move take a share lock on it, so no doctor can join while this decides.
  */
-export async function deactivateClinic(em: EntityManager, actor: Actor, id: number): Promise<ClinicView> {
-  requireRole(actor, ['admin'], 'deactivating clinics');
-  return transaction(em, async (tx) => {
-    const clinic = await clinicForChange(tx, id);
+export async function deactivateClinic(ctx: ServiceContext, id: number): Promise<ClinicView> {
+  requireRole(ctx.actor, ['admin'], 'deactivating clinics');
+  return transaction(ctx, async (tx) => {
+    const clinic = await clinicForChange(tx.em, id);
     if (!clinic.isActive) throw new ConflictError(`clinic ${clinic.id} is already deactivated`);
-    const active = await tx.find(Doctor, { clinic, isActive: true }, { fields: ['id'], orderBy: { id: 'asc' } });
+    const active = await tx.em.find(Doctor, { clinic, isActive: true }, { fields: ['id'], orderBy: { id: 'asc' } });
     if (active.length) {
       const ids = active.map((d) => d.id);
       throw new ConflictError(
@@ -131,9 +132,9 @@ export async function deactivateClinic(em: EntityManager, actor: Actor, id: numb
     }
     const before = clinicView(clinic);
     clinic.isActive = false;
-    await tx.flush();
+    await tx.em.flush();
     const after = clinicView(clinic);
-    audit(tx, actor, { action: 'clinic.deactivate', entity: 'clinic', entityId: clinic.id, before, after });
+    audit(tx, { action: 'clinic.deactivate', entity: 'clinic', entityId: clinic.id, before, after });
     return after;
   });
 }

@@ -1,7 +1,7 @@
 import { LockMode, type EntityManager } from '@mikro-orm/postgresql';
 import { Doctor, DoctorLeave } from '../domain/entities/index.js';
 import { AuthError, ConflictError, DuplicateError, ForbiddenError, NotFoundError, ValidationError } from '../domain/errors.js';
-import { isAdmin, requireRole, type Actor } from '../domain/roles.js';
+import { isAdmin, requireRole } from '../domain/roles.js';
 import { id as idSchema, pagination, type Page } from '../domain/schemas/common.js';
 import {
   addLeaveInput,
@@ -16,12 +16,13 @@ import {
   type UpdateDoctorInput,
 } from '../domain/schemas/doctors.js';
 import { formatLocal, parseDateInput } from '../domain/time.js';
-import { parseInput } from '../domain/validation.js';
+import { parseInput, type Untrusted } from '../domain/validation.js';
 import { doctorView, leaveView, type DoctorView, type LeaveRow, type LeaveView } from '../domain/views.js';
 import { z } from 'zod';
 import { audit } from './audit.js';
 import { releasePlaces } from './booking/release.js';
 import { findClinic } from './clinics.js';
+import type { ServiceContext } from './context.js';
 import { lockParentForChange, lockSlotsOfDoctor, transaction } from './locks.js';
 import { doctorIdOf, likePattern, pageOfRows, query, refusedBy } from './support.js';
 import { buildUser, userConstraints } from './users.js';
@@ -66,16 +67,16 @@ async function clinicForDoctor(em: EntityManager, clinicId: number) {
 }
 
 /** Creates the doctor's user and profile in one transaction: a refusal of either leaves nothing behind. */
-export async function createDoctor(em: EntityManager, actor: Actor, raw: CreateDoctorInput): Promise<DoctorView> {
-  requireRole(actor, ['admin'], 'creating doctors');
+export async function createDoctor(ctx: ServiceContext, raw: CreateDoctorInput | Untrusted): Promise<DoctorView> {
+  requireRole(ctx.actor, ['admin'], 'creating doctors');
   const input = parseInput(createDoctorInput, raw);
   return refusedBy(
     () =>
-      transaction(em, async (tx) => {
-        const clinic = await clinicForDoctor(tx, input.clinicId);
-        await assertLicenseFree(tx, input.licenseNumber);
+      transaction(ctx, async (tx) => {
+        const clinic = await clinicForDoctor(tx.em, input.clinicId);
+        await assertLicenseFree(tx.em, input.licenseNumber);
         const user = await buildUser(tx, { email: input.email, name: input.name, password: input.password, role: 'doctor', mobile: input.mobile });
-        const doctor = tx.create(Doctor, {
+        const doctor = tx.em.create(Doctor, {
           user,
           clinic,
           specialty: input.specialty,
@@ -84,12 +85,12 @@ export async function createDoctor(em: EntityManager, actor: Actor, raw: CreateD
           experienceYears: input.experienceYears,
           maxPatientsPerDay: input.maxPatientsPerDay,
           isActive: true,
-          createdAt: new Date(),
-          updatedAt: new Date(),
+          createdAt: tx.clock.now(),
+          updatedAt: tx.clock.now(),
         });
-        await tx.flush();
+        await tx.em.flush();
         const view = doctorView(doctor);
-        audit(tx, actor, { action: 'doctor.create', entity: 'doctor', entityId: doctor.id, after: view });
+        audit(tx, { action: 'doctor.create', entity: 'doctor', entityId: doctor.id, after: view });
         return view;
       }),
     doctorConstraints,
@@ -97,9 +98,9 @@ export async function createDoctor(em: EntityManager, actor: Actor, raw: CreateD
 }
 
 /** Any signed-in user may browse doctors. Filters run in SQL, on indexed columns where they are common. */
-export async function listDoctors(em: EntityManager, _actor: Actor, raw: ListDoctorsInput): Promise<Page<DoctorView>> {
+export async function listDoctors(ctx: ServiceContext, raw: ListDoctorsInput | Untrusted): Promise<Page<DoctorView>> {
   const input = parseInput(listDoctorsInput, raw);
-  const qb = em.createQueryBuilder(Doctor, 'd').select('*').joinAndSelect('d.user', 'u').joinAndSelect('d.clinic', 'c');
+  const qb = ctx.em.createQueryBuilder(Doctor, 'd').select('*').joinAndSelect('d.user', 'u').joinAndSelect('d.clinic', 'c');
   if (!input.includeInactive) qb.andWhere({ isActive: true });
   if (input.clinicId) qb.andWhere({ clinic: input.clinicId });
   if (input.specialty) qb.andWhere('lower(d.specialty) = lower(?)', [input.specialty]);
@@ -113,12 +114,12 @@ export async function listDoctors(em: EntityManager, _actor: Actor, raw: ListDoc
   return { items: doctors.map(doctorView), total, limit: input.limit, offset: input.offset };
 }
 
-export async function getDoctor(em: EntityManager, _actor: Actor, id: number): Promise<DoctorView> {
-  return doctorView(await findDoctor(em, id));
+export async function getDoctor(ctx: ServiceContext, id: number): Promise<DoctorView> {
+  return doctorView(await findDoctor(ctx.em, id));
 }
 
-export async function updateDoctor(em: EntityManager, actor: Actor, id: number, raw: UpdateDoctorInput): Promise<DoctorView> {
-  requireRole(actor, ['admin'], 'updating doctors');
+export async function updateDoctor(ctx: ServiceContext, id: number, raw: UpdateDoctorInput | Untrusted): Promise<DoctorView> {
+  requireRole(ctx.actor, ['admin'], 'updating doctors');
   const input = parseInput(updateDoctorInput, raw);
   const { name, mobile, clinicId, ...profile } = input;
   const changes = Object.fromEntries(Object.entries(profile).filter(([, v]) => v !== undefined));
@@ -127,22 +128,22 @@ export async function updateDoctor(em: EntityManager, actor: Actor, id: number, 
   }
   return refusedBy(
     () =>
-      transaction(em, async (tx) => {
-        const doctor = await doctorForChange(tx, id);
+      transaction(ctx, async (tx) => {
+        const doctor = await doctorForChange(tx.em, id);
         const before = doctorView(doctor);
-        if (input.licenseNumber) await assertLicenseFree(tx, input.licenseNumber, doctor.id);
+        if (input.licenseNumber) await assertLicenseFree(tx.em, input.licenseNumber, doctor.id);
         if (clinicId !== undefined && clinicId !== doctor.clinic.id) {
-          doctor.clinic = await clinicForDoctor(tx, clinicId);
+          doctor.clinic = await clinicForDoctor(tx.em, clinicId);
           await moveFutureSlots(tx, doctor.id, clinicId);
         }
         // The record shows its user's name and mobile: changing only those changes the record too.
-        if ((name !== undefined && name !== doctor.user.name) || (mobile !== undefined && mobile !== doctor.user.mobile)) doctor.updatedAt = new Date();
+        if ((name !== undefined && name !== doctor.user.name) || (mobile !== undefined && mobile !== doctor.user.mobile)) doctor.updatedAt = tx.clock.now();
         if (name !== undefined) doctor.user.name = name;
         if (mobile !== undefined) doctor.user.mobile = mobile;
-        tx.assign(doctor, changes);
-        await tx.flush();
+        tx.em.assign(doctor, changes);
+        await tx.em.flush();
         const after = doctorView(doctor);
-        audit(tx, actor, { action: 'doctor.update', entity: 'doctor', entityId: doctor.id, before, after });
+        audit(tx, { action: 'doctor.update', entity: 'doctor', entityId: doctor.id, before, after });
         return after;
       }),
     doctorConstraints,
@@ -154,23 +155,23 @@ export async function updateDoctor(em: EntityManager, actor: Actor, id: number, 
  * future booked appointments, unless `cancelBookings`, which cancels those in the same transaction.
  */
 export async function deactivateDoctor(
-  em: EntityManager,
-  actor: Actor,
+  ctx: ServiceContext,
   id: number,
-  raw: DeactivateDoctorInput = {},
+  raw: DeactivateDoctorInput | Untrusted = {},
 ): Promise<DoctorView & { cancelledAppointmentIds: number[] }> {
-  requireRole(actor, ['admin'], 'deactivating doctors');
+  requireRole(ctx.actor, ['admin'], 'deactivating doctors');
   const input = parseInput(deactivateDoctorInput, raw);
-  return transaction(em, async (tx) => {
-    const doctor = await doctorForChange(tx, id);
+  return transaction(ctx, async (tx) => {
+    const now = tx.clock.now();
+    const doctor = await doctorForChange(tx.em, id);
     if (!doctor.isActive) throw new ConflictError(`doctor ${doctor.id} is already deactivated`);
     const before = doctorView(doctor);
     // Lock the future slots (after the doctor, in id order: ./locks.ts) so no booking slips in while we decide.
-    await lockSlotsOfDoctor(tx, doctor.id, 'is_active and ends_at > now()');
+    await lockSlotsOfDoctor(tx.em, doctor.id, 'is_active and ends_at > ?', [now]);
     const booked = await query<{ id: number }>(
-      tx,
-      `select id from appointment where doctor_id = ? and status = 'booked' and starts_at > now() order by starts_at, id`,
-      [doctor.id],
+      tx.em,
+      `select id from appointment where doctor_id = ? and status = 'booked' and starts_at > ? order by starts_at, id`,
+      [doctor.id, now],
     );
     let cancelled: number[] = [];
     if (booked.length) {
@@ -179,17 +180,15 @@ export async function deactivateDoctor(
           `doctor ${doctor.id} has`,
           booked.map((b) => b.id),
         );
-      cancelled = (await releasePlaces(tx, actor, { cause: 'doctor-deactivated', appointmentIds: booked.map((b) => b.id), at: new Date() })).map(
-        (f) => f.appointmentId,
-      );
+      cancelled = (await releasePlaces(tx, { cause: 'doctor-deactivated', appointmentIds: booked.map((b) => b.id) })).map((f) => f.appointmentId);
     }
-    await query(tx, 'update slot set is_active = false, updated_at = now() where doctor_id = ? and is_active and starts_at > now()', [doctor.id]);
+    await query(tx.em, 'update slot set is_active = false, updated_at = ? where doctor_id = ? and is_active and starts_at > ?', [now, doctor.id, now]);
     doctor.isActive = false;
     doctor.user.isActive = false;
     doctor.user.tokenVersion += 1;
-    await tx.flush();
+    await tx.em.flush();
     const after = doctorView(doctor);
-    audit(tx, actor, { action: 'doctor.deactivate', entity: 'doctor', entityId: doctor.id, before, after: { ...after, cancelledAppointmentIds: cancelled } });
+    audit(tx, { action: 'doctor.deactivate', entity: 'doctor', entityId: doctor.id, before, after: { ...after, cancelledAppointmentIds: cancelled } });
     return { ...after, cancelledAppointmentIds: cancelled };
   });
 }
@@ -198,12 +197,13 @@ export async function deactivateDoctor(
  * A doctor who moves takes their future schedule along: their future slots move to the new clinic. Booked
  * appointments are not moved behind patients' backs: the move is refused until they are cancelled or moved.
  */
-async function moveFutureSlots(em: EntityManager, doctorId: number, clinicId: number): Promise<void> {
-  await lockSlotsOfDoctor(em, doctorId, 'is_active and starts_at > now()');
+async function moveFutureSlots(tx: ServiceContext, doctorId: number, clinicId: number): Promise<void> {
+  const now = tx.clock.now();
+  await lockSlotsOfDoctor(tx.em, doctorId, 'is_active and starts_at > ?', [now]);
   const booked = await query<{ id: number }>(
-    em,
-    `select id from appointment where doctor_id = ? and status = 'booked' and starts_at > now() order by starts_at, id`,
-    [doctorId],
+    tx.em,
+    `select id from appointment where doctor_id = ? and status = 'booked' and starts_at > ? order by starts_at, id`,
+    [doctorId, now],
   );
   if (booked.length) {
     const list =
@@ -216,7 +216,7 @@ async function moveFutureSlots(em: EntityManager, doctorId: number, clinicId: nu
       'clinicId',
     );
   }
-  await query(em, 'update slot set clinic_id = ?, updated_at = now() where doctor_id = ? and is_active and starts_at > now()', [clinicId, doctorId]);
+  await query(tx.em, 'update slot set clinic_id = ?, updated_at = ? where doctor_id = ? and is_active and starts_at > ?', [clinicId, now, doctorId, now]);
 }
 
 function bookingsInTheWay(subject: string, ids: number[]): ConflictError {
@@ -231,9 +231,10 @@ function bookingsInTheWay(subject: string, ids: number[]): ConflictError {
 // Leave
 
 /** Admins act on any doctor's schedule (slots, hours, leave); a doctor on their own. */
-export async function assertMayManageDoctor(em: EntityManager, actor: Actor, doctorId: number, what: string): Promise<void> {
+export async function assertMayManageDoctor(ctx: ServiceContext, doctorId: number, what: string): Promise<void> {
+  const { actor } = ctx;
   if (isAdmin(actor)) return;
-  if (actor.kind === 'user' && actor.role === 'doctor' && (await doctorIdOf(em, actor)) === doctorId) return;
+  if (actor.kind === 'user' && actor.role === 'doctor' && (await doctorIdOf(ctx)) === doctorId) return;
   if (actor.kind !== 'user') throw new AuthError('not logged in');
   throw new ForbiddenError(`${what} for doctor ${doctorId} needs the admin role, or to be that doctor`);
 }
@@ -243,32 +244,31 @@ export async function assertMayManageDoctor(em: EntityManager, actor: Actor, doc
  * Booked appointments inside it are refused, or cancelled with `cancelBookings` in the same transaction.
  */
 export async function addLeave(
-  em: EntityManager,
-  actor: Actor,
+  ctx: ServiceContext,
   doctorId: number,
-  raw: AddLeaveInput,
+  raw: AddLeaveInput | Untrusted,
 ): Promise<LeaveView & { cancelledAppointmentIds: number[] }> {
   const input = parseInput(addLeaveInput, raw);
-  const doctor = await findDoctor(em, doctorId);
-  await assertMayManageDoctor(em, actor, doctor.id, 'managing leave');
+  const doctor = await findDoctor(ctx.em, doctorId);
+  await assertMayManageDoctor(ctx, doctor.id, 'managing leave');
   const tz = doctor.clinic.timezone;
   const from = parseDateInput(input.from, tz, 'from').instant;
   const to = parseDateInput(input.to, tz, 'to', { endOfDay: true }).instant;
   if (to <= from) throw new ValidationError('must be after from (a whole day of to is included)', 'to');
   return refusedBy(
     () =>
-      transaction(em, async (tx) => {
+      transaction(ctx, async (tx) => {
         // Serialise with bookings: they lock the slot, then look for leave; we lock the slots (in id order:
         // ./locks.ts), then add it.
-        await lockSlotsOfDoctor(tx, doctor.id, 'tstzrange(starts_at, ends_at) && tstzrange(?::timestamptz, ?::timestamptz)', [from, to]);
+        await lockSlotsOfDoctor(tx.em, doctor.id, 'tstzrange(starts_at, ends_at) && tstzrange(?::timestamptz, ?::timestamptz)', [from, to]);
         const [clash] = await query<LeaveRow>(
-          tx,
+          tx.em,
           'select * from doctor_leave where doctor_id = ? and tstzrange(starts_at, ends_at) && tstzrange(?::timestamptz, ?::timestamptz) limit 1',
           [doctor.id, from, to],
         );
         if (clash) throw new ConflictError(`overlaps leave ${clash.id} (${formatLocal(clash.starts_at, tz)} until ${formatLocal(clash.ends_at, tz)})`, 'from');
         const booked = await query<{ id: number }>(
-          tx,
+          tx.em,
           `select id from appointment where doctor_id = ? and status = 'booked' and tstzrange(starts_at, ends_at) && tstzrange(?::timestamptz, ?::timestamptz) order by starts_at, id`,
           [doctor.id, from, to],
         );
@@ -279,24 +279,22 @@ export async function addLeave(
               'the leave has',
               booked.map((b) => b.id),
             );
-          cancelled = (await releasePlaces(tx, actor, { cause: 'doctor-on-leave', appointmentIds: booked.map((b) => b.id), at: new Date() })).map(
-            (f) => f.appointmentId,
-          );
+          cancelled = (await releasePlaces(tx, { cause: 'doctor-on-leave', appointmentIds: booked.map((b) => b.id) })).map((f) => f.appointmentId);
         }
-        const leave = tx.create(DoctorLeave, {
+        const leave = tx.em.create(DoctorLeave, {
           doctor,
           startsAt: from,
           endsAt: to,
           reason: input.reason ?? null,
-          createdAt: new Date(),
-          updatedAt: new Date(),
+          createdAt: tx.clock.now(),
+          updatedAt: tx.clock.now(),
         });
-        await tx.flush();
+        await tx.em.flush();
         const view = leaveView(
           { id: leave.id, doctor_id: doctor.id, starts_at: from, ends_at: to, reason: leave.reason ?? null, created_at: leave.createdAt },
           tz,
         );
-        audit(tx, actor, { action: 'leave.add', entity: 'doctor_leave', entityId: leave.id, after: { ...view, cancelledAppointmentIds: cancelled } });
+        audit(tx, { action: 'leave.add', entity: 'doctor_leave', entityId: leave.id, after: { ...view, cancelledAppointmentIds: cancelled } });
         return { ...view, cancelledAppointmentIds: cancelled };
       }),
     doctorConstraints,
@@ -306,39 +304,39 @@ export async function addLeave(
 const leavePage = z.strictObject({ ...pagination, includePast: z.boolean().default(false) });
 
 /** A doctor's leave, soonest first; past leave only with `includePast`. Any signed-in user may look. */
-export async function listLeave(em: EntityManager, _actor: Actor, doctorId: number, raw: z.input<typeof leavePage> = {}): Promise<Page<LeaveView>> {
+export async function listLeave(ctx: ServiceContext, doctorId: number, raw: z.input<typeof leavePage> | Untrusted = {}): Promise<Page<LeaveView>> {
   const page = parseInput(leavePage, raw);
-  const doctor = await findDoctor(em, doctorId);
-  const past = page.includePast ? '' : 'and ends_at > now()';
+  const doctor = await findDoctor(ctx.em, doctorId);
+  const past = page.includePast ? '' : 'and ends_at > ?';
   const { rows, total } = await pageOfRows<LeaveRow & { total: string }>(
-    em,
+    ctx.em,
     `select *, count(*) over () as total from doctor_leave where doctor_id = ? ${past} order by starts_at`,
-    [doctor.id],
+    page.includePast ? [doctor.id] : [doctor.id, ctx.clock.now()],
     page.limit,
     page.offset,
   );
   return { items: rows.map((r) => leaveView(r, doctor.clinic.timezone)), total, limit: page.limit, offset: page.offset };
 }
 
-export async function removeLeave(em: EntityManager, actor: Actor, leaveId: number, doctorId?: number): Promise<LeaveView> {
+export async function removeLeave(ctx: ServiceContext, leaveId: number, doctorId?: number): Promise<LeaveView> {
   const id = parseInput(idSchema, leaveId);
-  return transaction(em, async (tx) => {
+  return transaction(ctx, async (tx) => {
     const [row] = await query<LeaveRow & { timezone: string }>(
-      tx,
+      tx.em,
       'select l.*, c.timezone from doctor_leave l join doctor d on d.id = l.doctor_id join clinic c on c.id = d.clinic_id where l.id = ? for update of l',
       [id],
     );
     if (!row || (doctorId !== undefined && row.doctor_id !== doctorId)) throw new NotFoundError('leave', id);
-    await assertMayManageDoctor(tx, actor, row.doctor_id, 'managing leave');
-    await query(tx, 'delete from doctor_leave where id = ?', [id]);
+    await assertMayManageDoctor(tx, row.doctor_id, 'managing leave');
+    await query(tx.em, 'delete from doctor_leave where id = ?', [id]);
     const view = leaveView(row, row.timezone);
-    audit(tx, actor, { action: 'leave.remove', entity: 'doctor_leave', entityId: id, before: view });
+    audit(tx, { action: 'leave.remove', entity: 'doctor_leave', entityId: id, before: view });
     return view;
   });
 }
 
 /** What the booking flow offers to choose from: specialties of active doctors, and where they practise. */
-export async function bookingChoices(em: EntityManager, _actor: Actor, specialty?: string): Promise<{ specialties: string[]; cities: string[] }> {
+export async function bookingChoices({ em }: ServiceContext, specialty?: string): Promise<{ specialties: string[]; cities: string[] }> {
   // Specialties are kept as typed and compared without case: one choice per specialty, in its commonest spelling.
   const specialties = await query<{ specialty: string }>(
     em,

@@ -3,12 +3,12 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { DoctorHours } from '../domain/entities/index.js';
 import { ConflictError, ValidationError } from '../domain/errors.js';
-import type { Actor } from '../domain/roles.js';
 import { setHoursInput, type SetHoursInput } from '../domain/schemas/slots.js';
 import { clockText, parseClock, parseWeekdays } from '../domain/time.js';
-import { parseInput } from '../domain/validation.js';
+import { parseInput, type Untrusted } from '../domain/validation.js';
 import { hoursView, type DoctorHoursView } from '../domain/views.js';
 import { audit } from './audit.js';
+import type { ServiceContext } from './context.js';
 import { assertMayManageDoctor, findDoctor } from './doctors.js';
 import { slotMinutes } from '../domain/durations.js';
 import { refusedBy } from './support.js';
@@ -41,7 +41,7 @@ export async function windowsOf(em: EntityManager, doctorIds: number[]): Promise
   return byDoctor;
 }
 
-export async function getHours(em: EntityManager, _actor: Actor, doctorId: number): Promise<DoctorHoursView> {
+export async function getHours({ em }: ServiceContext, doctorId: number): Promise<DoctorHoursView> {
   const doctor = await findDoctor(em, doctorId);
   return hoursView(doctor.id, doctor.clinic.timezone, await hoursOf(em, [doctor.id]));
 }
@@ -50,7 +50,7 @@ export async function getHours(em: EntityManager, _actor: Actor, doctorId: numbe
  * Sets the windows of the given weekdays, replacing what those days had (other days stay). Admins, or the
  * doctor themself.
  */
-export async function setHours(em: EntityManager, actor: Actor, doctorId: number, raw: SetHoursInput): Promise<DoctorHoursView> {
+export async function setHours(ctx: ServiceContext, doctorId: number, raw: SetHoursInput | Untrusted): Promise<DoctorHoursView> {
   const input = parseInput(setHoursInput, raw);
   const days = parseWeekdays(input.days, 'days');
   const minutes = slotMinutes(input.length, 'length');
@@ -64,18 +64,18 @@ export async function setHours(em: EntityManager, actor: Actor, doctorId: number
   }
   return refusedBy(
     () =>
-      transaction(em, async (tx) => {
-        const doctor = await findDoctor(tx, doctorId);
-        await assertMayManageDoctor(tx, actor, doctor.id, 'setting working hours');
-        const stored = await hoursOf(tx, [doctor.id]);
+      transaction(ctx, async (tx) => {
+        const doctor = await findDoctor(tx.em, doctorId);
+        await assertMayManageDoctor(tx, doctor.id, 'setting working hours');
+        const stored = await hoursOf(tx.em, [doctor.id]);
         const before = hoursView(doctor.id, doctor.clinic.timezone, stored);
         // The old windows go first, in a flush of their own: the unit of work inserts before it deletes, and
         // doctor_hours_no_overlap is checked at once, so a new window over an old one would be refused.
-        tx.remove(stored.filter((h) => days.includes(h.weekday)));
-        await tx.flush();
+        tx.em.remove(stored.filter((h) => days.includes(h.weekday)));
+        await tx.em.flush();
         for (const day of days) {
           for (const w of windows) {
-            tx.create(DoctorHours, {
+            tx.em.create(DoctorHours, {
               doctor: doctor.id,
               weekday: day,
               startsAtLocal: `${clockText(w.start)}:00`,
@@ -85,9 +85,9 @@ export async function setHours(em: EntityManager, actor: Actor, doctorId: number
             });
           }
         }
-        await tx.flush();
-        const after = hoursView(doctor.id, doctor.clinic.timezone, await hoursOf(tx, [doctor.id]));
-        audit(tx, actor, { action: 'hours.set', entity: 'doctor', entityId: doctor.id, before, after });
+        await tx.em.flush();
+        const after = hoursView(doctor.id, doctor.clinic.timezone, await hoursOf(tx.em, [doctor.id]));
+        audit(tx, { action: 'hours.set', entity: 'doctor', entityId: doctor.id, before, after });
         return after;
       }),
     { doctor_hours_no_overlap: () => new ConflictError('working-hour windows of one day overlap', 'windows') },

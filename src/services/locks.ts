@@ -1,8 +1,8 @@
 /**
  * Transactions and row locks. READ THIS BEFORE WRITING A PATH THAT CHANGES DATA.
  *
- * Every service transaction runs through `transaction()` below (never a bare `em.transactional`), and takes
- * its row locks through the functions of this file, in ONE order:
+ * Every service transaction runs through `transaction(ctx, work)` below (never a bare `em.transactional`), and
+ * takes its row locks through the functions of this file, in ONE order:
  *
  *   1. the doctor: `lockParentForChange` (FOR NO KEY UPDATE) to change it, `lockDoctorsAsRead` (FOR SHARE,
  *      several in id order) to keep what was read of it (active, clinic) true until commit; then, for a
@@ -31,7 +31,10 @@
  */
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { asDomainError, isRetryable, isUnreachable } from '../db/errors.js';
+import { fixedClock } from '../domain/clock.js';
+import { stampWith } from '../domain/entities/base.js';
 import { BusyError, DomainError } from '../domain/errors.js';
+import type { ServiceContext } from './context.js';
 import { intArray, query } from './support.js';
 
 /**
@@ -52,18 +55,27 @@ const FIRST_PAUSE_MS = 10;
 const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**
- * Runs `work` as one transaction on a fork of `em`, and runs it again, from the start and on a fresh fork,
- * when PostgreSQL aborts it for a conflict with a concurrent transaction (deadlock, serialization failure)
- * or it met a LockRace: up to TRANSACTION_ATTEMPTS times, pausing a random time below 10, 20, 40 ms between
- * them (so the contenders do not collide again in step). Then BusyError. Inside an open transaction it is a
- * plain nested one (a savepoint): only the outermost unit of work can be run again. A connection lost
- * mid-transaction is DatabaseUnavailableError, whatever words knex found for it.
+ * Runs `work` as one transaction on a fork of the context's EntityManager, and runs it again, from the start and
+ * on a fresh fork, when PostgreSQL aborts it for a conflict with a concurrent transaction (deadlock,
+ * serialization failure) or it met a LockRace: up to TRANSACTION_ATTEMPTS times, pausing a random time below
+ * 10, 20, 40 ms between them (so the contenders do not collide again in step). Then BusyError. Inside an open
+ * transaction it is a plain nested one (a savepoint): only the outermost unit of work can be run again. A
+ * connection lost mid-transaction is DatabaseUnavailableError, whatever words knex found for it.
+ *
+ * `work` gets the context with the transaction's EntityManager, and a clock that stands still at the instant
+ * this attempt began (as SQL's now() would): the rules it checks and the rows it writes — entity timestamps
+ * included — agree on one "now".
  */
-export async function transaction<T>(em: EntityManager, work: (tx: EntityManager) => Promise<T>): Promise<T> {
-  if (em.isInTransaction()) return em.transactional(work);
+export async function transaction<T>(ctx: ServiceContext, work: (tx: ServiceContext) => Promise<T>): Promise<T> {
+  const run = (em: EntityManager) => {
+    const clock = fixedClock(ctx.clock.now());
+    stampWith(em, clock);
+    return work({ em, actor: ctx.actor, clock });
+  };
+  if (ctx.em.isInTransaction()) return ctx.em.transactional(run);
   for (let attempt = 1; ; attempt++) {
     try {
-      return await em.transactional(work);
+      return await ctx.em.transactional(run);
     } catch (err) {
       if (err instanceof DomainError) throw err;
       if (isRetryable(err) || err instanceof LockRace) {

@@ -1,13 +1,13 @@
 // Utilisation: how much of the offered capacity was booked, per doctor and clinic-local day, and how often
 // booked patients did not come.
-import type { EntityManager } from '@mikro-orm/postgresql';
 import { ForbiddenError } from '../domain/errors.js';
-import { isAdmin, type Actor } from '../domain/roles.js';
+import { isAdmin } from '../domain/roles.js';
 import type { Page } from '../domain/schemas/common.js';
 import { utilisationInput, type UtilisationInput } from '../domain/schemas/appointments.js';
 import { localDateString, parseCalendarDate } from '../domain/time.js';
-import { parseInput } from '../domain/validation.js';
+import { parseInput, type Untrusted } from '../domain/validation.js';
 import { utilisationView, type UtilisationView } from '../domain/views.js';
+import type { ServiceContext } from './context.js';
 import { utilisationRows } from './sql/utilisation.js';
 import { doctorIdOf } from './support.js';
 
@@ -15,20 +15,20 @@ import { doctorIdOf } from './support.js';
  * Admins see every doctor; a doctor only themself. Days are each clinic's local days; the range defaults
  * to the 30 days before and after today.
  */
-export async function utilisationReport(em: EntityManager, actor: Actor, raw: UtilisationInput): Promise<Page<UtilisationView>> {
+export async function utilisationReport(ctx: ServiceContext, raw: UtilisationInput | Untrusted): Promise<Page<UtilisationView>> {
   const input = parseInput(utilisationInput, raw);
   let doctorId = input.doctorId;
-  if (!isAdmin(actor)) {
-    const own = await doctorIdOf(em, actor);
+  if (!isAdmin(ctx.actor)) {
+    const own = await doctorIdOf(ctx);
     if (!own) throw new ForbiddenError('the utilisation report needs the admin role, or to be a doctor');
     if (doctorId !== undefined && doctorId !== own) throw new ForbiddenError('doctors see their own utilisation only', 'doctorId');
     doctorId = own;
   }
-  const today = localDateString(new Date(), 'UTC');
+  const today = localDateString(ctx.clock.now(), 'UTC');
   const shift = (days: number) => new Date(Date.parse(today) + days * 86_400_000).toISOString().slice(0, 10);
   const from = input.from ? parseCalendarDate(input.from, 'from') : shift(-30);
   const to = input.to ? parseCalendarDate(input.to, 'to') : shift(30);
-  const { rows, total } = await utilisationRows(em, { from, to, clinicId: input.clinicId ?? null, doctorId: doctorId ?? null }, input.limit, input.offset);
+  const { rows, total } = await utilisationRows(ctx.em, { from, to, clinicId: input.clinicId ?? null, doctorId: doctorId ?? null }, input.limit, input.offset);
   const items = rows.map(utilisationView);
   return { items, total, limit: input.limit, offset: input.offset };
 }

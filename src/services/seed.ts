@@ -3,25 +3,24 @@
 // error is reported with its path (`doctors[3].license: …`); then everything is written in one transaction.
 // A seed file is read as hostile: FILE may name any file (`ascend seed /etc/shadow`), so no error quotes more
 // of it than a short, escaped excerpt of a seed field's value, and parsing is bounded in time and memory.
-import type { EntityManager } from '@mikro-orm/postgresql';
 import { isCollection, isMap, isNode, isScalar, isSeq, LineCounter, parseDocument, type Document, type ErrorCode, type YAMLError } from 'yaml';
 import { z } from 'zod';
 import { DomainError, ValidationError, type FieldIssue } from '../domain/errors.js';
 import { SYSTEM } from '../domain/roles.js';
 import { createClinicInput } from '../domain/schemas/clinics.js';
 import { createDoctorInput } from '../domain/schemas/doctors.js';
-import { createPatientInput } from '../domain/schemas/patients.js';
 import { createUserInput } from '../domain/schemas/users.js';
-import { fieldIssues, unstorableText } from '../domain/validation.js';
+import { fieldIssues, type Untrusted, unstorableText, untrusted } from '../domain/validation.js';
 import { slotMinutes } from '../domain/durations.js';
 import { clockText, parseClock, parseWeekdays } from '../domain/time.js';
 import type { BulkResult } from '../domain/views.js';
 import { sqlOf } from '../db/sql.js';
 import { ensureSigningKey } from './auth.js';
 import { createClinic } from './clinics.js';
+import { actingAs, type ServiceContext } from './context.js';
 import { createDoctor } from './doctors.js';
 import { getHours, setHours } from './hours.js';
-import { createPatient } from './patients.js';
+import { createPatient, inputsFor } from './patients.js';
 import { generateSlots } from './slots.js';
 import { query } from './support.js';
 import { createUser } from './users.js';
@@ -162,7 +161,7 @@ function syntaxReason(error: YAMLError, format: 'yaml' | 'json'): string {
  * that is not a mapping of seed sections, YAML tags beyond plain YAML, keys that are not plain text or repeat,
  * and aliases that expand too far.
  */
-export function parseSeedFile(bytes: Uint8Array, format: 'yaml' | 'json'): unknown {
+export function parseSeedFile(bytes: Uint8Array, format: 'yaml' | 'json'): Untrusted {
   if (bytes.includes(0)) throw new ValidationError([fileIssue('is a binary file, not YAML or JSON text')]);
   let text: string;
   try {
@@ -188,7 +187,7 @@ export function parseSeedFile(bytes: Uint8Array, format: 'yaml' | 'json'): unkno
   const issues = shapeIssues(doc, lines);
   if (issues.length) throw new ValidationError(capped(issues));
   try {
-    return doc.toJS({ maxAliasCount: MAX_ALIAS_USES }) ?? {};
+    return untrusted(doc.toJS({ maxAliasCount: MAX_ALIAS_USES }) ?? {});
   } catch (err) {
     // yaml throws ReferenceError for an alias it will not expand; its message names the alias.
     if (!(err instanceof ReferenceError)) throw err;
@@ -317,9 +316,9 @@ function check(schema: z.ZodType, value: unknown, path: string, rename: Record<s
  * gives no password. Every error names its path and quotes at most a short excerpt of a value: the domain's
  * messages quote what they were given (`must be a time of day as HH:MM (got "…")`), and here that is a file.
  */
-export async function seed(em: EntityManager, raw: unknown, options: { defaultPassword?: string } = {}): Promise<SeedResult> {
+export async function seed(ctx: ServiceContext, raw: SeedFile | Untrusted, options: { defaultPassword?: string } = {}): Promise<SeedResult> {
   try {
-    return await seedChecked(em, raw, options);
+    return await seedChecked(actingAs(ctx, SYSTEM), raw, options);
   } catch (err) {
     if (err instanceof ValidationError) throw new ValidationError(capped(err.issues).map(withExcerpts(raw)));
     throw err;
@@ -367,7 +366,8 @@ function unsafeTexts(raw: unknown): string[] {
   return [...found].sort((a, b) => b.length - a.length);
 }
 
-async function seedChecked(em: EntityManager, raw: unknown, options: { defaultPassword?: string }): Promise<SeedResult> {
+async function seedChecked(ctx: ServiceContext, raw: unknown, options: { defaultPassword?: string }): Promise<SeedResult> {
+  const { em } = ctx;
   const unstorable = unstorableText(raw);
   if (unstorable.length) throw new ValidationError(unstorable);
   const parsed = seedFile.safeParse(raw, { reportInput: true });
@@ -446,7 +446,7 @@ async function seedChecked(em: EntityManager, raw: unknown, options: { defaultPa
     const path = `patients[${i}]`;
     if (claimEmail(p.email, path, 'patient')) return;
     const { dob, ...rest } = p;
-    issues.push(...check(createPatientInput, { ...rest, dateOfBirth: dob, password: password(p.password, path) }, path, { dateOfBirth: 'dob' }));
+    issues.push(...check(inputsFor(ctx).createPatientInput, { ...rest, dateOfBirth: dob, password: password(p.password, path) }, path, { dateOfBirth: 'dob' }));
   });
   const doctorRef = (ref: string) => ref.toLowerCase();
   const knownDoctors = new Set([
@@ -470,9 +470,9 @@ async function seedChecked(em: EntityManager, raw: unknown, options: { defaultPa
       throw new ValidationError(issuesAt(path, err));
     }
   };
-  await transaction(em, async (tx) => {
+  await transaction(ctx, async (tx) => {
     // A seeded database is ready to log in to, like an initialised one.
-    await ensureSigningKey(sqlOf(tx));
+    await ensureSigningKey(sqlOf(tx.em));
     const clinicIds = new Map(existingClinics);
     for (const [i, c] of file.clinics.entries()) {
       const key = clinicKey(String(c.name), String(c.city));
@@ -480,7 +480,7 @@ async function seedChecked(em: EntityManager, raw: unknown, options: { defaultPa
         skippedBy.clinics!++;
         continue;
       }
-      const created = await step(`clinics[${i}]`, () => createClinic(tx, SYSTEM, c as never));
+      const created = await step(`clinics[${i}]`, () => createClinic(tx, untrusted(c)));
       clinicIds.set(key, created.id);
       createdBy.clinics!++;
     }
@@ -489,9 +489,7 @@ async function seedChecked(em: EntityManager, raw: unknown, options: { defaultPa
         skippedBy.admins!++;
         continue;
       }
-      await step(`admins[${i}]`, () =>
-        createUser(tx, SYSTEM, { email: a.email, name: a.name, password: (a.password ?? options.defaultPassword)!, role: 'admin' }),
-      );
+      await step(`admins[${i}]`, () => createUser(tx, { email: a.email, name: a.name, password: (a.password ?? options.defaultPassword)!, role: 'admin' }));
       createdBy.admins!++;
     }
     const doctorIds = new Map<string, number>();
@@ -503,7 +501,7 @@ async function seedChecked(em: EntityManager, raw: unknown, options: { defaultPa
       if (id) skippedBy.doctors!++;
       else {
         const created = await step(path, () =>
-          createDoctor(tx, SYSTEM, doctorInput(d, (d.password ?? options.defaultPassword)!, clinicIds.get(clinicRefKey(d.clinic))!)),
+          createDoctor(tx, doctorInput(d, (d.password ?? options.defaultPassword)!, clinicIds.get(clinicRefKey(d.clinic))!)),
         );
         id = created.id;
         createdBy.doctors!++;
@@ -521,12 +519,12 @@ async function seedChecked(em: EntityManager, raw: unknown, options: { defaultPa
             slotMinutes: slotMinutes(h.length, 'length'),
             capacity: h.capacity ?? 1,
           };
-          const have = (await getHours(tx, SYSTEM, doctorId)).windows.filter((w) => days.includes(w.weekday));
+          const have = (await getHours(tx, doctorId)).windows.filter((w) => days.includes(w.weekday));
           const same =
             have.length === days.length &&
             have.every((w) => w.start === want.start && w.end === want.end && w.slotMinutes === want.slotMinutes && w.capacity === want.capacity);
           if (same) return false;
-          await setHours(tx, SYSTEM, doctorId, { days: h.days, windows: [{ start: h.start, end: h.end }], length: h.length, capacity: want.capacity });
+          await setHours(tx, doctorId, { days: h.days, windows: [{ start: h.start, end: h.end }], length: h.length, capacity: want.capacity });
           return true;
         });
         if (changed) createdBy.hours!++;
@@ -539,15 +537,13 @@ async function seedChecked(em: EntityManager, raw: unknown, options: { defaultPa
         continue;
       }
       const { dob, password: given, ...rest } = p;
-      await step(`patients[${i}]`, () =>
-        createPatient(tx, SYSTEM, { ...rest, bloodGroup: rest.bloodGroup as never, dateOfBirth: dob, password: (given ?? options.defaultPassword)! }),
-      );
+      await step(`patients[${i}]`, () => createPatient(tx, untrusted({ ...rest, dateOfBirth: dob, password: given ?? options.defaultPassword })));
       createdBy.patients!++;
     }
     for (const [i, s] of file.slots.entries()) {
       const doctorId = doctorIds.get(doctorRef(s.doctor))!;
       const { doctor: _doctor, ...schedule } = s;
-      const result = await step(`slots[${i}]`, () => generateSlots(tx, SYSTEM, { ...schedule, doctorIds: [doctorId] }));
+      const result = await step(`slots[${i}]`, () => generateSlots(tx, { ...schedule, doctorIds: [doctorId] }));
       createdBy.slots! += result.created;
       skippedBy.slots! += result.skipped;
     }

@@ -4,12 +4,12 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import { User } from '../domain/entities/index.js';
 import { parseDuration } from '../domain/durations.js';
 import { AuthError, TooManyAttemptsError, ValidationError } from '../domain/errors.js';
-import type { Actor } from '../domain/roles.js';
 import { changePasswordInput, loginInput, type ChangePasswordInput, type LoginInput } from '../domain/schemas/users.js';
-import { parseInput } from '../domain/validation.js';
+import { parseInput, type Untrusted } from '../domain/validation.js';
 import { userView, type Instant, type UserView } from '../domain/views.js';
 import { sqlOf } from '../db/sql.js';
 import { audit } from './audit.js';
+import { actingAs, type ServiceContext } from './context.js';
 import { query } from './support.js';
 import { hashPassword, issueToken, passwordMatches, signingKey, type IssuedToken } from './auth.js';
 import { transaction } from './locks.js';
@@ -102,12 +102,20 @@ interface AttemptCounts {
  * over a limit it is withdrawn and refused with 429, saying when to try again. A successful login
  * withdraws it too, so successes never count. Counts live in the database, shared by every server.
  */
-async function reserveAttempt(em: EntityManager, email: string, t: LoginThrottle): Promise<{ id: number }> {
-  const [attempt] = await query<{ id: number }>(em, 'insert into login_failure (email, ip) values (?, ?) returning id', [email.slice(0, 254), t.ip]);
+async function reserveAttempt(ctx: ServiceContext, email: string, t: LoginThrottle): Promise<{ id: number }> {
+  const { em } = ctx;
+  const now = ctx.clock.now();
+  const [attempt] = await query<{ id: number }>(em, 'insert into login_failure (email, ip, at) values (?, ?, ?) returning id', [
+    email.slice(0, 254),
+    t.ip,
+    now,
+  ]);
+  if (!attempt) throw new Error('reserveAttempt: the failed attempt was not recorded');
   const accountWindow = Math.max(ACCOUNT_WINDOW_SECONDS, t.windowSeconds);
   const [n] = await query<AttemptCounts>(
     em,
-    `with w as (select lower(?) as email, ?::varchar as ip, now() - make_interval(secs => ?) as since, now() - make_interval(secs => ?) as account_since)
+    `with w as (select lower(?) as email, ?::varchar as ip, ?::timestamptz - make_interval(secs => ?) as since,
+                       ?::timestamptz - make_interval(secs => ?) as account_since, ?::timestamptz - make_interval(days => ?) as known_since)
      select count(*) filter (where lower(f.email) = w.email and f.ip is not distinct from w.ip and f.at > w.since) as by_pair,
             min(f.at) filter (where lower(f.email) = w.email and f.ip is not distinct from w.ip and f.at > w.since) as pair_oldest,
             count(*) filter (where f.ip = w.ip and f.at > w.since) as by_ip,
@@ -115,28 +123,31 @@ async function reserveAttempt(em: EntityManager, email: string, t: LoginThrottle
             count(*) filter (where lower(f.email) = w.email) as by_account,
             min(f.at) filter (where lower(f.email) = w.email) as account_oldest,
             (select exists (select 1 from login_address a join "user" u on u.id = a.user_id, w
-                             where lower(u.email) = w.email and a.ip = w.ip and a.last_success_at > now() - make_interval(days => ?))) as known
+                             where lower(u.email) = w.email and a.ip = w.ip and a.last_success_at > w.known_since)) as known
        from w join login_failure f on f.at > w.account_since and (lower(f.email) = w.email or f.ip = w.ip)`,
-    [email, t.ip, t.windowSeconds, accountWindow, KNOWN_ADDRESS_DAYS],
+    [email, t.ip, now, t.windowSeconds, now, accountWindow, now, KNOWN_ADDRESS_DAYS],
   );
+  // The attempt itself is among the failures counted: there is always a row, with an oldest failure.
+  if (!n) throw new Error('reserveAttempt: the failures were not counted');
   const refuse = async (message: string, oldest: Instant | null, windowSeconds: number): Promise<never> => {
-    await withdrawAttempt(em, attempt!.id);
-    const retryAfter = Math.max(1, Math.ceil((new Date(oldest!).getTime() + windowSeconds * 1000 - Date.now()) / 1000));
+    await withdrawAttempt(em, attempt.id);
+    const since = oldest === null ? now.getTime() : new Date(oldest).getTime();
+    const retryAfter = Math.max(1, Math.ceil((since + windowSeconds * 1000 - now.getTime()) / 1000));
     throw new TooManyAttemptsError(message, retryAfter);
   };
-  if (Number(n!.by_pair) > t.maxPerEmail) {
-    await refuse('too many failed logins for this email from this address; try again later', n!.pair_oldest, t.windowSeconds);
+  if (Number(n.by_pair) > t.maxPerEmail) {
+    await refuse('too many failed logins for this email from this address; try again later', n.pair_oldest, t.windowSeconds);
   }
   // The bounds below are for strangers: an address the owner has logged in from is never refused by them.
-  if (!n!.known && t.ip && Number(n!.by_ip) > t.maxPerIp) {
-    await refuse('too many failed logins from this address; try again later', n!.ip_oldest, t.windowSeconds);
+  if (!n.known && t.ip && Number(n.by_ip) > t.maxPerIp) {
+    await refuse('too many failed logins from this address; try again later', n.ip_oldest, t.windowSeconds);
   }
-  if (!n!.known && Number(n!.by_account) > t.maxPerAccount) {
-    await refuse('too many failed logins for this email from addresses it has not logged in from; try again later', n!.account_oldest, accountWindow);
+  if (!n.known && Number(n.by_account) > t.maxPerAccount) {
+    await refuse('too many failed logins for this email from addresses it has not logged in from; try again later', n.account_oldest, accountWindow);
   }
   // Old failures are of no use; keep the table small.
-  await query(em, 'delete from login_failure where at < now() - make_interval(secs => ?)', [accountWindow]);
-  return attempt!;
+  await query(em, 'delete from login_failure where at < ?::timestamptz - make_interval(secs => ?)', [now, accountWindow]);
+  return attempt;
 }
 
 async function withdrawAttempt(em: EntityManager, id: number): Promise<void> {
@@ -147,58 +158,66 @@ async function withdrawAttempt(em: EntityManager, id: number): Promise<void> {
  * Checks email and password; the error never says which of the two was wrong, nor if the user is inactive.
  * With a throttle (the HTTP API), failed attempts are counted and limited (see LoginThrottle).
  */
-export async function login(em: EntityManager, raw: LoginInput, throttle?: LoginThrottle): Promise<LoginResult> {
+export async function login(ctx: ServiceContext, raw: LoginInput | Untrusted, throttle?: LoginThrottle): Promise<LoginResult> {
   const input = parseInput(loginInput, raw);
-  const attempt = throttle ? await reserveAttempt(em, input.email, throttle) : undefined;
+  const { em } = ctx;
+  const attempt = throttle ? await reserveAttempt(ctx, input.email, throttle) : undefined;
   const user = await em.findOne(User, { email: { $ilike: input.email.replace(/[\\%_]/g, (c) => `\\${c}`) } }, { populate: ['passwordHash'] });
   const ok = await passwordMatches(input.password, user?.passwordHash);
   if (!user || !ok || !user.isActive) throw new AuthError(WRONG_CREDENTIALS); // the reserved attempt stays as a failure
   if (attempt) await withdrawAttempt(em, attempt.id);
   const key = await signingKey(sqlOf(em));
-  return transaction(em, async (tx) => {
-    const fresh = await tx.findOneOrFail(User, user.id);
-    fresh.lastLoginAt = new Date();
-    audit(
-      tx,
-      { kind: 'user', id: fresh.id, role: fresh.role, email: fresh.email, name: fresh.name },
-      {
-        action: 'user.login',
-        entity: 'user',
-        entityId: fresh.id,
-      },
-    );
-    await tx.flush();
+  return transaction(ctx, async (tx) => {
+    const fresh = await tx.em.findOneOrFail(User, user.id);
+    fresh.lastLoginAt = tx.clock.now();
+    const self = actingAs(tx, { kind: 'user', id: fresh.id, role: fresh.role, email: fresh.email, name: fresh.name });
+    audit(self, {
+      action: 'user.login',
+      entity: 'user',
+      entityId: fresh.id,
+    });
+    await tx.em.flush();
     if (throttle?.ip) await rememberAddress(tx, fresh.id, throttle.ip);
-    return { token: issueToken(fresh, key), user: userView(fresh) };
+    return { token: issueToken(fresh, key, tx.clock), user: userView(fresh) };
   });
 }
 
 /** The owner has logged in from `ip`: the throttle's bounds for strangers never refuse it (for 30 days). */
-async function rememberAddress(em: EntityManager, userId: number, ip: string): Promise<void> {
-  await query(em, `insert into login_address (user_id, ip) values (?, ?) on conflict (user_id, ip) do update set last_success_at = now()`, [userId, ip]);
-  await query(em, 'delete from login_address where user_id = ? and last_success_at < now() - make_interval(days => ?)', [userId, KNOWN_ADDRESS_DAYS]);
+async function rememberAddress(tx: ServiceContext, userId: number, ip: string): Promise<void> {
+  const now = tx.clock.now();
+  await query(
+    tx.em,
+    `insert into login_address (user_id, ip, last_success_at) values (?, ?, ?) on conflict (user_id, ip) do update set last_success_at = excluded.last_success_at`,
+    [userId, ip, now],
+  );
+  await query(tx.em, 'delete from login_address where user_id = ? and last_success_at < ?::timestamptz - make_interval(days => ?)', [
+    userId,
+    now,
+    KNOWN_ADDRESS_DAYS,
+  ]);
 }
 
 /**
  * Changes the actor's own password and revokes every token they hold (token_version), returning a fresh
  * token for the session that asked.
  */
-export async function changePassword(em: EntityManager, actor: Actor, raw: ChangePasswordInput): Promise<LoginResult> {
+export async function changePassword(ctx: ServiceContext, raw: ChangePasswordInput | Untrusted): Promise<LoginResult> {
+  const { actor } = ctx;
   if (actor.kind !== 'user') throw new AuthError('not logged in');
   const input = parseInput(changePasswordInput, raw);
   if (input.currentPassword === input.newPassword) {
     throw new ValidationError('must differ from the current password', 'newPassword');
   }
-  const key = await signingKey(sqlOf(em));
-  return transaction(em, async (tx) => {
-    const user = await tx.findOneOrFail(User, actor.id, { populate: ['passwordHash'] });
+  const key = await signingKey(sqlOf(ctx.em));
+  return transaction(ctx, async (tx) => {
+    const user = await tx.em.findOneOrFail(User, actor.id, { populate: ['passwordHash'] });
     if (!(await passwordMatches(input.currentPassword, user.passwordHash))) {
       throw new AuthError('the current password is wrong');
     }
     user.passwordHash = await hashPassword(input.newPassword);
     user.tokenVersion += 1;
-    audit(tx, actor, { action: 'user.password', entity: 'user', entityId: user.id });
-    await tx.flush();
-    return { token: issueToken(user, key), user: userView(user) };
+    audit(tx, { action: 'user.password', entity: 'user', entityId: user.id });
+    await tx.em.flush();
+    return { token: issueToken(user, key, tx.clock), user: userView(user) };
   });
 }

@@ -2,7 +2,7 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { query } from '../db/sql.js';
 import type { DomainError } from '../domain/errors.js';
-import type { Actor } from '../domain/roles.js';
+import type { ServiceContext } from './context.js';
 
 /** SQLSTATE codes of the refusals the schema is built to make. */
 export const PG = {
@@ -67,15 +67,15 @@ export async function pageOfRows<T extends { total?: unknown }>(
   return { rows, total: Number(first?.total ?? 0) };
 }
 
-/** The doctor profile id of a doctor actor, or null (no profile, or not a doctor). */
-export async function doctorIdOf(em: EntityManager, actor: Actor): Promise<number | null> {
+/** The doctor profile id of the context's actor when a doctor, or null (no profile, or not a doctor). */
+export async function doctorIdOf({ em, actor }: ServiceContext): Promise<number | null> {
   if (actor.kind !== 'user' || actor.role !== 'doctor') return null;
   const [row] = await query<{ id: number }>(em, 'select id from doctor where user_id = ?', [actor.id]);
   return row?.id ?? null;
 }
 
-/** The patient profile id of a patient actor, or null. */
-export async function patientIdOf(em: EntityManager, actor: Actor): Promise<number | null> {
+/** The patient profile id of the context's actor when a patient, or null. */
+export async function patientIdOf({ em, actor }: ServiceContext): Promise<number | null> {
   if (actor.kind !== 'user' || actor.role !== 'patient') return null;
   const [row] = await query<{ id: number }>(em, 'select id from patient where user_id = ?', [actor.id]);
   return row?.id ?? null;

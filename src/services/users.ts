@@ -1,7 +1,7 @@
 import type { EntityManager, FilterQuery } from '@mikro-orm/postgresql';
 import { Doctor, Patient, User } from '../domain/entities/index.js';
 import { ConflictError, DuplicateError, NotFoundError, ValidationError } from '../domain/errors.js';
-import { isAdmin, requireRole, type Actor } from '../domain/roles.js';
+import { isAdmin, requireRole } from '../domain/roles.js';
 import type { Page } from '../domain/schemas/common.js';
 import {
   createUserInput,
@@ -12,10 +12,11 @@ import {
   type ListUsersInput,
   type UpdateUserInput,
 } from '../domain/schemas/users.js';
-import { parseInput } from '../domain/validation.js';
+import { parseInput, type Untrusted } from '../domain/validation.js';
 import { userView, type UserView } from '../domain/views.js';
 import { audit } from './audit.js';
 import { hashPassword } from './auth.js';
+import type { ServiceContext } from './context.js';
 import { likePattern, query, refusedBy } from './support.js';
 import { transaction } from './locks.js';
 
@@ -42,9 +43,9 @@ export async function assertEmailFree(em: EntityManager, email: string, check: E
  * Makes a user row inside the caller's transaction (doctors and patients are users too: their services call
  * this so that the user and the profile commit together or not at all). `anonymous` for registration.
  */
-export async function buildUser(em: EntityManager, input: ReturnType<typeof createUserInput.parse>, check: Pick<EmailCheck, 'anonymous'> = {}): Promise<User> {
-  await assertEmailFree(em, input.email, check);
-  return em.create(User, {
+export async function buildUser(tx: ServiceContext, input: ReturnType<typeof createUserInput.parse>, check: Pick<EmailCheck, 'anonymous'> = {}): Promise<User> {
+  await assertEmailFree(tx.em, input.email, check);
+  return tx.em.create(User, {
     name: input.name,
     email: input.email,
     passwordHash: await hashPassword(input.password),
@@ -53,20 +54,20 @@ export async function buildUser(em: EntityManager, input: ReturnType<typeof crea
     mobile: input.mobile ?? null,
     address: input.address ?? null,
     tokenVersion: 0,
-    createdAt: new Date(),
-    updatedAt: new Date(),
+    createdAt: tx.clock.now(),
+    updatedAt: tx.clock.now(),
   });
 }
 
-export async function createUser(em: EntityManager, actor: Actor, raw: CreateUserInput): Promise<UserView> {
-  requireRole(actor, ['admin'], 'creating users');
+export async function createUser(ctx: ServiceContext, raw: CreateUserInput | Untrusted): Promise<UserView> {
+  requireRole(ctx.actor, ['admin'], 'creating users');
   const input = parseInput(createUserInput, raw);
   const user = await refusedBy(
     () =>
-      transaction(em, async (tx) => {
+      transaction(ctx, async (tx) => {
         const created = await buildUser(tx, input);
-        await tx.flush();
-        audit(tx, actor, { action: 'user.create', entity: 'user', entityId: created.id, after: userView(created) });
+        await tx.em.flush();
+        audit(tx, { action: 'user.create', entity: 'user', entityId: created.id, after: userView(created) });
         return created;
       }),
     userConstraints,
@@ -74,8 +75,8 @@ export async function createUser(em: EntityManager, actor: Actor, raw: CreateUse
   return userView(user);
 }
 
-export async function listUsers(em: EntityManager, actor: Actor, raw: ListUsersInput): Promise<Page<UserView>> {
-  requireRole(actor, ['admin'], 'listing users');
+export async function listUsers(ctx: ServiceContext, raw: ListUsersInput | Untrusted): Promise<Page<UserView>> {
+  requireRole(ctx.actor, ['admin'], 'listing users');
   const input = parseInput(listUsersInput, raw);
   const where: FilterQuery<User> = {};
   if (input.role) where.role = input.role;
@@ -84,7 +85,7 @@ export async function listUsers(em: EntityManager, actor: Actor, raw: ListUsersI
     const pattern = likePattern(input.search);
     where.$or = [{ name: { $ilike: pattern } }, { email: { $ilike: pattern } }];
   }
-  const [users, total] = await em.findAndCount(User, where, { limit: input.limit, offset: input.offset, orderBy: { id: 'asc' } });
+  const [users, total] = await ctx.em.findAndCount(User, where, { limit: input.limit, offset: input.offset, orderBy: { id: 'asc' } });
   return { items: users.map(userView), total, limit: input.limit, offset: input.offset };
 }
 
@@ -97,36 +98,38 @@ async function findUser(em: EntityManager, ref: number | string): Promise<User> 
 }
 
 /** Admins see anyone; a user sees themself; anyone else is "not found", so ids cannot be probed. */
-export async function getUser(em: EntityManager, actor: Actor, ref: number | string): Promise<UserView> {
-  const user = await findUser(em, ref);
+export async function getUser(ctx: ServiceContext, ref: number | string): Promise<UserView> {
+  const { actor } = ctx;
+  const user = await findUser(ctx.em, ref);
   if (!isAdmin(actor) && !(actor.kind === 'user' && actor.id === user.id)) throw new NotFoundError('user', ref);
   return userView(user);
 }
 
-export async function updateUser(em: EntityManager, actor: Actor, ref: number | string, raw: UpdateUserInput): Promise<UserView> {
-  requireRole(actor, ['admin'], 'updating users');
+export async function updateUser(ctx: ServiceContext, ref: number | string, raw: UpdateUserInput | Untrusted): Promise<UserView> {
+  requireRole(ctx.actor, ['admin'], 'updating users');
   const input = parseInput(updateUserInput, raw);
   if (Object.values(input).every((v) => v === undefined)) {
     throw new ValidationError('nothing to update: give at least one of email, name, role, mobile, address');
   }
   return refusedBy(
     () =>
-      transaction(em, async (tx) => {
-        const user = await findUser(tx, ref);
+      transaction(ctx, async (tx) => {
+        const user = await findUser(tx.em, ref);
         const before = userView(user);
-        if (input.email !== undefined && input.email.toLowerCase() !== user.email.toLowerCase()) await assertEmailFree(tx, input.email, { exceptId: user.id });
+        if (input.email !== undefined && input.email.toLowerCase() !== user.email.toLowerCase())
+          await assertEmailFree(tx.em, input.email, { exceptId: user.id });
         if (input.role !== undefined && input.role !== user.role) {
-          const profile = (await tx.count(Doctor, { user })) ? 'doctor' : (await tx.count(Patient, { user })) ? 'patient' : null;
+          const profile = (await tx.em.count(Doctor, { user })) ? 'doctor' : (await tx.em.count(Patient, { user })) ? 'patient' : null;
           if (profile) throw new ConflictError(`user ${user.id} has a ${profile} profile, so their role cannot change`, 'role');
-          await assertNotLastAdmin(tx, user, 'change the role of');
+          await assertNotLastAdmin(tx.em, user, 'change the role of');
           // The role is in the token: old tokens must stop working.
           user.tokenVersion += 1;
         }
         if (PROFILE_FIELDS.some((k) => input[k] !== undefined && input[k] !== user[k])) await touchProfiles(tx, user.id);
-        tx.assign(user, Object.fromEntries(Object.entries(input).filter(([, v]) => v !== undefined)));
-        await tx.flush();
+        tx.em.assign(user, Object.fromEntries(Object.entries(input).filter(([, v]) => v !== undefined)));
+        await tx.em.flush();
         const after = userView(user);
-        audit(tx, actor, { action: 'user.update', entity: 'user', entityId: user.id, before, after });
+        audit(tx, { action: 'user.update', entity: 'user', entityId: user.id, before, after });
         return after;
       }),
     userConstraints,
@@ -141,9 +144,9 @@ const PROFILE_FIELDS = ['name', 'email', 'mobile', 'address'] as const;
  * so a change to those changes the record: its updated_at moves too. Called before the user row is written,
  * so that locks are taken profile first, then user, as updateDoctor and updatePatient take them.
  */
-async function touchProfiles(em: EntityManager, userId: number): Promise<void> {
+async function touchProfiles(tx: ServiceContext, userId: number): Promise<void> {
   for (const table of ['doctor', 'patient']) {
-    await query(em, `update ${table} set updated_at = now() where user_id = ?`, [userId]);
+    await query(tx.em, `update ${table} set updated_at = ? where user_id = ?`, [tx.clock.now(), userId]);
   }
 }
 
@@ -155,19 +158,19 @@ async function assertNotLastAdmin(em: EntityManager, user: User, what: string): 
 }
 
 /** Deactivates a user: they can no longer log in, and every token they hold stops working at once. */
-export async function deactivateUser(em: EntityManager, actor: Actor, ref: number | string): Promise<UserView> {
-  requireRole(actor, ['admin'], 'deactivating users');
-  return transaction(em, async (tx) => {
-    const user = await findUser(tx, ref);
+export async function deactivateUser(ctx: ServiceContext, ref: number | string): Promise<UserView> {
+  requireRole(ctx.actor, ['admin'], 'deactivating users');
+  return transaction(ctx, async (tx) => {
+    const user = await findUser(tx.em, ref);
     if (!user.isActive) throw new ConflictError(`user ${user.id} is already deactivated`);
-    await assertNotLastAdmin(tx, user, 'deactivate');
+    await assertNotLastAdmin(tx.em, user, 'deactivate');
     const before = userView(user);
     await touchProfiles(tx, user.id);
     user.isActive = false;
     user.tokenVersion += 1;
-    await tx.flush();
+    await tx.em.flush();
     const after = userView(user);
-    audit(tx, actor, { action: 'user.deactivate', entity: 'user', entityId: user.id, before, after });
+    audit(tx, { action: 'user.deactivate', entity: 'user', entityId: user.id, before, after });
     return after;
   });
 }

@@ -66,7 +66,7 @@ describe('control characters from the database', () => {
   const HOSTILE = 'Eve\u001b]0;pwned\u0007\tX\u009b31m\u007f\u2028Y\nZ';
   let patientId: number;
   beforeAll(async () => {
-    const { patient } = await makePatient(db.em());
+    const { patient } = await makePatient(db);
     patientId = patient.id;
     await db.sql(`update "user" set name = $1 where id = $2`, [HOSTILE, patient.userId]);
   });

@@ -7,20 +7,21 @@ import { TRANSACTION_ATTEMPTS } from '../../src/services/locks.js';
 import { cliFor, refused, type Cli } from '../support/cli.js';
 import { createTestDatabase, type TestDatabase } from '../support/db.js';
 import { makeClinic, makeDoctor, PASSWORD, tokenFor, uniqueEmail, whileDoctorUpdatesFail } from '../support/fixtures.js';
+import { SYSTEM } from '../../src/domain/roles.js';
 
 let db: TestDatabase;
 let admin: Cli;
 beforeAll(async () => {
   db = await createTestDatabase();
-  const user = await initialise(db.em(), { adminEmail: uniqueEmail('admin'), adminName: 'Ada Admin', adminPassword: PASSWORD });
-  admin = cliFor(db.url, { ASCEND_TOKEN: await tokenFor(db.em(), { id: user.id, role: 'admin' }) });
+  const user = await initialise(db.ctx(SYSTEM), { adminEmail: uniqueEmail('admin'), adminName: 'Ada Admin', adminPassword: PASSWORD });
+  admin = cliFor(db.url, { ASCEND_TOKEN: await tokenFor(db, { id: user.id, role: 'admin' }) });
 });
 afterAll(() => db.drop());
 
 describe('database refusals on the command line', () => {
   it(`a deadlock every time: ${TRANSACTION_ATTEMPTS} attempts, then exit 4 "busy, try again", with no SQL in the message`, async () => {
-    const clinic = await makeClinic(db.em());
-    const { doctor } = await makeDoctor(db.em(), clinic.id);
+    const clinic = await makeClinic(db);
+    const { doctor } = await makeDoctor(db, clinic.id);
     const { result, attempts } = await whileDoctorUpdatesFail(db, '40P01', 'deadlock detected', () => admin.run(['doctors', 'deactivate', String(doctor.id)]));
     refused(result, 4, 'the database was busy with a conflicting change; try again');
     expect(attempts).toBe(TRANSACTION_ATTEMPTS);
@@ -28,8 +29,8 @@ describe('database refusals on the command line', () => {
   });
 
   it('an unexpected database error is exit 1 with one line naming no SQL and no data; --verbose shows the details', async () => {
-    const clinic = await makeClinic(db.em());
-    const { doctor } = await makeDoctor(db.em(), clinic.id);
+    const clinic = await makeClinic(db);
+    const { doctor } = await makeDoctor(db, clinic.id);
     const { result } = await whileDoctorUpdatesFail(db, 'XX000', 'internal trouble', async () => ({
       plain: await admin.run(['doctors', 'deactivate', String(doctor.id)]),
       verbose: await admin.run(['doctors', 'deactivate', String(doctor.id), '--verbose']),

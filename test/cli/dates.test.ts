@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cliFor, loginAs, ok, refused, type Cli } from '../support/cli.js';
 import { createTestDatabase, type TestDatabase } from '../support/db.js';
 import { makeClinic, makeDoctor, makePatient, PASSWORD } from '../support/fixtures.js';
+import { day } from '../support/clock.js';
 
 let db: TestDatabase;
 let admin: Cli;
@@ -18,11 +19,11 @@ beforeAll(async () => {
   const input = 'S3cure-pass!\n';
   await ok(admin, ['init', '--admin-email', 'admin@example.org', '--admin-name', 'Ada Admin', '--admin-password-stdin'], { input });
   await ok(admin, ['login', '--email', 'admin@example.org', '--password-stdin'], { input });
-  const clinic = await makeClinic(db.em(), { timezone: 'Asia/Kolkata' });
-  const made = await makeDoctor(db.em(), clinic.id);
+  const clinic = await makeClinic(db, { timezone: 'Asia/Kolkata' });
+  const made = await makeDoctor(db, clinic.id);
   doctorId = made.doctor.id;
   doctor = await loginAs(db.url, made.doctor.email, PASSWORD);
-  patientId = (await makePatient(db.em())).patient.id;
+  patientId = (await makePatient(db)).patient.id;
 });
 afterAll(() => db.drop());
 
@@ -34,7 +35,7 @@ const COMMANDS: [string, (bad: string) => [() => Cli, string[], string]][] = [
     'slots create --start (a doctor, own schedule)',
     (bad) => [() => doctor, ['slots', 'create', '--doctor', String(doctorId), '--start', bad, '--length', '20m'], '--start'],
   ],
-  ['slots create --end', (bad) => [() => admin, ['slots', 'create', '--doctor', String(doctorId), '--start', '2031-03-03 09:00', '--end', bad], '--end']],
+  ['slots create --end', (bad) => [() => admin, ['slots', 'create', '--doctor', String(doctorId), '--start', `${day(7)} 09:00`, '--end', bad], '--end']],
   [
     'slots generate --to',
     (bad) => [
@@ -45,7 +46,7 @@ const COMMANDS: [string, (bad: string) => [() => Cli, string[], string]][] = [
         '--doctor',
         String(doctorId),
         '--from',
-        '2031-03-03',
+        day(7),
         '--to',
         bad,
         '--days',
@@ -62,7 +63,7 @@ const COMMANDS: [string, (bad: string) => [() => Cli, string[], string]][] = [
   ],
   ['slots list --from', (bad) => [() => admin, ['slots', 'list', '--from', bad], '--from']],
   ['slots free --to', (bad) => [() => admin, ['slots', 'free', '--to', bad], '--to']],
-  ['doctors leave add --from', (bad) => [() => admin, ['doctors', 'leave', 'add', String(doctorId), '--from', bad, '--to', '2031-03-10'], '--from']],
+  ['doctors leave add --from', (bad) => [() => admin, ['doctors', 'leave', 'add', String(doctorId), '--from', bad, '--to', day(14)], '--from']],
   ['appointments list --to', (bad) => [() => admin, ['appointments', 'list', '--to', bad], '--to']],
   ['appointments export --from', (bad) => [() => admin, ['appointments', 'export', '--ics', '--from', bad], '--from']],
   ['report utilisation --to', (bad) => [() => admin, ['report', 'utilisation', '--to', bad], '--to']],

@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BIN, cliFor } from '../support/cli.js';
 import { createTestDatabase, type TestDatabase } from '../support/db.js';
 import { makeClinic, makeDoctor, makePatient, seedBooking, seedSlot } from '../support/fixtures.js';
+import { day, FROZEN_AT } from '../support/clock.js';
 
 let db: TestDatabase;
 let admin: ReturnType<typeof cliFor>;
@@ -35,7 +36,7 @@ function onTerminal(args: string[], env: Record<string, string | undefined>, key
   });
 }
 
-const env = () => ({ DATABASE_URL: db.url, XDG_CONFIG_HOME: admin.configHome, FORCE_COLOR: undefined });
+const env = () => ({ DATABASE_URL: db.url, XDG_CONFIG_HOME: admin.configHome, ASCEND_NOW: FROZEN_AT, FORCE_COLOR: undefined });
 
 describe('on a terminal', () => {
   it('lists as a bordered table in colour, and without colour under NO_COLOR', async () => {
@@ -69,11 +70,11 @@ describe('text from the database on a terminal', () => {
   let appointmentId: number;
 
   beforeAll(async () => {
-    const clinic = await makeClinic(db.em(), { name: 'Lake Clinic' });
-    const { doctor } = await makeDoctor(db.em(), clinic.id);
-    const { patient } = await makePatient(db.em());
+    const clinic = await makeClinic(db, { name: 'Lake Clinic' });
+    const { doctor } = await makeDoctor(db, clinic.id);
+    const { patient } = await makePatient(db);
     patientId = patient.id;
-    appointmentId = await seedBooking(db, await seedSlot(db, doctor.id, '2031-04-01T04:00:00Z'), patient.id);
+    appointmentId = await seedBooking(db, await seedSlot(db, doctor.id, `${day(8)}T04:00:00Z`), patient.id);
     await db.sql(`update "user" set name = $1, address = $2 where id = $3`, [HOSTILE, `1 Main Road\n${HOSTILE}`, patient.userId]);
     await db.sql(`update clinic set name = $1 where id = $2`, [`Lake \u001b[31mRed\u001b[0m Clinic`, clinic.id]);
   });

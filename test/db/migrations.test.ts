@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { migrationsList } from '../../migrations/index.js';
 import { LATEST_MIGRATION } from '../../src/db/schema-version.js';
 import { createTestDatabase, type TestDatabase } from '../support/db.js';
+import { day } from '../support/clock.js';
 
 let db: TestDatabase;
 beforeAll(async () => {
@@ -61,35 +62,35 @@ describe('the schema holds the rules itself', () => {
   it('two active slots of one doctor cannot overlap (exclusion constraint); an inactive one may', async () => {
     const { doctorId, clinicId } = await seedDoctor();
     const insert = `insert into slot (doctor_id, clinic_id, starts_at, ends_at, capacity, is_active) values ($1, $2, $3, $4, 1, $5)`;
-    await db.sql(insert, [doctorId, clinicId, '2030-01-01T09:00Z', '2030-01-01T09:20Z', true]);
-    expect(await refusal(insert, [doctorId, clinicId, '2030-01-01T09:10Z', '2030-01-01T09:30Z', true])).toMatchObject({
+    await db.sql(insert, [doctorId, clinicId, `${day(8)}T09:00Z`, `${day(8)}T09:20Z`, true]);
+    expect(await refusal(insert, [doctorId, clinicId, `${day(8)}T09:10Z`, `${day(8)}T09:30Z`, true])).toMatchObject({
       code: '23P01',
       constraint: 'slot_no_overlap',
     });
-    await db.sql(insert, [doctorId, clinicId, '2030-01-01T09:20Z', '2030-01-01T09:40Z', true]); // touching is fine
-    await db.sql(insert, [doctorId, clinicId, '2030-01-01T09:10Z', '2030-01-01T09:30Z', false]);
-    expect(await refusal(insert, [doctorId, clinicId, '2030-01-01T10:00Z', '2030-01-01T09:00Z', true])).toMatchObject({ constraint: 'slot_ends_after_start' });
+    await db.sql(insert, [doctorId, clinicId, `${day(8)}T09:20Z`, `${day(8)}T09:40Z`, true]); // touching is fine
+    await db.sql(insert, [doctorId, clinicId, `${day(8)}T09:10Z`, `${day(8)}T09:30Z`, false]);
+    expect(await refusal(insert, [doctorId, clinicId, `${day(8)}T10:00Z`, `${day(8)}T09:00Z`, true])).toMatchObject({ constraint: 'slot_ends_after_start' });
   });
 
   it('booked_count stays within capacity and must equal the live appointments at commit', async () => {
     const { doctorId, clinicId } = await seedDoctor();
     const patientId = await seedPatient();
     const [slot] = await db.sql<{ id: number }>(
-      `insert into slot (doctor_id, clinic_id, starts_at, ends_at, capacity) values ($1, $2, '2030-02-01T09:00Z', '2030-02-01T09:20Z', 1) returning id`,
+      `insert into slot (doctor_id, clinic_id, starts_at, ends_at, capacity) values ($1, $2, '${day(39)}T09:00Z', '${day(39)}T09:20Z', 1) returning id`,
       [doctorId, clinicId],
     );
     expect(await refusal(`update slot set booked_count = 2 where id = $1`, [slot!.id])).toMatchObject({ constraint: 'slot_booked_within_capacity' });
     // An appointment without the matching increment is refused when the transaction commits.
     expect(
       await refusal(
-        `insert into appointment (slot_id, patient_id, doctor_id, clinic_id, starts_at, ends_at) values ($1, $2, $3, $4, '2030-02-01T09:00Z', '2030-02-01T09:20Z')`,
+        `insert into appointment (slot_id, patient_id, doctor_id, clinic_id, starts_at, ends_at) values ($1, $2, $3, $4, '${day(39)}T09:00Z', '${day(39)}T09:20Z')`,
         [slot!.id, patientId, doctorId, clinicId],
       ),
     ).toMatchObject({ code: '23514', constraint: 'slot_booked_count_matches' });
     // Done as one unit of work, it commits.
     await db.sql(
       `with a as (insert into appointment (slot_id, patient_id, doctor_id, clinic_id, starts_at, ends_at)
-                  values ($1, $2, $3, $4, '2030-02-01T09:00Z', '2030-02-01T09:20Z') returning slot_id)
+                  values ($1, $2, $3, $4, '${day(39)}T09:00Z', '${day(39)}T09:20Z') returning slot_id)
        update slot set booked_count = booked_count + 1 where id = (select slot_id from a)`,
       [slot!.id, patientId, doctorId, clinicId],
     );
@@ -101,13 +102,13 @@ describe('the schema holds the rules itself', () => {
     const { doctorId, clinicId } = await seedDoctor();
     const other = await seedDoctor();
     const patientId = await seedPatient();
-    const slotSql = `insert into slot (doctor_id, clinic_id, starts_at, ends_at, capacity, booked_count) values ($1, $2, '2030-03-01T09:00Z', '2030-03-01T09:30Z', 5, 0) returning id`;
+    const slotSql = `insert into slot (doctor_id, clinic_id, starts_at, ends_at, capacity, booked_count) values ($1, $2, '${day(67)}T09:00Z', '${day(67)}T09:30Z', 5, 0) returning id`;
     const [a] = await db.sql<{ id: number }>(slotSql, [doctorId, clinicId]);
     const [b] = await db.sql<{ id: number }>(slotSql, [other.doctorId, other.clinicId]);
     const book = (slotId: number, d: number, c: number) =>
       db.sql(
         `with a as (insert into appointment (slot_id, patient_id, doctor_id, clinic_id, starts_at, ends_at)
-                    values ($1, $2, $3, $4, '2030-03-01T09:00Z', '2030-03-01T09:30Z') returning slot_id)
+                    values ($1, $2, $3, $4, '${day(67)}T09:00Z', '${day(67)}T09:30Z') returning slot_id)
          update slot set booked_count = booked_count + 1 where id = (select slot_id from a)`,
         [slotId, patientId, d, c],
       );
@@ -117,9 +118,9 @@ describe('the schema holds the rules itself', () => {
 
   it('leave and weekly hours of one doctor do not overlap; blood groups are checked', async () => {
     const { doctorId } = await seedDoctor();
-    await db.sql(`insert into doctor_leave (doctor_id, starts_at, ends_at) values ($1, '2030-04-01T00:00Z', '2030-04-03T00:00Z')`, [doctorId]);
+    await db.sql(`insert into doctor_leave (doctor_id, starts_at, ends_at) values ($1, '${day(98)}T00:00Z', '${day(100)}T00:00Z')`, [doctorId]);
     expect(
-      await refusal(`insert into doctor_leave (doctor_id, starts_at, ends_at) values ($1, '2030-04-02T00:00Z', '2030-04-05T00:00Z')`, [doctorId]),
+      await refusal(`insert into doctor_leave (doctor_id, starts_at, ends_at) values ($1, '${day(99)}T00:00Z', '${day(102)}T00:00Z')`, [doctorId]),
     ).toMatchObject({
       constraint: 'doctor_leave_no_overlap',
     });
@@ -154,9 +155,9 @@ describe('the schema holds the rules itself', () => {
         [slot!.id, patientId],
       );
     };
-    await book('2030-06-10T04:00:00Z'); // 09:30 in Kolkata
-    await expect(book('2030-06-10T10:00:00Z')).rejects.toMatchObject({ code: '23514', constraint: 'appointment_doctor_day_max' });
-    await book('2030-06-10T19:00:00Z'); // 00:30 on the 11th in Kolkata: another clinic day
+    await book(`${day(168)}T04:00:00Z`); // 09:30 in Kolkata
+    await expect(book(`${day(168)}T10:00:00Z`)).rejects.toMatchObject({ code: '23514', constraint: 'appointment_doctor_day_max' });
+    await book(`${day(168)}T19:00:00Z`); // 00:30 the next day in Kolkata: another clinic day
   });
 
   it('the audit log is append-only', async () => {

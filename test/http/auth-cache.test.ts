@@ -8,6 +8,7 @@ import { initialise } from '../../src/services/init.js';
 import { createTestDatabase, type TestDatabase } from '../support/db.js';
 import { makeUser, PASSWORD, tokenFor } from '../support/fixtures.js';
 import { api, startServer, type TestServer } from '../support/http.js';
+import { SYSTEM } from '../../src/domain/roles.js';
 
 let db: TestDatabase;
 let server: TestServer;
@@ -17,7 +18,7 @@ let other: pg.Client;
 
 beforeAll(async () => {
   db = await createTestDatabase();
-  await initialise(db.em(), { adminEmail: 'admin@example.org', adminName: 'Ada Admin', adminPassword: 'S3cure-pass!' });
+  await initialise(db.ctx(SYSTEM), { adminEmail: 'admin@example.org', adminName: 'Ada Admin', adminPassword: 'S3cure-pass!' });
   server = await startServer(db);
   adminToken = (await api(server.url, 'POST', '/api/v1/auth/login', { body: { email: 'admin@example.org', password: 'S3cure-pass!' } })).body.access_token;
   other = new pg.Client({ connectionString: db.url });
@@ -33,8 +34,8 @@ afterAll(async () => {
 const me = (token: string) => api(server.url, 'GET', '/api/v1/auth/me', { token });
 
 async function signedInUser(role: 'patient' | 'doctor' | 'admin' = 'patient') {
-  const { user } = await makeUser(db.em(), role);
-  const token = await tokenFor(db.em(), { id: user.id, role });
+  const { user } = await makeUser(db, role);
+  const token = await tokenFor(db, { id: user.id, role });
   expect((await me(token)).status).toBe(200); // now remembered
   return { user, token };
 }

@@ -3,14 +3,16 @@
 import { randomUUID } from 'node:crypto';
 import { request as httpRequest } from 'node:http';
 import jwt from 'jsonwebtoken';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { sqlOf } from '../../src/db/sql.js';
 import { signingKey } from '../../src/services/auth.js';
 import { initialise } from '../../src/services/init.js';
 import { changePassword } from '../../src/services/sessions.js';
+import { FROZEN_AT, utc } from '../support/clock.js';
 import { createTestDatabase, type TestDatabase } from '../support/db.js';
 import { makeClinic, makeDoctor, makePatient, makeUser, PASSWORD, seedSlot, slotCountsAreConsistent, tokenFor, uniqueEmail } from '../support/fixtures.js';
 import { api, startServer, type ApiResponse, type TestServer } from '../support/http.js';
+import { SYSTEM } from '../../src/domain/roles.js';
 
 const ADMIN = { email: 'admin@example.org', password: 'S3cure-pass!' };
 
@@ -23,14 +25,14 @@ let doctorId: number;
 
 beforeAll(async () => {
   db = await createTestDatabase();
-  await initialise(db.em(), { adminEmail: ADMIN.email, adminName: 'Ada Admin', adminPassword: ADMIN.password });
+  await initialise(db.ctx(SYSTEM), { adminEmail: ADMIN.email, adminName: 'Ada Admin', adminPassword: ADMIN.password });
   server = await startServer(db);
   const login = await api(server.url, 'POST', '/api/v1/auth/login', { body: ADMIN });
   expect(login.status).toBe(200);
   adminToken = login.body.access_token;
   key = await signingKey(sqlOf(db.em()));
-  clinicId = (await makeClinic(db.em())).id;
-  doctorId = (await makeDoctor(db.em(), clinicId, { maxPatientsPerDay: 200 })).doctor.id;
+  clinicId = (await makeClinic(db)).id;
+  doctorId = (await makeDoctor(db, clinicId, { maxPatientsPerDay: 200 })).doctor.id;
 });
 
 afterAll(async () => {
@@ -48,6 +50,11 @@ const loginForm = (username: string, password: string) =>
     headers: { 'content-type': 'application/x-www-form-urlencoded' },
   });
 const me = (token: string) => api(server.url, 'GET', '/api/v1/auth/me', { token });
+
+// A test that moves the server's clock leaves it where every test starts.
+afterEach(() => {
+  db.clock.set(FROZEN_AT);
+});
 
 function expectProblem(res: ApiResponse, status: number, field?: string): void {
   expect(res.status, res.text).toBe(status);
@@ -86,7 +93,10 @@ async function withEnv<T>(vars: Record<string, string>, fn: () => Promise<T>): P
 }
 
 let hour = 0;
-const futureStart = () => new Date(Date.UTC(2032, 5, 1, 0, 0) + hour++ * 3_600_000).toISOString();
+/** A fresh slot start each call, an hour after the last, from tomorrow of the frozen today. */
+const futureStart = () => new Date(Date.parse(utc(1)) + hour++ * 3_600_000).toISOString();
+/** The server's clock as a JWT time (whole seconds): forged tokens are dated by it, as real ones are. */
+const nowSeconds = () => Math.floor(db.clock.now().getTime() / 1000);
 
 // ---------------------------------------------------------------------------------------------------------
 
@@ -157,7 +167,7 @@ describe('registration and login', () => {
   });
 
   it('says the same for a wrong password, an unknown email and a deactivated user', async () => {
-    const { user } = await makeUser(db.em(), 'patient');
+    const { user } = await makeUser(db, 'patient');
     const wrong = await login({ email: user.email, password: 'Wrong-pass-999' });
     const unknown = await login({ email: uniqueEmail('nobody'), password: PASSWORD });
     expect401(wrong);
@@ -175,11 +185,11 @@ describe('registration and login', () => {
 describe('bearer tokens', () => {
   let patient: { userId: number; token: string };
   beforeAll(async () => {
-    const { patient: p } = await makePatient(db.em());
-    patient = { userId: p.userId, token: await tokenFor(db.em(), { id: p.userId, role: 'patient' }) };
+    const { patient: p } = await makePatient(db);
+    patient = { userId: p.userId, token: await tokenFor(db, { id: p.userId, role: 'patient' }) };
   });
 
-  const claims = (overrides: Record<string, unknown> = {}) => ({ role: 'patient', tv: 0, ...overrides });
+  const claims = (overrides: Record<string, unknown> = {}) => ({ role: 'patient', tv: 0, iat: nowSeconds(), ...overrides });
   const b64 = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
 
   const attacks: [string, () => string][] = [
@@ -195,7 +205,7 @@ describe('bearer tokens', () => {
       },
     ],
     ['HS512 with the real key', () => jwt.sign(claims(), key, { algorithm: 'HS512', subject: String(patient.userId), expiresIn: 600 })],
-    ['expired', () => jwt.sign({ ...claims(), exp: Math.floor(Date.now() / 1000) - 60 }, key, { algorithm: 'HS256', subject: String(patient.userId) })],
+    ['expired', () => jwt.sign({ ...claims(), exp: nowSeconds() - 60 }, key, { algorithm: 'HS256', subject: String(patient.userId) })],
     ['not yet valid', () => jwt.sign(claims(), key, { algorithm: 'HS256', subject: String(patient.userId), expiresIn: 600, notBefore: 300 })],
     [
       'role tampered in the payload, signature kept',
@@ -218,7 +228,7 @@ describe('bearer tokens', () => {
       () => jwt.sign(claims({ role: 'admin' }), key, { algorithm: 'HS256', subject: String(patient.userId), expiresIn: 600 }),
     ],
     ['a token version from the future', () => jwt.sign(claims({ tv: 1 }), key, { algorithm: 'HS256', subject: String(patient.userId), expiresIn: 600 })],
-    ['no token version', () => jwt.sign({ role: 'patient' }, key, { algorithm: 'HS256', subject: String(patient.userId), expiresIn: 600 })],
+    ['no token version', () => jwt.sign({ role: 'patient', iat: nowSeconds() }, key, { algorithm: 'HS256', subject: String(patient.userId), expiresIn: 600 })],
     ['an unknown user', () => jwt.sign(claims(), key, { algorithm: 'HS256', subject: '2147483000', expiresIn: 600 })],
     ['a subject that is not an id', () => jwt.sign(claims(), key, { algorithm: 'HS256', subject: 'admin', expiresIn: 600 })],
     ['garbage', () => 'not-a-jwt'],
@@ -251,7 +261,7 @@ describe('bearer tokens', () => {
   // Every token a forger can make gets one and the same answer, so the answer tells nothing (which ids exist,
   // which key signs, why it failed); and no subject, however out of range, reaches the database as a crash.
   const INVALID = 'the token is not valid: log in again';
-  const unsigned = (sub: string) => `${b64({ alg: 'none', typ: 'JWT' })}.${b64({ sub, role: 'admin', tv: 0, exp: Math.floor(Date.now() / 1000) + 600 })}.`;
+  const unsigned = (sub: string) => `${b64({ alg: 'none', typ: 'JWT' })}.${b64({ sub, role: 'admin', tv: 0, exp: nowSeconds() + 600 })}.`;
   const otherKey = (sub: string) => jwt.sign(claims(), 'not-the-key-'.repeat(4), { algorithm: 'HS256', subject: sub, expiresIn: 600 });
   const everyKindOfRoute = [
     ['GET', '/api/v1/auth/me'],
@@ -329,7 +339,7 @@ describe('bearer tokens', () => {
   });
 
   it('deactivating a user (POST /users/:id/deactivate) revokes their tokens at once, and they cannot log in again', async () => {
-    const { patient: p } = await makePatient(db.em());
+    const { patient: p } = await makePatient(db);
     const first = await login({ email: p.email, password: PASSWORD });
     const second = await loginForm(p.email, PASSWORD);
     for (const t of [first, second]) expect((await me(t.body.access_token)).status).toBe(200);
@@ -345,7 +355,7 @@ describe('bearer tokens', () => {
   });
 
   it('deactivating a doctor (POST /doctors/:id/deactivate) revokes their tokens', async () => {
-    const { doctor } = await makeDoctor(db.em(), clinicId);
+    const { doctor } = await makeDoctor(db, clinicId);
     const t = (await login({ email: doctor.email, password: PASSWORD })).body.access_token;
     expect((await api(server.url, 'GET', `/api/v1/doctors/${doctor.id}/hours`, { token: t })).status).toBe(200);
     expect((await api(server.url, 'POST', `/api/v1/doctors/${doctor.id}/deactivate`, { token: adminToken, body: {} })).status).toBe(200);
@@ -353,11 +363,11 @@ describe('bearer tokens', () => {
   });
 
   it('a password change revokes the tokens issued before it; the new token and password work', async () => {
-    const { user, actor } = await makeUser(db.em(), 'patient');
+    const { user, actor } = await makeUser(db, 'patient');
     const before = (await login({ email: user.email, password: PASSWORD })).body.access_token;
     expect((await me(before)).status).toBe(200);
 
-    const changed = await changePassword(db.em(), actor, { currentPassword: PASSWORD, newPassword: 'Brand-new-pass-42' });
+    const changed = await changePassword(db.ctx(actor), { currentPassword: PASSWORD, newPassword: 'Brand-new-pass-42' });
     // Changed by another connection (not through this server): heard as the change commits, not awaited.
     expect401(await refusedSoon(before));
     expect((await me(changed.token.accessToken)).status).toBe(200);
@@ -369,7 +379,7 @@ describe('bearer tokens', () => {
   });
 
   it('a role change (PATCH /users/:id) revokes the tokens that carry the old role', async () => {
-    const { user } = await makeUser(db.em(), 'patient');
+    const { user } = await makeUser(db, 'patient');
     const old = (await login({ email: user.email, password: PASSWORD })).body.access_token;
     const patched = await api(server.url, 'PATCH', `/api/v1/users/${user.id}`, { token: adminToken, body: { role: 'doctor' } });
     expect(patched.status, patched.text).toBe(200);
@@ -397,7 +407,7 @@ describe('the failed-login throttle', () => {
   }
 
   it('locks an email at an address after 5 failed attempts (429, Retry-After); a success before does not count; the right password during the lock is 429', async () => {
-    const { user } = await makeUser(db.em(), 'patient');
+    const { user } = await makeUser(db, 'patient');
     const wrong = { email: user.email, password: 'Wrong-pass-000' };
     for (let i = 0; i < 4; i++) expect401(await login(wrong));
     expect((await login({ email: user.email, password: PASSWORD })).status).toBe(200);
@@ -420,19 +430,22 @@ describe('the failed-login throttle', () => {
   });
 
   it('successful logins never lock anyone out, even with limits of 1', async () => {
-    const { user } = await makeUser(db.em(), 'doctor');
+    const { user } = await makeUser(db, 'doctor');
     await withEnv({ ASCEND_LOGIN_MAX_PER_EMAIL: '1', ASCEND_LOGIN_MAX_PER_IP: '1' }, async () => {
       for (let i = 0; i < 8; i++) expect((await login({ email: user.email, password: PASSWORD })).status).toBe(200);
     });
   });
 
   it('reads ASCEND_LOGIN_MAX_PER_EMAIL and ASCEND_LOGIN_WINDOW per request', async () => {
-    const { user } = await makeUser(db.em(), 'patient');
+    const { user } = await makeUser(db, 'patient');
     await withEnv({ ASCEND_LOGIN_MAX_PER_EMAIL: '2', ASCEND_LOGIN_WINDOW: '2s' }, async () => {
       expect401(await login({ email: user.email, password: 'nope-nope-1' }));
       expect401(await login({ email: user.email, password: 'nope-nope-2' }));
-      expect429(await login({ email: user.email, password: PASSWORD }), 2);
-      await new Promise((r) => setTimeout(r, 2100));
+      expect(expect429(await login({ email: user.email, password: PASSWORD }), 2)).toBe(2);
+      // The window runs on the server's clock: Retry-After counts down with it, and then the address is free.
+      db.clock.advance('1s');
+      expect(expect429(await login({ email: user.email, password: PASSWORD }), 2)).toBe(1);
+      db.clock.advance(1001);
       expect((await login({ email: user.email, password: PASSWORD })).status).toBe(200);
     });
     // Back to the defaults (5 in 15 minutes): the two failures count again, but are below the limit.
@@ -440,8 +453,8 @@ describe('the failed-login throttle', () => {
   });
 
   it('limits failures per address across emails (ASCEND_LOGIN_MAX_PER_IP=3), except for accounts that logged in from it', async () => {
-    const { user } = await makeUser(db.em(), 'patient');
-    const { user: fresh } = await makeUser(db.em(), 'patient');
+    const { user } = await makeUser(db, 'patient');
+    const { user: fresh } = await makeUser(db, 'patient');
     await withEnv({ ASCEND_LOGIN_MAX_PER_IP: '3' }, async () => {
       expect401(await login({ email: uniqueEmail('a'), password: 'Guess-1234' }));
       expect401(await login({ email: uniqueEmail('b'), password: 'Guess-1234' }));
@@ -495,7 +508,7 @@ describe('the failed-login throttle', () => {
   const fromAddresses = (prefix: string, count: number) => Array.from({ length: count }, (_, i) => `${prefix}.${i + 1}`);
 
   it("a stranger's failures for a victim's email lock only the stranger's address: the victim logs in from theirs before and after", async () => {
-    const { user } = await makeUser(db.em(), 'patient');
+    const { user } = await makeUser(db, 'patient');
     const [victim, stranger, victimElsewhere] = ['127.0.0.11', '127.0.0.12', '127.0.0.13'];
     expect((await from(victim, { email: user.email, password: PASSWORD })).status).toBe(200);
     for (let i = 0; i < 5; i++) expect401(await from(stranger, { email: user.email, password: `Guess-pass-${i}` }));
@@ -510,8 +523,8 @@ describe('the failed-login throttle', () => {
   });
 
   it('one address guessing across many emails is refused (per address, default 50), other addresses are not', async () => {
-    const { user } = await makeUser(db.em(), 'patient');
-    const { user: regular } = await makeUser(db.em(), 'patient');
+    const { user } = await makeUser(db, 'patient');
+    const { user: regular } = await makeUser(db, 'patient');
     const guesser = '127.0.0.21';
     // Someone who logs in from that address too (a shared NAT): the guessing must not lock them out.
     expect((await from(guesser, { email: regular.email, password: PASSWORD })).status).toBe(200);
@@ -526,7 +539,7 @@ describe('the failed-login throttle', () => {
   });
 
   it("guessing one email from many addresses (default 100 a day) is stopped for new addresses; the owner's address still works", async () => {
-    const { user } = await makeUser(db.em(), 'patient');
+    const { user } = await makeUser(db, 'patient');
     const owner = '127.0.0.31';
     expect((await from(owner, { email: user.email, password: PASSWORD })).status).toBe(200);
     // 25 addresses, 4 guesses each: under the per-address-and-email bound of 5 everywhere, 100 in all.
@@ -545,7 +558,7 @@ describe('the failed-login throttle', () => {
   });
 
   it('holds under concurrency across addresses: 20 parallel guesses for one email from 20 addresses check at most ASCEND_LOGIN_MAX_PER_ACCOUNT', async () => {
-    const { user } = await makeUser(db.em(), 'patient');
+    const { user } = await makeUser(db, 'patient');
     await withEnv({ ASCEND_LOGIN_MAX_PER_ACCOUNT: '4' }, async () => {
       const results = await Promise.all(fromAddresses('127.0.3', 20).map((address, i) => from(address, { email: user.email, password: `Wrong-guess-${i}` })));
       const statuses = results.map((r) => r.status);
@@ -557,13 +570,13 @@ describe('the failed-login throttle', () => {
   });
 
   it('does not count requests that are not login attempts (bad input)', async () => {
-    const { user } = await makeUser(db.em(), 'patient');
+    const { user } = await makeUser(db, 'patient');
     for (let i = 0; i < 6; i++) expectProblem(await login({ email: user.email, password: '' }), 422, 'password');
     expect((await login({ email: user.email, password: PASSWORD })).status).toBe(200);
   });
 
   it('holds under concurrency: 20 parallel wrong guesses for one email check at most 5 passwords', async () => {
-    const { user } = await makeUser(db.em(), 'patient');
+    const { user } = await makeUser(db, 'patient');
     const results = await Promise.all(Array.from({ length: 20 }, (_, i) => login({ email: user.email, password: `Wrong-guess-${i}` })));
     const statuses = results.map((r) => r.status);
     expect(statuses.every((s) => s === 401 || s === 429)).toBe(true);
@@ -578,8 +591,8 @@ describe('the failed-login throttle', () => {
 describe('idempotent booking (Idempotency-Key)', () => {
   let patient: { id: number; token: string };
   beforeAll(async () => {
-    const { patient: p } = await makePatient(db.em());
-    patient = { id: p.id, token: await tokenFor(db.em(), { id: p.userId, role: 'patient' }) };
+    const { patient: p } = await makePatient(db);
+    patient = { id: p.id, token: await tokenFor(db, { id: p.userId, role: 'patient' }) };
   });
 
   const book = (token: string, body: unknown, idempotencyKey?: string) =>
@@ -633,8 +646,8 @@ describe('idempotent booking (Idempotency-Key)', () => {
     expectProblem(await book(patient.token, { slotId, reason: 'cough' }, k), 422, 'idempotencyKey');
     expectProblem(await book(patient.token, { slotId }, k), 422, 'idempotencyKey');
     // Someone else's request under the same key: refused too, and it reveals nothing of the first booking.
-    const { patient: q } = await makePatient(db.em());
-    const qToken = await tokenFor(db.em(), { id: q.userId, role: 'patient' });
+    const { patient: q } = await makePatient(db);
+    const qToken = await tokenFor(db, { id: q.userId, role: 'patient' });
     const stranger = await book(qToken, { slotId, reason: 'fever' }, k);
     expectProblem(stranger, 422, 'idempotencyKey');
     expect(stranger.body.id).toBeUndefined();
@@ -662,5 +675,21 @@ describe('idempotent booking (Idempotency-Key)', () => {
     expectProblem(await book(patient.token, { slotId }, 'k'.repeat(201)), 422, 'idempotencyKey');
     expectProblem(await book(patient.token, { slotId, idempotencyKey: `k-${randomUUID()}` }), 422, 'idempotencyKey');
     expect(await bookedCount(slotId)).toBe(0);
+  });
+});
+
+describe('tokens on the server’s clock', () => {
+  it('a token the server issued works until its clock passes the lifetime (30 minutes), then is refused as expired', async () => {
+    const { user } = await makeUser(db, 'patient');
+    const issued = await api(server.url, 'POST', '/api/v1/auth/login', { body: { email: user.email, password: PASSWORD } });
+    expect(issued.status).toBe(200);
+    const token = issued.body.access_token as string;
+    expect((jwt.decode(token) as jwt.JwtPayload).iat).toBe(Date.parse(FROZEN_AT) / 1000);
+    db.clock.advance('29m');
+    expect((await me(token)).status).toBe(200);
+    db.clock.advance('1m');
+    const expired = await me(token);
+    expect401(expired);
+    expect(expired.body.detail).toBe(`the token expired at ${new Date(Date.parse(FROZEN_AT) + 30 * 60_000).toISOString()}: log in again`);
   });
 });

@@ -11,6 +11,8 @@ import { BIN, runCli } from '../support/cli.js';
 import { createTestDatabase, type TestDatabase } from '../support/db.js';
 import { makeClinic, makeDoctor, seedSlot, slotCountsAreConsistent, tokenFor } from '../support/fixtures.js';
 import { api, type ApiResponse } from '../support/http.js';
+import { SYSTEM } from '../../src/domain/roles.js';
+import { day } from '../support/clock.js';
 
 // Set before any token is made: tokenFor signs with it, and the serve processes verify with it.
 const ASCEND_JWT_SECRET = 'cluster-test-secret-0123456789-abcdefghijklmnopqrstuvwxyz';
@@ -49,7 +51,9 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 async function startServe(db: TestDatabase, options: { env?: Record<string, string | undefined>; args?: string[] } = {}): Promise<Serve> {
   const port = await freePort();
   const env: Record<string, string> = {};
-  const all = { ...process.env, DATABASE_URL: db.url, ASCEND_JWT_SECRET, CI: 'true', NO_COLOR: '1', ASCEND_DB_POOL: '8', ...options.env };
+  // The file's clock, as the test's own services and tokens use it.
+  const now = db.clock.now().toISOString();
+  const all = { ...process.env, DATABASE_URL: db.url, ASCEND_JWT_SECRET, ASCEND_NOW: now, CI: 'true', NO_COLOR: '1', ASCEND_DB_POOL: '8', ...options.env };
   for (const [k, v] of Object.entries(all)) if (v !== undefined) env[k] = v;
   const proc = spawn(process.execPath, [BIN, 'serve', '--port', String(port), ...(options.args ?? [])], { env, stdio: ['pipe', 'pipe', 'pipe'] });
   const serve: Serve = {
@@ -152,7 +156,7 @@ let cluster: Serve[];
 
 const sql = async <T = Record<string, any>>(text: string, params: unknown[] = []): Promise<T[]> => (await pool.query(text, params as any[])).rows as T[];
 
-/** Ten slots (or `count`), one a day from `firstDay` (2031+, so never started), each its own doctor-day. */
+/** Ten slots (or `count`), one a day from `firstDay` (after the frozen today, so never started), each its own doctor-day. */
 async function slotsFrom(firstDay: string, count: number, capacity: number): Promise<number[]> {
   const ids: number[] = [];
   const start = new Date(`${firstDay}T09:00:00Z`).getTime();
@@ -177,10 +181,10 @@ beforeAll(async () => {
   pool = new pg.Pool({ connectionString: db.url, max: 4 });
   pool.on('error', () => undefined);
   sqlDb = { ...db, sql };
-  const admin = await initialise(db.em(), { adminEmail: 'admin@example.org', adminName: 'Ada Admin', adminPassword: 'S3cure-pass!' });
-  adminToken = await tokenFor(db.em(), { id: admin.id, role: 'admin' });
-  const clinic = await makeClinic(db.em(), { timezone: 'UTC' });
-  doctorId = (await makeDoctor(db.em(), clinic.id, { maxPatientsPerDay: 200 })).doctor.id;
+  const admin = await initialise(db.ctx(SYSTEM), { adminEmail: 'admin@example.org', adminName: 'Ada Admin', adminPassword: 'S3cure-pass!' });
+  adminToken = await tokenFor(db, { id: admin.id, role: 'admin' });
+  const clinic = await makeClinic(db, { timezone: 'UTC' });
+  doctorId = (await makeDoctor(db, clinic.id, { maxPatientsPerDay: 200 })).doctor.id;
   const rows = await sql<{ id: number }>(
     `with u as (
        insert into "user" (name, email, password_hash, role)
@@ -234,7 +238,7 @@ describe('ascend serve, several processes on one database', () => {
   }, 60_000);
 
   it('300 concurrent bookings over 3 processes onto 10 slots of 5 places: exactly 50 succeed, the rest are 409', async () => {
-    const slots = await slotsFrom('2031-03-01', 10, 5);
+    const slots = await slotsFrom(day(12), 10, 5);
     const outcomes = await Promise.all(patients.map((patientId, i) => book(cluster[i % 3]!, slots[i % 10]!, patientId)));
     const failures = outcomes.filter((o) => !isResponse(o));
     expect(failures).toEqual([]);
@@ -259,7 +263,7 @@ describe('ascend serve, several processes on one database', () => {
   }, 60_000);
 
   it('SIGKILL of one process mid-storm: the others go on answering and no booking is half-written', async () => {
-    const slots = await slotsFrom('2031-04-01', 10, 5);
+    const slots = await slotsFrom(day(43), 10, 5);
     const victim = cluster[2]!;
     let answered = 0;
     let killedAt = -1;
@@ -312,7 +316,7 @@ describe('ascend serve, several processes on one database', () => {
   }, 90_000);
 
   it('pg_terminate_backend under a running server: in-flight requests get 503, then it recovers without a restart', async () => {
-    const slot = (await slotsFrom('2031-05-01', 1, 50))[0]!;
+    const slot = (await slotsFrom(day(73), 1, 50))[0]!;
     const servers = cluster;
     const pids = servers.map((s) => s.proc.pid);
     // Hold the slot's row lock so that bookings are waiting inside the database when their connections die.
@@ -375,7 +379,7 @@ describe('ascend serve, several processes on one database', () => {
   }, 60_000);
 
   it('SIGTERM with requests in flight: they complete, new connections are refused, the process exits 0', async () => {
-    const slot = (await slotsFrom('2031-06-01', 1, 3))[0]!;
+    const slot = (await slotsFrom(day(104), 1, 3))[0]!;
     const serve = await startServe(db);
     const holder = new pg.Client({ connectionString: db.url });
     holder.on('error', () => undefined);

@@ -19,7 +19,7 @@ afterAll(() => stop());
 
 describe('database refusals over HTTP', () => {
   it(`a deadlock every time: ${TRANSACTION_ATTEMPTS} attempts, then 409 "busy, try again", with no SQL in the answer or an error in the log`, async () => {
-    const { doctor } = await makeDoctor(db.em(), (await makeClinic(db.em())).id);
+    const { doctor } = await makeDoctor(db, (await makeClinic(db)).id);
     const { result, attempts } = await whileDoctorUpdatesFail(db, '40P01', 'deadlock detected', () =>
       api(server.url, 'POST', `/api/v1/doctors/${doctor.id}/deactivate`, { token, body: {} }),
     );
@@ -30,7 +30,7 @@ describe('database refusals over HTTP', () => {
   });
 
   it('an unexpected database error is a 500 that names no SQL and no data, even when its words sound like an outage; the log keeps the details', async () => {
-    const { doctor } = await makeDoctor(db.em(), (await makeClinic(db.em())).id);
+    const { doctor } = await makeDoctor(db, (await makeClinic(db)).id);
     const logged = server.logs.length;
     const { result } = await whileDoctorUpdatesFail(db, 'XX000', 'internal trouble: connection closed', () =>
       api(server.url, 'POST', `/api/v1/doctors/${doctor.id}/deactivate`, { token, body: {} }),

@@ -3,6 +3,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { makeClinic, makeDoctor, makePatient, tokenFor } from '../support/fixtures.js';
 import { api, serverWithAdminPerFile } from '../support/http.js';
+import { day } from '../support/clock.js';
 
 const w = serverWithAdminPerFile();
 let doctorToken: string;
@@ -10,11 +11,11 @@ let doctorId: number;
 let patientId: number;
 
 beforeAll(async () => {
-  const clinic = await makeClinic(w.db.em(), { timezone: 'Europe/Berlin', city: 'Berlin' });
-  const { doctor } = await makeDoctor(w.db.em(), clinic.id);
+  const clinic = await makeClinic(w.db, { timezone: 'Europe/Berlin', city: 'Berlin' });
+  const { doctor } = await makeDoctor(w.db, clinic.id);
   doctorId = doctor.id;
-  doctorToken = await tokenFor(w.db.em(), { id: doctor.userId, role: 'doctor' });
-  patientId = (await makePatient(w.db.em())).patient.id;
+  doctorToken = await tokenFor(w.db, { id: doctor.userId, role: 'doctor' });
+  patientId = (await makePatient(w.db)).patient.id;
 });
 
 const OUT_OF_RANGE = ['9999-12-31T23:50:00Z', '0001-01-01', '+275760-09-13', '10000-01-01', '1899-12-31 23:59', '2101-01-01'];
@@ -23,14 +24,14 @@ const q = encodeURIComponent;
 /** Every place a date enters the API: [who, method, path, body, the field named]. */
 const ENTRIES: [string, (bad: string) => [token: () => string, method: string, path: string, body: unknown, field: string]][] = [
   ['POST /slots start (a doctor, own schedule)', (bad) => [() => doctorToken, 'POST', '/api/v1/slots', { doctorId, start: bad, length: '20m' }, 'start']],
-  ['POST /slots end', (bad) => [() => w.adminToken, 'POST', '/api/v1/slots', { doctorId, start: '2031-03-03 09:00', end: bad }, 'end']],
+  ['POST /slots end', (bad) => [() => w.adminToken, 'POST', '/api/v1/slots', { doctorId, start: `${day(7)} 09:00`, end: bad }, 'end']],
   [
     'POST /slots/generate from',
     (bad) => [
       () => w.adminToken,
       'POST',
       '/api/v1/slots/generate',
-      { doctorIds: [doctorId], from: bad, to: '2031-03-10', days: 'mon-fri', start: '09:00', end: '10:00', length: '20m' },
+      { doctorIds: [doctorId], from: bad, to: day(14), days: 'mon-fri', start: '09:00', end: '10:00', length: '20m' },
       'from',
     ],
   ],
@@ -38,7 +39,7 @@ const ENTRIES: [string, (bad: string) => [token: () => string, method: string, p
     'POST /slots/import start',
     (bad) => [() => w.adminToken, 'POST', '/api/v1/slots/import', { rows: [{ doctor: doctorId, start: bad, length: '20m' }] }, 'item 1: start'],
   ],
-  ['POST /doctors/{id}/leaves to', (bad) => [() => w.adminToken, 'POST', `/api/v1/doctors/${doctorId}/leaves`, { from: '2031-03-03', to: bad }, 'to']],
+  ['POST /doctors/{id}/leaves to', (bad) => [() => w.adminToken, 'POST', `/api/v1/doctors/${doctorId}/leaves`, { from: day(7), to: bad }, 'to']],
   ['GET /slots ?from', (bad) => [() => w.adminToken, 'GET', `/api/v1/slots?from=${q(bad)}`, undefined, 'from']],
   ['GET /slots/free ?to', (bad) => [() => w.adminToken, 'GET', `/api/v1/slots/free?to=${q(bad)}`, undefined, 'to']],
   ['GET /appointments ?from', (bad) => [() => w.adminToken, 'GET', `/api/v1/appointments?from=${q(bad)}`, undefined, 'from']],

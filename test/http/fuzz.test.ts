@@ -14,6 +14,8 @@ import { initialise } from '../../src/services/init.js';
 import { createTestDatabase, type TestDatabase } from '../support/db.js';
 import { makeClinic, makeDoctor, makePatient, makeUser, seedBooking, seedSlot, tokenFor } from '../support/fixtures.js';
 import { api, startServer, type TestServer } from '../support/http.js';
+import { SYSTEM } from '../../src/domain/roles.js';
+import { day, utc } from '../support/clock.js';
 
 const NUM_RUNS = 200;
 const SEED = Number(process.env.FUZZ_SEED ?? 20310101);
@@ -54,25 +56,25 @@ beforeAll(async () => {
   // Hundreds of failed logins from 127.0.0.1 would otherwise all be 429s before reaching the user lookup.
   process.env.ASCEND_LOGIN_MAX_PER_IP = '1000000';
   db = await createTestDatabase();
-  await initialise(db.em(), { adminEmail: ADMIN.email, adminName: ADMIN.name, adminPassword: ADMIN.password });
+  await initialise(db.ctx(SYSTEM), { adminEmail: ADMIN.email, adminName: ADMIN.name, adminPassword: ADMIN.password });
   server = await startServer(db);
   const login = await api(server.url, 'POST', '/api/v1/auth/login', { body: { email: ADMIN.email, password: ADMIN.password } });
   expect(login.status).toBe(200);
   const admin: string = login.body.access_token;
 
-  const clinicA = (await makeClinic(db.em(), { timezone: 'Asia/Kolkata' })).id;
-  const clinicB = (await makeClinic(db.em(), { timezone: 'Europe/Berlin', city: 'Berlin' })).id;
-  const clinicToDeactivate = (await makeClinic(db.em(), { timezone: 'America/New_York', city: 'New York' })).id;
-  const doctor1 = (await makeDoctor(db.em(), clinicA, { maxPatientsPerDay: 200 })).doctor.id;
-  const doctor2 = (await makeDoctor(db.em(), clinicB, { specialty: 'dermatology' })).doctor.id;
-  const doctor3 = (await makeDoctor(db.em(), clinicA, { specialty: 'neurology', maxPatientsPerDay: 200 })).doctor.id;
-  const doctorFresh = (await makeDoctor(db.em(), clinicB, { maxPatientsPerDay: 200 })).doctor.id;
-  const doctorsToDeactivate = [(await makeDoctor(db.em(), clinicB)).doctor.id, (await makeDoctor(db.em(), clinicB)).doctor.id];
-  const p1 = await makePatient(db.em());
-  const p2 = await makePatient(db.em());
-  const user1 = (await makeUser(db.em(), 'doctor')).user.id;
-  const usersToDeactivate = [(await makeUser(db.em(), 'patient')).user.id, (await makeUser(db.em(), 'admin')).user.id];
-  const patient = await tokenFor(db.em(), { id: p1.patient.userId, role: 'patient' });
+  const clinicA = (await makeClinic(db, { timezone: 'Asia/Kolkata' })).id;
+  const clinicB = (await makeClinic(db, { timezone: 'Europe/Berlin', city: 'Berlin' })).id;
+  const clinicToDeactivate = (await makeClinic(db, { timezone: 'America/New_York', city: 'New York' })).id;
+  const doctor1 = (await makeDoctor(db, clinicA, { maxPatientsPerDay: 200 })).doctor.id;
+  const doctor2 = (await makeDoctor(db, clinicB, { specialty: 'dermatology' })).doctor.id;
+  const doctor3 = (await makeDoctor(db, clinicA, { specialty: 'neurology', maxPatientsPerDay: 200 })).doctor.id;
+  const doctorFresh = (await makeDoctor(db, clinicB, { maxPatientsPerDay: 200 })).doctor.id;
+  const doctorsToDeactivate = [(await makeDoctor(db, clinicB)).doctor.id, (await makeDoctor(db, clinicB)).doctor.id];
+  const p1 = await makePatient(db);
+  const p2 = await makePatient(db);
+  const user1 = (await makeUser(db, 'doctor')).user.id;
+  const usersToDeactivate = [(await makeUser(db, 'patient')).user.id, (await makeUser(db, 'admin')).user.id];
+  const patient = await tokenFor(db, { id: p1.patient.userId, role: 'patient' });
 
   // Working hours, so that generating from stored hours has something to read.
   for (const id of [doctor1, doctor3]) {
@@ -83,23 +85,24 @@ beforeAll(async () => {
     expect(hours.status).toBe(200);
   }
 
-  // Future slots (2031, on distinct days so that one patient's bookings never overlap), and bookings on them.
-  const slot = (day: number, capacity = 50) => seedSlot(db, doctor1, `2031-03-${String(day).padStart(2, '0')}T04:00:00Z`, 20, capacity);
+  // Future slots (on distinct days after the frozen today, so that one patient's bookings never overlap), and
+  // bookings on them.
+  const slot = (n: number, capacity = 50) => seedSlot(db, doctor1, utc(n, '04:00'), 20, capacity);
   const freeSlots: number[] = [];
-  for (let day = 1; day <= 6; day++) freeSlots.push(await slot(day));
+  for (let n = 1; n <= 6; n++) freeSlots.push(await slot(n));
   const book = async (slotId: number, patientId: number) => {
     const r = await api(server.url, 'POST', '/api/v1/appointments', { token: admin, body: { slotId, patientId, reason: 'fuzz fixture' } });
     expect(r.status).toBe(201);
     return r.body.id as number;
   };
   const cancelPool: number[] = [];
-  for (let day = 10; day <= 15; day++) cancelPool.push(await book(await slot(day), p1.patient.id));
+  for (let n = 10; n <= 15; n++) cancelPool.push(await book(await slot(n), p1.patient.id));
   const reschedulePool = [await book(await slot(20), p1.patient.id), await book(await slot(21), p2.patient.id)];
   const notesPool = [await book(await slot(22), p1.patient.id), await book(await slot(23), p2.patient.id)];
   // Appointments that have already started (completing and no-shows need those), straight in SQL.
   const pastPool: number[] = [];
-  for (let day = 6; day <= 11; day++) {
-    const past = await seedSlot(db, doctor1, `2020-01-${String(day).padStart(2, '0')}T04:00:00Z`, 20, 5);
+  for (let n = 6; n <= 11; n++) {
+    const past = await seedSlot(db, doctor1, utc(n - 30, '04:00'), 20, 5);
     pastPool.push(await seedBooking(db, past, p1.patient.id));
   }
   notesPool.push(pastPool[0]!);
@@ -142,9 +145,9 @@ const ymd = (d: Date) => d.toISOString().slice(0, 10);
 const dateIn = (from: string, to: string) => fc.date({ min: new Date(`${from}T00:00:00Z`), max: new Date(`${to}T00:00:00Z`), noInvalidDate: true }).map(ymd);
 const clockIn = (fromHour: number, toHour: number) =>
   fc.tuple(fc.integer({ min: fromHour, max: toHour }), fc.constantFrom(0, 15, 30, 45)).map(([h, m]) => `${pad(h)}:${pad(m)}`);
-const futureDay = dateIn('2031-01-01', '2035-12-31');
+const futureDay = dateIn(day(9), day(1834));
 const futureLocal = fc.tuple(futureDay, clockIn(0, 23)).map(([d, c]) => `${d} ${c}`);
-const futureIso = fc.date({ min: new Date('2031-01-01T00:00:00Z'), max: new Date('2035-12-31T00:00:00Z'), noInvalidDate: true }).map((d) => d.toISOString());
+const futureIso = fc.date({ min: new Date(`${day(9)}T00:00:00Z`), max: new Date(`${day(1834)}T00:00:00Z`), noInvalidDate: true }).map((d) => d.toISOString());
 const futureTime = fc.oneof(futureDay, futureLocal, futureIso);
 const birthDate = dateIn('1900-01-01', '2020-12-31');
 
@@ -213,19 +216,19 @@ const NASTY_STRINGS = [
   '1899-12-31',
   '1900-01-01',
   '2020-02-29',
-  '2031-01-01',
+  day(9),
   '9999-12-31',
   '10000-01-01',
-  '2031-06-01 09:00',
-  '2031-06-01T09:00',
-  '2031-06-01 24:00',
-  '2031-06-01 23:60',
-  '2031-03-30 02:30',
-  '2031-06-01T09:00:00Z',
-  '2031-06-01T09:00:00+14:00',
-  '2031-06-01T09:00:00-12:00',
-  '2031-06-01T09:00:00+99:99',
-  '2031-06-01T09:00:00.123456789+0530',
+  `${day(160)} 09:00`,
+  `${day(160)}T09:00`,
+  `${day(160)} 24:00`,
+  `${day(160)} 23:60`,
+  `${day(27)} 02:30`, // Berlin's clocks go forward that night (Sunday 29 March 2026)
+  `${day(160)}T09:00:00Z`,
+  `${day(160)}T09:00:00+14:00`,
+  `${day(160)}T09:00:00-12:00`,
+  `${day(160)}T09:00:00+99:99`,
+  `${day(160)}T09:00:00.123456789+0530`,
   '0000-01-01T00:00:00Z',
   '9999-12-31T23:59:59Z',
   '9999-12-31T23:59:59-23:59',
@@ -584,7 +587,7 @@ const ROUTES: Record<string, (w: World) => Spec> = {
     const fields = { from: futureTime, to: futureTime, reason: text(500), cancelBookings: fc.boolean() };
     const valid = fc
       .record({
-        from: dateIn('2031-01-01', '2045-12-31'),
+        from: dateIn(day(9), '2045-12-31'),
         days: fc.integer({ min: 0, max: 3 }),
         reason: fc.option(text(500), { nil: undefined }),
         cancelBookings: fc.option(fc.boolean(), { nil: undefined }),
@@ -663,7 +666,7 @@ const ROUTES: Record<string, (w: World) => Spec> = {
         target: fc.constantFrom('doctors', 'doctors', 'clinic'),
         doctorIds: fields.doctorIds,
         clinicId: fc.constant(w.clinicA),
-        from: dateIn('2031-01-01', '2034-12-31'),
+        from: dateIn(day(9), day(1469)),
         span: fc.integer({ min: 0, max: 13 }),
         explicit: fc.boolean(),
         days: weekdays,
@@ -696,8 +699,8 @@ const ROUTES: Record<string, (w: World) => Spec> = {
         fc.array(nasty, { maxLength: 3 }),
         fc.array(fc.constantFrom('13:00-12:00', '25:00-26:00', '00:00-24:00', '9-10', '09:00'), { minLength: 1, maxLength: 2 }),
       ),
-      from: fc.constantFrom('2031-01-01', '2030-12-31', '2032-01-03', '0100-01-01', '9999-12-31'),
-      to: fc.constantFrom('2031-01-01', '2030-12-31', '2032-01-03', '0100-01-01', '9999-12-31'),
+      from: fc.constantFrom(day(9), day(8), day(376), '0100-01-01', '9999-12-31'),
+      to: fc.constantFrom(day(9), day(8), day(376), '0100-01-01', '9999-12-31'),
     };
     return { method: 'POST', path: () => '/slots/generate', fields, valid, deep };
   },
@@ -713,7 +716,7 @@ const ROUTES: Record<string, (w: World) => Spec> = {
       .map((o) => Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)));
     // The import reads its rows by hand (not with a zod schema), so its rows get more attention.
     const wrongTyped = fc.oneof(
-      fc.constantFrom<unknown>(5, 0, -1, 1.5, true, false, [], ['2031-06-01 09:00'], {}, { a: 1 }),
+      fc.constantFrom<unknown>(5, 0, -1, 1.5, true, false, [], [`${day(160)} 09:00`], {}, { a: 1 }),
       fc.integer(),
       fc.jsonValue({ maxDepth: 1 }),
     );
@@ -766,7 +769,7 @@ const ROUTES: Record<string, (w: World) => Spec> = {
     // A booked appointment of patient 1 at a time of its own, straight in SQL, for most cases.
     const fresh = async () => {
       for (;;) {
-        const at = new Date(Date.UTC(2040, 0, 1) + freshCount++ * 3_600_000).toISOString();
+        const at = new Date(Date.parse(utc(14 * 365)) + freshCount++ * 3_600_000).toISOString();
         // Other routes' cases may have put a slot of this doctor there: take the next hour.
         const slot = await seedSlot(db, w.doctorFresh, at, 20, 1).catch((err: { code?: string }) => (err.code === '23P01' ? null : Promise.reject(err)));
         if (slot) return seedBooking(db, slot, w.patient1);

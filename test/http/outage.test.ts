@@ -9,6 +9,7 @@ import { generateSlots } from '../../src/services/slots.js';
 import type { TestDatabase } from '../support/db.js';
 import { makeClinic, makeDoctor, makePatient, tokenFor } from '../support/fixtures.js';
 import { api, startServerWithAdmin, type TestServer } from '../support/http.js';
+import { day } from '../support/clock.js';
 
 let db: TestDatabase;
 let server: TestServer;
@@ -37,12 +38,12 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe('a database outage under load', () => {
   it('answers 503 to every request while the database is gone (bookings and reschedules in flight too), never 500, and logs the outage once as it starts and once as it ends', async () => {
-    const clinic = await makeClinic(db.em());
-    const { doctor } = await makeDoctor(db.em(), clinic.id, { maxPatientsPerDay: 200 });
-    await generateSlots(db.em(), SYSTEM, {
+    const clinic = await makeClinic(db);
+    const { doctor } = await makeDoctor(db, clinic.id, { maxPatientsPerDay: 200 });
+    await generateSlots(db.ctx(SYSTEM), {
       doctorIds: [doctor.id],
-      from: '2031-03-03',
-      to: '2031-03-07',
+      from: day(7),
+      to: day(11),
       days: 'mon-fri',
       start: '08:00',
       end: '18:00',
@@ -50,11 +51,11 @@ describe('a database outage under load', () => {
       capacity: 3,
     });
     const slotIds = (await query<{ id: number }>(db.em(), 'select id from slot where doctor_id = ? order by id', [doctor.id])).map((r) => r.id);
-    const patients = await Promise.all(Array.from({ length: 8 }, () => makePatient(db.em())));
-    const tokens = await Promise.all(patients.map((p) => tokenFor(db.em(), { id: p.patient.userId, role: 'patient' })));
+    const patients = await Promise.all(Array.from({ length: 8 }, () => makePatient(db)));
+    const tokens = await Promise.all(patients.map((p) => tokenFor(db, { id: p.patient.userId, role: 'patient' })));
     const adminToken = (await api(server.url, 'POST', '/api/v1/auth/login', { body: { email: 'admin@example.org', password: 'S3cure-pass!' } })).body
       .access_token as string;
-    const booked = await Promise.all(patients.map((p, i) => bookAppointment(db.em(), p.actor, { slotId: slotIds[i * 3]! })));
+    const booked = await Promise.all(patients.map((p, i) => bookAppointment(db.ctx(p.actor), { slotId: slotIds[i * 3]! })));
 
     // knex prints its own "Connection Error" warnings with console.log (stdout, where --json goes): none may.
     const printed: string[] = [];
@@ -66,7 +67,7 @@ describe('a database outage under load', () => {
     const requests: Record<string, () => Promise<{ status: number; text: string }>> = {
       book: () => api(server.url, 'POST', '/api/v1/appointments', { token: pick(tokens), body: { slotId: pick(slotIds) } }),
       reschedule: () => api(server.url, 'POST', `/api/v1/appointments/${pick(booked).id}/reschedule`, { token: adminToken, body: { slotId: pick(slotIds) } }),
-      free: () => api(server.url, 'GET', `/api/v1/slots/free?doctorId=${doctor.id}&from=2031-03-03&to=2031-03-07&limit=5`, { token: pick(tokens) }),
+      free: () => api(server.url, 'GET', `/api/v1/slots/free?doctorId=${doctor.id}&from=${day(7)}&to=${day(11)}&limit=5`, { token: pick(tokens) }),
       me: () => api(server.url, 'GET', '/api/v1/auth/me', { token: adminToken }),
       ready: () => api(server.url, 'GET', '/ready'),
     };

@@ -20,6 +20,7 @@ import {
   uniqueEmail,
 } from '../support/fixtures.js';
 import { api, startServer, type ApiResponse, type TestServer } from '../support/http.js';
+import { day, utc } from '../support/clock.js';
 
 type Who = 'admin' | 'doctor' | 'patient' | 'anon';
 const WHO: Who[] = ['admin', 'doctor', 'patient', 'anon'];
@@ -53,16 +54,17 @@ interface World {
 }
 let w: World;
 
-// Fresh, never-colliding times: slots one hour apart (no doctor's slots and no patient's appointments ever
-// overlap), days for leave and generated schedules in years nothing else uses.
+// Fresh, never-colliding times, counted from the frozen today: slots one hour apart from tomorrow on (no
+// doctor's slots and no patient's appointments ever overlap), past ones from five years before, and days for
+// leave and generated schedules years ahead, where nothing else is.
 let hour = 0;
-const futureStart = () => new Date(Date.UTC(2031, 0, 1, 0, 0) + hour++ * 3_600_000).toISOString();
+const futureStart = () => new Date(Date.parse(utc(1)) + hour++ * 3_600_000).toISOString();
 let pastHour = 0;
-const pastStart = () => new Date(Date.UTC(2021, 0, 1, 0, 0) + pastHour++ * 3_600_000).toISOString();
+const pastStart = () => new Date(Date.parse(utc(-5 * 365)) + pastHour++ * 3_600_000).toISOString();
 let leaveDays = 0;
-const leaveDay = () => new Date(Date.UTC(2040, 0, 1) + leaveDays++ * 2 * 86_400_000).toISOString().slice(0, 10);
+const leaveDay = () => day(9 * 365 + leaveDays++ * 2);
 let generateDays = 0;
-const generateDay = () => new Date(Date.UTC(2036, 0, 1) + generateDays++ * 86_400_000).toISOString().slice(0, 10);
+const generateDay = () => day(5 * 365 + generateDays++);
 let serial = 0;
 const unique = () => `${Date.now().toString(36)}${(serial++).toString(36)}`;
 
@@ -73,24 +75,24 @@ async function freshAppointment(doctorId: number, patientId: number, when: 'futu
 }
 async function freshLeave(doctorId: number): Promise<number> {
   const day = leaveDay();
-  return (await addLeave(db.em(), SYSTEM, doctorId, { from: day, to: day, reason: 'matrix' })).id;
+  return (await addLeave(db.ctx(SYSTEM), doctorId, { from: day, to: day, reason: 'matrix' })).id;
 }
 
 beforeAll(async () => {
   db = await createTestDatabase();
-  const admin = await initialise(db.em(), { adminEmail: ADMIN.email, adminName: ADMIN.name, adminPassword: ADMIN.password });
+  const admin = await initialise(db.ctx(SYSTEM), { adminEmail: ADMIN.email, adminName: ADMIN.name, adminPassword: ADMIN.password });
   server = await startServer(db);
   const login = await api(server.url, 'POST', '/api/v1/auth/login', { body: { email: ADMIN.email, password: ADMIN.password } });
   expect(login.status).toBe(200);
   tokens.admin = login.body.access_token;
 
-  const clinic = await makeClinic(db.em());
-  const { doctor: d } = await makeDoctor(db.em(), clinic.id, { maxPatientsPerDay: 200 });
-  const { doctor: d2 } = await makeDoctor(db.em(), clinic.id, { maxPatientsPerDay: 200 });
-  const { patient: p } = await makePatient(db.em());
-  const { patient: q } = await makePatient(db.em());
-  tokens.doctor = await tokenFor(db.em(), { id: d.userId, role: 'doctor' });
-  tokens.patient = await tokenFor(db.em(), { id: p.userId, role: 'patient' });
+  const clinic = await makeClinic(db);
+  const { doctor: d } = await makeDoctor(db, clinic.id, { maxPatientsPerDay: 200 });
+  const { doctor: d2 } = await makeDoctor(db, clinic.id, { maxPatientsPerDay: 200 });
+  const { patient: p } = await makePatient(db);
+  const { patient: q } = await makePatient(db);
+  tokens.doctor = await tokenFor(db, { id: d.userId, role: 'doctor' });
+  tokens.patient = await tokenFor(db, { id: p.userId, role: 'patient' });
   w = {
     adminUserId: admin.id,
     clinicId: clinic.id,
@@ -220,7 +222,7 @@ const ROWS: Row[] = [
   {
     route: 'PATCH /users/:id',
     expect: [OK, NO, NO, A],
-    call: async () => ({ path: `/users/${(await makeUser(db.em(), 'patient')).user.id}`, body: { name: 'Renamed' } }),
+    call: async () => ({ path: `/users/${(await makeUser(db, 'patient')).user.id}`, body: { name: 'Renamed' } }),
     check: (res) => expect(res.body.name).toBe('Renamed'),
   },
   {
@@ -232,7 +234,7 @@ const ROWS: Row[] = [
   {
     route: 'POST /users/:id/deactivate',
     expect: [OK, NO, NO, A],
-    call: async () => ({ path: `/users/${(await makeUser(db.em(), 'patient')).user.id}/deactivate` }),
+    call: async () => ({ path: `/users/${(await makeUser(db, 'patient')).user.id}/deactivate` }),
     check: (res) => expect(res.body.isActive).toBe(false),
   },
 
@@ -253,13 +255,13 @@ const ROWS: Row[] = [
   {
     route: 'PATCH /clinics/:id',
     expect: [OK, NO, NO, A],
-    call: async () => ({ path: `/clinics/${(await makeClinic(db.em())).id}`, body: { phone: '+91 20 1234 5678' } }),
+    call: async () => ({ path: `/clinics/${(await makeClinic(db)).id}`, body: { phone: '+91 20 1234 5678' } }),
     check: (res) => expect(res.body.phone).toBe('+91 20 1234 5678'),
   },
   {
     route: 'POST /clinics/:id/deactivate',
     expect: [OK, NO, NO, A],
-    call: async () => ({ path: `/clinics/${(await makeClinic(db.em())).id}/deactivate` }),
+    call: async () => ({ path: `/clinics/${(await makeClinic(db)).id}/deactivate` }),
     check: (res) => expect(res.body.isActive).toBe(false),
   },
 
@@ -278,7 +280,7 @@ const ROWS: Row[] = [
   {
     route: 'PATCH /doctors/:id',
     expect: [OK, NO, NO, A],
-    call: async () => ({ path: `/doctors/${(await makeDoctor(db.em(), w.clinicId)).doctor.id}`, body: { experienceYears: 7 } }),
+    call: async () => ({ path: `/doctors/${(await makeDoctor(db, w.clinicId)).doctor.id}`, body: { experienceYears: 7 } }),
     check: (res) => expect(res.body.experienceYears).toBe(7),
   },
   {
@@ -290,7 +292,7 @@ const ROWS: Row[] = [
   {
     route: 'POST /doctors/:id/deactivate',
     expect: [OK, NO, NO, A],
-    call: async () => ({ path: `/doctors/${(await makeDoctor(db.em(), w.clinicId)).doctor.id}/deactivate`, body: {} }),
+    call: async () => ({ path: `/doctors/${(await makeDoctor(db, w.clinicId)).doctor.id}/deactivate`, body: {} }),
     check: (res) => expect(res.body).toMatchObject({ isActive: false, cancelledAppointmentIds: [] }),
   },
   {
@@ -316,7 +318,7 @@ const ROWS: Row[] = [
     note: "another doctor's",
     expect: [OK, NO, NO, A],
     call: async () => ({
-      path: `/doctors/${(await makeDoctor(db.em(), w.clinicId)).doctor.id}/hours`,
+      path: `/doctors/${(await makeDoctor(db, w.clinicId)).doctor.id}/hours`,
       body: { days: 'sat', windows: [{ start: '10:00', end: '12:00' }], length: '30m' },
     }),
   },
@@ -435,7 +437,7 @@ const ROWS: Row[] = [
     route: 'GET /slots/free',
     expect: [OK, OK, OK, A],
     list: true,
-    call: () => ({ path: `/slots/free?doctorId=${w.d.id}&from=2031-01-01&to=2031-01-31` }),
+    call: () => ({ path: `/slots/free?doctorId=${w.d.id}&from=${day(1)}&to=${day(31)}` }),
     check: (res) => expect(res.body.items.map((s: { id: number }) => s.id)).toContain(w.slotD),
   },
   {
@@ -547,7 +549,7 @@ const ROWS: Row[] = [
     note: 'for another patient',
     expect: [NEW, NO, NO, A],
     // A patient of its own: Q must keep having no appointment with D.
-    call: async () => ({ path: '/appointments', body: { slotId: await freshSlot(w.d.id), patientId: (await makePatient(db.em())).patient.id } }),
+    call: async () => ({ path: '/appointments', body: { slotId: await freshSlot(w.d.id), patientId: (await makePatient(db)).patient.id } }),
   },
   {
     route: 'GET /appointments.ics',
@@ -656,7 +658,7 @@ const ROWS: Row[] = [
     route: 'GET /reports/utilisation',
     expect: [OK, OK, NO, A],
     list: true,
-    call: () => ({ path: '/reports/utilisation?from=2031-01-01&to=2031-12-31' }),
+    call: () => ({ path: `/reports/utilisation?from=${day(1)}&to=${day(365)}` }),
     check: (res, who) => {
       const doctors = new Set(res.body.items.map((r: { doctorId: number }) => r.doctorId));
       if (who === 'doctor') expect([...doctors]).toEqual([w.d.id]);
@@ -756,7 +758,7 @@ describe('bad requests are problem+json 4xx, never 500', () => {
     expectProblem(await post('/slots/import', { body: { rows: 'all of them' } }), 422, 'rows');
     expectProblem(
       await post('/slots/generate', {
-        body: { doctorIds: [w.d.id], from: '2036-02-30', to: '2036-03-01', days: 'all', start: '09:00', end: '10:00', length: '20m' },
+        body: { doctorIds: [w.d.id], from: '2026-02-30', to: day(1), days: 'all', start: '09:00', end: '10:00', length: '20m' },
       }),
       422,
       'from',

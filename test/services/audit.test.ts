@@ -1,12 +1,13 @@
 // One shape of audit event: the rows written inside the booking statements (bookings, reschedules, released
 // places) are the rows `audit()` writes through the ORM for the same entry.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SYSTEM } from '../../src/domain/roles.js';
+import { SYSTEM, type Actor } from '../../src/domain/roles.js';
 import { bookAppointment, cancelAppointment, rescheduleAppointment } from '../../src/services/appointments.js';
 import { audit, type AuditEntry } from '../../src/services/audit.js';
 import { transaction } from '../../src/services/locks.js';
 import { createTestDatabase, type TestDatabase } from '../support/db.js';
 import { makeClinic, makeDoctor, makePatient, seedSlot } from '../support/fixtures.js';
+import { day } from '../support/clock.js';
 
 let db: TestDatabase;
 beforeAll(async () => {
@@ -32,24 +33,24 @@ async function lastEvent(action: string, entityId: number): Promise<EventRow> {
 }
 
 /** The event `audit()` writes, through the unit of work, for `entry` by `actor`. */
-async function viaOrm(actor: Parameters<typeof audit>[1], entry: AuditEntry): Promise<EventRow> {
-  await transaction(db.em(), async (tx) => audit(tx, actor, entry));
+async function viaOrm(actor: Actor, entry: AuditEntry): Promise<EventRow> {
+  await transaction(db.ctx(actor), async (tx) => audit(tx, entry));
   return lastEvent(entry.action, Number(entry.entityId));
 }
 
 describe('one shape of audit event', () => {
   it('a booking, a reschedule and a cancellation write the very rows audit() writes for the same entries (same keys, types and values)', async () => {
-    const clinic = await makeClinic(db.em());
-    const { doctor } = await makeDoctor(db.em(), clinic.id);
-    const from = await seedSlot(db, doctor.id, '2032-09-01T04:00:00Z', 20, 2);
-    const to = await seedSlot(db, doctor.id, '2032-09-02T04:00:00Z', 20, 2);
-    const { patient, actor } = await makePatient(db.em());
+    const clinic = await makeClinic(db);
+    const { doctor } = await makeDoctor(db, clinic.id);
+    const from = await seedSlot(db, doctor.id, `${day(9)}T04:00:00Z`, 20, 2);
+    const to = await seedSlot(db, doctor.id, `${day(10)}T04:00:00Z`, 20, 2);
+    const { patient, actor } = await makePatient(db);
 
-    const booked = await bookAppointment(db.em(), actor, { slotId: from, reason: 'check-up' });
+    const booked = await bookAppointment(db.ctx(actor), { slotId: from, reason: 'check-up' });
     const bookEvent = await lastEvent('appointment.book', booked.id);
-    await rescheduleAppointment(db.em(), actor, booked.id, { slotId: to });
+    await rescheduleAppointment(db.ctx(actor), booked.id, { slotId: to });
     const rescheduleEvent = await lastEvent('appointment.reschedule', booked.id);
-    await cancelAppointment(db.em(), actor, booked.id, { reason: 'feeling better' });
+    await cancelAppointment(db.ctx(actor), booked.id, { reason: 'feeling better' });
     const cancelEvent = await lastEvent('appointment.cancel', booked.id);
 
     const entries: [EventRow, AuditEntry][] = [
@@ -92,11 +93,11 @@ describe('one shape of audit event', () => {
   });
 
   it("a booking's event carries the booking's one clock: its time is the appointment's creation time", async () => {
-    const clinic = await makeClinic(db.em());
-    const { doctor } = await makeDoctor(db.em(), clinic.id);
-    const slotId = await seedSlot(db, doctor.id, '2032-09-03T04:00:00Z');
-    const { patient } = await makePatient(db.em());
-    const booked = await bookAppointment(db.em(), SYSTEM, { slotId, patientId: patient.id });
+    const clinic = await makeClinic(db);
+    const { doctor } = await makeDoctor(db, clinic.id);
+    const slotId = await seedSlot(db, doctor.id, `${day(11)}T04:00:00Z`);
+    const { patient } = await makePatient(db);
+    const booked = await bookAppointment(db.ctx(SYSTEM), { slotId, patientId: patient.id });
     const [event] = await db.sql(`select at from audit_event where action = 'appointment.book' and entity_id = $1`, [String(booked.id)]);
     expect(event?.at).toEqual(new Date(booked.createdAt));
   });

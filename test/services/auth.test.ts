@@ -6,69 +6,73 @@ import { authenticate, issueToken, signingKey, tokenTtlSeconds } from '../../src
 import { initialise } from '../../src/services/init.js';
 import { login } from '../../src/services/sessions.js';
 import { deactivateUser } from '../../src/services/users.js';
+import { FROZEN_AT } from '../support/clock.js';
 import { createTestDatabase, type TestDatabase } from '../support/db.js';
 import { makeUser, PASSWORD } from '../support/fixtures.js';
+import { ANONYMOUS, SYSTEM } from '../../src/domain/roles.js';
 
 let db: TestDatabase;
 let key: string;
 beforeAll(async () => {
   db = await createTestDatabase();
-  await initialise(db.em(), { adminEmail: 'root@example.org', adminName: 'Root', adminPassword: 'S3cure-pass!' });
+  await initialise(db.ctx(SYSTEM), { adminEmail: 'root@example.org', adminName: 'Root', adminPassword: 'S3cure-pass!' });
   key = await signingKey(sqlOf(db.em()));
 });
 afterAll(() => db.drop());
 
 const INVALID = /^the token is not valid: log in again$/;
+/** The file's clock as a JWT time (whole seconds). */
+const nowSeconds = () => Math.floor(db.clock.now().getTime() / 1000);
 
 const rejects = async (token: string | undefined, message: RegExp) => {
-  const err = await authenticate(sqlOf(db.em()), token).catch((e: unknown) => e);
+  const err = await authenticate(sqlOf(db.em()), token, { clock: db.clock }).catch((e: unknown) => e);
   expect(err).toBeInstanceOf(AuthError);
   expect((err as Error).message).toMatch(message);
 };
 
 describe('authenticate', () => {
   it('accepts a fresh token and returns the actor and the user', async () => {
-    const { user } = await makeUser(db.em(), 'patient');
-    const { token } = await login(db.em(), { email: user.email, password: PASSWORD });
-    const result = await authenticate(sqlOf(db.em()), token.accessToken);
+    const { user } = await makeUser(db, 'patient');
+    const { token } = await login(db.ctx(ANONYMOUS), { email: user.email, password: PASSWORD });
+    const result = await authenticate(sqlOf(db.em()), token.accessToken, { clock: db.clock });
     expect(result.actor).toMatchObject({ kind: 'user', id: user.id, role: 'patient' });
     expect(result.user.email).toBe(user.email);
     expect(token.expiresIn).toBe(30 * 60);
   });
 
   it('refuses no token, garbage, a bad signature, alg none, a forged role and an expired token', async () => {
-    const { user } = await makeUser(db.em(), 'patient');
+    const { user } = await makeUser(db, 'patient');
     await rejects(undefined, /^not logged in: no token was given$/);
     await rejects('garbage', INVALID);
-    const forgedKey = jwt.sign({ role: 'patient', tv: 0 }, 'another-key', { subject: String(user.id), expiresIn: 600 });
+    const forgedKey = jwt.sign({ role: 'patient', tv: 0, iat: nowSeconds() }, 'another-key', { subject: String(user.id), expiresIn: 600 });
     await rejects(forgedKey, INVALID);
     const none = jwt.sign({ role: 'admin', tv: 0, sub: String(user.id) }, '', { algorithm: 'none' });
     await rejects(none, INVALID);
-    const escalated = jwt.sign({ role: 'admin', tv: 0 }, key, { subject: String(user.id), expiresIn: 600 });
+    const escalated = jwt.sign({ role: 'admin', tv: 0, iat: nowSeconds() }, key, { subject: String(user.id), expiresIn: 600 });
     await rejects(escalated, /revoked/);
-    const expired = jwt.sign({ role: 'patient', tv: 0, exp: Math.floor(Date.now() / 1000) - 10 }, key, { subject: String(user.id) });
+    const expired = jwt.sign({ role: 'patient', tv: 0, exp: nowSeconds() - 10 }, key, { subject: String(user.id) });
     await rejects(expired, /expired at/);
-    const hs512 = jwt.sign({ role: 'patient', tv: 0 }, key, { subject: String(user.id), algorithm: 'HS512', expiresIn: 600 });
+    const hs512 = jwt.sign({ role: 'patient', tv: 0, iat: nowSeconds() }, key, { subject: String(user.id), algorithm: 'HS512', expiresIn: 600 });
     await rejects(hs512, INVALID);
   });
 
   it("a deactivated user's token stops working at once", async () => {
-    const { user } = await makeUser(db.em(), 'doctor');
-    const { token } = await login(db.em(), { email: user.email, password: PASSWORD });
-    await deactivateUser(db.em(), { kind: 'system' }, user.id);
+    const { user } = await makeUser(db, 'doctor');
+    const { token } = await login(db.ctx(ANONYMOUS), { email: user.email, password: PASSWORD });
+    await deactivateUser(db.ctx({ kind: 'system' }), user.id);
     await rejects(token.accessToken, /deactivated/);
-    await expect(login(db.em(), { email: user.email, password: PASSWORD })).rejects.toThrow('wrong email or password');
+    await expect(login(db.ctx(ANONYMOUS), { email: user.email, password: PASSWORD })).rejects.toThrow('wrong email or password');
   });
 
   it('only a token signed with our key is told why it is refused (expired, revoked, deactivated); a forgery of the same is not', async () => {
-    const { user } = await makeUser(db.em(), 'doctor');
-    const past = Math.floor(Date.now() / 1000) - 10;
+    const { user } = await makeUser(db, 'doctor');
+    const past = nowSeconds() - 10;
     const sign = (k: string, claims: object) => jwt.sign({ role: 'doctor', tv: 0, exp: past + 610, ...claims }, k, { subject: String(user.id) });
     await rejects(sign(key, { exp: past }), /expired at/);
     await rejects(sign('another-key', { exp: past }), INVALID);
     await rejects(sign(key, { tv: 3 }), /revoked/);
     await rejects(sign('another-key', { tv: 3 }), INVALID);
-    await deactivateUser(db.em(), { kind: 'system' }, user.id);
+    await deactivateUser(db.ctx({ kind: 'system' }), user.id);
     await rejects(sign(key, {}), /deactivated/);
     await rejects(sign('another-key', {}), INVALID);
   });
@@ -82,36 +86,40 @@ describe('authenticate', () => {
       },
     };
     for (const sub of ['2147483648', '99999999999', '-1', '0', 'abc', '1e3', '01', ' 1', '9'.repeat(500)]) {
-      const token = jwt.sign({ role: 'admin', tv: 0 }, key, { subject: sub, expiresIn: 600 });
-      const err = await authenticate(counting, token).catch((e: unknown) => e);
+      const token = jwt.sign({ role: 'admin', tv: 0, iat: nowSeconds() }, key, { subject: sub, expiresIn: 600 });
+      const err = await authenticate(counting, token, { clock: db.clock }).catch((e: unknown) => e);
       expect(err).toBeInstanceOf(AuthError);
       expect((err as Error).message).toMatch(INVALID);
     }
     expect(queries).toBe(0);
   });
 
-  it('a token accepted before is refused once it expires, and under another key', async () => {
-    const { user } = await makeUser(db.em(), 'patient');
-    const token = jwt.sign({ role: 'patient', tv: 0, exp: Math.floor(Date.now() / 1000) + 1 }, key, { subject: String(user.id) });
-    await expect(authenticate(sqlOf(db.em()), token)).resolves.toMatchObject({ actor: { id: user.id } });
+  it('a token accepted before is refused once the clock passes its expiry, and under another key', async () => {
+    const { user } = await makeUser(db, 'patient');
+    const token = jwt.sign({ role: 'patient', tv: 0, exp: nowSeconds() + 1 }, key, { subject: String(user.id) });
+    await expect(authenticate(sqlOf(db.em()), token, { clock: db.clock })).resolves.toMatchObject({ actor: { id: user.id } });
     process.env.ASCEND_JWT_SECRET = 'an-operator-provided-secret-of-enough-length';
     try {
       await rejects(token, INVALID);
     } finally {
       delete process.env.ASCEND_JWT_SECRET;
     }
-    await expect(authenticate(sqlOf(db.em()), token)).resolves.toMatchObject({ actor: { id: user.id } });
-    await new Promise((r) => setTimeout(r, 2100 - (Date.now() % 1000)));
-    await rejects(token, /expired at/);
+    await expect(authenticate(sqlOf(db.em()), token, { clock: db.clock })).resolves.toMatchObject({ actor: { id: user.id } });
+    db.clock.advance('2s');
+    try {
+      await rejects(token, /expired at/);
+    } finally {
+      db.clock.set(FROZEN_AT);
+    }
   });
 
   it('ASCEND_JWT_SECRET, when set, signs and verifies instead of the stored key', async () => {
-    const { user } = await makeUser(db.em(), 'patient');
+    const { user } = await makeUser(db, 'patient');
     process.env.ASCEND_JWT_SECRET = 'an-operator-provided-secret-of-enough-length';
     try {
-      const token = issueToken({ id: user.id, role: 'patient', tokenVersion: 0 }, await signingKey(sqlOf(db.em())));
-      await expect(authenticate(sqlOf(db.em()), token.accessToken)).resolves.toMatchObject({ actor: { id: user.id } });
-      const withStoredKey = issueToken({ id: user.id, role: 'patient', tokenVersion: 0 }, key);
+      const token = issueToken({ id: user.id, role: 'patient', tokenVersion: 0 }, await signingKey(sqlOf(db.em())), db.clock);
+      await expect(authenticate(sqlOf(db.em()), token.accessToken, { clock: db.clock })).resolves.toMatchObject({ actor: { id: user.id } });
+      const withStoredKey = issueToken({ id: user.id, role: 'patient', tokenVersion: 0 }, key, db.clock);
       await rejects(withStoredKey.accessToken, INVALID);
     } finally {
       delete process.env.ASCEND_JWT_SECRET;

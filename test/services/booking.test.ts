@@ -1,6 +1,7 @@
 // The booking core (src/services/booking): one definition of the rules, used by every way of taking a place.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConflictError, type DomainError, NotFoundError } from '../../src/domain/errors.js';
+import { fixedClock } from '../../src/domain/clock.js';
 import { SYSTEM } from '../../src/domain/roles.js';
 import { bookAppointment, rescheduleAppointment } from '../../src/services/appointments.js';
 import { bookingRefusal, bookLocked, lockSlotForBooking, lockSlotsForBooking } from '../../src/services/booking/core.js';
@@ -11,6 +12,7 @@ import { deleteSlot } from '../../src/services/slots.js';
 import { deactivateUser } from '../../src/services/users.js';
 import { createTestDatabase, type TestDatabase } from '../support/db.js';
 import { makeClinic, makeDoctor, makePatient, seedSlot, slotCountsAreConsistent } from '../support/fixtures.js';
+import { utc } from '../support/clock.js';
 
 let db: TestDatabase;
 beforeAll(async () => {
@@ -21,9 +23,9 @@ afterAll(async () => {
   await db.drop();
 });
 
-let day = 0;
-/** A fresh future start each call (04:00 UTC: the same date in the clinics' zone, Asia/Kolkata). */
-const nextStart = () => new Date(Date.UTC(2032, 0, 1, 4, 0) + day++ * 86_400_000).toISOString();
+let days = 0;
+/** A fresh start each call, on the next day after the frozen today not used yet (04:00 UTC: the same date in the clinics' zone, Asia/Kolkata). */
+const nextStart = () => utc(++days, '04:00');
 const plus = (iso: string, minutes: number) => new Date(Date.parse(iso) + minutes * 60_000).toISOString();
 
 const ruleNamed = (name: string) => {
@@ -40,8 +42,8 @@ const told = (err: unknown) => {
 
 /** A doctor in a clinic of their own (what happens to one case's doctor touches no other case). */
 async function aDoctor(maxPatientsPerDay?: number) {
-  const clinic = await makeClinic(db.em());
-  return (await makeDoctor(db.em(), clinic.id, { maxPatientsPerDay })).doctor;
+  const clinic = await makeClinic(db);
+  return (await makeDoctor(db, clinic.id, { maxPatientsPerDay })).doctor;
 }
 
 /**
@@ -49,8 +51,8 @@ async function aDoctor(maxPatientsPerDay?: number) {
  * slot refused to a booking must be refused, in the same words, to that reschedule.
  */
 async function aPatientWithAHome(homeSlot: number) {
-  const { patient } = await makePatient(db.em());
-  const home = await bookAppointment(db.em(), SYSTEM, { slotId: homeSlot, patientId: patient.id });
+  const { patient } = await makePatient(db);
+  const home = await bookAppointment(db.ctx(SYSTEM), { slotId: homeSlot, patientId: patient.id });
   return { patientId: patient.id, patientUserId: patient.userId, home: home.id };
 }
 
@@ -79,7 +81,7 @@ const CASES: Case[] = [
     label: 'a deleted slot',
     arrange: async (homeSlot) => {
       const slotId = await seedSlot(db, (await aDoctor()).id, nextStart());
-      await deleteSlot(db.em(), SYSTEM, slotId);
+      await deleteSlot(db.ctx(SYSTEM), slotId);
       const p = await aPatientWithAHome(homeSlot);
       return { slotId, ...p };
     },
@@ -90,8 +92,8 @@ const CASES: Case[] = [
     arrange: async (homeSlot) => {
       const doctor = await aDoctor();
       const [row] = await db.sql<{ id: number }>(
-        `insert into slot (doctor_id, clinic_id, starts_at, ends_at, capacity) values ($1, $2, now() - interval '5 minutes', now() + interval '15 minutes', 3) returning id`,
-        [doctor.id, doctor.clinicId],
+        `insert into slot (doctor_id, clinic_id, starts_at, ends_at, capacity) values ($1, $2, $3::timestamptz - interval '5 minutes', $3::timestamptz + interval '15 minutes', 3) returning id`,
+        [doctor.id, doctor.clinicId, db.clock.now()],
       );
       const slotId = row?.id ?? 0;
       const p = await aPatientWithAHome(homeSlot);
@@ -103,7 +105,7 @@ const CASES: Case[] = [
     label: 'a full slot',
     arrange: async (homeSlot) => {
       const slotId = await seedSlot(db, (await aDoctor()).id, nextStart(), 20, 1);
-      await bookAppointment(db.em(), SYSTEM, { slotId, patientId: (await makePatient(db.em())).patient.id });
+      await bookAppointment(db.ctx(SYSTEM), { slotId, patientId: (await makePatient(db)).patient.id });
       const p = await aPatientWithAHome(homeSlot);
       return { slotId, ...p, detail: '1/1' };
     },
@@ -129,7 +131,7 @@ const CASES: Case[] = [
       const doctor = await aDoctor();
       const start = nextStart();
       const slotId = await seedSlot(db, doctor.id, start);
-      const leave = await addLeave(db.em(), SYSTEM, doctor.id, { from: start.slice(0, 10), to: start.slice(0, 10) });
+      const leave = await addLeave(db.ctx(SYSTEM), doctor.id, { from: start.slice(0, 10), to: start.slice(0, 10) });
       const p = await aPatientWithAHome(homeSlot);
       return { slotId, ...p, detail: String(leave.id) };
     },
@@ -140,7 +142,7 @@ const CASES: Case[] = [
     arrange: async (homeSlot) => {
       const slotId = await seedSlot(db, (await aDoctor()).id, nextStart());
       const p = await aPatientWithAHome(homeSlot);
-      await deactivateUser(db.em(), SYSTEM, p.patientUserId);
+      await deactivateUser(db.ctx(SYSTEM), p.patientUserId);
       return { slotId, ...p };
     },
   },
@@ -150,7 +152,7 @@ const CASES: Case[] = [
     arrange: async (homeSlot) => {
       const slotId = await seedSlot(db, (await aDoctor()).id, nextStart(), 20, 3);
       const p = await aPatientWithAHome(homeSlot);
-      const held = await bookAppointment(db.em(), SYSTEM, { slotId, patientId: p.patientId });
+      const held = await bookAppointment(db.ctx(SYSTEM), { slotId, patientId: p.patientId });
       return { slotId, ...p, detail: String(held.id) };
     },
   },
@@ -162,7 +164,7 @@ const CASES: Case[] = [
       const slotId = await seedSlot(db, (await aDoctor()).id, start, 30, 3);
       const elsewhere = await seedSlot(db, (await aDoctor()).id, plus(start, 10), 30, 3);
       const p = await aPatientWithAHome(homeSlot);
-      const busy = await bookAppointment(db.em(), SYSTEM, { slotId: elsewhere, patientId: p.patientId });
+      const busy = await bookAppointment(db.ctx(SYSTEM), { slotId: elsewhere, patientId: p.patientId });
       return { slotId, ...p, detail: String(busy.id) };
     },
   },
@@ -175,7 +177,7 @@ const CASES: Case[] = [
       const start = nextStart();
       const first = await seedSlot(db, doctor.id, start, 20, 3);
       const slotId = await seedSlot(db, doctor.id, plus(start, 60), 20, 3);
-      await bookAppointment(db.em(), SYSTEM, { slotId: first, patientId: (await makePatient(db.em())).patient.id });
+      await bookAppointment(db.ctx(SYSTEM), { slotId: first, patientId: (await makePatient(db)).patient.id });
       const p = await aPatientWithAHome(homeSlot);
       return { slotId, ...p, expected: new ConflictError(`the doctor is fully booked on ${start.slice(0, 10)} (1 appointments a day)`, 'slotId') };
     },
@@ -185,12 +187,12 @@ const CASES: Case[] = [
 describe('every refusal, through booking and rescheduling', () => {
   it('each rule refuses a booking and a reschedule into the slot with the same error type, field and message, and changes nothing', async () => {
     const homeDoctor = await aDoctor(200);
-    const homeSlot = await seedSlot(db, homeDoctor.id, '2033-06-01T04:00:00Z', 30, 100);
+    const homeSlot = await seedSlot(db, homeDoctor.id, utc(400, '04:00'), 30, 100);
     for (const c of CASES) {
       const { slotId, patientId, home, detail, expected = ruleNamed(c.rule).refuse({ slotId, patientId, detail: detail ?? null }) } = await c.arrange(homeSlot);
       const counts = await db.sql('select id, booked_count from slot order by id');
-      const booking = await bookAppointment(db.em(), SYSTEM, { slotId, patientId }).catch((e: unknown) => e);
-      const rescheduling = await rescheduleAppointment(db.em(), SYSTEM, home, { slotId }).catch((e: unknown) => e);
+      const booking = await bookAppointment(db.ctx(SYSTEM), { slotId, patientId }).catch((e: unknown) => e);
+      const rescheduling = await rescheduleAppointment(db.ctx(SYSTEM), home, { slotId }).catch((e: unknown) => e);
       expect(told(booking), `${c.label}: booking`).toEqual(told(expected));
       expect(told(rescheduling), `${c.label}: rescheduling`).toEqual(told(expected));
       expect(await db.sql('select id, booked_count from slot order by id'), c.label).toEqual(counts);
@@ -209,12 +211,12 @@ describe('every refusal, through booking and rescheduling', () => {
     const p = await aPatientWithAHome(homeSlot);
     const missing = 99_999_999;
     const expected = told(ruleNamed('patient-missing').refuse({ slotId, patientId: missing, detail: null }));
-    const viaService = await bookAppointment(db.em(), SYSTEM, { slotId, patientId: missing }).catch((e: unknown) => e);
+    const viaService = await bookAppointment(db.ctx(SYSTEM), { slotId, patientId: missing }).catch((e: unknown) => e);
     expect(told(viaService)).toEqual(expected);
-    const viaCore = await transaction(db.em(), async (tx) => {
-      const slot = await lockSlotForBooking(tx, slotId);
+    const viaCore = await transaction(db.ctx(SYSTEM), async (tx) => {
+      const slot = await lockSlotForBooking(tx.em, slotId);
       if (!slot) throw new Error('the slot was just made');
-      return bookLocked(tx, SYSTEM, slot, missing, { at: new Date(), moving: { appointmentId: p.home, fromSlotId: homeSlot } });
+      return bookLocked(tx, slot, missing, { moving: { appointmentId: p.home, fromSlotId: homeSlot } });
     }).catch((e: unknown) => e);
     expect(told(viaCore)).toEqual(expected);
   });
@@ -225,13 +227,12 @@ describe('the core inside a caller’s transaction', () => {
     const doctor = await aDoctor();
     const start = nextStart();
     const slots = [await seedSlot(db, doctor.id, start, 20, 3), await seedSlot(db, doctor.id, plus(start, 20), 20, 3)];
-    const { patient } = await makePatient(db.em());
-    const booked = await transaction(db.em(), async (tx) => {
-      const locked = await lockSlotsForBooking(tx, [...slots].reverse());
+    const { patient } = await makePatient(db);
+    const booked = await transaction(db.ctx(SYSTEM), async (tx) => {
+      const locked = await lockSlotsForBooking(tx.em, [...slots].reverse());
       expect([...locked.keys()]).toEqual(slots);
-      const at = new Date();
       const places = [];
-      for (const slot of locked.values()) places.push(await bookLocked(tx, SYSTEM, slot, patient.id, { at, reason: 'series' }));
+      for (const slot of locked.values()) places.push(await bookLocked(tx, slot, patient.id, { reason: 'series' }));
       return places;
     });
     expect(booked.map((b) => [b.slotId, b.patientId, b.reason, b.createdAt.getTime()])).toEqual(
@@ -240,12 +241,12 @@ describe('the core inside a caller’s transaction', () => {
     expect(await db.sql('select booked_count from slot where id = any($1) order by id', [slots])).toEqual([{ booked_count: 1 }, { booked_count: 1 }]);
 
     // A second patient: the first place is taken, then the second is refused (this patient already holds it).
-    const { patient: other } = await makePatient(db.em());
+    const { patient: other } = await makePatient(db);
     const second = slots[1] ?? 0;
-    await bookAppointment(db.em(), SYSTEM, { slotId: second, patientId: other.id });
-    const refused = await transaction(db.em(), async (tx) => {
-      const locked = await lockSlotsForBooking(tx, slots);
-      for (const slot of locked.values()) await bookLocked(tx, SYSTEM, slot, other.id, { at: new Date() });
+    await bookAppointment(db.ctx(SYSTEM), { slotId: second, patientId: other.id });
+    const refused = await transaction(db.ctx(SYSTEM), async (tx) => {
+      const locked = await lockSlotsForBooking(tx.em, slots);
+      for (const slot of locked.values()) await bookLocked(tx, slot, other.id, {});
     }).catch((e: unknown) => e);
     expect(refused).toBeInstanceOf(ConflictError);
     expect((refused as Error).message).toMatch(new RegExp(`^patient ${other.id} already holds slot ${second}`));
@@ -253,14 +254,15 @@ describe('the core inside a caller’s transaction', () => {
     expect(await db.sql('select count(*)::int as n from appointment where patient_id = $1', [other.id])).toEqual([{ n: 1 }]);
   });
 
-  it("refuses by the clock it is given, not the machine's: a slot is started once `at` has passed its start", async () => {
+  it("refuses by the clock it is given, not the machine's: a slot is started once the context's now has passed its start", async () => {
     const start = nextStart();
     const slotId = await seedSlot(db, (await aDoctor()).id, start);
-    const { patient } = await makePatient(db.em());
-    const refused = await transaction(db.em(), async (tx) => {
-      const slot = await lockSlotForBooking(tx, slotId);
+    const { patient } = await makePatient(db);
+    const afterTheStart = { ...db.ctx(SYSTEM), clock: fixedClock(new Date(plus(start, 1))) };
+    const refused = await transaction(afterTheStart, async (tx) => {
+      const slot = await lockSlotForBooking(tx.em, slotId);
       if (!slot) throw new Error('the slot was just made');
-      return bookLocked(tx, SYSTEM, slot, patient.id, { at: new Date(plus(start, 1)) });
+      return bookLocked(tx, slot, patient.id, {});
     }).catch((e: unknown) => e);
     expect(told(refused)).toEqual(told(ruleNamed('slot-started').refuse({ slotId, patientId: patient.id, detail: null })));
   });
@@ -269,14 +271,14 @@ describe('the core inside a caller’s transaction', () => {
     const doctor = await aDoctor(1);
     const start = nextStart();
     const slots = [await seedSlot(db, doctor.id, start), await seedSlot(db, doctor.id, plus(start, 60))];
-    const { patient: a } = await makePatient(db.em());
-    const { patient: b } = await makePatient(db.em());
-    const err = await transaction(db.em(), async (tx) => {
-      const locked = await lockSlotsForBooking(tx, slots);
+    const { patient: a } = await makePatient(db);
+    const { patient: b } = await makePatient(db);
+    const err = await transaction(db.ctx(SYSTEM), async (tx) => {
+      const locked = await lockSlotsForBooking(tx.em, slots);
       const [first, second] = [...locked.values()];
       if (!first || !second) throw new Error('the slots were just made');
-      await bookLocked(tx, SYSTEM, first, a.id, { at: new Date() });
-      await bookLocked(tx, SYSTEM, second, b.id, { at: new Date() }); // accepted here: counted at commit
+      await bookLocked(tx, first, a.id, {});
+      await bookLocked(tx, second, b.id, {}); // accepted here: counted at commit
     }).catch((e: unknown) => e);
     expect(err).not.toBeInstanceOf(ConflictError);
     expect(told(bookingRefusal(err))).toEqual(told(new ConflictError(`the doctor is fully booked on ${start.slice(0, 10)} (1 appointments a day)`, 'slotId')));

@@ -12,7 +12,7 @@ afterAll(() => db.drop());
 
 const windowsByDay = async (doctorId: number) => {
   const byDay: Record<string, string[]> = {};
-  for (const w of (await getHours(db.em(), SYSTEM, doctorId)).windows) {
+  for (const w of (await getHours(db.ctx(SYSTEM), doctorId)).windows) {
     byDay[w.day] = [...(byDay[w.day] ?? []), `${w.start}-${w.end}/${w.slotMinutes}m x${w.capacity}`];
   }
   return byDay;
@@ -20,13 +20,13 @@ const windowsByDay = async (doctorId: number) => {
 
 describe('working hours', () => {
   it('setting some days replaces their windows, even with new windows over the old ones, and leaves the other days', async () => {
-    const clinic = await makeClinic(db.em());
-    const { doctor } = await makeDoctor(db.em(), clinic.id);
-    await setHours(db.em(), SYSTEM, doctor.id, { days: 'mon-tue', windows: [{ start: '09:00', end: '13:00' }], length: '20m' });
-    await setHours(db.em(), SYSTEM, doctor.id, { days: 'wed', windows: [{ start: '14:00', end: '16:00' }], length: '30m', capacity: 2 });
+    const clinic = await makeClinic(db);
+    const { doctor } = await makeDoctor(db, clinic.id);
+    await setHours(db.ctx(SYSTEM), doctor.id, { days: 'mon-tue', windows: [{ start: '09:00', end: '13:00' }], length: '20m' });
+    await setHours(db.ctx(SYSTEM), doctor.id, { days: 'wed', windows: [{ start: '14:00', end: '16:00' }], length: '30m', capacity: 2 });
 
     // 09:00–12:00 lies over the stored 09:00–13:00: the database refuses overlapping windows of one day at once.
-    const after = await setHours(db.em(), SYSTEM, doctor.id, {
+    const after = await setHours(db.ctx(SYSTEM), doctor.id, {
       days: 'mon',
       windows: [
         { start: '12:30', end: '13:30' },
@@ -51,9 +51,9 @@ describe('working hours', () => {
   });
 
   it('a window may end at midnight (24:00), and reads back as it was set', async () => {
-    const clinic = await makeClinic(db.em());
-    const { doctor } = await makeDoctor(db.em(), clinic.id);
-    await setHours(db.em(), SYSTEM, doctor.id, { days: 'sun', windows: [{ start: '20:00', end: '24:00' }], length: '1h' });
+    const clinic = await makeClinic(db);
+    const { doctor } = await makeDoctor(db, clinic.id);
+    await setHours(db.ctx(SYSTEM), doctor.id, { days: 'sun', windows: [{ start: '20:00', end: '24:00' }], length: '1h' });
     expect(await windowsByDay(doctor.id)).toEqual({ sun: ['20:00-24:00/60m x1'] });
   });
 });

@@ -10,6 +10,7 @@ import { addLeave, deactivateDoctor, updateDoctor } from '../../src/services/doc
 import { TRANSACTION_ATTEMPTS, transaction } from '../../src/services/locks.js';
 import { createSlot } from '../../src/services/slots.js';
 import { query } from '../../src/services/support.js';
+import { utc } from '../support/clock.js';
 import { createTestDatabase, type TestDatabase } from '../support/db.js';
 import { makeClinic, makeDoctor, makePatient, slotCountsAreConsistent } from '../support/fixtures.js';
 
@@ -44,10 +45,10 @@ const shuffle = <T>(items: T[]): T[] =>
 
 describe('bookings storming doctors who are being moved and deactivated', () => {
   it('240 doctors raced by bookings, reschedules, a new slot, a move and a deactivation each: no deadlock happens, no refusal but a domain error reaches a user, and every invariant holds', async () => {
-    const clinics = await Promise.all([0, 1, 2].map(() => makeClinic(db.em())));
-    const patients = await Promise.all(Array.from({ length: 16 }, () => makePatient(db.em())));
+    const clinics = await Promise.all([0, 1, 2].map(() => makeClinic(db)));
+    const patients = await Promise.all(Array.from({ length: 16 }, () => makePatient(db)));
     // A doctor who stays: patients hold places with them and reschedule into the storm's slots.
-    const { doctor: steady } = await makeDoctor(db.em(), clinics[0]!.id, { maxPatientsPerDay: 200 });
+    const { doctor: steady } = await makeDoctor(db, clinics[0]!.id, { maxPatientsPerDay: 200 });
     const deadlocksBefore = await deadlocksSoFar();
 
     // 240 rounds, one per doctor, four doctors at a time.
@@ -58,8 +59,8 @@ describe('bookings storming doctors who are being moved and deactivated', () => 
     const done = new Map<string, number>(); // `${kind} ok` / `${kind} refused` → how many
     for (let wave = 0; wave < WAVES; wave++) {
       // Every doctor of the wave has slots of its own day; patients hold a steady place that day too.
-      const doctors = await Promise.all(Array.from({ length: DOCTORS_PER_WAVE }, (_, k) => makeDoctor(db.em(), clinics[k % 3]!.id).then((d) => ({ ...d, k }))));
-      const day = Date.UTC(2031, 0, 1) + wave * 86_400_000;
+      const doctors = await Promise.all(Array.from({ length: DOCTORS_PER_WAVE }, (_, k) => makeDoctor(db, clinics[k % 3]!.id).then((d) => ({ ...d, k }))));
+      const day = Date.parse(utc(wave + 1));
       const slotsOf = new Map<number, number[]>();
       for (const d of doctors) {
         const rows = await db.sql<{ id: number }>(
@@ -78,28 +79,28 @@ describe('bookings storming doctors who are being moved and deactivated', () => 
         [steady.id, steady.clinicId, new Date(day).toISOString()],
       );
       const holders = patients.slice(0, 3);
-      const held = await Promise.all(holders.map((p) => bookAppointment(db.em(), p.actor, { slotId: steadySlot[0]!.id })));
+      const held = await Promise.all(holders.map((p) => bookAppointment(db.ctx(p.actor), { slotId: steadySlot[0]!.id })));
 
       const allSlots = [...slotsOf.values()].flat();
       const pick = <T>(items: T[]) => items[Math.floor(Math.random() * items.length)]!;
       const work: [Kind, () => Promise<unknown>][] = [];
-      for (const p of patients) work.push(['book', () => bookAppointment(db.em(), p.actor, { slotId: pick(allSlots) })]);
-      for (const a of held) work.push(['reschedule', () => rescheduleAppointment(db.em(), SYSTEM, a.id, { slotId: pick(allSlots) })]);
-      work.push(['cancel', () => cancelAppointment(db.em(), SYSTEM, held[0]!.id)]);
+      for (const p of patients) work.push(['book', () => bookAppointment(db.ctx(p.actor), { slotId: pick(allSlots) })]);
+      for (const a of held) work.push(['reschedule', () => rescheduleAppointment(db.ctx(SYSTEM), a.id, { slotId: pick(allSlots) })]);
+      work.push(['cancel', () => cancelAppointment(db.ctx(SYSTEM), held[0]!.id)]);
       for (const d of doctors) {
         const elsewhere = clinics[(d.k + 1 + (wave % 2)) % 3]!.id;
         work.push([
           'move',
-          () => updateDoctor(db.em(), SYSTEM, d.doctor.id, { clinicId: elsewhere === d.doctor.clinicId ? clinics[(d.k + 2) % 3]!.id : elsewhere }),
+          () => updateDoctor(db.ctx(SYSTEM), d.doctor.id, { clinicId: elsewhere === d.doctor.clinicId ? clinics[(d.k + 2) % 3]!.id : elsewhere }),
         ]);
-        work.push(['deactivate', () => deactivateDoctor(db.em(), SYSTEM, d.doctor.id, { cancelBookings: true })]);
+        work.push(['deactivate', () => deactivateDoctor(db.ctx(SYSTEM), d.doctor.id, { cancelBookings: true })]);
         const after = new Date(day + d.k * 3_600_000 + SLOTS_PER_DOCTOR * 20 * 60_000).toISOString();
-        work.push(['slot', () => createSlot(db.em(), SYSTEM, { doctorId: d.doctor.id, start: after, length: '20m' })]);
+        work.push(['slot', () => createSlot(db.ctx(SYSTEM), { doctorId: d.doctor.id, start: after, length: '20m' })]);
         if (d.k === 0)
           work.push([
             'leave',
             () =>
-              addLeave(db.em(), SYSTEM, d.doctor.id, {
+              addLeave(db.ctx(SYSTEM), d.doctor.id, {
                 from: new Date(day).toISOString(),
                 to: new Date(day + 40 * 60_000).toISOString(),
                 cancelBookings: true,
@@ -125,14 +126,17 @@ describe('bookings storming doctors who are being moved and deactivated', () => 
     // future booking; an open future slot is in its doctor's clinic; a booking is in its slot's clinic, of
     // its slot's doctor, and in an open slot.
     expect(await slotCountsAreConsistent(db)).toBe(true);
-    expect(await db.sql(`select s.id from slot s join doctor d on d.id = s.doctor_id where not d.is_active and s.is_active and s.starts_at > now()`)).toEqual(
-      [],
-    );
+    const now = db.clock.now();
     expect(
-      await db.sql(`select a.id from appointment a join doctor d on d.id = a.doctor_id where not d.is_active and a.status = 'booked' and a.starts_at > now()`),
+      await db.sql(`select s.id from slot s join doctor d on d.id = s.doctor_id where not d.is_active and s.is_active and s.starts_at > $1`, [now]),
     ).toEqual([]);
     expect(
-      await db.sql(`select s.id from slot s join doctor d on d.id = s.doctor_id where s.is_active and s.starts_at > now() and s.clinic_id <> d.clinic_id`),
+      await db.sql(`select a.id from appointment a join doctor d on d.id = a.doctor_id where not d.is_active and a.status = 'booked' and a.starts_at > $1`, [
+        now,
+      ]),
+    ).toEqual([]);
+    expect(
+      await db.sql(`select s.id from slot s join doctor d on d.id = s.doctor_id where s.is_active and s.starts_at > $1 and s.clinic_id <> d.clinic_id`, [now]),
     ).toEqual([]);
     expect(
       await db.sql(
@@ -171,12 +175,12 @@ describe('transaction(): running again what PostgreSQL aborted for a conflict', 
       let attempts = 0;
       let firstHoldsRowOne!: () => void;
       const holding = new Promise<void>((resolve) => (firstHoldsRowOne = resolve));
-      const run = transaction(db.em(), async (tx) => {
+      const run = transaction(db.ctx(SYSTEM), async (tx) => {
         attempts++;
-        await query(tx, 'select id from lock_probe where id = 1 for update');
+        await query(tx.em, 'select id from lock_probe where id = 1 for update');
         if (attempts === 1) firstHoldsRowOne();
-        await query(tx, 'select id from lock_probe where id = 2 for update');
-        await query(tx, 'update lock_probe set n = n + 1 where id in (1, 2)');
+        await query(tx.em, 'select id from lock_probe where id = 2 for update');
+        await query(tx.em, 'update lock_probe set n = n + 1 where id in (1, 2)');
         return attempts;
       });
       await holding;
@@ -201,12 +205,12 @@ describe('transaction(): running again what PostgreSQL aborted for a conflict', 
     const other = await opponent();
     try {
       let attempts = 0;
-      const err = await transaction(db.em(), async (tx) => {
+      const err = await transaction(db.ctx(SYSTEM), async (tx) => {
         attempts++;
-        await query(tx, 'set transaction isolation level repeatable read');
-        await query(tx, 'select n from lock_probe where id = 1');
+        await query(tx.em, 'set transaction isolation level repeatable read');
+        await query(tx.em, 'select n from lock_probe where id = 1');
         await other.query('update lock_probe set n = n + 1 where id = 1');
-        await query(tx, 'update lock_probe set n = n + 1 where id = 1'); // 40001: could not serialize access
+        await query(tx.em, 'update lock_probe set n = n + 1 where id = 1'); // 40001: could not serialize access
       }).catch((e: unknown) => e);
       expect(err).toBeInstanceOf(BusyError);
       expect(err).toBeInstanceOf(ConflictError);
@@ -219,7 +223,7 @@ describe('transaction(): running again what PostgreSQL aborted for a conflict', 
 
   it('a refusal (a domain error) is not run again', async () => {
     let attempts = 0;
-    const err = await transaction(db.em(), async () => {
+    const err = await transaction(db.ctx(SYSTEM), async () => {
       attempts++;
       throw new ConflictError('no');
     }).catch((e: unknown) => e);

@@ -9,6 +9,7 @@ import { transaction } from '../../src/services/locks.js';
 import { deleteSlot } from '../../src/services/slots.js';
 import { createTestDatabase, type TestDatabase } from '../support/db.js';
 import { makeClinic, makeDoctor, makePatient, seedSlot, slotCountsAreConsistent } from '../support/fixtures.js';
+import { utc } from '../support/clock.js';
 
 let db: TestDatabase;
 beforeAll(async () => {
@@ -19,19 +20,20 @@ afterAll(async () => {
   await db.drop();
 });
 
-let day = 0;
-const nextStart = () => new Date(Date.UTC(2032, 5, 1, 4, 0) + day++ * 86_400_000).toISOString();
+let days = 0;
+/** A fresh start each call, a day after the last (from tomorrow of the frozen today). */
+const nextStart = () => utc(++days, '04:00');
 
 async function aDoctor() {
-  const clinic = await makeClinic(db.em());
-  return (await makeDoctor(db.em(), clinic.id)).doctor;
+  const clinic = await makeClinic(db);
+  return (await makeDoctor(db, clinic.id)).doctor;
 }
 
 /** A booked appointment in a new slot of `doctorId` (capacity 3), and what freeing its place must report. */
 async function aBooking(doctorId: number, start = nextStart(), slotId?: number) {
   const slot = slotId ?? (await seedSlot(db, doctorId, start, 20, 3));
-  const { patient } = await makePatient(db.em());
-  const a = await bookAppointment(db.em(), SYSTEM, { slotId: slot, patientId: patient.id });
+  const { patient } = await makePatient(db);
+  const a = await bookAppointment(db.ctx(SYSTEM), { slotId: slot, patientId: patient.id });
   const place: Omit<FreedPlace, 'cause'> = {
     appointmentId: a.id,
     slotId: slot,
@@ -47,7 +49,7 @@ async function aBooking(doctorId: number, start = nextStart(), slotId?: number) 
 /** The places freed while `run` runs, as the release reports them (to every watcher, in the freeing transaction). */
 async function freedWhile(run: () => Promise<unknown>): Promise<FreedPlace[]> {
   const freed: FreedPlace[] = [];
-  const stop = watchFreedPlaces(async (_tx, _actor, places) => {
+  const stop = watchFreedPlaces(async (_tx, places) => {
     freed.push(...places);
   });
   try {
@@ -61,7 +63,7 @@ async function freedWhile(run: () => Promise<unknown>): Promise<FreedPlace[]> {
 describe('every path that frees a booked place goes through releasePlaces and says why', () => {
   it('a cancellation frees its place as "cancelled"', async () => {
     const place = await aBooking((await aDoctor()).id);
-    const freed = await freedWhile(() => cancelAppointment(db.em(), SYSTEM, place.appointmentId, { reason: 'feeling better' }));
+    const freed = await freedWhile(() => cancelAppointment(db.ctx(SYSTEM), place.appointmentId, { reason: 'feeling better' }));
     expect(freed).toEqual([{ ...place, cause: 'cancelled' }]);
   });
 
@@ -69,7 +71,7 @@ describe('every path that frees a booked place goes through releasePlaces and sa
     const doctor = await aDoctor();
     const place = await aBooking(doctor.id);
     const to = await seedSlot(db, doctor.id, nextStart());
-    const freed = await freedWhile(() => rescheduleAppointment(db.em(), SYSTEM, place.appointmentId, { slotId: to }));
+    const freed = await freedWhile(() => rescheduleAppointment(db.ctx(SYSTEM), place.appointmentId, { slotId: to }));
     expect(freed).toEqual([{ ...place, cause: 'rescheduled' }]);
     expect(await db.sql('select slot_id, status from appointment where id = $1', [place.appointmentId])).toEqual([{ slot_id: to, status: 'booked' }]);
     expect(await db.sql('select id, booked_count from slot where id in ($1, $2) order by id', [place.slotId, to])).toEqual([
@@ -82,7 +84,7 @@ describe('every path that frees a booked place goes through releasePlaces and sa
     const doctor = await aDoctor();
     const first = await aBooking(doctor.id);
     const second = await aBooking(doctor.id, undefined, first.slotId);
-    const freed = await freedWhile(() => deleteSlot(db.em(), SYSTEM, first.slotId, { cancelBookings: true }));
+    const freed = await freedWhile(() => deleteSlot(db.ctx(SYSTEM), first.slotId, { cancelBookings: true }));
     expect(freed).toEqual([
       { ...first, cause: 'slot-deleted' },
       { ...second, cause: 'slot-deleted' },
@@ -93,7 +95,7 @@ describe('every path that frees a booked place goes through releasePlaces and sa
     const doctor = await aDoctor();
     const start = nextStart();
     const place = await aBooking(doctor.id, start);
-    const freed = await freedWhile(() => addLeave(db.em(), SYSTEM, doctor.id, { from: start.slice(0, 10), to: start.slice(0, 10), cancelBookings: true }));
+    const freed = await freedWhile(() => addLeave(db.ctx(SYSTEM), doctor.id, { from: start.slice(0, 10), to: start.slice(0, 10), cancelBookings: true }));
     expect(freed).toEqual([{ ...place, cause: 'doctor-on-leave' }]);
   });
 
@@ -101,7 +103,7 @@ describe('every path that frees a booked place goes through releasePlaces and sa
     const doctor = await aDoctor();
     const first = await aBooking(doctor.id);
     const second = await aBooking(doctor.id);
-    const freed = await freedWhile(() => deactivateDoctor(db.em(), SYSTEM, doctor.id, { cancelBookings: true }));
+    const freed = await freedWhile(() => deactivateDoctor(db.ctx(SYSTEM), doctor.id, { cancelBookings: true }));
     expect(freed).toEqual([
       { ...first, cause: 'doctor-deactivated' },
       { ...second, cause: 'doctor-deactivated' },
@@ -114,11 +116,12 @@ describe('releasePlaces', () => {
     const doctor = await aDoctor();
     const a = await aBooking(doctor.id);
     const b = await aBooking(doctor.id, undefined, a.slotId);
-    await cancelAppointment(db.em(), SYSTEM, a.appointmentId);
-    const at = new Date();
-    const freed = await transaction(db.em(), (tx) =>
-      releasePlaces(tx, SYSTEM, { cause: 'cancelled', appointmentIds: [b.appointmentId, a.appointmentId, b.appointmentId], reason: 'clinic closed', at }),
-    );
+    await cancelAppointment(db.ctx(SYSTEM), a.appointmentId);
+    let at: Date | undefined;
+    const freed = await transaction(db.ctx(SYSTEM), (tx) => {
+      at = tx.clock.now();
+      return releasePlaces(tx, { cause: 'cancelled', appointmentIds: [b.appointmentId, a.appointmentId, b.appointmentId], reason: 'clinic closed' });
+    });
     expect(freed).toEqual([{ ...b, cause: 'cancelled' }]);
     expect(await db.sql('select booked_count from slot where id = $1', [a.slotId])).toEqual([{ booked_count: 0 }]);
     expect(
@@ -137,11 +140,11 @@ describe('releasePlaces', () => {
   it('watchers run inside the freeing transaction: one that fails undoes the release', async () => {
     const doctor = await aDoctor();
     const place = await aBooking(doctor.id);
-    const stop = watchFreedPlaces(async (_tx, _actor, freed) => {
+    const stop = watchFreedPlaces(async (_tx, freed) => {
       if (freed.some((f) => f.appointmentId === place.appointmentId)) throw new Error('the watcher failed');
     });
     try {
-      await expect(cancelAppointment(db.em(), SYSTEM, place.appointmentId)).rejects.toThrow('the watcher failed');
+      await expect(cancelAppointment(db.ctx(SYSTEM), place.appointmentId)).rejects.toThrow('the watcher failed');
     } finally {
       stop();
     }

@@ -5,23 +5,24 @@ import { initialise } from '../../src/services/init.js';
 import { clientAddress, login, loginThrottle } from '../../src/services/sessions.js';
 import { createTestDatabase, type TestDatabase } from '../support/db.js';
 import { makeUser, PASSWORD } from '../support/fixtures.js';
+import { ANONYMOUS, SYSTEM } from '../../src/domain/roles.js';
 
 let db: TestDatabase;
 beforeAll(async () => {
   db = await createTestDatabase();
-  await initialise(db.em(), { adminEmail: 'root@example.org', adminName: 'Root', adminPassword: 'S3cure-pass!' });
+  await initialise(db.ctx(SYSTEM), { adminEmail: 'root@example.org', adminName: 'Root', adminPassword: 'S3cure-pass!' });
 });
 afterAll(() => db.drop());
 
 const attempt = (email: string, password: string, ip: string) =>
-  login(db.em(), { email, password }, loginThrottle(ip)).then(
+  login(db.ctx(ANONYMOUS), { email, password }, loginThrottle(ip)).then(
     () => 'ok',
     (err: unknown) => (err instanceof TooManyAttemptsError ? 'throttled' : (err as Error).message),
   );
 
 describe('the failed-login throttle', () => {
   it('counts an IPv6 client by its /64 network: changing the last 64 bits is the same address', async () => {
-    const { user } = await makeUser(db.em(), 'patient');
+    const { user } = await makeUser(db, 'patient');
     const results = [];
     for (let i = 1; i <= 6; i++) results.push(await attempt(user.email, `Wrong-pass-${i}`, `2001:db8:7:1::${i.toString(16)}`));
     expect(results).toEqual([...Array(5).fill('wrong email or password'), 'throttled']);

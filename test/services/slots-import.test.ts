@@ -5,16 +5,18 @@ import { SYSTEM } from '../../src/domain/roles.js';
 import { initialise } from '../../src/services/init.js';
 import { importSlots } from '../../src/services/slots.js';
 import { runCli } from '../support/cli.js';
+import { untrusted } from '../../src/domain/validation.js';
 import { createTestDatabase, type TestDatabase } from '../support/db.js';
 import { makeClinic, makeDoctor, makeUser, tokenFor } from '../support/fixtures.js';
 import { api, startServer, type TestServer } from '../support/http.js';
+import { day } from '../support/clock.js';
 
 let db: TestDatabase;
 let server: TestServer;
 beforeAll(async () => {
   db = await createTestDatabase();
   // Tokens are signed with the key `init` keeps.
-  await initialise(db.em(), { adminEmail: 'admin@example.org', adminName: 'Ada Admin', adminPassword: 'S3cure-pass!' });
+  await initialise(db.ctx(SYSTEM), { adminEmail: 'admin@example.org', adminName: 'Ada Admin', adminPassword: 'S3cure-pass!' });
   server = await startServer(db);
 });
 afterAll(async () => {
@@ -35,39 +37,41 @@ const slotCount = async (doctorId: number) => Number((await db.sql<{ n: string }
 
 describe('importing slots', () => {
   it('is all or nothing, reporting every bad row with its line; identical rows are skipped on a second run', async () => {
-    const clinic = await makeClinic(db.em());
-    const { doctor } = await makeDoctor(db.em(), clinic.id);
+    const clinic = await makeClinic(db);
+    const { doctor } = await makeDoctor(db, clinic.id);
     const rows = [
-      { line: 2, doctor: String(doctor.id), start: '2030-10-01 09:00', length: '20m', capacity: '2' },
-      { line: 3, doctor: String(doctor.id), start: '2030-10-01 09:20', end: '2030-10-01 09:50' },
-      { line: 4, doctor: 'abc', start: '2030-10-01 10:00', length: '20m' },
+      { line: 2, doctor: String(doctor.id), start: `${day(8)} 09:00`, length: '20m', capacity: '2' },
+      { line: 3, doctor: String(doctor.id), start: `${day(8)} 09:20`, end: `${day(8)} 09:50` },
+      { line: 4, doctor: 'abc', start: `${day(8)} 10:00`, length: '20m' },
       { line: 5, doctor: String(doctor.id), start: 'soon', length: '20m' },
-      { line: 6, doctor: String(doctor.id), start: '2030-10-01 11:00', length: '20m', capacity: '0' },
+      { line: 6, doctor: String(doctor.id), start: `${day(8)} 11:00`, length: '20m', capacity: '0' },
     ];
-    const issues = await refusal(importSlots(db.em(), SYSTEM, { rows }));
+    const issues = await refusal(importSlots(db.ctx(SYSTEM), { rows }));
     expect(issues.map((i) => i.field)).toEqual(['line 4: doctor', 'line 5: start', 'line 6: capacity']);
     expect(await slotCount(doctor.id)).toBe(0);
 
     const good = rows.slice(0, 2);
-    expect(await importSlots(db.em(), SYSTEM, { rows: good })).toEqual({ created: 2, skipped: 0, skippedBy: {} });
-    expect(await importSlots(db.em(), SYSTEM, { rows: good })).toEqual({ created: 0, skipped: 2, skippedBy: { exists: 2 } });
-    const clash = await refusal(importSlots(db.em(), SYSTEM, { rows: [{ line: 2, doctor: String(doctor.id), start: '2030-10-01 09:10', length: '20m' }] }));
+    expect(await importSlots(db.ctx(SYSTEM), { rows: good })).toEqual({ created: 2, skipped: 0, skippedBy: {} });
+    expect(await importSlots(db.ctx(SYSTEM), { rows: good })).toEqual({ created: 0, skipped: 2, skippedBy: { exists: 2 } });
+    const clash = await refusal(importSlots(db.ctx(SYSTEM), { rows: [{ line: 2, doctor: String(doctor.id), start: `${day(8)} 09:10`, length: '20m' }] }));
     expect(clash[0]?.field).toBe('line 2: start');
     expect(clash[0]?.message).toMatch(/overlaps slot \d+/);
   });
 
   it('checks what it is handed itself: rows that are not an array, or a dryRun that is not a boolean, are refused by name', async () => {
-    expect(await refusal(importSlots(db.em(), SYSTEM, { rows: 'all of them' }))).toEqual([{ field: 'rows', message: 'must be an array of slots' }]);
-    expect(await refusal(importSlots(db.em(), SYSTEM, {}))).toEqual([{ field: 'rows', message: 'must be an array of slots' }]);
-    expect(await refusal(importSlots(db.em(), SYSTEM, { rows: [{ line: 1 }], dryRun: 'yes' }))).toEqual([{ field: 'dryRun', message: 'must be a boolean' }]);
-    expect(await refusal(importSlots(db.em(), SYSTEM, { rows: [] }))).toEqual([{ field: 'file', message: 'the file holds no rows' }]);
+    expect(await refusal(importSlots(db.ctx(SYSTEM), untrusted({ rows: 'all of them' })))).toEqual([{ field: 'rows', message: 'must be an array of slots' }]);
+    expect(await refusal(importSlots(db.ctx(SYSTEM), untrusted({})))).toEqual([{ field: 'rows', message: 'must be an array of slots' }]);
+    expect(await refusal(importSlots(db.ctx(SYSTEM), untrusted({ rows: [{ line: 1 }], dryRun: 'yes' })))).toEqual([
+      { field: 'dryRun', message: 'must be a boolean' },
+    ]);
+    expect(await refusal(importSlots(db.ctx(SYSTEM), { rows: [] }))).toEqual([{ field: 'file', message: 'the file holds no rows' }]);
   });
 
   it('numbers JSON items by their place, whatever they hold: a line an item claims is not believed', async () => {
-    const clinic = await makeClinic(db.em());
-    const { doctor } = await makeDoctor(db.em(), clinic.id);
-    const rows: unknown[] = [5, { doctor: doctor.id, start: 'soon', line: 40 }, ['2030-10-02 09:00']];
-    const issues = await refusal(importSlots(db.em(), SYSTEM, { rows }, { unit: 'item' }));
+    const clinic = await makeClinic(db);
+    const { doctor } = await makeDoctor(db, clinic.id);
+    const rows: unknown[] = [5, { doctor: doctor.id, start: 'soon', line: 40 }, [`${day(9)} 09:00`]];
+    const issues = await refusal(importSlots(db.ctx(SYSTEM), { rows }, { unit: 'item' }));
     expect(issues.map((i) => `${i.field}: ${i.message}`)).toEqual([
       'item 1: doctor: is required',
       'item 1: start: is required',
@@ -79,16 +83,16 @@ describe('importing slots', () => {
   });
 
   it('the CLI (a JSON file) and the API refuse the same rows with the same messages, item by item', async () => {
-    const clinic = await makeClinic(db.em(), { timezone: 'Europe/Berlin' });
-    const { doctor } = await makeDoctor(db.em(), clinic.id);
-    const { user } = await makeUser(db.em(), 'admin');
-    const token = await tokenFor(db.em(), { id: user.id, role: 'admin' });
+    const clinic = await makeClinic(db, { timezone: 'Europe/Berlin' });
+    const { doctor } = await makeDoctor(db, clinic.id);
+    const { user } = await makeUser(db, 'admin');
+    const token = await tokenFor(db, { id: user.id, role: 'admin' });
     const rows = [
-      { doctor: doctor.id, start: '2031-09-01 09:00', length: '20m' },
-      { doctor: 'abc', start: '2031-09-01 10:00' },
+      { doctor: doctor.id, start: `${day(343)} 09:00`, length: '20m' },
+      { doctor: 'abc', start: `${day(343)} 10:00` },
       'not a row',
-      { doctor: ` ${doctor.id} `, start: '2031-09-01 11:00', capacity: 0 },
-      { doctor: doctor.id, start: '2031-09-01 09:10', end: '2031-09-01 09:40' },
+      { doctor: ` ${doctor.id} `, start: `${day(343)} 11:00`, capacity: 0 },
+      { doctor: doctor.id, start: `${day(343)} 09:10`, end: `${day(343)} 09:40` },
       { doctor: doctor.id, start: 'soon', length: '2m' },
     ];
 

@@ -14,7 +14,7 @@ afterAll(() => db.drop());
 
 describe('initialise', () => {
   it('two concurrent inits create exactly one admin; the other is a conflict', async () => {
-    const attempt = (n: number) => initialise(db.em(), { adminEmail: `admin${n}@example.org`, adminName: `Admin ${n}`, adminPassword: 'S3cure-pass!' });
+    const attempt = (n: number) => initialise(db.ctx(SYSTEM), { adminEmail: `admin${n}@example.org`, adminName: `Admin ${n}`, adminPassword: 'S3cure-pass!' });
     const results = await Promise.allSettled([attempt(1), attempt(2), attempt(3)]);
     expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
     for (const r of results.filter((r) => r.status === 'rejected')) expect((r as PromiseRejectedResult).reason).toBeInstanceOf(ConflictError);
@@ -27,7 +27,7 @@ describe('users', () => {
   it('concurrent creations with one email in two cases: one wins, the other is a DuplicateError', async () => {
     const email = uniqueEmail('race');
     const results = await Promise.allSettled(
-      [email, email.toUpperCase()].map((e) => createUser(db.em(), SYSTEM, { email: e, name: 'Racer', password: PASSWORD, role: 'patient' })),
+      [email, email.toUpperCase()].map((e) => createUser(db.ctx(SYSTEM), { email: e, name: 'Racer', password: PASSWORD, role: 'patient' })),
     );
     expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
     const loser = results.find((r) => r.status === 'rejected') as PromiseRejectedResult;
@@ -36,41 +36,41 @@ describe('users', () => {
   });
 
   it('only admins manage users; a user may read themself', async () => {
-    const patient = await makeUser(db.em(), 'patient');
-    const doctor = await makeUser(db.em(), 'doctor');
-    await expect(listUsers(db.em(), patient.actor, {})).rejects.toBeInstanceOf(ForbiddenError);
-    await expect(listUsers(db.em(), doctor.actor, {})).rejects.toBeInstanceOf(ForbiddenError);
-    await expect(createUser(db.em(), doctor.actor, { email: uniqueEmail(), name: 'X', password: PASSWORD, role: 'admin' })).rejects.toBeInstanceOf(
+    const patient = await makeUser(db, 'patient');
+    const doctor = await makeUser(db, 'doctor');
+    await expect(listUsers(db.ctx(patient.actor), {})).rejects.toBeInstanceOf(ForbiddenError);
+    await expect(listUsers(db.ctx(doctor.actor), {})).rejects.toBeInstanceOf(ForbiddenError);
+    await expect(createUser(db.ctx(doctor.actor), { email: uniqueEmail(), name: 'X', password: PASSWORD, role: 'admin' })).rejects.toBeInstanceOf(
       ForbiddenError,
     );
-    await expect(updateUser(db.em(), patient.actor, patient.user.id, { name: 'Me' })).rejects.toBeInstanceOf(ForbiddenError);
-    await expect(deactivateUser(db.em(), patient.actor, doctor.user.id)).rejects.toBeInstanceOf(ForbiddenError);
-    await expect(getUser(db.em(), patient.actor, patient.user.id)).resolves.toMatchObject({ id: patient.user.id });
-    await expect(getUser(db.em(), patient.actor, doctor.user.id)).rejects.toBeInstanceOf(NotFoundError); // not 403: ids cannot be probed
+    await expect(updateUser(db.ctx(patient.actor), patient.user.id, { name: 'Me' })).rejects.toBeInstanceOf(ForbiddenError);
+    await expect(deactivateUser(db.ctx(patient.actor), doctor.user.id)).rejects.toBeInstanceOf(ForbiddenError);
+    await expect(getUser(db.ctx(patient.actor), patient.user.id)).resolves.toMatchObject({ id: patient.user.id });
+    await expect(getUser(db.ctx(patient.actor), doctor.user.id)).rejects.toBeInstanceOf(NotFoundError); // not 403: ids cannot be probed
   });
 
   it('validation names every broken field at once', async () => {
-    const err = await createUser(db.em(), SYSTEM, { email: 'bad', name: '', password: 'short', role: 'nurse' as never }).catch((e) => e);
+    const err = await createUser(db.ctx(SYSTEM), { email: 'bad', name: '', password: 'short', role: 'nurse' as never }).catch((e) => e);
     expect(err).toBeInstanceOf(ValidationError);
     expect((err as ValidationError).issues.map((i) => i.field).sort()).toEqual(['email', 'name', 'password', 'password', 'role']);
-    const unknown = await createUser(db.em(), SYSTEM, { email: uniqueEmail(), name: 'X', password: PASSWORD, role: 'patient', isAdmin: true } as never).catch(
+    const unknown = await createUser(db.ctx(SYSTEM), { email: uniqueEmail(), name: 'X', password: PASSWORD, role: 'patient', isAdmin: true } as never).catch(
       (e) => e,
     );
     expect(unknown.issues).toEqual([{ field: 'isAdmin', message: 'is not a known field' }]);
-    const long = await createUser(db.em(), SYSTEM, { email: uniqueEmail(), name: 'X', password: `Aa1${'é'.repeat(40)}`, role: 'patient' }).catch((e) => e);
+    const long = await createUser(db.ctx(SYSTEM), { email: uniqueEmail(), name: 'X', password: `Aa1${'é'.repeat(40)}`, role: 'patient' }).catch((e) => e);
     expect(long.issues).toEqual([{ field: 'password', message: 'must be at most 72 bytes' }]);
   });
 
   it('a role change revokes tokens, and is refused for users with a profile', async () => {
-    const user = await makeUser(db.em(), 'patient');
+    const user = await makeUser(db, 'patient');
     const [before] = await db.sql(`select token_version from "user" where id = $1`, [user.user.id]);
-    await updateUser(db.em(), SYSTEM, user.user.id, { role: 'admin' });
+    await updateUser(db.ctx(SYSTEM), user.user.id, { role: 'admin' });
     const [after] = await db.sql(`select token_version from "user" where id = $1`, [user.user.id]);
     expect(after!.token_version).toBe(Number(before!.token_version) + 1);
 
-    const withProfile = await makeUser(db.em(), 'patient');
+    const withProfile = await makeUser(db, 'patient');
     await db.sql(`insert into patient (user_id) values ($1)`, [withProfile.user.id]);
-    const err = await updateUser(db.em(), SYSTEM, withProfile.user.id, { role: 'doctor' }).catch((e) => e);
+    const err = await updateUser(db.ctx(SYSTEM), withProfile.user.id, { role: 'doctor' }).catch((e) => e);
     expect(err).toBeInstanceOf(ConflictError);
     expect(err.field).toBe('role');
   });

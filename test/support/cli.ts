@@ -3,6 +3,7 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { expect, inject } from 'vitest';
+import { FROZEN_AT } from './clock.js';
 
 export const BIN = resolve(import.meta.dirname, '../../bin/ascend');
 
@@ -19,10 +20,11 @@ export interface CliOptions {
   env?: Record<string, string | undefined>;
 }
 
+/** Runs the CLI at the tests' frozen instant (ASCEND_NOW = FROZEN_AT), unless `env` says otherwise. */
 export function runCli(args: string[], options: CliOptions = {}): Promise<CliResult> {
   return new Promise((resolvePromise, reject) => {
     const env: Record<string, string> = {};
-    for (const [k, v] of Object.entries({ ...process.env, CI: 'true', NO_COLOR: '1', ...options.env })) if (v !== undefined) env[k] = v;
+    for (const [k, v] of Object.entries({ ...process.env, CI: 'true', NO_COLOR: '1', ASCEND_NOW: FROZEN_AT, ...options.env })) if (v !== undefined) env[k] = v;
     const child = spawn(process.execPath, [BIN, ...args], { env, stdio: ['pipe', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';

@@ -5,12 +5,23 @@ import { inject } from 'vitest';
 import pg from 'pg';
 import type { EntityManager, MikroORM } from '@mikro-orm/postgresql';
 import { openOrm } from '../../src/db/orm.js';
+import type { TestClock } from '../../src/domain/clock.js';
+import type { Actor } from '../../src/domain/roles.js';
+import { type ServiceContext, serviceContext } from '../../src/services/context.js';
+import { frozenClock } from './clock.js';
 
 export interface TestDatabase {
   url: string;
   orm: MikroORM;
+  /**
+   * What "now" is for every service this file runs, and for its HTTP server: frozen at FROZEN_AT
+   * (./clock.ts), the instant its CLI runs get as ASCEND_NOW. A test that moves it puts it back.
+   */
+  clock: TestClock;
   /** A fresh EntityManager (a new unit of work). */
   em(): EntityManager;
+  /** A service context acting as `actor`: a fresh unit of work, on the file's clock. */
+  ctx(actor: Actor): ServiceContext;
   /** Runs raw SQL with `$n` placeholders. */
   sql<T = Record<string, unknown>>(text: string, params?: unknown[]): Promise<T[]>;
   drop(): Promise<void>;
@@ -28,10 +39,13 @@ export async function createTestDatabase(): Promise<TestDatabase> {
   const url = u.toString();
   const orm = await openOrm(url, { pool: { min: 0, max: 10 } });
   const raw = new pg.Pool({ connectionString: url, max: 4 });
+  const clock = frozenClock();
   return {
     url,
     orm,
+    clock,
     em: () => orm.em.fork(),
+    ctx: (actor) => serviceContext(orm.em.fork(), actor, clock),
     sql: async (text, params = []) => (await raw.query(text, params)).rows,
     drop: async () => {
       await orm.close(true);

@@ -1,6 +1,5 @@
 // Builders for test data: each test makes what it needs through the real services.
 import { randomBytes } from 'node:crypto';
-import type { EntityManager } from '@mikro-orm/postgresql';
 import { SYSTEM, type Actor, type Role } from '../../src/domain/roles.js';
 import { createUser } from '../../src/services/users.js';
 import { createClinic } from '../../src/services/clinics.js';
@@ -12,8 +11,8 @@ export const PASSWORD = 'Test-pass-123';
 
 export const uniqueEmail = (prefix = 'user') => `${prefix}-${randomBytes(4).toString('hex')}@example.org`;
 
-export async function makeUser(em: EntityManager, role: Role, overrides: { email?: string; name?: string } = {}) {
-  const user = await createUser(em, SYSTEM, {
+export async function makeUser(db: TestDatabase, role: Role, overrides: { email?: string; name?: string } = {}) {
+  const user = await createUser(db.ctx(SYSTEM), {
     email: overrides.email ?? uniqueEmail(role),
     name: overrides.name ?? `Test ${role}`,
     password: PASSWORD,
@@ -26,16 +25,16 @@ export async function makeUser(em: EntityManager, role: Role, overrides: { email
 let counter = 0;
 const next = () => `${Date.now().toString(36)}${(counter++).toString(36)}`;
 
-export async function makeClinic(em: EntityManager, overrides: { timezone?: string; city?: string; name?: string } = {}) {
-  return createClinic(em, SYSTEM, {
+export async function makeClinic(db: TestDatabase, overrides: { timezone?: string; city?: string; name?: string } = {}) {
+  return createClinic(db.ctx(SYSTEM), {
     name: overrides.name ?? `Clinic ${next()}`,
     city: overrides.city ?? 'Pune',
     timezone: overrides.timezone ?? 'Asia/Kolkata',
   });
 }
 
-export async function makeDoctor(em: EntityManager, clinicId: number, overrides: { specialty?: string; maxPatientsPerDay?: number } = {}) {
-  const doctor = await createDoctor(em, SYSTEM, {
+export async function makeDoctor(db: TestDatabase, clinicId: number, overrides: { specialty?: string; maxPatientsPerDay?: number } = {}) {
+  const doctor = await createDoctor(db.ctx(SYSTEM), {
     email: uniqueEmail('doctor'),
     name: `Dr ${next()}`,
     password: PASSWORD,
@@ -48,8 +47,8 @@ export async function makeDoctor(em: EntityManager, clinicId: number, overrides:
   return { doctor, actor };
 }
 
-export async function makePatient(em: EntityManager) {
-  const patient = await createPatient(em, SYSTEM, { email: uniqueEmail('patient'), name: `Pat ${next()}`, password: PASSWORD, dateOfBirth: '1990-04-01' });
+export async function makePatient(db: TestDatabase) {
+  const patient = await createPatient(db.ctx(SYSTEM), { email: uniqueEmail('patient'), name: `Pat ${next()}`, password: PASSWORD, dateOfBirth: '1990-04-01' });
   const actor: Actor = { kind: 'user', id: patient.userId, role: 'patient', email: patient.email, name: patient.name };
   return { patient, actor };
 }
@@ -85,10 +84,10 @@ export async function slotCountsAreConsistent(db: TestDatabase): Promise<boolean
 }
 
 /** A real token for a user, as `ascend login` would store it (saves a bcrypt login per CLI test user). */
-export async function tokenFor(em: EntityManager, user: { id: number; role: Role }): Promise<string> {
+export async function tokenFor(db: TestDatabase, user: { id: number; role: Role }): Promise<string> {
   const { sqlOf } = await import('../../src/db/sql.js');
   const { issueToken, signingKey } = await import('../../src/services/auth.js');
-  return issueToken({ ...user, tokenVersion: 0 }, await signingKey(sqlOf(em))).accessToken;
+  return issueToken({ ...user, tokenVersion: 0 }, await signingKey(sqlOf(db.em())), db.clock).accessToken;
 }
 
 /**

@@ -22,7 +22,7 @@ export async function startServer(db: TestDatabase, options: { corsOrigins?: str
       done();
     },
   });
-  const app = await buildServer({ orm: db.orm, logStream, corsOrigins: options.corsOrigins, logLevel: 'info' });
+  const app = await buildServer({ orm: db.orm, clock: db.clock, logStream, corsOrigins: options.corsOrigins, logLevel: 'info' });
   await app.listen({ port: 0, host: '127.0.0.1' });
   const { port } = app.server.address() as { port: number };
   return { url: `http://127.0.0.1:${port}`, app, logs, close: () => app.close() };
@@ -65,8 +65,9 @@ export async function api<T = any>(base: string, method: string, path: string, o
 export async function startServerWithAdmin(): Promise<{ db: TestDatabase; server: TestServer; adminToken: string; stop(): Promise<void> }> {
   const { createTestDatabase } = await import('./db.js');
   const { initialise } = await import('../../src/services/init.js');
+  const { SYSTEM } = await import('../../src/domain/roles.js');
   const db = await createTestDatabase();
-  await initialise(db.em(), { adminEmail: 'admin@example.org', adminName: 'Ada Admin', adminPassword: 'S3cure-pass!' });
+  await initialise(db.ctx(SYSTEM), { adminEmail: 'admin@example.org', adminName: 'Ada Admin', adminPassword: 'S3cure-pass!' });
   const server = await startServer(db);
   const login = await api(server.url, 'POST', '/api/v1/auth/login', { body: { email: 'admin@example.org', password: 'S3cure-pass!' } });
   return {

@@ -1,11 +1,14 @@
-import type { Command } from 'commander';
+import type { Command, OptionValues } from '@commander-js/extra-typings';
 import { ValidationError } from '../../domain/errors.js';
 import { formatLocal } from '../../domain/time.js';
 import type { AppointmentView } from '../../domain/views.js';
-import { act, given } from '../command.js';
+import type { ListAppointmentsInput } from '../../domain/schemas/appointments.js';
+import type { ExportFilters } from '../../services/calendar.js';
+import { act, given, toParse } from '../command.js';
 import { canPrompt, idArgument, required, wholeNumber } from '../input.js';
 import { printDone, printJson, printList, printRecord, visible, type Column } from '../output.js';
-import { withServices, type Services } from '../session.js';
+import type { ServiceContext } from '../../services/context.js';
+import { withServices } from '../session.js';
 
 const flags = { slotId: '--slot', patientId: '--patient', doctorId: '--doctor', clinicId: '--clinic', text: '--text', idempotencyKey: '--idempotency-key' };
 
@@ -23,7 +26,7 @@ const fields: Column<AppointmentView>[] = [
 ];
 const columns = fields.filter((f) => ['ID', 'When', 'Patient', 'Doctor', 'Clinic', 'Status'].includes(f.header));
 
-const filterOptions = (cmd: Command) =>
+const filterOptions = <A extends unknown[], O extends OptionValues, G extends OptionValues>(cmd: Command<A, O, G>) =>
   cmd
     .option('--patient <id>', 'only this patient', idArgument('--patient'))
     .option('--doctor <id>', 'only this doctor', idArgument('--doctor'))
@@ -32,12 +35,22 @@ const filterOptions = (cmd: Command) =>
     .option('--from <date>', 'from this day or time')
     .option('--to <date>', 'up to this day (included) or time');
 
-// biome-ignore lint/suspicious/noExplicitAny: until each command has its own typed options (issue [2/7] item 7)
-const filters = (opts: Record<string, any>) =>
+interface FilterFlags {
+  patient?: number;
+  doctor?: number;
+  clinic?: number;
+  status?: string;
+  from?: string;
+  to?: string;
+}
+
+/** The filters of list and export (the status is flag text: the service judges it). */
+const filters = (opts: FilterFlags) =>
   given({ patientId: opts.patient, doctorId: opts.doctor, clinicId: opts.clinic, status: opts.status, from: opts.from, to: opts.to });
 
 /** On a terminal with no --slot: specialty → city → date → free slot → reason → confirm. */
-async function chooseInteractively({ em, actor }: Services, patient: number | undefined): Promise<{ slotId: number; reason?: string; patientId?: number }> {
+async function chooseInteractively(services: ServiceContext, patient: number | undefined): Promise<{ slotId: number; reason?: string; patientId?: number }> {
+  const { actor } = services;
   const { select, input, confirm } = await import('@inquirer/prompts');
   const { bookingChoices } = await import('../../services/doctors.js');
   const { freeSlots } = await import('../../services/slots.js');
@@ -46,14 +59,14 @@ async function chooseInteractively({ em, actor }: Services, patient: number | un
   if (actor.kind === 'user' && actor.role === 'admin' && patientId === undefined) {
     patientId = Number(await input({ message: 'Patient id', validate: (v) => /^\d+$/.test(v) || 'a patient id' }, out));
   }
-  const { specialties } = await bookingChoices(em, actor);
+  const { specialties } = await bookingChoices(services);
   if (!specialties.length) throw new ValidationError('there are no doctors to book with yet', '--slot');
   const specialty = await select({ message: 'Specialty', choices: specialties.map((s) => ({ value: s, name: visible(s, 'space') })) }, out);
-  const { cities } = await bookingChoices(em, actor, specialty);
+  const { cities } = await bookingChoices(services, specialty);
   const city = await select({ message: 'City', choices: cities.map((c) => ({ value: c, name: visible(c, 'space') })) }, out);
-  const tomorrow = new Date(Date.now() + 86_400_000).toISOString().slice(0, 10);
+  const tomorrow = new Date(services.clock.now().getTime() + 86_400_000).toISOString().slice(0, 10);
   const day = await input({ message: 'Date (YYYY-MM-DD)', default: tomorrow, validate: (v) => /^\d{4}-\d{2}-\d{2}$/.test(v) || 'YYYY-MM-DD' }, out);
-  const page = await freeSlots(em, actor, { specialty, city, from: day, to: day, limit: 50 });
+  const page = await freeSlots(services, { specialty, city, from: day, to: day, limit: 50 });
   if (!page.items.length) throw new ValidationError(`no free ${specialty} slots in ${city} on ${day}; try another day`, '--slot');
   const slotId = await select(
     {
@@ -89,7 +102,7 @@ export function registerAppointments(program: Command): void {
             opts.slot === undefined
               ? await chooseInteractively(services, opts.patient)
               : { slotId: opts.slot, ...given({ patientId: opts.patient, reason: opts.reason }) };
-          return bookAppointment(services.em, services.actor, { ...request, ...given({ idempotencyKey: opts.idempotencyKey }) });
+          return bookAppointment(services, { ...request, ...given({ idempotencyKey: opts.idempotencyKey }) });
         });
         printDone(
           ctx,
@@ -107,7 +120,7 @@ export function registerAppointments(program: Command): void {
     .action(
       act(async (ctx, opts, id: number) => {
         const { cancelAppointment } = await import('../../services/appointments.js');
-        const a = await withServices(({ em, actor }) => cancelAppointment(em, actor, id, given({ reason: opts.reason })));
+        const a = await withServices((services) => cancelAppointment(services, id, given({ reason: opts.reason })));
         printDone(ctx, `Cancelled appointment ${a.id} (${formatLocal(a.startsAt, a.timezone)} with ${a.doctorName})`, a);
       }, flags),
     );
@@ -121,7 +134,7 @@ export function registerAppointments(program: Command): void {
       act(async (ctx, opts, id: number) => {
         const slotId = Number(await required(opts.slot === undefined ? undefined : String(opts.slot), '--slot', 'New slot id'));
         const { rescheduleAppointment } = await import('../../services/appointments.js');
-        const a = await withServices(({ em, actor }) => rescheduleAppointment(em, actor, id, { slotId }));
+        const a = await withServices((services) => rescheduleAppointment(services, id, { slotId }));
         printDone(ctx, `Moved appointment ${a.id} to ${formatLocal(a.startsAt, a.timezone)} with ${a.doctorName} (slot ${a.slotId})`, a);
       }, flags),
     );
@@ -137,7 +150,7 @@ export function registerAppointments(program: Command): void {
       .action(
         act(async (ctx, _opts, id: number) => {
           const service = await import('../../services/appointments.js');
-          const a = await withServices(({ em, actor }) => service[fn](em, actor, id));
+          const a = await withServices((services) => service[fn](services, id));
           printDone(ctx, `Appointment ${a.id} marked ${a.status.replace('_', '-')}`, a);
         }),
       );
@@ -152,7 +165,7 @@ export function registerAppointments(program: Command): void {
       act(async (ctx, opts, id: number) => {
         const text = await required(opts.text, '--text', 'Notes');
         const { noteAppointment } = await import('../../services/appointments.js');
-        const a = await withServices(({ em, actor }) => noteAppointment(em, actor, id, { text }));
+        const a = await withServices((services) => noteAppointment(services, id, { text }));
         printDone(ctx, `Notes saved on appointment ${a.id}`, a);
       }, flags),
     );
@@ -163,7 +176,9 @@ export function registerAppointments(program: Command): void {
     .action(
       act(async (ctx, opts) => {
         const { listAppointments } = await import('../../services/appointments.js');
-        const page = await withServices(({ em, actor }) => listAppointments(em, actor, { ...filters(opts), limit: opts.limit, offset: opts.offset }));
+        const page = await withServices((services) =>
+          listAppointments(services, toParse<ListAppointmentsInput>({ ...filters(opts), limit: opts.limit, offset: opts.offset })),
+        );
         printList(ctx, page, columns, 'appointments');
       }, flags),
     );
@@ -175,7 +190,7 @@ export function registerAppointments(program: Command): void {
     .action(
       act(async (ctx, _opts, id: number) => {
         const { getAppointment } = await import('../../services/appointments.js');
-        printRecord(ctx, await withServices(({ em, actor }) => getAppointment(em, actor, id)), fields);
+        printRecord(ctx, await withServices((services) => getAppointment(services, id)), fields);
       }),
     );
 
@@ -186,11 +201,11 @@ export function registerAppointments(program: Command): void {
         if (!opts.ics && !ctx.json) throw new ValidationError('choose a format: --ics (or --json)', '--ics');
         if (opts.ics) {
           const { exportCalendar } = await import('../../services/calendar.js');
-          process.stdout.write(await withServices(({ em, actor }) => exportCalendar(em, actor, filters(opts))));
+          process.stdout.write(await withServices((services) => exportCalendar(services, toParse<ExportFilters>(filters(opts)))));
           return;
         }
         const { exportAppointments } = await import('../../services/calendar.js');
-        const items = await withServices(({ em, actor }) => exportAppointments(em, actor, filters(opts)));
+        const items = await withServices((services) => exportAppointments(services, toParse<ExportFilters>(filters(opts))));
         printJson({ items, total: items.length, limit: items.length, offset: 0 });
       }, flags),
     );

@@ -1,4 +1,4 @@
-import type { Command } from 'commander';
+import type { Command } from '@commander-js/extra-typings';
 import type { UserView } from '../../domain/views.js';
 import { act } from '../command.js';
 import { readSecret, required } from '../input.js';
@@ -25,7 +25,7 @@ export function registerAuth(program: Command): void {
           const email = await required(opts.email, '--email', 'Email');
           const password = await readSecret({ stdinFlag: '--password-stdin', fromStdin: Boolean(opts.passwordStdin), prompt: 'Password' });
           const { login } = await import('../../services/sessions.js');
-          const result = await withServices(({ em }) => login(em, { email, password }), { asSystem: true });
+          const result = await withServices((services) => login(services, { email, password }), { asSystem: true });
           const file = saveCredentials({ token: result.token.accessToken, email: result.user.email, expiresAt: result.token.expiresAt });
           printDone(
             ctx,
@@ -58,14 +58,16 @@ export function registerAuth(program: Command): void {
       act(async (ctx) => {
         const token = requireToken();
         // No ORM here: a bare pg connection and one query keep this command fast.
-        const [{ resolveDatabase }, { connectSql }, { authenticate }] = await Promise.all([
+        const [{ resolveDatabase }, { connectSql }, { authenticate }, { clockFromEnv }] = await Promise.all([
           import('../../db/database.js'),
           import('../../db/sql.js'),
           import('../../services/auth.js'),
+          import('../../domain/clock.js'),
         ]);
+        const clock = clockFromEnv();
         const sql = await connectSql((await resolveDatabase()).url);
         try {
-          const { user } = await authenticate(sql, token);
+          const { user } = await authenticate(sql, token, { clock });
           printRecord(ctx, user, whoamiFields);
         } finally {
           await sql.close();
@@ -84,7 +86,7 @@ export function registerAuth(program: Command): void {
           const currentPassword = await readSecret({ stdinFlag: '--password-stdin', fromStdin, line: 0, prompt: 'Current password' });
           const newPassword = await readSecret({ stdinFlag: '--password-stdin', fromStdin, line: 1, prompt: 'New password', confirm: true });
           const { changePassword } = await import('../../services/sessions.js');
-          const result = await withServices(({ em, actor }) => changePassword(em, actor, { currentPassword, newPassword }));
+          const result = await withServices((services) => changePassword(services, { currentPassword, newPassword }));
           // The old token was just revoked; keep this terminal logged in with the new one (unless ASCEND_TOKEN is in use).
           if (!process.env.ASCEND_TOKEN) saveCredentials({ token: result.token.accessToken, email: result.user.email, expiresAt: result.token.expiresAt });
           printDone(ctx, 'Password changed; other sessions are logged out', { user: result.user, expiresAt: result.token.expiresAt });

@@ -1,4 +1,4 @@
-import type { Command } from 'commander';
+import type { Command, OptionValues } from '@commander-js/extra-typings';
 import type { ClinicView } from '../../domain/views.js';
 import { act, given } from '../command.js';
 import { idArgument, required, wholeNumber } from '../input.js';
@@ -19,7 +19,7 @@ const clinicFields: Column<ClinicView>[] = [
 ];
 const clinicColumns = clinicFields.filter((f) => ['ID', 'Name', 'City', 'Phone', 'Time zone', 'Active'].includes(f.header));
 
-const contactOptions = (cmd: Command) =>
+const contactOptions = <A extends unknown[], O extends OptionValues, G extends OptionValues>(cmd: Command<A, O, G>) =>
   cmd
     .option('--address <text>', 'street address')
     .option('--state <text>', 'state or region')
@@ -27,7 +27,7 @@ const contactOptions = (cmd: Command) =>
     .option('--phone <phone>', 'phone number')
     .option('--email <email>', 'contact email');
 
-const contact = (opts: Record<string, string | undefined>) =>
+const contact = (opts: { address?: string; state?: string; zip?: string; phone?: string; email?: string }) =>
   given({ address: opts.address, state: opts.state, zip: opts.zip, phone: opts.phone, email: opts.email });
 
 export function registerClinics(program: Command): void {
@@ -46,7 +46,7 @@ export function registerClinics(program: Command): void {
       const city = await required(opts.city, '--city', 'City');
       const timezone = await required(opts.timezone, '--timezone', 'Time zone (IANA, e.g. Asia/Kolkata)');
       const { createClinic } = await import('../../services/clinics.js');
-      const clinic = await withServices(({ em, actor }) => createClinic(em, actor, { name, city, timezone, ...contact(opts) }));
+      const clinic = await withServices((services) => createClinic(services, { name, city, timezone, ...contact(opts) }));
       printDone(ctx, `Created clinic ${clinic.id}: ${clinic.name}, ${clinic.city} (${clinic.timezone})`, clinic);
     }),
   );
@@ -62,8 +62,8 @@ export function registerClinics(program: Command): void {
     .action(
       act(async (ctx, opts) => {
         const { listClinics } = await import('../../services/clinics.js');
-        const page = await withServices(({ em, actor }) =>
-          listClinics(em, actor, {
+        const page = await withServices((services) =>
+          listClinics(services, {
             ...given({ city: opts.city, search: opts.search }),
             includeInactive: Boolean(opts.includeInactive),
             limit: opts.limit,
@@ -81,7 +81,7 @@ export function registerClinics(program: Command): void {
     .action(
       act(async (ctx, _opts, id: number) => {
         const { getClinic } = await import('../../services/clinics.js');
-        printRecord(ctx, await withServices(({ em, actor }) => getClinic(em, actor, id)), clinicFields);
+        printRecord(ctx, await withServices((services) => getClinic(services, id)), clinicFields);
       }),
     );
 
@@ -96,8 +96,8 @@ export function registerClinics(program: Command): void {
   ).action(
     act(async (ctx, opts, id: number) => {
       const { updateClinic } = await import('../../services/clinics.js');
-      const clinic = await withServices(({ em, actor }) =>
-        updateClinic(em, actor, id, { ...given({ name: opts.name, city: opts.city, timezone: opts.timezone }), ...contact(opts) }),
+      const clinic = await withServices((services) =>
+        updateClinic(services, id, { ...given({ name: opts.name, city: opts.city, timezone: opts.timezone }), ...contact(opts) }),
       );
       printDone(ctx, `Updated clinic ${clinic.id} (${clinic.name}, ${clinic.city})`, clinic);
     }),
@@ -110,7 +110,7 @@ export function registerClinics(program: Command): void {
     .action(
       act(async (ctx, _opts, id: number) => {
         const { deactivateClinic } = await import('../../services/clinics.js');
-        const clinic = await withServices(({ em, actor }) => deactivateClinic(em, actor, id));
+        const clinic = await withServices((services) => deactivateClinic(services, id));
         printDone(ctx, `Deactivated clinic ${clinic.id} (${clinic.name})`, clinic);
       }),
     );

@@ -1,4 +1,4 @@
-import type { Command } from 'commander';
+import type { Command } from '@commander-js/extra-typings';
 import chalk from 'chalk';
 import { ValidationError } from '../../domain/errors.js';
 import { act } from '../command.js';

@@ -1,4 +1,4 @@
-import type { Command } from 'commander';
+import type { Command, OptionValues } from '@commander-js/extra-typings';
 import { ValidationError } from '../../domain/errors.js';
 import { formatLocal } from '../../domain/time.js';
 import type { DoctorView, HoursWindowView, LeaveView } from '../../domain/views.js';
@@ -47,7 +47,7 @@ const hoursColumns: Column<HoursWindowView>[] = [
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];
 
-const profileOptions = (cmd: Command) =>
+const profileOptions = <A extends unknown[], O extends OptionValues, G extends OptionValues>(cmd: Command<A, O, G>) =>
   cmd
     .option('--specialty <name>', 'e.g. Cardiology (kept as typed; searches ignore case)')
     .option('--license <number>', 'licence number (unique)')
@@ -76,8 +76,8 @@ export function registerDoctors(program: Command): void {
       const licenseNumber = await required(opts.license, '--license', 'Licence number');
       const password = await readSecret({ stdinFlag: '--password-stdin', fromStdin: Boolean(opts.passwordStdin), prompt: 'Password', confirm: true });
       const { createDoctor } = await import('../../services/doctors.js');
-      const doctor = await withServices(({ em, actor }) =>
-        createDoctor(em, actor, {
+      const doctor = await withServices((services) =>
+        createDoctor(services, {
           email,
           name,
           password,
@@ -104,8 +104,8 @@ export function registerDoctors(program: Command): void {
     .action(
       act(async (ctx, opts) => {
         const { listDoctors } = await import('../../services/doctors.js');
-        const page = await withServices(({ em, actor }) =>
-          listDoctors(em, actor, {
+        const page = await withServices((services) =>
+          listDoctors(services, {
             ...given({ clinicId: opts.clinic, specialty: opts.specialty, city: opts.city, search: opts.search }),
             includeInactive: Boolean(opts.includeInactive),
             limit: opts.limit,
@@ -123,7 +123,7 @@ export function registerDoctors(program: Command): void {
     .action(
       act(async (ctx, _opts, id: number) => {
         const { getDoctor } = await import('../../services/doctors.js');
-        printRecord(ctx, await withServices(({ em, actor }) => getDoctor(em, actor, id)), doctorFields);
+        printRecord(ctx, await withServices((services) => getDoctor(services, id)), doctorFields);
       }),
     );
 
@@ -137,10 +137,9 @@ export function registerDoctors(program: Command): void {
   ).action(
     act(async (ctx, opts, id: number) => {
       const { updateDoctor } = await import('../../services/doctors.js');
-      const doctor = await withServices(({ em, actor }) =>
+      const doctor = await withServices((services) =>
         updateDoctor(
-          em,
-          actor,
+          services,
           id,
           given({
             name: opts.name,
@@ -166,7 +165,7 @@ export function registerDoctors(program: Command): void {
     .action(
       act(async (ctx, opts, id: number) => {
         const { deactivateDoctor } = await import('../../services/doctors.js');
-        const doctor = await withServices(({ em, actor }) => deactivateDoctor(em, actor, id, { cancelBookings: Boolean(opts.cancelBookings) }));
+        const doctor = await withServices((services) => deactivateDoctor(services, id, { cancelBookings: Boolean(opts.cancelBookings) }));
         const cancelled = doctor.cancelledAppointmentIds.length;
         printDone(ctx, `Deactivated doctor ${doctor.id} (${doctor.name})${cancelled ? `; cancelled ${cancelled} appointment(s)` : ''}`, doctor);
       }),
@@ -193,8 +192,8 @@ export function registerDoctors(program: Command): void {
         if (starts.length !== ends.length)
           throw new ValidationError(`give one --end for each --start (${starts.length} --start, ${ends.length} --end)`, '--end');
         const { setHours } = await import('../../services/hours.js');
-        const result = await withServices(({ em, actor }) =>
-          setHours(em, actor, doctorId, { days, length, capacity: opts.capacity, windows: starts.map((start, i) => ({ start, end: ends[i]! })) }),
+        const result = await withServices((services) =>
+          setHours(services, doctorId, { days, length, capacity: opts.capacity, windows: starts.map((start, i) => ({ start, end: ends[i]! })) }),
         );
         if (ctx.json) return printJson(result);
         printDone(ctx, `Working hours of doctor ${doctorId} set (${result.timezone}):`);
@@ -209,7 +208,7 @@ export function registerDoctors(program: Command): void {
     .action(
       act(async (ctx, _opts, doctorId: number) => {
         const { getHours } = await import('../../services/hours.js');
-        const result = await withServices(({ em, actor }) => getHours(em, actor, doctorId));
+        const result = await withServices((services) => getHours(services, doctorId));
         if (ctx.json) return printJson(result);
         printList(
           ctx,
@@ -235,8 +234,8 @@ export function registerDoctors(program: Command): void {
         const from = await required(opts.from, '--from', 'From (YYYY-MM-DD)');
         const to = await required(opts.to, '--to', 'To (YYYY-MM-DD, included)');
         const { addLeave } = await import('../../services/doctors.js');
-        const added = await withServices(({ em, actor }) =>
-          addLeave(em, actor, doctorId, { from, to, cancelBookings: Boolean(opts.cancelBookings), ...given({ reason: opts.reason }) }),
+        const added = await withServices((services) =>
+          addLeave(services, doctorId, { from, to, cancelBookings: Boolean(opts.cancelBookings), ...given({ reason: opts.reason }) }),
         );
         const cancelled = added.cancelledAppointmentIds.length;
         printDone(
@@ -257,8 +256,8 @@ export function registerDoctors(program: Command): void {
     .action(
       act(async (ctx, opts, doctorId: number) => {
         const { listLeave } = await import('../../services/doctors.js');
-        const page = await withServices(({ em, actor }) =>
-          listLeave(em, actor, doctorId, { includePast: Boolean(opts.includePast), limit: opts.limit, offset: opts.offset }),
+        const page = await withServices((services) =>
+          listLeave(services, doctorId, { includePast: Boolean(opts.includePast), limit: opts.limit, offset: opts.offset }),
         );
         printList(ctx, page, leaveColumns, 'leave periods');
       }),
@@ -271,7 +270,7 @@ export function registerDoctors(program: Command): void {
     .action(
       act(async (ctx, _opts, leaveId: number) => {
         const { removeLeave } = await import('../../services/doctors.js');
-        const removed = await withServices(({ em, actor }) => removeLeave(em, actor, leaveId));
+        const removed = await withServices((services) => removeLeave(services, leaveId));
         printDone(ctx, `Removed leave ${removed.id} of doctor ${removed.doctorId}`, removed);
       }),
     );

@@ -1,4 +1,4 @@
-import type { Command } from 'commander';
+import type { Command } from '@commander-js/extra-typings';
 import { act } from '../command.js';
 import { readSecret, required } from '../input.js';
 import { printDone } from '../output.js';
@@ -28,7 +28,7 @@ export function registerInit(program: Command): void {
           ]);
           const target = await resolveDatabase();
           if (!target.embedded) await migrateUrl(target.url);
-          const admin = await withServices(({ em }) => initialise(em, { adminEmail, adminName, adminPassword }), { asSystem: true });
+          const admin = await withServices((services) => initialise(services, { adminEmail, adminName, adminPassword }), { asSystem: true });
           printDone(ctx, `Initialised: admin ${admin.name} <${admin.email}> created (id ${admin.id}). Next: ascend login --email ${admin.email}`, admin);
         },
         { adminPassword: '--admin-password-stdin' },

@@ -1,8 +1,8 @@
-import type { Command } from 'commander';
+import type { Command, OptionValues } from '@commander-js/extra-typings';
 import { formatLocal } from '../../domain/time.js';
-import type { BloodGroup } from '../../domain/values.js';
+import type { CreatePatientInput, UpdatePatientInput } from '../../domain/schemas/patients.js';
 import type { AppointmentView, PatientView } from '../../domain/views.js';
-import { act, given } from '../command.js';
+import { act, given, toParse } from '../command.js';
 import { idArgument, readSecret, required, wholeNumber } from '../input.js';
 import { printDone, printList, printRecord, style, type Column } from '../output.js';
 import { withServices } from '../session.js';
@@ -32,7 +32,7 @@ const historyColumns: Column<AppointmentView>[] = [
   { header: 'Reason', value: (a) => a.reason },
 ];
 
-const detailOptions = (cmd: Command) =>
+const detailOptions = <A extends unknown[], O extends OptionValues, G extends OptionValues>(cmd: Command<A, O, G>) =>
   cmd
     .option('--dob <date>', 'date of birth, YYYY-MM-DD')
     .option('--blood-group <group>', 'A+ A- B+ B- AB+ AB- O+ O-')
@@ -41,9 +41,17 @@ const detailOptions = (cmd: Command) =>
     .option('--mobile <phone>', 'mobile phone number')
     .option('--address <text>', 'postal address');
 
-const details = (opts: Record<string, string | undefined>) =>
+interface DetailFlags {
+  bloodGroup?: string;
+  allergies?: string;
+  emergencyContact?: string;
+  mobile?: string;
+  address?: string;
+}
+
+const details = (opts: DetailFlags) =>
   given({
-    bloodGroup: opts.bloodGroup as BloodGroup | undefined,
+    bloodGroup: opts.bloodGroup,
     allergies: opts.allergies,
     emergencyContact: opts.emergencyContact,
     mobile: opts.mobile,
@@ -67,7 +75,9 @@ export function registerPatients(program: Command): void {
       const dateOfBirth = await required(opts.dob, '--dob', 'Date of birth (YYYY-MM-DD)');
       const password = await readSecret({ stdinFlag: '--password-stdin', fromStdin: Boolean(opts.passwordStdin), prompt: 'Password', confirm: true });
       const { createPatient } = await import('../../services/patients.js');
-      const patient = await withServices(({ em, actor }) => createPatient(em, actor, { email, name, password, dateOfBirth, ...details(opts) }));
+      const patient = await withServices((services) =>
+        createPatient(services, toParse<CreatePatientInput>({ email, name, password, dateOfBirth, ...details(opts) })),
+      );
       printDone(ctx, `Created patient ${patient.id}: ${patient.name} <${patient.email}>`, patient);
     }, patientFlags),
   );
@@ -82,8 +92,8 @@ export function registerPatients(program: Command): void {
     .action(
       act(async (ctx, opts) => {
         const { listPatients } = await import('../../services/patients.js');
-        const page = await withServices(({ em, actor }) =>
-          listPatients(em, actor, {
+        const page = await withServices((services) =>
+          listPatients(services, {
             ...given({ search: opts.search }),
             includeInactive: Boolean(opts.includeInactive),
             limit: opts.limit,
@@ -101,7 +111,7 @@ export function registerPatients(program: Command): void {
     .action(
       act(async (ctx, _opts, id: number) => {
         const { getPatient } = await import('../../services/patients.js');
-        printRecord(ctx, await withServices(({ em, actor }) => getPatient(em, actor, id)), patientFields);
+        printRecord(ctx, await withServices((services) => getPatient(services, id)), patientFields);
       }),
     );
 
@@ -114,8 +124,8 @@ export function registerPatients(program: Command): void {
   ).action(
     act(async (ctx, opts, id: number) => {
       const { updatePatient } = await import('../../services/patients.js');
-      const patient = await withServices(({ em, actor }) =>
-        updatePatient(em, actor, id, { ...given({ name: opts.name, dateOfBirth: opts.dob }), ...details(opts) }),
+      const patient = await withServices((services) =>
+        updatePatient(services, id, toParse<UpdatePatientInput>({ ...given({ name: opts.name, dateOfBirth: opts.dob }), ...details(opts) })),
       );
       printDone(ctx, `Updated patient ${patient.id} (${patient.name})`, patient);
     }, patientFlags),
@@ -130,7 +140,7 @@ export function registerPatients(program: Command): void {
     .action(
       act(async (ctx, opts, id: number) => {
         const { patientHistory } = await import('../../services/patients.js');
-        const page = await withServices(({ em, actor }) => patientHistory(em, actor, id, { limit: opts.limit, offset: opts.offset }));
+        const page = await withServices((services) => patientHistory(services, id, { limit: opts.limit, offset: opts.offset }));
         printList(ctx, page, historyColumns, 'appointments');
       }),
     );

@@ -1,4 +1,4 @@
-import type { Command } from 'commander';
+import type { Command } from '@commander-js/extra-typings';
 import type { UtilisationView } from '../../domain/views.js';
 import { act, given } from '../command.js';
 import { idArgument, wholeNumber } from '../input.js';
@@ -33,8 +33,8 @@ export function registerReport(program: Command): void {
       act(
         async (ctx, opts) => {
           const { utilisationReport } = await import('../../services/reports.js');
-          const page = await withServices(({ em, actor }) =>
-            utilisationReport(em, actor, {
+          const page = await withServices((services) =>
+            utilisationReport(services, {
               ...given({ clinicId: opts.clinic, doctorId: opts.doctor, from: opts.from, to: opts.to }),
               limit: opts.limit,
               offset: opts.offset,

@@ -1,5 +1,5 @@
 import { closeSync, constants, fstatSync, openSync, readSync, statSync, type Stats } from 'node:fs';
-import type { Command } from 'commander';
+import type { Command } from '@commander-js/extra-typings';
 import { ValidationError } from '../../domain/errors.js';
 import { act } from '../command.js';
 import { readSecret } from '../input.js';
@@ -77,7 +77,7 @@ export function registerSeed(program: Command): void {
           const bytes = file === '-' ? await readSeedStdin(SEED_FILE_MAX_BYTES) : readSeedFile(file, SEED_FILE_MAX_BYTES);
           const data = parseSeedFile(bytes, file.toLowerCase().endsWith('.json') ? 'json' : 'yaml');
           const defaultPassword = opts.passwordStdin ? await readSecret({ stdinFlag: '--password-stdin', fromStdin: true, prompt: 'Password' }) : undefined;
-          const result = await withServices(({ em }) => seed(em, data, { defaultPassword }), { asSystem: true });
+          const result = await withServices((services) => seed(services, data, { defaultPassword }), { asSystem: true });
           if (ctx.json) return printJson(result);
           const parts = (counts: Record<string, number>) =>
             Object.entries(counts)

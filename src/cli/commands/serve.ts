@@ -1,4 +1,4 @@
-import type { Command } from 'commander';
+import type { Command } from '@commander-js/extra-typings';
 import { DatabaseUnavailableError, ValidationError } from '../../domain/errors.js';
 import { act } from '../command.js';
 import { wholeNumber } from '../input.js';

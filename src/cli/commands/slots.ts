@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import type { Command } from 'commander';
+import type { Command } from '@commander-js/extra-typings';
 import { ValidationError } from '../../domain/errors.js';
 import { formatLocal } from '../../domain/time.js';
 import type { BulkResult, SlotView } from '../../domain/views.js';
@@ -101,8 +101,8 @@ export function registerSlots(program: Command): void {
         const doctorId = Number(await required(opts.doctor === undefined ? undefined : String(opts.doctor), '--doctor', 'Doctor id'));
         const start = await required(opts.start, '--start', 'Start (YYYY-MM-DD HH:MM)');
         const { createSlot } = await import('../../services/slots.js');
-        const slot = await withServices(({ em, actor }) =>
-          createSlot(em, actor, { doctorId, start, capacity: opts.capacity, ...given({ length: opts.length, end: opts.end }) }),
+        const slot = await withServices((services) =>
+          createSlot(services, { doctorId, start, capacity: opts.capacity, ...given({ length: opts.length, end: opts.end }) }),
         );
         printDone(ctx, `Created slot ${slot.id}: ${formatLocal(slot.startsAt, slot.timezone)} with ${slot.doctorName}, capacity ${slot.capacity}`, slot);
       }, slotFlags),
@@ -129,10 +129,9 @@ export function registerSlots(program: Command): void {
         const { generateSlots } = await import('../../services/slots.js');
         const bar = await progressBar(ctx, 'Writing slots');
         try {
-          const result = await withServices(({ em, actor }) =>
+          const result = await withServices((services) =>
             generateSlots(
-              em,
-              actor,
+              services,
               {
                 from,
                 to,
@@ -172,9 +171,7 @@ export function registerSlots(program: Command): void {
           const { importSlots } = await import('../../services/slots.js');
           const bar = await progressBar(ctx, 'Writing slots');
           try {
-            const result = await withServices(({ em, actor }) =>
-              importSlots(em, actor, { rows, dryRun: Boolean(opts.dryRun) }, { unit, onProgress: bar?.update }),
-            );
+            const result = await withServices((services) => importSlots(services, { rows, dryRun: Boolean(opts.dryRun) }, { unit, onProgress: bar?.update }));
             bar?.stop();
             printBulk(ctx, result, 'slots');
           } finally {
@@ -198,8 +195,8 @@ export function registerSlots(program: Command): void {
     .action(
       act(async (ctx, opts) => {
         const { listSlots } = await import('../../services/slots.js');
-        const page = await withServices(({ em, actor }) =>
-          listSlots(em, actor, {
+        const page = await withServices((services) =>
+          listSlots(services, {
             ...given({ doctorId: opts.doctor, clinicId: opts.clinic, from: opts.from, to: opts.to }),
             includeInactive: Boolean(opts.includeInactive),
             limit: opts.limit,
@@ -224,8 +221,8 @@ export function registerSlots(program: Command): void {
     .action(
       act(async (ctx, opts) => {
         const { freeSlots } = await import('../../services/slots.js');
-        const page = await withServices(({ em, actor }) =>
-          freeSlots(em, actor, {
+        const page = await withServices((services) =>
+          freeSlots(services, {
             ...given({ specialty: opts.specialty, city: opts.city, clinicId: opts.clinic, doctorId: opts.doctor, from: opts.from, to: opts.to }),
             limit: opts.limit,
             offset: opts.offset,
@@ -242,7 +239,7 @@ export function registerSlots(program: Command): void {
     .action(
       act(async (ctx, _opts, id: number) => {
         const { getSlot } = await import('../../services/slots.js');
-        printRecord(ctx, await withServices(({ em, actor }) => getSlot(em, actor, id)), slotFields);
+        printRecord(ctx, await withServices((services) => getSlot(services, id)), slotFields);
       }),
     );
 
@@ -254,7 +251,7 @@ export function registerSlots(program: Command): void {
     .action(
       act(async (ctx, opts, id: number) => {
         const { deleteSlot } = await import('../../services/slots.js');
-        const slot = await withServices(({ em, actor }) => deleteSlot(em, actor, id, { cancelBookings: Boolean(opts.cancelBookings) }));
+        const slot = await withServices((services) => deleteSlot(services, id, { cancelBookings: Boolean(opts.cancelBookings) }));
         const n = slot.cancelledAppointmentIds.length;
         printDone(ctx, `Deleted slot ${slot.id}${n ? `; cancelled ${n} appointment(s)` : ''}`, slot);
       }),

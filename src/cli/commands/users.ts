@@ -1,6 +1,7 @@
-import type { Command } from 'commander';
+import type { Command } from '@commander-js/extra-typings';
 import type { UserView } from '../../domain/views.js';
-import { act, given } from '../command.js';
+import type { CreateUserInput, ListUsersInput, UpdateUserInput } from '../../domain/schemas/users.js';
+import { act, given, toParse } from '../command.js';
 import { idArgument, readSecret, required, wholeNumber } from '../input.js';
 import { formatInstant, printDone, printList, printRecord, style, type Column } from '../output.js';
 import { withServices } from '../session.js';
@@ -41,8 +42,8 @@ export function registerUsers(program: Command): void {
           const role = await required(opts.role, '--role', 'Role (admin, doctor, patient)');
           const password = await readSecret({ stdinFlag: '--password-stdin', fromStdin: Boolean(opts.passwordStdin), prompt: 'Password', confirm: true });
           const { createUser } = await import('../../services/users.js');
-          const user = await withServices(({ em, actor }) =>
-            createUser(em, actor, { email, name, role: role as UserView['role'], password, ...given({ mobile: opts.mobile, address: opts.address }) }),
+          const user = await withServices((services) =>
+            createUser(services, toParse<CreateUserInput>({ email, name, role, password, ...given({ mobile: opts.mobile, address: opts.address }) })),
           );
           printDone(ctx, `Created ${user.role} ${user.name} <${user.email}> with id ${user.id}`, user);
         },
@@ -61,13 +62,16 @@ export function registerUsers(program: Command): void {
     .action(
       act(async (ctx, opts) => {
         const { listUsers } = await import('../../services/users.js');
-        const page = await withServices(({ em, actor }) =>
-          listUsers(em, actor, {
-            ...given({ role: opts.role, search: opts.search }),
-            includeInactive: Boolean(opts.includeInactive),
-            limit: opts.limit,
-            offset: opts.offset,
-          }),
+        const page = await withServices((services) =>
+          listUsers(
+            services,
+            toParse<ListUsersInput>({
+              ...given({ role: opts.role, search: opts.search }),
+              includeInactive: Boolean(opts.includeInactive),
+              limit: opts.limit,
+              offset: opts.offset,
+            }),
+          ),
         );
         printList(ctx, page, userColumns, 'users');
       }),
@@ -80,7 +84,7 @@ export function registerUsers(program: Command): void {
     .action(
       act(async (ctx, _opts, ref: number | string) => {
         const { getUser } = await import('../../services/users.js');
-        printRecord(ctx, await withServices(({ em, actor }) => getUser(em, actor, ref)), userFields);
+        printRecord(ctx, await withServices((services) => getUser(services, ref)), userFields);
       }),
     );
 
@@ -96,8 +100,12 @@ export function registerUsers(program: Command): void {
     .action(
       act(async (ctx, opts, ref: number | string) => {
         const { updateUser } = await import('../../services/users.js');
-        const user = await withServices(({ em, actor }) =>
-          updateUser(em, actor, ref, given({ email: opts.email, name: opts.name, role: opts.role, mobile: opts.mobile, address: opts.address })),
+        const user = await withServices((services) =>
+          updateUser(
+            services,
+            ref,
+            toParse<UpdateUserInput>(given({ email: opts.email, name: opts.name, role: opts.role, mobile: opts.mobile, address: opts.address })),
+          ),
         );
         printDone(ctx, `Updated user ${user.id} (${user.email})`, user);
       }),
@@ -110,7 +118,7 @@ export function registerUsers(program: Command): void {
     .action(
       act(async (ctx, _opts, ref: number | string) => {
         const { deactivateUser } = await import('../../services/users.js');
-        const user = await withServices(({ em, actor }) => deactivateUser(em, actor, ref));
+        const user = await withServices((services) => deactivateUser(services, ref));
         printDone(ctx, `Deactivated user ${user.id} (${user.email}); their tokens no longer work`, user);
       }),
     );

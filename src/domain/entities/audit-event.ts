@@ -1,5 +1,5 @@
 import { defineEntity, p, type InferEntity } from '@mikro-orm/core';
-import { foreignKey } from './base.js';
+import { foreignKey, stampOf } from './base.js';
 import { User } from './user.js';
 
 /** Append-only (a trigger refuses UPDATE and DELETE); written in the same transaction as the change. */
@@ -15,7 +15,7 @@ export const AuditEvent = defineEntity({
     at: p
       .datetime()
       .defaultRaw('now()')
-      .onCreate(() => new Date()),
+      .onCreate((_entity, em) => stampOf(em)),
     /** Null when the system acted (init, seed, db administration). */
     actor: () => p.manyToOne(User).nullable().foreignKeyName(foreignKey('audit_event', 'actor_id')).updateRule('no action').deleteRule('no action'),
     action: p.string().length(50),

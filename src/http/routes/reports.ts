@@ -7,6 +7,6 @@ export function registerReportRoutes(app: FastifyInstance): void {
   app.get(
     '/reports/utilisation',
     doc({ tags: ['reports'], summary: 'Booked against capacity and no-show rate, per doctor and day', querystring: utilisationInput }),
-    async (r) => utilisationReport(r.em, r.actor, queryOf(r)),
+    async (r) => utilisationReport(r.ctx, queryOf(r)),
   );
 }

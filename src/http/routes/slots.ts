@@ -9,21 +9,19 @@ const importBody = importInput.extend({ rows: z.array(importRow) });
 
 export function registerSlotRoutes(app: FastifyInstance): void {
   const tags = ['slots'];
-  app.get('/slots', doc({ tags, summary: 'Slots with their bookings', querystring: listSlotsInput }), async (r) => listSlots(r.em, r.actor, queryOf(r)));
-  app.get('/slots/free', doc({ tags, summary: 'Bookable slots, soonest first', querystring: freeSlotsInput }), async (r) =>
-    freeSlots(r.em, r.actor, queryOf(r)),
-  );
+  app.get('/slots', doc({ tags, summary: 'Slots with their bookings', querystring: listSlotsInput }), async (r) => listSlots(r.ctx, queryOf(r)));
+  app.get('/slots/free', doc({ tags, summary: 'Bookable slots, soonest first', querystring: freeSlotsInput }), async (r) => freeSlots(r.ctx, queryOf(r)));
   app.post('/slots', doc({ tags, summary: 'Create one slot', body: createSlotInput, status: 201 }), async (r, reply) =>
-    reply.code(201).send(await createSlot(r.em, r.actor, bodyOf(r) as never)),
+    reply.code(201).send(await createSlot(r.ctx, bodyOf(r))),
   );
   app.post('/slots/generate', doc({ tags, summary: 'Generate slots from a schedule or stored hours (idempotent)', body: generateSlotsInput }), async (r) =>
-    generateSlots(r.em, r.actor, bodyOf(r) as never),
+    generateSlots(r.ctx, bodyOf(r)),
   );
   app.post('/slots/import', doc({ tags, summary: 'Import slots: { rows: [{ doctor, start, length | end, capacity }] }', body: importBody }), async (r) =>
-    importSlots(r.em, r.actor, bodyOf(r), { unit: 'item' }),
+    importSlots(r.ctx, bodyOf(r), { unit: 'item' }),
   );
-  app.get('/slots/:id', doc({ tags, summary: 'One slot', params: ['id'] }), async (r) => getSlot(r.em, r.actor, pathId(r)));
+  app.get('/slots/:id', doc({ tags, summary: 'One slot', params: ['id'] }), async (r) => getSlot(r.ctx, pathId(r)));
   app.delete('/slots/:id', doc({ tags, summary: 'Delete (deactivate) a slot; ?cancelBookings=true to cancel its bookings', params: ['id'] }), async (r) =>
-    deleteSlot(r.em, r.actor, pathId(r), queryOf(r)),
+    deleteSlot(r.ctx, pathId(r), queryOf(r)),
   );
 }

@@ -5,16 +5,16 @@ import { bodyOf, doc, noBody, pathId, queryOf } from '../route.js';
 
 export function registerUserRoutes(app: FastifyInstance): void {
   const tags = ['users'];
-  app.get('/users', doc({ tags, summary: 'List users (admins)', querystring: listUsersInput }), async (r) => listUsers(r.em, r.actor, queryOf(r)));
+  app.get('/users', doc({ tags, summary: 'List users (admins)', querystring: listUsersInput }), async (r) => listUsers(r.ctx, queryOf(r)));
   app.post('/users', doc({ tags, summary: 'Create a user (admins)', body: createUserInput, status: 201 }), async (r, reply) =>
-    reply.code(201).send(await createUser(r.em, r.actor, bodyOf(r) as never)),
+    reply.code(201).send(await createUser(r.ctx, bodyOf(r))),
   );
-  app.get('/users/:id', doc({ tags, summary: 'One user', params: ['id'] }), async (r) => getUser(r.em, r.actor, pathId(r)));
+  app.get('/users/:id', doc({ tags, summary: 'One user', params: ['id'] }), async (r) => getUser(r.ctx, pathId(r)));
   app.patch('/users/:id', doc({ tags, summary: 'Change a user (admins)', body: updateUserInput, params: ['id'] }), async (r) =>
-    updateUser(r.em, r.actor, pathId(r), bodyOf(r) as never),
+    updateUser(r.ctx, pathId(r), bodyOf(r)),
   );
   app.post('/users/:id/deactivate', doc({ tags, summary: 'Deactivate a user: their tokens stop working (admins)', params: ['id'] }), async (r) => {
     noBody(r);
-    return deactivateUser(r.em, r.actor, pathId(r));
+    return deactivateUser(r.ctx, pathId(r));
   });
 }

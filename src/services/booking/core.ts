@@ -2,18 +2,19 @@
 // bookAppointment and rescheduleAppointment use it; so will every later way of taking a place (waitlist
 // offers, recurring series, visits of several slots), each inside its own transaction:
 //
-//   await transaction(em, async (tx) => {
+//   await transaction(ctx, async (tx) => {
 //     // … lock what comes first in the order of ../locks.ts (a doctor, FOR SHARE or NO KEY UPDATE) …
-//     const slots = await lockSlotsForBooking(tx, slotIds);   // step 2: slots FOR UPDATE, in id order
-//     for (const slot of slots.values()) await bookLocked(tx, actor, slot, patientId, { at });
-//   }).catch((err) => { throw bookingRefusal(err); });          // the doctor's daily maximum, at commit
+//     const slots = await lockSlotsForBooking(tx.em, slotIds);   // step 2: slots FOR UPDATE, in id order
+//     for (const slot of slots.values()) await bookLocked(tx, slot, patientId, {});
+//   }).catch((err) => { throw bookingRefusal(err); });             // the doctor's daily maximum, at commit
 //
-// It opens no transaction and locks nothing but the appointment and the slot it writes (already held).
+// It opens no transaction and locks nothing but the appointment and the slot it writes (already held). "Now"
+// (a slot that has started is refused; the rows written carry it) is the transaction context's clock.
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { ConflictError, SlotFullError } from '../../domain/errors.js';
-import type { Actor } from '../../domain/roles.js';
 import type { Instant } from '../../domain/views.js';
 import { auditRecord, auditRecordsParam } from '../audit.js';
+import type { ServiceContext } from '../context.js';
 import { constraintOf, intArray, preparedQuery } from '../support.js';
 import { BOOKING_RULES } from './rules.js';
 import { BOOK, type BookedRow, detailColumn, EXPLAIN, LOCK_SLOT, LOCK_SLOTS, MOVE, verdictColumn } from './sql.js';
@@ -80,8 +81,6 @@ export async function lockSlotsForBooking(tx: EntityManager, slotIds: readonly n
 }
 
 export interface NewBooking {
-  /** "Now" for this booking: a slot that has started is refused; the rows written carry it. */
-  at: Date;
   reason?: string | null;
   /** A retried request finds its first booking by the key; the fingerprint says what it asked for. */
   idempotency?: { key: string; fingerprint: string };
@@ -89,7 +88,6 @@ export interface NewBooking {
 }
 
 export interface Move {
-  at: Date;
   /**
    * A reschedule: the patient's booked appointment moves into the slot (it keeps its id) instead of a new
    * one being made, and the rules except it (it does not clash with itself). The caller holds both slots
@@ -121,14 +119,16 @@ export interface BookedPlace extends Place {
 }
 
 /**
- * Books one place in `slot` for the patient, inside the caller's transaction: every rule of ./rules.ts, the
- * appointment (inserted, or moved in: `moving`), the slot's count and the audit event, as ONE guarded
- * statement. When a rule refuses, nothing is written and the refusal of the first failing rule is thrown (a
- * DomainError: the caller's transaction rolls back, nothing runs again). The doctor's daily maximum is
- * settled at commit: see bookingRefusal.
+ * Books one place in `slot` for the patient, inside the caller's transaction (`tx`, the context transaction()
+ * gives; its actor books, at its clock's "now"): every rule of ./rules.ts, the appointment (inserted, or moved
+ * in: `moving`), the slot's count and the audit event, as ONE guarded statement. When a rule refuses, nothing
+ * is written and the refusal of the first failing rule is thrown (a DomainError: the caller's transaction
+ * rolls back, nothing runs again). The doctor's daily maximum is settled at commit: see bookingRefusal.
  */
-export async function bookLocked(tx: EntityManager, actor: Actor, slot: LockedSlot, patientId: number, options: NewBooking | Move): Promise<BookedPlace> {
-  const { at, moving } = options;
+export async function bookLocked(tx: ServiceContext, slot: LockedSlot, patientId: number, options: NewBooking | Move): Promise<BookedPlace> {
+  const { moving } = options;
+  const at = tx.clock.now();
+  const { actor } = tx;
   const args = [patientId, slot.id, at, moving?.appointmentId ?? 0];
   let rows: BookedRow[];
   try {
@@ -144,7 +144,7 @@ export async function bookLocked(tx: EntityManager, actor: Actor, slot: LockedSl
         },
         at,
       );
-      rows = await preparedQuery<BookedRow>(tx, MOVE.name, MOVE.text, [...args, auditRecordsParam([record])]);
+      rows = await preparedQuery<BookedRow>(tx.em, MOVE.name, MOVE.text, [...args, auditRecordsParam([record])]);
     } else {
       // The statement fills in the appointment's id and the slot's counts.
       const record = auditRecord(
@@ -153,7 +153,7 @@ export async function bookLocked(tx: EntityManager, actor: Actor, slot: LockedSl
         at,
       );
       const { reason = null, idempotency } = options;
-      rows = await preparedQuery<BookedRow>(tx, BOOK.name, BOOK.text, [
+      rows = await preparedQuery<BookedRow>(tx.em, BOOK.name, BOOK.text, [
         ...args,
         reason,
         idempotency?.key ?? null,
@@ -165,7 +165,7 @@ export async function bookLocked(tx: EntityManager, actor: Actor, slot: LockedSl
     throw statementRefusal(err, slot.id, patientId);
   }
   const [row] = rows;
-  if (!row) return explainRefusal(tx, slot.id, patientId, args);
+  if (!row) return explainRefusal(tx.em, slot.id, patientId, args);
   return {
     appointmentId: row.id,
     slotId: slot.id,

@@ -3,9 +3,8 @@
 // freed and why, so that what reacts to freed places can pick its causes: a waitlist offers places freed by
 // a cancellation or a reschedule, not those of a deleted slot or a doctor away. Reactions that must follow
 // every release, in the same transaction, hook in through watchFreedPlaces.
-import type { EntityManager } from '@mikro-orm/postgresql';
-import type { Actor } from '../../domain/roles.js';
 import { auditRecord, auditRecordsParam } from '../audit.js';
+import type { ServiceContext } from '../context.js';
 import type { Place } from './core.js';
 import { LockRace, lockSlots } from '../locks.js';
 import { intArray, preparedQuery, query } from '../support.js';
@@ -13,17 +12,17 @@ import { CANCEL_AND_FREE, FREE_MOVED, type FreedRow } from './sql.js';
 
 export type ReleaseCause = 'cancelled' | 'rescheduled' | 'slot-deleted' | 'doctor-on-leave' | 'doctor-deactivated';
 
-/** What frees places, and which. */
+/** What frees places, and which. (When: the transaction context's "now".) */
 export type Release =
   /** Appointments cancelled by the patient or the clinic, for `reason`. */
-  | { cause: 'cancelled'; appointmentIds: readonly number[]; reason: string; at: Date }
+  | { cause: 'cancelled'; appointmentIds: readonly number[]; reason: string }
   /** Appointments cancelled because their slot is deleted or their doctor away (the reason says which). */
-  | { cause: 'slot-deleted' | 'doctor-on-leave' | 'doctor-deactivated'; appointmentIds: readonly number[]; at: Date }
+  | { cause: 'slot-deleted' | 'doctor-on-leave' | 'doctor-deactivated'; appointmentIds: readonly number[] }
   /**
    * Appointments moved out of `fromSlotId` (a reschedule, by bookLocked): they stay booked, in their new slot;
    * the places they left are freed. The caller holds those slots locked (it locked both before moving).
    */
-  | { cause: 'rescheduled'; moved: readonly { appointmentId: number; fromSlotId: number }[]; at: Date };
+  | { cause: 'rescheduled'; moved: readonly { appointmentId: number; fromSlotId: number }[] };
 
 /** A place freed: which appointment held it, in which slot, when, and why it was freed. */
 export interface FreedPlace extends Place {
@@ -37,7 +36,8 @@ const CANCEL_REASONS = {
   'doctor-deactivated': 'doctor deactivated',
 } as const satisfies Record<Exclude<ReleaseCause, 'cancelled' | 'rescheduled'>, string>;
 
-export type FreedPlacesWatcher = (tx: EntityManager, actor: Actor, freed: readonly FreedPlace[]) => Promise<void>;
+/** Called with the releasing transaction's context (its em, actor and "now"). */
+export type FreedPlacesWatcher = (tx: ServiceContext, freed: readonly FreedPlace[]) => Promise<void>;
 
 const watchers = new Set<FreedPlacesWatcher>();
 
@@ -58,32 +58,33 @@ export function watchFreedPlaces(watcher: FreedPlacesWatcher): () => void {
  * meanwhile) are skipped, so nothing is freed twice; one moved to another slot between the look and the lock
  * is a LockRace: the caller's transaction runs again. Returns the places freed, in the order asked.
  */
-export async function releasePlaces(tx: EntityManager, actor: Actor, release: Release): Promise<FreedPlace[]> {
-  const freed = release.cause === 'rescheduled' ? await freeMoved(tx, release) : await cancelAndFree(tx, actor, release);
-  if (freed.length) for (const watcher of watchers) await watcher(tx, actor, freed);
+export async function releasePlaces(tx: ServiceContext, release: Release): Promise<FreedPlace[]> {
+  const freed = release.cause === 'rescheduled' ? await freeMoved(tx, release) : await cancelAndFree(tx, release);
+  if (freed.length) for (const watcher of watchers) await watcher(tx, freed);
   return freed;
 }
 
-async function cancelAndFree(tx: EntityManager, actor: Actor, release: Exclude<Release, { cause: 'rescheduled' }>): Promise<FreedPlace[]> {
+async function cancelAndFree(tx: ServiceContext, release: Exclude<Release, { cause: 'rescheduled' }>): Promise<FreedPlace[]> {
   const ids = [...new Set(release.appointmentIds)];
   if (!ids.length) return [];
-  const slots = await query<{ slot_id: number }>(tx, 'select distinct slot_id from appointment where id = any(?::int[])', [intArray(ids)]);
+  const at = tx.clock.now();
+  const slots = await query<{ slot_id: number }>(tx.em, 'select distinct slot_id from appointment where id = any(?::int[])', [intArray(ids)]);
   const locked = await lockSlots(
-    tx,
+    tx.em,
     slots.map((s) => s.slot_id),
   );
   const reason = release.cause === 'cancelled' ? release.reason : CANCEL_REASONS[release.cause];
   // Every id gets its record; the statement writes those of the appointments it cancels.
   const records = ids.map((id) =>
     auditRecord(
-      actor,
+      tx.actor,
       { action: 'appointment.cancel', entity: 'appointment', entityId: id, before: { status: 'booked' }, after: { status: 'cancelled', cancelReason: reason } },
-      release.at,
+      at,
     ),
   );
-  const rows = await preparedQuery<FreedRow>(tx, CANCEL_AND_FREE.name, CANCEL_AND_FREE.text, [
+  const rows = await preparedQuery<FreedRow>(tx.em, CANCEL_AND_FREE.name, CANCEL_AND_FREE.text, [
     intArray(ids),
-    release.at,
+    at,
     reason,
     auditRecordsParam(records),
     intArray(locked),
@@ -92,12 +93,12 @@ async function cancelAndFree(tx: EntityManager, actor: Actor, release: Exclude<R
   return inOrderAsked(ids, rows, release.cause);
 }
 
-async function freeMoved(tx: EntityManager, release: Extract<Release, { cause: 'rescheduled' }>): Promise<FreedPlace[]> {
+async function freeMoved(tx: ServiceContext, release: Extract<Release, { cause: 'rescheduled' }>): Promise<FreedPlace[]> {
   if (!release.moved.length) return [];
-  const rows = await preparedQuery<FreedRow>(tx, FREE_MOVED.name, FREE_MOVED.text, [
+  const rows = await preparedQuery<FreedRow>(tx.em, FREE_MOVED.name, FREE_MOVED.text, [
     intArray(release.moved.map((m) => m.appointmentId)),
     intArray(release.moved.map((m) => m.fromSlotId)),
-    release.at,
+    tx.clock.now(),
   ]);
   return inOrderAsked(
     release.moved.map((m) => m.appointmentId),

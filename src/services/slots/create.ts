@@ -1,13 +1,12 @@
 // One slot: creating it, and reading a slot's span from what was typed (import reads each row with it too).
-import type { EntityManager } from '@mikro-orm/postgresql';
 import { slotMinutes } from '../../domain/durations.js';
 import { ConflictError, NotFoundError, ValidationError } from '../../domain/errors.js';
-import type { Actor } from '../../domain/roles.js';
 import { createSlotInput, type CreateSlotInput } from '../../domain/schemas/slots.js';
 import { formatLocal, parseDateInput } from '../../domain/time.js';
-import { parseInput } from '../../domain/validation.js';
+import { parseInput, type Untrusted } from '../../domain/validation.js';
 import type { SlotView } from '../../domain/views.js';
 import { audit } from '../audit.js';
+import type { ServiceContext } from '../context.js';
 import { assertMayManageDoctor } from '../doctors.js';
 import { transaction } from '../locks.js';
 import { query } from '../support.js';
@@ -34,15 +33,15 @@ export function slotSpan(input: { start: string; length?: string; end?: string }
 }
 
 /** Creates one slot. Admins for any doctor; a doctor for themself. */
-export async function createSlot(em: EntityManager, actor: Actor, raw: CreateSlotInput): Promise<SlotView> {
+export async function createSlot(ctx: ServiceContext, raw: CreateSlotInput | Untrusted): Promise<SlotView> {
   const input = parseInput(createSlotInput, raw);
-  const doctor = (await doctorsById(em, [input.doctorId])).get(input.doctorId);
+  const doctor = (await doctorsById(ctx.em, [input.doctorId])).get(input.doctorId);
   if (!doctor) throw new NotFoundError('doctor', input.doctorId, 'doctorId');
-  await assertMayManageDoctor(em, actor, doctor.id, 'creating slots');
+  await assertMayManageDoctor(ctx, doctor.id, 'creating slots');
   if (!doctor.is_active) throw new ConflictError(`doctor ${doctor.id} (or their clinic) is deactivated`, 'doctorId');
   const { startsAt, endsAt } = slotSpan(input, doctor.timezone, { start: 'start', length: 'length', end: 'end' });
-  return transaction(em, async (tx) => {
-    await holdDoctorsAsRead(tx, [doctor], 'doctorId');
+  return transaction(ctx, async (tx) => {
+    await holdDoctorsAsRead(tx.em, [doctor], 'doctorId');
     const candidate: Candidate = {
       doctorId: doctor.id,
       clinicId: doctor.clinic_id,
@@ -57,14 +56,15 @@ export async function createSlot(em: EntityManager, actor: Actor, raw: CreateSlo
       const message = describeClash(clash, doctor.timezone);
       throw clash.reason === 'past' ? new ValidationError(message, 'start') : new ConflictError(message, 'start');
     }
+    const now = tx.clock.now();
     const [row] = await query<{ id: number }>(
-      tx,
-      'insert into slot (doctor_id, clinic_id, starts_at, ends_at, capacity) values (?, ?, ?, ?, ?) on conflict do nothing returning id',
-      [doctor.id, doctor.clinic_id, startsAt, endsAt, input.capacity],
+      tx.em,
+      'insert into slot (doctor_id, clinic_id, starts_at, ends_at, capacity, created_at, updated_at) values (?, ?, ?, ?, ?, ?, ?) on conflict do nothing returning id',
+      [doctor.id, doctor.clinic_id, startsAt, endsAt, input.capacity, now, now],
     );
     if (!row) throw new ConflictError('another slot of this doctor was created at this time meanwhile', 'start');
-    const view = await getSlot(tx, actor, row.id);
-    audit(tx, actor, { action: 'slot.create', entity: 'slot', entityId: row.id, after: view });
+    const view = await getSlot(tx, row.id);
+    audit(tx, { action: 'slot.create', entity: 'slot', entityId: row.id, after: view });
     return view;
   });
 }

@@ -1,30 +1,30 @@
 // The free-slot search: what a patient may book. Its SQL is ../sql/free-slots.ts.
-import type { EntityManager } from '@mikro-orm/postgresql';
-import type { Actor } from '../../domain/roles.js';
 import type { Page } from '../../domain/schemas/common.js';
 import { freeSlotsInput, type FreeSlotsInput } from '../../domain/schemas/slots.js';
 import { parseDateInput } from '../../domain/time.js';
-import { parseInput } from '../../domain/validation.js';
+import { parseInput, type Untrusted } from '../../domain/validation.js';
 import { slotView, type SlotView } from '../../domain/views.js';
+import type { ServiceContext } from '../context.js';
 import { findFreeSlots } from '../sql/free-slots.js';
 import { zoneFor } from './read.js';
 
-/** The search window when no `to` is given: two weeks from `from` (or now). */
+/** The search window when no `to` is given: two weeks from `from` (or now: the context's). */
 const DEFAULT_DAYS = 14;
 
 /**
  * Bookable slots: active, in the future, not full, of an active doctor in an active clinic, and not inside the
  * doctor's leave; soonest first (../sql/free-slots.ts says how it stays fast).
  */
-export async function freeSlots(em: EntityManager, _actor: Actor, raw: FreeSlotsInput): Promise<Page<SlotView>> {
+export async function freeSlots(ctx: ServiceContext, raw: FreeSlotsInput | Untrusted): Promise<Page<SlotView>> {
   const input = parseInput(freeSlotsInput, raw);
+  const { em } = ctx;
   const tz = await zoneFor(em, input.doctorId, input.clinicId);
-  const now = new Date();
+  const now = ctx.clock.now();
   const from = input.from ? parseDateInput(input.from, tz, 'from').instant : now;
   const to = input.to
     ? parseDateInput(input.to, tz, 'to', { endOfDay: true }).instant
     : new Date(Math.max(from.getTime(), now.getTime()) + DEFAULT_DAYS * 86_400_000);
-  const filter = { ...input, from: from < now ? now : from, to };
+  const filter = { ...input, from: new Date(Math.max(from.getTime(), now.getTime())), to };
   const rows = await findFreeSlots(em, filter, input.limit, input.offset);
   // Past the last page no row carries the total: count with a one-row page.
   const total = rows.length || !input.offset ? Number(rows[0]?.total ?? 0) : Number((await findFreeSlots(em, filter, 1, 0))[0]?.total ?? 0);

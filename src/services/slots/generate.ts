@@ -1,13 +1,13 @@
 // Schedules: slots over a range of days, from an explicit schedule or each doctor's stored hours.
-import type { EntityManager } from '@mikro-orm/postgresql';
 import { slotMinutes } from '../../domain/durations.js';
 import { NotFoundError, ValidationError, type FieldIssue } from '../../domain/errors.js';
-import { isAdmin, requireRole, type Actor } from '../../domain/roles.js';
+import { isAdmin, requireRole } from '../../domain/roles.js';
 import { capacity as capacitySchema, generateSlotsInput, type GenerateSlotsInput } from '../../domain/schemas/slots.js';
 import { calendarDays, clockText, localParts, parseCalendarDate, parseClock, parseWeekdays, zonedTime } from '../../domain/time.js';
-import { parseInput } from '../../domain/validation.js';
+import { parseInput, type Untrusted } from '../../domain/validation.js';
 import type { BulkResult } from '../../domain/views.js';
 import { audit } from '../audit.js';
+import type { ServiceContext } from '../context.js';
 import { assertMayManageDoctor } from '../doctors.js';
 import { windowsOf, type Window } from '../hours.js';
 import { transaction } from '../locks.js';
@@ -96,8 +96,9 @@ function* slotsOfDay(
  * schedule or each doctor's stored hours. Idempotent: existing identical slots are skipped and counted.
  * Everything is validated before anything is written, and the run commits as one transaction.
  */
-export async function generateSlots(em: EntityManager, actor: Actor, raw: GenerateSlotsInput, options: GenerateOptions = {}): Promise<BulkResult> {
+export async function generateSlots(ctx: ServiceContext, raw: GenerateSlotsInput | Untrusted, options: GenerateOptions = {}): Promise<BulkResult> {
   const input = parseInput(generateSlotsInput, raw);
+  const { em, actor } = ctx;
   if (!input.doctorIds?.length && !input.clinicId) throw new ValidationError('give doctors or a clinic', 'doctorIds');
   if (input.doctorIds?.length && input.clinicId) throw new ValidationError('give doctors or a clinic, not both', 'clinicId');
   const from = parseCalendarDate(input.from, 'from');
@@ -131,7 +132,7 @@ export async function generateSlots(em: EntityManager, actor: Actor, raw: Genera
     else doctors.push(d);
   }
   if (issues.length) throw new ValidationError(issues);
-  if (!isAdmin(actor)) for (const id of doctorIds) await assertMayManageDoctor(em, actor, id, 'generating slots');
+  if (!isAdmin(actor)) for (const id of doctorIds) await assertMayManageDoctor(ctx, id, 'generating slots');
 
   let schedule: Schedule;
   const explicit = days !== undefined && start !== undefined && end !== undefined && length !== undefined;
@@ -159,14 +160,14 @@ export async function generateSlots(em: EntityManager, actor: Actor, raw: Genera
     }
   }
 
-  return transaction(em, async (tx) => {
-    await holdDoctorsAsRead(tx, doctors, 'doctorIds');
+  return transaction(ctx, async (tx) => {
+    await holdDoctorsAsRead(tx.em, doctors, 'doctorIds');
     const classified = await classify(tx, candidates);
     if (dstGaps) classified.skippedBy['dst-gap'] = dstGaps;
     if (input.dryRun) return bulkResult(classified, classified.accepted.length, 0, true);
     const { written, raced } = await writeSlots(tx, classified.accepted, options.onProgress);
     const result = bulkResult(classified, written, raced, false);
-    audit(tx, actor, { action: 'slot.generate', entity: 'slot', entityId: null, after: { ...result, doctorIds, from, to, explicit } });
+    audit(tx, { action: 'slot.generate', entity: 'slot', entityId: null, after: { ...result, doctorIds, from, to, explicit } });
     return result;
   });
 }

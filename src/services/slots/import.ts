@@ -1,11 +1,11 @@
 // Import: slots from the rows of a file (CSV or JSON) or of a request, all or nothing.
-import type { EntityManager } from '@mikro-orm/postgresql';
 import { ValidationError, type FieldIssue } from '../../domain/errors.js';
-import { isAdmin, type Actor } from '../../domain/roles.js';
+import { isAdmin } from '../../domain/roles.js';
 import { importInput, importLine, type ImportInput, type ImportLine } from '../../domain/schemas/slots.js';
-import { fieldIssues, unstorableText } from '../../domain/validation.js';
+import { fieldIssues, unstorableText, type Untrusted } from '../../domain/validation.js';
 import type { BulkResult } from '../../domain/views.js';
 import { audit } from '../audit.js';
+import type { ServiceContext } from '../context.js';
 import { assertMayManageDoctor } from '../doctors.js';
 import { transaction } from '../locks.js';
 import { doctorIdOf } from '../support.js';
@@ -51,7 +51,8 @@ function readRows(rows: unknown[], unit: 'line' | 'item'): ImportLine[] {
  * row is checked first; any bad row fails the whole import, and every bad row is reported with its line or
  * item. Identical existing slots and slots inside leave are skipped and counted.
  */
-export async function importSlots(em: EntityManager, actor: Actor, raw: ImportInput | unknown, options: ImportOptions = {}): Promise<BulkResult> {
+export async function importSlots(ctx: ServiceContext, raw: ImportInput | Untrusted, options: ImportOptions = {}): Promise<BulkResult> {
+  const { em, actor } = ctx;
   const envelope = importInput.safeParse(raw, { reportInput: true });
   if (!envelope.success) throw new ValidationError(fieldIssues(envelope.error));
   const input = envelope.data;
@@ -103,11 +104,11 @@ export async function importSlots(em: EntityManager, actor: Actor, raw: ImportIn
     }
   }
   if (!isAdmin(actor)) {
-    const own = await doctorIdOf(em, actor);
-    for (const id of ids) if (id !== own) await assertMayManageDoctor(em, actor, id, 'importing slots');
+    const own = await doctorIdOf(ctx);
+    for (const id of ids) if (id !== own) await assertMayManageDoctor(ctx, id, 'importing slots');
   }
-  return transaction(em, async (tx) => {
-    await holdDoctorsAsRead(tx, [...used.values()], 'file');
+  return transaction(ctx, async (tx) => {
+    await holdDoctorsAsRead(tx.em, [...used.values()], 'file');
     const classified = await classify(tx, candidates);
     for (const clash of classified.clashes) {
       if (clash.reason === 'leave') continue; // skipped and counted, like generate
@@ -117,7 +118,7 @@ export async function importSlots(em: EntityManager, actor: Actor, raw: ImportIn
     if (input.dryRun) return bulkResult(classified, classified.accepted.length, 0, true);
     const { written, raced } = await writeSlots(tx, classified.accepted, options.onProgress);
     const result = bulkResult(classified, written, raced, false);
-    audit(tx, actor, { action: 'slot.import', entity: 'slot', entityId: null, after: { ...result, rows: rows.length, doctorIds: [...ids] } });
+    audit(tx, { action: 'slot.import', entity: 'slot', entityId: null, after: { ...result, rows: rows.length, doctorIds: [...ids] } });
     return result;
   });
 }

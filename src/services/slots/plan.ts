@@ -3,6 +3,7 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { ConflictError } from '../../domain/errors.js';
 import { formatLocal } from '../../domain/time.js';
+import type { ServiceContext } from '../context.js';
 import { lockDoctorsAsRead } from '../locks.js';
 import { spansOf, type NewSlot } from '../sql/slots-bulk.js';
 import { intArray, query } from '../support.js';
@@ -106,8 +107,13 @@ export interface Classified<C extends Candidate = Candidate> {
   clashes: Clash<C>[];
 }
 
-/** Sorts candidates into those to write and those to skip, against the database and against each other. */
-export async function classify<C extends Candidate>(em: EntityManager, candidates: C[], now = Date.now()): Promise<Classified<C>> {
+/**
+ * Sorts candidates into those to write and those to skip, against the database and against each other, in the
+ * transaction that will write them: a slot that does not start after the context's "now" is in the past.
+ */
+export async function classify<C extends Candidate>(tx: ServiceContext, candidates: C[]): Promise<Classified<C>> {
+  const { em } = tx;
+  const now = tx.clock.now().getTime();
   const result: Classified<C> = { accepted: [], skippedBy: {}, clashes: [] };
   if (!candidates.length) return result;
   const doctorIds = [...new Set(candidates.map((c) => c.doctorId))];

@@ -1,19 +1,19 @@
 // Reading slots: one, a page of them, and the zone their date filters are read in.
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { NotFoundError } from '../../domain/errors.js';
-import type { Actor } from '../../domain/roles.js';
 import { id as idSchema, type Page } from '../../domain/schemas/common.js';
 import { listSlotsInput, type ListSlotsInput } from '../../domain/schemas/slots.js';
 import { parseDateInput } from '../../domain/time.js';
-import { parseInput } from '../../domain/validation.js';
+import { parseInput, type Untrusted } from '../../domain/validation.js';
 import { slotView, type SlotRow, type SlotView } from '../../domain/views.js';
+import type { ServiceContext } from '../context.js';
 import { pageOfRows, query } from '../support.js';
 
 const SLOT_COLUMNS = `s.id, s.doctor_id, u.name as doctor_name, d.specialty, s.clinic_id, c.name as clinic_name, c.city, c.timezone,
   s.starts_at, s.ends_at, s.capacity, s.booked_count, s.is_active`;
 const SLOT_JOINS = `from slot s join doctor d on d.id = s.doctor_id join "user" u on u.id = d.user_id join clinic c on c.id = s.clinic_id`;
 
-export async function getSlot(em: EntityManager, _actor: Actor, id: number): Promise<SlotView> {
+export async function getSlot({ em }: ServiceContext, id: number): Promise<SlotView> {
   const [row] = await query<SlotRow>(em, `select ${SLOT_COLUMNS} ${SLOT_JOINS} where s.id = ?`, [parseInput(idSchema, id)]);
   if (!row) throw new NotFoundError('slot', id);
   return slotView(row);
@@ -35,7 +35,7 @@ export async function zoneFor(em: EntityManager, doctorId?: number, clinicId?: n
 }
 
 /** All slots in a range (staff view): soonest first, with booked counts. Any signed-in user may look. */
-export async function listSlots(em: EntityManager, _actor: Actor, raw: ListSlotsInput): Promise<Page<SlotView>> {
+export async function listSlots({ em }: ServiceContext, raw: ListSlotsInput | Untrusted): Promise<Page<SlotView>> {
   const input = parseInput(listSlotsInput, raw);
   const tz = await zoneFor(em, input.doctorId, input.clinicId);
   const where: string[] = [];

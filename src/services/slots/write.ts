@@ -1,6 +1,6 @@
 // Writing planned slots in bulk, and what a bulk run reports. The statement is ../sql/slots-bulk.ts.
-import type { EntityManager } from '@mikro-orm/postgresql';
 import type { BulkResult } from '../../domain/views.js';
+import type { ServiceContext } from '../context.js';
 import { insertSlots } from '../sql/slots-bulk.js';
 import type { Candidate, Classified } from './plan.js';
 
@@ -17,13 +17,14 @@ const BATCH = 10_000;
  * meanwhile) are skipped and counted as raced. Returns how many were written.
  */
 export async function writeSlots(
-  em: EntityManager,
+  tx: ServiceContext,
   accepted: Candidate[],
   onProgress?: (done: number, total: number) => void,
 ): Promise<{ written: number; raced: number }> {
   let written = 0;
+  const at = tx.clock.now();
   for (let i = 0; i < accepted.length; i += BATCH) {
-    written += await insertSlots(em, accepted.slice(i, i + BATCH));
+    written += await insertSlots(tx.em, accepted.slice(i, i + BATCH), at);
     onProgress?.(Math.min(i + BATCH, accepted.length), accepted.length);
   }
   return { written, raced: accepted.length - written };

@@ -36,20 +36,22 @@ export interface NewSlot {
 }
 
 /**
- * Inserts slots in one statement (`INSERT … SELECT FROM unnest(…) ON CONFLICT DO NOTHING`) and returns how
- * many were written. The exclusion constraint on a doctor's active slot ranges is the arbiter: a slot that
- * another run wrote meanwhile, or that overlaps one, is left out rather than refused, so concurrent runs
- * never overlap and never fail each other.
+ * Inserts slots in one statement (`INSERT … SELECT FROM unnest(…) ON CONFLICT DO NOTHING`), created at `at`,
+ * and returns how many were written. The exclusion constraint on a doctor's active slot ranges is the arbiter:
+ * a slot that another run wrote meanwhile, or that overlaps one, is left out rather than refused, so
+ * concurrent runs never overlap and never fail each other.
  */
-export async function insertSlots(em: EntityManager, slots: readonly NewSlot[]): Promise<number> {
+export async function insertSlots(em: EntityManager, slots: readonly NewSlot[], at: Date): Promise<number> {
   const [row] = await query<{ n: string }>(
     em,
     `with ins as (
-       insert into slot (doctor_id, clinic_id, starts_at, ends_at, capacity)
-       select * from unnest(?::int[], ?::int[], ?::timestamptz[], ?::timestamptz[], ?::int[])
+       insert into slot (doctor_id, clinic_id, starts_at, ends_at, capacity, created_at, updated_at)
+       select n.*, ?::timestamptz, ?::timestamptz from unnest(?::int[], ?::int[], ?::timestamptz[], ?::timestamptz[], ?::int[]) as n
        on conflict do nothing returning 1)
      select count(*) as n from ins`,
     [
+      at,
+      at,
       intArray(slots.map((c) => c.doctorId)),
       intArray(slots.map((c) => c.clinicId)),
       `{${slots.map((c) => new Date(c.startsAt).toISOString()).join(',')}}`,

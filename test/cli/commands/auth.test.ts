@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import jwt from 'jsonwebtoken';
 import { cliFor, refused } from '../../support/cli.js';
 import { createTestDatabase, type TestDatabase } from '../../support/db.js';
+import { FROZEN_AT } from '../../support/clock.js';
 
 let db: TestDatabase;
 const ADMIN = { email: 'admin@example.org', password: 'S3cure-pass!' };
@@ -73,10 +74,11 @@ describe('ascend login / whoami / logout', () => {
   it('a forged ASCEND_TOKEN, whatever its subject, is exit 5 with the one wording and no stack', async () => {
     const cli = cliFor(db.url);
     const b64 = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
-    const exp = Math.floor(Date.now() / 1000) + 600;
+    const iat = Math.floor(Date.parse(FROZEN_AT) / 1000); // the CLI's now (ASCEND_NOW)
+    const exp = iat + 600;
     for (const sub of ['2147483648', '99999999999', '-1', 'abc', '1', '9'.repeat(2000)]) {
       const unsigned = `${b64({ alg: 'none', typ: 'JWT' })}.${b64({ sub, role: 'admin', tv: 0, exp })}.`;
-      const foreign = jwt.sign({ role: 'admin', tv: 0 }, 'not-the-key-'.repeat(4), { subject: sub, expiresIn: 600 });
+      const foreign = jwt.sign({ role: 'admin', tv: 0, iat }, 'not-the-key-'.repeat(4), { subject: sub, expiresIn: 600 });
       for (const token of [unsigned, foreign]) {
         for (const args of [['whoami'], ['users', 'list']]) {
           refused(await cli.run(args, { env: { ASCEND_TOKEN: token } }), 5, 'the token is not valid: log in again');

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cliFor, loginAs as login, ok, refused, type Cli } from '../../support/cli.js';
 import { createTestDatabase, type TestDatabase } from '../../support/db.js';
+import { day } from '../../support/clock.js';
 
 type Role = 'admin' | 'doctor' | 'patient';
 
@@ -47,9 +48,9 @@ function doctorFlags(clinicId: number, extra: string[] = []): string[] {
 const createDoctor = (clinicId = kolkata.id, extra: string[] = []) => ok(admin, doctorFlags(clinicId, extra), { input });
 
 let dayIndex = 0;
-/** A whole day (YYYY-MM-DD) in 2031 that no other call returns, nor touches. */
+/** A whole day (YYYY-MM-DD), over a year after the frozen today, that no other call returns, nor touches. */
 function freshDay(): string {
-  return new Date(Date.UTC(2031, 0, 1 + 3 * dayIndex++)).toISOString().slice(0, 10);
+  return day(400 + 3 * dayIndex++);
 }
 const addLeave = (doctorId: number, from: string, to = from, cli = admin) => ok(cli, ['doctors', 'leave', 'add', String(doctorId), '--from', from, '--to', to]);
 
@@ -408,12 +409,12 @@ describe('ascend doctors list / show / update', () => {
 describe('ascend doctors leave', () => {
   it('reads whole days in the clinic zone, --to included', async () => {
     const doc = await createDoctor();
-    const leave = await ok(admin, ['doctors', 'leave', 'add', String(doc.id), '--from', '2030-12-24', '--to', '2030-12-26', '--reason', 'Holidays']);
+    const leave = await ok(admin, ['doctors', 'leave', 'add', String(doc.id), '--from', day(358), '--to', day(360), '--reason', 'Holidays']);
     expect(leave).toEqual({
       id: expect.any(Number),
       doctorId: doc.id,
-      startsAt: '2030-12-23T18:30:00.000Z',
-      endsAt: '2030-12-26T18:30:00.000Z',
+      startsAt: `${day(357)}T18:30:00.000Z`,
+      endsAt: `${day(360)}T18:30:00.000Z`,
       reason: 'Holidays',
       timezone: 'Asia/Kolkata',
       createdAt: expect.stringMatching(/Z$/),
@@ -422,74 +423,74 @@ describe('ascend doctors leave', () => {
     const [event] = await db.sql(`select actor_id, entity, after->>'startsAt' as starts from audit_event where action = 'leave.add' and entity_id = $1`, [
       String(leave.id),
     ]);
-    expect(event).toEqual({ actor_id: adminId, entity: 'doctor_leave', starts: '2030-12-23T18:30:00.000Z' });
+    expect(event).toEqual({ actor_id: adminId, entity: 'doctor_leave', starts: `${day(357)}T18:30:00.000Z` });
 
-    const part = await ok(admin, ['doctors', 'leave', 'add', String(doc.id), '--from', '2030-01-10 13:00', '--to', '2030-01-10 17:00']);
-    expect(part).toMatchObject({ startsAt: '2030-01-10T07:30:00.000Z', endsAt: '2030-01-10T11:30:00.000Z', reason: null });
-    const iso = await ok(admin, ['doctors', 'leave', 'add', String(doc.id), '--from', '2030-02-01T09:00:00+05:30', '--to', '2030-02-01T04:30:00Z']);
-    expect(iso).toMatchObject({ startsAt: '2030-02-01T03:30:00.000Z', endsAt: '2030-02-01T04:30:00.000Z' });
+    const part = await ok(admin, ['doctors', 'leave', 'add', String(doc.id), '--from', `${day(10)} 13:00`, '--to', `${day(10)} 17:00`]);
+    expect(part).toMatchObject({ startsAt: `${day(10)}T07:30:00.000Z`, endsAt: `${day(10)}T11:30:00.000Z`, reason: null });
+    const iso = await ok(admin, ['doctors', 'leave', 'add', String(doc.id), '--from', `${day(32)}T09:00:00+05:30`, '--to', `${day(32)}T04:30:00Z`]);
+    expect(iso).toMatchObject({ startsAt: `${day(32)}T03:30:00.000Z`, endsAt: `${day(32)}T04:30:00.000Z` });
 
     // Plain output shows clinic-local times.
-    const plain = await admin.run(['doctors', 'leave', 'add', String(doc.id), '--from', '2030-03-05', '--to', '2030-03-05']);
+    const plain = await admin.run(['doctors', 'leave', 'add', String(doc.id), '--from', day(64), '--to', day(64)]);
     expect(plain.code, plain.stderr).toBe(0);
-    expect(plain.stdout).toMatch(new RegExp(`^✓ Leave \\d+ added for doctor ${doc.id}: 2030-03-05 00:00 GMT\\+5:30 until 2030-03-06 00:00 GMT\\+5:30\\n$`));
+    expect(plain.stdout).toMatch(new RegExp(`^✓ Leave \\d+ added for doctor ${doc.id}: ${day(64)} 00:00 GMT\\+5:30 until ${day(65)} 00:00 GMT\\+5:30\\n$`));
   });
 
   it('a whole day in Berlin on the day clocks go forward is 23 hours long', async () => {
     const doc = await createDoctor(berlin.id);
-    const dst = await addLeave(doc.id, '2030-03-31');
-    expect(dst).toMatchObject({ startsAt: '2030-03-30T23:00:00.000Z', endsAt: '2030-03-31T22:00:00.000Z', timezone: 'Europe/Berlin' });
+    const dst = await addLeave(doc.id, day(27)); // Sunday 29 March 2026
+    expect(dst).toMatchObject({ startsAt: `${day(26)}T23:00:00.000Z`, endsAt: `${day(27)}T22:00:00.000Z`, timezone: 'Europe/Berlin' });
   });
 
   it('refuses overlapping leave (4) but not leave that only touches, and bad dates (2)', async () => {
     const doc = await createDoctor();
-    const first = await addLeave(doc.id, '2030-06-01', '2030-06-02');
+    const first = await addLeave(doc.id, day(152), day(153));
     const before = await count('doctor_leave where doctor_id = $1', [doc.id]);
-    const overlap = `--from: overlaps leave ${first.id} (2030-06-01 00:00 GMT+5:30 until 2030-06-03 00:00 GMT+5:30)`;
-    refused(await admin.run(['doctors', 'leave', 'add', String(doc.id), '--from', '2030-06-02', '--to', '2030-06-05']), 4, overlap);
-    refused(await admin.run(['doctors', 'leave', 'add', String(doc.id), '--from', '2030-05-31 23:00', '--to', '2030-06-01 00:01']), 4, overlap);
+    const overlap = `--from: overlaps leave ${first.id} (${day(152)} 00:00 GMT+5:30 until ${day(154)} 00:00 GMT+5:30)`;
+    refused(await admin.run(['doctors', 'leave', 'add', String(doc.id), '--from', day(153), '--to', day(156)]), 4, overlap);
+    refused(await admin.run(['doctors', 'leave', 'add', String(doc.id), '--from', `${day(151)} 23:00`, '--to', `${day(152)} 00:01`]), 4, overlap);
     refused(
-      await admin.run(['doctors', 'leave', 'add', String(doc.id), '--from', '2030-06-10', '--to', '2030-06-09']),
+      await admin.run(['doctors', 'leave', 'add', String(doc.id), '--from', day(161), '--to', day(160)]),
       2,
       '--to: must be after from (a whole day of to is included)',
     );
     refused(
-      await admin.run(['doctors', 'leave', 'add', String(doc.id), '--from', '2030-06-10 13:00', '--to', '2030-06-10 13:00']),
+      await admin.run(['doctors', 'leave', 'add', String(doc.id), '--from', `${day(161)} 13:00`, '--to', `${day(161)} 13:00`]),
       2,
       '--to: must be after from (a whole day of to is included)',
     );
     refused(
-      await admin.run(['doctors', 'leave', 'add', String(doc.id), '--from', '2030-02-30', '--to', '2030-03-01']),
+      await admin.run(['doctors', 'leave', 'add', String(doc.id), '--from', '2026-02-30', '--to', day(60)]),
       2,
-      '--from: 2030-02-30 is not a calendar date',
+      '--from: 2026-02-30 is not a calendar date',
     );
     refused(
-      await admin.run(['doctors', 'leave', 'add', String(doc.id), '--from', 'tomorrow', '--to', '2030-06-11']),
+      await admin.run(['doctors', 'leave', 'add', String(doc.id), '--from', 'tomorrow', '--to', day(162)]),
       2,
       '--from: must be YYYY-MM-DD, "YYYY-MM-DD HH:MM" (clinic time) or ISO 8601 with an offset (got "tomorrow")',
     );
-    refused(await admin.run(['doctors', 'leave', 'add', String(doc.id), '--from', '2030-06-10']), 2, '--to: is required');
-    refused(await admin.run(['doctors', 'leave', 'add', '999999', '--from', '2030-06-10', '--to', '2030-06-10']), 3, 'doctor 999999 not found');
+    refused(await admin.run(['doctors', 'leave', 'add', String(doc.id), '--from', day(161)]), 2, '--to: is required');
+    refused(await admin.run(['doctors', 'leave', 'add', '999999', '--from', day(161), '--to', day(161)]), 3, 'doctor 999999 not found');
     expect(await count('doctor_leave where doctor_id = $1', [doc.id])).toBe(before);
 
     // [start, end): leave starting the moment the other ends does not overlap.
-    const touching = await addLeave(doc.id, '2030-06-03');
+    const touching = await addLeave(doc.id, day(154));
     expect(touching.startsAt).toBe(first.endsAt);
   });
 
   it('lists upcoming leave soonest first (past only with --include-past), and removes leave with an audit', async () => {
     const doc = await createDoctor();
     const past = await addLeave(doc.id, '2020-03-01', '2020-03-02');
-    const june = await addLeave(doc.id, '2030-06-01', '2030-06-02');
+    const june = await addLeave(doc.id, day(152), day(153));
     const mayLeave = await ok(admin, [
       'doctors',
       'leave',
       'add',
       String(doc.id),
       '--from',
-      '2030-05-01 09:00',
+      `${day(121)} 09:00`,
       '--to',
-      '2030-05-01 12:00',
+      `${day(121)} 12:00`,
       '--reason',
       'Conference',
     ]);
@@ -510,8 +511,8 @@ describe('ascend doctors leave', () => {
     // Plain lines show clinic-local times; a whole-day leave runs until midnight after its last day.
     expect(plain.stdout.split('\n')).toEqual([
       'ID\tFrom\tUntil\tReason',
-      `${mayLeave.id}\t2030-05-01 09:00 GMT+5:30\t2030-05-01 12:00 GMT+5:30\tConference`,
-      `${june.id}\t2030-06-01 00:00 GMT+5:30\t2030-06-03 00:00 GMT+5:30\t`,
+      `${mayLeave.id}\t${day(121)} 09:00 GMT+5:30\t${day(121)} 12:00 GMT+5:30\tConference`,
+      `${june.id}\t${day(152)} 00:00 GMT+5:30\t${day(154)} 00:00 GMT+5:30\t`,
       '',
     ]);
 
@@ -529,8 +530,8 @@ describe('ascend doctors leave', () => {
   });
 
   it('a doctor manages their own leave, audited as them', async () => {
-    const leave = await addLeave(own.id, '2032-01-05', '2032-01-06', doctor);
-    expect(leave).toMatchObject({ doctorId: own.id, startsAt: '2032-01-04T18:30:00.000Z', endsAt: '2032-01-06T18:30:00.000Z' });
+    const leave = await addLeave(own.id, day(735), day(736), doctor);
+    expect(leave).toMatchObject({ doctorId: own.id, startsAt: `${day(734)}T18:30:00.000Z`, endsAt: `${day(736)}T18:30:00.000Z` });
     const removed = await ok(doctor, ['doctors', 'leave', 'remove', String(leave.id)]);
     expect(removed.id).toBe(leave.id);
     const events = await db.sql(`select action, actor_id from audit_event where entity = 'doctor_leave' and entity_id = $1 order by id`, [String(leave.id)]);

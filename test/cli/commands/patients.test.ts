@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cliFor, loginAs as login, ok, refused, type Cli } from '../../support/cli.js';
 import { createTestDatabase, type TestDatabase } from '../../support/db.js';
+import { day } from '../../support/clock.js';
 
 type Role = 'admin' | 'doctor' | 'patient';
 
@@ -391,8 +392,8 @@ describe('ascend patients list / show / history', () => {
     );
     const theirs = await createPatient(['--name', 'Tia Theirs']);
     const past = await insertAppointment(busy.id, theirs.id, '2025-06-01T04:30:00Z', 'completed', 'Check-up');
-    const future = await insertAppointment(busy.id, theirs.id, '2030-06-01T04:30:00Z', 'booked', 'Follow-up');
-    const elsewhere = await insertAppointment(doc.id, theirs.id, '2030-07-01T04:30:00Z', 'booked', 'Second opinion');
+    const future = await insertAppointment(busy.id, theirs.id, `${day(12)}T04:30:00Z`, 'booked', 'Follow-up');
+    const elsewhere = await insertAppointment(doc.id, theirs.id, `${day(42)}T04:30:00Z`, 'booked', 'Second opinion');
     const busyCli = await loginAs('busy@example.org');
 
     const list = await ok(busyCli, ['patients', 'list']);
@@ -419,8 +420,8 @@ describe('ascend patients list / show / history', () => {
       clinicId: clinic.id,
       clinicName: 'Lotus Clinic',
       timezone: 'Asia/Kolkata',
-      startsAt: '2030-06-01T04:30:00.000Z',
-      endsAt: '2030-06-01T04:45:00.000Z',
+      startsAt: `${day(12)}T04:30:00.000Z`,
+      endsAt: `${day(12)}T04:45:00.000Z`,
       status: 'booked',
       reason: 'Follow-up',
       notes: null,
@@ -442,7 +443,7 @@ describe('ascend patients list / show / history', () => {
     const plain = await admin.run(['patients', 'history', String(theirs.id), '--limit', '1']);
     expect(plain.stdout.split('\n')).toEqual([
       'ID\tWhen\tDoctor\tClinic\tStatus\tReason',
-      `${elsewhere}\t2030-07-01 10:00 GMT+5:30\tDr Dee\tLotus Clinic\tbooked\tSecond opinion`,
+      `${elsewhere}\t${day(42)} 10:00 GMT+5:30\tDr Dee\tLotus Clinic\tbooked\tSecond opinion`,
       '',
     ]);
 

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { BIN, cliFor } from '../../support/cli.js';
 import { createTestDatabase, type TestDatabase } from '../../support/db.js';
+import { day } from '../../support/clock.js';
 
 let db: TestDatabase;
 const dir = mkdtempSync(join(inject('testTmp'), 'seed-'));
@@ -36,8 +37,8 @@ doctors:
 patients:
   - { email: ravi@example.org, name: Ravi Kumar, dob: 1985-06-15, bloodGroup: B+ }
 slots:
-  - { doctor: MP-2001, from: 2031-01-06, to: 2031-01-10 }
-  - { doctor: jonas@example.org, from: 2031-01-06, to: 2031-01-07, days: mon-fri, start: "10:00", end: "12:00", length: 30m }
+  - { doctor: MP-2001, from: ${day(14)}, to: ${day(18)} }
+  - { doctor: jonas@example.org, from: ${day(14)}, to: ${day(15)}, days: mon-fri, start: "10:00", end: "12:00", length: 30m }
 `;
 
 /** Every table's rows, without the columns that differ from run to run by nature (times of writing, hashes). */
@@ -78,7 +79,7 @@ doctors:
 patients:
   - { email: p2@example.org, name: P, dob: 2999-01-01 }
 slots:
-  - { doctor: nobody@example.org, from: 2031-01-01, to: 2031-01-02 }
+  - { doctor: nobody@example.org, from: ${day(9)}, to: ${day(10)} }
 `;
     const file = join(dir, 'bad.yaml');
     writeFileSync(file, bad);

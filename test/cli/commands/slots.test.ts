@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cliFor } from '../../support/cli.js';
 import { createTestDatabase, type TestDatabase } from '../../support/db.js';
+import { day } from '../../support/clock.js';
 
 let db: TestDatabase;
 let admin: ReturnType<typeof cliFor>;
@@ -49,9 +50,9 @@ describe('ascend slots', () => {
       '--doctor',
       String(doctorId),
       '--from',
-      '2030-03-25',
+      day(7),
       '--to',
-      '2030-04-05',
+      day(18),
       '--days',
       'mon-fri',
       '--start',
@@ -82,9 +83,9 @@ describe('ascend slots', () => {
       '--doctor',
       String(doctorId),
       '--from',
-      '2030-05-01',
+      day(44),
       '--to',
-      '2030-05-02',
+      day(45),
       '--days',
       'mon-fri',
       '--start',
@@ -96,7 +97,7 @@ describe('ascend slots', () => {
     ]);
     expect(bad.code).toBe(2);
     expect(bad.stderr).toBe('error: --length: must be from 5m to 8h (got 2m)\n');
-    const partial = await admin.run(['slots', 'generate', '--doctor', String(doctorId), '--from', '2030-05-01', '--to', '2030-05-02', '--days', 'mon-fri']);
+    const partial = await admin.run(['slots', 'generate', '--doctor', String(doctorId), '--from', day(44), '--to', day(45), '--days', 'mon-fri']);
     expect(partial.code).toBe(2);
     expect(partial.stderr).toMatch(/^error: --start: is required with an explicit schedule/);
   });
@@ -104,21 +105,21 @@ describe('ascend slots', () => {
   it('imports CSV from stdin all or nothing, reporting every bad row with its line number', async () => {
     const csv = [
       'doctor,start,length,capacity',
-      `${doctorId},2030-06-03 09:00,20m,2`,
-      `${doctorId},2030-06-03 09:20,20m,`,
-      `nobody,2030-06-03 10:00,20m,1`,
-      `${doctorId},2030-06-03 11:00,20m,500`,
+      `${doctorId},${day(77)} 09:00,20m,2`,
+      `${doctorId},${day(77)} 09:20,20m,`,
+      `nobody,${day(77)} 10:00,20m,1`,
+      `${doctorId},${day(77)} 11:00,20m,500`,
     ].join('\n');
     const bad = await admin.run(['slots', 'import', '-'], { input: csv });
     expect(bad.code).toBe(2);
     expect(bad.stderr).toBe('error: line 4: doctor: must be a doctor id (got "nobody"); line 5: capacity: must be a whole number from 1 to 100 (got "500")\n');
-    expect(await db.sql(`select count(*)::int as n from slot where starts_at::date = '2030-06-03'`)).toEqual([{ n: 0 }]);
+    expect(await db.sql(`select count(*)::int as n from slot where starts_at::date = '${day(77)}'`)).toEqual([{ n: 0 }]);
     const good = csv.split('\n').slice(0, 3).join('\n');
     const ok = await admin.run(['slots', 'import', '-', '--json'], { input: good });
     expect(ok.code, ok.stderr).toBe(0);
     expect(ok.json()).toEqual({ created: 2, skipped: 0, skippedBy: {} });
     const json = JSON.stringify([
-      { doctor: doctorId, start: '2030-06-04T09:00:00+02:00', end: '2030-06-04T09:30:00+02:00', capacity: 1 },
+      { doctor: doctorId, start: `${day(78)}T09:00:00+02:00`, end: `${day(78)}T09:30:00+02:00`, capacity: 1 },
       { doctor: doctorId },
     ]);
     const jsonBad = await admin.run(['slots', 'import', '-', '--format', 'json'], { input: json });
@@ -127,12 +128,12 @@ describe('ascend slots', () => {
   });
 
   it('create refuses an overlap with exit 4 naming the slot; the doctor creates their own slots', async () => {
-    const created = await doctorCli.run(['slots', 'create', '--doctor', String(doctorId), '--start', '2030-07-01 09:00', '--length', '30m', '--json']);
+    const created = await doctorCli.run(['slots', 'create', '--doctor', String(doctorId), '--start', `${day(105)} 09:00`, '--length', '30m', '--json']);
     expect(created.code, created.stderr).toBe(0);
-    expect(created.json()).toMatchObject({ startsAt: '2030-07-01T07:00:00.000Z', endsAt: '2030-07-01T07:30:00.000Z', capacity: 1 });
-    const clash = await admin.run(['slots', 'create', '--doctor', String(doctorId), '--start', '2030-07-01 09:15']);
+    expect(created.json()).toMatchObject({ startsAt: `${day(105)}T07:00:00.000Z`, endsAt: `${day(105)}T07:30:00.000Z`, capacity: 1 });
+    const clash = await admin.run(['slots', 'create', '--doctor', String(doctorId), '--start', `${day(105)} 09:15`]);
     expect(clash.code).toBe(4);
-    expect(clash.stderr).toBe(`error: --start: 2030-07-01 09:15 GMT+2 overlaps slot ${created.json().id}\n`);
+    expect(clash.stderr).toBe(`error: --start: ${day(105)} 09:15 GMT+2 overlaps slot ${created.json().id}\n`);
   });
 
   it('free lists bookable slots soonest first; delete deactivates', async () => {
@@ -144,9 +145,9 @@ describe('ascend slots', () => {
       '--city',
       'berlin',
       '--from',
-      '2030-03-25',
+      day(7),
       '--to',
-      '2030-03-25',
+      day(7),
       '--limit',
       '3',
       '--json',
@@ -154,16 +155,12 @@ describe('ascend slots', () => {
     expect(free.code, free.stderr).toBe(0);
     const page = free.json();
     expect(page).toMatchObject({ total: 21, limit: 3, offset: 0 });
-    expect(page.items.map((s: { startsAt: string }) => s.startsAt)).toEqual([
-      '2030-03-25T08:00:00.000Z',
-      '2030-03-25T08:20:00.000Z',
-      '2030-03-25T08:40:00.000Z',
-    ]);
+    expect(page.items.map((s: { startsAt: string }) => s.startsAt)).toEqual([`${day(7)}T08:00:00.000Z`, `${day(7)}T08:20:00.000Z`, `${day(7)}T08:40:00.000Z`]);
     const first = page.items[0].id;
     const deleted = await admin.run(['slots', 'delete', String(first), '--json']);
     expect(deleted.code, deleted.stderr).toBe(0);
     expect(deleted.json()).toMatchObject({ id: first, isActive: false, cancelledAppointmentIds: [] });
-    const after = await admin.run(['slots', 'free', '--doctor', String(doctorId), '--from', '2030-03-25', '--to', '2030-03-25', '--json']);
+    const after = await admin.run(['slots', 'free', '--doctor', String(doctorId), '--from', day(7), '--to', day(7), '--json']);
     expect(after.json().total).toBe(20);
     expect((await admin.run(['slots', 'delete', String(first)])).code).toBe(4);
   });
