@@ -44,9 +44,9 @@ const kebab = (s: string) => s.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
 export function flagFor(field: string, flags: FieldFlags): string {
   // Already a flag, an env variable or a file position (`line 4: start`).
   if (!field || field.startsWith('--') || /^[A-Z_]+$/.test(field) || field.includes(' ')) return field;
-  const [head, ...rest] = field.split(/(?=[.[])/);
-  if (flags[head!] === '') return field; // a path inside an input file, not a flag
-  const mapped = flags[field] ?? flags[head!] ?? `--${kebab(head!)}`;
+  const [head = field, ...rest] = field.split(/(?=[.[])/);
+  if (flags[head] === '') return field; // a path inside an input file, not a flag
+  const mapped = flags[field] ?? flags[head] ?? `--${kebab(head)}`;
   return flags[field] ? mapped : mapped + rest.join('');
 }
 

@@ -1,4 +1,5 @@
 import { ValidationError } from './errors.js';
+import { defined } from './invariant.js';
 
 const UNIT_SECONDS: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86400 };
 
@@ -13,7 +14,7 @@ export function parseDuration(text: string, field: string): number {
   if (!parts.length || parts.map((p) => p[0]).join('') !== value.replace(/\s+/g, '')) {
     throw new ValidationError(`must be a duration such as 30m, 2h, 1h30m or 90s (got "${text}")`, field);
   }
-  return parts.reduce((sum, [, n, unit]) => sum + Number(n) * UNIT_SECONDS[unit!.toLowerCase()]!, 0);
+  return parts.reduce((sum, [, n, unit = '']) => sum + Number(n) * defined(UNIT_SECONDS[unit.toLowerCase()], `the unit ${unit}`), 0);
 }
 
 /** A slot length: 5 minutes to 8 hours, in whole minutes. */

@@ -16,7 +16,7 @@ const CONTROL_OR_LF = /[\u0000-\u001F\u007F-\u009F]/;
 const BIDI = /[\u202A-\u202E\u2066-\u2069]/;
 
 /** `U+001B` */
-export const codePoint = (ch: string): string => `U+${ch.codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0')}`;
+export const codePoint = (ch: string): string => `U+${(ch.codePointAt(0) ?? 0).toString(16).toUpperCase().padStart(4, '0')}`;
 
 /** Why text from people may not be stored as it is, or undefined when it may. LF only where `multiLine`. */
 export function textFault(text: string, multiLine: boolean): string | undefined {

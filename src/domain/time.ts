@@ -1,6 +1,7 @@
 // Clinic-local time. Every instant is stored as timestamptz; people type and read times in the clinic's IANA
 // zone. Written with Intl only (no date library): the rules are few and are tested across DST changes.
 import { ValidationError } from './errors.js';
+import { defined } from './invariant.js';
 
 const formatters = new Map<string, Intl.DateTimeFormat>();
 
@@ -57,7 +58,7 @@ export function localParts(instant: Date, timeZone: string): LocalParts {
     hour: Number(parts.hour),
     minute: Number(parts.minute),
     second: Number(parts.second),
-    weekday: WEEKDAYS[parts.weekday!]!,
+    weekday: defined(WEEKDAYS[parts.weekday ?? ''], `the weekday ${parts.weekday}`),
   };
 }
 
@@ -81,7 +82,8 @@ export function zonedTime(year: number, month: number, day: number, hour: number
     .map((off) => wall - off)
     .filter((t) => wall - offsetMs(new Date(t), timeZone) === t)
     .sort((a, b) => a - b);
-  if (candidates.length) return new Date(candidates[0]!);
+  const [first] = candidates;
+  if (first !== undefined) return new Date(first);
   // In a gap: interpret with the offset before the change, which lands after the gap.
   return new Date(wall - Math.min(before, after));
 }
@@ -179,7 +181,7 @@ export function parseWeekdays(text: string, field: string): number[] {
   if (value === 'all' || value === 'daily') return [1, 2, 3, 4, 5, 6, 7];
   for (const part of value.split(',').map((p) => p.trim())) {
     const m = /^([a-z]{3})[a-z]*(?:\s*-\s*([a-z]{3})[a-z]*)?$/.exec(part);
-    const from = m ? WEEKDAY_NAMES.indexOf(m[1]!) : -1;
+    const from = m?.[1] ? WEEKDAY_NAMES.indexOf(m[1]) : -1;
     const to = m?.[2] ? WEEKDAY_NAMES.indexOf(m[2]) : from;
     if (from < 0 || to < 0) throw new ValidationError(`must be days like mon-fri, mon,wed,fri or all (got "${text}")`, field);
     for (let d = from; ; d = (d + 1) % 7) {
@@ -190,7 +192,7 @@ export function parseWeekdays(text: string, field: string): number[] {
   return [...days].sort((a, b) => a - b);
 }
 
-export const weekdayName = (isoWeekday: number): string => WEEKDAY_NAMES[isoWeekday - 1]!;
+export const weekdayName = (isoWeekday: number): string => defined(WEEKDAY_NAMES[isoWeekday - 1], `weekday ${isoWeekday}`);
 
 /** `HH:MM` → minutes after midnight. */
 export function parseClock(text: string, field: string): number {

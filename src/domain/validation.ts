@@ -1,5 +1,6 @@
 import type { z } from 'zod';
 import { ValidationError, type FieldIssue } from './errors.js';
+import { defined } from './invariant.js';
 
 const UNSTORABLE = /\u0000|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 
@@ -12,7 +13,7 @@ export function unstorableText(value: unknown, path = ''): FieldIssue[] {
   const issues: FieldIssue[] = [];
   const stack: [unknown, string][] = [[value, path]];
   while (stack.length) {
-    const [v, at] = stack.pop()!;
+    const [v, at] = defined(stack.pop(), 'the next value to check');
     if (typeof v === 'string') {
       if (UNSTORABLE.test(v)) issues.push({ field: at, message: 'must not contain NUL or unpaired surrogate characters' });
     } else if (Array.isArray(v)) {

@@ -56,7 +56,10 @@ export class AuthCache implements UserCache {
     const row = await load();
     if (row && this.listening && generation === this.generation) {
       this.entries.delete(id);
-      if (this.entries.size >= MAX_ENTRIES) this.entries.delete(this.entries.keys().next().value!);
+      if (this.entries.size >= MAX_ENTRIES) {
+        const oldest = this.entries.keys().next();
+        if (!oldest.done) this.entries.delete(oldest.value);
+      }
       this.entries.set(id, { row, at: Date.now() });
     }
     return row;
@@ -115,7 +118,7 @@ export async function startAuthCache(url: string, log: Log, liveness: Liveness =
     void dispose(c);
     client = undefined;
     if (closed) return;
-    const delay = RECONNECT_MS[Math.min(attempt++, RECONNECT_MS.length - 1)]!;
+    const delay = RECONNECT_MS[Math.min(attempt++, RECONNECT_MS.length - 1)] ?? 5000;
     if (inDoubt) {
       log.debug({ why, retryInMs: delay }, 'auth cache: still not hearing user changes');
     } else {

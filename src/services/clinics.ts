@@ -26,7 +26,7 @@ const clinicConstraints = {
 async function assertZoneKnownToDatabase(em: EntityManager, timezone: string | undefined): Promise<void> {
   if (timezone === undefined) return;
   const [row] = await query<{ known: boolean }>(em, 'select exists (select 1 from pg_timezone_names where name = ?) as known', [timezone]);
-  if (!row!.known) throw new ValidationError(`${timezone} is not a time zone the database knows; use its current name (e.g. America/Los_Angeles)`, 'timezone');
+  if (!row?.known) throw new ValidationError(`${timezone} is not a time zone the database knows; use its current name (e.g. America/Los_Angeles)`, 'timezone');
 }
 
 /** A clinic; with PESSIMISTIC_READ (FOR SHARE), kept as read until commit (a doctor joining it). */

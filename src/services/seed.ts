@@ -25,6 +25,7 @@ import { generateSlots } from './slots.js';
 import { query } from './support.js';
 import { createUser } from './users.js';
 import { transaction } from './locks.js';
+import { defined } from '../domain/invariant.js';
 
 const str = z.string().trim().min(1);
 /** A clinic entry goes to the clinics service as the file gave it (z.record would drop a `__proto__` key unseen). */
@@ -235,7 +236,7 @@ function shapeIssues(doc: Document.Parsed, lines: LineCounter): FieldIssue[] {
   }
   // Iterative: nesting is bounded by yaml, but a wide file must not cost a frame per node either.
   while (stack.length) {
-    const { node, path } = stack.pop()!;
+    const { node, path } = defined(stack.pop(), 'the next node to check');
     tagged(node, path); // an alias has none: its anchor is checked where it is set
     if (isSeq(node)) {
       for (let i = node.items.length - 1; i >= 0; i--) stack.push({ node: node.items[i], path: `${path}[${i}]` });
@@ -339,7 +340,7 @@ function withExcerpts(raw: unknown): (issue: FieldIssue) => FieldIssue {
   return ({ field, message }) => {
     const issue = { field: scrub(field, true, 120), message: scrub(message, false, 300) };
     // A name outside the seed's sections would be taken for a flag by the CLI: it goes into the message.
-    const head = issue.field.split(/[.[]/)[0]!;
+    const head = issue.field.split(/[.[]/)[0] ?? '';
     return !issue.field || SECTIONS.has(head) ? issue : { field: '', message: `${issue.field}: ${issue.message}` };
   };
 }
@@ -461,8 +462,8 @@ async function seedChecked(ctx: ServiceContext, raw: unknown, options: { default
   if (issues.length) throw new ValidationError(issues);
 
   // Write, in one transaction; a refusal still names the entry it came from.
-  const createdBy: Record<string, number> = { clinics: 0, admins: 0, doctors: 0, patients: 0, hours: 0, slots: 0 };
-  const skippedBy: Record<string, number> = { clinics: 0, admins: 0, doctors: 0, patients: 0, hours: 0, slots: 0 };
+  const createdBy = { clinics: 0, admins: 0, doctors: 0, patients: 0, hours: 0, slots: 0 };
+  const skippedBy = { clinics: 0, admins: 0, doctors: 0, patients: 0, hours: 0, slots: 0 };
   const step = async <T>(path: string, fn: () => Promise<T>): Promise<T> => {
     try {
       return await fn();
@@ -477,20 +478,27 @@ async function seedChecked(ctx: ServiceContext, raw: unknown, options: { default
     for (const [i, c] of file.clinics.entries()) {
       const key = clinicKey(String(c.name), String(c.city));
       if (clinicIds.has(key)) {
-        skippedBy.clinics!++;
+        skippedBy.clinics++;
         continue;
       }
       const created = await step(`clinics[${i}]`, () => createClinic(tx, untrusted(c)));
       clinicIds.set(key, created.id);
-      createdBy.clinics!++;
+      createdBy.clinics++;
     }
     for (const [i, a] of file.admins.entries()) {
       if (users.has(a.email.toLowerCase())) {
-        skippedBy.admins!++;
+        skippedBy.admins++;
         continue;
       }
-      await step(`admins[${i}]`, () => createUser(tx, { email: a.email, name: a.name, password: (a.password ?? options.defaultPassword)!, role: 'admin' }));
-      createdBy.admins!++;
+      await step(`admins[${i}]`, () =>
+        createUser(tx, {
+          email: a.email,
+          name: a.name,
+          password: defined(a.password ?? options.defaultPassword, `the password of admins[${i}]`),
+          role: 'admin',
+        }),
+      );
+      createdBy.admins++;
     }
     const doctorIds = new Map<string, number>();
     for (const d of doctorsByLicense.values()) doctorIds.set(d.email, d.id);
@@ -498,13 +506,20 @@ async function seedChecked(ctx: ServiceContext, raw: unknown, options: { default
     for (const [i, d] of file.doctors.entries()) {
       const path = `doctors[${i}]`;
       let id = doctorIds.get(d.email.toLowerCase());
-      if (id) skippedBy.doctors!++;
+      if (id) skippedBy.doctors++;
       else {
         const created = await step(path, () =>
-          createDoctor(tx, doctorInput(d, (d.password ?? options.defaultPassword)!, clinicIds.get(clinicRefKey(d.clinic))!)),
+          createDoctor(
+            tx,
+            doctorInput(
+              d,
+              defined(d.password ?? options.defaultPassword, `the password of doctors[${i}]`),
+              defined(clinicIds.get(clinicRefKey(d.clinic)), `the clinic of doctors[${i}]`),
+            ),
+          ),
         );
         id = created.id;
-        createdBy.doctors!++;
+        createdBy.doctors++;
       }
       doctorIds.set(d.email.toLowerCase(), id);
       doctorIds.set(d.license.toLowerCase(), id);
@@ -527,25 +542,25 @@ async function seedChecked(ctx: ServiceContext, raw: unknown, options: { default
           await setHours(tx, doctorId, { days: h.days, windows: [{ start: h.start, end: h.end }], length: h.length, capacity: want.capacity });
           return true;
         });
-        if (changed) createdBy.hours!++;
-        else skippedBy.hours!++;
+        if (changed) createdBy.hours++;
+        else skippedBy.hours++;
       }
     }
     for (const [i, p] of file.patients.entries()) {
       if (users.has(p.email.toLowerCase())) {
-        skippedBy.patients!++;
+        skippedBy.patients++;
         continue;
       }
       const { dob, password: given, ...rest } = p;
       await step(`patients[${i}]`, () => createPatient(tx, untrusted({ ...rest, dateOfBirth: dob, password: given ?? options.defaultPassword })));
-      createdBy.patients!++;
+      createdBy.patients++;
     }
     for (const [i, s] of file.slots.entries()) {
-      const doctorId = doctorIds.get(doctorRef(s.doctor))!;
+      const doctorId = defined(doctorIds.get(doctorRef(s.doctor)), `the doctor of slots[${i}]`);
       const { doctor: _doctor, ...schedule } = s;
       const result = await step(`slots[${i}]`, () => generateSlots(tx, { ...schedule, doctorIds: [doctorId] }));
-      createdBy.slots! += result.created;
-      skippedBy.slots! += result.skipped;
+      createdBy.slots += result.created;
+      skippedBy.slots += result.skipped;
     }
   });
   const created = Object.values(createdBy).reduce((a, b) => a + b, 0);

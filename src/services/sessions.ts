@@ -51,9 +51,9 @@ const KNOWN_ADDRESS_DAYS = 30;
  */
 export function clientAddress(ip: string | null | undefined): string | null {
   if (!ip) return null;
-  const address = ip.split('%')[0]!.toLowerCase(); // no zone index
+  const address = (ip.split('%')[0] ?? ip).toLowerCase(); // no zone index
   const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/.exec(address);
-  if (mapped) return mapped[1]!;
+  if (mapped?.[1]) return mapped[1];
   if (!isIPv6(address)) return address;
   const [head = '', tail] = address.split('::');
   const left = head ? head.split(':') : [];

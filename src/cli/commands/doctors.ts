@@ -193,7 +193,7 @@ export function registerDoctors(program: Command): void {
           throw new ValidationError(`give one --end for each --start (${starts.length} --start, ${ends.length} --end)`, '--end');
         const { setHours } = await import('../../services/hours.js');
         const result = await withServices((services) =>
-          setHours(services, doctorId, { days, length, capacity: opts.capacity, windows: starts.map((start, i) => ({ start, end: ends[i]! })) }),
+          setHours(services, doctorId, { days, length, capacity: opts.capacity, windows: starts.map((start, i) => ({ start, end: ends[i] ?? '' })) }),
         );
         if (ctx.json) return printJson(result);
         printDone(ctx, `Working hours of doctor ${doctorId} set (${result.timezone}):`);
