@@ -16,6 +16,7 @@ export const EXAMPLES: Readonly<Record<string, readonly Example[]>> = {
   '': [
     ex('Start: create the first admin, then log in', 'ascend init --admin-email admin@example.org --admin-name "Ada Admin"'),
     ex('Help on a command, at any depth', 'ascend help appointments book'),
+    ex('Tab completion in bash (zsh, fish: see ascend completion --help)', 'source <(ascend completion bash)'),
   ],
   init: [
     ex('Create the schema and the first admin (asks for the password)', 'ascend init --admin-email admin@example.org --admin-name "Ada Admin"'),
@@ -169,4 +170,10 @@ export const EXAMPLES: Readonly<Record<string, readonly Example[]>> = {
     ex('Without a secret, for local use', 'ascend serve --dev'),
     ex('Reachable from other machines, for one web app', 'ascend serve --host 0.0.0.0 --cors https://desk.example.org'),
   ],
+  completion: [
+    ex('bash: load now, or add this line to ~/.bashrc', 'source <(ascend completion bash)'),
+    ex('zsh: add this line to ~/.zshrc (after compinit)', 'source <(ascend completion zsh)'),
+    ex('fish', 'ascend completion fish > ~/.config/fish/completions/ascend.fish'),
+  ],
+  __complete: [ex('What completing a clinic name offers (value, tab, what it is)', 'ascend __complete clinics Lak')],
 };

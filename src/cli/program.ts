@@ -2,6 +2,7 @@ import { Command, type CommandUnknownOpts, Help, type HelpConfiguration, type Op
 import { registerAppointments } from './commands/appointments.js';
 import { registerAuth } from './commands/auth.js';
 import { registerClinics } from './commands/clinics.js';
+import { registerCompletion } from './commands/completion.js';
 import { registerDb } from './commands/db.js';
 import { registerDoctors } from './commands/doctors.js';
 import { registerInit } from './commands/init.js';
@@ -44,6 +45,7 @@ Database:   DATABASE_URL selects a PostgreSQL server; without it ascend runs its
   registerSeed(program);
   registerReport(program);
   registerServe(program);
+  registerCompletion(program);
   finishTree(program, []);
   return program;
 }
