@@ -1,8 +1,10 @@
 import { readFileSync } from 'node:fs';
 import type { Command } from '@commander-js/extra-typings';
 import { ValidationError } from '../../domain/errors.js';
+import { defined } from '../../domain/invariant.js';
 import { formatLocal } from '../../domain/time.js';
 import type { BulkResult, SlotView } from '../../domain/views.js';
+import type { ImportOptions } from '../../services/slots.js';
 import { act, given } from '../command.js';
 import { idArgument, readStdin, required, wholeNumber } from '../input.js';
 import { printDone, printJson, printList, printRecord, style, type Column } from '../output.js';
@@ -49,9 +51,10 @@ function printBulk(ctx: { json: boolean }, result: BulkResult, what: string): vo
 
 /**
  * Reads an import file (or stdin for `-`) into rows as they stand, for the service to check: a JSON array's
- * items (numbered by position), or CSV records with the line each stands on.
+ * items (numbered by position), or CSV records with the line each stands on, and the header they were read
+ * under (its columns are the service's to judge, with the JSON keys' rule).
  */
-async function readImport(file: string, format: string | undefined): Promise<{ rows: unknown[]; unit: 'line' | 'item' }> {
+async function readImport(file: string, format: string | undefined): Promise<{ rows: unknown[]; options: ImportOptions }> {
   const kind = format ?? (file.toLowerCase().endsWith('.json') ? 'json' : 'csv');
   if (kind !== 'csv' && kind !== 'json') throw new ValidationError('must be csv or json', '--format');
   let text: string;
@@ -69,20 +72,32 @@ async function readImport(file: string, format: string | undefined): Promise<{ r
     }
     const list = Array.isArray(data) ? data : (data as { slots?: unknown })?.slots;
     if (!Array.isArray(list)) throw new ValidationError('must hold a JSON array of slots (or { "slots": [...] })', 'FILE');
-    return { rows: list, unit: 'item' };
+    return { rows: list, options: { unit: 'item' } };
   }
   const { parse } = await import('csv-parse/sync');
+  // The line each record ends on (a quoted field may span lines), in step with the records.
+  const lineOf: number[] = [];
+  let records: string[][];
   try {
-    const rows = parse(text, {
-      columns: (header: string[]) => header.map((c) => c.trim().toLowerCase()),
+    records = parse(text, {
+      bom: true,
       skip_empty_lines: true,
       trim: true,
-      on_record: (record: Record<string, string>, { lines }) => ({ ...record, line: lines }),
+      on_record: (cells, { lines }) => {
+        lineOf.push(lines);
+        return cells;
+      },
     });
-    return { rows, unit: 'line' };
   } catch (err) {
     throw new ValidationError(`is not valid CSV: ${(err as Error).message}`, 'FILE');
   }
+  const [header = [], ...cells] = records;
+  const columns = header.map((c) => c.toLowerCase());
+  const rows = cells.map((record, r) => ({
+    ...Object.fromEntries(columns.map((column, i) => [column, record[i]])),
+    line: defined(lineOf[r + 1], 'the line a CSV record ends on'),
+  }));
+  return { rows, options: { unit: 'line', ...(records.length ? { header: { line: lineOf[0] ?? 1, columns } } : {}) } };
 }
 
 export function registerSlots(program: Command): void {
@@ -167,11 +182,13 @@ export function registerSlots(program: Command): void {
     .action(
       act(
         async (ctx, opts, file: string) => {
-          const { rows, unit } = await readImport(file, opts.format);
+          const { rows, options } = await readImport(file, opts.format);
           const { importSlots } = await import('../../services/slots.js');
           const bar = await progressBar(ctx, 'Writing slots');
           try {
-            const result = await withServices((services) => importSlots(services, { rows, dryRun: Boolean(opts.dryRun) }, { unit, onProgress: bar?.update }));
+            const result = await withServices((services) =>
+              importSlots(services, { rows, dryRun: Boolean(opts.dryRun) }, { ...options, onProgress: bar?.update }),
+            );
             bar?.stop();
             printBulk(ctx, result, 'slots');
           } finally {

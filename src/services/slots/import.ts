@@ -1,7 +1,7 @@
 // Import: slots from the rows of a file (CSV or JSON) or of a request, all or nothing.
 import { ValidationError, type FieldIssue } from '../../domain/errors.js';
 import { isAdmin } from '../../domain/roles.js';
-import { importInput, importLine, type ImportInput, type ImportLine } from '../../domain/schemas/slots.js';
+import { importColumnIssues, importInput, importLine, type ImportColumn, type ImportInput, type ImportLine } from '../../domain/schemas/slots.js';
 import { fieldIssues, unstorableText, type Untrusted } from '../../domain/validation.js';
 import type { BulkResult } from '../../domain/views.js';
 import { audit } from '../audit.js';
@@ -19,12 +19,29 @@ export interface ImportOptions extends GenerateOptions {
    * array items, counted here from 1.
    */
   unit?: 'line' | 'item';
+  /**
+   * The CSV header the rows were read under, and its line: its columns are checked (given twice too), not
+   * the rows' keys. Without it, every key a row uses is a column, named by the first row using it.
+   */
+  header?: { line: number; columns: string[] };
 }
 
 /** An import row's slot, with what its messages need. */
 type RowCandidate = Candidate & { line: number; timezone: string };
 
 const isId = (text: string) => /^\d{1,10}$/.test(text) && Number(text) >= 1 && Number(text) <= 2_147_483_647;
+
+/** The columns of an import: its header's, or the keys its rows use (a JSON item cannot say where it stands). */
+function columnsOf(rows: unknown[], options: ImportOptions, unit: 'line' | 'item'): ImportColumn[] {
+  if (options.header) return options.header.columns.map((name) => ({ name, at: `line ${options.header?.line}` }));
+  const first = new Map<string, string>();
+  rows.forEach((row, i) => {
+    if (!row || typeof row !== 'object' || Array.isArray(row)) return;
+    const at = unit === 'item' ? `item ${i + 1}` : `line ${'line' in row ? String(row.line) : i + 1}`;
+    for (const name of Object.keys(row)) if (!first.has(name) && !(unit === 'line' && name === 'line')) first.set(name, at);
+  });
+  return [...first].map(([name, at]) => ({ name, at }));
+}
 
 /**
  * The rows' shapes (text where text belongs), every bad one named by its line or item. Nothing else is
@@ -34,7 +51,7 @@ function readRows(rows: unknown[], unit: 'line' | 'item'): ImportLine[] {
   const issues: FieldIssue[] = [];
   const parsed: ImportLine[] = [];
   rows.forEach((item, i) => {
-    const fields = typeof item === 'object' && item ? item : {};
+    const fields = typeof item === 'object' && item && !Array.isArray(item) ? item : {};
     const row: Record<string, unknown> = unit === 'item' ? { ...fields, line: i + 1 } : { ...fields };
     const result = importLine.safeParse(row, { reportInput: true });
     const rowIssues = [...(result.success ? [] : fieldIssues(result.error)), ...unstorableText(row)];
@@ -47,8 +64,9 @@ function readRows(rows: unknown[], unit: 'line' | 'item'): ImportLine[] {
 
 /**
  * Imports slots from the rows of a file (CSV or JSON) or of a request. `raw` is what the edge read, an
- * `ImportInput` ({ rows, dryRun }) unchecked: it is parsed here, so both edges are held to one schema. Every
- * row is checked first; any bad row fails the whole import, and every bad row is reported with its line or
+ * `ImportInput` ({ rows, dryRun }) unchecked: it is parsed here, so both edges are held to one schema. Its
+ * columns are checked first: one that is not known (or a header's twice) refuses the import. Every row is
+ * checked next; any bad row fails the whole import, and every bad row is reported with its line or
  * item. Identical existing slots and slots inside leave are skipped and counted.
  */
 export async function importSlots(ctx: ServiceContext, raw: ImportInput | Untrusted, options: ImportOptions = {}): Promise<BulkResult> {
@@ -56,8 +74,10 @@ export async function importSlots(ctx: ServiceContext, raw: ImportInput | Untrus
   const envelope = importInput.safeParse(raw, { reportInput: true });
   if (!envelope.success) throw new ValidationError(fieldIssues(envelope.error));
   const input = envelope.data;
-  if (!input.rows.length) throw new ValidationError('the file holds no rows', 'file');
   const unit = options.unit ?? 'line';
+  const columnIssues = importColumnIssues(columnsOf(input.rows, options, unit));
+  if (columnIssues.length) throw new ValidationError(columnIssues);
+  if (!input.rows.length) throw new ValidationError('the file holds no rows', 'file');
   const rows = readRows(input.rows, unit);
   const ids = new Set<number>();
   for (const r of rows) if (isId(String(r.doctor ?? ''))) ids.add(Number(r.doctor));

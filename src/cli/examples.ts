@@ -1,0 +1,179 @@
+// The examples at the end of every command's --help, in one table keyed by command path ('' is `ascend`
+// itself). src/cli/program.ts applies them by walking the command tree, so command files carry none, and
+// test/cli/help.test.ts fails when a command has no example, or an example names a flag its command lacks.
+// Each line must fit an 80-column terminal below its two-space indent.
+
+export interface Example {
+  /** What it does, shown as a comment above it. */
+  says: string;
+  /** The command line, starting with `ascend`. */
+  run: string;
+}
+
+const ex = (says: string, run: string): Example => ({ says, run });
+
+export const EXAMPLES: Readonly<Record<string, readonly Example[]>> = {
+  '': [
+    ex('Start: create the first admin, then log in', 'ascend init --admin-email admin@example.org --admin-name "Ada Admin"'),
+    ex('Help on a command, at any depth', 'ascend help appointments book'),
+    ex('Tab completion in bash (zsh, fish: see ascend completion --help)', 'source <(ascend completion bash)'),
+  ],
+  init: [
+    ex('Create the schema and the first admin (asks for the password)', 'ascend init --admin-email admin@example.org --admin-name "Ada Admin"'),
+    ex('In CI, the password on stdin', 'ascend init --admin-email admin@example.org --admin-name Ada --admin-password-stdin'),
+  ],
+  db: [ex('Where the database is, and its migrations', 'ascend db status')],
+  'db migrate': [ex('Apply pending migrations (a DATABASE_URL server too)', 'ascend db migrate')],
+  'db status': [ex('The embedded server and its migrations, for a script', 'ascend db status --json')],
+  'db start': [ex('Start the embedded server (any command starts it when needed)', 'ascend db start')],
+  'db stop': [ex('Stop the embedded server', 'ascend db stop')],
+  'db url': [ex('Open psql on the database', 'psql "$(ascend db url)"')],
+  'db reset': [ex('Delete every record and migrate afresh', 'ascend db reset --yes')],
+  login: [
+    ex('Log in (asks for the password)', 'ascend login --email admin@example.org'),
+    ex('Log in from a script', 'ascend login --email admin@example.org --password-stdin < pass.txt'),
+  ],
+  logout: [ex('Forget the stored token', 'ascend logout')],
+  whoami: [ex('Who is signed in, for a script', 'ascend whoami --json')],
+  passwd: [
+    ex('Change your password (asks twice)', 'ascend passwd'),
+    ex('From a script: the current password, then the new one', 'printf \'%s\\n\' "$OLD" "$NEW" | ascend passwd --password-stdin'),
+  ],
+  users: [ex('Every admin', 'ascend users list --role admin')],
+  'users create': [
+    ex('An admin (asks for the password)', 'ascend users create --role admin --email ops@example.org --name "Olga Ops"'),
+    ex('From a script', 'ascend users create --role admin --email ops@example.org --name Olga --password-stdin < pw'),
+  ],
+  'users list': [
+    ex('Patients whose name or email contains "max"', 'ascend users list --role patient --search max'),
+    ex('Everyone, deactivated users too, for a script', 'ascend users list --include-inactive --limit 1000 --json'),
+  ],
+  'users show': [ex('A user by email (or id)', 'ascend users show max@example.org')],
+  'users update': [
+    ex('A new mobile number', 'ascend users update max@example.org --mobile "+49 30 1234567"'),
+    ex('Clear the address', "ascend users update 5 --address ''"),
+  ],
+  'users deactivate': [ex('End their logins at once', 'ascend users deactivate max@example.org')],
+  clinics: [ex('Clinics in one city', 'ascend clinics list --city Pune')],
+  'clinics create': [
+    ex('A clinic, whose times are read and shown in its zone', 'ascend clinics create --name "Lake Clinic" --city Bhopal --timezone Asia/Kolkata'),
+  ],
+  'clinics list': [
+    ex('Clinics in one city', 'ascend clinics list --city Pune'),
+    ex('Whose name, city or address contains "lake"', 'ascend clinics list --search lake --include-inactive'),
+  ],
+  'clinics show': [ex('Clinic 3', 'ascend clinics show 3')],
+  'clinics update': [ex('A new phone number', 'ascend clinics update 3 --phone "+91 755 1234567"')],
+  'clinics deactivate': [ex('Close clinic 3 (refused while it has active doctors)', 'ascend clinics deactivate 3')],
+  doctors: [ex('Cardiologists in Pune', 'ascend doctors list --specialty cardiology --city Pune')],
+  'doctors create': [
+    ex(
+      'A doctor and their login (asks for the password)',
+      'ascend doctors create --email rao@example.org --name "Dr Rao" --clinic 3 --specialty cardiology --license MH-12345',
+    ),
+  ],
+  'doctors list': [
+    ex('Cardiologists in Pune', 'ascend doctors list --specialty cardiology --city Pune'),
+    ex('Every doctor of clinic 3, deactivated ones too', 'ascend doctors list --clinic 3 --include-inactive'),
+  ],
+  'doctors show': [ex('Doctor 7', 'ascend doctors show 7')],
+  'doctors update': [
+    ex('At most 16 appointments a day', 'ascend doctors update 7 --max-per-day 16'),
+    ex('Move to clinic 4 (their future slots move too)', 'ascend doctors update 7 --clinic 4'),
+  ],
+  'doctors deactivate': [ex('Close their future slots, cancelling what is booked', 'ascend doctors deactivate 7 --cancel-bookings')],
+  'doctors hours': [ex('Doctor 7’s week', 'ascend doctors hours show 7')],
+  'doctors hours set': [
+    ex(
+      'Weekdays, with a lunch break: 20-minute slots',
+      'ascend doctors hours set 7 --days mon-fri --start 09:00 --end 13:00 --start 14:00 --end 18:00 --length 20m',
+    ),
+    ex('Saturday mornings, two patients a slot', 'ascend doctors hours set 7 --days sat --start 09:00 --end 12:00 --length 30m --capacity 2'),
+  ],
+  'doctors hours show': [ex('Doctor 7’s weekly windows, in the clinic’s time', 'ascend doctors hours show 7')],
+  'doctors leave': [ex('Doctor 7’s leave to come', 'ascend doctors leave list 7')],
+  'doctors leave add': [
+    ex('A week off, both days included', 'ascend doctors leave add 7 --from 2026-12-24 --to 2026-12-31 --reason holiday'),
+    ex('An afternoon, cancelling what is booked', 'ascend doctors leave add 7 --from "tomorrow 13:00" --to "tomorrow 18:00" --cancel-bookings'),
+  ],
+  'doctors leave list': [ex('Leave to come, and leave already taken', 'ascend doctors leave list 7 --include-past')],
+  'doctors leave remove': [ex('Remove leave 12 (its id from leave list)', 'ascend doctors leave remove 12')],
+  patients: [ex('Patients whose name or email contains "max"', 'ascend patients list --search max')],
+  'patients create': [
+    ex('A patient and their login (asks for the password)', 'ascend patients create --email max@example.org --name "Max Mustermann" --dob 1990-04-01'),
+    ex('With a blood group and allergies', 'ascend patients create --email k@example.org --name Kim --dob 1985-06-15 --blood-group O+ --allergies penicillin'),
+  ],
+  'patients list': [
+    ex('Whose name or email contains "max"', 'ascend patients list --search max'),
+    ex('Every patient, for a script', 'ascend patients list --limit 1000 --json'),
+  ],
+  'patients show': [ex('Patient 2', 'ascend patients show 2')],
+  'patients update': [ex('Record a blood group', 'ascend patients update 2 --blood-group A+')],
+  'patients history': [ex('Patient 2’s appointments, newest first', 'ascend patients history 2')],
+  slots: [ex('Free slots with cardiologists in Pune, tomorrow', 'ascend slots free --specialty cardiology --city Pune --from tomorrow --to tomorrow')],
+  'slots create': [
+    ex('One 30-minute slot, in the clinic’s time', 'ascend slots create --doctor 7 --start "2026-12-01 09:00" --length 30m'),
+    ex('A group session for 8', 'ascend slots create --doctor 7 --start "2026-12-01 16:00" --end "2026-12-01 17:30" --capacity 8'),
+  ],
+  'slots generate': [
+    ex('December from each doctor’s stored hours, for clinic 3', 'ascend slots generate --clinic 3 --from 2026-12-01 --to 2026-12-31'),
+    ex(
+      'An explicit schedule, with a lunch break; count first',
+      'ascend slots generate --doctor 7,8 --from 2026-12-01 --to 2026-12-31 --days mon-fri --start 09:00 --end 17:00 --length 20m --break 12:00-13:00 --dry-run',
+    ),
+  ],
+  'slots import': [
+    ex('Check a CSV file (columns doctor,start,length,capacity); write nothing', 'ascend slots import slots.csv --dry-run'),
+    ex('JSON from another program, on stdin', 'export-slots | ascend slots import - --format json'),
+  ],
+  'slots list': [ex('Doctor 7’s slots in December, deleted ones too', 'ascend slots list --doctor 7 --from 2026-12-01 --to 2026-12-31 --include-inactive')],
+  'slots free': [
+    ex('The next 14 days with cardiologists in Pune', 'ascend slots free --specialty cardiology --city Pune'),
+    ex('Doctor 7 on one day', 'ascend slots free --doctor 7 --from 2026-12-01 --to 2026-12-01'),
+  ],
+  'slots show': [ex('Slot 42, with its bookings', 'ascend slots show 42')],
+  'slots delete': [
+    ex('Delete slot 42 (refused while booked)', 'ascend slots delete 42'),
+    ex('Delete it, cancelling its bookings', 'ascend slots delete 42 --cancel-bookings'),
+  ],
+  appointments: [ex('What is coming for patient 2', 'ascend appointments list --patient 2')],
+  'appointments book': [
+    ex('Guided: specialty, city, day, slot (on a terminal)', 'ascend appointments book'),
+    ex('Slot 42 for patient 2 (admins)', 'ascend appointments book --slot 42 --patient 2 --reason "check-up"'),
+    ex('Safe to retry from a script', 'ascend appointments book --slot 42 --idempotency-key "$REQUEST_ID" --json'),
+  ],
+  'appointments cancel': [ex('Cancel appointment 41, saying why', 'ascend appointments cancel 41 --reason "feeling better"')],
+  'appointments reschedule': [ex('Move appointment 41 to slot 57', 'ascend appointments reschedule 41 --slot 57')],
+  'appointments complete': [ex('Appointment 41 took place', 'ascend appointments complete 41')],
+  'appointments no-show': [ex('The patient of appointment 41 did not come', 'ascend appointments no-show 41')],
+  'appointments note': [ex('The doctor’s notes on the visit', 'ascend appointments note 41 --text "BP 120/80; review in 3 months"')],
+  'appointments list': [
+    ex('Doctor 7’s booked appointments in December', 'ascend appointments list --doctor 7 --status booked --from 2026-12-01 --to 2026-12-31'),
+    ex('Patient 2’s appointments, for a script', 'ascend appointments list --patient 2 --json'),
+  ],
+  'appointments show': [ex('Appointment 41', 'ascend appointments show 41')],
+  'appointments export': [
+    ex('Your appointments, for a calendar program', 'ascend appointments export --ics > calendar.ics'),
+    ex('Clinic 3’s bookings in December', 'ascend appointments export --clinic 3 --status booked --from 2026-12-01 --to 2026-12-31 --ics > dec.ics'),
+  ],
+  seed: [
+    ex('Fixtures for CI, one password for every user the file gives none', 'ascend seed fixtures.yaml --password-stdin <<< "$SEED_PASSWORD"'),
+    ex('YAML from another program, on stdin', 'make-fixtures | ascend seed -'),
+  ],
+  report: [ex('Utilisation of clinic 3 over December', 'ascend report utilisation --clinic 3 --from 2026-12-01 --to 2026-12-31')],
+  'report utilisation': [
+    ex('Clinic 3 over December', 'ascend report utilisation --clinic 3 --from 2026-12-01 --to 2026-12-31'),
+    ex('Doctor 7, the default range (30 days back, 30 ahead), for a script', 'ascend report utilisation --doctor 7 --json'),
+  ],
+  serve: [
+    ex('The API on this machine only', 'ASCEND_JWT_SECRET=$(openssl rand -hex 32) ascend serve --port 8000'),
+    ex('Without a secret, for local use', 'ascend serve --dev'),
+    ex('Reachable from other machines, for one web app', 'ascend serve --host 0.0.0.0 --cors https://desk.example.org'),
+  ],
+  completion: [
+    ex('bash: load now, or add this line to ~/.bashrc', 'source <(ascend completion bash)'),
+    ex('zsh: add this line to ~/.zshrc (after compinit)', 'source <(ascend completion zsh)'),
+    ex('fish', 'ascend completion fish > ~/.config/fish/completions/ascend.fish'),
+  ],
+  __complete: [ex('What completing a clinic name offers (value, tab, what it is)', 'ascend __complete clinics Lak')],
+};
