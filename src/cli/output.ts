@@ -5,6 +5,7 @@ import chalk from 'chalk';
 import Table from 'cli-table3';
 import type { Page } from '../domain/schemas/common.js';
 import { escapeJsonText, showControls } from '../domain/text.js';
+import { formatLocal } from '../domain/time.js';
 
 export interface OutputOptions {
   json: boolean;
@@ -109,19 +110,11 @@ export const style = {
   dim: (text: string) => chalk.dim(text),
 };
 
-/** An instant for people: local date and minutes, with the zone's short name. */
+/**
+ * An instant that belongs to no clinic (a login, a record's creation) for people: in this machine's zone,
+ * with the weekday and the zone's short name, as clinic times are shown (`Mon 2026-03-02 07:00 CET`).
+ */
 export function formatInstant(iso: string | null | undefined, timeZone?: string): string {
   if (!iso) return '';
-  const parts = new Intl.DateTimeFormat('en-CA', {
-    timeZone,
-    year: 'numeric',
-    month: '2-digit',
-    day: '2-digit',
-    hour: '2-digit',
-    minute: '2-digit',
-    hourCycle: 'h23',
-    timeZoneName: 'short',
-  }).formatToParts(new Date(iso));
-  const get = (t: string) => parts.find((p) => p.type === t)?.value ?? '';
-  return `${get('year')}-${get('month')}-${get('day')} ${get('hour')}:${get('minute')} ${get('timeZoneName')}`;
+  return formatLocal(iso, timeZone ?? new Intl.DateTimeFormat().resolvedOptions().timeZone);
 }

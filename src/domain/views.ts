@@ -3,7 +3,7 @@
 // columns are named). A new view, or a new query whose rows become one, gets its mapper here, not in its
 // service: one place to look when a shape changes. Secrets (password hashes, token versions) never leave the
 // services.
-import { weekdayName } from './time.js';
+import { localDays, weekdayName } from './time.js';
 import type { Role } from './roles.js';
 
 export interface UserView {
@@ -221,6 +221,11 @@ export interface LeaveView {
   reason: string | null;
   /** The clinic's zone, in which the leave's days were read. */
   timezone: string;
+  /** The local days it covers (YYYY-MM-DD, both included): as typed, for whole-day leave. */
+  firstDay: string;
+  lastDay: string;
+  /** Whether it is made of whole local days (else it starts or ends at a time of day). */
+  wholeDays: boolean;
   createdAt: string;
 }
 
@@ -240,6 +245,7 @@ export const leaveView = (l: LeaveRow, timezone: string): LeaveView => ({
   endsAt: iso(l.ends_at),
   reason: l.reason,
   timezone,
+  ...localDays(iso(l.starts_at), iso(l.ends_at), timezone),
   createdAt: iso(l.created_at),
 });
 

@@ -22,7 +22,7 @@ import {
   type NoteInput,
   type RescheduleInput,
 } from '../domain/schemas/appointments.js';
-import { parseDateInput } from '../domain/time.js';
+import { parseDateInput, startOfToday, type ZonedNow } from '../domain/time.js';
 import { parseInput, type Untrusted } from '../domain/validation.js';
 import { appointmentView, type AppointmentRow, type AppointmentView, type Instant } from '../domain/views.js';
 import { audit } from './audit.js';
@@ -82,6 +82,33 @@ export async function getAppointment(ctx: ServiceContext, id: number): Promise<A
   return items[0];
 }
 
+/**
+ * How the appointment list reads a date: in the zone of the doctor or clinic filtered on, else in each
+ * appointment's own clinic's zone (`today` at a clinic in Asia/Kolkata is not today in America/New_York). The
+ * bound it returns is SQL on `c` (the appointment's clinic) with its parameters: one instant per zone that
+ * clinics have (a handful), and UTC's for a clinic made since.
+ */
+async function datesOfClinics(
+  { em, clock }: ServiceContext,
+  filter: { doctorId?: number; clinicId?: number },
+): Promise<(read: (at: ZonedNow) => Date) => { sql: string; params: unknown[] }> {
+  const now = clock.now();
+  const [filtered] = filter.doctorId
+    ? await query<{ timezone: string }>(em, 'select c.timezone from doctor d join clinic c on c.id = d.clinic_id where d.id = ?', [filter.doctorId])
+    : filter.clinicId
+      ? await query<{ timezone: string }>(em, 'select timezone from clinic where id = ?', [filter.clinicId])
+      : [];
+  const zones =
+    filter.doctorId || filter.clinicId ? [] : (await query<{ timezone: string }>(em, 'select distinct timezone from clinic order by 1')).map((r) => r.timezone);
+  return (read) => {
+    // Read once in the fallback zone first: a bad date is refused whether or not any clinic exists.
+    const fallback = read({ timeZone: filtered?.timezone ?? 'UTC', now });
+    if (!zones.length) return { sql: '?', params: [fallback] };
+    const cases = zones.map(() => 'when ? then ?::timestamptz').join(' ');
+    return { sql: `case c.timezone ${cases} else ?::timestamptz end`, params: [...zones.flatMap((timeZone) => [timeZone, read({ timeZone, now })]), fallback] };
+  };
+}
+
 export async function listAppointments(ctx: ServiceContext, raw: ListAppointmentsInput | Untrusted): Promise<Page<AppointmentView>> {
   const input = parseInput(listAppointmentsInput, raw);
   const { em } = ctx;
@@ -104,23 +131,22 @@ export async function listAppointments(ctx: ServiceContext, raw: ListAppointment
     where.push('a.status = ?');
     params.push(input.status);
   }
-  // Dates are read in the zone of the doctor or clinic filtered on, else UTC.
-  let tz = 'UTC';
-  if (input.from || input.to) {
-    const [z] = input.doctorId
-      ? await query<{ timezone: string }>(em, 'select c.timezone from doctor d join clinic c on c.id = d.clinic_id where d.id = ?', [input.doctorId])
-      : input.clinicId
-        ? await query<{ timezone: string }>(em, 'select timezone from clinic where id = ?', [input.clinicId])
-        : [];
-    tz = z?.timezone ?? 'UTC';
-  }
-  if (input.from) {
-    where.push('a.starts_at >= ?');
-    params.push(parseDateInput(input.from, tz, 'from').instant);
-  }
-  if (input.to) {
-    where.push('a.starts_at < ?');
-    params.push(parseDateInput(input.to, tz, 'to', { endOfDay: true }).instant);
+  // Without `from`, `includePast: false` lists what is coming: from the start of today.
+  const upcoming = input.includePast === false && input.from === undefined;
+  if (input.from !== undefined || input.to !== undefined || upcoming) {
+    const bound = await datesOfClinics(ctx, input);
+    if (input.from !== undefined || upcoming) {
+      const { from } = input;
+      const b = bound((at) => (from === undefined ? startOfToday(at) : parseDateInput(from, at, 'from').instant));
+      where.push(`a.starts_at >= ${b.sql}`);
+      params.push(...b.params);
+    }
+    if (input.to !== undefined) {
+      const { to } = input;
+      const b = bound((at) => parseDateInput(to, at, 'to', { endOfDay: true }).instant);
+      where.push(`a.starts_at < ${b.sql}`);
+      params.push(...b.params);
+    }
   }
   const result = await findAppointments(em, where.join(' and '), params, { limit: input.limit, offset: input.offset, order: 'asc' });
   return { ...result, limit: input.limit, offset: input.offset };

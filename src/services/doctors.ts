@@ -15,7 +15,7 @@ import {
   type ListDoctorsInput,
   type UpdateDoctorInput,
 } from '../domain/schemas/doctors.js';
-import { formatLocal, parseDateInput } from '../domain/time.js';
+import { formatLocalPeriod, parseDateInput } from '../domain/time.js';
 import { parseInput, type Untrusted } from '../domain/validation.js';
 import { doctorView, leaveView, type DoctorView, type LeaveRow, type LeaveView } from '../domain/views.js';
 import { z } from 'zod';
@@ -252,8 +252,9 @@ export async function addLeave(
   const doctor = await findDoctor(ctx.em, doctorId);
   await assertMayManageDoctor(ctx, doctor.id, 'managing leave');
   const tz = doctor.clinic.timezone;
-  const from = parseDateInput(input.from, tz, 'from').instant;
-  const to = parseDateInput(input.to, tz, 'to', { endOfDay: true }).instant;
+  const at = { timeZone: tz, now: ctx.clock.now() };
+  const from = parseDateInput(input.from, at, 'from').instant;
+  const to = parseDateInput(input.to, at, 'to', { endOfDay: true }).instant;
   if (to <= from) throw new ValidationError('must be after from (a whole day of to is included)', 'to');
   return refusedBy(
     () =>
@@ -266,7 +267,7 @@ export async function addLeave(
           'select * from doctor_leave where doctor_id = ? and tstzrange(starts_at, ends_at) && tstzrange(?::timestamptz, ?::timestamptz) limit 1',
           [doctor.id, from, to],
         );
-        if (clash) throw new ConflictError(`overlaps leave ${clash.id} (${formatLocal(clash.starts_at, tz)} until ${formatLocal(clash.ends_at, tz)})`, 'from');
+        if (clash) throw new ConflictError(`overlaps leave ${clash.id} (${formatLocalPeriod(clash.starts_at, clash.ends_at, tz)})`, 'from');
         const booked = await query<{ id: number }>(
           tx.em,
           `select id from appointment where doctor_id = ? and status = 'booked' and tstzrange(starts_at, ends_at) && tstzrange(?::timestamptz, ?::timestamptz) order by starts_at, id`,

@@ -9,11 +9,13 @@ import { parseInput, type Untrusted } from '../domain/validation.js';
 import { utilisationView, type UtilisationView } from '../domain/views.js';
 import type { ServiceContext } from './context.js';
 import { utilisationRows } from './sql/utilisation.js';
+import { zoneFor } from './slots/read.js';
 import { doctorIdOf } from './support.js';
 
 /**
  * Admins see every doctor; a doctor only themself. Days are each clinic's local days; the range defaults
- * to the 30 days before and after today.
+ * to the 30 days before and after today. "Today" (and `tomorrow`, `mon`, `-2w` typed as a day) is the
+ * clinic's or the doctor's filtered on, else UTC's.
  */
 export async function utilisationReport(ctx: ServiceContext, raw: UtilisationInput | Untrusted): Promise<Page<UtilisationView>> {
   const input = parseInput(utilisationInput, raw);
@@ -24,10 +26,11 @@ export async function utilisationReport(ctx: ServiceContext, raw: UtilisationInp
     if (doctorId !== undefined && doctorId !== own) throw new ForbiddenError('doctors see their own utilisation only', 'doctorId');
     doctorId = own;
   }
-  const today = localDateString(ctx.clock.now(), 'UTC');
+  const at = { timeZone: await zoneFor(ctx.em, doctorId, input.clinicId), now: ctx.clock.now() };
+  const today = localDateString(at.now, at.timeZone);
   const shift = (days: number) => new Date(Date.parse(today) + days * 86_400_000).toISOString().slice(0, 10);
-  const from = input.from ? parseCalendarDate(input.from, 'from') : shift(-30);
-  const to = input.to ? parseCalendarDate(input.to, 'to') : shift(30);
+  const from = input.from ? parseCalendarDate(input.from, 'from', at) : shift(-30);
+  const to = input.to ? parseCalendarDate(input.to, 'to', at) : shift(30);
   const { rows, total } = await utilisationRows(ctx.em, { from, to, clinicId: input.clinicId ?? null, doctorId: doctorId ?? null }, input.limit, input.offset);
   const items = rows.map(utilisationView);
   return { items, total, limit: input.limit, offset: input.offset };

@@ -7,7 +7,7 @@ import { getHours, setHours } from '../../src/services/hours.js';
 import { createSlot, deleteSlot, freeSlots, generateSlots, listSlots } from '../../src/services/slots.js';
 import { createTestDatabase, type TestDatabase } from '../support/db.js';
 import { makeClinic, makeDoctor, makePatient, seedBooking, slotCountsAreConsistent } from '../support/fixtures.js';
-import { day, FROZEN_AT } from '../support/clock.js';
+import { day, FROZEN_AT, shown } from '../support/clock.js';
 
 let db: TestDatabase;
 beforeAll(async () => {
@@ -165,7 +165,7 @@ describe('one slot', () => {
     expect(first).toMatchObject({ startsAt: `${day(154)}T03:30:00.000Z`, endsAt: `${day(154)}T03:50:00.000Z`, capacity: 2, remaining: 2 });
     const clash = await createSlot(db.ctx(SYSTEM), { doctorId: doctor.id, start: `${day(154)} 09:10` }).catch((e) => e);
     expect(clash).toBeInstanceOf(ConflictError);
-    expect(clash.message).toBe(`${day(154)} 09:10 GMT+5:30 overlaps slot ${first.id}`);
+    expect(clash.message).toBe(`${shown(154)} 09:10 IST overlaps slot ${first.id}`);
     await expect(createSlot(db.ctx(SYSTEM), { doctorId: doctor.id, start: '2020-01-01 09:00' })).rejects.toMatchObject({
       field: 'start',
       message: expect.stringContaining('in the past'),

@@ -21,6 +21,11 @@ export function day(n: number): string {
   return new Date(Date.parse(FROZEN_AT) + n * DAY_MS).toISOString().slice(0, 10);
 }
 
+/** `day(n)` as people read it, with its weekday (`day(0)` is a Monday): `shown(1)` is `Tue 2026-03-03`. */
+export function shown(n: number): string {
+  return `${['Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat', 'Sun'][((n % 7) + 7) % 7]} ${day(n)}`;
+}
+
 /** An instant `n` days after the frozen today at `time` UTC (HH:MM), as ISO 8601. */
 export function utc(n: number, time = '00:00'): string {
   return `${day(n)}T${time}:00.000Z`;

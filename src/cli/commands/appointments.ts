@@ -1,6 +1,6 @@
 import type { Command, OptionValues } from '@commander-js/extra-typings';
 import { ValidationError } from '../../domain/errors.js';
-import { formatLocal } from '../../domain/time.js';
+import { DAY_FORMS, formatLocal, formatLocalSpan, parseCalendarDate } from '../../domain/time.js';
 import type { AppointmentView } from '../../domain/views.js';
 import type { ListAppointmentsInput } from '../../domain/schemas/appointments.js';
 import type { ExportFilters } from '../../services/calendar.js';
@@ -14,7 +14,7 @@ const flags = { slotId: '--slot', patientId: '--patient', doctorId: '--doctor', 
 
 const fields: Column<AppointmentView>[] = [
   { header: 'ID', value: (a) => a.id },
-  { header: 'When', value: (a) => `${formatLocal(a.startsAt, a.timezone)} – ${formatLocal(a.endsAt, a.timezone).slice(11)}` },
+  { header: 'When', value: (a) => formatLocalSpan(a.startsAt, a.endsAt, a.timezone) },
   { header: 'Patient', value: (a) => `${a.patientName} (#${a.patientId})` },
   { header: 'Doctor', value: (a) => `${a.doctorName} (#${a.doctorId})` },
   { header: 'Clinic', value: (a) => a.clinicName },
@@ -32,7 +32,7 @@ const filterOptions = <A extends unknown[], O extends OptionValues, G extends Op
     .option('--doctor <id>', 'only this doctor', idArgument('--doctor'))
     .option('--clinic <id>', 'only this clinic', idArgument('--clinic'))
     .option('--status <status>', 'booked, cancelled, completed or no_show')
-    .option('--from <date>', 'from this day or time')
+    .option('--from <date>', 'from this day (today, tomorrow, mon, +3d, -1w, YYYY-MM-DD) or time ("mon 09:00")')
     .option('--to <date>', 'up to this day (included) or time');
 
 interface FilterFlags {
@@ -47,6 +47,16 @@ interface FilterFlags {
 /** The filters of list and export (the status is flag text: the service judges it). */
 const filters = (opts: FilterFlags) =>
   given({ patientId: opts.patient, doctorId: opts.doctor, clinicId: opts.clinic, status: opts.status, from: opts.from, to: opts.to });
+
+/** A prompt's check of a typed day: true, or what the day may be. Any zone tells a word from nonsense. */
+const dayWord = (services: ServiceContext) => (text: string) => {
+  try {
+    parseCalendarDate(text, 'date', { timeZone: 'UTC', now: services.clock.now() });
+    return true;
+  } catch {
+    return `a day: ${DAY_FORMS}`;
+  }
+};
 
 /** On a terminal with no --slot: specialty → city → date → free slot → reason → confirm. */
 async function chooseInteractively(services: ServiceContext, patient: number | undefined): Promise<{ slotId: number; reason?: string; patientId?: number }> {
@@ -64,8 +74,8 @@ async function chooseInteractively(services: ServiceContext, patient: number | u
   const specialty = await select({ message: 'Specialty', choices: specialties.map((s) => ({ value: s, name: visible(s, 'space') })) }, out);
   const { cities } = await bookingChoices(services, specialty);
   const city = await select({ message: 'City', choices: cities.map((c) => ({ value: c, name: visible(c, 'space') })) }, out);
-  const tomorrow = new Date(services.clock.now().getTime() + 86_400_000).toISOString().slice(0, 10);
-  const day = await input({ message: 'Date (YYYY-MM-DD)', default: tomorrow, validate: (v) => /^\d{4}-\d{2}-\d{2}$/.test(v) || 'YYYY-MM-DD' }, out);
+  // The day is read by the search in the city's clinics' zone: `tomorrow` is the clinic's tomorrow.
+  const day = await input({ message: 'Date (tomorrow, mon, +3d, YYYY-MM-DD …)', default: 'tomorrow', validate: dayWord(services) }, out);
   const page = await freeSlots(services, { specialty, city, from: day, to: day, limit: 50 });
   if (!page.items.length) throw new ValidationError(`no free ${specialty} slots in ${city} on ${day}; try another day`, '--slot');
   const slotId = await select(
@@ -170,14 +180,22 @@ export function registerAppointments(program: Command): void {
       }, flags),
     );
 
-  filterOptions(appointments.command('list').description('appointments you may see (patients: theirs; doctors: theirs; admins: all), soonest first'))
+  filterOptions(
+    appointments
+      .command('list')
+      .description('appointments you may see (patients: theirs; doctors: theirs; admins: all), soonest first; from today on unless --from or --include-past'),
+  )
+    .option('--include-past', 'earlier appointments too (without --from: every one)')
     .option('--limit <n>', 'at most this many (1–1000)', wholeNumber(1, 1000), 50)
     .option('--offset <n>', 'skip this many', wholeNumber(0), 0)
     .action(
       act(async (ctx, opts) => {
         const { listAppointments } = await import('../../services/appointments.js');
         const page = await withServices((services) =>
-          listAppointments(services, toParse<ListAppointmentsInput>({ ...filters(opts), limit: opts.limit, offset: opts.offset })),
+          listAppointments(
+            services,
+            toParse<ListAppointmentsInput>({ ...filters(opts), includePast: Boolean(opts.includePast), limit: opts.limit, offset: opts.offset }),
+          ),
         );
         printList(ctx, page, columns, 'appointments');
       }, flags),

@@ -1,6 +1,6 @@
 import type { Command, OptionValues } from '@commander-js/extra-typings';
 import { ValidationError } from '../../domain/errors.js';
-import { formatLocal } from '../../domain/time.js';
+import { formatLocalPeriod } from '../../domain/time.js';
 import type { DoctorView, HoursWindowView, LeaveView } from '../../domain/views.js';
 import { act, given } from '../command.js';
 import { idArgument, readSecret, required, wholeNumber } from '../input.js';
@@ -32,8 +32,7 @@ const doctorColumns = doctorFields.filter((f) => ['ID', 'Name', 'Specialty', 'Cl
 
 const leaveColumns: Column<LeaveView>[] = [
   { header: 'ID', value: (l) => l.id },
-  { header: 'From', value: (l) => formatLocal(l.startsAt, l.timezone) },
-  { header: 'Until', value: (l) => formatLocal(l.endsAt, l.timezone) },
+  { header: 'When', value: (l) => formatLocalPeriod(l.startsAt, l.endsAt, l.timezone) },
   { header: 'Reason', value: (l) => l.reason },
 ];
 
@@ -223,16 +222,16 @@ export function registerDoctors(program: Command): void {
 
   leave
     .command('add')
-    .description('add leave; dates are whole days of the clinic’s zone (--to included), or "YYYY-MM-DD HH:MM" for part of a day')
+    .description('add leave; dates are whole days of the clinic’s zone (--to included), or a day and HH:MM for part of a day')
     .argument('<doctor>', 'doctor id', idArgument('DOCTOR'))
-    .option('--from <date>', 'first day (YYYY-MM-DD) or start time ("YYYY-MM-DD HH:MM", ISO 8601)')
-    .option('--to <date>', 'last day, included (YYYY-MM-DD), or end time')
+    .option('--from <date>', 'first day (today, tomorrow, mon, +3d, YYYY-MM-DD) or start time ("mon 09:00", ISO 8601)')
+    .option('--to <date>', 'last day, included (e.g. fri, +1w), or end time')
     .option('--reason <text>', 'why (shown to staff)')
     .option('--cancel-bookings', 'cancel booked appointments inside the leave (reason "doctor on leave")')
     .action(
       act(async (ctx, opts, doctorId: number) => {
-        const from = await required(opts.from, '--from', 'From (YYYY-MM-DD)');
-        const to = await required(opts.to, '--to', 'To (YYYY-MM-DD, included)');
+        const from = await required(opts.from, '--from', 'From (e.g. mon, YYYY-MM-DD, or with HH:MM)');
+        const to = await required(opts.to, '--to', 'To, included (e.g. fri, +1w, YYYY-MM-DD)');
         const { addLeave } = await import('../../services/doctors.js');
         const added = await withServices((services) =>
           addLeave(services, doctorId, { from, to, cancelBookings: Boolean(opts.cancelBookings), ...given({ reason: opts.reason }) }),
@@ -240,7 +239,7 @@ export function registerDoctors(program: Command): void {
         const cancelled = added.cancelledAppointmentIds.length;
         printDone(
           ctx,
-          `Leave ${added.id} added for doctor ${doctorId}: ${formatLocal(added.startsAt, added.timezone)} until ${formatLocal(added.endsAt, added.timezone)}${cancelled ? `; cancelled ${cancelled} appointment(s)` : ''}`,
+          `Leave ${added.id} added for doctor ${doctorId}: ${formatLocalPeriod(added.startsAt, added.endsAt, added.timezone)}${cancelled ? `; cancelled ${cancelled} appointment(s)` : ''}`,
           added,
         );
       }),

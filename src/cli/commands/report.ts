@@ -1,4 +1,5 @@
 import type { Command } from '@commander-js/extra-typings';
+import { formatDay } from '../../domain/time.js';
 import type { UtilisationView } from '../../domain/views.js';
 import { act, given } from '../command.js';
 import { idArgument, wholeNumber } from '../input.js';
@@ -8,7 +9,7 @@ import { withServices } from '../session.js';
 const percent = (x: number | null) => (x === null ? '' : `${(x * 100).toFixed(1)}%`);
 
 const columns: Column<UtilisationView>[] = [
-  { header: 'Date', value: (r) => r.date },
+  { header: 'Date', value: (r) => formatDay(r.date) },
   { header: 'Doctor', value: (r) => `${r.doctorName} (#${r.doctorId})` },
   { header: 'Clinic', value: (r) => r.clinicName },
   { header: 'Slots', value: (r) => r.slots },
@@ -25,7 +26,7 @@ export function registerReport(program: Command): void {
     .description('booked against capacity, and no-show rate, per doctor and clinic day (admins; doctors see their own)')
     .option('--clinic <id>', 'only this clinic', idArgument('--clinic'))
     .option('--doctor <id>', 'only this doctor', idArgument('--doctor'))
-    .option('--from <date>', 'first day, YYYY-MM-DD (default 30 days ago)')
+    .option('--from <date>', 'first day: YYYY-MM-DD, today, mon, -2w … (default 30 days ago)')
     .option('--to <date>', 'last day, included (default 30 days ahead)')
     .option('--limit <n>', 'at most this many rows (1–1000)', wholeNumber(1, 1000), 100)
     .option('--offset <n>', 'skip this many', wholeNumber(0), 0)

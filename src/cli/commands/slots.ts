@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import type { Command } from '@commander-js/extra-typings';
 import { ValidationError } from '../../domain/errors.js';
 import { defined } from '../../domain/invariant.js';
-import { formatLocal } from '../../domain/time.js';
+import { formatLocal, formatLocalEnd } from '../../domain/time.js';
 import type { BulkResult, SlotView } from '../../domain/views.js';
 import type { ImportOptions } from '../../services/slots.js';
 import { act, given } from '../command.js';
@@ -16,7 +16,7 @@ const slotFlags = { doctorId: '--doctor', doctorIds: '--doctor', clinicId: '--cl
 const slotFields: Column<SlotView>[] = [
   { header: 'ID', value: (s) => s.id },
   { header: 'Starts', value: (s) => formatLocal(s.startsAt, s.timezone) },
-  { header: 'Ends', value: (s) => formatLocal(s.endsAt, s.timezone).slice(11) },
+  { header: 'Ends', value: (s) => formatLocalEnd(s.startsAt, s.endsAt, s.timezone) },
   { header: 'Doctor', value: (s) => `${s.doctorName} (#${s.doctorId})` },
   { header: 'Specialty', value: (s) => s.specialty },
   { header: 'Clinic', value: (s) => `${s.clinicName}, ${s.city}` },
@@ -107,14 +107,14 @@ export function registerSlots(program: Command): void {
     .command('create')
     .description('create one slot (admins, or the doctor themself); times are the clinic’s')
     .option('--doctor <id>', 'doctor id', idArgument('--doctor'))
-    .option('--start <time>', '"YYYY-MM-DD HH:MM" (clinic time) or ISO 8601 with an offset')
+    .option('--start <time>', 'a day and HH:MM in clinic time ("2026-12-01 09:00", "tomorrow 09:00", "mon 14:30") or ISO 8601 with an offset')
     .option('--length <duration>', 'e.g. 20m, 1h (5m to 8h; default 20m)')
     .option('--end <time>', 'end time instead of --length')
     .option('--capacity <n>', 'patients per slot (1–100)', wholeNumber(), 1)
     .action(
       act(async (ctx, opts) => {
         const doctorId = Number(await required(opts.doctor === undefined ? undefined : String(opts.doctor), '--doctor', 'Doctor id'));
-        const start = await required(opts.start, '--start', 'Start (YYYY-MM-DD HH:MM)');
+        const start = await required(opts.start, '--start', 'Start (e.g. tomorrow 09:00, YYYY-MM-DD HH:MM)');
         const { createSlot } = await import('../../services/slots.js');
         const slot = await withServices((services) =>
           createSlot(services, { doctorId, start, capacity: opts.capacity, ...given({ length: opts.length, end: opts.end }) }),
@@ -128,8 +128,8 @@ export function registerSlots(program: Command): void {
     .description('generate slots over dates from a schedule, or from each doctor’s stored hours; idempotent, all or nothing')
     .option('--doctor <ids>', 'doctor id(s), comma-separated', idList)
     .option('--clinic <id>', 'every active doctor of this clinic (admins)', idArgument('--clinic'))
-    .option('--from <date>', 'first day, YYYY-MM-DD (clinic time)')
-    .option('--to <date>', 'last day, included')
+    .option('--from <date>', 'first day, in clinic time: today, tomorrow, mon, +3d, YYYY-MM-DD …')
+    .option('--to <date>', 'last day, included (e.g. +4w)')
     .option('--days <days>', 'e.g. mon-fri, mon,wed,fri, all')
     .option('--start <HH:MM>', 'first slot of the day')
     .option('--end <HH:MM>', 'end of the day (no slot runs past it)')
@@ -139,8 +139,8 @@ export function registerSlots(program: Command): void {
     .option('--dry-run', 'count what would be created and skipped; write nothing')
     .action(
       act(async (ctx, opts) => {
-        const from = await required(opts.from, '--from', 'From (YYYY-MM-DD)');
-        const to = await required(opts.to, '--to', 'To (YYYY-MM-DD, included)');
+        const from = await required(opts.from, '--from', 'From (e.g. tomorrow, mon, YYYY-MM-DD)');
+        const to = await required(opts.to, '--to', 'To, included (e.g. +2w, YYYY-MM-DD)');
         const { generateSlots } = await import('../../services/slots.js');
         const bar = await progressBar(ctx, 'Writing slots');
         try {
@@ -204,7 +204,7 @@ export function registerSlots(program: Command): void {
     .description('slots with their bookings, soonest first (dates in the doctor’s or clinic’s zone)')
     .option('--doctor <id>', 'only this doctor', idArgument('--doctor'))
     .option('--clinic <id>', 'only this clinic', idArgument('--clinic'))
-    .option('--from <date>', 'from this day or time')
+    .option('--from <date>', 'from this day (today, tomorrow, mon, +3d, YYYY-MM-DD) or time ("mon 09:00")')
     .option('--to <date>', 'up to this day (included) or time')
     .option('--include-inactive', 'include deleted slots')
     .option('--limit <n>', 'at most this many (1–1000)', wholeNumber(1, 1000), 50)
@@ -231,7 +231,7 @@ export function registerSlots(program: Command): void {
     .option('--city <city>', 'clinics in this city')
     .option('--clinic <id>', 'this clinic', idArgument('--clinic'))
     .option('--doctor <id>', 'this doctor', idArgument('--doctor'))
-    .option('--from <date>', 'from this day or time (default now)')
+    .option('--from <date>', 'from this day (today, tomorrow, mon, +3d, YYYY-MM-DD) or time (default now)')
     .option('--to <date>', 'up to this day (included) or time (default 14 days ahead)')
     .option('--limit <n>', 'at most this many (1–1000)', wholeNumber(1, 1000), 20)
     .option('--offset <n>', 'skip this many', wholeNumber(0), 0)

@@ -27,6 +27,11 @@ export const listAppointmentsInput = z.strictObject({
   status: z.enum(APPOINTMENT_STATUSES).optional(),
   from: typedValue.optional(),
   to: typedValue.optional(),
+  /**
+   * `false`: only what is coming, from the start of today (each clinic's), unless `from` is given; as the CLI
+   * lists. Left out (or `true`): every appointment, as the API always listed them.
+   */
+  includePast: z.boolean().optional(),
   ...pagination,
 });
 export type ListAppointmentsInput = z.input<typeof listAppointmentsInput>;

@@ -2,7 +2,7 @@
 import { slotMinutes } from '../../domain/durations.js';
 import { ConflictError, NotFoundError, ValidationError } from '../../domain/errors.js';
 import { createSlotInput, type CreateSlotInput } from '../../domain/schemas/slots.js';
-import { formatLocal, parseDateInput } from '../../domain/time.js';
+import { formatLocal, parseDateInput, type ZonedNow } from '../../domain/time.js';
 import { parseInput, type Untrusted } from '../../domain/validation.js';
 import type { SlotView } from '../../domain/views.js';
 import { audit } from '../audit.js';
@@ -14,15 +14,15 @@ import { classify, describeClash, doctorsById, holdDoctorsAsRead, type Candidate
 import { getSlot } from './read.js';
 
 /**
- * A slot's start and end from a start and a length or an end, read in the doctor's zone; `fields` names them
- * in messages (flags, or an import's columns).
+ * A slot's start and end from a start and a length or an end, read in the doctor's zone at the context's now
+ * (`tomorrow 09:00`); `fields` names them in messages (flags, or an import's columns).
  */
-export function slotSpan(input: { start: string; length?: string; end?: string }, tz: string, fields: { start: string; length: string; end: string }) {
-  const startsAt = parseDateInput(input.start, tz, fields.start).instant;
+export function slotSpan(input: { start: string; length?: string; end?: string }, at: ZonedNow, fields: { start: string; length: string; end: string }) {
+  const startsAt = parseDateInput(input.start, at, fields.start).instant;
   if (input.length && input.end) throw new ValidationError('give --length or --end, not both', fields.end);
   let endsAt: Date;
   if (input.end) {
-    endsAt = parseDateInput(input.end, tz, fields.end).instant;
+    endsAt = parseDateInput(input.end, at, fields.end).instant;
     const minutes = (endsAt.getTime() - startsAt.getTime()) / 60_000;
     if (minutes < 5 || minutes > 480 || !Number.isInteger(minutes))
       throw new ValidationError('must make a slot of 5 minutes to 8 hours, in whole minutes', fields.end);
@@ -39,7 +39,7 @@ export async function createSlot(ctx: ServiceContext, raw: CreateSlotInput | Unt
   if (!doctor) throw new NotFoundError('doctor', input.doctorId, 'doctorId');
   await assertMayManageDoctor(ctx, doctor.id, 'creating slots');
   if (!doctor.is_active) throw new ConflictError(`doctor ${doctor.id} (or their clinic) is deactivated`, 'doctorId');
-  const { startsAt, endsAt } = slotSpan(input, doctor.timezone, { start: 'start', length: 'length', end: 'end' });
+  const { startsAt, endsAt } = slotSpan(input, { timeZone: doctor.timezone, now: ctx.clock.now() }, { start: 'start', length: 'length', end: 'end' });
   return transaction(ctx, async (tx) => {
     await holdDoctorsAsRead(tx.em, [doctor], 'doctorId');
     const candidate: Candidate = {

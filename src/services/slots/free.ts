@@ -18,11 +18,13 @@ const DEFAULT_DAYS = 14;
 export async function freeSlots(ctx: ServiceContext, raw: FreeSlotsInput | Untrusted): Promise<Page<SlotView>> {
   const input = parseInput(freeSlotsInput, raw);
   const { em } = ctx;
-  const tz = await zoneFor(em, input.doctorId, input.clinicId);
+  // A city's zone costs a query: only asked for when there are dates to read in it.
+  const dated = input.from !== undefined || input.to !== undefined;
   const now = ctx.clock.now();
-  const from = input.from ? parseDateInput(input.from, tz, 'from').instant : now;
+  const at = { timeZone: await zoneFor(em, input.doctorId, input.clinicId, dated ? input.city : undefined), now };
+  const from = input.from ? parseDateInput(input.from, at, 'from').instant : now;
   const to = input.to
-    ? parseDateInput(input.to, tz, 'to', { endOfDay: true }).instant
+    ? parseDateInput(input.to, at, 'to', { endOfDay: true }).instant
     : new Date(Math.max(from.getTime(), now.getTime()) + DEFAULT_DAYS * 86_400_000);
   const filter = { ...input, from: new Date(Math.max(from.getTime(), now.getTime())), to };
   const rows = await findFreeSlots(em, filter, input.limit, input.offset);

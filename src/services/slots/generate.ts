@@ -3,7 +3,7 @@ import { slotMinutes } from '../../domain/durations.js';
 import { NotFoundError, ValidationError, type FieldIssue } from '../../domain/errors.js';
 import { isAdmin, requireRole } from '../../domain/roles.js';
 import { capacity as capacitySchema, generateSlotsInput, type GenerateSlotsInput } from '../../domain/schemas/slots.js';
-import { calendarDays, clockText, localParts, parseCalendarDate, parseClock, parseWeekdays, zonedTime } from '../../domain/time.js';
+import { calendarDays, clockText, isRelativeDate, localParts, parseCalendarDate, parseClock, parseWeekdays, zonedTime } from '../../domain/time.js';
 import { parseInput, type Untrusted } from '../../domain/validation.js';
 import type { BulkResult } from '../../domain/views.js';
 import { audit } from '../audit.js';
@@ -92,6 +92,21 @@ function* slotsOfDay(
 }
 
 /**
+ * The days a range counting from today names in the zones of the doctors' clinics. Zones whose today is
+ * another day (Asia/Kolkata and America/New_York, most of the day) give no one answer: refused.
+ */
+function todayOfDoctors(doctors: DoctorRow[], range: (timeZone: string) => { from: string; to: string }, field: string): { from: string; to: string } {
+  const zones = [...new Set(doctors.map((d) => d.timezone))];
+  const ranges = new Map(zones.map((zone) => [zone, range(zone)]));
+  const [first, ...others] = [...ranges.values()];
+  if (!first) return range('UTC');
+  if (others.some((r) => r.from !== first.from || r.to !== first.to)) {
+    throw new ValidationError(`counts from today, which is not the same day in the doctors' zones (${zones.join(', ')}): give the days as YYYY-MM-DD`, field);
+  }
+  return first;
+}
+
+/**
  * Generates slots for doctors over a range of dates (each doctor's clinic-local days), from an explicit
  * schedule or each doctor's stored hours. Idempotent: existing identical slots are skipped and counted.
  * Everything is validated before anything is written, and the run commits as one transaction.
@@ -101,10 +116,17 @@ export async function generateSlots(ctx: ServiceContext, raw: GenerateSlotsInput
   const { em, actor } = ctx;
   if (!input.doctorIds?.length && !input.clinicId) throw new ValidationError('give doctors or a clinic', 'doctorIds');
   if (input.doctorIds?.length && input.clinicId) throw new ValidationError('give doctors or a clinic, not both', 'clinicId');
-  const from = parseCalendarDate(input.from, 'from');
-  const to = parseCalendarDate(input.to, 'to');
-  if (to < from) throw new ValidationError(`must not be before --from (${from})`, 'to');
-  if (Date.parse(to) - Date.parse(from) > 366 * 86_400_000) throw new ValidationError('a run covers at most one year', 'to');
+  const range = (timeZone: string) => {
+    const at = { timeZone, now: ctx.clock.now() };
+    const from = parseCalendarDate(input.from, 'from', at);
+    const to = parseCalendarDate(input.to, 'to', at);
+    if (to < from) throw new ValidationError(`must not be before --from (${from})`, 'to');
+    if (Date.parse(to) - Date.parse(from) > 366 * 86_400_000) throw new ValidationError('a run covers at most one year', 'to');
+    return { from, to };
+  };
+  // Checked before anything is read; a day counted from today (`tomorrow`, `mon`) is read again below, in the
+  // zone of the doctors' clinics.
+  let { from, to } = range('UTC');
   const { days, start, end, length } = input;
   // All four make an explicit schedule; none, each doctor's stored hours; some is a mistake.
   const missing = (['days', 'start', 'end', 'length'] as const).filter((k) => input[k] === undefined);
@@ -133,6 +155,7 @@ export async function generateSlots(ctx: ServiceContext, raw: GenerateSlotsInput
   }
   if (issues.length) throw new ValidationError(issues);
   if (!isAdmin(actor)) for (const id of doctorIds) await assertMayManageDoctor(ctx, id, 'generating slots');
+  if (isRelativeDate(input.from) || isRelativeDate(input.to)) ({ from, to } = todayOfDoctors(doctors, range, isRelativeDate(input.from) ? 'from' : 'to'));
 
   let schedule: Schedule;
   const explicit = days !== undefined && start !== undefined && end !== undefined && length !== undefined;

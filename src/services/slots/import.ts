@@ -103,7 +103,8 @@ export async function importSlots(ctx: ServiceContext, raw: ImportInput | Untrus
     }
     if (!doctor?.is_active) continue;
     try {
-      const { startsAt, endsAt } = slotSpan({ start: r.start, length: r.length || undefined, end: r.end || undefined }, doctor.timezone, {
+      const at = { timeZone: doctor.timezone, now: ctx.clock.now() };
+      const { startsAt, endsAt } = slotSpan({ start: r.start, length: r.length || undefined, end: r.end || undefined }, at, {
         start: 'start',
         length: 'length',
         end: 'end',

@@ -19,8 +19,11 @@ export async function getSlot({ em }: ServiceContext, id: number): Promise<SlotV
   return slotView(row);
 }
 
-/** The zone that date flags are read in: the doctor's or the clinic's, or UTC when neither is given. */
-export async function zoneFor(em: EntityManager, doctorId?: number, clinicId?: number): Promise<string> {
+/**
+ * The zone that date flags are read in: the doctor's or the clinic's; else, given a city, the zone its active
+ * clinics share (a city whose clinics lie in several zones has none); else UTC.
+ */
+export async function zoneFor(em: EntityManager, doctorId?: number, clinicId?: number, city?: string): Promise<string> {
   if (doctorId) {
     const [r] = await query<{ timezone: string }>(em, 'select c.timezone from doctor d join clinic c on c.id = d.clinic_id where d.id = ?', [doctorId]);
     if (!r) throw new NotFoundError('doctor', doctorId, 'doctorId');
@@ -31,13 +34,17 @@ export async function zoneFor(em: EntityManager, doctorId?: number, clinicId?: n
     if (!r) throw new NotFoundError('clinic', clinicId, 'clinicId');
     return r.timezone;
   }
+  if (city) {
+    const zones = await query<{ timezone: string }>(em, 'select distinct timezone from clinic where is_active and lower(city) = lower(?) limit 2', [city]);
+    if (zones.length === 1 && zones[0]) return zones[0].timezone;
+  }
   return 'UTC';
 }
 
 /** All slots in a range (staff view): soonest first, with booked counts. Any signed-in user may look. */
-export async function listSlots({ em }: ServiceContext, raw: ListSlotsInput | Untrusted): Promise<Page<SlotView>> {
+export async function listSlots({ em, clock }: ServiceContext, raw: ListSlotsInput | Untrusted): Promise<Page<SlotView>> {
   const input = parseInput(listSlotsInput, raw);
-  const tz = await zoneFor(em, input.doctorId, input.clinicId);
+  const at = { timeZone: await zoneFor(em, input.doctorId, input.clinicId), now: clock.now() };
   const where: string[] = [];
   const params: unknown[] = [];
   if (!input.includeInactive) where.push('s.is_active');
@@ -51,11 +58,11 @@ export async function listSlots({ em }: ServiceContext, raw: ListSlotsInput | Un
   }
   if (input.from) {
     where.push('s.starts_at >= ?');
-    params.push(parseDateInput(input.from, tz, 'from').instant);
+    params.push(parseDateInput(input.from, at, 'from').instant);
   }
   if (input.to) {
     where.push('s.starts_at < ?');
-    params.push(parseDateInput(input.to, tz, 'to', { endOfDay: true }).instant);
+    params.push(parseDateInput(input.to, at, 'to', { endOfDay: true }).instant);
   }
   const { rows, total } = await pageOfRows<SlotRow>(
     em,

@@ -4,7 +4,7 @@ import { cliFor, refused, runCli } from '../../support/cli.js';
 import { createTestDatabase, type TestDatabase } from '../../support/db.js';
 import { makeClinic, makeDoctor, makePatient, seedSlot, slotCountsAreConsistent, tokenFor } from '../../support/fixtures.js';
 import { SYSTEM } from '../../../src/domain/roles.js';
-import { day, FROZEN_AT, fromNow } from '../../support/clock.js';
+import { day, FROZEN_AT, fromNow, shown } from '../../support/clock.js';
 
 let db: TestDatabase;
 let admin: ReturnType<typeof cliFor>;
@@ -53,7 +53,7 @@ describe('ascend appointments book', () => {
     const id = booked.json().id;
     expect(booked.json()).toMatchObject({ reason: 'chest pain', timezone: 'Europe/Berlin', startsAt: `${day(36)}T07:00:00.000Z` });
     const human = await as(token, ['appointments', 'show', String(id)]);
-    expect(human.stdout).toContain(`${day(36)} 09:00 GMT+2`);
+    expect(human.stdout).toContain(`${shown(36)} 09:00–09:30 CEST`);
 
     expect((await as(doctorToken, ['appointments', 'book', '--slot', String(first), '--patient', String(patient.id)])).code).toBe(6);
     expect((await as(token, ['appointments', 'book', '--slot', String(first)])).code).toBe(4);

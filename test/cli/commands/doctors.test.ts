@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cliFor, loginAs as login, ok, refused, type Cli } from '../../support/cli.js';
 import { createTestDatabase, type TestDatabase } from '../../support/db.js';
-import { day } from '../../support/clock.js';
+import { day, shown } from '../../support/clock.js';
 
 type Role = 'admin' | 'doctor' | 'patient';
 
@@ -417,6 +417,10 @@ describe('ascend doctors leave', () => {
       endsAt: `${day(360)}T18:30:00.000Z`,
       reason: 'Holidays',
       timezone: 'Asia/Kolkata',
+      // The local days as given, --to included.
+      firstDay: day(358),
+      lastDay: day(360),
+      wholeDays: true,
       createdAt: expect.stringMatching(/Z$/),
       cancelledAppointmentIds: [],
     });
@@ -433,7 +437,7 @@ describe('ascend doctors leave', () => {
     // Plain output shows clinic-local times.
     const plain = await admin.run(['doctors', 'leave', 'add', String(doc.id), '--from', day(64), '--to', day(64)]);
     expect(plain.code, plain.stderr).toBe(0);
-    expect(plain.stdout).toMatch(new RegExp(`^✓ Leave \\d+ added for doctor ${doc.id}: ${day(64)} 00:00 GMT\\+5:30 until ${day(65)} 00:00 GMT\\+5:30\\n$`));
+    expect(plain.stdout).toMatch(new RegExp(`^✓ Leave \\d+ added for doctor ${doc.id}: Tue 5 May 2026, all day\\n$`)); // day(64)
   });
 
   it('a whole day in Berlin on the day clocks go forward is 23 hours long', async () => {
@@ -446,7 +450,7 @@ describe('ascend doctors leave', () => {
     const doc = await createDoctor();
     const first = await addLeave(doc.id, day(152), day(153));
     const before = await count('doctor_leave where doctor_id = $1', [doc.id]);
-    const overlap = `--from: overlaps leave ${first.id} (${day(152)} 00:00 GMT+5:30 until ${day(154)} 00:00 GMT+5:30)`;
+    const overlap = `--from: overlaps leave ${first.id} (1–2 Aug 2026, inclusive)`; // day(152) to day(153)
     refused(await admin.run(['doctors', 'leave', 'add', String(doc.id), '--from', day(153), '--to', day(156)]), 4, overlap);
     refused(await admin.run(['doctors', 'leave', 'add', String(doc.id), '--from', `${day(151)} 23:00`, '--to', `${day(152)} 00:01`]), 4, overlap);
     refused(
@@ -465,9 +469,9 @@ describe('ascend doctors leave', () => {
       '--from: 2026-02-30 is not a calendar date',
     );
     refused(
-      await admin.run(['doctors', 'leave', 'add', String(doc.id), '--from', 'tomorrow', '--to', day(162)]),
+      await admin.run(['doctors', 'leave', 'add', String(doc.id), '--from', 'soon', '--to', day(162)]),
       2,
-      '--from: must be YYYY-MM-DD, "YYYY-MM-DD HH:MM" (clinic time) or ISO 8601 with an offset (got "tomorrow")',
+      '--from: must be a day (YYYY-MM-DD, today, tomorrow, yesterday, a weekday (mon: the next Monday), +3d, +2w or -1d) with an optional HH:MM in clinic time, or ISO 8601 with an offset (got "soon")',
     );
     refused(await admin.run(['doctors', 'leave', 'add', String(doc.id), '--from', day(161)]), 2, '--to: is required');
     refused(await admin.run(['doctors', 'leave', 'add', '999999', '--from', day(161), '--to', day(161)]), 3, 'doctor 999999 not found');
@@ -508,11 +512,11 @@ describe('ascend doctors leave', () => {
     expect(all.total).toBe(3);
     expect(all.items.map((l: any) => l.id)).toEqual([past.id, mayLeave.id, june.id]);
     expect(page).toEqual({ items: [expect.objectContaining({ id: june.id })], total: 2, limit: 1, offset: 1 });
-    // Plain lines show clinic-local times; a whole-day leave runs until midnight after its last day.
+    // Plain lines show leave as it was given: part of a day in clinic-local time, whole days as the days typed.
     expect(plain.stdout.split('\n')).toEqual([
-      'ID\tFrom\tUntil\tReason',
-      `${mayLeave.id}\t${day(121)} 09:00 GMT+5:30\t${day(121)} 12:00 GMT+5:30\tConference`,
-      `${june.id}\t${day(152)} 00:00 GMT+5:30\t${day(154)} 00:00 GMT+5:30\t`,
+      'ID\tWhen\tReason',
+      `${mayLeave.id}\t${shown(121)} 09:00–12:00 IST\tConference`,
+      `${june.id}\t1–2 Aug 2026, inclusive\t`, // day(152) to day(153)
       '',
     ]);
 

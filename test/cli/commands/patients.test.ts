@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cliFor, loginAs as login, ok, refused, type Cli } from '../../support/cli.js';
 import { createTestDatabase, type TestDatabase } from '../../support/db.js';
-import { day } from '../../support/clock.js';
+import { day, shown } from '../../support/clock.js';
 
 type Role = 'admin' | 'doctor' | 'patient';
 
@@ -443,7 +443,7 @@ describe('ascend patients list / show / history', () => {
     const plain = await admin.run(['patients', 'history', String(theirs.id), '--limit', '1']);
     expect(plain.stdout.split('\n')).toEqual([
       'ID\tWhen\tDoctor\tClinic\tStatus\tReason',
-      `${elsewhere}\t${day(42)} 10:00 GMT+5:30\tDr Dee\tLotus Clinic\tbooked\tSecond opinion`,
+      `${elsewhere}\t${shown(42)} 10:00 IST\tDr Dee\tLotus Clinic\tbooked\tSecond opinion`,
       '',
     ]);
 

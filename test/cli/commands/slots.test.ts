@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cliFor } from '../../support/cli.js';
 import { createTestDatabase, type TestDatabase } from '../../support/db.js';
-import { day } from '../../support/clock.js';
+import { day, shown } from '../../support/clock.js';
 
 let db: TestDatabase;
 let admin: ReturnType<typeof cliFor>;
@@ -133,7 +133,7 @@ describe('ascend slots', () => {
     expect(created.json()).toMatchObject({ startsAt: `${day(105)}T07:00:00.000Z`, endsAt: `${day(105)}T07:30:00.000Z`, capacity: 1 });
     const clash = await admin.run(['slots', 'create', '--doctor', String(doctorId), '--start', `${day(105)} 09:15`]);
     expect(clash.code).toBe(4);
-    expect(clash.stderr).toBe(`error: --start: ${day(105)} 09:15 GMT+2 overlaps slot ${created.json().id}\n`);
+    expect(clash.stderr).toBe(`error: --start: ${shown(105)} 09:15 CEST overlaps slot ${created.json().id}\n`);
   });
 
   it('free lists bookable slots soonest first; delete deactivates', async () => {
