@@ -57,6 +57,23 @@ export function userView(u: UserLike): UserView {
   };
 }
 
+/**
+ * A user as the users commands and routes show them: with the id of their patient or doctor record, so that
+ * nobody takes one id for the other (user 5 may be patient 2).
+ */
+export interface UserRecordsView extends UserView {
+  /** Their patient record's id (every patient user has one), else null. */
+  patientId: number | null;
+  /** Their doctor record's id, else null. */
+  doctorId: number | null;
+}
+
+export const userRecordsView = (u: UserLike, records: { patientId: number | null; doctorId: number | null }): UserRecordsView => ({
+  ...userView(u),
+  patientId: records.patientId,
+  doctorId: records.doctorId,
+});
+
 export interface ClinicView {
   id: number;
   name: string;
