@@ -264,6 +264,8 @@ export interface AppointmentView {
   id: number;
   slotId: number;
   patientId: number;
+  /** The patient's user id (not their patient id). */
+  patientUserId: number;
   patientName: string;
   doctorId: number;
   doctorName: string;
@@ -285,6 +287,7 @@ export interface AppointmentRow {
   id: number;
   slot_id: number;
   patient_id: number;
+  patient_user_id: number;
   patient_name: string;
   doctor_id: number;
   doctor_name: string;
@@ -308,6 +311,7 @@ export function appointmentView(r: AppointmentRow): AppointmentView {
     id: r.id,
     slotId: r.slot_id,
     patientId: r.patient_id,
+    patientUserId: r.patient_user_id,
     patientName: r.patient_name,
     doctorId: r.doctor_id,
     doctorName: r.doctor_name,
