@@ -79,7 +79,7 @@ describe('control characters from the database', () => {
     const lines = result.stdout.trimEnd().split('\n');
     expect(lines).toHaveLength(2);
     expect(lines.map((l) => l.split('\t').length)).toEqual([8, 8]); // Patient, User, Name, Email, Born, Blood group, Mobile, Active
-    expect(lines[1]!.split('\t')[1]).toBe('Eve\\u001b]0;pwned\\u0007\\u0009X\\u009b31m\\u007f\u2028Y Z');
+    expect(lines[1]!.split('\t')[2]).toBe('Eve\\u001b]0;pwned\\u0007\\u0009X\\u009b31m\\u007f\u2028Y Z');
     for (const cell of lines.flatMap((l) => l.split('\t'))) expect(cell).not.toMatch(RAW);
   });
 
