@@ -9,6 +9,8 @@ import { Migration20261125050000_free_slot_cover } from './Migration202611250500
 import { Migration20261125060000_free_slot_cover_id } from './Migration20261125060000_free_slot_cover_id.js';
 import { Migration20261125070000_auth_notify } from './Migration20261125070000_auth_notify.js';
 import { Migration20261130010000_login_address } from './Migration20261130010000_login_address.js';
+import { Migration20261201010000_patient_for_every_patient_user } from './Migration20261201010000_patient_for_every_patient_user.js';
+import { Migration20261201011000_name_search } from './Migration20261201011000_name_search.js';
 
 export const migrationsList = [
   { name: 'Migration20261125000000_initial', class: Migration20261125000000_initial },
@@ -20,4 +22,6 @@ export const migrationsList = [
   { name: 'Migration20261125060000_free_slot_cover_id', class: Migration20261125060000_free_slot_cover_id },
   { name: 'Migration20261125070000_auth_notify', class: Migration20261125070000_auth_notify },
   { name: 'Migration20261130010000_login_address', class: Migration20261130010000_login_address },
+  { name: 'Migration20261201010000_patient_for_every_patient_user', class: Migration20261201010000_patient_for_every_patient_user },
+  { name: 'Migration20261201011000_name_search', class: Migration20261201011000_name_search },
 ];

@@ -15,7 +15,7 @@ try {
   if (err instanceof CommanderError && (err.code === 'commander.helpDisplayed' || err.code === 'commander.version')) {
     process.exitCode = 0;
   } else {
-    process.exitCode = reportError(err, { verbose: argv.includes('--verbose'), flags: activeFieldFlags() });
+    process.exitCode = reportError(err, { verbose: argv.includes('--verbose'), json: argv.includes('--json'), flags: activeFieldFlags() });
   }
 }
 // Exit now rather than wait for idle sockets (a pool's, a listener's) — but only once stdout and stderr have

@@ -1,5 +1,6 @@
 // Domain errors know nothing of terminals or HTTP: the CLI maps them to exit codes in src/cli/errors.ts,
 // the HTTP server to statuses in src/http/errors.ts. Subclasses refine, never change, the mapping.
+import type { ReferenceMatch } from './views.js';
 
 export interface FieldIssue {
   /** The input field, camelCase as in the API (`email`, `dateOfBirth`); the CLI turns it into a flag name. */
@@ -35,6 +36,42 @@ export class NotFoundError extends DomainError {
     field?: string,
   ) {
     super(`${entity} ${id} not found`, field);
+  }
+}
+
+/** Records a reference could have meant: at most 10 of them, and how many there were in all. */
+export interface Candidates {
+  readonly candidates: readonly ReferenceMatch[];
+  readonly total: number;
+}
+
+/**
+ * A reference (a name, an email, …) that matches several records: the caller must say which. A usage error:
+ * the CLI lists the candidates with their ids, or offers them in a picker on a terminal.
+ */
+export class AmbiguousReferenceError extends ValidationError implements Candidates {
+  constructor(
+    message: string,
+    field: string | undefined,
+    readonly candidates: readonly ReferenceMatch[],
+    readonly total: number,
+  ) {
+    super(message, field);
+  }
+}
+
+/** A reference that matches no record; `candidates` holds the ones whose names are close, if any. */
+export class ReferenceNotFoundError extends NotFoundError implements Candidates {
+  constructor(
+    entity: string,
+    ref: string,
+    message: string,
+    field: string | undefined,
+    readonly candidates: readonly ReferenceMatch[] = [],
+    readonly total: number = candidates.length,
+  ) {
+    super(entity, ref, field);
+    this.message = message;
   }
 }
 

@@ -57,6 +57,23 @@ export function userView(u: UserLike): UserView {
   };
 }
 
+/**
+ * A user as the users commands and routes show them: with the id of their patient or doctor record, so that
+ * nobody takes one id for the other (user 5 may be patient 2).
+ */
+export interface UserRecordsView extends UserView {
+  /** Their patient record's id (every patient user has one), else null. */
+  patientId: number | null;
+  /** Their doctor record's id, else null. */
+  doctorId: number | null;
+}
+
+export const userRecordsView = (u: UserLike, records: { patientId: number | null; doctorId: number | null }): UserRecordsView => ({
+  ...userView(u),
+  patientId: records.patientId,
+  doctorId: records.doctorId,
+});
+
 export interface ClinicView {
   id: number;
   name: string;
@@ -253,6 +270,8 @@ export interface AppointmentView {
   id: number;
   slotId: number;
   patientId: number;
+  /** The patient's user id (not their patient id). */
+  patientUserId: number;
   patientName: string;
   doctorId: number;
   doctorName: string;
@@ -274,6 +293,7 @@ export interface AppointmentRow {
   id: number;
   slot_id: number;
   patient_id: number;
+  patient_user_id: number;
   patient_name: string;
   doctor_id: number;
   doctor_name: string;
@@ -297,6 +317,7 @@ export function appointmentView(r: AppointmentRow): AppointmentView {
     id: r.id,
     slotId: r.slot_id,
     patientId: r.patient_id,
+    patientUserId: r.patient_user_id,
     patientName: r.patient_name,
     doctorId: r.doctor_id,
     doctorName: r.doctor_name,
@@ -466,3 +487,61 @@ export function utilisationView(r: UtilisationRow): UtilisationView {
     noShowRate: completed + noShow ? Math.round((noShow / (completed + noShow)) * 1000) / 1000 : null,
   };
 }
+
+/** What a reference (src/services/references.ts) can name. */
+export type ReferenceKind = 'patient' | 'doctor' | 'clinic' | 'user';
+
+/** Which part of a record a reference matched. */
+export type MatchedBy = 'id' | 'user id' | 'email' | 'name' | 'licence' | 'mobile' | 'date of birth' | 'similar name';
+
+/**
+ * A record a reference found, with what tells it apart from others of its kind: a person's both ids (user 5 may
+ * be patient 2), name, email and the detail people recognise them by. Candidates of an ambiguous reference
+ * have this shape too.
+ */
+export interface ReferenceMatch {
+  kind: ReferenceKind;
+  /** The record's own id: a patient id for a patient, a doctor id for a doctor. */
+  id: number;
+  /** A patient's or doctor's user id; a user's own id. Null for a clinic. */
+  userId: number | null;
+  /** The patient record of a patient, or of a user who is one. */
+  patientId: number | null;
+  /** The doctor record of a doctor, or of a user who is one. */
+  doctorId: number | null;
+  name: string;
+  email: string | null;
+  /** A patient's date of birth; a doctor's specialty and clinic; a clinic's city and zone; a user's role. */
+  detail: string | null;
+  /** A clinic's zone, or a doctor's clinic's; null for others. */
+  timezone: string | null;
+  isActive: boolean;
+  matchedBy: MatchedBy;
+}
+
+export interface ReferenceMatchRow {
+  id: number;
+  user_id: number | null;
+  patient_id: number | null;
+  doctor_id: number | null;
+  name: string;
+  email: string | null;
+  detail: string | null;
+  timezone: string | null;
+  is_active: boolean;
+  matched_by: MatchedBy;
+}
+
+export const referenceMatch = (kind: ReferenceKind, r: ReferenceMatchRow): ReferenceMatch => ({
+  kind,
+  id: r.id,
+  userId: r.user_id,
+  patientId: r.patient_id,
+  doctorId: r.doctor_id,
+  name: r.name,
+  email: r.email,
+  detail: r.detail,
+  timezone: r.timezone,
+  isActive: r.is_active,
+  matchedBy: r.matched_by,
+});

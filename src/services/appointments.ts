@@ -44,7 +44,7 @@ export async function findAppointments(
 ): Promise<{ items: AppointmentView[]; total: number }> {
   const { rows, total } = await pageOfRows<AppointmentRow>(
     em,
-    `select a.id, a.slot_id, a.patient_id, pu.name as patient_name, a.doctor_id, du.name as doctor_name,
+    `select a.id, a.slot_id, a.patient_id, p.user_id as patient_user_id, pu.name as patient_name, a.doctor_id, du.name as doctor_name,
             a.clinic_id, c.name as clinic_name, c.timezone, a.starts_at, a.ends_at, a.status, a.reason, a.notes,
             a.cancelled_at, a.cancel_reason, a.created_at, a.updated_at, count(*) over () as total
        from appointment a
@@ -175,6 +175,7 @@ function bookedView(place: BookedPlace): AppointmentView {
     id: place.appointmentId,
     slotId: place.slotId,
     patientId: place.patientId,
+    patientUserId: place.patientUserId,
     patientName: place.patientName,
     doctorId: place.doctorId,
     doctorName: place.doctorName,

@@ -20,7 +20,7 @@ import { findAppointments } from './appointments.js';
 import { audit } from './audit.js';
 import { actingAs, type ServiceContext } from './context.js';
 import { doctorIdOf, likePattern, patientIdOf, refusedBy } from './support.js';
-import { buildUser, userConstraints, type EmailCheck } from './users.js';
+import { buildPatientRecord, buildUser, userConstraints, type EmailCheck } from './users.js';
 import { lockParentForChange, transaction } from './locks.js';
 
 /**
@@ -28,7 +28,7 @@ import { lockParentForChange, transaction } from './locks.js';
  * them. Returned as a SQL condition on `p` (patient). Records outside it are "not found", so that ids
  * cannot be probed.
  */
-async function visiblePatients(ctx: ServiceContext): Promise<{ sql: string; params: unknown[] }> {
+export async function visiblePatients(ctx: ServiceContext): Promise<{ sql: string; params: unknown[] }> {
   if (isAdmin(ctx.actor)) return { sql: 'true', params: [] };
   const patientId = await patientIdOf(ctx);
   if (patientId) return { sql: 'p.id = ?', params: [patientId] };
@@ -77,16 +77,7 @@ async function insertPatient(
           { email: input.email, name: input.name, password: input.password, role: 'patient', mobile: input.mobile, address: input.address },
           check,
         );
-        const patient = tx.em.create(Patient, {
-          user,
-          dateOfBirth: input.dateOfBirth ?? null,
-          bloodGroup: input.bloodGroup ?? null,
-          allergies: input.allergies ?? null,
-          emergencyContact: input.emergencyContact ?? null,
-          isActive: true,
-          createdAt: tx.clock.now(),
-          updatedAt: tx.clock.now(),
-        });
+        const patient = buildPatientRecord(tx, user, input);
         await tx.em.flush();
         const view = patientView(patient);
         audit(tx, { action: 'patient.create', entity: 'patient', entityId: patient.id, after: view });

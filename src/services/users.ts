@@ -1,8 +1,10 @@
 import type { EntityManager, FilterQuery } from '@mikro-orm/postgresql';
-import { Doctor, Patient, User } from '../domain/entities/index.js';
+import { Patient, User } from '../domain/entities/index.js';
 import { ConflictError, DuplicateError, NotFoundError, ValidationError } from '../domain/errors.js';
-import { isAdmin, requireRole } from '../domain/roles.js';
+import { defined } from '../domain/invariant.js';
+import { isAdmin, requireRole, type Role } from '../domain/roles.js';
 import type { Page } from '../domain/schemas/common.js';
+import { patientInputsOn } from '../domain/schemas/patients.js';
 import {
   createUserInput,
   listUsersInput,
@@ -12,12 +14,14 @@ import {
   type ListUsersInput,
   type UpdateUserInput,
 } from '../domain/schemas/users.js';
+import { localDateString } from '../domain/time.js';
 import { parseInput, type Untrusted } from '../domain/validation.js';
-import { userView, type UserView } from '../domain/views.js';
+import type { BloodGroup } from '../domain/values.js';
+import { patientView, userRecordsView, userView, type UserLike, type UserRecordsView } from '../domain/views.js';
 import { audit } from './audit.js';
 import { hashPassword } from './auth.js';
 import type { ServiceContext } from './context.js';
-import { likePattern, query, refusedBy } from './support.js';
+import { intArray, likePattern, query, refusedBy } from './support.js';
 import { transaction } from './locks.js';
 
 const emailTaken = () => new DuplicateError('is already used by another user (emails are compared without case)', 'email');
@@ -59,23 +63,78 @@ export async function buildUser(tx: ServiceContext, input: ReturnType<typeof cre
   });
 }
 
-export async function createUser(ctx: ServiceContext, raw: CreateUserInput | Untrusted): Promise<UserView> {
+/** What a patient record holds beyond its user. */
+export interface PatientDetails {
+  dateOfBirth?: string | null;
+  bloodGroup?: BloodGroup | null;
+  allergies?: string | null;
+  emergencyContact?: string | null;
+}
+
+/**
+ * Makes a patient record for a user inside the caller's transaction. Every user with the patient role has one
+ * (the database refuses, at commit, a transaction that leaves one without): whoever makes a patient user calls
+ * this in the same transaction.
+ */
+export function buildPatientRecord(tx: ServiceContext, user: User, details: PatientDetails = {}): Patient {
+  return tx.em.create(Patient, {
+    user,
+    dateOfBirth: details.dateOfBirth ?? null,
+    bloodGroup: details.bloodGroup ?? null,
+    allergies: details.allergies ?? null,
+    emergencyContact: details.emergencyContact ?? null,
+    isActive: true,
+    createdAt: tx.clock.now(),
+    updatedAt: tx.clock.now(),
+  });
+}
+
+/**
+ * Creates a user. A patient user gets their patient record in the same transaction (a date of birth is
+ * optional here), so that every patient user can be booked and is listed among the patients.
+ */
+export async function createUser(ctx: ServiceContext, raw: CreateUserInput | Untrusted): Promise<UserRecordsView> {
   requireRole(ctx.actor, ['admin'], 'creating users');
   const input = parseInput(createUserInput, raw);
-  const user = await refusedBy(
+  let dateOfBirth: string | undefined;
+  if (input.dateOfBirth !== undefined) {
+    if (input.role !== 'patient') throw new ValidationError('only a patient has a date of birth here (give it with the patient role)', 'dateOfBirth');
+    // Judged as the patient services judge it: a real date, in the past as of the context's today.
+    const today = localDateString(ctx.clock.now(), 'UTC');
+    dateOfBirth = parseInput(patientInputsOn(today).updatePatientInput.pick({ dateOfBirth: true }), { dateOfBirth: input.dateOfBirth }).dateOfBirth;
+  }
+  return refusedBy(
     () =>
       transaction(ctx, async (tx) => {
         const created = await buildUser(tx, input);
+        const patient = input.role === 'patient' ? buildPatientRecord(tx, created, { dateOfBirth }) : null;
         await tx.em.flush();
         audit(tx, { action: 'user.create', entity: 'user', entityId: created.id, after: userView(created) });
-        return created;
+        if (patient) audit(tx, { action: 'patient.create', entity: 'patient', entityId: patient.id, after: patientView(patient) });
+        return userRecordsView(created, { patientId: patient?.id ?? null, doctorId: null });
       }),
     userConstraints,
   );
-  return userView(user);
 }
 
-export async function listUsers(ctx: ServiceContext, raw: ListUsersInput | Untrusted): Promise<Page<UserView>> {
+/** Users with the ids of their patient and doctor records (one query for the lot). */
+async function withRecords(em: EntityManager, users: UserLike[]): Promise<UserRecordsView[]> {
+  if (!users.length) return [];
+  const rows = await query<{ id: number; patient_id: number | null; doctor_id: number | null }>(
+    em,
+    `select u.id, p.id as patient_id, d.id as doctor_id
+       from "user" u left join patient p on p.user_id = u.id left join doctor d on d.user_id = u.id
+      where u.id = any(?::int[])`,
+    [intArray(users.map((u) => u.id))],
+  );
+  const records = new Map(rows.map((r) => [r.id, { patientId: r.patient_id, doctorId: r.doctor_id }]));
+  return users.map((u) => userRecordsView(u, records.get(u.id) ?? { patientId: null, doctorId: null }));
+}
+
+const oneWithRecords = async (em: EntityManager, user: UserLike): Promise<UserRecordsView> =>
+  defined((await withRecords(em, [user]))[0], `the records of user ${user.id}`);
+
+export async function listUsers(ctx: ServiceContext, raw: ListUsersInput | Untrusted): Promise<Page<UserRecordsView>> {
   requireRole(ctx.actor, ['admin'], 'listing users');
   const input = parseInput(listUsersInput, raw);
   const where: FilterQuery<User> = {};
@@ -86,7 +145,7 @@ export async function listUsers(ctx: ServiceContext, raw: ListUsersInput | Untru
     where.$or = [{ name: { $ilike: pattern } }, { email: { $ilike: pattern } }];
   }
   const [users, total] = await ctx.em.findAndCount(User, where, { limit: input.limit, offset: input.offset, orderBy: { id: 'asc' } });
-  return { items: users.map(userView), total, limit: input.limit, offset: input.offset };
+  return { items: await withRecords(ctx.em, users), total, limit: input.limit, offset: input.offset };
 }
 
 async function findUser(em: EntityManager, ref: number | string): Promise<User> {
@@ -98,14 +157,14 @@ async function findUser(em: EntityManager, ref: number | string): Promise<User> 
 }
 
 /** Admins see anyone; a user sees themself; anyone else is "not found", so ids cannot be probed. */
-export async function getUser(ctx: ServiceContext, ref: number | string): Promise<UserView> {
+export async function getUser(ctx: ServiceContext, ref: number | string): Promise<UserRecordsView> {
   const { actor } = ctx;
   const user = await findUser(ctx.em, ref);
   if (!isAdmin(actor) && !(actor.kind === 'user' && actor.id === user.id)) throw new NotFoundError('user', ref);
-  return userView(user);
+  return oneWithRecords(ctx.em, user);
 }
 
-export async function updateUser(ctx: ServiceContext, ref: number | string, raw: UpdateUserInput | Untrusted): Promise<UserView> {
+export async function updateUser(ctx: ServiceContext, ref: number | string, raw: UpdateUserInput | Untrusted): Promise<UserRecordsView> {
   requireRole(ctx.actor, ['admin'], 'updating users');
   const input = parseInput(updateUserInput, raw);
   if (Object.values(input).every((v) => v === undefined)) {
@@ -118,10 +177,9 @@ export async function updateUser(ctx: ServiceContext, ref: number | string, raw:
         const before = userView(user);
         if (input.email !== undefined && input.email.toLowerCase() !== user.email.toLowerCase())
           await assertEmailFree(tx.em, input.email, { exceptId: user.id });
+        let patient: Patient | null = null;
         if (input.role !== undefined && input.role !== user.role) {
-          const profile = (await tx.em.count(Doctor, { user })) ? 'doctor' : (await tx.em.count(Patient, { user })) ? 'patient' : null;
-          if (profile) throw new ConflictError(`user ${user.id} has a ${profile} profile, so their role cannot change`, 'role');
-          await assertNotLastAdmin(tx.em, user, 'change the role of');
+          patient = await changeRole(tx, user, input.role);
           // The role is in the token: old tokens must stop working.
           user.tokenVersion += 1;
         }
@@ -130,10 +188,32 @@ export async function updateUser(ctx: ServiceContext, ref: number | string, raw:
         await tx.em.flush();
         const after = userView(user);
         audit(tx, { action: 'user.update', entity: 'user', entityId: user.id, before, after });
-        return after;
+        if (patient) audit(tx, { action: 'patient.create', entity: 'patient', entityId: patient.id, after: patientView(patient) });
+        return oneWithRecords(tx.em, user);
       }),
     userConstraints,
   );
+}
+
+/**
+ * A role change, checked against the user's records. A doctor's or a patient's record holds their schedule
+ * or their appointments, which another role cannot keep: their role does not change (a person who is also
+ * staff gets a second user). A user becoming a patient gets their patient record at once, so that they can be
+ * booked (returned, to be audited; null when none was made).
+ */
+async function changeRole(tx: ServiceContext, user: User, role: Role): Promise<Patient | null> {
+  const [records] = await query<{ patient_id: number | null; doctor_id: number | null }>(
+    tx.em,
+    'select (select id from patient where user_id = ?) as patient_id, (select id from doctor where user_id = ?) as doctor_id',
+    [user.id, user.id],
+  );
+  const another = 'their role cannot change; create another user for the other role';
+  if (records?.doctor_id) throw new ConflictError(`user ${user.id} is doctor ${records.doctor_id} (their record holds their schedule), so ${another}`, 'role');
+  if (records?.patient_id && role !== 'patient') {
+    throw new ConflictError(`user ${user.id} is patient ${records.patient_id} (their record holds their appointments), so ${another}`, 'role');
+  }
+  await assertNotLastAdmin(tx.em, user, 'change the role of');
+  return role === 'patient' && !records?.patient_id ? buildPatientRecord(tx, user) : null;
 }
 
 /** What doctor and patient records show of their user: a change to these is a change to the record. */
@@ -158,7 +238,7 @@ async function assertNotLastAdmin(em: EntityManager, user: User, what: string): 
 }
 
 /** Deactivates a user: they can no longer log in, and every token they hold stops working at once. */
-export async function deactivateUser(ctx: ServiceContext, ref: number | string): Promise<UserView> {
+export async function deactivateUser(ctx: ServiceContext, ref: number | string): Promise<UserRecordsView> {
   requireRole(ctx.actor, ['admin'], 'deactivating users');
   return transaction(ctx, async (tx) => {
     const user = await findUser(tx.em, ref);
@@ -171,6 +251,6 @@ export async function deactivateUser(ctx: ServiceContext, ref: number | string):
     await tx.em.flush();
     const after = userView(user);
     audit(tx, { action: 'user.deactivate', entity: 'user', entityId: user.id, before, after });
-    return after;
+    return oneWithRecords(tx.em, user);
   });
 }

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Migrator } from '@mikro-orm/migrations';
 import { migrationsList } from '../../migrations/index.js';
 import { LATEST_MIGRATION } from '../../src/db/schema-version.js';
 import { createTestDatabase, type TestDatabase } from '../support/db.js';
@@ -35,11 +36,12 @@ async function seedDoctor() {
   return { doctorId: doctor!.id, clinicId: clinic!.id };
 }
 
+/** A patient user and their record, in one statement: a patient user without a record is refused at commit. */
 async function seedPatient() {
-  const [user] = await db.sql<{ id: number }>(
-    `insert into "user" (name, email, password_hash, role) values ('P', 'p-' || gen_random_uuid() || '@x.org', 'h', 'patient') returning id`,
+  const [patient] = await db.sql<{ id: number }>(
+    `with u as (insert into "user" (name, email, password_hash, role) values ('P', 'p-' || gen_random_uuid() || '@x.org', 'h', 'patient') returning id)
+     insert into patient (user_id) select id from u returning id`,
   );
-  const [patient] = await db.sql<{ id: number }>(`insert into patient (user_id) values ($1) returning id`, [user!.id]);
   return patient!.id;
 }
 
@@ -49,8 +51,8 @@ describe('the schema holds the rules itself', () => {
   });
 
   it('emails are unique without regard to case', async () => {
-    await db.sql(`insert into "user" (name, email, password_hash, role) values ('A', 'Case@X.org', 'h', 'patient')`);
-    expect(await refusal(`insert into "user" (name, email, password_hash, role) values ('B', 'case@x.ORG', 'h', 'patient')`)).toMatchObject({
+    await db.sql(`insert into "user" (name, email, password_hash, role) values ('A', 'Case@X.org', 'h', 'admin')`);
+    expect(await refusal(`insert into "user" (name, email, password_hash, role) values ('B', 'case@x.ORG', 'h', 'admin')`)).toMatchObject({
       code: '23505',
       constraint: 'user_email_lower_unique',
     });
@@ -135,7 +137,7 @@ describe('the schema holds the rules itself', () => {
         doctorId,
       ]),
     ).toMatchObject({ constraint: 'doctor_hours_no_overlap' });
-    const [u] = await db.sql<{ id: number }>(`insert into "user" (name, email, password_hash, role) values ('Q', 'q@x.org', 'h', 'patient') returning id`);
+    const [u] = await db.sql<{ id: number }>(`insert into "user" (name, email, password_hash, role) values ('Q', 'q@x.org', 'h', 'admin') returning id`);
     expect(await refusal(`insert into patient (user_id, blood_group) values ($1, 'C+')`, [u!.id])).toMatchObject({ constraint: 'patient_blood_group_check' });
   });
 
@@ -160,9 +162,68 @@ describe('the schema holds the rules itself', () => {
     await book(`${day(168)}T19:00:00Z`); // 00:30 the next day in Kolkata: another clinic day
   });
 
+  it('a patient user without a patient record is refused at commit, however it comes about', async () => {
+    const refused = { code: '23514', constraint: 'user_patient_has_record' };
+    expect(await refusal(`insert into "user" (name, email, password_hash, role) values ('Lone', 'lone@x.org', 'h', 'patient')`)).toMatchObject(refused);
+    // Within one transaction the record may come after its user: the check waits for the commit.
+    await db.sql(
+      `insert into "user" (name, email, password_hash, role) values ('Pair', 'pair@x.org', 'h', 'patient');
+       insert into patient (user_id) values (currval('user_id_seq'));`,
+    );
+    const [staff] = await db.sql<{ id: number }>(
+      `insert into "user" (name, email, password_hash, role) values ('Staff', 'staff@x.org', 'h', 'admin') returning id`,
+    );
+    expect(await refusal(`update "user" set role = 'patient' where id = $1`, [staff!.id])).toMatchObject(refused);
+    const [pair] = await db.sql<{ id: number }>(`select p.id from patient p join "user" u on u.id = p.user_id where u.email = 'pair@x.org'`);
+    expect(await refusal(`delete from patient where id = $1`, [pair!.id])).toMatchObject(refused);
+    expect(await refusal(`update patient set user_id = $1 where id = $2`, [staff!.id, pair!.id])).toMatchObject(refused);
+  });
+
   it('the audit log is append-only', async () => {
     await db.sql(`insert into audit_event (action, entity, entity_id) values ('test', 'user', '1')`);
     expect(await refusal(`update audit_event set action = 'forged'`)).toMatchObject({ message: 'audit_event is append-only' });
     expect(await refusal(`delete from audit_event`)).toMatchObject({ message: 'audit_event is append-only' });
+  });
+});
+
+describe('Migration20261201010000_patient_for_every_patient_user', () => {
+  it('makes the missing patient record of every patient user, with an audit event each, and leaves the others alone', async () => {
+    const scratch = await createTestDatabase();
+    try {
+      const previous = 'Migration20261130010000_login_address';
+      await scratch.sql('drop schema public cascade; create schema public;');
+      scratch.orm.config.set('migrations', { ...scratch.orm.config.get('migrations'), migrationsList });
+      const migrator = new Migrator(scratch.orm.em);
+      await migrator.up({ to: previous });
+      // What `users create --role patient` made before: users without a record, beside one with a record.
+      await scratch.sql(
+        `insert into "user" (name, email, password_hash, role) values
+           ('Lone One', 'one@x.org', 'h', 'patient'), ('Lone Two', 'two@x.org', 'h', 'patient'),
+           ('Has Record', 'has@x.org', 'h', 'patient'), ('An Admin', 'admin@x.org', 'h', 'admin')`,
+      );
+      await scratch.sql(`insert into patient (user_id, date_of_birth) select id, '1970-01-01' from "user" where email = 'has@x.org'`);
+
+      await migrator.up();
+      const records = await scratch.sql(
+        `select u.email, count(p.id)::int as records, max(p.date_of_birth)::text as dob from "user" u left join patient p on p.user_id = u.id
+          group by u.email order by u.email`,
+      );
+      expect(records).toEqual([
+        { email: 'admin@x.org', records: 0, dob: null },
+        { email: 'has@x.org', records: 1, dob: '1970-01-01' },
+        { email: 'one@x.org', records: 1, dob: null },
+        { email: 'two@x.org', records: 1, dob: null },
+      ]);
+      const events = await scratch.sql(
+        `select a.action, a.entity, a.after->>'email' as email, a.entity_id = p.id::text as names_the_record
+           from audit_event a join patient p on p.id = (a.after->>'id')::int order by a.id`,
+      );
+      expect(events).toEqual([
+        { action: 'patient.create', entity: 'patient', email: 'one@x.org', names_the_record: true },
+        { action: 'patient.create', entity: 'patient', email: 'two@x.org', names_the_record: true },
+      ]);
+    } finally {
+      await scratch.drop();
+    }
   });
 });

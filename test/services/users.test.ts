@@ -3,6 +3,7 @@ import { ConflictError, DuplicateError, ForbiddenError, NotFoundError, Validatio
 import { SYSTEM } from '../../src/domain/roles.js';
 import { initialise } from '../../src/services/init.js';
 import { createUser, deactivateUser, getUser, listUsers, updateUser } from '../../src/services/users.js';
+import { listPatients } from '../../src/services/patients.js';
 import { createTestDatabase, type TestDatabase } from '../support/db.js';
 import { makeUser, PASSWORD, uniqueEmail } from '../support/fixtures.js';
 
@@ -62,16 +63,76 @@ describe('users', () => {
   });
 
   it('a role change revokes tokens, and is refused for users with a profile', async () => {
-    const user = await makeUser(db, 'patient');
+    const user = await makeUser(db, 'doctor'); // a doctor user without a doctor record
     const [before] = await db.sql(`select token_version from "user" where id = $1`, [user.user.id]);
     await updateUser(db.ctx(SYSTEM), user.user.id, { role: 'admin' });
     const [after] = await db.sql(`select token_version from "user" where id = $1`, [user.user.id]);
     expect(after!.token_version).toBe(Number(before!.token_version) + 1);
 
     const withProfile = await makeUser(db, 'patient');
-    await db.sql(`insert into patient (user_id) values ($1)`, [withProfile.user.id]);
     const err = await updateUser(db.ctx(SYSTEM), withProfile.user.id, { role: 'doctor' }).catch((e) => e);
     expect(err).toBeInstanceOf(ConflictError);
     expect(err.field).toBe('role');
+  });
+});
+
+describe('a patient user always has a patient record', () => {
+  it('creating a user with the patient role makes their patient record in the same transaction, date of birth optional', async () => {
+    const email = uniqueEmail('desk');
+    const user = await createUser(db.ctx(SYSTEM), { email, name: 'Desk Made', password: PASSWORD, role: 'patient' });
+    const [record] = await db.sql<{ id: number; date_of_birth: string | null }>(`select id, date_of_birth::text from patient where user_id = $1`, [user.id]);
+    expect(record).toEqual({ id: user.patientId, date_of_birth: null });
+    expect(user).toMatchObject({ role: 'patient', patientId: record!.id, doctorId: null });
+    // Listed among the patients, and bookable by the patient id.
+    const listed = await listPatients(db.ctx(SYSTEM), { search: email });
+    expect(listed.items.map((p) => [p.id, p.userId])).toEqual([[record!.id, user.id]]);
+    const events = await db.sql(`select action, entity_id from audit_event where (entity, entity_id) in (('user', $1), ('patient', $2)) order by id`, [
+      String(user.id),
+      String(record!.id),
+    ]);
+    expect(events).toEqual([
+      { action: 'user.create', entity_id: String(user.id) },
+      { action: 'patient.create', entity_id: String(record!.id) },
+    ]);
+
+    const born = await createUser(db.ctx(SYSTEM), {
+      email: uniqueEmail('desk'),
+      name: 'Desk Born',
+      password: PASSWORD,
+      role: 'patient',
+      dateOfBirth: '1988-02-29',
+    });
+    expect(await db.sql(`select date_of_birth::text as dob from patient where id = $1`, [born.patientId])).toEqual([{ dob: '1988-02-29' }]);
+  });
+
+  it('a date of birth is checked as the patient services check it, and refused for other roles', async () => {
+    const base = { name: 'Desk Bad', password: PASSWORD };
+    const future = await createUser(db.ctx(SYSTEM), { ...base, email: uniqueEmail(), role: 'patient', dateOfBirth: '2026-03-03' }).catch((e) => e);
+    expect(future).toBeInstanceOf(ValidationError);
+    expect(future.issues).toEqual([{ field: 'dateOfBirth', message: 'must be in the past' }]);
+    const admin = await createUser(db.ctx(SYSTEM), { ...base, email: uniqueEmail(), role: 'admin', dateOfBirth: '1980-01-01' }).catch((e) => e);
+    expect(admin).toBeInstanceOf(ValidationError);
+    expect(admin.field).toBe('dateOfBirth');
+    expect(await db.sql(`select count(*)::int as n from "user" where name = 'Desk Bad'`)).toEqual([{ n: 0 }]);
+  });
+
+  it('a user who becomes a patient gets a patient record; a patient does not change role', async () => {
+    const staff = await makeUser(db, 'admin');
+    const changed = await updateUser(db.ctx(SYSTEM), staff.user.id, { role: 'patient' });
+    const [record] = await db.sql<{ id: number }>(`select id from patient where user_id = $1`, [staff.user.id]);
+    expect(changed).toMatchObject({ role: 'patient', patientId: record!.id });
+
+    const err = await updateUser(db.ctx(SYSTEM), staff.user.id, { role: 'admin' }).catch((e) => e);
+    expect(err).toBeInstanceOf(ConflictError);
+    expect(err.message).toBe(
+      `user ${staff.user.id} is patient ${record!.id} (their record holds their appointments), so their role cannot change; create another user for the other role`,
+    );
+  });
+
+  it("the users commands show the id of each user's patient or doctor record", async () => {
+    const patient = await makeUser(db, 'patient');
+    const page = await listUsers(db.ctx(SYSTEM), { search: patient.user.email });
+    expect(page.items).toEqual([expect.objectContaining({ id: patient.user.id, patientId: patient.user.patientId, doctorId: null })]);
+    expect(await getUser(db.ctx(patient.actor), patient.user.id)).toMatchObject({ patientId: patient.user.patientId });
   });
 });

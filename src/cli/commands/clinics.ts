@@ -1,8 +1,9 @@
 import type { Command, OptionValues } from '@commander-js/extra-typings';
 import type { ClinicView } from '../../domain/views.js';
 import { act, given } from '../command.js';
-import { idArgument, required, wholeNumber } from '../input.js';
+import { required, wholeNumber } from '../input.js';
 import { printDone, printList, printRecord, style, type Column } from '../output.js';
+import { REF_HELP, resolveRef } from '../references.js';
 import { withServices } from '../session.js';
 
 const clinicFields: Column<ClinicView>[] = [
@@ -77,11 +78,11 @@ export function registerClinics(program: Command): void {
   clinics
     .command('show')
     .description('show one clinic')
-    .argument('<id>', 'clinic id', idArgument('ID'))
+    .argument('<clinic>', REF_HELP.clinic)
     .action(
-      act(async (ctx, _opts, id: number) => {
+      act(async (ctx, _opts, ref: string) => {
         const { getClinic } = await import('../../services/clinics.js');
-        printRecord(ctx, await withServices((services) => getClinic(services, id)), clinicFields);
+        printRecord(ctx, await withServices(async (services) => getClinic(services, (await resolveRef(services, 'clinic', ref)).id)), clinicFields);
       }),
     );
 
@@ -89,15 +90,18 @@ export function registerClinics(program: Command): void {
     clinics
       .command('update')
       .description('change a clinic (admins; give only what changes, an empty value clears an optional field)')
-      .argument('<id>', 'clinic id', idArgument('ID'))
+      .argument('<clinic>', REF_HELP.clinic)
       .option('--name <name>', 'new name')
       .option('--city <city>', 'new city')
       .option('--timezone <zone>', 'new IANA time zone'),
   ).action(
-    act(async (ctx, opts, id: number) => {
+    act(async (ctx, opts, ref: string) => {
       const { updateClinic } = await import('../../services/clinics.js');
-      const clinic = await withServices((services) =>
-        updateClinic(services, id, { ...given({ name: opts.name, city: opts.city, timezone: opts.timezone }), ...contact(opts) }),
+      const clinic = await withServices(async (services) =>
+        updateClinic(services, (await resolveRef(services, 'clinic', ref)).id, {
+          ...given({ name: opts.name, city: opts.city, timezone: opts.timezone }),
+          ...contact(opts),
+        }),
       );
       printDone(ctx, `Updated clinic ${clinic.id} (${clinic.name}, ${clinic.city})`, clinic);
     }),
@@ -106,11 +110,11 @@ export function registerClinics(program: Command): void {
   clinics
     .command('deactivate')
     .description('deactivate a clinic (admins); refused while it has active doctors')
-    .argument('<id>', 'clinic id', idArgument('ID'))
+    .argument('<clinic>', REF_HELP.clinic)
     .action(
-      act(async (ctx, _opts, id: number) => {
+      act(async (ctx, _opts, ref: string) => {
         const { deactivateClinic } = await import('../../services/clinics.js');
-        const clinic = await withServices((services) => deactivateClinic(services, id));
+        const clinic = await withServices(async (services) => deactivateClinic(services, (await resolveRef(services, 'clinic', ref)).id));
         printDone(ctx, `Deactivated clinic ${clinic.id} (${clinic.name})`, clinic);
       }),
     );

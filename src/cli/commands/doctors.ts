@@ -5,7 +5,15 @@ import type { DoctorView, HoursWindowView, LeaveView } from '../../domain/views.
 import { act, given } from '../command.js';
 import { idArgument, readSecret, required, wholeNumber } from '../input.js';
 import { printDone, printJson, printList, printRecord, style, type Column } from '../output.js';
+import { filterIds, idsOf, REF_HELP, refId, resolveRef } from '../references.js';
 import { withServices } from '../session.js';
+import type { ServiceContext } from '../../services/context.js';
+
+/** `doctor 3 (user 7)`: both ids, each named. */
+const doctorIds = (d: DoctorView) => idsOf({ kind: 'doctor', id: d.id, userId: d.userId, patientId: null, doctorId: d.id });
+
+/** The doctor a DOCTOR argument names. */
+const doctorOf = async (services: ServiceContext, ref: string) => (await resolveRef(services, 'doctor', ref)).id;
 
 const doctorFlags = {
   licenseNumber: '--license',
@@ -15,20 +23,25 @@ const doctorFlags = {
 };
 
 const doctorFields: Column<DoctorView>[] = [
-  { header: 'ID', value: (d) => d.id },
+  { header: 'ID', value: doctorIds },
   { header: 'Name', value: (d) => d.name },
   { header: 'Email', value: (d) => d.email },
   { header: 'Mobile', value: (d) => d.mobile },
   { header: 'Specialty', value: (d) => d.specialty },
   { header: 'Licence', value: (d) => d.licenseNumber },
-  { header: 'Clinic', value: (d) => `${d.clinic.name}, ${d.clinic.city} (#${d.clinic.id})` },
+  { header: 'Clinic', value: (d) => `${d.clinic.name}, ${d.clinic.city} (clinic ${d.clinic.id})` },
   { header: 'Time zone', value: (d) => d.clinic.timezone },
   { header: 'Qualifications', value: (d) => d.qualifications },
   { header: 'Experience', value: (d) => `${d.experienceYears} years` },
   { header: 'Max per day', value: (d) => d.maxPatientsPerDay },
   { header: 'Active', value: (d) => d.isActive, style: style.active },
 ];
-const doctorColumns = doctorFields.filter((f) => ['ID', 'Name', 'Specialty', 'Clinic', 'Licence', 'Max per day', 'Active'].includes(f.header));
+/** In a list each id has its column, headed by what it is the id of. */
+const doctorColumns: Column<DoctorView>[] = [
+  { header: 'Doctor', value: (d) => d.id },
+  { header: 'User', value: (d) => d.userId },
+  ...doctorFields.filter((f) => ['Name', 'Specialty', 'Licence', 'Clinic', 'Max per day', 'Active'].includes(f.header)),
+];
 
 const leaveColumns: Column<LeaveView>[] = [
   { header: 'ID', value: (l) => l.id },
@@ -64,36 +77,36 @@ export function registerDoctors(program: Command): void {
       .description('create a doctor: their user and profile together, or nothing (admins)')
       .option('--email <email>', 'login email')
       .option('--name <name>', 'full name')
-      .option('--clinic <id>', 'clinic id', idArgument('--clinic'))
+      .option('--clinic <clinic>', REF_HELP.clinic)
       .option('--password-stdin', 'read the password from the first line of stdin'),
   ).action(
     act(async (ctx, opts) => {
       const email = await required(opts.email, '--email', 'Email');
       const name = await required(opts.name, '--name', 'Name');
-      const clinicId = Number(await required(opts.clinic === undefined ? undefined : String(opts.clinic), '--clinic', 'Clinic id'));
+      const clinic = await required(opts.clinic, '--clinic', 'Clinic (id, name, or "name, city")');
       const specialty = await required(opts.specialty, '--specialty', 'Specialty');
       const licenseNumber = await required(opts.license, '--license', 'Licence number');
       const password = await readSecret({ stdinFlag: '--password-stdin', fromStdin: Boolean(opts.passwordStdin), prompt: 'Password', confirm: true });
       const { createDoctor } = await import('../../services/doctors.js');
-      const doctor = await withServices((services) =>
+      const doctor = await withServices(async (services) =>
         createDoctor(services, {
           email,
           name,
           password,
-          clinicId,
+          clinicId: (await resolveRef(services, 'clinic', clinic, '--clinic')).id,
           specialty,
           licenseNumber,
           ...given({ qualifications: opts.qualifications, experienceYears: opts.experienceYears, maxPatientsPerDay: opts.maxPerDay, mobile: opts.mobile }),
         }),
       );
-      printDone(ctx, `Created doctor ${doctor.id}: ${doctor.name} (${doctor.specialty}) at ${doctor.clinic.name}`, doctor);
+      printDone(ctx, `Created ${doctorIds(doctor)}: ${doctor.name} (${doctor.specialty}) at ${doctor.clinic.name}`, doctor);
     }, doctorFlags),
   );
 
   doctors
     .command('list')
     .description('list doctors (active ones unless --include-inactive)')
-    .option('--clinic <id>', 'only this clinic', idArgument('--clinic'))
+    .option('--clinic <clinic>', `only this clinic: ${REF_HELP.clinic}`)
     .option('--specialty <name>', 'only this specialty')
     .option('--city <city>', 'only clinics in this city')
     .option('--search <text>', 'name, email, licence or specialty contains this text')
@@ -103,9 +116,10 @@ export function registerDoctors(program: Command): void {
     .action(
       act(async (ctx, opts) => {
         const { listDoctors } = await import('../../services/doctors.js');
-        const page = await withServices((services) =>
+        const page = await withServices(async (services) =>
           listDoctors(services, {
-            ...given({ clinicId: opts.clinic, specialty: opts.specialty, city: opts.city, search: opts.search }),
+            ...(await filterIds(services, { clinic: opts.clinic })),
+            ...given({ specialty: opts.specialty, city: opts.city, search: opts.search }),
             includeInactive: Boolean(opts.includeInactive),
             limit: opts.limit,
             offset: opts.offset,
@@ -118,11 +132,11 @@ export function registerDoctors(program: Command): void {
   doctors
     .command('show')
     .description('show one doctor')
-    .argument('<id>', 'doctor id', idArgument('ID'))
+    .argument('<doctor>', REF_HELP.doctor)
     .action(
-      act(async (ctx, _opts, id: number) => {
+      act(async (ctx, _opts, ref: string) => {
         const { getDoctor } = await import('../../services/doctors.js');
-        printRecord(ctx, await withServices((services) => getDoctor(services, id)), doctorFields);
+        printRecord(ctx, await withServices(async (services) => getDoctor(services, await doctorOf(services, ref))), doctorFields);
       }),
     );
 
@@ -130,19 +144,19 @@ export function registerDoctors(program: Command): void {
     doctors
       .command('update')
       .description('change a doctor (admins; give only what changes)')
-      .argument('<id>', 'doctor id', idArgument('ID'))
+      .argument('<doctor>', REF_HELP.doctor)
       .option('--name <name>', 'new name')
-      .option('--clinic <id>', 'move to this clinic', idArgument('--clinic')),
+      .option('--clinic <clinic>', `move to this clinic: ${REF_HELP.clinic}`),
   ).action(
-    act(async (ctx, opts, id: number) => {
+    act(async (ctx, opts, ref: string) => {
       const { updateDoctor } = await import('../../services/doctors.js');
-      const doctor = await withServices((services) =>
+      const doctor = await withServices(async (services) =>
         updateDoctor(
           services,
-          id,
+          await doctorOf(services, ref),
           given({
             name: opts.name,
-            clinicId: opts.clinic,
+            clinicId: await refId(services, 'clinic', opts.clinic, '--clinic'),
             specialty: opts.specialty,
             licenseNumber: opts.license,
             qualifications: opts.qualifications,
@@ -152,21 +166,23 @@ export function registerDoctors(program: Command): void {
           }),
         ),
       );
-      printDone(ctx, `Updated doctor ${doctor.id} (${doctor.name})`, doctor);
+      printDone(ctx, `Updated ${doctorIds(doctor)}: ${doctor.name}`, doctor);
     }, doctorFlags),
   );
 
   doctors
     .command('deactivate')
     .description('deactivate a doctor (admins): future slots close, their login stops; refused with future bookings unless --cancel-bookings')
-    .argument('<id>', 'doctor id', idArgument('ID'))
+    .argument('<doctor>', REF_HELP.doctor)
     .option('--cancel-bookings', 'cancel their future booked appointments (reason "doctor deactivated")')
     .action(
-      act(async (ctx, opts, id: number) => {
+      act(async (ctx, opts, ref: string) => {
         const { deactivateDoctor } = await import('../../services/doctors.js');
-        const doctor = await withServices((services) => deactivateDoctor(services, id, { cancelBookings: Boolean(opts.cancelBookings) }));
+        const doctor = await withServices(async (services) =>
+          deactivateDoctor(services, await doctorOf(services, ref), { cancelBookings: Boolean(opts.cancelBookings) }),
+        );
         const cancelled = doctor.cancelledAppointmentIds.length;
-        printDone(ctx, `Deactivated doctor ${doctor.id} (${doctor.name})${cancelled ? `; cancelled ${cancelled} appointment(s)` : ''}`, doctor);
+        printDone(ctx, `Deactivated ${doctorIds(doctor)}: ${doctor.name}${cancelled ? `; cancelled ${cancelled} appointment(s)` : ''}`, doctor);
       }),
     );
 
@@ -175,14 +191,14 @@ export function registerDoctors(program: Command): void {
   hours
     .command('set')
     .description('set the windows of some weekdays (replacing theirs; other days stay); admins or the doctor')
-    .argument('<doctor>', 'doctor id', idArgument('DOCTOR'))
+    .argument('<doctor>', REF_HELP.doctor)
     .option('--days <days>', 'e.g. mon-fri, mon,wed,fri, all')
     .option('--start <HH:MM>', 'a window’s start (repeat with --end for split shifts)', collect, [])
     .option('--end <HH:MM>', 'a window’s end, paired with the --start before it', collect, [])
     .option('--length <duration>', 'slot length, e.g. 20m')
     .option('--capacity <n>', 'patients per slot (1–100)', wholeNumber(), 1)
     .action(
-      act(async (ctx, opts, doctorId: number) => {
+      act(async (ctx, opts, ref: string) => {
         const days = await required(opts.days, '--days', 'Days (e.g. mon-fri)');
         const length = await required(opts.length, '--length', 'Slot length (e.g. 20m)');
         const starts: string[] = opts.start;
@@ -191,11 +207,16 @@ export function registerDoctors(program: Command): void {
         if (starts.length !== ends.length)
           throw new ValidationError(`give one --end for each --start (${starts.length} --start, ${ends.length} --end)`, '--end');
         const { setHours } = await import('../../services/hours.js');
-        const result = await withServices((services) =>
-          setHours(services, doctorId, { days, length, capacity: opts.capacity, windows: starts.map((start, i) => ({ start, end: ends[i] ?? '' })) }),
+        const result = await withServices(async (services) =>
+          setHours(services, await doctorOf(services, ref), {
+            days,
+            length,
+            capacity: opts.capacity,
+            windows: starts.map((start, i) => ({ start, end: ends[i] ?? '' })),
+          }),
         );
         if (ctx.json) return printJson(result);
-        printDone(ctx, `Working hours of doctor ${doctorId} set (${result.timezone}):`);
+        printDone(ctx, `Working hours of doctor ${result.doctorId} set (${result.timezone}):`);
         printList(ctx, { items: result.windows, total: result.windows.length, limit: result.windows.length, offset: 0 }, hoursColumns, 'windows');
       }),
     );
@@ -203,11 +224,11 @@ export function registerDoctors(program: Command): void {
   hours
     .command('show')
     .description('a doctor’s weekly working hours (clinic time)')
-    .argument('<doctor>', 'doctor id', idArgument('DOCTOR'))
+    .argument('<doctor>', REF_HELP.doctor)
     .action(
-      act(async (ctx, _opts, doctorId: number) => {
+      act(async (ctx, _opts, ref: string) => {
         const { getHours } = await import('../../services/hours.js');
-        const result = await withServices((services) => getHours(services, doctorId));
+        const result = await withServices(async (services) => getHours(services, await doctorOf(services, ref)));
         if (ctx.json) return printJson(result);
         printList(
           ctx,
@@ -223,23 +244,23 @@ export function registerDoctors(program: Command): void {
   leave
     .command('add')
     .description('add leave; dates are whole days of the clinic’s zone (--to included), or a day and HH:MM for part of a day')
-    .argument('<doctor>', 'doctor id', idArgument('DOCTOR'))
+    .argument('<doctor>', REF_HELP.doctor)
     .option('--from <date>', 'first day (today, tomorrow, mon, +3d, YYYY-MM-DD) or start time ("mon 09:00", ISO 8601)')
     .option('--to <date>', 'last day, included (e.g. fri, +1w), or end time')
     .option('--reason <text>', 'why (shown to staff)')
     .option('--cancel-bookings', 'cancel booked appointments inside the leave (reason "doctor on leave")')
     .action(
-      act(async (ctx, opts, doctorId: number) => {
+      act(async (ctx, opts, ref: string) => {
         const from = await required(opts.from, '--from', 'From (e.g. mon, YYYY-MM-DD, or with HH:MM)');
         const to = await required(opts.to, '--to', 'To, included (e.g. fri, +1w, YYYY-MM-DD)');
         const { addLeave } = await import('../../services/doctors.js');
-        const added = await withServices((services) =>
-          addLeave(services, doctorId, { from, to, cancelBookings: Boolean(opts.cancelBookings), ...given({ reason: opts.reason }) }),
+        const added = await withServices(async (services) =>
+          addLeave(services, await doctorOf(services, ref), { from, to, cancelBookings: Boolean(opts.cancelBookings), ...given({ reason: opts.reason }) }),
         );
         const cancelled = added.cancelledAppointmentIds.length;
         printDone(
           ctx,
-          `Leave ${added.id} added for doctor ${doctorId}: ${formatLocalPeriod(added.startsAt, added.endsAt, added.timezone)}${cancelled ? `; cancelled ${cancelled} appointment(s)` : ''}`,
+          `Leave ${added.id} added for doctor ${added.doctorId}: ${formatLocalPeriod(added.startsAt, added.endsAt, added.timezone)}${cancelled ? `; cancelled ${cancelled} appointment(s)` : ''}`,
           added,
         );
       }),
@@ -248,15 +269,15 @@ export function registerDoctors(program: Command): void {
   leave
     .command('list')
     .description('a doctor’s leave, soonest first (upcoming only unless --include-past)')
-    .argument('<doctor>', 'doctor id', idArgument('DOCTOR'))
+    .argument('<doctor>', REF_HELP.doctor)
     .option('--include-past', 'include leave that has ended')
     .option('--limit <n>', 'at most this many (1–1000)', wholeNumber(1, 1000), 50)
     .option('--offset <n>', 'skip this many', wholeNumber(0), 0)
     .action(
-      act(async (ctx, opts, doctorId: number) => {
+      act(async (ctx, opts, ref: string) => {
         const { listLeave } = await import('../../services/doctors.js');
-        const page = await withServices((services) =>
-          listLeave(services, doctorId, { includePast: Boolean(opts.includePast), limit: opts.limit, offset: opts.offset }),
+        const page = await withServices(async (services) =>
+          listLeave(services, await doctorOf(services, ref), { includePast: Boolean(opts.includePast), limit: opts.limit, offset: opts.offset }),
         );
         printList(ctx, page, leaveColumns, 'leave periods');
       }),

@@ -1,13 +1,20 @@
 import type { Command } from '@commander-js/extra-typings';
-import type { UserView } from '../../domain/views.js';
+import type { UserRecordsView } from '../../domain/views.js';
 import type { CreateUserInput, ListUsersInput, UpdateUserInput } from '../../domain/schemas/users.js';
 import { act, given, toParse } from '../command.js';
-import { idArgument, readSecret, required, wholeNumber } from '../input.js';
+import { readSecret, required, wholeNumber } from '../input.js';
 import { formatInstant, printDone, printList, printRecord, style, type Column } from '../output.js';
+import { idsOf, REF_HELP, resolveRef } from '../references.js';
 import { withServices } from '../session.js';
 
-const userFields: Column<UserView>[] = [
-  { header: 'ID', value: (u) => u.id },
+/** `user 5 (patient 2)`: a user's id, and their patient or doctor record's, each named. */
+const userIds = (u: UserRecordsView) => idsOf({ kind: 'user', id: u.id, userId: u.id, patientId: u.patientId, doctorId: u.doctorId });
+
+/** The record a patient or doctor user has: `patient 2`, `doctor 3`. */
+const recordOf = (u: UserRecordsView) => (u.patientId ? `patient ${u.patientId}` : u.doctorId ? `doctor ${u.doctorId}` : '');
+
+const userFields: Column<UserRecordsView>[] = [
+  { header: 'ID', value: userIds },
   { header: 'Name', value: (u) => u.name },
   { header: 'Email', value: (u) => u.email },
   { header: 'Role', value: (u) => u.role, style: style.role },
@@ -17,10 +24,14 @@ const userFields: Column<UserView>[] = [
   { header: 'Last login', value: (u) => formatInstant(u.lastLoginAt) },
   { header: 'Created', value: (u) => formatInstant(u.createdAt) },
 ];
-const userColumns = userFields.filter((f) => ['ID', 'Name', 'Email', 'Role', 'Active', 'Last login'].includes(f.header));
-
-/** A user is named by id or by email. */
-const userRef = (value: string): number | string => (value.includes('@') ? value : idArgument('USER')(value));
+/** In a list the ID column is the user id alone; a patient's or doctor's record has a column of its own. */
+const fieldsNamed = (...headers: string[]) => userFields.filter((f) => headers.includes(f.header));
+const userColumns: Column<UserRecordsView>[] = [
+  { header: 'ID', value: (u) => u.id },
+  ...fieldsNamed('Name', 'Email', 'Role'),
+  { header: 'Record', value: recordOf },
+  ...fieldsNamed('Active', 'Last login'),
+];
 
 export function registerUsers(program: Command): void {
   const users = program.command('users').description('user accounts (admins only)');
@@ -33,6 +44,7 @@ export function registerUsers(program: Command): void {
     .option('--role <role>', 'admin, doctor or patient')
     .option('--mobile <phone>', 'mobile phone number')
     .option('--address <text>', 'postal address')
+    .option('--dob <date>', 'a patient’s date of birth, YYYY-MM-DD (optional: a patient user gets a patient record either way)')
     .option('--password-stdin', 'read the password from the first line of stdin')
     .action(
       act(
@@ -43,11 +55,14 @@ export function registerUsers(program: Command): void {
           const password = await readSecret({ stdinFlag: '--password-stdin', fromStdin: Boolean(opts.passwordStdin), prompt: 'Password', confirm: true });
           const { createUser } = await import('../../services/users.js');
           const user = await withServices((services) =>
-            createUser(services, toParse<CreateUserInput>({ email, name, role, password, ...given({ mobile: opts.mobile, address: opts.address }) })),
+            createUser(
+              services,
+              toParse<CreateUserInput>({ email, name, role, password, ...given({ mobile: opts.mobile, address: opts.address, dateOfBirth: opts.dob }) }),
+            ),
           );
-          printDone(ctx, `Created ${user.role} ${user.name} <${user.email}> with id ${user.id}`, user);
+          printDone(ctx, `Created ${user.role} ${user.name} <${user.email}>: ${userIds(user)}`, user);
         },
-        { password: '--password-stdin' },
+        { password: '--password-stdin', dateOfBirth: '--dob' },
       ),
     );
 
@@ -80,46 +95,46 @@ export function registerUsers(program: Command): void {
   users
     .command('show')
     .description('show one user')
-    .argument('<user>', 'user id or email', userRef)
+    .argument('<user>', REF_HELP.user)
     .action(
-      act(async (ctx, _opts, ref: number | string) => {
+      act(async (ctx, _opts, ref: string) => {
         const { getUser } = await import('../../services/users.js');
-        printRecord(ctx, await withServices((services) => getUser(services, ref)), userFields);
+        printRecord(ctx, await withServices(async (services) => getUser(services, (await resolveRef(services, 'user', ref)).id)), userFields);
       }),
     );
 
   users
     .command('update')
     .description('change a user’s details (give only what changes; an empty value clears mobile or address)')
-    .argument('<user>', 'user id or email', userRef)
+    .argument('<user>', REF_HELP.user)
     .option('--email <email>', 'new login email')
     .option('--name <name>', 'new name')
-    .option('--role <role>', 'new role (not for users with a doctor or patient profile)')
+    .option('--role <role>', 'new role (not for users with a doctor or patient record; a user made a patient gets a patient record)')
     .option('--mobile <phone>', 'new mobile number')
     .option('--address <text>', 'new address')
     .action(
-      act(async (ctx, opts, ref: number | string) => {
+      act(async (ctx, opts, ref: string) => {
         const { updateUser } = await import('../../services/users.js');
-        const user = await withServices((services) =>
+        const user = await withServices(async (services) =>
           updateUser(
             services,
-            ref,
+            (await resolveRef(services, 'user', ref)).id,
             toParse<UpdateUserInput>(given({ email: opts.email, name: opts.name, role: opts.role, mobile: opts.mobile, address: opts.address })),
           ),
         );
-        printDone(ctx, `Updated user ${user.id} (${user.email})`, user);
+        printDone(ctx, `Updated ${userIds(user)} (${user.email})`, user);
       }),
     );
 
   users
     .command('deactivate')
     .description('deactivate a user: they cannot log in and their tokens stop working at once')
-    .argument('<user>', 'user id or email', userRef)
+    .argument('<user>', REF_HELP.user)
     .action(
-      act(async (ctx, _opts, ref: number | string) => {
+      act(async (ctx, _opts, ref: string) => {
         const { deactivateUser } = await import('../../services/users.js');
-        const user = await withServices((services) => deactivateUser(services, ref));
-        printDone(ctx, `Deactivated user ${user.id} (${user.email}); their tokens no longer work`, user);
+        const user = await withServices(async (services) => deactivateUser(services, (await resolveRef(services, 'user', ref)).id));
+        printDone(ctx, `Deactivated ${userIds(user)} (${user.email}); their tokens no longer work`, user);
       }),
     );
 }

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { ROLES } from '../roles.js';
-import { email, id, oneLine, optionalText, pagination, personName, phone } from './common.js';
+import { email, id, oneLine, optionalText, pagination, personName, phone, typedValue } from './common.js';
 
 /** bcrypt reads at most 72 bytes; a longer password would be silently cut, so it is refused instead. */
 export const password = z
@@ -16,6 +16,8 @@ export const createUserInput = z.strictObject({
   role: z.enum(ROLES),
   mobile: phone.nullish(),
   address: optionalText(500, 'lines'),
+  /** A patient's date of birth (YYYY-MM-DD), for the patient record a patient user gets; optional. */
+  dateOfBirth: typedValue.optional(),
 });
 export type CreateUserInput = z.input<typeof createUserInput>;
 

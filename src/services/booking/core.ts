@@ -112,6 +112,7 @@ export interface BookedPlace extends Place {
   reason: string | null;
   createdAt: Date;
   updatedAt: Date;
+  patientUserId: number;
   patientName: string;
   doctorName: string;
   clinicName: string;
@@ -177,6 +178,7 @@ export async function bookLocked(tx: ServiceContext, slot: LockedSlot, patientId
     reason: row.reason,
     createdAt: new Date(row.created_at),
     updatedAt: new Date(row.updated_at),
+    patientUserId: row.patient_user_id,
     patientName: row.patient_name,
     doctorName: row.doctor_name,
     clinicName: row.clinic_name,

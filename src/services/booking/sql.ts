@@ -19,7 +19,7 @@ export const LOCK_SLOTS = { name: 'ascend_lock_slot_rows', text: `select ${SLOT_
 
 /** The guarded slot with the names a reply needs; nothing when a rule refuses. */
 const GUARDED = `ok as (
-  select s.id, s.doctor_id, s.clinic_id, s.starts_at, s.ends_at, du.name as doctor_name, c.name as clinic_name, c.timezone, pu.name as patient_name
+  select s.id, s.doctor_id, s.clinic_id, s.starts_at, s.ends_at, du.name as doctor_name, c.name as clinic_name, c.timezone, pu.id as patient_user_id, pu.name as patient_name
     from ${RULE_ROWS}
         and ${ALL_GUARDS})`;
 
@@ -35,11 +35,12 @@ export interface BookedRow {
   doctor_name: string;
   clinic_name: string;
   timezone: string;
+  patient_user_id: number;
   patient_name: string;
 }
 
 const BOOKED_COLUMNS = (placed: string) =>
-  `${placed}.id, ${placed}.reason, ${placed}.created_at, ${placed}.updated_at, ok.doctor_name, ok.clinic_name, ok.timezone, ok.patient_name`;
+  `${placed}.id, ${placed}.reason, ${placed}.created_at, ${placed}.updated_at, ok.doctor_name, ok.clinic_name, ok.timezone, ok.patient_user_id, ok.patient_name`;
 
 /**
  * THE booking: rules, insert, increment and audit in one statement (the hot path: one round trip). Books
