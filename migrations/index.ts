@@ -9,6 +9,7 @@ import { Migration20261125050000_free_slot_cover } from './Migration202611250500
 import { Migration20261125060000_free_slot_cover_id } from './Migration20261125060000_free_slot_cover_id.js';
 import { Migration20261125070000_auth_notify } from './Migration20261125070000_auth_notify.js';
 import { Migration20261130010000_login_address } from './Migration20261130010000_login_address.js';
+import { Migration20261201020000_sessions } from './Migration20261201020000_sessions.js';
 
 export const migrationsList = [
   { name: 'Migration20261125000000_initial', class: Migration20261125000000_initial },
@@ -20,4 +21,5 @@ export const migrationsList = [
   { name: 'Migration20261125060000_free_slot_cover_id', class: Migration20261125060000_free_slot_cover_id },
   { name: 'Migration20261125070000_auth_notify', class: Migration20261125070000_auth_notify },
   { name: 'Migration20261130010000_login_address', class: Migration20261130010000_login_address },
+  { name: 'Migration20261201020000_sessions', class: Migration20261201020000_sessions },
 ];
