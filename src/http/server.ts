@@ -69,7 +69,7 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
     logController: new LogController({ disableRequestLogging: true }),
     logger: {
       level: options.logLevel ?? process.env.LOG_LEVEL ?? 'info',
-      redact: ['req.headers.authorization', 'password', 'access_token'],
+      redact: ['req.headers.authorization', 'password', 'access_token', 'refresh_token'],
       ...(options.logStream ? { stream: options.logStream } : {}),
     },
     forceCloseConnections: 'idle',
