@@ -19,6 +19,7 @@ import { registerClinicRoutes } from './routes/clinics.js';
 import { registerDoctorRoutes } from './routes/doctors.js';
 import { registerPatientRoutes } from './routes/patients.js';
 import { registerReportRoutes } from './routes/reports.js';
+import { registerSessionRoutes } from './routes/sessions.js';
 import { registerSlotRoutes } from './routes/slots.js';
 import { registerUserRoutes } from './routes/users.js';
 
@@ -179,6 +180,7 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
       registerSlotRoutes(api);
       registerAppointmentRoutes(api);
       registerReportRoutes(api);
+      registerSessionRoutes(api);
     },
     { prefix: '/api/v1' },
   );
