@@ -118,7 +118,12 @@ describe('registration and login', () => {
 
     const json = await login({ email, password: PASSWORD });
     expect(json.status, json.text).toBe(200);
-    expect(json.body).toEqual({ access_token: expect.any(String), token_type: 'bearer', expires_in: 900, refresh_token: expect.stringMatching(/^[A-Za-z0-9_-]{43}$/) });
+    expect(json.body).toEqual({
+      access_token: expect.any(String),
+      token_type: 'bearer',
+      expires_in: 900,
+      refresh_token: expect.stringMatching(/^[A-Za-z0-9_-]{43}$/),
+    });
     const claims = jwt.decode(json.body.access_token, { complete: true }) as jwt.Jwt & { payload: jwt.JwtPayload };
     expect(claims.header.alg).toBe('HS256');
     expect(claims.payload).toMatchObject({ sub: String(reg.body.userId), role: 'patient', tv: 0, sid: expect.any(Number) });
