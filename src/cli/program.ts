@@ -9,6 +9,7 @@ import { registerPatients } from './commands/patients.js';
 import { registerReport } from './commands/report.js';
 import { registerSeed } from './commands/seed.js';
 import { registerServe } from './commands/serve.js';
+import { registerSessions } from './commands/sessions.js';
 import { registerSlots } from './commands/slots.js';
 import { registerUsers } from './commands/users.js';
 
@@ -33,6 +34,7 @@ Database:   DATABASE_URL selects a PostgreSQL server; without it ascend runs its
   registerInit(program);
   registerDb(program);
   registerAuth(program);
+  registerSessions(program);
   registerUsers(program);
   registerClinics(program);
   registerDoctors(program);
