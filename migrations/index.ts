@@ -11,6 +11,7 @@ import { Migration20261125070000_auth_notify } from './Migration20261125070000_a
 import { Migration20261130010000_login_address } from './Migration20261130010000_login_address.js';
 import { Migration20261201010000_patient_for_every_patient_user } from './Migration20261201010000_patient_for_every_patient_user.js';
 import { Migration20261201011000_name_search } from './Migration20261201011000_name_search.js';
+import { Migration20261201020000_sessions } from './Migration20261201020000_sessions.js';
 
 export const migrationsList = [
   { name: 'Migration20261125000000_initial', class: Migration20261125000000_initial },
@@ -24,4 +25,5 @@ export const migrationsList = [
   { name: 'Migration20261130010000_login_address', class: Migration20261130010000_login_address },
   { name: 'Migration20261201010000_patient_for_every_patient_user', class: Migration20261201010000_patient_for_every_patient_user },
   { name: 'Migration20261201011000_name_search', class: Migration20261201011000_name_search },
+  { name: 'Migration20261201020000_sessions', class: Migration20261201020000_sessions },
 ];

@@ -10,6 +10,7 @@ import { registerPatients } from './commands/patients.js';
 import { registerReport } from './commands/report.js';
 import { registerSeed } from './commands/seed.js';
 import { registerServe } from './commands/serve.js';
+import { registerSessions } from './commands/sessions.js';
 import { registerSlots } from './commands/slots.js';
 import { registerUsers } from './commands/users.js';
 import { EXAMPLES, type Example } from './examples.js';
@@ -36,6 +37,7 @@ Database:   DATABASE_URL selects a PostgreSQL server; without it ascend runs its
   registerInit(program);
   registerDb(program);
   registerAuth(program);
+  registerSessions(program);
   registerUsers(program);
   registerClinics(program);
   registerDoctors(program);

@@ -83,6 +83,19 @@ export class SlotFullError extends ConflictError {}
 /** Who is asking is unknown: no token, a bad or expired token, wrong credentials, a deactivated user. */
 export class AuthError extends DomainError {}
 
+/**
+ * A genuine token whose session is over (logged out, revoked, idle too long, too old) or that expired: its
+ * holder may simply log in again. `why` says which, in words an edge can put in its own sentence.
+ */
+export class SessionEndedError extends AuthError {
+  constructor(
+    readonly why: string,
+    message = `the session ended (${why}): log in again`,
+  ) {
+    super(message);
+  }
+}
+
 /** Who is asking is known but may not do this. */
 export class ForbiddenError extends DomainError {}
 

@@ -12,7 +12,15 @@ export type Role = (typeof ROLES)[number];
 export type Actor =
   | { readonly kind: 'system' }
   | { readonly kind: 'anonymous' }
-  | { readonly kind: 'user'; readonly id: number; readonly role: Role; readonly email: string; readonly name: string };
+  | {
+      readonly kind: 'user';
+      readonly id: number;
+      readonly role: Role;
+      readonly email: string;
+      readonly name: string;
+      /** The session the user acts through (from their access token); absent for actors tests build by hand. */
+      readonly sessionId?: number;
+    };
 
 export const SYSTEM: Actor = Object.freeze({ kind: 'system' });
 export const ANONYMOUS: Actor = Object.freeze({ kind: 'anonymous' });

@@ -3,6 +3,7 @@
 // columns are named). A new view, or a new query whose rows become one, gets its mapper here, not in its
 // service: one place to look when a shape changes. Secrets (password hashes, token versions) never leave the
 // services.
+import { type RevokedReason, sessionEnd, sessionEndsAt } from './sessions.js';
 import { localDays, weekdayName } from './time.js';
 import type { Role } from './roles.js';
 
@@ -73,6 +74,69 @@ export const userRecordsView = (u: UserLike, records: { patientId: number | null
   patientId: records.patientId,
   doctorId: records.doctorId,
 });
+
+/** A session as its user (or an admin) sees it: never its refresh token, nor the token's hash. */
+export interface SessionView {
+  id: number;
+  userId: number;
+  client: 'cli' | 'http';
+  userAgent: string | null;
+  address: string | null;
+  createdAt: string;
+  lastUsedAt: string;
+  /** When it ends if nothing renews it: idle from its last use, or its maximum age if sooner. */
+  endsAt: string;
+  /** Its maximum age is reached then, however active it is. */
+  expiresAt: string;
+  active: boolean;
+  /** Why it ended ("idle for more than 2 h", "logged out", …); null while it runs. */
+  endedBecause: string | null;
+  revokedAt: string | null;
+  /** The session this request or command acts through. */
+  current: boolean;
+}
+
+export interface SessionRow {
+  id: number;
+  user_id: number;
+  client: 'cli' | 'http';
+  user_agent: string | null;
+  address: string | null;
+  created_at: Instant;
+  last_used_at: Instant;
+  expires_at: Instant;
+  idle_timeout_seconds: number;
+  revoked_at: Instant | null;
+  revoked_reason: RevokedReason | null;
+  total?: string | number;
+}
+
+/** A session row as seen at `now`, by someone acting through session `currentId`. */
+export function sessionView(r: SessionRow, now: Date, currentId: number | undefined): SessionView {
+  const state = {
+    createdAt: r.created_at,
+    expiresAt: r.expires_at,
+    lastUsedAt: r.last_used_at,
+    idleSeconds: r.idle_timeout_seconds,
+    revokedReason: r.revoked_reason,
+  };
+  const ended = sessionEnd(state, now);
+  return {
+    id: r.id,
+    userId: r.user_id,
+    client: r.client,
+    userAgent: r.user_agent,
+    address: r.address,
+    createdAt: iso(r.created_at),
+    lastUsedAt: iso(r.last_used_at),
+    endsAt: iso(sessionEndsAt(state)),
+    expiresAt: iso(r.expires_at),
+    active: ended === null,
+    endedBecause: ended,
+    revokedAt: iso(r.revoked_at),
+    current: r.id === currentId,
+  };
+}
 
 export interface ClinicView {
   id: number;

@@ -1,11 +1,14 @@
 // Who a token belongs to, remembered between the requests of one serve process: a request then checks its
-// token without a database round trip (the check was one of the two round trips of a free-slot search).
+// token without a database round trip (the check was one of the two round trips of a free-slot search). An
+// entry is a user with one of their sessions (tokens name both), and is judged afresh on every use (expiry,
+// idle, maximum age, on the request's clock): only changes to the rows need hearing.
 //
-// It must never let a deactivated user, an old password's tokens or a changed role through. A trigger
-// announces every change to a user row (and to the settings) on the channel `ascend_auth` as it commits,
-// whoever makes it (migration Migration20261125070000_auth_notify); this process LISTENs on a connection of
-// its own and forgets that user at once. While that connection is down, nothing is remembered and every
-// request reads the database, exactly as without the cache. Entries also expire after a minute.
+// It must never let a deactivated user, an old password's tokens, a changed role or an ended session through.
+// Triggers announce every change to a user row (and to the settings) and to a session row on the channel
+// `ascend_auth` as it commits, whoever makes it (migrations Migration20261125070000_auth_notify and
+// Migration20261201020000_sessions), naming the user; this process LISTENs on a connection of its own and
+// forgets that user, with all their sessions, at once. While that connection is down, nothing is remembered
+// and every request reads the database, exactly as without the cache. Entries also expire after a minute.
 //
 // A connection can also die without a word: a NAT or firewall dropping it, or its backend stalled (SIGSTOP
 // reproduces it) — the socket stays open and notifications simply stop. So the connection proves every
@@ -44,32 +47,47 @@ interface Log {
 }
 
 export class AuthCache implements UserCache {
-  private readonly entries = new Map<number, { row: AuthRow; at: number }>();
+  // By user, then by session: an announcement names a user, and forgets every session of theirs.
+  private readonly entries = new Map<number, Map<number, { row: AuthRow; at: number }>>();
+  private count = 0;
   // Bumped by every change announced: a row read before a change must not be remembered after it.
   private generation = 0;
   private listening = false;
 
-  async get(id: number, load: () => Promise<AuthRow | undefined>): Promise<AuthRow | undefined> {
-    const hit = this.listening ? this.entries.get(id) : undefined;
+  async get(userId: number, sessionId: number, load: () => Promise<AuthRow | undefined>): Promise<AuthRow | undefined> {
+    const hit = this.listening ? this.entries.get(userId)?.get(sessionId) : undefined;
     if (hit && Date.now() - hit.at < MAX_AGE_MS) return hit.row;
     const generation = this.generation;
     const row = await load();
     if (row && this.listening && generation === this.generation) {
-      this.entries.delete(id);
-      if (this.entries.size >= MAX_ENTRIES) {
+      // The user's entries move to the end (the most recently used), and the least recently used go first.
+      const sessions = this.entries.get(userId) ?? new Map<number, { row: AuthRow; at: number }>();
+      this.entries.delete(userId);
+      if (!sessions.has(sessionId)) this.count++;
+      sessions.set(sessionId, { row, at: Date.now() });
+      this.entries.set(userId, sessions);
+      while (this.count > MAX_ENTRIES) {
         const oldest = this.entries.keys().next();
-        if (!oldest.done) this.entries.delete(oldest.value);
+        if (oldest.done) break;
+        this.forgetUser(oldest.value);
       }
-      this.entries.set(id, { row, at: Date.now() });
     }
     return row;
   }
 
-  /** A user changed (or, without an id, anything that may concern every user). */
+  /** A user or one of their sessions changed (or, without an id, anything that may concern every user). */
   forget(id?: number): void {
     this.generation++;
-    if (id === undefined) this.entries.clear();
-    else this.entries.delete(id);
+    if (id !== undefined) this.forgetUser(id);
+    else {
+      this.entries.clear();
+      this.count = 0;
+    }
+  }
+
+  private forgetUser(id: number): void {
+    this.count -= this.entries.get(id)?.size ?? 0;
+    this.entries.delete(id);
   }
 
   /** Remembering is allowed only while changes are being heard. */
@@ -78,8 +96,9 @@ export class AuthCache implements UserCache {
     this.forget();
   }
 
+  /** The sessions remembered. */
   get size(): number {
-    return this.entries.size;
+    return this.count;
   }
 }
 

@@ -19,6 +19,7 @@ import { registerClinicRoutes } from './routes/clinics.js';
 import { registerDoctorRoutes } from './routes/doctors.js';
 import { registerPatientRoutes } from './routes/patients.js';
 import { registerReportRoutes } from './routes/reports.js';
+import { registerSessionRoutes } from './routes/sessions.js';
 import { registerSlotRoutes } from './routes/slots.js';
 import { registerUserRoutes } from './routes/users.js';
 
@@ -69,7 +70,7 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
     logController: new LogController({ disableRequestLogging: true }),
     logger: {
       level: options.logLevel ?? process.env.LOG_LEVEL ?? 'info',
-      redact: ['req.headers.authorization', 'password', 'access_token'],
+      redact: ['req.headers.authorization', 'password', 'access_token', 'refresh_token'],
       ...(options.logStream ? { stream: options.logStream } : {}),
     },
     forceCloseConnections: 'idle',
@@ -179,6 +180,7 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
       registerSlotRoutes(api);
       registerAppointmentRoutes(api);
       registerReportRoutes(api);
+      registerSessionRoutes(api);
     },
     { prefix: '/api/v1' },
   );

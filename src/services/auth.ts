@@ -6,8 +6,9 @@ import jwt from 'jsonwebtoken';
 import type { Sql } from '../db/sql.js';
 import type { Clock } from '../domain/clock.js';
 import { parseDuration } from '../domain/durations.js';
-import { AuthError, ValidationError } from '../domain/errors.js';
+import { AuthError, SessionEndedError, ValidationError } from '../domain/errors.js';
 import { ROLES, type Actor, type Role } from '../domain/roles.js';
+import { type RevokedReason, sessionEnd, spanText } from '../domain/sessions.js';
 import { userView, type Instant, type UserView } from '../domain/views.js';
 
 const JWT_ALGORITHM = 'HS256';
@@ -18,6 +19,8 @@ export interface TokenClaims {
   role: Role;
   /** The user's token_version when the token was issued. */
   tv: number;
+  /** The session the token was issued from (src/services/sessions.ts): it stops working when that ends. */
+  sid: number;
   iat: number;
   exp: number;
 }
@@ -64,21 +67,59 @@ export async function passwordMatches(password: string, hash: string | null | un
 }
 
 // ---------------------------------------------------------------------------------------------------------
-// Tokens
+// Settings
 
-export function tokenTtlSeconds(env: NodeJS.ProcessEnv = process.env): number {
-  const ttl = parseDuration(env.ASCEND_TOKEN_TTL ?? '30m', 'ASCEND_TOKEN_TTL');
-  if (ttl < 60 || ttl > 30 * 86400) throw new ValidationError('must be from 1m to 30d', 'ASCEND_TOKEN_TTL');
-  return ttl;
+const DAY = 86_400;
+
+function durationSetting(env: NodeJS.ProcessEnv, name: string, fallback: string, min: number, max: number, bounds: string): number {
+  const seconds = parseDuration(env[name] || fallback, name);
+  if (seconds < min || seconds > max) throw new ValidationError(`must be from ${bounds}`, name);
+  return seconds;
 }
+
+/**
+ * The lifetime of an access token (ASCEND_TOKEN_TTL, default 15 minutes): short, because a token cannot be
+ * recalled from a process that remembers it (serve's cache forgets it when its session ends, a copy elsewhere
+ * does not). A session renews it without asking.
+ */
+export function tokenTtlSeconds(env: NodeJS.ProcessEnv = process.env): number {
+  return durationSetting(env, 'ASCEND_TOKEN_TTL', '15m', 60, 30 * DAY, '1m to 30d');
+}
+
+/** How long a session lasts: ASCEND_SESSION_IDLE without a renewal (default 2 h), ASCEND_SESSION_MAX_AGE at most (12 h). */
+export interface SessionLimits {
+  idleSeconds: number;
+  maxAgeSeconds: number;
+}
+
+/** The session limits from the environment, checked: a bad value names its variable (exit 2, or serve refuses to start). */
+export function sessionLimits(env: NodeJS.ProcessEnv = process.env): SessionLimits {
+  const idleSeconds = durationSetting(env, 'ASCEND_SESSION_IDLE', '2h', 300, 30 * DAY, '5m to 30d');
+  const maxAgeSeconds = durationSetting(env, 'ASCEND_SESSION_MAX_AGE', '12h', 300, 90 * DAY, '5m to 90d');
+  if (idleSeconds > maxAgeSeconds) {
+    throw new ValidationError(`must not be longer than ASCEND_SESSION_MAX_AGE (${spanText(maxAgeSeconds)})`, 'ASCEND_SESSION_IDLE');
+  }
+  return { idleSeconds, maxAgeSeconds };
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Tokens
 
 /** The signing key: ASCEND_JWT_SECRET, or the random key `init` stored in the database. */
 export async function signingKey(sql: Sql): Promise<string> {
-  const fromEnv = process.env.ASCEND_JWT_SECRET;
-  if (fromEnv) return fromEnv;
-  const rows = await sql.query<{ value: string }>('select value from app_setting where key = ?', [SECRET_SETTING]);
-  if (!rows[0]) throw new AuthError('ascend is not initialised here: run ascend init first');
-  return rows[0].value;
+  if (process.env.ASCEND_JWT_SECRET) return process.env.ASCEND_JWT_SECRET;
+  const rows = await sql.query<{ value: string }>(`select ${STORED_KEY_SQL} as value`);
+  return signingKeyOf(rows[0]?.value);
+}
+
+/** The key kept in the database, as an SQL expression: a statement that signs can read it along. */
+export const STORED_KEY_SQL = `(select value from app_setting where key = '${SECRET_SETTING}')`;
+
+/** The signing key, given what a statement read of STORED_KEY_SQL. */
+export function signingKeyOf(stored: string | null | undefined): string {
+  const key = process.env.ASCEND_JWT_SECRET || stored;
+  if (!key) throw new AuthError('ascend is not initialised here: run ascend init first');
+  return key;
 }
 
 /** Creates the database-kept signing key if there is none (idempotent; safe under concurrency). */
@@ -98,19 +139,29 @@ function hmacKey(key: string): KeyObject {
   return k;
 }
 
+/** What an access token is issued from: a session still running at the clock's "now". */
+export interface TokenSession {
+  id: number;
+  /** Its maximum age is reached then. */
+  expiresAt: Date;
+  /** It ends after this long without a token issued from it. */
+  idleSeconds: number;
+}
+
 /**
- * A token for the user, issued at the clock's "now" (jsonwebtoken would read the machine's time itself: given
- * `iat`, it counts the expiry from there), so a frozen clock issues tokens that it also accepts.
+ * An access token for the user, issued from `session` at the clock's "now" (jsonwebtoken would read the
+ * machine's time itself), so a frozen clock issues tokens that it also accepts. It lives ASCEND_TOKEN_TTL, and
+ * never past the session's end: its maximum age, or its idle timeout counted from now (issuing is using it).
  */
-export function issueToken(user: { id: number; role: Role; tokenVersion: number }, key: string, clock: Clock): IssuedToken {
-  const expiresIn = tokenTtlSeconds();
+export function issueToken(user: { id: number; role: Role; tokenVersion: number }, session: TokenSession, key: string, clock: Clock): IssuedToken {
   const iat = Math.floor(clock.now().getTime() / 1000);
-  const accessToken = jwt.sign({ role: user.role, tv: user.tokenVersion, iat }, hmacKey(key), {
+  const end = Math.min(iat + tokenTtlSeconds(), iat + session.idleSeconds, Math.floor(session.expiresAt.getTime() / 1000));
+  const exp = Math.max(iat + 1, end);
+  const accessToken = jwt.sign({ role: user.role, tv: user.tokenVersion, sid: session.id, iat, exp }, hmacKey(key), {
     algorithm: JWT_ALGORITHM,
     subject: String(user.id),
-    expiresIn,
   });
-  return { accessToken, expiresIn, expiresAt: new Date((iat + expiresIn) * 1000).toISOString() };
+  return { accessToken, expiresIn: exp - iat, expiresAt: new Date(exp * 1000).toISOString() };
 }
 
 export interface AuthRow {
@@ -126,6 +177,13 @@ export interface AuthRow {
   created_at: Instant;
   updated_at: Instant;
   jwt_secret: string | null;
+  /** The token's session, if it is this user's (else null, and the columns below too). */
+  session_id: number | null;
+  session_created_at: Instant | null;
+  session_expires_at: Instant | null;
+  session_last_used_at: Instant | null;
+  session_idle_seconds: number | null;
+  session_revoked_reason: RevokedReason | null;
 }
 
 /** The one answer to every token that is not a genuine, current ascend token of this database. */
@@ -135,19 +193,23 @@ export const NOT_LOGGED_IN = 'not logged in: no token was given';
 
 const MAX_ID = 2_147_483_647; // PostgreSQL's integer
 
+const isId = (v: unknown): v is number => typeof v === 'number' && Number.isInteger(v) && v >= 1 && v <= MAX_ID;
+
 /**
- * The user id a token names, judged by the shape of its claims alone (nothing is trusted yet): a positive
- * int32 subject, a known role, a whole token version, an expiry. Anything else is refused here, before any
- * query, so that no forged value can reach the database (a subject outside integer once made every route 500).
+ * The user and session ids a token names, judged by the shape of its claims alone (nothing is trusted yet): a
+ * positive int32 subject and session, a known role, a whole token version, an expiry. Anything else is refused
+ * here, before any query, so that no forged value can reach the database (a subject outside integer once made
+ * every route 500). A token without a session (issued before sessions existed) is refused alike: nothing could
+ * end it before its expiry.
  */
-function claimedId(token: string): number {
+function claimedIds(token: string): { userId: number; sessionId: number } {
   let decoded: jwt.Jwt | null;
   try {
     decoded = jwt.decode(token, { complete: true, json: true });
   } catch {
     decoded = null;
   }
-  const { sub, role, tv, exp } = (decoded?.payload ?? {}) as Partial<Record<keyof TokenClaims, unknown>>;
+  const { sub, role, tv, sid, exp } = (decoded?.payload ?? {}) as Partial<Record<keyof TokenClaims, unknown>>;
   const shaped =
     decoded?.header.alg === JWT_ALGORITHM &&
     typeof sub === 'string' &&
@@ -157,10 +219,11 @@ function claimedId(token: string): number {
     typeof tv === 'number' &&
     Number.isInteger(tv) &&
     tv >= 0 &&
+    isId(sid) &&
     typeof exp === 'number' &&
     Number.isFinite(exp);
   if (!shaped) throw new AuthError(INVALID_TOKEN);
-  return Number(sub);
+  return { userId: Number(sub), sessionId: sid };
 }
 
 // A token that verified once under a key verifies again under that key: a long-running process (serve) skips
@@ -181,7 +244,10 @@ function verifiedClaims(token: string, key: string, clock: Clock): TokenClaims {
     claims = jwt.verify(token, hmacKey(key), { algorithms: [JWT_ALGORITHM], clockTimestamp: Math.floor(nowMs / 1000) }) as TokenClaims;
   } catch (err) {
     // jsonwebtoken checks the signature before the expiry: an expired token here is one we signed.
-    if (err instanceof jwt.TokenExpiredError) throw new AuthError(`the token expired at ${err.expiredAt.toISOString()}: log in again`);
+    if (err instanceof jwt.TokenExpiredError) {
+      const why = `the token expired at ${err.expiredAt.toISOString()}`;
+      throw new SessionEndedError(why, `${why}: log in again`);
+    }
     throw new AuthError(INVALID_TOKEN);
   }
   if (verifiedTokens.size >= MAX_VERIFIED_TOKENS) verifiedTokens.clear();
@@ -189,23 +255,27 @@ function verifiedClaims(token: string, key: string, clock: Clock): TokenClaims {
   return claims;
 }
 
-/** Where a long-running process keeps users it has read (src/http/auth-cache.ts); `load` reads the database. */
+/**
+ * Where a long-running process keeps the users and sessions it has read (src/http/auth-cache.ts), by user and
+ * session; `load` reads the database.
+ */
 export interface UserCache {
-  get(id: number, load: () => Promise<AuthRow | undefined>): Promise<AuthRow | undefined>;
+  get(userId: number, sessionId: number, load: () => Promise<AuthRow | undefined>): Promise<AuthRow | undefined>;
 }
 
 /**
  * Checks a bearer token against the database: the shape of its claims, its signature (HS256 only: `alg:
- * none` and others are refused), expiry (at the clock's "now"), and that the user still exists, is active and
- * has not revoked it (token_version). Claims and signature are judged before the user's row is: with
- * ASCEND_JWT_SECRET before anything is read; with the key kept in the database, the key comes in the same
- * (single) query as the row. No query, when `users` remembers the user (it forgets them as soon as their row
- * changes). It makes the actor a service context is built with, so it takes the clock, not a context.
+ * none` and others are refused), expiry (at the clock's "now"), that the user still exists, is active and
+ * has not revoked it (token_version), and that its session still runs (not revoked, idle or too old). Claims
+ * and signature are judged before the user's row is: with ASCEND_JWT_SECRET before anything is read; with the
+ * key kept in the database, the key comes in the same (single) query as the user and the session. No query,
+ * when `users` remembers them (it forgets a user as soon as their row or one of their sessions changes). It
+ * makes the actor a service context is built with, so it takes the clock, not a context.
  */
 export async function authenticate(sql: Sql, token: string | undefined, options: { clock: Clock; users?: UserCache }): Promise<Authenticated> {
   if (!token) throw new AuthError(NOT_LOGGED_IN);
   const { clock, users } = options;
-  const id = claimedId(token);
+  const { userId: id, sessionId } = claimedIds(token);
   const operatorKey = process.env.ASCEND_JWT_SECRET;
   const early = operatorKey ? verifiedClaims(token, operatorKey, clock) : undefined;
 
@@ -213,13 +283,16 @@ export async function authenticate(sql: Sql, token: string | undefined, options:
     (
       await sql.query<AuthRow>(
         `select u.id, u.name, u.email, u.role, u.is_active, u.token_version, u.mobile, u.address, u.last_login_at,
-                u.created_at, u.updated_at, (select value from app_setting where key = ?) as jwt_secret
-           from "user" u where u.id = ?`,
-        [SECRET_SETTING, id],
-        'ascend_authenticate',
+                u.created_at, u.updated_at, (select value from app_setting where key = ?) as jwt_secret,
+                s.id as session_id, s.created_at as session_created_at, s.expires_at as session_expires_at, s.last_used_at as session_last_used_at,
+                s.idle_timeout_seconds as session_idle_seconds, s.revoked_reason as session_revoked_reason
+           from "user" u left join session s on s.id = ? and s.user_id = u.id
+          where u.id = ?`,
+        [SECRET_SETTING, sessionId, id],
+        'ascend_authenticate_session',
       )
     )[0];
-  const row = users ? await users.get(id, load) : await load();
+  const row = users ? await users.get(id, sessionId, load) : await load();
   // An unknown user, or no key at all (another database, not initialised): the same answer as a forgery.
   const key = operatorKey || row?.jwt_secret;
   if (!row || !key) throw new AuthError(INVALID_TOKEN);
@@ -227,8 +300,31 @@ export async function authenticate(sql: Sql, token: string | undefined, options:
 
   // From here the token is one we signed: its holder may learn why it no longer works.
   if (!row.is_active) throw new AuthError('this user is deactivated');
+  if (
+    row.session_id === null ||
+    row.session_created_at === null ||
+    row.session_expires_at === null ||
+    row.session_last_used_at === null ||
+    row.session_idle_seconds === null
+  ) {
+    throw new SessionEndedError('it no longer exists');
+  }
+  const ended = sessionEnd(
+    {
+      createdAt: row.session_created_at,
+      expiresAt: row.session_expires_at,
+      lastUsedAt: row.session_last_used_at,
+      idleSeconds: row.session_idle_seconds,
+      revokedReason: row.session_revoked_reason,
+    },
+    clock.now(),
+  );
+  if (ended) throw new SessionEndedError(ended);
   if (claims.tv !== row.token_version || claims.role !== row.role) {
-    throw new AuthError('the token was revoked (password changed, role changed or user deactivated): log in again');
+    throw new SessionEndedError(
+      'password changed, role changed or user deactivated',
+      'the token was revoked (password changed, role changed or user deactivated): log in again',
+    );
   }
   const user = userView({
     id: row.id,
@@ -242,5 +338,5 @@ export async function authenticate(sql: Sql, token: string | undefined, options:
     createdAt: row.created_at,
     updatedAt: row.updated_at,
   });
-  return { actor: { kind: 'user', id: row.id, role: row.role, email: row.email, name: row.name }, user };
+  return { actor: { kind: 'user', id: row.id, role: row.role, email: row.email, name: row.name, sessionId: row.session_id }, user };
 }

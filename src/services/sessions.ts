@@ -1,164 +1,141 @@
-// Logging in and changing one's own password. (Checking a token on each command is auth.ts's job.)
-import { isIPv6 } from 'node:net';
-import type { EntityManager } from '@mikro-orm/postgresql';
+// Sessions: logging in opens one, renewing keeps it going, logging out (or a revocation) ends it. Checking an
+// access token on each command or request is auth.ts's job; the failed-login throttle is sessions/throttle.ts.
+//
+// A session is a row of `session` (migration Migration20261201020000_sessions). Logging in gives its holder a
+// short-lived access token (a JWT naming the session as `sid`, ASCEND_TOKEN_TTL) and a refresh token: 256
+// random bits, shown once and kept only as its SHA-256. A renewal trades the refresh token for a new pair:
+//   - rotation: the old refresh token stops working at once (one guarded UPDATE swaps the hash, so two renewals
+//     with one token cannot both succeed);
+//   - reuse detection: a refresh token already traded in, presented again, means two parties hold it: the
+//     session is revoked (reason `reuse`) and audited. A client must therefore never renew with one token twice
+//     at once; the CLI serialises its own renewals (src/cli/session.ts).
+// A session ends when revoked, after ASCEND_SESSION_IDLE without a renewal (default 2 h), and at
+// ASCEND_SESSION_MAX_AGE (12 h) however active it is. The database ends every session of a user whose password
+// or role changes or who is deactivated, in that transaction (the migration's trigger).
+//
+// Lock order: a user row, then their sessions (the trigger does it so); a renewal locks its session row only.
+import { createHash, randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
 import { User } from '../domain/entities/index.js';
-import { parseDuration } from '../domain/durations.js';
-import { AuthError, TooManyAttemptsError, ValidationError } from '../domain/errors.js';
+import { AuthError, ConflictError, NotFoundError, SessionEndedError, ValidationError } from '../domain/errors.js';
+import { isAdmin, SYSTEM, type Actor, type Role } from '../domain/roles.js';
+import type { Page } from '../domain/schemas/common.js';
+import {
+  listSessionsInput,
+  refreshInput,
+  revokeSessionsInput,
+  type ListSessionsInput,
+  type RefreshInput,
+  type RevokeSessionsInput,
+} from '../domain/schemas/sessions.js';
 import { changePasswordInput, loginInput, type ChangePasswordInput, type LoginInput } from '../domain/schemas/users.js';
+import { type RevokedReason, sessionEnd, sessionRunsSql } from '../domain/sessions.js';
 import { parseInput, type Untrusted } from '../domain/validation.js';
-import { userView, type Instant, type UserView } from '../domain/views.js';
-import { sqlOf } from '../db/sql.js';
-import { audit } from './audit.js';
+import { sessionView, userView, type Instant, type SessionRow, type SessionView, type UserView } from '../domain/views.js';
+import type { Clock } from '../domain/clock.js';
+import { sqlOf, type Sql } from '../db/sql.js';
+import { audit, auditRecord, auditRecordsParam, insertAuditRecordsSql } from './audit.js';
+import { hashPassword, issueToken, passwordMatches, sessionLimits, signingKey, signingKeyOf, STORED_KEY_SQL, type IssuedToken } from './auth.js';
 import { actingAs, type ServiceContext } from './context.js';
-import { query } from './support.js';
-import { hashPassword, issueToken, passwordMatches, signingKey, type IssuedToken } from './auth.js';
 import { transaction } from './locks.js';
+import { pageOfRows, query } from './support.js';
+import { type LoginThrottle, rememberAddress, reserveAttempt, reserveRenewal, withdrawAttempt } from './sessions/throttle.js';
+
+export { clientAddress, loginThrottle, type LoginThrottle } from './sessions/throttle.js';
+
+/** Where a session was opened from: shown in listings, so that its owner can tell their sessions apart. */
+export interface SessionClient {
+  kind: 'cli' | 'http';
+  userAgent?: string | null;
+  address?: string | null;
+}
+
+/** The CLI on this machine (it reaches the database itself: there is no client address to record). */
+export const cliClient = (): SessionClient => ({ kind: 'cli', userAgent: `ascend cli on ${hostname()}` });
+
+/** What logging in or renewing hands the client: an access token, and the refresh token that renews it. */
+export interface SessionTokens extends IssuedToken {
+  /** Shown once, never stored as it is. */
+  refreshToken: string;
+  sessionId: number;
+  /** The session's maximum age is reached then. */
+  sessionExpiresAt: string;
+  /** The session ends after this long without a renewal. */
+  idleSeconds: number;
+}
 
 export interface LoginResult {
-  token: IssuedToken;
+  token: SessionTokens;
   user: UserView;
 }
 
 const WRONG_CREDENTIALS = 'wrong email or password';
+/** The one answer to a renewal over HTTP, whatever is wrong with the token (unknown, ended, reused). */
+export const INVALID_REFRESH_TOKEN = 'the refresh token is not valid, or its session has ended: log in again';
+/** Ended sessions are kept this long (listed with --include-ended, and their old tokens still recognised). */
+const KEEP_ENDED_DAYS = 30;
 
-/**
- * The failed-login throttle (the HTTP API's; the CLI reaches the database itself). It must stop guessing
- * without handing a stranger a way to lock an owner out, so no bound refuses an account's owner everywhere:
- *   - per email and address: `maxPerEmail` failures in the window refuse that address for that email (and
- *     no other address);
- *   - per address: `maxPerIp` failures across all emails in the window refuse that address for emails it
- *     has not logged in to before;
- *   - per email: `maxPerAccount` failures from every address in 24 hours (the window, if longer) refuse that
- *     email to addresses it has not logged in from in the last 30 days (distributed guessing).
- * An address that logged in to the account successfully (login_address) is never refused by the last two.
- */
-export interface LoginThrottle {
-  /** The client's address, as counted (clientAddress); null when unknown. */
-  ip: string | null;
-  maxPerEmail: number;
-  maxPerIp: number;
-  maxPerAccount: number;
-  windowSeconds: number;
+const REFRESH_TOKEN_SHAPE = /^[A-Za-z0-9_-]{43}$/;
+const newRefreshToken = (): string => randomBytes(32).toString('base64url');
+const hashOf = (refreshToken: string): string => createHash('sha256').update(refreshToken).digest('hex');
+
+interface TokenUser {
+  id: number;
+  role: Role;
+  tokenVersion: number;
 }
 
-const ACCOUNT_WINDOW_SECONDS = 86_400;
-const KNOWN_ADDRESS_DAYS = 30;
+// ---------------------------------------------------------------------------------------------------------
+// Opening a session: logging in
 
 /**
- * The address failures are counted against: an IPv4 address as it is (also when IPv4-mapped), an IPv6
- * address as its /64 network — one subscriber commonly holds a whole /64, so counting its addresses one by
- * one would be no limit at all.
+ * Opens a session for `user` inside the caller's transaction and issues its first pair of tokens, with the
+ * limits of this process's settings (kept in the row: changing them later changes only new sessions).
  */
-export function clientAddress(ip: string | null | undefined): string | null {
-  if (!ip) return null;
-  const address = (ip.split('%')[0] ?? ip).toLowerCase(); // no zone index
-  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/.exec(address);
-  if (mapped?.[1]) return mapped[1];
-  if (!isIPv6(address)) return address;
-  const [head = '', tail] = address.split('::');
-  const left = head ? head.split(':') : [];
-  // Only the first four groups matter; a trailing dotted quad is two groups.
-  const right = tail ? tail.split(':').flatMap((g) => (g.includes('.') ? ['0', '0'] : [g])) : [];
-  const groups = tail === undefined ? left : [...left, ...Array<string>(8 - left.length - right.length).fill('0'), ...right];
-  return `${groups
-    .slice(0, 4)
-    .map((g) => parseInt(g, 16).toString(16))
-    .join(':')}::/64`;
-}
-
-/**
- * The throttle's settings from the environment (ASCEND_LOGIN_MAX_PER_EMAIL, _PER_IP, _PER_ACCOUNT,
- * ASCEND_LOGIN_WINDOW) for a client at `ip`.
- */
-export function loginThrottle(ip: string | null, env: NodeJS.ProcessEnv = process.env): LoginThrottle {
-  const int = (name: string, fallback: number) => {
-    const raw = env[name];
-    if (raw === undefined || raw === '') return fallback;
-    if (!/^\d+$/.test(raw) || Number(raw) < 1) throw new ValidationError('must be a whole number of at least 1', name);
-    return Number(raw);
-  };
-  return {
-    ip: clientAddress(ip),
-    maxPerEmail: int('ASCEND_LOGIN_MAX_PER_EMAIL', 5),
-    maxPerIp: int('ASCEND_LOGIN_MAX_PER_IP', 50),
-    maxPerAccount: int('ASCEND_LOGIN_MAX_PER_ACCOUNT', 100),
-    windowSeconds: parseDuration(env.ASCEND_LOGIN_WINDOW ?? '15m', 'ASCEND_LOGIN_WINDOW'),
-  };
-}
-
-interface AttemptCounts {
-  by_pair: string;
-  pair_oldest: Instant | null;
-  by_ip: string;
-  ip_oldest: Instant | null;
-  by_account: string;
-  account_oldest: Instant | null;
-  known: boolean;
-}
-
-/**
- * Counts this attempt before checking the password, so concurrent guesses cannot all slip under a limit:
- * the attempt is written (committed at once) as a failure, then counted with every other recent failure;
- * over a limit it is withdrawn and refused with 429, saying when to try again. A successful login
- * withdraws it too, so successes never count. Counts live in the database, shared by every server.
- */
-async function reserveAttempt(ctx: ServiceContext, email: string, t: LoginThrottle): Promise<{ id: number }> {
-  const { em } = ctx;
-  const now = ctx.clock.now();
-  const [attempt] = await query<{ id: number }>(em, 'insert into login_failure (email, ip, at) values (?, ?, ?) returning id', [
-    email.slice(0, 254),
-    t.ip,
-    now,
-  ]);
-  if (!attempt) throw new Error('reserveAttempt: the failed attempt was not recorded');
-  const accountWindow = Math.max(ACCOUNT_WINDOW_SECONDS, t.windowSeconds);
-  const [n] = await query<AttemptCounts>(
-    em,
-    `with w as (select lower(?) as email, ?::varchar as ip, ?::timestamptz - make_interval(secs => ?) as since,
-                       ?::timestamptz - make_interval(secs => ?) as account_since, ?::timestamptz - make_interval(days => ?) as known_since)
-     select count(*) filter (where lower(f.email) = w.email and f.ip is not distinct from w.ip and f.at > w.since) as by_pair,
-            min(f.at) filter (where lower(f.email) = w.email and f.ip is not distinct from w.ip and f.at > w.since) as pair_oldest,
-            count(*) filter (where f.ip = w.ip and f.at > w.since) as by_ip,
-            min(f.at) filter (where f.ip = w.ip and f.at > w.since) as ip_oldest,
-            count(*) filter (where lower(f.email) = w.email) as by_account,
-            min(f.at) filter (where lower(f.email) = w.email) as account_oldest,
-            (select exists (select 1 from login_address a join "user" u on u.id = a.user_id, w
-                             where lower(u.email) = w.email and a.ip = w.ip and a.last_success_at > w.known_since)) as known
-       from w join login_failure f on f.at > w.account_since and (lower(f.email) = w.email or f.ip = w.ip)`,
-    [email, t.ip, now, t.windowSeconds, now, accountWindow, now, KNOWN_ADDRESS_DAYS],
+export async function openSession(tx: ServiceContext, user: TokenUser, client: SessionClient): Promise<SessionTokens> {
+  const limits = sessionLimits();
+  const now = tx.clock.now();
+  const expiresAt = new Date(now.getTime() + limits.maxAgeSeconds * 1000);
+  const refreshToken = newRefreshToken();
+  const [row] = await query<{ id: number }>(
+    tx.em,
+    `insert into session (user_id, client, user_agent, address, created_at, last_used_at, expires_at, idle_timeout_seconds, refresh_hash)
+     values (?, ?, ?, ?, ?, ?, ?, ?, ?) returning id`,
+    [
+      user.id,
+      client.kind,
+      client.userAgent?.slice(0, 200) || null,
+      client.address?.slice(0, 64) || null,
+      now,
+      now,
+      expiresAt,
+      limits.idleSeconds,
+      hashOf(refreshToken),
+    ],
   );
-  // The attempt itself is among the failures counted: there is always a row, with an oldest failure.
-  if (!n) throw new Error('reserveAttempt: the failures were not counted');
-  const refuse = async (message: string, oldest: Instant | null, windowSeconds: number): Promise<never> => {
-    await withdrawAttempt(em, attempt.id);
-    const since = oldest === null ? now.getTime() : new Date(oldest).getTime();
-    const retryAfter = Math.max(1, Math.ceil((since + windowSeconds * 1000 - now.getTime()) / 1000));
-    throw new TooManyAttemptsError(message, retryAfter);
-  };
-  if (Number(n.by_pair) > t.maxPerEmail) {
-    await refuse('too many failed logins for this email from this address; try again later', n.pair_oldest, t.windowSeconds);
-  }
-  // The bounds below are for strangers: an address the owner has logged in from is never refused by them.
-  if (!n.known && t.ip && Number(n.by_ip) > t.maxPerIp) {
-    await refuse('too many failed logins from this address; try again later', n.ip_oldest, t.windowSeconds);
-  }
-  if (!n.known && Number(n.by_account) > t.maxPerAccount) {
-    await refuse('too many failed logins for this email from addresses it has not logged in from; try again later', n.account_oldest, accountWindow);
-  }
-  // Old failures are of no use; keep the table small.
-  await query(em, 'delete from login_failure where at < ?::timestamptz - make_interval(secs => ?)', [now, accountWindow]);
-  return attempt;
-}
-
-async function withdrawAttempt(em: EntityManager, id: number): Promise<void> {
-  await query(em, 'delete from login_failure where id = ?', [id]);
+  if (!row) throw new Error('openSession: the session was not recorded');
+  // Sessions long over are of no use (their old refresh tokens included); keep the user's list short.
+  await query(
+    tx.em,
+    `delete from session s where s.user_id = ?
+        and coalesce(s.revoked_at, least(s.expires_at, s.last_used_at + make_interval(secs => s.idle_timeout_seconds))) < ?::timestamptz - make_interval(days => ?)`,
+    [user.id, now, KEEP_ENDED_DAYS],
+  );
+  const session = { id: row.id, expiresAt, idleSeconds: limits.idleSeconds };
+  const token = issueToken(user, session, await signingKey(sqlOf(tx.em)), tx.clock);
+  return { ...token, refreshToken, sessionId: row.id, sessionExpiresAt: expiresAt.toISOString(), idleSeconds: limits.idleSeconds };
 }
 
 /**
- * Checks email and password; the error never says which of the two was wrong, nor if the user is inactive.
- * With a throttle (the HTTP API), failed attempts are counted and limited (see LoginThrottle).
+ * Checks email and password and opens a session; the error never says which of the two was wrong, nor if the
+ * user is inactive. With a throttle (the HTTP API), failed attempts are counted and limited (see LoginThrottle).
  */
-export async function login(ctx: ServiceContext, raw: LoginInput | Untrusted, throttle?: LoginThrottle): Promise<LoginResult> {
+export async function login(
+  ctx: ServiceContext,
+  raw: LoginInput | Untrusted,
+  throttle?: LoginThrottle,
+  client: SessionClient = cliClient(),
+): Promise<LoginResult> {
   const input = parseInput(loginInput, raw);
   const { em } = ctx;
   const attempt = throttle ? await reserveAttempt(ctx, input.email, throttle) : undefined;
@@ -166,49 +143,38 @@ export async function login(ctx: ServiceContext, raw: LoginInput | Untrusted, th
   const ok = await passwordMatches(input.password, user?.passwordHash);
   if (!user || !ok || !user.isActive) throw new AuthError(WRONG_CREDENTIALS); // the reserved attempt stays as a failure
   if (attempt) await withdrawAttempt(em, attempt.id);
-  const key = await signingKey(sqlOf(em));
   return transaction(ctx, async (tx) => {
+    // Held until commit: a deactivation or password change cannot slip in between this check and the new session
+    // (it waits, and its trigger then ends the session too).
+    const [held] = await query<{ is_active: boolean; token_version: number }>(
+      tx.em,
+      'select is_active, token_version from "user" where id = ? for no key update',
+      [user.id],
+    );
+    if (!held?.is_active || held.token_version !== user.tokenVersion) throw new AuthError(WRONG_CREDENTIALS);
     const fresh = await tx.em.findOneOrFail(User, user.id);
     fresh.lastLoginAt = tx.clock.now();
     const self = actingAs(tx, { kind: 'user', id: fresh.id, role: fresh.role, email: fresh.email, name: fresh.name });
-    audit(self, {
-      action: 'user.login',
-      entity: 'user',
-      entityId: fresh.id,
-    });
     await tx.em.flush();
     if (throttle?.ip) await rememberAddress(tx, fresh.id, throttle.ip);
-    return { token: issueToken(fresh, key, tx.clock), user: userView(fresh) };
+    const token = await openSession(tx, fresh, client);
+    audit(self, { action: 'user.login', entity: 'user', entityId: fresh.id, after: { sessionId: token.sessionId, client: client.kind } });
+    await tx.em.flush();
+    return { token, user: userView(fresh) };
   });
 }
 
-/** The owner has logged in from `ip`: the throttle's bounds for strangers never refuse it (for 30 days). */
-async function rememberAddress(tx: ServiceContext, userId: number, ip: string): Promise<void> {
-  const now = tx.clock.now();
-  await query(
-    tx.em,
-    `insert into login_address (user_id, ip, last_success_at) values (?, ?, ?) on conflict (user_id, ip) do update set last_success_at = excluded.last_success_at`,
-    [userId, ip, now],
-  );
-  await query(tx.em, 'delete from login_address where user_id = ? and last_success_at < ?::timestamptz - make_interval(days => ?)', [
-    userId,
-    now,
-    KNOWN_ADDRESS_DAYS,
-  ]);
-}
-
 /**
- * Changes the actor's own password and revokes every token they hold (token_version), returning a fresh
- * token for the session that asked.
+ * Changes the actor's own password. Every session of theirs ends (the database's trigger, in this
+ * transaction) and every token they hold stops working (token_version); the caller gets a new session.
  */
-export async function changePassword(ctx: ServiceContext, raw: ChangePasswordInput | Untrusted): Promise<LoginResult> {
+export async function changePassword(ctx: ServiceContext, raw: ChangePasswordInput | Untrusted, client: SessionClient = cliClient()): Promise<LoginResult> {
   const { actor } = ctx;
   if (actor.kind !== 'user') throw new AuthError('not logged in');
   const input = parseInput(changePasswordInput, raw);
   if (input.currentPassword === input.newPassword) {
     throw new ValidationError('must differ from the current password', 'newPassword');
   }
-  const key = await signingKey(sqlOf(ctx.em));
   return transaction(ctx, async (tx) => {
     const user = await tx.em.findOneOrFail(User, actor.id, { populate: ['passwordHash'] });
     if (!(await passwordMatches(input.currentPassword, user.passwordHash))) {
@@ -218,6 +184,260 @@ export async function changePassword(ctx: ServiceContext, raw: ChangePasswordInp
     user.tokenVersion += 1;
     audit(tx, { action: 'user.password', entity: 'user', entityId: user.id });
     await tx.em.flush();
-    return { token: issueToken(user, key, tx.clock), user: userView(user) };
+    return { token: await openSession(tx, user, client), user: userView(user) };
   });
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Renewing
+
+/** The user a renewal was for. */
+export interface Renewal {
+  token: SessionTokens;
+  userId: number;
+}
+
+interface RenewedRow {
+  id: number;
+  user_id: number;
+  expires_at: Instant;
+  idle_timeout_seconds: number;
+  role: Role;
+  token_version: number;
+  stored_key: string | null;
+}
+
+interface PresentedRow {
+  id: number;
+  user_id: number;
+  created_at: Instant;
+  expires_at: Instant;
+  last_used_at: Instant;
+  idle_timeout_seconds: number;
+  revoked_reason: RevokedReason | null;
+  is_active: boolean;
+  current: boolean;
+}
+
+/**
+ * Trades a refresh token for a new pair, if its session still runs and its user is active: one statement (the
+ * hash swapped under the guard, the old hash kept as retired, the user and signing key read along), so a
+ * renewal costs one round trip. Refused, it says why (SessionEndedError: unknown token, session ended, or a
+ * reused token, which revokes the session), or AuthError for a deactivated user. The edges decide how much of
+ * that to tell: the CLI all of it, HTTP one wording (`refresh`).
+ *
+ * It runs before anyone is known (like authenticate), on a bare connection too, so it takes the clock, not a
+ * context.
+ */
+export async function renewSession(sql: Sql, refreshToken: string, clock: Clock): Promise<Renewal> {
+  if (!REFRESH_TOKEN_SHAPE.test(refreshToken)) throw new SessionEndedError('its refresh token is not valid');
+  const now = clock.now();
+  const presented = hashOf(refreshToken);
+  const next = newRefreshToken();
+  const [row] = await sql.query<RenewedRow>(
+    `with s as (
+       update session s set refresh_hash = ?, last_used_at = ?
+        where s.refresh_hash = ? and ${sessionRunsSql('s', '?::timestamptz')}
+          and exists (select 1 from "user" u where u.id = s.user_id and u.is_active)
+        returning s.id, s.user_id, s.expires_at, s.idle_timeout_seconds
+     ), retired as (
+       insert into session_retired_token (hash, session_id, retired_at) select ?, s.id, ? from s
+     )
+     select s.*, u.role, u.token_version, ${STORED_KEY_SQL} as stored_key from s join "user" u on u.id = s.user_id`,
+    [hashOf(next), now, presented, now, now, presented, now],
+  );
+  if (!row) throw await whyNotRenewed(sql, presented, now);
+  const user = { id: row.user_id, role: row.role, tokenVersion: row.token_version };
+  const expiresAt = new Date(row.expires_at);
+  const token = issueToken(user, { id: row.id, expiresAt, idleSeconds: row.idle_timeout_seconds }, signingKeyOf(row.stored_key), clock);
+  return {
+    token: { ...token, refreshToken: next, sessionId: row.id, sessionExpiresAt: expiresAt.toISOString(), idleSeconds: row.idle_timeout_seconds },
+    userId: row.user_id,
+  };
+}
+
+/** Why a refresh token was not renewed, as the error to throw; a reused one revokes its session on the way. */
+async function whyNotRenewed(sql: Sql, presented: string, now: Date): Promise<AuthError> {
+  const [s] = await sql.query<PresentedRow>(
+    `select s.id, s.user_id, s.created_at, s.expires_at, s.last_used_at, s.idle_timeout_seconds, s.revoked_reason, u.is_active,
+            s.refresh_hash = ? as current
+       from session s join "user" u on u.id = s.user_id
+      where s.refresh_hash = ? or s.id = (select session_id from session_retired_token where hash = ?)`,
+    [presented, presented, presented],
+  );
+  if (!s) return new SessionEndedError('its refresh token is not valid');
+  if (!s.is_active) return new AuthError('this user is deactivated');
+  const state = {
+    createdAt: s.created_at,
+    expiresAt: s.expires_at,
+    lastUsedAt: s.last_used_at,
+    idleSeconds: s.idle_timeout_seconds,
+    revokedReason: s.revoked_reason,
+  };
+  if (!s.current && sessionEnd(state, now) === null) {
+    await endSessions(sql, { ids: [s.id], reason: 'reuse', at: now, actor: SYSTEM });
+    return new SessionEndedError(sessionEnd({ ...state, revokedReason: 'reuse' }, now) ?? 'revoked');
+  }
+  // Ended, or renewed by someone else between the two statements (then the token was current a moment ago).
+  return new SessionEndedError(sessionEnd(state, now) ?? 'its refresh token was just used');
+}
+
+/**
+ * Renewal over HTTP (`POST /auth/refresh`): counted against the client's address like a login (see
+ * reserveRenewal), and refused with one wording whatever was wrong, so the answer tells a prober nothing.
+ */
+export async function refresh(ctx: ServiceContext, raw: RefreshInput | Untrusted, throttle: LoginThrottle): Promise<SessionTokens> {
+  const input = parseInput(refreshInput, raw);
+  const attempt = await reserveRenewal(ctx, throttle);
+  try {
+    const { token } = await renewSession(sqlOf(ctx.em), input.refresh_token, ctx.clock);
+    await withdrawAttempt(ctx.em, attempt.id);
+    return token;
+  } catch (err) {
+    if (err instanceof AuthError) throw new AuthError(INVALID_REFRESH_TOKEN);
+    throw err;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Ending
+
+interface EndSessions {
+  ids: readonly number[];
+  reason: RevokedReason;
+  at: Date;
+  /** Who ends them (audited); the system for reuse detection. */
+  actor: Actor;
+}
+
+/** Revokes those of `ids` that still run, auditing each, in one statement; returns the ids it ended. */
+async function endSessions(sql: Sql, end: EndSessions): Promise<number[]> {
+  if (!end.ids.length) return [];
+  const record = auditRecord(end.actor, { action: 'session.revoke', entity: 'session', entityId: null, after: { reason: end.reason } }, end.at);
+  const rows = await sql.query<{ id: number }>(
+    `with ended as (
+       update session s set revoked_at = ?, revoked_reason = ?
+        where s.id = any(?::int[]) and ${sessionRunsSql('s', '?::timestamptz')}
+        returning s.id, s.user_id
+     ), audited as (
+       ${insertAuditRecordsSql('?::jsonb', { from: 'ended', entityId: 'ended.id::text', addToAfter: `jsonb_build_object('userId', ended.user_id)` })}
+     )
+     select id from ended order by id`,
+    [end.at, end.reason, `{${end.ids.join(',')}}`, end.at, end.at, auditRecordsParam([record])],
+  );
+  return rows.map((r) => r.id);
+}
+
+/**
+ * Logs out the session whose refresh token this is (the CLI's `logout`, which may hold an expired access
+ * token but still the refresh token). Returns the session's id, or null if it had already ended or is unknown.
+ */
+export async function endSessionOf(sql: Sql, refreshToken: string, clock: Clock): Promise<number | null> {
+  if (!REFRESH_TOKEN_SHAPE.test(refreshToken)) return null;
+  const [s] = await sql.query<{ id: number; user_id: number; role: Role; email: string; name: string }>(
+    `select s.id, s.user_id, u.role, u.email, u.name from session s join "user" u on u.id = s.user_id where s.refresh_hash = ?`,
+    [hashOf(refreshToken)],
+  );
+  if (!s) return null;
+  const owner: Actor = { kind: 'user', id: s.user_id, role: s.role, email: s.email, name: s.name, sessionId: s.id };
+  const [ended] = await endSessions(sql, { ids: [s.id], reason: 'logout', at: clock.now(), actor: owner });
+  return ended ?? null;
+}
+
+/** Logs out the session the actor acts through (`POST /auth/logout`). */
+export async function logout(ctx: ServiceContext): Promise<{ sessionId: number }> {
+  const { actor } = ctx;
+  if (actor.kind !== 'user' || actor.sessionId === undefined) throw new AuthError('not logged in');
+  await endSessions(sqlOf(ctx.em), { ids: [actor.sessionId], reason: 'logout', at: ctx.clock.now(), actor });
+  return { sessionId: actor.sessionId };
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Listing and revoking: one's own sessions; admins anyone's
+
+/**
+ * The user whose sessions are meant: the actor's own, or (admins only) anyone's by id or email. Another user's,
+ * to anyone else, is "not found", as is a user who does not exist: ids and emails cannot be probed.
+ */
+async function sessionOwner(ctx: ServiceContext, ref: number | string | undefined): Promise<number> {
+  const { actor } = ctx;
+  if (actor.kind === 'anonymous') throw new AuthError('not logged in');
+  const self = actor.kind === 'user' ? actor.id : undefined;
+  if (ref === undefined) {
+    if (self === undefined) throw new ValidationError('is required when the system acts', 'user');
+    return self;
+  }
+  const byId = typeof ref === 'number' || /^\d{1,10}$/.test(ref);
+  if (!byId && !ref.includes('@')) throw new ValidationError('must be a user id or an email', 'user');
+  const [row] = byId
+    ? await query<{ id: number }>(ctx.em, 'select id from "user" where id = ?', [Number(ref) <= 2_147_483_647 ? Number(ref) : 0])
+    : await query<{ id: number }>(ctx.em, 'select id from "user" where lower(email) = lower(?)', [ref]);
+  if (!row || (row.id !== self && !isAdmin(actor))) throw new NotFoundError('user', ref, 'user');
+  return row.id;
+}
+
+const currentSession = (actor: Actor): number | undefined => (actor.kind === 'user' ? actor.sessionId : undefined);
+
+const SESSION_COLUMNS = `s.id, s.user_id, s.client, s.user_agent, s.address, s.created_at, s.last_used_at, s.expires_at,
+  s.idle_timeout_seconds, s.revoked_at, s.revoked_reason`;
+
+/** A user's sessions, newest first: those that run, or (includeEnded) those that ended in the last 30 days too. */
+export async function listSessions(ctx: ServiceContext, raw: ListSessionsInput | Untrusted): Promise<Page<SessionView>> {
+  const input = parseInput(listSessionsInput, raw);
+  const userId = await sessionOwner(ctx, input.user);
+  const now = ctx.clock.now();
+  const { rows, total } = await pageOfRows<SessionRow>(
+    ctx.em,
+    `select ${SESSION_COLUMNS}, count(*) over () as total from session s
+      where s.user_id = ? and (? or ${sessionRunsSql('s', '?::timestamptz')})
+      order by s.created_at desc, s.id desc`,
+    [userId, input.includeEnded, now, now],
+    input.limit,
+    input.offset,
+  );
+  return { items: rows.map((r) => sessionView(r, now, currentSession(ctx.actor))), total, limit: input.limit, offset: input.offset };
+}
+
+/** Revokes one session: one's own (this one included: that is logging out), or anyone's for admins. */
+export async function revokeSession(ctx: ServiceContext, id: number): Promise<SessionView> {
+  const { actor } = ctx;
+  if (actor.kind === 'anonymous') throw new AuthError('not logged in');
+  const now = ctx.clock.now();
+  const [found] = await query<SessionRow>(ctx.em, `select ${SESSION_COLUMNS} from session s where s.id = ?`, [id]);
+  if (!found || (!isAdmin(actor) && !(actor.kind === 'user' && actor.id === found.user_id))) throw new NotFoundError('session', id);
+  const [ended] = await endSessions(sqlOf(ctx.em), { ids: [id], reason: 'revoked', at: now, actor });
+  if (ended === undefined) throw new ConflictError(`session ${id} has already ended (${sessionEnd(stateOf(found), now) ?? 'revoked'})`);
+  const [row] = await query<SessionRow>(ctx.em, `select ${SESSION_COLUMNS} from session s where s.id = ?`, [id]);
+  if (!row) throw new NotFoundError('session', id);
+  return sessionView(row, now, currentSession(actor));
+}
+
+const stateOf = (r: SessionRow) => ({
+  createdAt: r.created_at,
+  expiresAt: r.expires_at,
+  lastUsedAt: r.last_used_at,
+  idleSeconds: r.idle_timeout_seconds,
+  revokedReason: r.revoked_reason,
+});
+
+/**
+ * Revokes every running session of a user: one's own except the one asking (log out everywhere else), or, for
+ * admins, anyone's (all of them).
+ */
+export async function revokeSessions(
+  ctx: ServiceContext,
+  raw: RevokeSessionsInput | Untrusted,
+): Promise<{ userId: number; revoked: number[]; kept: number | null }> {
+  const input = parseInput(revokeSessionsInput, raw);
+  const userId = await sessionOwner(ctx, input.user);
+  const now = ctx.clock.now();
+  const current = currentSession(ctx.actor);
+  const keep = ctx.actor.kind === 'user' && ctx.actor.id === userId ? current : undefined;
+  const running = await query<{ id: number }>(
+    ctx.em,
+    `select s.id from session s where s.user_id = ? and s.id <> ? and ${sessionRunsSql('s', '?::timestamptz')} order by s.id`,
+    [userId, keep ?? 0, now, now],
+  );
+  const revoked = await endSessions(sqlOf(ctx.em), { ids: running.map((r) => r.id), reason: 'revoked', at: now, actor: ctx.actor });
+  return { userId, revoked, kept: keep ?? null };
 }

@@ -52,7 +52,12 @@ describe('on a terminal', () => {
 
   it('prompts for a missing password, hiding what is typed', async () => {
     const other = cliFor(db.url);
-    const result = await onTerminal(['login', '--email', 'admin@example.org'], { DATABASE_URL: db.url, XDG_CONFIG_HOME: other.configHome }, 'S3cure-pass!\r');
+    // On the file's clock: a login months later would clear the admin's long-ended session from beside it.
+    const result = await onTerminal(
+      ['login', '--email', 'admin@example.org'],
+      { DATABASE_URL: db.url, XDG_CONFIG_HOME: other.configHome, ASCEND_NOW: FROZEN_AT },
+      'S3cure-pass!\r',
+    );
     expect(result.code).toBe(0);
     expect(result.screen).toContain('Password');
     expect(result.screen).not.toContain('S3cure-pass!');

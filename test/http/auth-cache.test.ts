@@ -72,13 +72,14 @@ describe('the auth cache of serve', () => {
   it('answers a known token without reading the database: a change the database does not announce goes unseen', async () => {
     const { user, token } = await signedInUser();
     expect(server.app.authCache!.size).toBeGreaterThan(0);
-    // Only to show what the announcement is for: with the trigger off, the server keeps believing its memory.
-    await other.query('alter table "user" disable trigger user_auth_changed');
+    // Only to show what the announcement is for: with the triggers off (the user's, and the one that ends their
+    // sessions, which would announce them), the server keeps believing its memory.
+    await other.query('alter table "user" disable trigger user_auth_changed, disable trigger user_sessions_end');
     try {
       await other.query('update "user" set is_active = false where id = $1', [user.id]);
       expect((await me(token)).status).toBe(200);
     } finally {
-      await other.query('alter table "user" enable trigger user_auth_changed');
+      await other.query('alter table "user" enable trigger user_auth_changed, enable trigger user_sessions_end');
     }
     // Any announced change of the row makes it read again, and see the deactivation.
     await other.query(`update "user" set name = 'Renamed' where id = $1`, [user.id]);
@@ -194,7 +195,7 @@ describe('the auth cache when its listening connection stalls without a word', (
         await new Promise((r) => setTimeout(r, 20));
       }
       expect(lines).toEqual([]);
-      expect(await listener.cache.get(1, async () => ({ id: 1 }) as AuthRow)).toBeTruthy();
+      expect(await listener.cache.get(1, 1, async () => ({ id: 1 }) as AuthRow)).toBeTruthy();
       expect(listener.cache.size).toBe(1);
     } finally {
       await listener.close();
@@ -228,21 +229,21 @@ describe('AuthCache', () => {
     const cache = new AuthCache();
     cache.setListening(true);
     let release!: () => void;
-    const slowRead = cache.get(1, () => new Promise<AuthRow>((r) => (release = () => r(row(1, true)))));
+    const slowRead = cache.get(1, 1, () => new Promise<AuthRow>((r) => (release = () => r(row(1, true)))));
     cache.forget(1); // the change is heard while the read is in flight
     release();
     expect((await slowRead)!.is_active).toBe(true);
     // The next request reads again and sees the change.
-    expect((await cache.get(1, async () => row(1, false)))!.is_active).toBe(false);
-    expect((await cache.get(1, async () => row(1, true)))!.is_active).toBe(false); // and now remembers that
+    expect((await cache.get(1, 1, async () => row(1, false)))!.is_active).toBe(false);
+    expect((await cache.get(1, 1, async () => row(1, true)))!.is_active).toBe(false); // and now remembers that
   });
 
   it('remembers nothing while not listening', async () => {
     const cache = new AuthCache();
-    await cache.get(1, async () => row(1));
+    await cache.get(1, 1, async () => row(1));
     expect(cache.size).toBe(0);
     cache.setListening(true);
-    await cache.get(1, async () => row(1));
+    await cache.get(1, 1, async () => row(1));
     expect(cache.size).toBe(1);
     cache.setListening(false);
     expect(cache.size).toBe(0);

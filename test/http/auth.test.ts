@@ -118,11 +118,16 @@ describe('registration and login', () => {
 
     const json = await login({ email, password: PASSWORD });
     expect(json.status, json.text).toBe(200);
-    expect(json.body).toEqual({ access_token: expect.any(String), token_type: 'bearer', expires_in: 1800 });
+    expect(json.body).toEqual({
+      access_token: expect.any(String),
+      token_type: 'bearer',
+      expires_in: 900,
+      refresh_token: expect.stringMatching(/^[A-Za-z0-9_-]{43}$/),
+    });
     const claims = jwt.decode(json.body.access_token, { complete: true }) as jwt.Jwt & { payload: jwt.JwtPayload };
     expect(claims.header.alg).toBe('HS256');
-    expect(claims.payload).toMatchObject({ sub: String(reg.body.userId), role: 'patient', tv: 0 });
-    expect(claims.payload.exp! - claims.payload.iat!).toBe(1800);
+    expect(claims.payload).toMatchObject({ sub: String(reg.body.userId), role: 'patient', tv: 0, sid: expect.any(Number) });
+    expect(claims.payload.exp! - claims.payload.iat!).toBe(900);
 
     const form = await loginForm(email.toUpperCase(), PASSWORD);
     expect(form.status, form.text).toBe(200);
@@ -680,17 +685,17 @@ describe('idempotent booking (Idempotency-Key)', () => {
 });
 
 describe('tokens on the server’s clock', () => {
-  it('a token the server issued works until its clock passes the lifetime (30 minutes), then is refused as expired', async () => {
+  it('a token the server issued works until its clock passes the lifetime (15 minutes by default), then is refused as expired', async () => {
     const { user } = await makeUser(db, 'patient');
     const issued = await api(server.url, 'POST', '/api/v1/auth/login', { body: { email: user.email, password: PASSWORD } });
     expect(issued.status).toBe(200);
     const token = issued.body.access_token as string;
     expect((jwt.decode(token) as jwt.JwtPayload).iat).toBe(Date.parse(FROZEN_AT) / 1000);
-    db.clock.advance('29m');
+    db.clock.advance('14m');
     expect((await me(token)).status).toBe(200);
     db.clock.advance('1m');
     const expired = await me(token);
     expect401(expired);
-    expect(expired.body.detail).toBe(`the token expired at ${new Date(Date.parse(FROZEN_AT) + 30 * 60_000).toISOString()}: log in again`);
+    expect(expired.body.detail).toBe(`the token expired at ${new Date(Date.parse(FROZEN_AT) + 15 * 60_000).toISOString()}: log in again`);
   });
 });

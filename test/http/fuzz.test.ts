@@ -12,7 +12,7 @@ import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { initialise } from '../../src/services/init.js';
 import { createTestDatabase, type TestDatabase } from '../support/db.js';
-import { makeClinic, makeDoctor, makePatient, makeUser, seedBooking, seedSlot, tokenFor } from '../support/fixtures.js';
+import { makeClinic, makeDoctor, makePatient, makeUser, seedBooking, seedSlot, sessionFor, tokenFor } from '../support/fixtures.js';
 import { api, startServer, type TestServer } from '../support/http.js';
 import { SYSTEM } from '../../src/domain/roles.js';
 import { day, utc } from '../support/clock.js';
@@ -413,6 +413,8 @@ interface Spec {
   deep?: Record<string, fc.Arbitrary<unknown>>;
   /** Sends an Idempotency-Key header sometimes. */
   idempotency?: boolean;
+  /** Tokens of fresh sessions for each case, for routes that end the session they are called with. */
+  ownSession?: boolean;
 }
 
 /** A valid body: the required fields, and some of the optional ones. */
@@ -460,6 +462,22 @@ const ROUTES: Record<string, (w: World) => Spec> = {
     ) as fc.Arbitrary<Record<string, unknown>>;
     return { method: 'POST', path: () => '/auth/login', public: true, fields, valid };
   },
+
+  'POST /auth/refresh': () => {
+    const fields = {
+      refresh_token: fc.oneof(fc.string({ maxLength: 80 }), fc.stringMatching(/^[A-Za-z0-9_-]{43}$/)),
+      grant_type: fc.constant('refresh_token'),
+    };
+    return {
+      method: 'POST',
+      path: () => '/auth/refresh',
+      public: true,
+      fields,
+      valid: someOf({ refresh_token: fields.refresh_token }, { grant_type: fields.grant_type }),
+    };
+  },
+
+  'POST /auth/logout': () => ({ method: 'POST', path: () => '/auth/logout', ownSession: true, fields: {}, valid: fc.constant({}) }),
 
   'POST /users': () => {
     const fields = {
@@ -995,10 +1013,16 @@ interface Reply {
   body: unknown;
 }
 
-async function send(method: string, path: string, c: Case): Promise<Reply> {
+/** A token of a new session of the user (and role) `token` names. */
+async function sessionLike(token: string): Promise<string> {
+  const claims = JSON.parse(Buffer.from(token.split('.')[1] ?? '', 'base64url').toString('utf8'));
+  return (await sessionFor(db, { id: Number(claims.sub), role: claims.role })).accessToken;
+}
+
+async function send(method: string, path: string, c: Case, ownSession = false): Promise<Reply> {
   const headers: Record<string, string> = {};
-  if (c.who === 'admin') headers.authorization = `Bearer ${w.admin}`;
-  if (c.who === 'patient') headers.authorization = `Bearer ${w.patient}`;
+  if (c.who === 'admin') headers.authorization = `Bearer ${ownSession ? await sessionLike(w.admin) : w.admin}`;
+  if (c.who === 'patient') headers.authorization = `Bearer ${ownSession ? await sessionLike(w.patient) : w.patient}`;
   if (c.who === 'forged') headers.authorization = `Bearer ${w.admin.slice(0, -4)}AAAA`;
   if (c.idempotencyKey !== undefined) headers['idempotency-key'] = c.idempotencyKey;
   let body: string | Uint8Array | undefined;
@@ -1060,7 +1084,7 @@ async function check(name: string, spec: Spec, c: Case): Promise<void> {
   const logsBefore = server.logs.length;
   let reply: Reply;
   try {
-    reply = await send(spec.method, path, c);
+    reply = await send(spec.method, path, c, spec.ownSession);
   } catch (err) {
     throw new Error(
       `${spec.method} /api/v1${path} as ${c.who}, body ${describeBody(c.body)}: the request failed (${(err as Error).message}; the server may have crashed)`,

@@ -15,6 +15,7 @@ import {
   PASSWORD,
   seedBooking,
   seedSlot,
+  sessionFor,
   slotCountsAreConsistent,
   tokenFor,
   uniqueEmail,
@@ -169,6 +170,8 @@ interface Row {
   call: (who: Who) => Call | Promise<Call>;
   /** A paged list: { items, total, limit, offset }. */
   list?: boolean;
+  /** The token a cell sends, when not the matrix's own (tokens). */
+  token?: (who: Who) => Promise<string | undefined>;
   /** More checks on a 2xx response. */
   check?: (res: ApiResponse, who: Who) => void | Promise<void>;
 }
@@ -178,6 +181,11 @@ const OK = 200;
 const NEW = 201;
 const NO = 403;
 const NF = 404;
+
+/** A token of a session of its own for `who` (none for anon). */
+async function freshSessionToken(who: Who): Promise<string | undefined> {
+  return who === 'anon' ? undefined : (await sessionFor(db, { id: userIdOf(who), role: who })).accessToken;
+}
 
 const userIdOf = (who: Who) => (who === 'admin' ? w.adminUserId : who === 'doctor' ? w.d.userId : who === 'patient' ? w.p.userId : w.adminUserId);
 
@@ -193,14 +201,53 @@ const ROWS: Row[] = [
     route: 'POST /auth/login',
     expect: [OK, OK, OK, OK],
     call: () => ({ path: '/auth/login', body: { email: ADMIN.email, password: ADMIN.password } }),
-    check: (res) => expect(res.body).toEqual({ access_token: expect.any(String), token_type: 'bearer', expires_in: 1800 }),
+    check: (res) =>
+      expect(res.body).toEqual({
+        access_token: expect.any(String),
+        token_type: 'bearer',
+        expires_in: 900,
+        refresh_token: expect.stringMatching(/^[A-Za-z0-9_-]{43}$/),
+      }),
   },
+  {
+    route: 'POST /auth/refresh',
+    expect: [OK, OK, OK, OK],
+    call: async () => ({ path: '/auth/refresh', body: { refresh_token: (await sessionFor(db, { id: w.q.userId, role: 'patient' })).refreshToken } }),
+    check: (res) => expect(res.body).toMatchObject({ token_type: 'bearer', refresh_token: expect.any(String) }),
+  },
+  // A session of its own for each cell: logging out the matrix's tokens would refuse every later row.
+  { route: 'POST /auth/logout', expect: [204, 204, 204, A], token: freshSessionToken, call: () => ({ path: '/auth/logout' }) },
   {
     route: 'GET /auth/me',
     expect: [OK, OK, OK, A],
     call: () => ({ path: '/auth/me' }),
     check: (res, who) => expect(res.body).toMatchObject({ id: userIdOf(who), role: who }),
   },
+
+  // --- sessions -------------------------------------------------------------------------------------------
+  {
+    route: 'GET /sessions',
+    expect: [OK, OK, OK, A],
+    list: true,
+    call: () => ({ path: '/sessions' }),
+    check: (res, who) => expect(res.body.items.every((s: { userId: number }) => s.userId === userIdOf(who))).toBe(true),
+  },
+  { route: 'GET /sessions', note: "another user's", expect: [OK, NF, NF, A], list: true, call: () => ({ path: `/sessions?user=${w.q.userId}` }) },
+  {
+    route: 'DELETE /sessions/:id',
+    note: 'own',
+    expect: [OK, OK, OK, A],
+    call: async (who) => ({ path: `/sessions/${(await sessionFor(db, { id: userIdOf(who), role: who === 'anon' ? 'admin' : who })).sessionId}` }),
+    check: (res) => expect(res.body).toMatchObject({ active: false, endedBecause: 'revoked' }),
+  },
+  {
+    route: 'DELETE /sessions/:id',
+    note: "another user's",
+    expect: [OK, NF, NF, A],
+    call: async () => ({ path: `/sessions/${(await sessionFor(db, { id: w.q.userId, role: 'patient' })).sessionId}` }),
+  },
+  { route: 'DELETE /sessions', note: 'all but this one', expect: [OK, OK, OK, A], call: () => ({ path: '/sessions' }) },
+  { route: 'DELETE /sessions', note: "another user's", expect: [OK, NF, NF, A], call: () => ({ path: `/sessions?user=${w.q.userId}` }) },
 
   // --- users ----------------------------------------------------------------------------------------------
   { route: 'GET /users', expect: [OK, NO, NO, A], list: true, call: () => ({ path: '/users?includeInactive=true&limit=1000' }) },
@@ -675,7 +722,8 @@ describe('the role matrix: every route x admin, doctor, patient, no token', () =
   describe.each(ROWS.map((row) => [label(row), row] as const))('%s', (_name, row) => {
     it.each(WHO.map((who, i) => [who, row.expect[i]!] as const))('%s -> %i', async (who, expected) => {
       const call = await row.call(who);
-      const res = await api(server.url, methodOf(row), `/api/v1${call.path}`, { token: tokens[who], body: call.body });
+      const token = row.token ? await row.token(who) : tokens[who];
+      const res = await api(server.url, methodOf(row), `/api/v1${call.path}`, { token, body: call.body });
       expectNoSecrets(res);
       if (expected >= 400) {
         expectProblem(res, expected);
@@ -683,7 +731,7 @@ describe('the role matrix: every route x admin, doctor, patient, no token', () =
       }
       expect(res.status, res.text).toBe(expected);
       if (row.list) expectPage(res);
-      if (!row.route.includes('.ics')) expect(res.headers.get('content-type')).toMatch(/^application\/json/);
+      if (!row.route.includes('.ics') && res.status !== 204) expect(res.headers.get('content-type')).toMatch(/^application\/json/);
       await row.check?.(res, who);
     });
   });

@@ -24,7 +24,7 @@ describe('the server', () => {
   it('logs in (OAuth 2 shape, JSON or form) and writes one log line per request without secrets', async () => {
     const json = await api(server.url, 'POST', '/api/v1/auth/login', { body: { email: 'admin@example.org', password: 'S3cure-pass!' } });
     expect(json.status).toBe(200);
-    expect(json.body).toMatchObject({ token_type: 'bearer', expires_in: 1800 });
+    expect(json.body).toMatchObject({ token_type: 'bearer', expires_in: 900 });
     const form = await api(server.url, 'POST', '/api/v1/auth/login', {
       rawBody: 'username=admin%40example.org&password=S3cure-pass%21',
       headers: { 'content-type': 'application/x-www-form-urlencoded' },

@@ -83,11 +83,16 @@ export async function slotCountsAreConsistent(db: TestDatabase): Promise<boolean
   return bad.length === 0;
 }
 
-/** A real token for a user, as `ascend login` would store it (saves a bcrypt login per CLI test user). */
+/** A real access token for a user, of a session of its own, as `ascend login` would store it (saves a bcrypt login per test user). */
 export async function tokenFor(db: TestDatabase, user: { id: number; role: Role }): Promise<string> {
-  const { sqlOf } = await import('../../src/db/sql.js');
-  const { issueToken, signingKey } = await import('../../src/services/auth.js');
-  return issueToken({ ...user, tokenVersion: 0 }, await signingKey(sqlOf(db.em())), db.clock).accessToken;
+  return (await sessionFor(db, user)).accessToken;
+}
+
+/** A session for a user, opened as logging in opens one: its access token, refresh token and id. */
+export async function sessionFor(db: TestDatabase, user: { id: number; role: Role }) {
+  const { openSession } = await import('../../src/services/sessions.js');
+  const { transaction } = await import('../../src/services/locks.js');
+  return transaction(db.ctx(SYSTEM), (tx) => openSession(tx, { ...user, tokenVersion: 0 }, { kind: 'cli' }));
 }
 
 /**

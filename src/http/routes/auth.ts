@@ -1,13 +1,29 @@
-import type { FastifyInstance } from 'fastify';
-import { loginInput } from '../../domain/schemas/users.js';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { registerInput } from '../../domain/schemas/patients.js';
-import { registerPatient } from '../../services/patients.js';
-import { login, loginThrottle } from '../../services/sessions.js';
-import { getUser } from '../../services/users.js';
+import { refreshInput } from '../../domain/schemas/sessions.js';
+import { loginInput } from '../../domain/schemas/users.js';
 import { untrusted } from '../../domain/validation.js';
-import { bodyFields, bodyOf, doc } from '../route.js';
+import { registerPatient } from '../../services/patients.js';
+import { sessionLimits, tokenTtlSeconds } from '../../services/auth.js';
+import { login, loginThrottle, logout, refresh, type SessionClient, type SessionTokens } from '../../services/sessions.js';
+import { getUser } from '../../services/users.js';
+import { bodyFields, bodyOf, doc, noBody } from '../route.js';
+
+/** The OAuth 2 token response (RFC 6749 §5.1). The refresh token is shown here and nowhere else. */
+const tokenResponse = (t: SessionTokens) => ({
+  access_token: t.accessToken,
+  token_type: 'bearer',
+  expires_in: t.expiresIn,
+  refresh_token: t.refreshToken,
+});
+
+const httpClient = (request: FastifyRequest): SessionClient => ({ kind: 'http', userAgent: request.headers['user-agent'] ?? null, address: request.ip });
 
 export function registerAuthRoutes(app: FastifyInstance): void {
+  // Settings every login and renewal reads: a bad value stops serve from starting, naming the variable.
+  tokenTtlSeconds();
+  sessionLimits();
+
   app.post(
     '/auth/register',
     doc({ tags: ['auth'], summary: 'Register as a patient', body: registerInput, public: true, status: 201 }),
@@ -15,11 +31,29 @@ export function registerAuthRoutes(app: FastifyInstance): void {
   );
 
   // JSON { email, password }, or an OAuth 2 password form (username, password). The reply follows OAuth 2.
-  app.post('/auth/login', doc({ tags: ['auth'], summary: 'Log in: an access token (OAuth 2 shape)', body: loginInput, public: true }), async (request) => {
-    const body = bodyFields(request);
-    const credentials = 'username' in body && !('email' in body) ? { email: body.username, password: body.password } : body;
-    const result = await login(request.ctx, untrusted(credentials), loginThrottle(request.ip));
-    return { access_token: result.token.accessToken, token_type: 'bearer', expires_in: result.token.expiresIn };
+  app.post(
+    '/auth/login',
+    doc({ tags: ['auth'], summary: 'Log in: a session, with an access token and a refresh token (OAuth 2 shape)', body: loginInput, public: true }),
+    async (request) => {
+      const body = bodyFields(request);
+      const credentials = 'username' in body && !('email' in body) ? { email: body.username, password: body.password } : body;
+      const result = await login(request.ctx, untrusted(credentials), loginThrottle(request.ip), httpClient(request));
+      return tokenResponse(result.token);
+    },
+  );
+
+  // JSON { refresh_token }, or the OAuth 2 form grant_type=refresh_token&refresh_token=…: a new pair, the old
+  // refresh token spent. Any failure is one 401 wording; failures are throttled by address like logins.
+  app.post(
+    '/auth/refresh',
+    doc({ tags: ['auth'], summary: 'Renew: trade a refresh token for a new access token and refresh token', body: refreshInput, public: true }),
+    async (request) => tokenResponse(await refresh(request.ctx, bodyOf(request), loginThrottle(request.ip))),
+  );
+
+  app.post('/auth/logout', doc({ tags: ['auth'], summary: 'Log out: end the session of this access token', status: 204 }), async (request, reply) => {
+    noBody(request);
+    await logout(request.ctx);
+    return reply.code(204).send();
   });
 
   app.get('/auth/me', doc({ tags: ['auth'], summary: 'The signed-in user' }), async (request) => {

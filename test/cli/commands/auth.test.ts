@@ -117,7 +117,7 @@ describe('ascend login / whoami / logout', () => {
     expect((await here.run(['whoami'])).code).toBe(0);
     const revoked = await elsewhere.run(['whoami']);
     expect(revoked.code).toBe(5);
-    expect(revoked.stderr).toContain('revoked');
+    expect(revoked.stderr).toBe('error: your session ended (the password was changed): run ascend login\n');
     expect((await elsewhere.run(['login', '--email', 'pw@example.org', '--password-stdin'], { input: 'First-pass-111\n' })).code).toBe(5);
     expect((await elsewhere.run(['login', '--email', 'pw@example.org', '--password-stdin'], { input: 'Second-pass-222\n' })).code).toBe(0);
   });
