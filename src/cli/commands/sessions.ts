@@ -6,6 +6,7 @@ import { act, given, toParse } from '../command.js';
 import { idArgument, wholeNumber } from '../input.js';
 import { formatInstant, printDone, printList, type Column } from '../output.js';
 import { clearCredentials, readCredentials, withServices } from '../session.js';
+import { refId } from '../references.js';
 
 const sessionColumns: Column<SessionView>[] = [
   { header: 'ID', value: (s) => s.id },
@@ -30,7 +31,7 @@ export function registerSessions(program: Command): void {
   sessions
     .command('list')
     .description('list the sessions that run (newest first); * marks this one')
-    .option('--user <user>', 'another user’s sessions, by id or email (admins)')
+    .option('--user <user>', 'another user’s sessions: an id, email or name (admins)')
     .option('--include-ended', 'also sessions that ended in the last 30 days, and why')
     .option('--limit <n>', 'at most this many (1–1000)', wholeNumber(1, 1000), 50)
     .option('--offset <n>', 'skip this many', wholeNumber(0), 0)
@@ -44,10 +45,15 @@ Examples:
     .action(
       act(async (ctx, opts) => {
         const { listSessions } = await import('../../services/sessions.js');
-        const page = await withServices((services) =>
+        const page = await withServices(async (services) =>
           listSessions(
             services,
-            toParse<ListSessionsInput>({ ...given({ user: opts.user }), includeEnded: Boolean(opts.includeEnded), limit: opts.limit, offset: opts.offset }),
+            toParse<ListSessionsInput>({
+              ...given({ user: await refId(services, 'user', opts.user, '--user') }),
+              includeEnded: Boolean(opts.includeEnded),
+              limit: opts.limit,
+              offset: opts.offset,
+            }),
           ),
         );
         printList(ctx, page, sessionColumns, 'sessions');
@@ -59,7 +65,7 @@ Examples:
     .description('log out a session (its tokens stop working at once), or with --all every session but this one')
     .argument('[id]', 'the session id (ascend sessions list shows them)', idArgument('ID'))
     .option('--all', 'every session of the user; of your own, all but the one running this command')
-    .option('--user <user>', 'with --all: another user’s sessions, by id or email (admins)')
+    .option('--user <user>', 'with --all: another user’s sessions: an id, email or name (admins)')
     .addHelpText(
       'after',
       `
@@ -83,7 +89,9 @@ Examples:
           );
           return;
         }
-        const result = await withServices((services) => revokeSessions(services, toParse<RevokeSessionsInput>(given({ user: opts.user }))));
+        const result = await withServices(async (services) =>
+          revokeSessions(services, toParse<RevokeSessionsInput>(given({ user: await refId(services, 'user', opts.user, '--user') }))),
+        );
         forgetIfThisTerminals(result.revoked);
         const kept = result.kept !== null ? `; this one (${result.kept}) stays: ascend logout ends it` : '';
         printDone(ctx, `Revoked ${result.revoked.length} session${result.revoked.length === 1 ? '' : 's'} of user ${result.userId}${kept}`, result);
