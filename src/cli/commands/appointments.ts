@@ -14,7 +14,7 @@ const flags = { slotId: '--slot', patientId: '--patient', doctorId: '--doctor', 
 
 const fields: Column<AppointmentView>[] = [
   { header: 'ID', value: (a) => a.id },
-  { header: 'When', value: (a) => `${formatLocal(a.startsAt, a.timezone)} – ${formatLocal(a.endsAt, a.timezone).slice(11)}` },
+  { header: 'When', value: (a) => `${formatLocal(a.startsAt, a.timezone)} – ${formatLocal(a.endsAt, a.timezone).slice(11)}`, keep: true },
   { header: 'Patient', value: (a) => `${a.patientName} (#${a.patientId})` },
   { header: 'Doctor', value: (a) => `${a.doctorName} (#${a.doctorId})` },
   { header: 'Clinic', value: (a) => a.clinicName },

@@ -32,8 +32,8 @@ const doctorColumns = doctorFields.filter((f) => ['ID', 'Name', 'Specialty', 'Cl
 
 const leaveColumns: Column<LeaveView>[] = [
   { header: 'ID', value: (l) => l.id },
-  { header: 'From', value: (l) => formatLocal(l.startsAt, l.timezone) },
-  { header: 'Until', value: (l) => formatLocal(l.endsAt, l.timezone) },
+  { header: 'From', value: (l) => formatLocal(l.startsAt, l.timezone), keep: true },
+  { header: 'Until', value: (l) => formatLocal(l.endsAt, l.timezone), keep: true },
   { header: 'Reason', value: (l) => l.reason },
 ];
 

@@ -8,7 +8,7 @@ import { withServices } from '../session.js';
 const percent = (x: number | null) => (x === null ? '' : `${(x * 100).toFixed(1)}%`);
 
 const columns: Column<UtilisationView>[] = [
-  { header: 'Date', value: (r) => r.date },
+  { header: 'Date', value: (r) => r.date, keep: true },
   { header: 'Doctor', value: (r) => `${r.doctorName} (#${r.doctorId})` },
   { header: 'Clinic', value: (r) => r.clinicName },
   { header: 'Slots', value: (r) => r.slots },

@@ -13,7 +13,7 @@ const slotFlags = { doctorId: '--doctor', doctorIds: '--doctor', clinicId: '--cl
 
 const slotFields: Column<SlotView>[] = [
   { header: 'ID', value: (s) => s.id },
-  { header: 'Starts', value: (s) => formatLocal(s.startsAt, s.timezone) },
+  { header: 'Starts', value: (s) => formatLocal(s.startsAt, s.timezone), keep: true },
   { header: 'Ends', value: (s) => formatLocal(s.endsAt, s.timezone).slice(11) },
   { header: 'Doctor', value: (s) => `${s.doctorName} (#${s.doctorId})` },
   { header: 'Specialty', value: (s) => s.specialty },

@@ -14,7 +14,7 @@ const userFields: Column<UserView>[] = [
   { header: 'Active', value: (u) => u.isActive, style: style.active },
   { header: 'Mobile', value: (u) => u.mobile },
   { header: 'Address', value: (u) => u.address },
-  { header: 'Last login', value: (u) => formatInstant(u.lastLoginAt) },
+  { header: 'Last login', value: (u) => formatInstant(u.lastLoginAt), keep: true },
   { header: 'Created', value: (u) => formatInstant(u.createdAt) },
 ];
 const userColumns = userFields.filter((f) => ['ID', 'Name', 'Email', 'Role', 'Active', 'Last login'].includes(f.header));
