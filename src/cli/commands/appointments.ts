@@ -31,7 +31,7 @@ const filterOptions = <A extends unknown[], O extends OptionValues, G extends Op
     .option('--patient <id>', 'only this patient', idArgument('--patient'))
     .option('--doctor <id>', 'only this doctor', idArgument('--doctor'))
     .option('--clinic <id>', 'only this clinic', idArgument('--clinic'))
-    .option('--status <status>', 'booked, cancelled, completed or no_show')
+    .option('--status <status>', 'booked, cancelled, completed or no-show')
     .option('--from <date>', 'from this day or time')
     .option('--to <date>', 'up to this day (included) or time');
 

@@ -1,5 +1,6 @@
 import type { Command, OptionValues } from '@commander-js/extra-typings';
 import { formatLocal } from '../../domain/time.js';
+import { statusShown } from '../../domain/schemas/choice.js';
 import type { CreatePatientInput, UpdatePatientInput } from '../../domain/schemas/patients.js';
 import type { AppointmentView, PatientView } from '../../domain/views.js';
 import { act, given, toParse } from '../command.js';
@@ -25,10 +26,10 @@ const patientColumns = patientFields.filter((f) => ['ID', 'Name', 'Email', 'Born
 
 const historyColumns: Column<AppointmentView>[] = [
   { header: 'ID', value: (a) => a.id },
-  { header: 'When', value: (a) => formatLocal(a.startsAt, a.timezone) },
+  { header: 'When', value: (a) => formatLocal(a.startsAt, a.timezone), keep: true },
   { header: 'Doctor', value: (a) => a.doctorName },
   { header: 'Clinic', value: (a) => a.clinicName },
-  { header: 'Status', value: (a) => a.status },
+  { header: 'Status', value: (a) => statusShown(a.status) },
   { header: 'Reason', value: (a) => a.reason },
 ];
 

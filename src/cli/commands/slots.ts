@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import type { Command } from '@commander-js/extra-typings';
 import { ValidationError } from '../../domain/errors.js';
+import { oneOfMessage } from '../../domain/suggest.js';
 import { formatLocal } from '../../domain/time.js';
 import type { BulkResult, SlotView } from '../../domain/views.js';
 import { act, given } from '../command.js';
@@ -53,7 +54,7 @@ function printBulk(ctx: { json: boolean }, result: BulkResult, what: string): vo
  */
 async function readImport(file: string, format: string | undefined): Promise<{ rows: unknown[]; unit: 'line' | 'item' }> {
   const kind = format ?? (file.toLowerCase().endsWith('.json') ? 'json' : 'csv');
-  if (kind !== 'csv' && kind !== 'json') throw new ValidationError('must be csv or json', '--format');
+  if (kind !== 'csv' && kind !== 'json') throw new ValidationError(oneOfMessage(['csv', 'json'], kind), '--format');
   let text: string;
   try {
     text = file === '-' ? await readStdin() : readFileSync(file, 'utf8');
