@@ -6,7 +6,8 @@ import type { ListAppointmentsInput } from '../../domain/schemas/appointments.js
 import type { ExportFilters } from '../../services/calendar.js';
 import { act, given, toParse } from '../command.js';
 import { canPrompt, idArgument, required, wholeNumber } from '../input.js';
-import { printDone, printJson, printList, printRecord, visible, type Column } from '../output.js';
+import { allOption, printListing } from '../listing.js';
+import { printDone, printJson, printRecord, visible, type Column } from '../output.js';
 import type { ServiceContext } from '../../services/context.js';
 import { withServices } from '../session.js';
 
@@ -173,13 +174,17 @@ export function registerAppointments(program: Command): void {
   filterOptions(appointments.command('list').description('appointments you may see (patients: theirs; doctors: theirs; admins: all), soonest first'))
     .option('--limit <n>', 'at most this many (1–1000)', wholeNumber(1, 1000), 50)
     .option('--offset <n>', 'skip this many', wholeNumber(0), 0)
+    .addOption(allOption())
     .action(
       act(async (ctx, opts) => {
         const { listAppointments } = await import('../../services/appointments.js');
-        const page = await withServices((services) =>
-          listAppointments(services, toParse<ListAppointmentsInput>({ ...filters(opts), limit: opts.limit, offset: opts.offset })),
+        await printListing(
+          ctx,
+          opts,
+          (services, page) => listAppointments(services, toParse<ListAppointmentsInput>({ ...filters(opts), ...page })),
+          columns,
+          'appointments',
         );
-        printList(ctx, page, columns, 'appointments');
       }, flags),
     );
 

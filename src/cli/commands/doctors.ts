@@ -4,6 +4,7 @@ import { formatLocal } from '../../domain/time.js';
 import type { DoctorView, HoursWindowView, LeaveView } from '../../domain/views.js';
 import { act, given } from '../command.js';
 import { idArgument, readSecret, required, wholeNumber } from '../input.js';
+import { allOption, printListing } from '../listing.js';
 import { printDone, printJson, printList, printRecord, style, type Column } from '../output.js';
 import { withServices } from '../session.js';
 
@@ -101,18 +102,22 @@ export function registerDoctors(program: Command): void {
     .option('--include-inactive', 'include deactivated doctors')
     .option('--limit <n>', 'at most this many (1–1000)', wholeNumber(1, 1000), 50)
     .option('--offset <n>', 'skip this many', wholeNumber(0), 0)
+    .addOption(allOption())
     .action(
       act(async (ctx, opts) => {
         const { listDoctors } = await import('../../services/doctors.js');
-        const page = await withServices((services) =>
-          listDoctors(services, {
-            ...given({ clinicId: opts.clinic, specialty: opts.specialty, city: opts.city, search: opts.search }),
-            includeInactive: Boolean(opts.includeInactive),
-            limit: opts.limit,
-            offset: opts.offset,
-          }),
+        await printListing(
+          ctx,
+          opts,
+          (services, page) =>
+            listDoctors(services, {
+              ...given({ clinicId: opts.clinic, specialty: opts.specialty, city: opts.city, search: opts.search }),
+              includeInactive: Boolean(opts.includeInactive),
+              ...page,
+            }),
+          doctorColumns,
+          'doctors',
         );
-        printList(ctx, page, doctorColumns, 'doctors');
       }, doctorFlags),
     );
 
@@ -253,13 +258,17 @@ export function registerDoctors(program: Command): void {
     .option('--include-past', 'include leave that has ended')
     .option('--limit <n>', 'at most this many (1–1000)', wholeNumber(1, 1000), 50)
     .option('--offset <n>', 'skip this many', wholeNumber(0), 0)
+    .addOption(allOption())
     .action(
       act(async (ctx, opts, doctorId: number) => {
         const { listLeave } = await import('../../services/doctors.js');
-        const page = await withServices((services) =>
-          listLeave(services, doctorId, { includePast: Boolean(opts.includePast), limit: opts.limit, offset: opts.offset }),
+        await printListing(
+          ctx,
+          opts,
+          (services, page) => listLeave(services, doctorId, { includePast: Boolean(opts.includePast), ...page }),
+          leaveColumns,
+          'leave periods',
         );
-        printList(ctx, page, leaveColumns, 'leave periods');
       }),
     );
 

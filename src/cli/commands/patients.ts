@@ -5,7 +5,8 @@ import type { CreatePatientInput, UpdatePatientInput } from '../../domain/schema
 import type { AppointmentView, PatientView } from '../../domain/views.js';
 import { act, given, toParse } from '../command.js';
 import { idArgument, readSecret, required, wholeNumber } from '../input.js';
-import { printDone, printList, printRecord, style, type Column } from '../output.js';
+import { allOption, printListing } from '../listing.js';
+import { printDone, printRecord, style, type Column } from '../output.js';
 import { withServices } from '../session.js';
 
 const patientFlags = { dateOfBirth: '--dob', password: '--password-stdin' };
@@ -90,18 +91,17 @@ export function registerPatients(program: Command): void {
     .option('--include-inactive', 'include deactivated patients')
     .option('--limit <n>', 'at most this many (1–1000)', wholeNumber(1, 1000), 50)
     .option('--offset <n>', 'skip this many', wholeNumber(0), 0)
+    .addOption(allOption())
     .action(
       act(async (ctx, opts) => {
         const { listPatients } = await import('../../services/patients.js');
-        const page = await withServices((services) =>
-          listPatients(services, {
-            ...given({ search: opts.search }),
-            includeInactive: Boolean(opts.includeInactive),
-            limit: opts.limit,
-            offset: opts.offset,
-          }),
+        await printListing(
+          ctx,
+          opts,
+          (services, page) => listPatients(services, { ...given({ search: opts.search }), includeInactive: Boolean(opts.includeInactive), ...page }),
+          patientColumns,
+          'patients',
         );
-        printList(ctx, page, patientColumns, 'patients');
       }),
     );
 
@@ -138,11 +138,11 @@ export function registerPatients(program: Command): void {
     .argument('<id>', 'patient id', idArgument('ID'))
     .option('--limit <n>', 'at most this many (1–1000)', wholeNumber(1, 1000), 50)
     .option('--offset <n>', 'skip this many', wholeNumber(0), 0)
+    .addOption(allOption())
     .action(
       act(async (ctx, opts, id: number) => {
         const { patientHistory } = await import('../../services/patients.js');
-        const page = await withServices((services) => patientHistory(services, id, { limit: opts.limit, offset: opts.offset }));
-        printList(ctx, page, historyColumns, 'appointments');
+        await printListing(ctx, opts, (services, page) => patientHistory(services, id, page), historyColumns, 'appointments');
       }),
     );
 }

@@ -2,8 +2,8 @@ import type { Command } from '@commander-js/extra-typings';
 import type { UtilisationView } from '../../domain/views.js';
 import { act, given } from '../command.js';
 import { idArgument, wholeNumber } from '../input.js';
-import { printList, type Column } from '../output.js';
-import { withServices } from '../session.js';
+import { allOption, printListing } from '../listing.js';
+import type { Column } from '../output.js';
 
 const percent = (x: number | null) => (x === null ? '' : `${(x * 100).toFixed(1)}%`);
 
@@ -29,18 +29,19 @@ export function registerReport(program: Command): void {
     .option('--to <date>', 'last day, included (default 30 days ahead)')
     .option('--limit <n>', 'at most this many rows (1–1000)', wholeNumber(1, 1000), 100)
     .option('--offset <n>', 'skip this many', wholeNumber(0), 0)
+    .addOption(allOption())
     .action(
       act(
         async (ctx, opts) => {
           const { utilisationReport } = await import('../../services/reports.js');
-          const page = await withServices((services) =>
-            utilisationReport(services, {
-              ...given({ clinicId: opts.clinic, doctorId: opts.doctor, from: opts.from, to: opts.to }),
-              limit: opts.limit,
-              offset: opts.offset,
-            }),
+          await printListing(
+            ctx,
+            opts,
+            (services, page) =>
+              utilisationReport(services, { ...given({ clinicId: opts.clinic, doctorId: opts.doctor, from: opts.from, to: opts.to }), ...page }),
+            columns,
+            'days',
           );
-          printList(ctx, page, columns, 'days');
         },
         { clinicId: '--clinic', doctorId: '--doctor' },
       ),

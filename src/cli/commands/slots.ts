@@ -6,7 +6,8 @@ import { formatLocal } from '../../domain/time.js';
 import type { BulkResult, SlotView } from '../../domain/views.js';
 import { act, given } from '../command.js';
 import { idArgument, readStdin, required, wholeNumber } from '../input.js';
-import { printDone, printJson, printList, printRecord, style, type Column } from '../output.js';
+import { allOption, printListing } from '../listing.js';
+import { printDone, printJson, printRecord, style, type Column } from '../output.js';
 import { progressBar } from '../progress.js';
 import { withServices } from '../session.js';
 
@@ -193,18 +194,22 @@ export function registerSlots(program: Command): void {
     .option('--include-inactive', 'include deleted slots')
     .option('--limit <n>', 'at most this many (1–1000)', wholeNumber(1, 1000), 50)
     .option('--offset <n>', 'skip this many', wholeNumber(0), 0)
+    .addOption(allOption())
     .action(
       act(async (ctx, opts) => {
         const { listSlots } = await import('../../services/slots.js');
-        const page = await withServices((services) =>
-          listSlots(services, {
-            ...given({ doctorId: opts.doctor, clinicId: opts.clinic, from: opts.from, to: opts.to }),
-            includeInactive: Boolean(opts.includeInactive),
-            limit: opts.limit,
-            offset: opts.offset,
-          }),
+        await printListing(
+          ctx,
+          opts,
+          (services, page) =>
+            listSlots(services, {
+              ...given({ doctorId: opts.doctor, clinicId: opts.clinic, from: opts.from, to: opts.to }),
+              includeInactive: Boolean(opts.includeInactive),
+              ...page,
+            }),
+          listColumns,
+          'slots',
         );
-        printList(ctx, page, listColumns, 'slots');
       }, slotFlags),
     );
 
@@ -219,17 +224,21 @@ export function registerSlots(program: Command): void {
     .option('--to <date>', 'up to this day (included) or time (default 14 days ahead)')
     .option('--limit <n>', 'at most this many (1–1000)', wholeNumber(1, 1000), 20)
     .option('--offset <n>', 'skip this many', wholeNumber(0), 0)
+    .addOption(allOption())
     .action(
       act(async (ctx, opts) => {
         const { freeSlots } = await import('../../services/slots.js');
-        const page = await withServices((services) =>
-          freeSlots(services, {
-            ...given({ specialty: opts.specialty, city: opts.city, clinicId: opts.clinic, doctorId: opts.doctor, from: opts.from, to: opts.to }),
-            limit: opts.limit,
-            offset: opts.offset,
-          }),
+        await printListing(
+          ctx,
+          opts,
+          (services, page) =>
+            freeSlots(services, {
+              ...given({ specialty: opts.specialty, city: opts.city, clinicId: opts.clinic, doctorId: opts.doctor, from: opts.from, to: opts.to }),
+              ...page,
+            }),
+          freeColumns,
+          'free slots',
         );
-        printList(ctx, page, freeColumns, 'free slots');
       }, slotFlags),
     );
 

@@ -3,7 +3,8 @@ import type { UserView } from '../../domain/views.js';
 import type { CreateUserInput, ListUsersInput, UpdateUserInput } from '../../domain/schemas/users.js';
 import { act, given, toParse } from '../command.js';
 import { idArgument, readSecret, required, wholeNumber } from '../input.js';
-import { formatInstant, printDone, printList, printRecord, style, type Column } from '../output.js';
+import { allOption, printListing } from '../listing.js';
+import { formatInstant, printDone, printRecord, style, type Column } from '../output.js';
 import { withServices } from '../session.js';
 
 const userFields: Column<UserView>[] = [
@@ -59,21 +60,21 @@ export function registerUsers(program: Command): void {
     .option('--include-inactive', 'include deactivated users')
     .option('--limit <n>', 'at most this many (1–1000)', wholeNumber(1, 1000), 50)
     .option('--offset <n>', 'skip this many', wholeNumber(0), 0)
+    .addOption(allOption())
     .action(
       act(async (ctx, opts) => {
         const { listUsers } = await import('../../services/users.js');
-        const page = await withServices((services) =>
-          listUsers(
-            services,
-            toParse<ListUsersInput>({
-              ...given({ role: opts.role, search: opts.search }),
-              includeInactive: Boolean(opts.includeInactive),
-              limit: opts.limit,
-              offset: opts.offset,
-            }),
-          ),
+        await printListing(
+          ctx,
+          opts,
+          (services, page) =>
+            listUsers(
+              services,
+              toParse<ListUsersInput>({ ...given({ role: opts.role, search: opts.search }), includeInactive: Boolean(opts.includeInactive), ...page }),
+            ),
+          userColumns,
+          'users',
         );
-        printList(ctx, page, userColumns, 'users');
       }),
     );
 
