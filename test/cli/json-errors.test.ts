@@ -4,23 +4,19 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { type CliResult, cliFor, loginAs, refused } from '../support/cli.js';
+import { type Cli, type CliResult, cliFor, initAdmin, loginAs, refused } from '../support/cli.js';
 import { day } from '../support/clock.js';
 import { createTestDatabase, type TestDatabase } from '../support/db.js';
 import { makeClinic, makeDoctor, makePatient, PASSWORD } from '../support/fixtures.js';
 
 let db: TestDatabase;
-let admin: ReturnType<typeof cliFor>;
+let admin: Cli;
 let doctorId: number;
 let patientEmail: string;
 
 beforeAll(async () => {
   db = await createTestDatabase();
-  admin = cliFor(db.url);
-  expect(
-    (await admin.run(['init', '--admin-email', 'admin@example.org', '--admin-name', 'Ada Admin', '--admin-password-stdin'], { input: 'S3cure-pass!\n' })).code,
-  ).toBe(0);
-  expect((await admin.run(['login', '--email', 'admin@example.org', '--password-stdin'], { input: 'S3cure-pass!\n' })).code).toBe(0);
+  admin = await initAdmin(db.url);
   const clinic = await makeClinic(db, { timezone: 'Europe/Berlin' });
   doctorId = (await makeDoctor(db, clinic.id)).doctor.id;
   patientEmail = (await makePatient(db)).patient.email;

@@ -1,24 +1,20 @@
 // `--all` on a list: every record, across as many pages as it takes, for scripts (tab-separated lines, or one
 // JSON document), and on every list command alike.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cliFor } from '../support/cli.js';
+import { type Cli, initAdmin } from '../support/cli.js';
 import { day } from '../support/clock.js';
 import { createTestDatabase, type TestDatabase } from '../support/db.js';
 import { makeClinic, makeDoctor } from '../support/fixtures.js';
 
 let db: TestDatabase;
-let admin: ReturnType<typeof cliFor>;
+let admin: Cli;
 let doctorId: number;
 /** More than the 1000 records a page holds, so --all must read two pages and a bit. */
 const SLOTS = 2003;
 
 beforeAll(async () => {
   db = await createTestDatabase();
-  admin = cliFor(db.url);
-  expect(
-    (await admin.run(['init', '--admin-email', 'admin@example.org', '--admin-name', 'Ada Admin', '--admin-password-stdin'], { input: 'S3cure-pass!\n' })).code,
-  ).toBe(0);
-  expect((await admin.run(['login', '--email', 'admin@example.org', '--password-stdin'], { input: 'S3cure-pass!\n' })).code).toBe(0);
+  admin = await initAdmin(db.url);
   const clinic = await makeClinic(db);
   doctorId = (await makeDoctor(db, clinic.id)).doctor.id;
   await db.sql(

@@ -2,25 +2,20 @@
 // through a pager. Run on a real pseudo-terminal, since the terminal is what decides.
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { inject } from 'vitest';
-import { cliFor } from '../support/cli.js';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { type Cli, initAdmin } from '../support/cli.js';
 import { FROZEN_AT } from '../support/clock.js';
 import { createTestDatabase, type TestDatabase } from '../support/db.js';
 import { makeUser } from '../support/fixtures.js';
 import { onTerminal, screenLines } from '../support/terminal.js';
 
 let db: TestDatabase;
-let admin: ReturnType<typeof cliFor>;
+let admin: Cli;
 const LONG_NAME = 'Bartholomew Alexander Montgomery-Featherstonehaugh the Third';
 
 beforeAll(async () => {
   db = await createTestDatabase();
-  admin = cliFor(db.url);
-  expect(
-    (await admin.run(['init', '--admin-email', 'admin@example.org', '--admin-name', 'Ada Admin', '--admin-password-stdin'], { input: 'S3cure-pass!\n' })).code,
-  ).toBe(0);
-  expect((await admin.run(['login', '--email', 'admin@example.org', '--password-stdin'], { input: 'S3cure-pass!\n' })).code).toBe(0);
+  admin = await initAdmin(db.url);
   for (let i = 1; i <= 12; i++)
     await makeUser(db, 'patient', { name: `${LONG_NAME} ${i}`, email: `bartholomew.montgomery.featherstonehaugh.${i}@example.org` });
 });
