@@ -3,7 +3,9 @@
 // grapheme (what a person sees as one character), so an accent or a flag is never split from its base.
 import { stripVTControlCharacters } from 'node:util';
 
-const segmenter = new Intl.Segmenter(undefined, { granularity: 'grapheme' });
+// Made on first use: building a Segmenter loads ICU's break data (~50 ms), which a command printing only
+// ASCII (most) or nothing at all must not pay at startup.
+let segmenter: Intl.Segmenter | undefined;
 
 /** East Asian Wide and Fullwidth code points (Unicode 15 EastAsianWidth.txt, W and F, outside the emoji). */
 const WIDE: readonly [number, number][] = [
@@ -42,7 +44,10 @@ function graphemeWidth(grapheme: string): number {
   return isWide(grapheme.codePointAt(0) ?? 0) ? 2 : 1;
 }
 
-const graphemes = (text: string): string[] => Array.from(segmenter.segment(text), (s) => s.segment);
+function graphemes(text: string): string[] {
+  segmenter ??= new Intl.Segmenter(undefined, { granularity: 'grapheme' });
+  return Array.from(segmenter.segment(text), (s) => s.segment);
+}
 
 /** Columns `text` takes on a terminal (one line; colour codes not counted). */
 export function textWidth(text: string): number {

@@ -10,6 +10,12 @@ export const fold = (text: string): string =>
     .replace(/[\s_-]+/g, '_');
 
 /**
+ * Appointment statuses as people write them: `no-show`, not `no_show`. Here, not beside the schemas, so that
+ * a command can show a status without loading zod at startup.
+ */
+export const statusShown = (status: string): string => status.replace(/_/g, '-');
+
+/**
  * Edits (insert, delete, replace, swap two neighbours) between two strings, or `limit + 1` once it is clear
  * there are more than `limit`.
  */

@@ -1,6 +1,6 @@
 import type { Command, OptionValues } from '@commander-js/extra-typings';
 import { formatLocal } from '../../domain/time.js';
-import { statusShown } from '../../domain/schemas/choice.js';
+import { statusShown } from '../../domain/suggest.js';
 import type { CreatePatientInput, UpdatePatientInput } from '../../domain/schemas/patients.js';
 import type { AppointmentView, PatientView } from '../../domain/views.js';
 import { act, given, toParse } from '../command.js';

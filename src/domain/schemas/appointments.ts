@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { APPOINTMENT_STATUSES } from '../values.js';
-import { choice, statusShown } from './choice.js';
+import { statusShown } from '../suggest.js';
+import { choice } from './choice.js';
 import { id, multiLine, oneLine, optionalText, pagination, typedValue } from './common.js';
 
 export const bookInput = z.strictObject({

@@ -15,6 +15,3 @@ export function choice<const T extends readonly [string, ...string[]]>(values: T
     z.enum(values, { error: (issue) => oneOfMessage(values, issue.input, shown) }),
   );
 }
-
-/** Appointment statuses as people write them: `no-show`, not `no_show`. */
-export const statusShown = (status: string): string => status.replace(/_/g, '-');
