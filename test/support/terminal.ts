@@ -31,6 +31,8 @@ export function onTerminal(args: string[], env: Record<string, string | undefine
     const child = spawn('script', ['-qec', command, '/dev/null'], { env: { ...childEnv, TERM: 'xterm-256color' } });
     let screen = '';
     let typed = false;
+    // Decoded as a stream: a character split across two reads must not become two U+FFFD.
+    child.stdout.setEncoding('utf8');
     const watchdog = setTimeout(() => child.kill('SIGKILL'), 20_000);
     child.stdout.on('data', (d) => {
       screen += d;
