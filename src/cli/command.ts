@@ -6,7 +6,7 @@
 import type { CommandUnknownOpts, OptionValues } from '@commander-js/extra-typings';
 import { type Untrusted, untrusted } from '../domain/validation.js';
 import type { FieldFlags } from './errors.js';
-import type { OutputOptions } from './output.js';
+import { type OutputOptions, withOutput } from './output.js';
 
 export interface Ctx extends OutputOptions {
   verbose: boolean;
@@ -29,7 +29,9 @@ export function act<Opts extends OptionValues, Args extends unknown[]>(handler: 
     const args = all.slice(0, -2) as Args;
     const globals = cmd.optsWithGlobals();
     currentFlags = fieldFlags;
-    await handler({ json: Boolean(globals.json), verbose: Boolean(globals.verbose) }, opts, ...args);
+    const json = Boolean(globals.json);
+    // A pager for long output on a terminal, unless --json or --no-pager (commander's `pager: false`).
+    await withOutput({ page: !json && globals.pager !== false }, () => handler({ json, verbose: Boolean(globals.verbose) }, opts, ...args));
   };
 }
 

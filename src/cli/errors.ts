@@ -2,6 +2,7 @@
 import { CommanderError } from '@commander-js/extra-typings';
 import {
   AuthError,
+  BusyError,
   ConflictError,
   DatabaseUnavailableError,
   DomainError,
@@ -11,8 +12,10 @@ import {
   ValidationError,
 } from '../domain/errors.js';
 import { asDomainError, sqlStateOf } from '../db/errors.js';
+import { escapeJsonText } from '../domain/text.js';
 import { visible } from './output.js';
 import { candidateLines, candidatesOf } from './references.js';
+import type { ReferenceMatch } from '../domain/views.js';
 
 export const EXIT = {
   ok: 0,
@@ -62,30 +65,149 @@ function safeKind(err: unknown): string | undefined {
   return name && /^(Type|Range|Reference|Syntax|URI|Eval)Error$/.test(name) ? name : undefined;
 }
 
-export function errorLine(raw: unknown, flags: FieldFlags, verbose = false): string {
+/** Where an issue stands in a file a command read (`line 4: capacity`, `item 2: start`), and what is left. */
+function position(field: string): { line?: number; item?: number; field: string } {
+  const m = /^(line|item) (\d+): (.*)$/s.exec(field);
+  if (!m) return { field };
+  return m[1] === 'line' ? { line: Number(m[2]), field: m[3] ?? '' } : { item: Number(m[2]), field: m[3] ?? '' };
+}
+
+export interface IssueOut {
+  /** The file line (CSV) or array item (JSON, counted from 1) the issue is about. */
+  line?: number;
+  item?: number;
+  /** The flag as typed (`--status`), a column or path inside a file, or null when no one input is to blame. */
+  field: string | null;
+  message: string;
+}
+
+/** Every issue of an error, in order, fields named as the user typed them. */
+export function errorIssues(raw: unknown, flags: FieldFlags, verbose = false): IssueOut[] {
   const err = asDomainError(raw);
-  if (err instanceof ValidationError) {
-    return err.issues.map((i) => (i.field ? `${flagFor(i.field, flags)}: ${i.message}` : i.message)).join('; ');
-  }
-  if (err instanceof DomainError) return err.field ? `${flagFor(err.field, flags)}: ${err.message}` : err.message;
-  // A bug. Its message may quote SQL and the data in it (a driver error does): only --verbose shows it.
+  const issues = err instanceof ValidationError ? err.issues : err instanceof DomainError ? [{ field: err.field ?? '', message: err.message }] : undefined;
+  if (!issues) return [{ field: null, message: unexpectedLine(err, verbose) }];
+  return issues.map((i) => {
+    const at = position(i.field);
+    const field = at.line !== undefined || at.item !== undefined ? at.field : flagFor(i.field, flags);
+    return { ...at, field: field || null, message: i.message };
+  });
+}
+
+/** An issue as one line of text: `--email: must be …`, `line 4: capacity: must be …`. */
+function issueLine(issue: IssueOut): string {
+  const at = issue.line !== undefined ? `line ${issue.line}: ` : issue.item !== undefined ? `item ${issue.item}: ` : '';
+  return `${at}${issue.field ? `${issue.field}: ` : ''}${issue.message}`;
+}
+
+/** A bug. Its message may quote SQL and the data in it (a driver error does): only --verbose shows it. */
+function unexpectedLine(err: unknown, verbose: boolean): string {
   if (verbose) return `unexpected error: ${(err instanceof Error ? err.message : String(err)).split('\n')[0]}`;
   const kind = safeKind(err);
   return `unexpected error${kind ? `: ${kind}` : ''} (run with --verbose for details)`;
 }
 
-/** Prints one line on stderr (and the stack with --verbose); returns the exit code. */
+/** The error as the lines printed after `error: `: one per issue, in order. */
+export function errorLines(raw: unknown, flags: FieldFlags, verbose = false): string[] {
+  return errorIssues(raw, flags, verbose).map(issueLine);
+}
+
+/** The error in one line (several issues joined by `; `). */
+export function errorLine(raw: unknown, flags: FieldFlags, verbose = false): string {
+  return errorLines(raw, flags, verbose).join('; ');
+}
+
+/** What kind of failure, for scripts: a stable name beside the exit code. */
+export type ErrorCode =
+  | 'usage'
+  | 'validation'
+  | 'not_found'
+  | 'conflict'
+  | 'busy'
+  | 'not_authenticated'
+  | 'too_many_attempts'
+  | 'forbidden'
+  | 'database_unreachable'
+  | 'unexpected';
+
+export function errorCode(raw: unknown): ErrorCode {
+  const err = asDomainError(raw);
+  if (err instanceof CommanderError) return err.code === 'commander.invalidArgument' ? 'validation' : 'usage';
+  if (err instanceof ValidationError) return 'validation';
+  if (err instanceof NotFoundError) return 'not_found';
+  if (err instanceof BusyError) return 'busy';
+  if (err instanceof ConflictError) return 'conflict';
+  if (err instanceof AuthError) return 'not_authenticated';
+  if (err instanceof TooManyAttemptsError) return 'too_many_attempts';
+  if (err instanceof ForbiddenError) return 'forbidden';
+  if (err instanceof DatabaseUnavailableError) return 'database_unreachable';
+  return 'unexpected';
+}
+
+/**
+ * A commander usage error (unknown option, missing argument, bad flag value) as one issue: commander's message
+ * without its `error: ` and on one line, and the flag or argument it names.
+ */
+function usageIssue(err: CommanderError): IssueOut {
+  const message = err.message
+    .replace(/^error: /, '')
+    .replace(/\s*\n\s*/g, ' ')
+    .trim();
+  const option = /option '([^']+)'/.exec(message)?.[1];
+  const flag = option?.split(/[ ,]+/).find((part) => part.startsWith('--')) ?? option?.split(/[ ,]+/)[0];
+  const argument = /argument '([^']+)'/.exec(message)?.[1];
+  return { field: flag ?? argument ?? null, message };
+}
+
+export interface JsonError {
+  error: {
+    code: ErrorCode;
+    exitCode: number;
+    /** The text of the error line(s) without `error: `, on one line. */
+    message: string;
+    /** The flag (or file column, or path) to blame first, as typed; null when none is. */
+    field: string | null;
+    /** Every issue, in order; never empty. */
+    errors: IssueOut[];
+    /** The records an ambiguous reference could mean, when the error carries them. */
+    candidates?: readonly ReferenceMatch[];
+    /** With --verbose. */
+    stack?: string;
+  };
+}
+
+/** The error as the one JSON object `--json` prints on stderr. */
+export function jsonError(raw: unknown, options: { verbose: boolean; flags: FieldFlags }): JsonError {
+  const usage = raw instanceof CommanderError ? usageIssue(raw) : undefined;
+  const errors = usage ? [usage] : errorIssues(raw, options.flags, options.verbose);
+  const candidates = candidatesOf(raw);
+  const stack = options.verbose && raw instanceof Error ? raw.stack : undefined;
+  return {
+    error: {
+      code: errorCode(raw),
+      exitCode: exitCodeFor(raw),
+      // Commander's message names its flag already.
+      message: usage ? usage.message : errors.map(issueLine).join('; '),
+      field: errors[0]?.field ?? null,
+      errors,
+      ...(candidates.length ? { candidates } : {}),
+      ...(stack ? { stack } : {}),
+    },
+  };
+}
+
+/**
+ * Reports an error on stderr and returns the exit code: one line per issue (and the stack with --verbose),
+ * or with --json one JSON object on one line. Nothing goes to stdout.
+ */
 export function reportError(err: unknown, options: { verbose: boolean; flags: FieldFlags; json?: boolean }): number {
   const code = exitCodeFor(err);
-  if (err instanceof CommanderError) return code; // commander has printed its own message
-  const candidates = candidatesOf(err);
-  if (options.json && candidates.length) {
-    // A script asked for JSON: the candidates as data, to choose from by id.
-    process.stderr.write(`${JSON.stringify({ error: { exitCode: code, message: errorLine(err, options.flags, options.verbose), candidates } })}\n`);
+  if (options.json) {
+    process.stderr.write(`${escapeJsonText(JSON.stringify(jsonError(err, options)))}\n`);
     return code;
   }
+  if (err instanceof CommanderError) return code; // commander has printed its own message
   // Messages quote data (names, typed values): shown, never obeyed, by the terminal.
-  process.stderr.write(`error: ${visible(errorLine(err, options.flags, options.verbose), 'space')}\n`);
+  for (const line of errorLines(err, options.flags, options.verbose)) process.stderr.write(`error: ${visible(line, 'space')}\n`);
   // A reference that matched several records (or only close ones): which, with their ids, one per line.
   for (const line of candidateLines(err)) process.stderr.write(`  ${visible(line, 'space')}\n`);
   if (options.verbose && err instanceof Error && err.stack) process.stderr.write(`${visible(err.stack)}\n`);

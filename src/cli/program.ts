@@ -24,6 +24,7 @@ export function buildProgram(): Command {
     .option('--json', 'machine-readable output on stdout (the HTTP API shapes)')
     .option('--verbose', 'show stack traces with errors')
     .option('--no-color', 'no colour (also: NO_COLOR=1)')
+    .option('--no-pager', 'no pager for long output on a terminal (also: PAGER= or ASCEND_PAGER=)')
     .showSuggestionAfterError()
     .exitOverride()
     .addHelpText(

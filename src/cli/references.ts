@@ -132,3 +132,15 @@ export async function filterIds<K extends FilterKind>(ctx: ServiceContext, flags
   }
   return ids;
 }
+
+/**
+ * A resolution made once for a whole listing, however many pages `--all` reads: the picker, if one is needed,
+ * is shown once, and every page filters on the same record.
+ */
+export function resolvedOnce<T>(resolve: (ctx: ServiceContext) => Promise<T>): (ctx: ServiceContext) => Promise<T> {
+  let result: Promise<T> | undefined;
+  return (ctx) => {
+    result ??= resolve(ctx);
+    return result;
+  };
+}

@@ -1,6 +1,7 @@
 import type { z } from 'zod';
 import { ValidationError, type FieldIssue } from './errors.js';
 import { defined } from './invariant.js';
+import { oneOfMessage } from './suggest.js';
 
 const UNSTORABLE = /\u0000|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 
@@ -85,7 +86,9 @@ function describe(issue: Issue): string {
       if (issue.format === 'email') return 'must be a valid email address';
       return issue.message && !issue.message.startsWith('Invalid') ? issue.message : `must be a valid ${issue.format}`;
     case 'invalid_value':
-      return `must be one of ${issue.values.map(String).join(', ')}`;
+      // A schema's own wording (choice(): the values as people write them), else the values as they are.
+      if (issue.message && !issue.message.startsWith('Invalid')) return issue.message;
+      return oneOfMessage(issue.values.map(String), issue.input);
     case 'unrecognized_keys':
       return 'is not a known field';
     case 'invalid_union': {

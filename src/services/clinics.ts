@@ -12,6 +12,7 @@ import {
   type UpdateClinicInput,
 } from '../domain/schemas/clinics.js';
 import { parseInput, type Untrusted } from '../domain/validation.js';
+import { didYouMean, suggestTimeZone } from '../domain/suggest.js';
 import { clinicView, type ClinicView } from '../domain/views.js';
 import { audit } from './audit.js';
 import type { ServiceContext } from './context.js';
@@ -26,7 +27,12 @@ const clinicConstraints = {
 async function assertZoneKnownToDatabase(em: EntityManager, timezone: string | undefined): Promise<void> {
   if (timezone === undefined) return;
   const [row] = await query<{ known: boolean }>(em, 'select exists (select 1 from pg_timezone_names where name = ?) as known', [timezone]);
-  if (!row?.known) throw new ValidationError(`${timezone} is not a time zone the database knows; use its current name (e.g. America/Los_Angeles)`, 'timezone');
+  if (row?.known) return;
+  const suggestion = suggestTimeZone(timezone);
+  throw new ValidationError(
+    `${timezone} is not a time zone the database knows; use its current name (e.g. America/Los_Angeles)${didYouMean(suggestion === timezone ? undefined : suggestion)}`,
+    'timezone',
+  );
 }
 
 /** A clinic; with PESSIMISTIC_READ (FOR SHARE), kept as read until commit (a doctor joining it). */

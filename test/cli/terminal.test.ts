@@ -99,7 +99,8 @@ describe('text from the database on a terminal', () => {
     ['appointments list', () => ['appointments', 'list']],
     ['appointments show', () => ['appointments', 'show', String(appointmentId)]],
   ])('%s prints no control character from the data, only visible escapes (and its own colours)', async (_name, args) => {
-    const { code, screen } = await onTerminal(args(), env());
+    // A terminal wide enough that the table shows the names whole (on 80 columns they are cut to fit).
+    const { code, screen } = await onTerminal(args(), { ...env(), COLUMNS: '300' });
     expect(code).toBe(0);
     expect(controlsLeft(screen)).toEqual([]);
     expect(screen).toContain(SHOWN.slice(0, 40));

@@ -207,7 +207,7 @@ describe('importing slots', () => {
       env: { DATABASE_URL: db.url, ASCEND_TOKEN: token, XDG_CONFIG_HOME: '/nonexistent' },
     });
     expect(cli.code).toBe(2);
-    expect(cli.stderr).toBe(`error: ${lines.join('; ')}\n`);
+    expect(cli.stderr).toBe(lines.map((line) => `error: ${line}\n`).join(''));
     expect(await slotCount(doctor.id)).toBe(0);
   });
 });

@@ -71,9 +71,21 @@ export async function ok(cli: Cli, args: string[], options?: CliOptions): Promis
   return result.json();
 }
 
-/** A refused command: the exit code, exactly one line on stderr, nothing on stdout. */
+/**
+ * A refused command: the exit code, exactly one line on stderr, nothing on stdout. Run with --json, that line
+ * is the error object (`{"error": {"code", "exitCode", "message", …}}`): its exit code and message are checked.
+ */
 export function refused(result: CliResult, code: number, line: string): void {
-  expect({ code: result.code, stderr: result.stderr, stdout: result.stdout }).toEqual({ code, stderr: `error: ${line}\n`, stdout: '' });
+  expect({ code: result.code, stderr: stderrLine(result), stdout: result.stdout }).toEqual({ code, stderr: `error: ${line}\n`, stdout: '' });
+}
+
+/** stderr as the `error: …` line it says, whether it came as text or (with --json) as the one JSON object. */
+function stderrLine({ stderr, code }: CliResult): string {
+  if (!stderr.startsWith('{"error":')) return stderr;
+  expect(stderr.endsWith('}\n') && !stderr.slice(0, -1).includes('\n'), stderr).toBe(true);
+  const { error } = JSON.parse(stderr) as { error: { exitCode: number; message: string } };
+  expect(error.exitCode).toBe(code);
+  return `error: ${error.message}\n`;
 }
 
 /** A CLI logged in as this user. */
@@ -84,14 +96,14 @@ export async function loginAs(databaseUrl: string, email: string, password: stri
   return cli;
 }
 
-/** A fresh database's first admin (`ascend init`), logged in: Ada Admin, admin@example.org, user 1. */
+export const ADMIN = { email: 'admin@example.org', name: 'Ada Admin', password: 'S3cure-pass!' };
+
+/** `ascend init` on a fresh database, and a CLI logged in as its admin (ADMIN). */
 export async function initAdmin(databaseUrl: string): Promise<Cli> {
-  const cli = cliFor(databaseUrl);
-  const init = await cli.run(['init', '--admin-email', 'admin@example.org', '--admin-name', 'Ada Admin', '--admin-password-stdin'], {
-    input: 'S3cure-pass!\n',
-  });
-  if (init.code !== 0) throw new Error(`init failed (${init.code}): ${init.stderr}`);
-  const login = await cli.run(['login', '--email', 'admin@example.org', '--password-stdin'], { input: 'S3cure-pass!\n' });
-  if (login.code !== 0) throw new Error(`login as the admin failed (${login.code}): ${login.stderr}`);
-  return cli;
+  const admin = cliFor(databaseUrl);
+  const init = await admin.run(['init', '--admin-email', ADMIN.email, '--admin-name', ADMIN.name, '--admin-password-stdin'], { input: `${ADMIN.password}\n` });
+  if (init.code !== 0) throw new Error(`ascend init exited ${init.code}: ${init.stderr}`);
+  const login = await admin.run(['login', '--email', ADMIN.email, '--password-stdin'], { input: `${ADMIN.password}\n` });
+  if (login.code !== 0) throw new Error(`ascend login exited ${login.code}: ${login.stderr}`);
+  return admin;
 }

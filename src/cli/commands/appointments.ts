@@ -6,8 +6,9 @@ import type { ListAppointmentsInput } from '../../domain/schemas/appointments.js
 import type { ExportFilters } from '../../services/calendar.js';
 import { act, given, toParse } from '../command.js';
 import { canPrompt, idArgument, required, wholeNumber } from '../input.js';
-import { printDone, printJson, printList, printRecord, visible, type Column } from '../output.js';
-import { askPatient, filterIds, REF_HELP, resolveRef } from '../references.js';
+import { allOption, printListing } from '../listing.js';
+import { printDone, printJson, printRecord, visible, type Column } from '../output.js';
+import { askPatient, filterIds, REF_HELP, resolvedOnce, resolveRef } from '../references.js';
 import type { ServiceContext } from '../../services/context.js';
 import { withServices } from '../session.js';
 
@@ -15,7 +16,7 @@ const flags = { slotId: '--slot', patientId: '--patient', doctorId: '--doctor', 
 
 const fields: Column<AppointmentView>[] = [
   { header: 'ID', value: (a) => a.id },
-  { header: 'When', value: (a) => formatLocalSpan(a.startsAt, a.endsAt, a.timezone) },
+  { header: 'When', value: (a) => formatLocalSpan(a.startsAt, a.endsAt, a.timezone), keep: true },
   { header: 'Patient', value: (a) => `${a.patientName} (patient ${a.patientId}, user ${a.patientUserId})` },
   { header: 'Doctor', value: (a) => `${a.doctorName} (doctor ${a.doctorId})` },
   { header: 'Clinic', value: (a) => a.clinicName },
@@ -32,7 +33,7 @@ const filterOptions = <A extends unknown[], O extends OptionValues, G extends Op
     .option('--patient <patient>', `only this patient: ${REF_HELP.patient}`)
     .option('--doctor <doctor>', `only this doctor: ${REF_HELP.doctor}`)
     .option('--clinic <clinic>', `only this clinic: ${REF_HELP.clinic}`)
-    .option('--status <status>', 'booked, cancelled, completed or no_show')
+    .option('--status <status>', 'booked, cancelled, completed or no-show')
     .option('--from <date>', 'from this day (today, tomorrow, mon, +3d, -1w, YYYY-MM-DD) or time ("mon 09:00")')
     .option('--to <date>', 'up to this day (included) or time');
 
@@ -238,21 +239,19 @@ export function registerAppointments(program: Command): void {
     .option('--include-past', 'earlier appointments too (without --from: every one)')
     .option('--limit <n>', 'at most this many (1–1000)', wholeNumber(1, 1000), 50)
     .option('--offset <n>', 'skip this many', wholeNumber(0), 0)
+    .addOption(allOption())
     .action(
       act(async (ctx, opts) => {
         const { listAppointments } = await import('../../services/appointments.js');
-        const page = await withServices(async (services) =>
-          listAppointments(
-            services,
-            toParse<ListAppointmentsInput>({
-              ...(await filters(services, opts)),
-              includePast: Boolean(opts.includePast),
-              limit: opts.limit,
-              offset: opts.offset,
-            }),
-          ),
+        const filtered = resolvedOnce((services) => filters(services, opts));
+        await printListing(
+          ctx,
+          opts,
+          async (services, page) =>
+            listAppointments(services, toParse<ListAppointmentsInput>({ ...(await filtered(services)), includePast: Boolean(opts.includePast), ...page })),
+          columns,
+          'appointments',
         );
-        printList(ctx, page, columns, 'appointments');
       }, flags),
     );
 

@@ -2,7 +2,8 @@ import type { Command, OptionValues } from '@commander-js/extra-typings';
 import type { ClinicView } from '../../domain/views.js';
 import { act, given } from '../command.js';
 import { required, wholeNumber } from '../input.js';
-import { printDone, printList, printRecord, style, type Column } from '../output.js';
+import { allOption, printListing } from '../listing.js';
+import { printDone, printRecord, style, type Column } from '../output.js';
 import { REF_HELP, resolveRef } from '../references.js';
 import { withServices } from '../session.js';
 
@@ -60,18 +61,18 @@ export function registerClinics(program: Command): void {
     .option('--include-inactive', 'include deactivated clinics')
     .option('--limit <n>', 'at most this many (1–1000)', wholeNumber(1, 1000), 50)
     .option('--offset <n>', 'skip this many', wholeNumber(0), 0)
+    .addOption(allOption())
     .action(
       act(async (ctx, opts) => {
         const { listClinics } = await import('../../services/clinics.js');
-        const page = await withServices((services) =>
-          listClinics(services, {
-            ...given({ city: opts.city, search: opts.search }),
-            includeInactive: Boolean(opts.includeInactive),
-            limit: opts.limit,
-            offset: opts.offset,
-          }),
+        await printListing(
+          ctx,
+          opts,
+          (services, page) =>
+            listClinics(services, { ...given({ city: opts.city, search: opts.search }), includeInactive: Boolean(opts.includeInactive), ...page }),
+          clinicColumns,
+          'clinics',
         );
-        printList(ctx, page, clinicColumns, 'clinics');
       }),
     );
 

@@ -4,8 +4,9 @@ import { formatLocalPeriod } from '../../domain/time.js';
 import type { DoctorView, HoursWindowView, LeaveView } from '../../domain/views.js';
 import { act, given } from '../command.js';
 import { idArgument, readSecret, required, wholeNumber } from '../input.js';
+import { allOption, printListing } from '../listing.js';
 import { printDone, printJson, printList, printRecord, style, type Column } from '../output.js';
-import { filterIds, idsOf, REF_HELP, refId, resolveRef } from '../references.js';
+import { filterIds, idsOf, REF_HELP, refId, resolvedOnce, resolveRef } from '../references.js';
 import { withServices } from '../session.js';
 import type { ServiceContext } from '../../services/context.js';
 
@@ -45,7 +46,7 @@ const doctorColumns: Column<DoctorView>[] = [
 
 const leaveColumns: Column<LeaveView>[] = [
   { header: 'ID', value: (l) => l.id },
-  { header: 'When', value: (l) => formatLocalPeriod(l.startsAt, l.endsAt, l.timezone) },
+  { header: 'When', value: (l) => formatLocalPeriod(l.startsAt, l.endsAt, l.timezone), keep: true },
   { header: 'Reason', value: (l) => l.reason },
 ];
 
@@ -113,19 +114,24 @@ export function registerDoctors(program: Command): void {
     .option('--include-inactive', 'include deactivated doctors')
     .option('--limit <n>', 'at most this many (1–1000)', wholeNumber(1, 1000), 50)
     .option('--offset <n>', 'skip this many', wholeNumber(0), 0)
+    .addOption(allOption())
     .action(
       act(async (ctx, opts) => {
         const { listDoctors } = await import('../../services/doctors.js');
-        const page = await withServices(async (services) =>
-          listDoctors(services, {
-            ...(await filterIds(services, { clinic: opts.clinic })),
-            ...given({ specialty: opts.specialty, city: opts.city, search: opts.search }),
-            includeInactive: Boolean(opts.includeInactive),
-            limit: opts.limit,
-            offset: opts.offset,
-          }),
+        const ids = resolvedOnce((services) => filterIds(services, { clinic: opts.clinic }));
+        await printListing(
+          ctx,
+          opts,
+          async (services, page) =>
+            listDoctors(services, {
+              ...(await ids(services)),
+              ...given({ specialty: opts.specialty, city: opts.city, search: opts.search }),
+              includeInactive: Boolean(opts.includeInactive),
+              ...page,
+            }),
+          doctorColumns,
+          'doctors',
         );
-        printList(ctx, page, doctorColumns, 'doctors');
       }, doctorFlags),
     );
 
@@ -273,13 +279,18 @@ export function registerDoctors(program: Command): void {
     .option('--include-past', 'include leave that has ended')
     .option('--limit <n>', 'at most this many (1–1000)', wholeNumber(1, 1000), 50)
     .option('--offset <n>', 'skip this many', wholeNumber(0), 0)
+    .addOption(allOption())
     .action(
       act(async (ctx, opts, ref: string) => {
         const { listLeave } = await import('../../services/doctors.js');
-        const page = await withServices(async (services) =>
-          listLeave(services, await doctorOf(services, ref), { includePast: Boolean(opts.includePast), limit: opts.limit, offset: opts.offset }),
+        const doctor = resolvedOnce((services) => doctorOf(services, ref));
+        await printListing(
+          ctx,
+          opts,
+          async (services, page) => listLeave(services, await doctor(services), { includePast: Boolean(opts.includePast), ...page }),
+          leaveColumns,
+          'leave periods',
         );
-        printList(ctx, page, leaveColumns, 'leave periods');
       }),
     );
 

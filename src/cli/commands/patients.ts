@@ -1,11 +1,13 @@
 import type { Command, OptionValues } from '@commander-js/extra-typings';
 import { formatLocal } from '../../domain/time.js';
+import { statusShown } from '../../domain/suggest.js';
 import type { CreatePatientInput, UpdatePatientInput } from '../../domain/schemas/patients.js';
 import type { AppointmentView, PatientView } from '../../domain/views.js';
 import { act, given, toParse } from '../command.js';
 import { readSecret, required, wholeNumber } from '../input.js';
-import { printDone, printList, printRecord, style, type Column } from '../output.js';
-import { idsOf, REF_HELP, resolveRef } from '../references.js';
+import { allOption, printListing } from '../listing.js';
+import { printDone, printRecord, style, type Column } from '../output.js';
+import { idsOf, REF_HELP, resolvedOnce, resolveRef } from '../references.js';
 import { withServices } from '../session.js';
 
 /** `patient 2 (user 5)`: both ids, each named. */
@@ -34,10 +36,10 @@ const patientColumns: Column<PatientView>[] = [
 
 const historyColumns: Column<AppointmentView>[] = [
   { header: 'ID', value: (a) => a.id },
-  { header: 'When', value: (a) => formatLocal(a.startsAt, a.timezone) },
+  { header: 'When', value: (a) => formatLocal(a.startsAt, a.timezone), keep: true },
   { header: 'Doctor', value: (a) => a.doctorName },
   { header: 'Clinic', value: (a) => a.clinicName },
-  { header: 'Status', value: (a) => a.status },
+  { header: 'Status', value: (a) => statusShown(a.status) },
   { header: 'Reason', value: (a) => a.reason },
 ];
 
@@ -98,18 +100,17 @@ export function registerPatients(program: Command): void {
     .option('--include-inactive', 'include deactivated patients')
     .option('--limit <n>', 'at most this many (1–1000)', wholeNumber(1, 1000), 50)
     .option('--offset <n>', 'skip this many', wholeNumber(0), 0)
+    .addOption(allOption())
     .action(
       act(async (ctx, opts) => {
         const { listPatients } = await import('../../services/patients.js');
-        const page = await withServices((services) =>
-          listPatients(services, {
-            ...given({ search: opts.search }),
-            includeInactive: Boolean(opts.includeInactive),
-            limit: opts.limit,
-            offset: opts.offset,
-          }),
+        await printListing(
+          ctx,
+          opts,
+          (services, page) => listPatients(services, { ...given({ search: opts.search }), includeInactive: Boolean(opts.includeInactive), ...page }),
+          patientColumns,
+          'patients',
         );
-        printList(ctx, page, patientColumns, 'patients');
       }),
     );
 
@@ -150,13 +151,12 @@ export function registerPatients(program: Command): void {
     .argument('<patient>', REF_HELP.patient)
     .option('--limit <n>', 'at most this many (1–1000)', wholeNumber(1, 1000), 50)
     .option('--offset <n>', 'skip this many', wholeNumber(0), 0)
+    .addOption(allOption())
     .action(
       act(async (ctx, opts, ref: string) => {
         const { patientHistory } = await import('../../services/patients.js');
-        const page = await withServices(async (services) =>
-          patientHistory(services, (await resolveRef(services, 'patient', ref)).id, { limit: opts.limit, offset: opts.offset }),
-        );
-        printList(ctx, page, historyColumns, 'appointments');
+        const patient = resolvedOnce(async (services) => (await resolveRef(services, 'patient', ref)).id);
+        await printListing(ctx, opts, async (services, page) => patientHistory(services, await patient(services), page), historyColumns, 'appointments');
       }),
     );
 }

@@ -3,14 +3,14 @@ import { formatDay } from '../../domain/time.js';
 import type { UtilisationView } from '../../domain/views.js';
 import { act, given } from '../command.js';
 import { wholeNumber } from '../input.js';
-import { printList, type Column } from '../output.js';
-import { filterIds, REF_HELP } from '../references.js';
-import { withServices } from '../session.js';
+import { allOption, printListing } from '../listing.js';
+import type { Column } from '../output.js';
+import { filterIds, REF_HELP, resolvedOnce } from '../references.js';
 
 const percent = (x: number | null) => (x === null ? '' : `${(x * 100).toFixed(1)}%`);
 
 const columns: Column<UtilisationView>[] = [
-  { header: 'Date', value: (r) => formatDay(r.date) },
+  { header: 'Date', value: (r) => formatDay(r.date), keep: true },
   { header: 'Doctor', value: (r) => `${r.doctorName} (doctor ${r.doctorId})` },
   { header: 'Clinic', value: (r) => r.clinicName },
   { header: 'Slots', value: (r) => r.slots },
@@ -31,19 +31,19 @@ export function registerReport(program: Command): void {
     .option('--to <date>', 'last day, included (default 30 days ahead)')
     .option('--limit <n>', 'at most this many rows (1–1000)', wholeNumber(1, 1000), 100)
     .option('--offset <n>', 'skip this many', wholeNumber(0), 0)
+    .addOption(allOption())
     .action(
       act(
         async (ctx, opts) => {
           const { utilisationReport } = await import('../../services/reports.js');
-          const page = await withServices(async (services) =>
-            utilisationReport(services, {
-              ...(await filterIds(services, { clinic: opts.clinic, doctor: opts.doctor })),
-              ...given({ from: opts.from, to: opts.to }),
-              limit: opts.limit,
-              offset: opts.offset,
-            }),
+          const ids = resolvedOnce((services) => filterIds(services, { clinic: opts.clinic, doctor: opts.doctor }));
+          await printListing(
+            ctx,
+            opts,
+            async (services, page) => utilisationReport(services, { ...(await ids(services)), ...given({ from: opts.from, to: opts.to }), ...page }),
+            columns,
+            'days',
           );
-          printList(ctx, page, columns, 'days');
         },
         { clinicId: '--clinic', doctorId: '--doctor' },
       ),

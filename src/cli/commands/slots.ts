@@ -2,14 +2,16 @@ import { readFileSync } from 'node:fs';
 import type { Command } from '@commander-js/extra-typings';
 import { ValidationError } from '../../domain/errors.js';
 import { defined } from '../../domain/invariant.js';
+import { oneOfMessage } from '../../domain/suggest.js';
 import { formatLocal, formatLocalEnd } from '../../domain/time.js';
 import type { BulkResult, SlotView } from '../../domain/views.js';
 import type { ImportOptions } from '../../services/slots.js';
 import { act, given } from '../command.js';
 import { idArgument, readStdin, required, wholeNumber } from '../input.js';
-import { printDone, printJson, printList, printRecord, style, type Column } from '../output.js';
+import { allOption, printListing } from '../listing.js';
+import { printDone, printJson, printRecord, style, type Column } from '../output.js';
 import { progressBar } from '../progress.js';
-import { filterIds, REF_HELP, refId, resolveRef } from '../references.js';
+import { filterIds, REF_HELP, refId, resolvedOnce, resolveRef } from '../references.js';
 import { withServices } from '../session.js';
 import type { ServiceContext } from '../../services/context.js';
 
@@ -17,7 +19,7 @@ const slotFlags = { doctorId: '--doctor', doctorIds: '--doctor', clinicId: '--cl
 
 const slotFields: Column<SlotView>[] = [
   { header: 'ID', value: (s) => s.id },
-  { header: 'Starts', value: (s) => formatLocal(s.startsAt, s.timezone) },
+  { header: 'Starts', value: (s) => formatLocal(s.startsAt, s.timezone), keep: true },
   { header: 'Ends', value: (s) => formatLocalEnd(s.startsAt, s.endsAt, s.timezone) },
   { header: 'Doctor', value: (s) => `${s.doctorName} (doctor ${s.doctorId})` },
   { header: 'Specialty', value: (s) => s.specialty },
@@ -62,7 +64,7 @@ function printBulk(ctx: { json: boolean }, result: BulkResult, what: string): vo
  */
 async function readImport(file: string, format: string | undefined): Promise<{ rows: unknown[]; options: ImportOptions }> {
   const kind = format ?? (file.toLowerCase().endsWith('.json') ? 'json' : 'csv');
-  if (kind !== 'csv' && kind !== 'json') throw new ValidationError('must be csv or json', '--format');
+  if (kind !== 'csv' && kind !== 'json') throw new ValidationError(oneOfMessage(['csv', 'json'], kind), '--format');
   let text: string;
   try {
     text = file === '-' ? await readStdin() : readFileSync(file, 'utf8');
@@ -220,19 +222,24 @@ export function registerSlots(program: Command): void {
     .option('--include-inactive', 'include deleted slots')
     .option('--limit <n>', 'at most this many (1–1000)', wholeNumber(1, 1000), 50)
     .option('--offset <n>', 'skip this many', wholeNumber(0), 0)
+    .addOption(allOption())
     .action(
       act(async (ctx, opts) => {
         const { listSlots } = await import('../../services/slots.js');
-        const page = await withServices(async (services) =>
-          listSlots(services, {
-            ...(await filterIds(services, { doctor: opts.doctor, clinic: opts.clinic })),
-            ...given({ from: opts.from, to: opts.to }),
-            includeInactive: Boolean(opts.includeInactive),
-            limit: opts.limit,
-            offset: opts.offset,
-          }),
+        const ids = resolvedOnce((services) => filterIds(services, { doctor: opts.doctor, clinic: opts.clinic }));
+        await printListing(
+          ctx,
+          opts,
+          async (services, page) =>
+            listSlots(services, {
+              ...(await ids(services)),
+              ...given({ from: opts.from, to: opts.to }),
+              includeInactive: Boolean(opts.includeInactive),
+              ...page,
+            }),
+          listColumns,
+          'slots',
         );
-        printList(ctx, page, listColumns, 'slots');
       }, slotFlags),
     );
 
@@ -247,18 +254,23 @@ export function registerSlots(program: Command): void {
     .option('--to <date>', 'up to this day (included) or time (default 14 days ahead)')
     .option('--limit <n>', 'at most this many (1–1000)', wholeNumber(1, 1000), 20)
     .option('--offset <n>', 'skip this many', wholeNumber(0), 0)
+    .addOption(allOption())
     .action(
       act(async (ctx, opts) => {
         const { freeSlots } = await import('../../services/slots.js');
-        const page = await withServices(async (services) =>
-          freeSlots(services, {
-            ...(await filterIds(services, { doctor: opts.doctor, clinic: opts.clinic })),
-            ...given({ specialty: opts.specialty, city: opts.city, from: opts.from, to: opts.to }),
-            limit: opts.limit,
-            offset: opts.offset,
-          }),
+        const ids = resolvedOnce((services) => filterIds(services, { doctor: opts.doctor, clinic: opts.clinic }));
+        await printListing(
+          ctx,
+          opts,
+          async (services, page) =>
+            freeSlots(services, {
+              ...(await ids(services)),
+              ...given({ specialty: opts.specialty, city: opts.city, from: opts.from, to: opts.to }),
+              ...page,
+            }),
+          freeColumns,
+          'free slots',
         );
-        printList(ctx, page, freeColumns, 'free slots');
       }, slotFlags),
     );
 

@@ -3,7 +3,8 @@ import type { UserRecordsView } from '../../domain/views.js';
 import type { CreateUserInput, ListUsersInput, UpdateUserInput } from '../../domain/schemas/users.js';
 import { act, given, toParse } from '../command.js';
 import { readSecret, required, wholeNumber } from '../input.js';
-import { formatInstant, printDone, printList, printRecord, style, type Column } from '../output.js';
+import { allOption, printListing } from '../listing.js';
+import { formatInstant, printDone, printRecord, style, type Column } from '../output.js';
 import { idsOf, REF_HELP, resolveRef } from '../references.js';
 import { withServices } from '../session.js';
 
@@ -21,7 +22,7 @@ const userFields: Column<UserRecordsView>[] = [
   { header: 'Active', value: (u) => u.isActive, style: style.active },
   { header: 'Mobile', value: (u) => u.mobile },
   { header: 'Address', value: (u) => u.address },
-  { header: 'Last login', value: (u) => formatInstant(u.lastLoginAt) },
+  { header: 'Last login', value: (u) => formatInstant(u.lastLoginAt), keep: true },
   { header: 'Created', value: (u) => formatInstant(u.createdAt) },
 ];
 /** In a list the ID column is the user id alone; a patient's or doctor's record has a column of its own. */
@@ -74,21 +75,21 @@ export function registerUsers(program: Command): void {
     .option('--include-inactive', 'include deactivated users')
     .option('--limit <n>', 'at most this many (1–1000)', wholeNumber(1, 1000), 50)
     .option('--offset <n>', 'skip this many', wholeNumber(0), 0)
+    .addOption(allOption())
     .action(
       act(async (ctx, opts) => {
         const { listUsers } = await import('../../services/users.js');
-        const page = await withServices((services) =>
-          listUsers(
-            services,
-            toParse<ListUsersInput>({
-              ...given({ role: opts.role, search: opts.search }),
-              includeInactive: Boolean(opts.includeInactive),
-              limit: opts.limit,
-              offset: opts.offset,
-            }),
-          ),
+        await printListing(
+          ctx,
+          opts,
+          (services, page) =>
+            listUsers(
+              services,
+              toParse<ListUsersInput>({ ...given({ role: opts.role, search: opts.search }), includeInactive: Boolean(opts.includeInactive), ...page }),
+            ),
+          userColumns,
+          'users',
         );
-        printList(ctx, page, userColumns, 'users');
       }),
     );
 

@@ -1,5 +1,7 @@
 import { z } from 'zod';
 import { APPOINTMENT_STATUSES } from '../values.js';
+import { statusShown } from '../suggest.js';
+import { choice } from './choice.js';
 import { id, multiLine, oneLine, optionalText, pagination, typedValue } from './common.js';
 
 export const bookInput = z.strictObject({
@@ -24,7 +26,8 @@ export const listAppointmentsInput = z.strictObject({
   patientId: id.optional(),
   doctorId: id.optional(),
   clinicId: id.optional(),
-  status: z.enum(APPOINTMENT_STATUSES).optional(),
+  /** `no-show` or `no_show`, any case. */
+  status: choice(APPOINTMENT_STATUSES, statusShown).optional(),
   from: typedValue.optional(),
   to: typedValue.optional(),
   /**

@@ -1,8 +1,12 @@
 import { z } from 'zod';
+import { didYouMean, suggestTimeZone } from '../suggest.js';
 import { isTimeZone } from '../time.js';
 import { email, oneLine, optionalText, pagination, phone } from './common.js';
 
-export const timezone = oneLine().refine(isTimeZone, { message: 'must be an IANA time zone such as Asia/Kolkata or Europe/Berlin' });
+export const timezone = oneLine().refine(isTimeZone, {
+  error: (issue) =>
+    `must be an IANA time zone such as Asia/Kolkata or Europe/Berlin${didYouMean(typeof issue.input === 'string' ? suggestTimeZone(issue.input) : undefined)}`,
+});
 
 const zip = oneLine().regex(/^[A-Za-z0-9][A-Za-z0-9 -]{1,9}$/, { message: 'must be a postal code: 2 to 10 letters, digits, spaces or dashes' });
 

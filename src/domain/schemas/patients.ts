@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { BLOOD_GROUPS } from '../values.js';
+import { choice } from './choice.js';
 import { email, oneLine, optionalText, pagination, personName, phone } from './common.js';
 import { password } from './users.js';
 
@@ -15,7 +16,8 @@ const birthDate = oneLine()
   )
   .refine((v) => v >= '1900-01-01', { message: 'must be after 1900-01-01' });
 
-const bloodGroup = z.enum(BLOOD_GROUPS);
+/** Any case: `ab+` is AB+. */
+const bloodGroup = choice(BLOOD_GROUPS);
 
 /**
  * The patient inputs as of `today` (YYYY-MM-DD): a date of birth must be before it. "Today" is the service

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { ROLES } from '../roles.js';
+import { choice } from './choice.js';
 import { email, id, oneLine, optionalText, pagination, personName, phone, typedValue } from './common.js';
 
 /** bcrypt reads at most 72 bytes; a longer password would be silently cut, so it is refused instead. */
@@ -9,11 +10,14 @@ export const password = z
   .refine((v) => Buffer.byteLength(v, 'utf8') <= 72, { message: 'must be at most 72 bytes' })
   .refine((v) => /\p{L}/u.test(v) && /\p{N}/u.test(v), { message: 'must contain letters and digits' });
 
+/** Any case: `Admin` is admin. */
+const role = choice(ROLES);
+
 export const createUserInput = z.strictObject({
   email,
   name: personName,
   password,
-  role: z.enum(ROLES),
+  role,
   mobile: phone.nullish(),
   address: optionalText(500, 'lines'),
   /** A patient's date of birth (YYYY-MM-DD), for the patient record a patient user gets; optional. */
@@ -24,14 +28,14 @@ export type CreateUserInput = z.input<typeof createUserInput>;
 export const updateUserInput = z.strictObject({
   email: email.optional(),
   name: personName.optional(),
-  role: z.enum(ROLES).optional(),
+  role: role.optional(),
   mobile: phone.nullish().or(z.literal('').transform(() => null)),
   address: optionalText(500, 'lines'),
 });
 export type UpdateUserInput = z.input<typeof updateUserInput>;
 
 export const listUsersInput = z.strictObject({
-  role: z.enum(ROLES).optional(),
+  role: role.optional(),
   search: oneLine().max(200).optional(),
   includeInactive: z.boolean().default(false),
   ...pagination,

@@ -31,10 +31,7 @@ describe('ascend appointments book', () => {
     const results = await Promise.all(tokens.map((t) => as(t, ['appointments', 'book', '--slot', String(slotId), '--json'])));
     const ok = results.filter((r) => r.code === 0);
     expect(ok).toHaveLength(1);
-    for (const r of results.filter((r) => r.code !== 0)) {
-      expect(r.code).toBe(4);
-      expect(r.stderr).toBe(`error: --slot: slot ${slotId} is full (1/1)\n`);
-    }
+    for (const r of results.filter((r) => r.code !== 0)) refused(r, 4, `--slot: slot ${slotId} is full (1/1)`);
     expect(ok[0]!.json()).toMatchObject({ slotId, status: 'booked' });
     expect(await db.sql(`select booked_count from slot where id = $1`, [slotId])).toEqual([{ booked_count: 1 }]);
   });

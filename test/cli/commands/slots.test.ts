@@ -112,7 +112,9 @@ describe('ascend slots', () => {
     ].join('\n');
     const bad = await admin.run(['slots', 'import', '-'], { input: csv });
     expect(bad.code).toBe(2);
-    expect(bad.stderr).toBe('error: line 4: doctor: must be a doctor id (got "nobody"); line 5: capacity: must be a whole number from 1 to 100 (got "500")\n');
+    expect(bad.stderr).toBe(
+      'error: line 4: doctor: must be a doctor id (got "nobody")\nerror: line 5: capacity: must be a whole number from 1 to 100 (got "500")\n',
+    );
     expect(await db.sql(`select count(*)::int as n from slot where starts_at::date = '${day(77)}'`)).toEqual([{ n: 0 }]);
     const good = csv.split('\n').slice(0, 3).join('\n');
     const ok = await admin.run(['slots', 'import', '-', '--json'], { input: good });
