@@ -33,7 +33,17 @@ export const EXAMPLES: Readonly<Record<string, readonly Example[]>> = {
     ex('Log in (asks for the password)', 'ascend login --email admin@example.org'),
     ex('Log in from a script', 'ascend login --email admin@example.org --password-stdin < pass.txt'),
   ],
-  logout: [ex('Forget the stored token', 'ascend logout')],
+  logout: [ex('End this session on the server and forget it here', 'ascend logout')],
+  sessions: [ex('Your sessions; * marks this one', 'ascend sessions list')],
+  'sessions list': [
+    ex('Your sessions; * marks this one', 'ascend sessions list'),
+    ex('A user’s sessions, ended ones too (admins)', 'ascend sessions list --user pat@example.org --include-ended'),
+  ],
+  'sessions revoke': [
+    ex('Log out one session (ids from ascend sessions list)', 'ascend sessions revoke 12'),
+    ex('Log out everywhere else', 'ascend sessions revoke --all'),
+    ex('Admins: log a user out everywhere', 'ascend sessions revoke --all --user pat@example.org'),
+  ],
   whoami: [ex('Who is signed in, for a script', 'ascend whoami --json')],
   passwd: [
     ex('Change your password (asks twice)', 'ascend passwd'),

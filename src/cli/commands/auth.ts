@@ -34,12 +34,10 @@ export function registerAuth(program: Command): void {
     .addHelpText(
       'after',
       `
-The session ends after ASCEND_SESSION_IDLE without use (default 2h) and at ASCEND_SESSION_MAX_AGE (12h);
-its access token (ASCEND_TOKEN_TTL, 15m) is renewed by any command. On a terminal, a command whose session
-ended asks for the password and carries on.
-
-Example:
-  ascend login --email admin@example.org`,
+The session ends after ASCEND_SESSION_IDLE without use (default 2h) and at
+ASCEND_SESSION_MAX_AGE (12h); its access token (ASCEND_TOKEN_TTL, 15m) is
+renewed by any command. On a terminal, a command whose session ended asks
+for the password and carries on.`,
     )
     .action(
       act(
@@ -72,8 +70,9 @@ Example:
     .addHelpText(
       'after',
       `
-The credentials file is removed even when the database cannot be reached; the session is then not ended on
-the server (exit 7): it ends by itself after ASCEND_SESSION_IDLE, or run ascend sessions revoke ID.`,
+The credentials file is removed even when the database cannot be reached;
+the session is then not ended on the server (exit 7): it ends by itself
+after ASCEND_SESSION_IDLE, or run ascend sessions revoke ID.`,
     )
     .action(
       act(async (ctx) => {

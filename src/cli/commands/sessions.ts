@@ -35,13 +35,6 @@ export function registerSessions(program: Command): void {
     .option('--include-ended', 'also sessions that ended in the last 30 days, and why')
     .option('--limit <n>', 'at most this many (1–1000)', wholeNumber(1, 1000), 50)
     .option('--offset <n>', 'skip this many', wholeNumber(0), 0)
-    .addHelpText(
-      'after',
-      `
-Examples:
-  ascend sessions list
-  ascend sessions list --user pat@example.org --include-ended`,
-    )
     .action(
       act(async (ctx, opts) => {
         const { listSessions } = await import('../../services/sessions.js');
@@ -66,14 +59,6 @@ Examples:
     .argument('[id]', 'the session id (ascend sessions list shows them)', idArgument('ID'))
     .option('--all', 'every session of the user; of your own, all but the one running this command')
     .option('--user <user>', 'with --all: another user’s sessions: an id, email or name (admins)')
-    .addHelpText(
-      'after',
-      `
-Examples:
-  ascend sessions revoke 12
-  ascend sessions revoke --all                         # log out everywhere else
-  ascend sessions revoke --all --user pat@example.org  # admins: log a user out everywhere`,
-    )
     .action(
       act(async (ctx, opts, id: number | undefined) => {
         if ((id === undefined) === !opts.all) throw new ValidationError('give a session id, or --all (not both)', id === undefined ? '--all' : 'id');
