@@ -71,6 +71,7 @@ describe('--all', () => {
       ['slots', 'free'],
       ['appointments', 'list'],
       ['report', 'utilisation'],
+      ['sessions', 'list'],
     ]) {
       const help = await admin.run([...command, '--help']);
       expect(help.code, command.join(' ')).toBe(0);

@@ -4,9 +4,10 @@ import type { ListSessionsInput, RevokeSessionsInput } from '../../domain/schema
 import type { SessionView } from '../../domain/views.js';
 import { act, given, toParse } from '../command.js';
 import { idArgument, wholeNumber } from '../input.js';
-import { formatInstant, printDone, printList, type Column } from '../output.js';
+import { allOption, printListing } from '../listing.js';
+import { formatInstant, printDone, type Column } from '../output.js';
 import { clearCredentials, readCredentials, withServices } from '../session.js';
-import { refId } from '../references.js';
+import { refId, resolvedOnce } from '../references.js';
 
 const sessionColumns: Column<SessionView>[] = [
   { header: 'ID', value: (s) => s.id },
@@ -35,21 +36,19 @@ export function registerSessions(program: Command): void {
     .option('--include-ended', 'also sessions that ended in the last 30 days, and why')
     .option('--limit <n>', 'at most this many (1–1000)', wholeNumber(1, 1000), 50)
     .option('--offset <n>', 'skip this many', wholeNumber(0), 0)
+    .addOption(allOption())
     .action(
       act(async (ctx, opts) => {
         const { listSessions } = await import('../../services/sessions.js');
-        const page = await withServices(async (services) =>
-          listSessions(
-            services,
-            toParse<ListSessionsInput>({
-              ...given({ user: await refId(services, 'user', opts.user, '--user') }),
-              includeEnded: Boolean(opts.includeEnded),
-              limit: opts.limit,
-              offset: opts.offset,
-            }),
-          ),
+        const user = resolvedOnce((services) => refId(services, 'user', opts.user, '--user'));
+        await printListing(
+          ctx,
+          opts,
+          async (services, page) =>
+            listSessions(services, toParse<ListSessionsInput>({ ...given({ user: await user(services) }), includeEnded: Boolean(opts.includeEnded), ...page })),
+          sessionColumns,
+          'sessions',
         );
-        printList(ctx, page, sessionColumns, 'sessions');
       }),
     );
 
