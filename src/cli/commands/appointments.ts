@@ -5,7 +5,7 @@ import type { AppointmentView } from '../../domain/views.js';
 import type { ListAppointmentsInput } from '../../domain/schemas/appointments.js';
 import type { ExportFilters } from '../../services/calendar.js';
 import { act, given, toParse } from '../command.js';
-import { canPrompt, idArgument, required, wholeNumber } from '../input.js';
+import { canPrompt, fieldOf, idArgument, required, wholeNumber } from '../input.js';
 import { printDone, printJson, printList, printRecord, visible, type Column } from '../output.js';
 import type { ServiceContext } from '../../services/context.js';
 import { withServices } from '../session.js';
@@ -163,7 +163,12 @@ export function registerAppointments(program: Command): void {
     .option('--text <text>', 'the notes')
     .action(
       act(async (ctx, opts, id: number) => {
-        const text = await required(opts.text, '--text', 'Notes');
+        const text = await required(
+          opts.text,
+          '--text',
+          'Notes',
+          fieldOf(() => import('../../domain/schemas/appointments.js').then((m) => m.noteInput), 'text'),
+        );
         const { noteAppointment } = await import('../../services/appointments.js');
         const a = await withServices((services) => noteAppointment(services, id, { text }));
         printDone(ctx, `Notes saved on appointment ${a.id}`, a);

@@ -1,7 +1,9 @@
 import type { Command, OptionValues } from '@commander-js/extra-typings';
 import type { ClinicView } from '../../domain/views.js';
 import { act, given } from '../command.js';
-import { idArgument, required, wholeNumber } from '../input.js';
+import { fieldOf, idArgument, required, wholeNumber } from '../input.js';
+
+const createSchema = () => import('../../domain/schemas/clinics.js').then((m) => m.createClinicInput);
 import { printDone, printList, printRecord, style, type Column } from '../output.js';
 import { withServices } from '../session.js';
 
@@ -42,9 +44,9 @@ export function registerClinics(program: Command): void {
       .option('--timezone <zone>', 'IANA time zone, e.g. Asia/Kolkata; the clinic’s times are read and shown in it'),
   ).action(
     act(async (ctx, opts) => {
-      const name = await required(opts.name, '--name', 'Clinic name');
-      const city = await required(opts.city, '--city', 'City');
-      const timezone = await required(opts.timezone, '--timezone', 'Time zone (IANA, e.g. Asia/Kolkata)');
+      const name = await required(opts.name, '--name', 'Clinic name', fieldOf(createSchema, 'name'));
+      const city = await required(opts.city, '--city', 'City', fieldOf(createSchema, 'city'));
+      const timezone = await required(opts.timezone, '--timezone', 'Time zone (IANA, e.g. Asia/Kolkata)', fieldOf(createSchema, 'timezone'));
       const { createClinic } = await import('../../services/clinics.js');
       const clinic = await withServices((services) => createClinic(services, { name, city, timezone, ...contact(opts) }));
       printDone(ctx, `Created clinic ${clinic.id}: ${clinic.name}, ${clinic.city} (${clinic.timezone})`, clinic);

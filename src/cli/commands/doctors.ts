@@ -1,9 +1,12 @@
 import type { Command, OptionValues } from '@commander-js/extra-typings';
 import { ValidationError } from '../../domain/errors.js';
-import { formatLocal } from '../../domain/time.js';
+import { formatLocal, parseWeekdays } from '../../domain/time.js';
+import { slotMinutes } from '../../domain/durations.js';
 import type { DoctorView, HoursWindowView, LeaveView } from '../../domain/views.js';
 import { act, given } from '../command.js';
-import { idArgument, readSecret, required, wholeNumber } from '../input.js';
+import { dateCheck, fieldOf, idArgument, readSecret, required, rule, wholeNumber } from '../input.js';
+
+const createSchema = () => import('../../domain/schemas/doctors.js').then((m) => m.createDoctorInput);
 import { printDone, printJson, printList, printRecord, style, type Column } from '../output.js';
 import { withServices } from '../session.js';
 
@@ -69,12 +72,18 @@ export function registerDoctors(program: Command): void {
       .option('--password-stdin', 'read the password from the first line of stdin'),
   ).action(
     act(async (ctx, opts) => {
-      const email = await required(opts.email, '--email', 'Email');
-      const name = await required(opts.name, '--name', 'Name');
+      const email = await required(opts.email, '--email', 'Email', fieldOf(createSchema, 'email'));
+      const name = await required(opts.name, '--name', 'Name', fieldOf(createSchema, 'name'));
       const clinicId = Number(await required(opts.clinic === undefined ? undefined : String(opts.clinic), '--clinic', 'Clinic id'));
-      const specialty = await required(opts.specialty, '--specialty', 'Specialty');
-      const licenseNumber = await required(opts.license, '--license', 'Licence number');
-      const password = await readSecret({ stdinFlag: '--password-stdin', fromStdin: Boolean(opts.passwordStdin), prompt: 'Password', confirm: true });
+      const specialty = await required(opts.specialty, '--specialty', 'Specialty', fieldOf(createSchema, 'specialty'));
+      const licenseNumber = await required(opts.license, '--license', 'Licence number', fieldOf(createSchema, 'licenseNumber'));
+      const password = await readSecret({
+        stdinFlag: '--password-stdin',
+        fromStdin: Boolean(opts.passwordStdin),
+        prompt: 'Password',
+        confirm: true,
+        check: fieldOf(createSchema, 'password'),
+      });
       const { createDoctor } = await import('../../services/doctors.js');
       const doctor = await withServices((services) =>
         createDoctor(services, {
@@ -184,8 +193,18 @@ export function registerDoctors(program: Command): void {
     .option('--capacity <n>', 'patients per slot (1–100)', wholeNumber(), 1)
     .action(
       act(async (ctx, opts, doctorId: number) => {
-        const days = await required(opts.days, '--days', 'Days (e.g. mon-fri)');
-        const length = await required(opts.length, '--length', 'Slot length (e.g. 20m)');
+        const days = await required(
+          opts.days,
+          '--days',
+          'Days (e.g. mon-fri)',
+          rule((t) => parseWeekdays(t, '--days')),
+        );
+        const length = await required(
+          opts.length,
+          '--length',
+          'Slot length (e.g. 20m)',
+          rule((t) => slotMinutes(t, '--length')),
+        );
         const starts: string[] = opts.start;
         const ends: string[] = opts.end;
         if (!starts.length) throw new ValidationError('is required (at least one --start/--end pair)', '--start');
@@ -231,8 +250,8 @@ export function registerDoctors(program: Command): void {
     .option('--cancel-bookings', 'cancel booked appointments inside the leave (reason "doctor on leave")')
     .action(
       act(async (ctx, opts, doctorId: number) => {
-        const from = await required(opts.from, '--from', 'From (YYYY-MM-DD)');
-        const to = await required(opts.to, '--to', 'To (YYYY-MM-DD, included)');
+        const from = await required(opts.from, '--from', 'From (YYYY-MM-DD)', dateCheck('--from'));
+        const to = await required(opts.to, '--to', 'To (YYYY-MM-DD, included)', dateCheck('--to'));
         const { addLeave } = await import('../../services/doctors.js');
         const added = await withServices((services) =>
           addLeave(services, doctorId, { from, to, cancelBookings: Boolean(opts.cancelBookings), ...given({ reason: opts.reason }) }),

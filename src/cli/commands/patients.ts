@@ -3,7 +3,17 @@ import { formatLocal } from '../../domain/time.js';
 import type { CreatePatientInput, UpdatePatientInput } from '../../domain/schemas/patients.js';
 import type { AppointmentView, PatientView } from '../../domain/views.js';
 import { act, given, toParse } from '../command.js';
-import { idArgument, readSecret, required, wholeNumber } from '../input.js';
+import { fieldOf, idArgument, readSecret, required, wholeNumber } from '../input.js';
+
+/** The schema the service parses with today (a date of birth lies before today). */
+const createSchema = async () => {
+  const [{ patientInputsOn }, { localDateString }, { clockFromEnv }] = await Promise.all([
+    import('../../domain/schemas/patients.js'),
+    import('../../domain/time.js'),
+    import('../../domain/clock.js'),
+  ]);
+  return patientInputsOn(localDateString(clockFromEnv().now(), 'UTC')).createPatientInput;
+};
 import { printDone, printList, printRecord, style, type Column } from '../output.js';
 import { withServices } from '../session.js';
 
@@ -70,10 +80,16 @@ export function registerPatients(program: Command): void {
       .option('--password-stdin', 'read the password from the first line of stdin'),
   ).action(
     act(async (ctx, opts) => {
-      const email = await required(opts.email, '--email', 'Email');
-      const name = await required(opts.name, '--name', 'Name');
-      const dateOfBirth = await required(opts.dob, '--dob', 'Date of birth (YYYY-MM-DD)');
-      const password = await readSecret({ stdinFlag: '--password-stdin', fromStdin: Boolean(opts.passwordStdin), prompt: 'Password', confirm: true });
+      const email = await required(opts.email, '--email', 'Email', fieldOf(createSchema, 'email'));
+      const name = await required(opts.name, '--name', 'Name', fieldOf(createSchema, 'name'));
+      const dateOfBirth = await required(opts.dob, '--dob', 'Date of birth (YYYY-MM-DD)', fieldOf(createSchema, 'dateOfBirth'));
+      const password = await readSecret({
+        stdinFlag: '--password-stdin',
+        fromStdin: Boolean(opts.passwordStdin),
+        prompt: 'Password',
+        confirm: true,
+        check: fieldOf(createSchema, 'password'),
+      });
       const { createPatient } = await import('../../services/patients.js');
       const patient = await withServices((services) =>
         createPatient(services, toParse<CreatePatientInput>({ email, name, password, dateOfBirth, ...details(opts) })),

@@ -1,10 +1,10 @@
 import { readFileSync } from 'node:fs';
 import type { Command } from '@commander-js/extra-typings';
 import { ValidationError } from '../../domain/errors.js';
-import { formatLocal } from '../../domain/time.js';
+import { formatLocal, parseCalendarDate } from '../../domain/time.js';
 import type { BulkResult, SlotView } from '../../domain/views.js';
 import { act, given } from '../command.js';
-import { idArgument, readStdin, required, wholeNumber } from '../input.js';
+import { dateCheck, idArgument, readStdin, required, rule, wholeNumber } from '../input.js';
 import { printDone, printJson, printList, printRecord, style, type Column } from '../output.js';
 import { progressBar } from '../progress.js';
 import { withServices } from '../session.js';
@@ -99,7 +99,7 @@ export function registerSlots(program: Command): void {
     .action(
       act(async (ctx, opts) => {
         const doctorId = Number(await required(opts.doctor === undefined ? undefined : String(opts.doctor), '--doctor', 'Doctor id'));
-        const start = await required(opts.start, '--start', 'Start (YYYY-MM-DD HH:MM)');
+        const start = await required(opts.start, '--start', 'Start (YYYY-MM-DD HH:MM)', dateCheck('--start'));
         const { createSlot } = await import('../../services/slots.js');
         const slot = await withServices((services) =>
           createSlot(services, { doctorId, start, capacity: opts.capacity, ...given({ length: opts.length, end: opts.end }) }),
@@ -124,8 +124,18 @@ export function registerSlots(program: Command): void {
     .option('--dry-run', 'count what would be created and skipped; write nothing')
     .action(
       act(async (ctx, opts) => {
-        const from = await required(opts.from, '--from', 'From (YYYY-MM-DD)');
-        const to = await required(opts.to, '--to', 'To (YYYY-MM-DD, included)');
+        const from = await required(
+          opts.from,
+          '--from',
+          'From (YYYY-MM-DD)',
+          rule((t) => parseCalendarDate(t, '--from')),
+        );
+        const to = await required(
+          opts.to,
+          '--to',
+          'To (YYYY-MM-DD, included)',
+          rule((t) => parseCalendarDate(t, '--to')),
+        );
         const { generateSlots } = await import('../../services/slots.js');
         const bar = await progressBar(ctx, 'Writing slots');
         try {

@@ -2,7 +2,9 @@ import type { Command } from '@commander-js/extra-typings';
 import type { UserView } from '../../domain/views.js';
 import type { CreateUserInput, ListUsersInput, UpdateUserInput } from '../../domain/schemas/users.js';
 import { act, given, toParse } from '../command.js';
-import { idArgument, readSecret, required, wholeNumber } from '../input.js';
+import { fieldOf, idArgument, readSecret, required, wholeNumber } from '../input.js';
+
+const createSchema = () => import('../../domain/schemas/users.js').then((m) => m.createUserInput);
 import { formatInstant, printDone, printList, printRecord, style, type Column } from '../output.js';
 import { withServices } from '../session.js';
 
@@ -37,10 +39,16 @@ export function registerUsers(program: Command): void {
     .action(
       act(
         async (ctx, opts) => {
-          const email = await required(opts.email, '--email', 'Email');
-          const name = await required(opts.name, '--name', 'Name');
-          const role = await required(opts.role, '--role', 'Role (admin, doctor, patient)');
-          const password = await readSecret({ stdinFlag: '--password-stdin', fromStdin: Boolean(opts.passwordStdin), prompt: 'Password', confirm: true });
+          const email = await required(opts.email, '--email', 'Email', fieldOf(createSchema, 'email'));
+          const name = await required(opts.name, '--name', 'Name', fieldOf(createSchema, 'name'));
+          const role = await required(opts.role, '--role', 'Role (admin, doctor, patient)', fieldOf(createSchema, 'role'));
+          const password = await readSecret({
+            stdinFlag: '--password-stdin',
+            fromStdin: Boolean(opts.passwordStdin),
+            prompt: 'Password',
+            confirm: true,
+            check: fieldOf(createSchema, 'password'),
+          });
           const { createUser } = await import('../../services/users.js');
           const user = await withServices((services) =>
             createUser(services, toParse<CreateUserInput>({ email, name, role, password, ...given({ mobile: opts.mobile, address: opts.address }) })),
