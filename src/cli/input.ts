@@ -150,14 +150,41 @@ export async function confirmOrFlag(given: boolean | undefined, flag: string, wh
 }
 
 /**
- * A destructive command's question, asked only on a terminal and only without `--yes`: `question` says exactly
- * what will happen. Returns whether to go on; without a terminal the command acts as it always did (scripts
- * keep working, no new required flag).
+ * A destructive command's question, asked only on a terminal and only without `--yes`. `question` reads what
+ * would happen (a service's read-only preview) and says it exactly, or returns null when the action will be
+ * refused anyway (the action then says why, as it always did). Without a terminal the command acts as it
+ * always did: no question, no new required flag, so scripts keep working.
  */
-export async function agreed(yes: boolean | undefined, question: () => Promise<string>): Promise<boolean> {
+export async function agreed(yes: boolean | undefined, question: () => Promise<string | null>): Promise<boolean> {
   if (yes || !canPrompt()) return true;
+  const message = await question();
+  if (message === null) return true;
   const { confirm } = await import('@inquirer/prompts');
-  return confirm({ message: await question(), default: false }, { output: process.stderr });
+  return confirm({ message: wrapWords(message, (process.stderr.columns || 80) - 8), default: false }, { output: process.stderr });
+}
+
+/**
+ * Breaks text between words to fit `width` columns (inquirer breaks a long question wherever the terminal's
+ * edge falls, in the middle of a word or a number). The width leaves room for the prompt's `? ` and `(y/N)`.
+ */
+export function wrapWords(text: string, width: number): string {
+  const lines: string[] = [];
+  let line = '';
+  for (const word of text.split(' ')) {
+    if (line && line.length + 1 + word.length > width) {
+      lines.push(line);
+      line = word;
+    } else line = line ? `${line} ${word}` : word;
+  }
+  return [...lines, line].join('\n');
+}
+
+/** `1 booking`, `2 bookings`: the numbers in a question read as words do. */
+export const counted = (n: number, one: string, many = `${one}s`): string => `${n} ${n === 1 ? one : many}`;
+
+/** Said when the answer was no: like `rm -i`, declining is not an error (exit 0), and nothing was changed. */
+export function declined(what: string): void {
+  process.stderr.write(`${what}: nothing changed.\n`);
 }
 
 /** Commander parser for whole-number flags: a bad value is a usage error naming the flag. */

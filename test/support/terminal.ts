@@ -13,10 +13,16 @@ export const plain = (screen: string): string =>
     .replace(/\u001b[()][0-9A-B]/g, '')
     .replace(/\r\n/g, '\n');
 
+/** The screen as one line of words: plain text with every run of white space (line breaks too) as one space. */
+export const words = (screen: string): string => plain(screen).replace(/\s+/g, ' ');
+
 export interface Session {
   /** Everything written to the terminal so far. */
   readonly screen: () => string;
-  /** Waits until the screen (as plain text) shows `text` after what was already waited for; fails after `ms`. */
+  /**
+   * Waits until the screen shows `text` after what was already waited for; fails after `ms`. Compared as
+   * words: the screen's colours dropped and its line breaks (a prompt breaks long lines) read as spaces.
+   */
   waitFor(text: string | RegExp, ms?: number): Promise<void>;
   type(keys: string): void;
   /** The exit code (script passes the command's on), and the whole screen. */
@@ -55,10 +61,11 @@ export function terminal(args: string[], env: Record<string, string | undefined>
 
   return {
     screen: () => screen,
-    waitFor(text, ms = 20_000) {
+    waitFor(wanted, ms = 20_000) {
+      const text = typeof wanted === 'string' ? wanted.replace(/\s+/g, ' ') : wanted;
       return new Promise((resolve, reject) => {
         const check = () => {
-          const rest = plain(screen).slice(seen);
+          const rest = words(screen).slice(seen);
           const at = typeof text === 'string' ? rest.indexOf(text) : rest.search(text);
           if (at >= 0) {
             seen += at + 1;
@@ -68,12 +75,12 @@ export function terminal(args: string[], env: Record<string, string | undefined>
           } else if (exited) {
             listeners.delete(check);
             clearTimeout(timer);
-            reject(new Error(`the command ended without showing ${String(text)}; the screen:\n${plain(screen)}`));
+            reject(new Error(`the command ended without showing ${String(wanted)}; the screen:\n${plain(screen)}`));
           }
         };
         const timer = setTimeout(() => {
           listeners.delete(check);
-          reject(new Error(`${String(text)} did not appear within ${ms} ms; the screen:\n${plain(screen)}`));
+          reject(new Error(`${String(wanted)} did not appear within ${ms} ms; the screen:\n${plain(screen)}`));
         }, ms);
         listeners.add(check);
         check();

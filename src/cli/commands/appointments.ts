@@ -5,7 +5,7 @@ import type { AppointmentView } from '../../domain/views.js';
 import type { ListAppointmentsInput } from '../../domain/schemas/appointments.js';
 import type { ExportFilters } from '../../services/calendar.js';
 import { act, given, toParse } from '../command.js';
-import { canPrompt, fieldOf, idArgument, required, wholeNumber } from '../input.js';
+import { agreed, ask, canPrompt, declined, fieldOf, idArgument, required, wholeNumber } from '../input.js';
 import { printDone, printJson, printList, printRecord, visible, type Column } from '../output.js';
 import type { ServiceContext } from '../../services/context.js';
 import { withServices } from '../session.js';
@@ -114,13 +114,30 @@ export function registerAppointments(program: Command): void {
 
   appointments
     .command('cancel')
-    .description('cancel an appointment and free its place (patients until the cut-off before the start)')
+    .description('cancel an appointment and free its place (patients until the cut-off before the start); asks first on a terminal')
     .argument('<id>', 'appointment id', idArgument('ID'))
-    .option('--reason <text>', 'why')
+    .option('--reason <text>', 'why (on a terminal without it, you are asked; Enter skips)')
+    .option('--yes', 'do not ask (on a terminal) before cancelling')
     .action(
       act(async (ctx, opts, id: number) => {
-        const { cancelAppointment } = await import('../../services/appointments.js');
-        const a = await withServices((services) => cancelAppointment(services, id, given({ reason: opts.reason })));
+        const { cancelAppointment, getAppointment } = await import('../../services/appointments.js');
+        const a = await withServices(async (services) => {
+          let reason = opts.reason;
+          const go = await agreed(opts.yes, async () => {
+            const b = await getAppointment(services, id);
+            if (b.status !== 'booked') return null;
+            return `Cancel appointment ${b.id} of ${b.patientName} (patient ${b.patientId}) with ${b.doctorName} on ${formatLocal(b.startsAt, b.timezone)}? This frees the place.`;
+          });
+          if (!go) return null;
+          if (reason === undefined && !opts.yes && canPrompt()) {
+            reason = await ask('Reason (optional, Enter to skip)', {
+              required: false,
+              check: fieldOf(() => import('../../domain/schemas/appointments.js').then((m) => m.cancelInput), 'reason'),
+            });
+          }
+          return cancelAppointment(services, id, given({ reason: reason?.trim() || undefined }));
+        });
+        if (!a) return declined(`Appointment ${id} not cancelled`);
         printDone(ctx, `Cancelled appointment ${a.id} (${formatLocal(a.startsAt, a.timezone)} with ${a.doctorName})`, a);
       }, flags),
     );

@@ -1,7 +1,7 @@
 import type { Command, OptionValues } from '@commander-js/extra-typings';
 import type { ClinicView } from '../../domain/views.js';
 import { act, given } from '../command.js';
-import { fieldOf, idArgument, required, wholeNumber } from '../input.js';
+import { agreed, declined, fieldOf, idArgument, required, wholeNumber } from '../input.js';
 
 const createSchema = () => import('../../domain/schemas/clinics.js').then((m) => m.createClinicInput);
 import { printDone, printList, printRecord, style, type Column } from '../output.js';
@@ -107,13 +107,39 @@ export function registerClinics(program: Command): void {
 
   clinics
     .command('deactivate')
-    .description('deactivate a clinic (admins); refused while it has active doctors')
+    .description('deactivate a clinic (admins); refused while it has active doctors; asks first on a terminal')
     .argument('<id>', 'clinic id', idArgument('ID'))
+    .option('--yes', 'do not ask (on a terminal) before deactivating')
     .action(
-      act(async (ctx, _opts, id: number) => {
-        const { deactivateClinic } = await import('../../services/clinics.js');
-        const clinic = await withServices((services) => deactivateClinic(services, id));
+      act(async (ctx, opts, id: number) => {
+        const [{ deactivateClinic }, { previewDeactivateClinic }] = await Promise.all([
+          import('../../services/clinics.js'),
+          import('../../services/previews.js'),
+        ]);
+        const clinic = await withServices(async (services) => {
+          const go = await agreed(opts.yes, async () => {
+            const { clinic: c, activeDoctors } = await previewDeactivateClinic(services, id);
+            if (!c.isActive || activeDoctors) return null;
+            return `Deactivate clinic ${c.id} (${c.name}, ${c.city})? It is no longer offered for booking, and no doctor can join it until it is reactivated.`;
+          });
+          return go ? deactivateClinic(services, id) : null;
+        });
+        if (!clinic) return declined(`Clinic ${id} not deactivated`);
         printDone(ctx, `Deactivated clinic ${clinic.id} (${clinic.name})`, clinic);
+      }),
+    );
+
+  clinics
+    .command('reactivate')
+    .description('undo a deactivation (admins): the clinic can be chosen again; its doctors stay deactivated until reactivated')
+    .argument('<clinic>', 'clinic id or name (deactivated clinics first)')
+    .action(
+      act(async (ctx, _opts, ref: string) => {
+        const [{ reactivateClinic }, { resolveClinic }] = await Promise.all([import('../../services/clinics.js'), import('../../services/references.js')]);
+        const clinic = await withServices(async (services) =>
+          reactivateClinic(services, (await resolveClinic(services, ref, { field: 'CLINIC', prefer: 'inactive' })).id),
+        );
+        printDone(ctx, `Reactivated clinic ${clinic.id} (${clinic.name}, ${clinic.city}); its doctors stay deactivated until reactivated`, clinic);
       }),
     );
 }

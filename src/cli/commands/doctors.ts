@@ -4,7 +4,7 @@ import { formatLocal, parseWeekdays } from '../../domain/time.js';
 import { slotMinutes } from '../../domain/durations.js';
 import type { DoctorView, HoursWindowView, LeaveView } from '../../domain/views.js';
 import { act, given } from '../command.js';
-import { dateCheck, fieldOf, idArgument, readSecret, required, rule, wholeNumber } from '../input.js';
+import { agreed, counted, dateCheck, declined, fieldOf, idArgument, readSecret, required, rule, wholeNumber } from '../input.js';
 
 const createSchema = () => import('../../domain/schemas/doctors.js').then((m) => m.createDoctorInput);
 import { printDone, printJson, printList, printRecord, style, type Column } from '../output.js';
@@ -171,12 +171,46 @@ export function registerDoctors(program: Command): void {
     .description('deactivate a doctor (admins): future slots close, their login stops; refused with future bookings unless --cancel-bookings')
     .argument('<id>', 'doctor id', idArgument('ID'))
     .option('--cancel-bookings', 'cancel their future booked appointments (reason "doctor deactivated")')
+    .option('--yes', 'do not ask (on a terminal) before deactivating')
     .action(
       act(async (ctx, opts, id: number) => {
-        const { deactivateDoctor } = await import('../../services/doctors.js');
-        const doctor = await withServices((services) => deactivateDoctor(services, id, { cancelBookings: Boolean(opts.cancelBookings) }));
+        const [{ deactivateDoctor }, { previewDeactivateDoctor }] = await Promise.all([
+          import('../../services/doctors.js'),
+          import('../../services/previews.js'),
+        ]);
+        const cancelBookings = Boolean(opts.cancelBookings);
+        const doctor = await withServices(async (services) => {
+          const go = await agreed(opts.yes, async () => {
+            const { doctor: d, futureSlots, futureBookings } = await previewDeactivateDoctor(services, id);
+            if (!d.isActive || (futureBookings && !cancelBookings)) return null;
+            const cancels = futureBookings
+              ? `, and their ${counted(futureBookings, 'future booked appointment')} ${futureBookings === 1 ? 'is' : 'are'} cancelled (reason "doctor deactivated")`
+              : '';
+            return `Deactivate doctor ${d.id} (${d.name}, ${d.specialty}, ${d.clinic.name})? Their login ends at once, their ${counted(futureSlots, 'future slot')} ${futureSlots === 1 ? 'closes' : 'close'}${cancels}.`;
+          });
+          return go ? deactivateDoctor(services, id, { cancelBookings }) : null;
+        });
+        if (!doctor) return declined(`Doctor ${id} not deactivated`);
         const cancelled = doctor.cancelledAppointmentIds.length;
         printDone(ctx, `Deactivated doctor ${doctor.id} (${doctor.name})${cancelled ? `; cancelled ${cancelled} appointment(s)` : ''}`, doctor);
+      }),
+    );
+
+  doctors
+    .command('reactivate')
+    .description('undo a deactivation (admins): the doctor and their login are back; closed slots and cancelled appointments stay as they are')
+    .argument('<doctor>', 'doctor id, email, name or licence (deactivated doctors first)')
+    .action(
+      act(async (ctx, _opts, ref: string) => {
+        const [{ reactivateDoctor }, { resolveDoctor }] = await Promise.all([import('../../services/doctors.js'), import('../../services/references.js')]);
+        const doctor = await withServices(async (services) =>
+          reactivateDoctor(services, (await resolveDoctor(services, ref, { field: 'DOCTOR', prefer: 'inactive' })).id),
+        );
+        printDone(
+          ctx,
+          `Reactivated doctor ${doctor.id} (${doctor.name}): they can log in again; their closed slots stay closed (make new ones with slots generate) and cancelled appointments stay cancelled`,
+          doctor,
+        );
       }),
     );
 

@@ -4,7 +4,7 @@ import { ValidationError } from '../../domain/errors.js';
 import { formatLocal, parseCalendarDate } from '../../domain/time.js';
 import type { BulkResult, SlotView } from '../../domain/views.js';
 import { act, given } from '../command.js';
-import { dateCheck, idArgument, readStdin, required, rule, wholeNumber } from '../input.js';
+import { agreed, counted, dateCheck, declined, idArgument, readStdin, required, rule, wholeNumber } from '../input.js';
 import { printDone, printJson, printList, printRecord, style, type Column } from '../output.js';
 import { progressBar } from '../progress.js';
 import { withServices } from '../session.js';
@@ -258,10 +258,22 @@ export function registerSlots(program: Command): void {
     .description('delete (deactivate) a slot; refused while booked unless --cancel-bookings')
     .argument('<id>', 'slot id', idArgument('ID'))
     .option('--cancel-bookings', 'cancel its booked appointments (reason "slot deleted")')
+    .option('--yes', 'do not ask (on a terminal) before deleting')
     .action(
       act(async (ctx, opts, id: number) => {
-        const { deleteSlot } = await import('../../services/slots.js');
-        const slot = await withServices((services) => deleteSlot(services, id, { cancelBookings: Boolean(opts.cancelBookings) }));
+        const [{ deleteSlot }, { previewDeleteSlot }] = await Promise.all([import('../../services/slots.js'), import('../../services/previews.js')]);
+        const cancelBookings = Boolean(opts.cancelBookings);
+        const slot = await withServices(async (services) => {
+          const go = await agreed(opts.yes, async () => {
+            const { slot: s, bookings } = await previewDeleteSlot(services, id);
+            if (!s.isActive || (bookings && !cancelBookings)) return null;
+            const minutes = Math.round((Date.parse(s.endsAt) - Date.parse(s.startsAt)) / 60_000);
+            const what = bookings ? `It has ${counted(bookings, 'booking')}: they will be cancelled.` : 'Nobody is booked in it.';
+            return `Delete slot ${s.id} (${formatLocal(s.startsAt, s.timezone)}, ${minutes} min, ${s.doctorName})? ${what}`;
+          });
+          return go ? deleteSlot(services, id, { cancelBookings }) : null;
+        });
+        if (!slot) return declined(`Slot ${id} not deleted`);
         const n = slot.cancelledAppointmentIds.length;
         printDone(ctx, `Deleted slot ${slot.id}${n ? `; cancelled ${n} appointment(s)` : ''}`, slot);
       }),

@@ -2,7 +2,7 @@ import type { Command } from '@commander-js/extra-typings';
 import type { UserView } from '../../domain/views.js';
 import type { CreateUserInput, ListUsersInput, UpdateUserInput } from '../../domain/schemas/users.js';
 import { act, given, toParse } from '../command.js';
-import { fieldOf, idArgument, readSecret, required, wholeNumber } from '../input.js';
+import { agreed, counted, declined, fieldOf, idArgument, readSecret, required, wholeNumber } from '../input.js';
 
 const createSchema = () => import('../../domain/schemas/users.js').then((m) => m.createUserInput);
 import { formatInstant, printDone, printList, printRecord, style, type Column } from '../output.js';
@@ -121,13 +121,42 @@ export function registerUsers(program: Command): void {
 
   users
     .command('deactivate')
-    .description('deactivate a user: they cannot log in and their tokens stop working at once')
+    .description('deactivate a user: they cannot log in and their tokens stop working at once; asks first on a terminal')
     .argument('<user>', 'user id or email', userRef)
+    .option('--yes', 'do not ask (on a terminal) before deactivating')
     .action(
-      act(async (ctx, _opts, ref: number | string) => {
-        const { deactivateUser } = await import('../../services/users.js');
-        const user = await withServices((services) => deactivateUser(services, ref));
+      act(async (ctx, opts, ref: number | string) => {
+        const [{ deactivateUser }, { previewDeactivateUser }] = await Promise.all([import('../../services/users.js'), import('../../services/previews.js')]);
+        const user = await withServices(async (services) => {
+          const go = await agreed(opts.yes, async () => {
+            const { user: u, futureBookings } = await previewDeactivateUser(services, ref);
+            if (!u.isActive) return null;
+            const record = u.doctorId ? `, doctor ${u.doctorId}` : u.patientId ? `, patient ${u.patientId}` : '';
+            const kept = u.doctorId
+              ? ` Their doctor record stays active (ascend doctors deactivate ${u.doctorId} closes their slots).`
+              : futureBookings
+                ? ` Their ${counted(futureBookings, 'future appointment')} ${futureBookings === 1 ? 'stays' : 'stay'} booked.`
+                : '';
+            return `Deactivate user ${u.id} (${u.name} <${u.email}>, ${u.role}${record})? They can no longer log in, and every token they hold stops working at once.${kept}`;
+          });
+          return go ? deactivateUser(services, ref) : null;
+        });
+        if (!user) return declined(`User ${String(ref)} not deactivated`);
         printDone(ctx, `Deactivated user ${user.id} (${user.email}); their tokens no longer work`, user);
+      }),
+    );
+
+  users
+    .command('reactivate')
+    .description('undo a deactivation: the user can log in again (old tokens stay revoked); a doctor’s user comes back with doctors reactivate')
+    .argument('<user>', 'user id, email or name (deactivated users first)')
+    .action(
+      act(async (ctx, _opts, ref: string) => {
+        const [{ reactivateUser }, { resolveUser }] = await Promise.all([import('../../services/users.js'), import('../../services/references.js')]);
+        const user = await withServices(async (services) =>
+          reactivateUser(services, (await resolveUser(services, ref, { field: 'USER', prefer: 'inactive' })).id),
+        );
+        printDone(ctx, `Reactivated user ${user.id} (${user.email}): they can log in again (with a new login; old tokens stay revoked)`, user);
       }),
     );
 }
