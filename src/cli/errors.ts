@@ -12,6 +12,7 @@ import {
 } from '../domain/errors.js';
 import { asDomainError, sqlStateOf } from '../db/errors.js';
 import { visible } from './output.js';
+import { candidateLines, candidatesOf } from './references.js';
 
 export const EXIT = {
   ok: 0,
@@ -74,11 +75,19 @@ export function errorLine(raw: unknown, flags: FieldFlags, verbose = false): str
 }
 
 /** Prints one line on stderr (and the stack with --verbose); returns the exit code. */
-export function reportError(err: unknown, options: { verbose: boolean; flags: FieldFlags }): number {
+export function reportError(err: unknown, options: { verbose: boolean; flags: FieldFlags; json?: boolean }): number {
   const code = exitCodeFor(err);
   if (err instanceof CommanderError) return code; // commander has printed its own message
+  const candidates = candidatesOf(err);
+  if (options.json && candidates.length) {
+    // A script asked for JSON: the candidates as data, to choose from by id.
+    process.stderr.write(`${JSON.stringify({ error: { exitCode: code, message: errorLine(err, options.flags, options.verbose), candidates } })}\n`);
+    return code;
+  }
   // Messages quote data (names, typed values): shown, never obeyed, by the terminal.
   process.stderr.write(`error: ${visible(errorLine(err, options.flags, options.verbose), 'space')}\n`);
+  // A reference that matched several records (or only close ones): which, with their ids, one per line.
+  for (const line of candidateLines(err)) process.stderr.write(`  ${visible(line, 'space')}\n`);
   if (options.verbose && err instanceof Error && err.stack) process.stderr.write(`${visible(err.stack)}\n`);
   return code;
 }

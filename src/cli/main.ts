@@ -39,7 +39,7 @@ try {
     process.stderr.write('\n');
     interrupted = true;
   } else {
-    process.exitCode = reportError(err, { verbose: argv.includes('--verbose'), flags: activeFieldFlags() });
+    process.exitCode = reportError(err, { verbose: argv.includes('--verbose'), json: argv.includes('--json'), flags: activeFieldFlags() });
   }
 }
 // Exit now rather than wait for idle sockets (a pool's, a listener's) — but only once stdout and stderr have

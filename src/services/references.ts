@@ -241,6 +241,10 @@ async function resolve(ctx: ServiceContext, spec: KindSpec, raw: string | number
     const message = ref.form === 'text' ? `no ${spec.kind} matches "${ref.text}"` : `${spec.kind} ${ref.text} not found`;
     throw new ReferenceNotFoundError(spec.kind, ref.text, message, field);
   }
+  // A patient sees only themself: the hint could only name them, who know their own ids (`whoami`).
+  if (first.matchedBy === 'user id' && ctx.actor.kind === 'user' && ctx.actor.role === 'patient') {
+    throw new ReferenceNotFoundError(spec.kind, ref.text, `${spec.kind} ${ref.text} not found`, field);
+  }
   if (first.matchedBy === 'user id') {
     // Only one user has that id: it is a patient or doctor of another id.
     throw new ReferenceNotFoundError(

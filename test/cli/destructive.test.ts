@@ -132,7 +132,7 @@ describe('deactivate', () => {
     const { doctor } = await makeDoctor(db, clinic.id, { specialty: 'dermatology' });
     await bookedSlot(doctor.id, [(await makePatient(db)).patient.id]);
     await bookedSlot(doctor.id, []);
-    const question = `Deactivate doctor ${doctor.id} (${doctor.name}, dermatology, Lake Clinic)? Their login ends at once, their 2 future slots close, and their 1 future booked appointment is cancelled (reason "doctor deactivated").`;
+    const question = `Deactivate doctor ${doctor.id} (user ${doctor.userId}): ${doctor.name}, dermatology, Lake Clinic? Their login ends at once, their 2 future slots close, and their 1 future booked appointment is cancelled (reason "doctor deactivated").`;
     const { code, screen } = await answer(['doctors', 'deactivate', String(doctor.id), '--cancel-bookings'], question, `n${KEY.enter}`);
     expect(code).toBe(0);
     expect(words(screen)).toContain(`Doctor ${doctor.id} not deactivated: nothing changed.`);
@@ -148,7 +148,7 @@ describe('deactivate', () => {
     const { doctor } = await makeDoctor(db, (await makeClinic(db)).id);
     const { patient } = await makePatient(db);
     await bookedSlot(doctor.id, [patient.id]);
-    const question = `Deactivate user ${patient.userId} (${patient.name} <${patient.email}>, patient, patient ${patient.id})? They can no longer log in, and every token they hold stops working at once. Their 1 future appointment stays booked.`;
+    const question = `Deactivate user ${patient.userId} (patient ${patient.id}): ${patient.name} <${patient.email}>, patient? They can no longer log in, and every token they hold stops working at once. Their 1 future appointment stays booked.`;
     const { code } = await answer(['users', 'deactivate', String(patient.userId)], question, `y${KEY.enter}`);
     expect(code).toBe(0);
     expect(await activeOf('"user"', patient.userId)).toBe(false);
@@ -200,10 +200,12 @@ describe('reactivate REF', () => {
     expect(c.stdout).toBe(`✓ Reactivated clinic ${clinic.id} (Returning Clinic, Pune); its doctors stay deactivated until reactivated\n`);
     const d = await cli.run(['doctors', 'reactivate', doctor.name]);
     expect(d.stdout).toBe(
-      `✓ Reactivated doctor ${doctor.id} (${doctor.name}): they can log in again; their closed slots stay closed (make new ones with slots generate) and cancelled appointments stay cancelled\n`,
+      `✓ Reactivated doctor ${doctor.id} (user ${doctor.userId}): ${doctor.name}; they can log in again; their closed slots stay closed (make new ones with slots generate) and cancelled appointments stay cancelled\n`,
     );
     const u = await cli.run(['users', 'reactivate', patient.name]);
-    expect(u.stdout).toBe(`✓ Reactivated user ${patient.userId} (${patient.email}): they can log in again (with a new login; old tokens stay revoked)\n`);
+    expect(u.stdout).toBe(
+      `✓ Reactivated user ${patient.userId} (patient ${patient.id}), ${patient.email}: they can log in again (with a new login; old tokens stay revoked)\n`,
+    );
     refused(await cli.run(['users', 'reactivate', String(patient.userId)]), 4, `user ${patient.userId} is active already`);
     expect((await cli.run(['users', 'reactivate', 'Nobody Of That Name'])).code).toBe(3);
   });

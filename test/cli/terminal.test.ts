@@ -67,6 +67,7 @@ describe('text from the database on a terminal', () => {
   const HOSTILE = 'Eve \u001b]0;pwned\u0007\u001b[2J\rMallory \u009b31m\u007f \u202eevil';
   const SHOWN = 'Eve \\u001b]0;pwned\\u0007\\u001b[2J\\u000dMallory \\u009b31m\\u007f \\u202eevil';
   let patientId: number;
+  let patientUserId: number;
   let appointmentId: number;
 
   beforeAll(async () => {
@@ -74,6 +75,7 @@ describe('text from the database on a terminal', () => {
     const { doctor } = await makeDoctor(db, clinic.id);
     const { patient } = await makePatient(db);
     patientId = patient.id;
+    patientUserId = patient.userId;
     appointmentId = await seedBooking(db, await seedSlot(db, doctor.id, `${day(8)}T04:00:00Z`), patient.id);
     await db.sql(`update "user" set name = $1, address = $2 where id = $3`, [HOSTILE, `1 Main Road\n${HOSTILE}`, patient.userId]);
     await db.sql(`update clinic set name = $1 where id = $2`, [`Lake \u001b[31mRed\u001b[0m Clinic`, clinic.id]);
@@ -103,6 +105,6 @@ describe('text from the database on a terminal', () => {
     const { code, screen } = await onTerminal(['patients', 'update', String(patientId), '--allergies', 'latex'], env());
     expect(code).toBe(0);
     expect(controlsLeft(screen)).toEqual([]);
-    expect(screen).toContain(`Updated patient ${patientId} (Eve \\u001b]0;pwned`);
+    expect(screen).toContain(`Updated patient ${patientId} (user ${patientUserId}): Eve \\u001b]0;pwned`);
   });
 });

@@ -1,12 +1,13 @@
 import type { Command, OptionValues } from '@commander-js/extra-typings';
 import { ValidationError } from '../../domain/errors.js';
 import { formatLocal } from '../../domain/time.js';
-import type { AppointmentView } from '../../domain/views.js';
+import type { AppointmentView, ReferenceMatch, SlotView } from '../../domain/views.js';
 import type { ListAppointmentsInput } from '../../domain/schemas/appointments.js';
 import type { ExportFilters } from '../../services/calendar.js';
 import { act, given, toParse } from '../command.js';
 import { agreed, ask, canPrompt, declined, fieldOf, idArgument, required, wholeNumber } from '../input.js';
 import { printDone, printJson, printList, printRecord, visible, type Column } from '../output.js';
+import { askPatient, filterIds, REF_HELP, resolveRef } from '../references.js';
 import type { ServiceContext } from '../../services/context.js';
 import { withServices } from '../session.js';
 
@@ -15,8 +16,8 @@ const flags = { slotId: '--slot', patientId: '--patient', doctorId: '--doctor', 
 const fields: Column<AppointmentView>[] = [
   { header: 'ID', value: (a) => a.id },
   { header: 'When', value: (a) => `${formatLocal(a.startsAt, a.timezone)} – ${formatLocal(a.endsAt, a.timezone).slice(11)}` },
-  { header: 'Patient', value: (a) => `${a.patientName} (#${a.patientId})` },
-  { header: 'Doctor', value: (a) => `${a.doctorName} (#${a.doctorId})` },
+  { header: 'Patient', value: (a) => `${a.patientName} (patient ${a.patientId}, user ${a.patientUserId})` },
+  { header: 'Doctor', value: (a) => `${a.doctorName} (doctor ${a.doctorId})` },
   { header: 'Clinic', value: (a) => a.clinicName },
   { header: 'Slot', value: (a) => a.slotId },
   { header: 'Status', value: (a) => a.status.replace('_', '-') },
@@ -28,37 +29,43 @@ const columns = fields.filter((f) => ['ID', 'When', 'Patient', 'Doctor', 'Clinic
 
 const filterOptions = <A extends unknown[], O extends OptionValues, G extends OptionValues>(cmd: Command<A, O, G>) =>
   cmd
-    .option('--patient <id>', 'only this patient', idArgument('--patient'))
-    .option('--doctor <id>', 'only this doctor', idArgument('--doctor'))
-    .option('--clinic <id>', 'only this clinic', idArgument('--clinic'))
+    .option('--patient <patient>', `only this patient: ${REF_HELP.patient}`)
+    .option('--doctor <doctor>', `only this doctor: ${REF_HELP.doctor}`)
+    .option('--clinic <clinic>', `only this clinic: ${REF_HELP.clinic}`)
     .option('--status <status>', 'booked, cancelled, completed or no_show')
     .option('--from <date>', 'from this day or time')
     .option('--to <date>', 'up to this day (included) or time');
 
 interface FilterFlags {
-  patient?: number;
-  doctor?: number;
-  clinic?: number;
+  patient?: string;
+  doctor?: string;
+  clinic?: string;
   status?: string;
   from?: string;
   to?: string;
 }
 
-/** The filters of list and export (the status is flag text: the service judges it). */
-const filters = (opts: FilterFlags) =>
-  given({ patientId: opts.patient, doctorId: opts.doctor, clinicId: opts.clinic, status: opts.status, from: opts.from, to: opts.to });
+/** The filters of list and export, the people and clinic resolved to ids (the status is flag text: the service judges it). */
+const filters = async (services: ServiceContext, opts: FilterFlags) => ({
+  ...(await filterIds(services, { patient: opts.patient, doctor: opts.doctor, clinic: opts.clinic })),
+  ...given({ status: opts.status, from: opts.from, to: opts.to }),
+});
 
-/** On a terminal with no --slot: specialty → city → date → free slot → reason → confirm. */
-async function chooseInteractively(services: ServiceContext, patient: number | undefined): Promise<{ slotId: number; reason?: string; patientId?: number }> {
+interface BookingRequest {
+  slotId: number;
+  reason?: string;
+  /** Who is booked, when an admin names them (a patient books themself). */
+  patient?: ReferenceMatch;
+}
+
+/** On a terminal with no --slot: patient (admins, by name) → specialty → city → date → free slot → reason. */
+async function chooseInteractively(services: ServiceContext, patient: ReferenceMatch | undefined): Promise<BookingRequest> {
   const { actor } = services;
-  const { select, input, confirm } = await import('@inquirer/prompts');
+  const { select, input } = await import('@inquirer/prompts');
   const { bookingChoices } = await import('../../services/doctors.js');
   const { freeSlots } = await import('../../services/slots.js');
   const out = { output: process.stderr };
-  let patientId = patient;
-  if (actor.kind === 'user' && actor.role === 'admin' && patientId === undefined) {
-    patientId = Number(await input({ message: 'Patient id', validate: (v) => /^\d+$/.test(v) || 'a patient id' }, out));
-  }
+  const who = patient ?? (actor.kind === 'user' && actor.role === 'admin' ? await askPatient(services) : undefined);
   const { specialties } = await bookingChoices(services);
   if (!specialties.length) throw new ValidationError('there are no doctors to book with yet', '--slot');
   const specialty = await select({ message: 'Specialty', choices: specialties.map((s) => ({ value: s, name: visible(s, 'space') })) }, out);
@@ -79,8 +86,43 @@ async function chooseInteractively(services: ServiceContext, patient: number | u
     out,
   );
   const reason = await input({ message: 'Reason (optional)' }, out);
-  if (!(await confirm({ message: `Book slot ${slotId}?`, default: true }, out))) throw new ValidationError('not confirmed', '--slot');
-  return { slotId, ...(reason ? { reason } : {}), ...(patientId !== undefined ? { patientId } : {}) };
+  return { slotId, ...(reason ? { reason } : {}), ...(who ? { patient: who } : {}) };
+}
+
+/** `Tue 8 Dec 2026, 09:20 IST`: the slot's local day with its weekday, the time and the zone's short name. */
+function whenText(instant: string, timeZone: string): string {
+  const parts = new Intl.DateTimeFormat('en-GB', {
+    timeZone,
+    weekday: 'short',
+    day: 'numeric',
+    month: 'short',
+    year: 'numeric',
+    hour: '2-digit',
+    minute: '2-digit',
+    hourCycle: 'h23',
+    timeZoneName: 'short',
+  }).formatToParts(new Date(instant));
+  const part = (type: Intl.DateTimeFormatPartTypes) => parts.find((p) => p.type === type)?.value ?? '';
+  return `${part('weekday')} ${part('day')} ${part('month')} ${part('year')}, ${part('hour')}:${part('minute')} ${part('timeZoneName')}`;
+}
+
+/** The question asked before a booking on a terminal: who, with whom, where and when, each id named. */
+export const bookingQuestion = (patient: ReferenceMatch, slot: SlotView): string =>
+  `Book ${patient.name} (patient ${patient.id}, user ${patient.userId}) with ${slot.doctorName}, ${slot.clinicName}, ${slot.city} — ${whenText(slot.startsAt, slot.timezone)}?`;
+
+/**
+ * On a terminal, asks before booking (unless --yes); false when the answer is no. Who is booked is the patient
+ * named, or the patient who is booking; when neither is known (an admin who named nobody), the service's refusal
+ * follows without a question.
+ */
+async function confirmBooking(services: ServiceContext, request: BookingRequest): Promise<boolean> {
+  const { ownPatient } = await import('../../services/references.js');
+  const patient = request.patient ?? (await ownPatient(services));
+  if (!patient) return true;
+  const { getSlot } = await import('../../services/slots.js');
+  const { confirm } = await import('@inquirer/prompts');
+  const slot = await getSlot(services, request.slotId);
+  return confirm({ message: visible(bookingQuestion(patient, slot), 'space'), default: true }, { output: process.stderr });
 }
 
 export function registerAppointments(program: Command): void {
@@ -90,23 +132,31 @@ export function registerAppointments(program: Command): void {
     .command('book')
     .description('book a place in a slot (patients for themselves, admins for anyone); with no flags on a terminal, a guided flow')
     .option('--slot <id>', 'slot id', idArgument('--slot'))
-    .option('--patient <id>', 'patient id (admins)', idArgument('--patient'))
+    .option('--patient <patient>', `who is booked (admins): ${REF_HELP.patient}`)
     .option('--reason <text>', 'why the visit')
     .option('--idempotency-key <key>', 'a retry with the same key returns the first booking instead of booking again')
+    .option('--yes', 'book without the confirmation asked on a terminal')
     .action(
       act(async (ctx, opts) => {
         if (opts.slot === undefined && !canPrompt()) throw new ValidationError('is required', '--slot');
         const { bookAppointment } = await import('../../services/appointments.js');
         const booked = await withServices(async (services) => {
-          const request =
-            opts.slot === undefined
-              ? await chooseInteractively(services, opts.patient)
-              : { slotId: opts.slot, ...given({ patientId: opts.patient, reason: opts.reason }) };
-          return bookAppointment(services, { ...request, ...given({ idempotencyKey: opts.idempotencyKey }) });
+          const patient = opts.patient === undefined ? undefined : await resolveRef(services, 'patient', opts.patient, '--patient');
+          const request: BookingRequest =
+            opts.slot === undefined ? await chooseInteractively(services, patient) : { slotId: opts.slot, ...given({ patient, reason: opts.reason }) };
+          if (canPrompt() && !opts.yes && !(await confirmBooking(services, request))) return undefined;
+          return bookAppointment(services, {
+            slotId: request.slotId,
+            ...given({ patientId: request.patient?.id, reason: request.reason, idempotencyKey: opts.idempotencyKey }),
+          });
         });
+        if (!booked) {
+          process.stderr.write('Not booked.\n');
+          return;
+        }
         printDone(
           ctx,
-          `Booked appointment ${booked.id}: ${booked.patientName} with ${booked.doctorName}, ${formatLocal(booked.startsAt, booked.timezone)} at ${booked.clinicName}`,
+          `Booked appointment ${booked.id}: ${booked.patientName} (patient ${booked.patientId}, user ${booked.patientUserId}) with ${booked.doctorName}, ${formatLocal(booked.startsAt, booked.timezone)} at ${booked.clinicName}`,
           booked,
         );
       }, flags),
@@ -198,8 +248,8 @@ export function registerAppointments(program: Command): void {
     .action(
       act(async (ctx, opts) => {
         const { listAppointments } = await import('../../services/appointments.js');
-        const page = await withServices((services) =>
-          listAppointments(services, toParse<ListAppointmentsInput>({ ...filters(opts), limit: opts.limit, offset: opts.offset })),
+        const page = await withServices(async (services) =>
+          listAppointments(services, toParse<ListAppointmentsInput>({ ...(await filters(services, opts)), limit: opts.limit, offset: opts.offset })),
         );
         printList(ctx, page, columns, 'appointments');
       }, flags),
@@ -223,11 +273,11 @@ export function registerAppointments(program: Command): void {
         if (!opts.ics && !ctx.json) throw new ValidationError('choose a format: --ics (or --json)', '--ics');
         if (opts.ics) {
           const { exportCalendar } = await import('../../services/calendar.js');
-          process.stdout.write(await withServices((services) => exportCalendar(services, toParse<ExportFilters>(filters(opts)))));
+          process.stdout.write(await withServices(async (services) => exportCalendar(services, toParse<ExportFilters>(await filters(services, opts)))));
           return;
         }
         const { exportAppointments } = await import('../../services/calendar.js');
-        const items = await withServices((services) => exportAppointments(services, toParse<ExportFilters>(filters(opts))));
+        const items = await withServices(async (services) => exportAppointments(services, toParse<ExportFilters>(await filters(services, opts))));
         printJson({ items, total: items.length, limit: items.length, offset: 0 });
       }, flags),
     );

@@ -1,10 +1,11 @@
 import type { Command, OptionValues } from '@commander-js/extra-typings';
 import type { ClinicView } from '../../domain/views.js';
 import { act, given } from '../command.js';
-import { agreed, declined, fieldOf, idArgument, required, wholeNumber } from '../input.js';
+import { agreed, declined, fieldOf, required, wholeNumber } from '../input.js';
 
 const createSchema = () => import('../../domain/schemas/clinics.js').then((m) => m.createClinicInput);
 import { printDone, printList, printRecord, style, type Column } from '../output.js';
+import { REF_HELP, resolveRef } from '../references.js';
 import { withServices } from '../session.js';
 
 const clinicFields: Column<ClinicView>[] = [
@@ -79,11 +80,11 @@ export function registerClinics(program: Command): void {
   clinics
     .command('show')
     .description('show one clinic')
-    .argument('<id>', 'clinic id', idArgument('ID'))
+    .argument('<clinic>', REF_HELP.clinic)
     .action(
-      act(async (ctx, _opts, id: number) => {
+      act(async (ctx, _opts, ref: string) => {
         const { getClinic } = await import('../../services/clinics.js');
-        printRecord(ctx, await withServices((services) => getClinic(services, id)), clinicFields);
+        printRecord(ctx, await withServices(async (services) => getClinic(services, (await resolveRef(services, 'clinic', ref)).id)), clinicFields);
       }),
     );
 
@@ -91,15 +92,18 @@ export function registerClinics(program: Command): void {
     clinics
       .command('update')
       .description('change a clinic (admins; give only what changes, an empty value clears an optional field)')
-      .argument('<id>', 'clinic id', idArgument('ID'))
+      .argument('<clinic>', REF_HELP.clinic)
       .option('--name <name>', 'new name')
       .option('--city <city>', 'new city')
       .option('--timezone <zone>', 'new IANA time zone'),
   ).action(
-    act(async (ctx, opts, id: number) => {
+    act(async (ctx, opts, ref: string) => {
       const { updateClinic } = await import('../../services/clinics.js');
-      const clinic = await withServices((services) =>
-        updateClinic(services, id, { ...given({ name: opts.name, city: opts.city, timezone: opts.timezone }), ...contact(opts) }),
+      const clinic = await withServices(async (services) =>
+        updateClinic(services, (await resolveRef(services, 'clinic', ref)).id, {
+          ...given({ name: opts.name, city: opts.city, timezone: opts.timezone }),
+          ...contact(opts),
+        }),
       );
       printDone(ctx, `Updated clinic ${clinic.id} (${clinic.name}, ${clinic.city})`, clinic);
     }),
@@ -108,15 +112,16 @@ export function registerClinics(program: Command): void {
   clinics
     .command('deactivate')
     .description('deactivate a clinic (admins); refused while it has active doctors; asks first on a terminal')
-    .argument('<id>', 'clinic id', idArgument('ID'))
+    .argument('<clinic>', REF_HELP.clinic)
     .option('--yes', 'do not ask (on a terminal) before deactivating')
     .action(
-      act(async (ctx, opts, id: number) => {
+      act(async (ctx, opts, ref: string) => {
         const [{ deactivateClinic }, { previewDeactivateClinic }] = await Promise.all([
           import('../../services/clinics.js'),
           import('../../services/previews.js'),
         ]);
         const clinic = await withServices(async (services) => {
+          const id = (await resolveRef(services, 'clinic', ref)).id;
           const go = await agreed(opts.yes, async () => {
             const { clinic: c, activeDoctors } = await previewDeactivateClinic(services, id);
             if (!c.isActive || activeDoctors) return null;
@@ -124,7 +129,7 @@ export function registerClinics(program: Command): void {
           });
           return go ? deactivateClinic(services, id) : null;
         });
-        if (!clinic) return declined(`Clinic ${id} not deactivated`);
+        if (!clinic) return declined(`Clinic ${ref} not deactivated`);
         printDone(ctx, `Deactivated clinic ${clinic.id} (${clinic.name})`, clinic);
       }),
     );
@@ -132,12 +137,12 @@ export function registerClinics(program: Command): void {
   clinics
     .command('reactivate')
     .description('undo a deactivation (admins): the clinic can be chosen again; its doctors stay deactivated until reactivated')
-    .argument('<clinic>', 'clinic id or name (deactivated clinics first)')
+    .argument('<clinic>', `${REF_HELP.clinic} (deactivated ones first)`)
     .action(
       act(async (ctx, _opts, ref: string) => {
-        const [{ reactivateClinic }, { resolveClinic }] = await Promise.all([import('../../services/clinics.js'), import('../../services/references.js')]);
+        const { reactivateClinic } = await import('../../services/clinics.js');
         const clinic = await withServices(async (services) =>
-          reactivateClinic(services, (await resolveClinic(services, ref, { field: 'CLINIC', prefer: 'inactive' })).id),
+          reactivateClinic(services, (await resolveRef(services, 'clinic', ref, undefined, { prefer: 'inactive' })).id),
         );
         printDone(ctx, `Reactivated clinic ${clinic.id} (${clinic.name}, ${clinic.city}); its doctors stay deactivated until reactivated`, clinic);
       }),

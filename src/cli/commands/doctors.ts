@@ -8,7 +8,15 @@ import { agreed, counted, dateCheck, declined, fieldOf, idArgument, readSecret, 
 
 const createSchema = () => import('../../domain/schemas/doctors.js').then((m) => m.createDoctorInput);
 import { printDone, printJson, printList, printRecord, style, type Column } from '../output.js';
+import { filterIds, idsOf, REF_HELP, refId, resolveRef } from '../references.js';
 import { withServices } from '../session.js';
+import type { ServiceContext } from '../../services/context.js';
+
+/** `doctor 3 (user 7)`: both ids, each named. */
+const doctorIds = (d: DoctorView) => idsOf({ kind: 'doctor', id: d.id, userId: d.userId, patientId: null, doctorId: d.id });
+
+/** The doctor a DOCTOR argument names. */
+const doctorOf = async (services: ServiceContext, ref: string) => (await resolveRef(services, 'doctor', ref)).id;
 
 const doctorFlags = {
   licenseNumber: '--license',
@@ -18,20 +26,25 @@ const doctorFlags = {
 };
 
 const doctorFields: Column<DoctorView>[] = [
-  { header: 'ID', value: (d) => d.id },
+  { header: 'ID', value: doctorIds },
   { header: 'Name', value: (d) => d.name },
   { header: 'Email', value: (d) => d.email },
   { header: 'Mobile', value: (d) => d.mobile },
   { header: 'Specialty', value: (d) => d.specialty },
   { header: 'Licence', value: (d) => d.licenseNumber },
-  { header: 'Clinic', value: (d) => `${d.clinic.name}, ${d.clinic.city} (#${d.clinic.id})` },
+  { header: 'Clinic', value: (d) => `${d.clinic.name}, ${d.clinic.city} (clinic ${d.clinic.id})` },
   { header: 'Time zone', value: (d) => d.clinic.timezone },
   { header: 'Qualifications', value: (d) => d.qualifications },
   { header: 'Experience', value: (d) => `${d.experienceYears} years` },
   { header: 'Max per day', value: (d) => d.maxPatientsPerDay },
   { header: 'Active', value: (d) => d.isActive, style: style.active },
 ];
-const doctorColumns = doctorFields.filter((f) => ['ID', 'Name', 'Specialty', 'Clinic', 'Licence', 'Max per day', 'Active'].includes(f.header));
+/** In a list each id has its column, headed by what it is the id of. */
+const doctorColumns: Column<DoctorView>[] = [
+  { header: 'Doctor', value: (d) => d.id },
+  { header: 'User', value: (d) => d.userId },
+  ...doctorFields.filter((f) => ['Name', 'Specialty', 'Licence', 'Clinic', 'Max per day', 'Active'].includes(f.header)),
+];
 
 const leaveColumns: Column<LeaveView>[] = [
   { header: 'ID', value: (l) => l.id },
@@ -68,13 +81,13 @@ export function registerDoctors(program: Command): void {
       .description('create a doctor: their user and profile together, or nothing (admins)')
       .option('--email <email>', 'login email')
       .option('--name <name>', 'full name')
-      .option('--clinic <id>', 'clinic id', idArgument('--clinic'))
+      .option('--clinic <clinic>', REF_HELP.clinic)
       .option('--password-stdin', 'read the password from the first line of stdin'),
   ).action(
     act(async (ctx, opts) => {
       const email = await required(opts.email, '--email', 'Email', fieldOf(createSchema, 'email'));
       const name = await required(opts.name, '--name', 'Name', fieldOf(createSchema, 'name'));
-      const clinicId = Number(await required(opts.clinic === undefined ? undefined : String(opts.clinic), '--clinic', 'Clinic id'));
+      const clinic = await required(opts.clinic, '--clinic', 'Clinic (id, name, or "name, city")');
       const specialty = await required(opts.specialty, '--specialty', 'Specialty', fieldOf(createSchema, 'specialty'));
       const licenseNumber = await required(opts.license, '--license', 'Licence number', fieldOf(createSchema, 'licenseNumber'));
       const password = await readSecret({
@@ -85,25 +98,25 @@ export function registerDoctors(program: Command): void {
         check: fieldOf(createSchema, 'password'),
       });
       const { createDoctor } = await import('../../services/doctors.js');
-      const doctor = await withServices((services) =>
+      const doctor = await withServices(async (services) =>
         createDoctor(services, {
           email,
           name,
           password,
-          clinicId,
+          clinicId: (await resolveRef(services, 'clinic', clinic, '--clinic')).id,
           specialty,
           licenseNumber,
           ...given({ qualifications: opts.qualifications, experienceYears: opts.experienceYears, maxPatientsPerDay: opts.maxPerDay, mobile: opts.mobile }),
         }),
       );
-      printDone(ctx, `Created doctor ${doctor.id}: ${doctor.name} (${doctor.specialty}) at ${doctor.clinic.name}`, doctor);
+      printDone(ctx, `Created ${doctorIds(doctor)}: ${doctor.name} (${doctor.specialty}) at ${doctor.clinic.name}`, doctor);
     }, doctorFlags),
   );
 
   doctors
     .command('list')
     .description('list doctors (active ones unless --include-inactive)')
-    .option('--clinic <id>', 'only this clinic', idArgument('--clinic'))
+    .option('--clinic <clinic>', `only this clinic: ${REF_HELP.clinic}`)
     .option('--specialty <name>', 'only this specialty')
     .option('--city <city>', 'only clinics in this city')
     .option('--search <text>', 'name, email, licence or specialty contains this text')
@@ -113,9 +126,10 @@ export function registerDoctors(program: Command): void {
     .action(
       act(async (ctx, opts) => {
         const { listDoctors } = await import('../../services/doctors.js');
-        const page = await withServices((services) =>
+        const page = await withServices(async (services) =>
           listDoctors(services, {
-            ...given({ clinicId: opts.clinic, specialty: opts.specialty, city: opts.city, search: opts.search }),
+            ...(await filterIds(services, { clinic: opts.clinic })),
+            ...given({ specialty: opts.specialty, city: opts.city, search: opts.search }),
             includeInactive: Boolean(opts.includeInactive),
             limit: opts.limit,
             offset: opts.offset,
@@ -128,11 +142,11 @@ export function registerDoctors(program: Command): void {
   doctors
     .command('show')
     .description('show one doctor')
-    .argument('<id>', 'doctor id', idArgument('ID'))
+    .argument('<doctor>', REF_HELP.doctor)
     .action(
-      act(async (ctx, _opts, id: number) => {
+      act(async (ctx, _opts, ref: string) => {
         const { getDoctor } = await import('../../services/doctors.js');
-        printRecord(ctx, await withServices((services) => getDoctor(services, id)), doctorFields);
+        printRecord(ctx, await withServices(async (services) => getDoctor(services, await doctorOf(services, ref))), doctorFields);
       }),
     );
 
@@ -140,19 +154,19 @@ export function registerDoctors(program: Command): void {
     doctors
       .command('update')
       .description('change a doctor (admins; give only what changes)')
-      .argument('<id>', 'doctor id', idArgument('ID'))
+      .argument('<doctor>', REF_HELP.doctor)
       .option('--name <name>', 'new name')
-      .option('--clinic <id>', 'move to this clinic', idArgument('--clinic')),
+      .option('--clinic <clinic>', `move to this clinic: ${REF_HELP.clinic}`),
   ).action(
-    act(async (ctx, opts, id: number) => {
+    act(async (ctx, opts, ref: string) => {
       const { updateDoctor } = await import('../../services/doctors.js');
-      const doctor = await withServices((services) =>
+      const doctor = await withServices(async (services) =>
         updateDoctor(
           services,
-          id,
+          await doctorOf(services, ref),
           given({
             name: opts.name,
-            clinicId: opts.clinic,
+            clinicId: await refId(services, 'clinic', opts.clinic, '--clinic'),
             specialty: opts.specialty,
             licenseNumber: opts.license,
             qualifications: opts.qualifications,
@@ -162,53 +176,54 @@ export function registerDoctors(program: Command): void {
           }),
         ),
       );
-      printDone(ctx, `Updated doctor ${doctor.id} (${doctor.name})`, doctor);
+      printDone(ctx, `Updated ${doctorIds(doctor)}: ${doctor.name}`, doctor);
     }, doctorFlags),
   );
 
   doctors
     .command('deactivate')
     .description('deactivate a doctor (admins): future slots close, their login stops; refused with future bookings unless --cancel-bookings')
-    .argument('<id>', 'doctor id', idArgument('ID'))
+    .argument('<doctor>', REF_HELP.doctor)
     .option('--cancel-bookings', 'cancel their future booked appointments (reason "doctor deactivated")')
     .option('--yes', 'do not ask (on a terminal) before deactivating')
     .action(
-      act(async (ctx, opts, id: number) => {
+      act(async (ctx, opts, ref: string) => {
         const [{ deactivateDoctor }, { previewDeactivateDoctor }] = await Promise.all([
           import('../../services/doctors.js'),
           import('../../services/previews.js'),
         ]);
         const cancelBookings = Boolean(opts.cancelBookings);
         const doctor = await withServices(async (services) => {
+          const id = await doctorOf(services, ref);
           const go = await agreed(opts.yes, async () => {
             const { doctor: d, futureSlots, futureBookings } = await previewDeactivateDoctor(services, id);
             if (!d.isActive || (futureBookings && !cancelBookings)) return null;
             const cancels = futureBookings
               ? `, and their ${counted(futureBookings, 'future booked appointment')} ${futureBookings === 1 ? 'is' : 'are'} cancelled (reason "doctor deactivated")`
               : '';
-            return `Deactivate doctor ${d.id} (${d.name}, ${d.specialty}, ${d.clinic.name})? Their login ends at once, their ${counted(futureSlots, 'future slot')} ${futureSlots === 1 ? 'closes' : 'close'}${cancels}.`;
+            return `Deactivate ${doctorIds(d)}: ${d.name}, ${d.specialty}, ${d.clinic.name}? Their login ends at once, their ${counted(futureSlots, 'future slot')} ${futureSlots === 1 ? 'closes' : 'close'}${cancels}.`;
           });
           return go ? deactivateDoctor(services, id, { cancelBookings }) : null;
         });
-        if (!doctor) return declined(`Doctor ${id} not deactivated`);
+        if (!doctor) return declined(`Doctor ${ref} not deactivated`);
         const cancelled = doctor.cancelledAppointmentIds.length;
-        printDone(ctx, `Deactivated doctor ${doctor.id} (${doctor.name})${cancelled ? `; cancelled ${cancelled} appointment(s)` : ''}`, doctor);
+        printDone(ctx, `Deactivated ${doctorIds(doctor)}: ${doctor.name}${cancelled ? `; cancelled ${cancelled} appointment(s)` : ''}`, doctor);
       }),
     );
 
   doctors
     .command('reactivate')
     .description('undo a deactivation (admins): the doctor and their login are back; closed slots and cancelled appointments stay as they are')
-    .argument('<doctor>', 'doctor id, email, name or licence (deactivated doctors first)')
+    .argument('<doctor>', `${REF_HELP.doctor} (deactivated ones first)`)
     .action(
       act(async (ctx, _opts, ref: string) => {
-        const [{ reactivateDoctor }, { resolveDoctor }] = await Promise.all([import('../../services/doctors.js'), import('../../services/references.js')]);
+        const { reactivateDoctor } = await import('../../services/doctors.js');
         const doctor = await withServices(async (services) =>
-          reactivateDoctor(services, (await resolveDoctor(services, ref, { field: 'DOCTOR', prefer: 'inactive' })).id),
+          reactivateDoctor(services, (await resolveRef(services, 'doctor', ref, undefined, { prefer: 'inactive' })).id),
         );
         printDone(
           ctx,
-          `Reactivated doctor ${doctor.id} (${doctor.name}): they can log in again; their closed slots stay closed (make new ones with slots generate) and cancelled appointments stay cancelled`,
+          `Reactivated ${doctorIds(doctor)}: ${doctor.name}; they can log in again; their closed slots stay closed (make new ones with slots generate) and cancelled appointments stay cancelled`,
           doctor,
         );
       }),
@@ -219,14 +234,14 @@ export function registerDoctors(program: Command): void {
   hours
     .command('set')
     .description('set the windows of some weekdays (replacing theirs; other days stay); admins or the doctor')
-    .argument('<doctor>', 'doctor id', idArgument('DOCTOR'))
+    .argument('<doctor>', REF_HELP.doctor)
     .option('--days <days>', 'e.g. mon-fri, mon,wed,fri, all')
     .option('--start <HH:MM>', 'a window’s start (repeat with --end for split shifts)', collect, [])
     .option('--end <HH:MM>', 'a window’s end, paired with the --start before it', collect, [])
     .option('--length <duration>', 'slot length, e.g. 20m')
     .option('--capacity <n>', 'patients per slot (1–100)', wholeNumber(), 1)
     .action(
-      act(async (ctx, opts, doctorId: number) => {
+      act(async (ctx, opts, ref: string) => {
         const days = await required(
           opts.days,
           '--days',
@@ -245,11 +260,16 @@ export function registerDoctors(program: Command): void {
         if (starts.length !== ends.length)
           throw new ValidationError(`give one --end for each --start (${starts.length} --start, ${ends.length} --end)`, '--end');
         const { setHours } = await import('../../services/hours.js');
-        const result = await withServices((services) =>
-          setHours(services, doctorId, { days, length, capacity: opts.capacity, windows: starts.map((start, i) => ({ start, end: ends[i] ?? '' })) }),
+        const result = await withServices(async (services) =>
+          setHours(services, await doctorOf(services, ref), {
+            days,
+            length,
+            capacity: opts.capacity,
+            windows: starts.map((start, i) => ({ start, end: ends[i] ?? '' })),
+          }),
         );
         if (ctx.json) return printJson(result);
-        printDone(ctx, `Working hours of doctor ${doctorId} set (${result.timezone}):`);
+        printDone(ctx, `Working hours of doctor ${result.doctorId} set (${result.timezone}):`);
         printList(ctx, { items: result.windows, total: result.windows.length, limit: result.windows.length, offset: 0 }, hoursColumns, 'windows');
       }),
     );
@@ -257,11 +277,11 @@ export function registerDoctors(program: Command): void {
   hours
     .command('show')
     .description('a doctor’s weekly working hours (clinic time)')
-    .argument('<doctor>', 'doctor id', idArgument('DOCTOR'))
+    .argument('<doctor>', REF_HELP.doctor)
     .action(
-      act(async (ctx, _opts, doctorId: number) => {
+      act(async (ctx, _opts, ref: string) => {
         const { getHours } = await import('../../services/hours.js');
-        const result = await withServices((services) => getHours(services, doctorId));
+        const result = await withServices(async (services) => getHours(services, await doctorOf(services, ref)));
         if (ctx.json) return printJson(result);
         printList(
           ctx,
@@ -277,23 +297,23 @@ export function registerDoctors(program: Command): void {
   leave
     .command('add')
     .description('add leave; dates are whole days of the clinic’s zone (--to included), or "YYYY-MM-DD HH:MM" for part of a day')
-    .argument('<doctor>', 'doctor id', idArgument('DOCTOR'))
+    .argument('<doctor>', REF_HELP.doctor)
     .option('--from <date>', 'first day (YYYY-MM-DD) or start time ("YYYY-MM-DD HH:MM", ISO 8601)')
     .option('--to <date>', 'last day, included (YYYY-MM-DD), or end time')
     .option('--reason <text>', 'why (shown to staff)')
     .option('--cancel-bookings', 'cancel booked appointments inside the leave (reason "doctor on leave")')
     .action(
-      act(async (ctx, opts, doctorId: number) => {
+      act(async (ctx, opts, ref: string) => {
         const from = await required(opts.from, '--from', 'From (YYYY-MM-DD)', dateCheck('--from'));
         const to = await required(opts.to, '--to', 'To (YYYY-MM-DD, included)', dateCheck('--to'));
         const { addLeave } = await import('../../services/doctors.js');
-        const added = await withServices((services) =>
-          addLeave(services, doctorId, { from, to, cancelBookings: Boolean(opts.cancelBookings), ...given({ reason: opts.reason }) }),
+        const added = await withServices(async (services) =>
+          addLeave(services, await doctorOf(services, ref), { from, to, cancelBookings: Boolean(opts.cancelBookings), ...given({ reason: opts.reason }) }),
         );
         const cancelled = added.cancelledAppointmentIds.length;
         printDone(
           ctx,
-          `Leave ${added.id} added for doctor ${doctorId}: ${formatLocal(added.startsAt, added.timezone)} until ${formatLocal(added.endsAt, added.timezone)}${cancelled ? `; cancelled ${cancelled} appointment(s)` : ''}`,
+          `Leave ${added.id} added for doctor ${added.doctorId}: ${formatLocal(added.startsAt, added.timezone)} until ${formatLocal(added.endsAt, added.timezone)}${cancelled ? `; cancelled ${cancelled} appointment(s)` : ''}`,
           added,
         );
       }),
@@ -302,15 +322,15 @@ export function registerDoctors(program: Command): void {
   leave
     .command('list')
     .description('a doctor’s leave, soonest first (upcoming only unless --include-past)')
-    .argument('<doctor>', 'doctor id', idArgument('DOCTOR'))
+    .argument('<doctor>', REF_HELP.doctor)
     .option('--include-past', 'include leave that has ended')
     .option('--limit <n>', 'at most this many (1–1000)', wholeNumber(1, 1000), 50)
     .option('--offset <n>', 'skip this many', wholeNumber(0), 0)
     .action(
-      act(async (ctx, opts, doctorId: number) => {
+      act(async (ctx, opts, ref: string) => {
         const { listLeave } = await import('../../services/doctors.js');
-        const page = await withServices((services) =>
-          listLeave(services, doctorId, { includePast: Boolean(opts.includePast), limit: opts.limit, offset: opts.offset }),
+        const page = await withServices(async (services) =>
+          listLeave(services, await doctorOf(services, ref), { includePast: Boolean(opts.includePast), limit: opts.limit, offset: opts.offset }),
         );
         printList(ctx, page, leaveColumns, 'leave periods');
       }),

@@ -3,7 +3,7 @@ import { formatLocal } from '../../domain/time.js';
 import type { CreatePatientInput, UpdatePatientInput } from '../../domain/schemas/patients.js';
 import type { AppointmentView, PatientView } from '../../domain/views.js';
 import { act, given, toParse } from '../command.js';
-import { fieldOf, idArgument, readSecret, required, wholeNumber } from '../input.js';
+import { fieldOf, readSecret, required, wholeNumber } from '../input.js';
 
 /** The schema the service parses with today (a date of birth lies before today). */
 const createSchema = async () => {
@@ -15,12 +15,16 @@ const createSchema = async () => {
   return patientInputsOn(localDateString(clockFromEnv().now(), 'UTC')).createPatientInput;
 };
 import { printDone, printList, printRecord, style, type Column } from '../output.js';
+import { idsOf, REF_HELP, resolveRef } from '../references.js';
 import { withServices } from '../session.js';
+
+/** `patient 2 (user 5)`: both ids, each named. */
+const patientIds = (p: PatientView) => idsOf({ kind: 'patient', id: p.id, userId: p.userId, patientId: p.id, doctorId: null });
 
 const patientFlags = { dateOfBirth: '--dob', password: '--password-stdin' };
 
 const patientFields: Column<PatientView>[] = [
-  { header: 'ID', value: (p) => p.id },
+  { header: 'ID', value: patientIds },
   { header: 'Name', value: (p) => p.name },
   { header: 'Email', value: (p) => p.email },
   { header: 'Born', value: (p) => p.dateOfBirth },
@@ -31,7 +35,12 @@ const patientFields: Column<PatientView>[] = [
   { header: 'Address', value: (p) => p.address },
   { header: 'Active', value: (p) => p.isActive, style: style.active },
 ];
-const patientColumns = patientFields.filter((f) => ['ID', 'Name', 'Email', 'Born', 'Blood group', 'Mobile', 'Active'].includes(f.header));
+/** In a list each id has its column, headed by what it is the id of. */
+const patientColumns: Column<PatientView>[] = [
+  { header: 'Patient', value: (p) => p.id },
+  { header: 'User', value: (p) => p.userId },
+  ...patientFields.filter((f) => ['Name', 'Email', 'Born', 'Blood group', 'Mobile', 'Active'].includes(f.header)),
+];
 
 const historyColumns: Column<AppointmentView>[] = [
   { header: 'ID', value: (a) => a.id },
@@ -94,7 +103,7 @@ export function registerPatients(program: Command): void {
       const patient = await withServices((services) =>
         createPatient(services, toParse<CreatePatientInput>({ email, name, password, dateOfBirth, ...details(opts) })),
       );
-      printDone(ctx, `Created patient ${patient.id}: ${patient.name} <${patient.email}>`, patient);
+      printDone(ctx, `Created ${patientIds(patient)}: ${patient.name} <${patient.email}>`, patient);
     }, patientFlags),
   );
 
@@ -123,11 +132,11 @@ export function registerPatients(program: Command): void {
   patients
     .command('show')
     .description('show one patient')
-    .argument('<id>', 'patient id', idArgument('ID'))
+    .argument('<patient>', REF_HELP.patient)
     .action(
-      act(async (ctx, _opts, id: number) => {
+      act(async (ctx, _opts, ref: string) => {
         const { getPatient } = await import('../../services/patients.js');
-        printRecord(ctx, await withServices((services) => getPatient(services, id)), patientFields);
+        printRecord(ctx, await withServices(async (services) => getPatient(services, (await resolveRef(services, 'patient', ref)).id)), patientFields);
       }),
     );
 
@@ -135,28 +144,34 @@ export function registerPatients(program: Command): void {
     patients
       .command('update')
       .description('change a patient record (admins, or the patient themself; an empty value clears an optional field)')
-      .argument('<id>', 'patient id', idArgument('ID'))
+      .argument('<patient>', REF_HELP.patient)
       .option('--name <name>', 'new name'),
   ).action(
-    act(async (ctx, opts, id: number) => {
+    act(async (ctx, opts, ref: string) => {
       const { updatePatient } = await import('../../services/patients.js');
-      const patient = await withServices((services) =>
-        updatePatient(services, id, toParse<UpdatePatientInput>({ ...given({ name: opts.name, dateOfBirth: opts.dob }), ...details(opts) })),
+      const patient = await withServices(async (services) =>
+        updatePatient(
+          services,
+          (await resolveRef(services, 'patient', ref)).id,
+          toParse<UpdatePatientInput>({ ...given({ name: opts.name, dateOfBirth: opts.dob }), ...details(opts) }),
+        ),
       );
-      printDone(ctx, `Updated patient ${patient.id} (${patient.name})`, patient);
+      printDone(ctx, `Updated ${patientIds(patient)}: ${patient.name}`, patient);
     }, patientFlags),
   );
 
   patients
     .command('history')
     .description('a patient’s appointments, newest first')
-    .argument('<id>', 'patient id', idArgument('ID'))
+    .argument('<patient>', REF_HELP.patient)
     .option('--limit <n>', 'at most this many (1–1000)', wholeNumber(1, 1000), 50)
     .option('--offset <n>', 'skip this many', wholeNumber(0), 0)
     .action(
-      act(async (ctx, opts, id: number) => {
+      act(async (ctx, opts, ref: string) => {
         const { patientHistory } = await import('../../services/patients.js');
-        const page = await withServices((services) => patientHistory(services, id, { limit: opts.limit, offset: opts.offset }));
+        const page = await withServices(async (services) =>
+          patientHistory(services, (await resolveRef(services, 'patient', ref)).id, { limit: opts.limit, offset: opts.offset }),
+        );
         printList(ctx, page, historyColumns, 'appointments');
       }),
     );

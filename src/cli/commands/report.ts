@@ -1,15 +1,16 @@
 import type { Command } from '@commander-js/extra-typings';
 import type { UtilisationView } from '../../domain/views.js';
 import { act, given } from '../command.js';
-import { idArgument, wholeNumber } from '../input.js';
+import { wholeNumber } from '../input.js';
 import { printList, type Column } from '../output.js';
+import { filterIds, REF_HELP } from '../references.js';
 import { withServices } from '../session.js';
 
 const percent = (x: number | null) => (x === null ? '' : `${(x * 100).toFixed(1)}%`);
 
 const columns: Column<UtilisationView>[] = [
   { header: 'Date', value: (r) => r.date },
-  { header: 'Doctor', value: (r) => `${r.doctorName} (#${r.doctorId})` },
+  { header: 'Doctor', value: (r) => `${r.doctorName} (doctor ${r.doctorId})` },
   { header: 'Clinic', value: (r) => r.clinicName },
   { header: 'Slots', value: (r) => r.slots },
   { header: 'Booked', value: (r) => `${r.booked}/${r.capacity}` },
@@ -23,8 +24,8 @@ export function registerReport(program: Command): void {
   report
     .command('utilisation')
     .description('booked against capacity, and no-show rate, per doctor and clinic day (admins; doctors see their own)')
-    .option('--clinic <id>', 'only this clinic', idArgument('--clinic'))
-    .option('--doctor <id>', 'only this doctor', idArgument('--doctor'))
+    .option('--clinic <clinic>', `only this clinic: ${REF_HELP.clinic}`)
+    .option('--doctor <doctor>', `only this doctor: ${REF_HELP.doctor}`)
     .option('--from <date>', 'first day, YYYY-MM-DD (default 30 days ago)')
     .option('--to <date>', 'last day, included (default 30 days ahead)')
     .option('--limit <n>', 'at most this many rows (1–1000)', wholeNumber(1, 1000), 100)
@@ -33,9 +34,10 @@ export function registerReport(program: Command): void {
       act(
         async (ctx, opts) => {
           const { utilisationReport } = await import('../../services/reports.js');
-          const page = await withServices((services) =>
+          const page = await withServices(async (services) =>
             utilisationReport(services, {
-              ...given({ clinicId: opts.clinic, doctorId: opts.doctor, from: opts.from, to: opts.to }),
+              ...(await filterIds(services, { clinic: opts.clinic, doctor: opts.doctor })),
+              ...given({ from: opts.from, to: opts.to }),
               limit: opts.limit,
               offset: opts.offset,
             }),

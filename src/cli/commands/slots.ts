@@ -7,7 +7,9 @@ import { act, given } from '../command.js';
 import { agreed, counted, dateCheck, declined, idArgument, readStdin, required, rule, wholeNumber } from '../input.js';
 import { printDone, printJson, printList, printRecord, style, type Column } from '../output.js';
 import { progressBar } from '../progress.js';
+import { filterIds, REF_HELP, refId, resolveRef } from '../references.js';
 import { withServices } from '../session.js';
+import type { ServiceContext } from '../../services/context.js';
 
 const slotFlags = { doctorId: '--doctor', doctorIds: '--doctor', clinicId: '--clinic', breaks: '--break' };
 
@@ -15,7 +17,7 @@ const slotFields: Column<SlotView>[] = [
   { header: 'ID', value: (s) => s.id },
   { header: 'Starts', value: (s) => formatLocal(s.startsAt, s.timezone) },
   { header: 'Ends', value: (s) => formatLocal(s.endsAt, s.timezone).slice(11) },
-  { header: 'Doctor', value: (s) => `${s.doctorName} (#${s.doctorId})` },
+  { header: 'Doctor', value: (s) => `${s.doctorName} (doctor ${s.doctorId})` },
   { header: 'Specialty', value: (s) => s.specialty },
   { header: 'Clinic', value: (s) => `${s.clinicName}, ${s.city}` },
   { header: 'Booked', value: (s) => `${s.bookedCount}/${s.capacity}` },
@@ -26,11 +28,15 @@ const listColumns = slotFields.filter((f) => f.header !== 'Specialty' && f.heade
 const freeColumns = slotFields.filter((f) => !['Booked', 'Active'].includes(f.header));
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];
-const idList = (value: string) =>
-  value.split(',').map((part) => {
-    if (!/^\d+$/.test(part.trim())) throw new ValidationError(`must be doctor ids separated by commas (got "${value}")`, '--doctor');
-    return Number(part.trim());
-  });
+/** Several doctors, separated by commas: each an id, email, name or licence number. */
+const refList = (value: string) => value.split(',').map((part) => part.trim());
+
+/** The doctors a comma-separated --doctor names (the same doctor twice counts once, as ids always did). */
+async function doctorIds(services: ServiceContext, refs: string[]): Promise<number[]> {
+  const ids: number[] = [];
+  for (const ref of refs) ids.push((await resolveRef(services, 'doctor', ref, '--doctor')).id);
+  return ids;
+}
 
 function printBulk(ctx: { json: boolean }, result: BulkResult, what: string): void {
   if (ctx.json) {
@@ -91,18 +97,23 @@ export function registerSlots(program: Command): void {
   slots
     .command('create')
     .description('create one slot (admins, or the doctor themself); times are the clinic’s')
-    .option('--doctor <id>', 'doctor id', idArgument('--doctor'))
+    .option('--doctor <doctor>', REF_HELP.doctor)
     .option('--start <time>', '"YYYY-MM-DD HH:MM" (clinic time) or ISO 8601 with an offset')
     .option('--length <duration>', 'e.g. 20m, 1h (5m to 8h; default 20m)')
     .option('--end <time>', 'end time instead of --length')
     .option('--capacity <n>', 'patients per slot (1–100)', wholeNumber(), 1)
     .action(
       act(async (ctx, opts) => {
-        const doctorId = Number(await required(opts.doctor === undefined ? undefined : String(opts.doctor), '--doctor', 'Doctor id'));
+        const doctor = await required(opts.doctor, '--doctor', 'Doctor (id, email, name or licence number)');
         const start = await required(opts.start, '--start', 'Start (YYYY-MM-DD HH:MM)', dateCheck('--start'));
         const { createSlot } = await import('../../services/slots.js');
-        const slot = await withServices((services) =>
-          createSlot(services, { doctorId, start, capacity: opts.capacity, ...given({ length: opts.length, end: opts.end }) }),
+        const slot = await withServices(async (services) =>
+          createSlot(services, {
+            doctorId: (await resolveRef(services, 'doctor', doctor, '--doctor')).id,
+            start,
+            capacity: opts.capacity,
+            ...given({ length: opts.length, end: opts.end }),
+          }),
         );
         printDone(ctx, `Created slot ${slot.id}: ${formatLocal(slot.startsAt, slot.timezone)} with ${slot.doctorName}, capacity ${slot.capacity}`, slot);
       }, slotFlags),
@@ -111,8 +122,8 @@ export function registerSlots(program: Command): void {
   slots
     .command('generate')
     .description('generate slots over dates from a schedule, or from each doctor’s stored hours; idempotent, all or nothing')
-    .option('--doctor <ids>', 'doctor id(s), comma-separated', idList)
-    .option('--clinic <id>', 'every active doctor of this clinic (admins)', idArgument('--clinic'))
+    .option('--doctor <doctors>', `doctors, comma-separated: each a ${REF_HELP.doctor}`, refList)
+    .option('--clinic <clinic>', `every active doctor of this clinic (admins): ${REF_HELP.clinic}`)
     .option('--from <date>', 'first day, YYYY-MM-DD (clinic time)')
     .option('--to <date>', 'last day, included')
     .option('--days <days>', 'e.g. mon-fri, mon,wed,fri, all')
@@ -139,7 +150,7 @@ export function registerSlots(program: Command): void {
         const { generateSlots } = await import('../../services/slots.js');
         const bar = await progressBar(ctx, 'Writing slots');
         try {
-          const result = await withServices((services) =>
+          const result = await withServices(async (services) =>
             generateSlots(
               services,
               {
@@ -148,8 +159,8 @@ export function registerSlots(program: Command): void {
                 breaks: opts.break,
                 dryRun: Boolean(opts.dryRun),
                 ...given({
-                  doctorIds: opts.doctor,
-                  clinicId: opts.clinic,
+                  doctorIds: opts.doctor && (await doctorIds(services, opts.doctor)),
+                  clinicId: await refId(services, 'clinic', opts.clinic, '--clinic'),
                   days: opts.days,
                   start: opts.start,
                   end: opts.end,
@@ -195,8 +206,8 @@ export function registerSlots(program: Command): void {
   slots
     .command('list')
     .description('slots with their bookings, soonest first (dates in the doctor’s or clinic’s zone)')
-    .option('--doctor <id>', 'only this doctor', idArgument('--doctor'))
-    .option('--clinic <id>', 'only this clinic', idArgument('--clinic'))
+    .option('--doctor <doctor>', `only this doctor: ${REF_HELP.doctor}`)
+    .option('--clinic <clinic>', `only this clinic: ${REF_HELP.clinic}`)
     .option('--from <date>', 'from this day or time')
     .option('--to <date>', 'up to this day (included) or time')
     .option('--include-inactive', 'include deleted slots')
@@ -205,9 +216,10 @@ export function registerSlots(program: Command): void {
     .action(
       act(async (ctx, opts) => {
         const { listSlots } = await import('../../services/slots.js');
-        const page = await withServices((services) =>
+        const page = await withServices(async (services) =>
           listSlots(services, {
-            ...given({ doctorId: opts.doctor, clinicId: opts.clinic, from: opts.from, to: opts.to }),
+            ...(await filterIds(services, { doctor: opts.doctor, clinic: opts.clinic })),
+            ...given({ from: opts.from, to: opts.to }),
             includeInactive: Boolean(opts.includeInactive),
             limit: opts.limit,
             offset: opts.offset,
@@ -222,8 +234,8 @@ export function registerSlots(program: Command): void {
     .description('bookable slots (future, not full, doctor not on leave), soonest first; default: the next 14 days')
     .option('--specialty <name>', 'doctors of this specialty')
     .option('--city <city>', 'clinics in this city')
-    .option('--clinic <id>', 'this clinic', idArgument('--clinic'))
-    .option('--doctor <id>', 'this doctor', idArgument('--doctor'))
+    .option('--clinic <clinic>', `this clinic: ${REF_HELP.clinic}`)
+    .option('--doctor <doctor>', `this doctor: ${REF_HELP.doctor}`)
     .option('--from <date>', 'from this day or time (default now)')
     .option('--to <date>', 'up to this day (included) or time (default 14 days ahead)')
     .option('--limit <n>', 'at most this many (1–1000)', wholeNumber(1, 1000), 20)
@@ -231,9 +243,10 @@ export function registerSlots(program: Command): void {
     .action(
       act(async (ctx, opts) => {
         const { freeSlots } = await import('../../services/slots.js');
-        const page = await withServices((services) =>
+        const page = await withServices(async (services) =>
           freeSlots(services, {
-            ...given({ specialty: opts.specialty, city: opts.city, clinicId: opts.clinic, doctorId: opts.doctor, from: opts.from, to: opts.to }),
+            ...(await filterIds(services, { doctor: opts.doctor, clinic: opts.clinic })),
+            ...given({ specialty: opts.specialty, city: opts.city, from: opts.from, to: opts.to }),
             limit: opts.limit,
             offset: opts.offset,
           }),

@@ -1,15 +1,22 @@
 import type { Command } from '@commander-js/extra-typings';
-import type { UserView } from '../../domain/views.js';
+import type { UserRecordsView } from '../../domain/views.js';
 import type { CreateUserInput, ListUsersInput, UpdateUserInput } from '../../domain/schemas/users.js';
 import { act, given, toParse } from '../command.js';
-import { agreed, counted, declined, fieldOf, idArgument, readSecret, required, wholeNumber } from '../input.js';
+import { agreed, counted, declined, fieldOf, readSecret, required, wholeNumber } from '../input.js';
 
 const createSchema = () => import('../../domain/schemas/users.js').then((m) => m.createUserInput);
 import { formatInstant, printDone, printList, printRecord, style, type Column } from '../output.js';
+import { idsOf, REF_HELP, resolveRef } from '../references.js';
 import { withServices } from '../session.js';
 
-const userFields: Column<UserView>[] = [
-  { header: 'ID', value: (u) => u.id },
+/** `user 5 (patient 2)`: a user's id, and their patient or doctor record's, each named. */
+const userIds = (u: UserRecordsView) => idsOf({ kind: 'user', id: u.id, userId: u.id, patientId: u.patientId, doctorId: u.doctorId });
+
+/** The record a patient or doctor user has: `patient 2`, `doctor 3`. */
+const recordOf = (u: UserRecordsView) => (u.patientId ? `patient ${u.patientId}` : u.doctorId ? `doctor ${u.doctorId}` : '');
+
+const userFields: Column<UserRecordsView>[] = [
+  { header: 'ID', value: userIds },
   { header: 'Name', value: (u) => u.name },
   { header: 'Email', value: (u) => u.email },
   { header: 'Role', value: (u) => u.role, style: style.role },
@@ -19,10 +26,14 @@ const userFields: Column<UserView>[] = [
   { header: 'Last login', value: (u) => formatInstant(u.lastLoginAt) },
   { header: 'Created', value: (u) => formatInstant(u.createdAt) },
 ];
-const userColumns = userFields.filter((f) => ['ID', 'Name', 'Email', 'Role', 'Active', 'Last login'].includes(f.header));
-
-/** A user is named by id or by email. */
-const userRef = (value: string): number | string => (value.includes('@') ? value : idArgument('USER')(value));
+/** In a list the ID column is the user id alone; a patient's or doctor's record has a column of its own. */
+const fieldsNamed = (...headers: string[]) => userFields.filter((f) => headers.includes(f.header));
+const userColumns: Column<UserRecordsView>[] = [
+  { header: 'ID', value: (u) => u.id },
+  ...fieldsNamed('Name', 'Email', 'Role'),
+  { header: 'Record', value: recordOf },
+  ...fieldsNamed('Active', 'Last login'),
+];
 
 export function registerUsers(program: Command): void {
   const users = program.command('users').description('user accounts (admins only)');
@@ -35,6 +46,7 @@ export function registerUsers(program: Command): void {
     .option('--role <role>', 'admin, doctor or patient')
     .option('--mobile <phone>', 'mobile phone number')
     .option('--address <text>', 'postal address')
+    .option('--dob <date>', 'a patient’s date of birth, YYYY-MM-DD (optional: a patient user gets a patient record either way)')
     .option('--password-stdin', 'read the password from the first line of stdin')
     .action(
       act(
@@ -51,11 +63,14 @@ export function registerUsers(program: Command): void {
           });
           const { createUser } = await import('../../services/users.js');
           const user = await withServices((services) =>
-            createUser(services, toParse<CreateUserInput>({ email, name, role, password, ...given({ mobile: opts.mobile, address: opts.address }) })),
+            createUser(
+              services,
+              toParse<CreateUserInput>({ email, name, role, password, ...given({ mobile: opts.mobile, address: opts.address, dateOfBirth: opts.dob }) }),
+            ),
           );
-          printDone(ctx, `Created ${user.role} ${user.name} <${user.email}> with id ${user.id}`, user);
+          printDone(ctx, `Created ${user.role} ${user.name} <${user.email}>: ${userIds(user)}`, user);
         },
-        { password: '--password-stdin' },
+        { password: '--password-stdin', dateOfBirth: '--dob' },
       ),
     );
 
@@ -88,75 +103,75 @@ export function registerUsers(program: Command): void {
   users
     .command('show')
     .description('show one user')
-    .argument('<user>', 'user id or email', userRef)
+    .argument('<user>', REF_HELP.user)
     .action(
-      act(async (ctx, _opts, ref: number | string) => {
+      act(async (ctx, _opts, ref: string) => {
         const { getUser } = await import('../../services/users.js');
-        printRecord(ctx, await withServices((services) => getUser(services, ref)), userFields);
+        printRecord(ctx, await withServices(async (services) => getUser(services, (await resolveRef(services, 'user', ref)).id)), userFields);
       }),
     );
 
   users
     .command('update')
     .description('change a user’s details (give only what changes; an empty value clears mobile or address)')
-    .argument('<user>', 'user id or email', userRef)
+    .argument('<user>', REF_HELP.user)
     .option('--email <email>', 'new login email')
     .option('--name <name>', 'new name')
-    .option('--role <role>', 'new role (not for users with a doctor or patient profile)')
+    .option('--role <role>', 'new role (not for users with a doctor or patient record; a user made a patient gets a patient record)')
     .option('--mobile <phone>', 'new mobile number')
     .option('--address <text>', 'new address')
     .action(
-      act(async (ctx, opts, ref: number | string) => {
+      act(async (ctx, opts, ref: string) => {
         const { updateUser } = await import('../../services/users.js');
-        const user = await withServices((services) =>
+        const user = await withServices(async (services) =>
           updateUser(
             services,
-            ref,
+            (await resolveRef(services, 'user', ref)).id,
             toParse<UpdateUserInput>(given({ email: opts.email, name: opts.name, role: opts.role, mobile: opts.mobile, address: opts.address })),
           ),
         );
-        printDone(ctx, `Updated user ${user.id} (${user.email})`, user);
+        printDone(ctx, `Updated ${userIds(user)} (${user.email})`, user);
       }),
     );
 
   users
     .command('deactivate')
     .description('deactivate a user: they cannot log in and their tokens stop working at once; asks first on a terminal')
-    .argument('<user>', 'user id or email', userRef)
+    .argument('<user>', REF_HELP.user)
     .option('--yes', 'do not ask (on a terminal) before deactivating')
     .action(
-      act(async (ctx, opts, ref: number | string) => {
+      act(async (ctx, opts, ref: string) => {
         const [{ deactivateUser }, { previewDeactivateUser }] = await Promise.all([import('../../services/users.js'), import('../../services/previews.js')]);
         const user = await withServices(async (services) => {
+          const id = (await resolveRef(services, 'user', ref)).id;
           const go = await agreed(opts.yes, async () => {
-            const { user: u, futureBookings } = await previewDeactivateUser(services, ref);
+            const { user: u, futureBookings } = await previewDeactivateUser(services, id);
             if (!u.isActive) return null;
-            const record = u.doctorId ? `, doctor ${u.doctorId}` : u.patientId ? `, patient ${u.patientId}` : '';
             const kept = u.doctorId
               ? ` Their doctor record stays active (ascend doctors deactivate ${u.doctorId} closes their slots).`
               : futureBookings
                 ? ` Their ${counted(futureBookings, 'future appointment')} ${futureBookings === 1 ? 'stays' : 'stay'} booked.`
                 : '';
-            return `Deactivate user ${u.id} (${u.name} <${u.email}>, ${u.role}${record})? They can no longer log in, and every token they hold stops working at once.${kept}`;
+            return `Deactivate ${userIds(u)}: ${u.name} <${u.email}>, ${u.role}? They can no longer log in, and every token they hold stops working at once.${kept}`;
           });
-          return go ? deactivateUser(services, ref) : null;
+          return go ? deactivateUser(services, id) : null;
         });
-        if (!user) return declined(`User ${String(ref)} not deactivated`);
-        printDone(ctx, `Deactivated user ${user.id} (${user.email}); their tokens no longer work`, user);
+        if (!user) return declined(`User ${ref} not deactivated`);
+        printDone(ctx, `Deactivated ${userIds(user)} (${user.email}); their tokens no longer work`, user);
       }),
     );
 
   users
     .command('reactivate')
     .description('undo a deactivation: the user can log in again (old tokens stay revoked); a doctor’s user comes back with doctors reactivate')
-    .argument('<user>', 'user id, email or name (deactivated users first)')
+    .argument('<user>', `${REF_HELP.user} (deactivated ones first)`)
     .action(
       act(async (ctx, _opts, ref: string) => {
-        const [{ reactivateUser }, { resolveUser }] = await Promise.all([import('../../services/users.js'), import('../../services/references.js')]);
+        const { reactivateUser } = await import('../../services/users.js');
         const user = await withServices(async (services) =>
-          reactivateUser(services, (await resolveUser(services, ref, { field: 'USER', prefer: 'inactive' })).id),
+          reactivateUser(services, (await resolveRef(services, 'user', ref, undefined, { prefer: 'inactive' })).id),
         );
-        printDone(ctx, `Reactivated user ${user.id} (${user.email}): they can log in again (with a new login; old tokens stay revoked)`, user);
+        printDone(ctx, `Reactivated ${userIds(user)}, ${user.email}: they can log in again (with a new login; old tokens stay revoked)`, user);
       }),
     );
 }

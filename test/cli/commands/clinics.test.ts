@@ -273,11 +273,10 @@ describe('ascend clinics list / show', () => {
     ]);
   });
 
-  it('an unknown clinic exits 3; a bad id is a usage error', async () => {
+  it('an unknown clinic exits 3, by id or by name; an empty reference is a usage error', async () => {
     refused(await patient.run(['clinics', 'show', '999999']), 3, 'clinic 999999 not found');
-    const bad = await admin.run(['clinics', 'show', 'abc']);
-    expect(bad.code).toBe(2);
-    expect(bad.stderr).toContain('ID must be a positive whole number.');
+    refused(await admin.run(['clinics', 'show', 'abc']), 3, 'no clinic matches "abc"');
+    refused(await admin.run(['clinics', 'show', ' ']), 2, 'is empty: give an id, an email or a name');
     const badLimit = await admin.run(['clinics', 'list', '--limit', '0']);
     expect(badLimit.code).toBe(2);
     expect(badLimit.stderr).toContain("option '--limit <n>' argument '0' is invalid");

@@ -267,7 +267,7 @@ describe('ascend doctors create', () => {
     [['--specialty', '  '], 2, '--specialty: must not be empty'],
     [['--clinic', '999999'], 3, '--clinic: clinic 999999 not found'],
     [['--max-per-day', 'many'], 2, "option '--max-per-day <n>' argument 'many' is invalid. must be a whole number."],
-    [['--clinic', 'abc'], 2, "option '--clinic <id>' argument 'abc' is invalid. --clinic must be a positive whole number."],
+    [['--clinic', 'abc'], 3, '--clinic: no clinic matches "abc"'],
   ])('refuses %j with exit %i naming the flag, and creates no user', async (flags, code, line) => {
     const users = await count('"user"');
     refused(await admin.run(doctorFlags(kolkata.id, flags as string[]), { input }), code as number, line as string);
@@ -357,8 +357,8 @@ describe('ascend doctors list / show / update', () => {
     expect(all.total).toBe(2);
     expect(all.items[1]).toMatchObject({ id: n2.id, isActive: false });
     expect(plain.stdout.split('\n')).toEqual([
-      'ID\tName\tSpecialty\tLicence\tClinic\tMax per day\tActive',
-      `${n1.id}\t${n1.name}\tNephrology\t${n1.licenseNumber}\tLotus Clinic, Pune (#${kolkata.id})\t20\tyes`,
+      'Doctor\tUser\tName\tSpecialty\tLicence\tClinic\tMax per day\tActive',
+      `${n1.id}\t${n1.userId}\t${n1.name}\tNephrology\t${n1.licenseNumber}\tLotus Clinic, Pune (clinic ${kolkata.id})\t20\tyes`,
       '',
     ]);
   });

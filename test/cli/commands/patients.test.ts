@@ -163,7 +163,8 @@ describe('patients: who may see and do what', () => {
     ['patient', 'show', 'self', 0],
     ['patient', 'show', 'other', 3],
     ['admin', 'update', 'other', 0],
-    ['doctor', 'update', 'other', 6],
+    // A doctor's patients are those with an appointment with them: any other is not found, before any role check.
+    ['doctor', 'update', 'other', 3],
     ['patient', 'update', 'self', 0],
     ['patient', 'update', 'other', 3],
     ['admin', 'history', 'other', 0],
@@ -364,8 +365,8 @@ describe('ascend patients list / show / history', () => {
 
     const plain = await admin.run(['patients', 'list', '--search', 'zed']);
     expect(plain.stdout.split('\n')).toEqual([
-      'ID\tName\tEmail\tBorn\tBlood group\tMobile\tActive',
-      `${a.id}\tZed Searchable\tzed@example.org\t1990-05-17\t\t\tyes`,
+      'Patient\tUser\tName\tEmail\tBorn\tBlood group\tMobile\tActive',
+      `${a.id}\t${a.userId}\tZed Searchable\tzed@example.org\t1990-05-17\t\t\tyes`,
       '',
     ]);
   });
@@ -414,6 +415,7 @@ describe('ascend patients list / show / history', () => {
       id: future,
       slotId: expect.any(Number),
       patientId: theirs.id,
+      patientUserId: theirs.userId,
       patientName: 'Tia Theirs',
       doctorId: busy.id,
       doctorName: 'Dr Busy',

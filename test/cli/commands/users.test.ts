@@ -86,7 +86,7 @@ describe('ascend users list / show / update / deactivate', () => {
     expect(next.json().items[0].email).not.toBe(page.json().items[0].email);
 
     const plain = await admin.run(['users', 'list', '--role', 'admin']);
-    expect(plain.stdout.split('\n')[0]).toBe('ID\tName\tEmail\tRole\tActive\tLast login');
+    expect(plain.stdout.split('\n')[0]).toBe('ID\tName\tEmail\tRole\tRecord\tActive\tLast login');
     expect(plain.stdout).toContain('admin@example.org');
     expect(plain.stdout).not.toMatch(/\u001b\[/); // no colour codes off a terminal
 
