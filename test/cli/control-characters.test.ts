@@ -65,9 +65,11 @@ describe('control characters in flags', () => {
 describe('control characters from the database', () => {
   const HOSTILE = 'Eve\u001b]0;pwned\u0007\tX\u009b31m\u007f\u2028Y\nZ';
   let patientId: number;
+  let patientUserId: number;
   beforeAll(async () => {
     const { patient } = await makePatient(db);
     patientId = patient.id;
+    patientUserId = patient.userId;
     await db.sql(`update "user" set name = $1 where id = $2`, [HOSTILE, patient.userId]);
   });
 
@@ -76,8 +78,8 @@ describe('control characters from the database', () => {
     expect(result.code).toBe(0);
     const lines = result.stdout.trimEnd().split('\n');
     expect(lines).toHaveLength(2);
-    expect(lines.map((l) => l.split('\t').length)).toEqual([7, 7]);
-    expect(lines[1]!.split('\t')[1]).toBe('Eve\\u001b]0;pwned\\u0007\\u0009X\\u009b31m\\u007f\u2028Y Z');
+    expect(lines.map((l) => l.split('\t').length)).toEqual([8, 8]); // Patient, User, Name, Email, Born, Blood group, Mobile, Active
+    expect(lines[1]!.split('\t')[2]).toBe('Eve\\u001b]0;pwned\\u0007\\u0009X\\u009b31m\\u007f\u2028Y Z');
     for (const cell of lines.flatMap((l) => l.split('\t'))) expect(cell).not.toMatch(RAW);
   });
 
@@ -97,6 +99,6 @@ describe('control characters from the database', () => {
   it('a done-line quoting a stored name shows it escaped, on one line', async () => {
     const result = await admin.run(['patients', 'update', String(patientId), '--allergies', 'latex']);
     expect(result.code).toBe(0);
-    expect(result.stdout).toBe(`✓ Updated patient ${patientId} (Eve\\u001b]0;pwned\\u0007\\u0009X\\u009b31m\\u007f\u2028Y Z)\n`);
+    expect(result.stdout).toBe(`✓ Updated patient ${patientId} (user ${patientUserId}): Eve\\u001b]0;pwned\\u0007\\u0009X\\u009b31m\\u007f\u2028Y Z\n`);
   });
 });

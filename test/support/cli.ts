@@ -83,3 +83,15 @@ export async function loginAs(databaseUrl: string, email: string, password: stri
   if (result.code !== 0) throw new Error(`login as ${email} failed (${result.code}): ${result.stderr}`);
   return cli;
 }
+
+/** A fresh database's first admin (`ascend init`), logged in: Ada Admin, admin@example.org, user 1. */
+export async function initAdmin(databaseUrl: string): Promise<Cli> {
+  const cli = cliFor(databaseUrl);
+  const init = await cli.run(['init', '--admin-email', 'admin@example.org', '--admin-name', 'Ada Admin', '--admin-password-stdin'], {
+    input: 'S3cure-pass!\n',
+  });
+  if (init.code !== 0) throw new Error(`init failed (${init.code}): ${init.stderr}`);
+  const login = await cli.run(['login', '--email', 'admin@example.org', '--password-stdin'], { input: 'S3cure-pass!\n' });
+  if (login.code !== 0) throw new Error(`login as the admin failed (${login.code}): ${login.stderr}`);
+  return cli;
+}

@@ -89,8 +89,20 @@ async function chooseInteractively(services: ServiceContext, patient: ReferenceM
   return { slotId, ...(reason ? { reason } : {}), ...(who ? { patient: who } : {}) };
 }
 
+/**
+ * A zone's usual short name at an instant (IST, CET, CEST, BST, EDT, AEST): each English locale knows the names
+ * used where it is spoken and writes `GMT+5:30` for the others; the offset stays when no locale has a name.
+ */
+function zoneName(instant: Date, timeZone: string): string {
+  const names = ['en-US', 'en-GB', 'en-IN', 'en-AU'].map(
+    (locale) => new Intl.DateTimeFormat(locale, { timeZone, timeZoneName: 'short' }).formatToParts(instant).find((p) => p.type === 'timeZoneName')?.value ?? '',
+  );
+  return names.find((n) => n && !/^GMT[+-]/.test(n)) ?? names[0] ?? timeZone;
+}
+
 /** `Tue 8 Dec 2026, 09:20 IST`: the slot's local day with its weekday, the time and the zone's short name. */
 function whenText(instant: string, timeZone: string): string {
+  const at = new Date(instant);
   const parts = new Intl.DateTimeFormat('en-GB', {
     timeZone,
     weekday: 'short',
@@ -100,10 +112,9 @@ function whenText(instant: string, timeZone: string): string {
     hour: '2-digit',
     minute: '2-digit',
     hourCycle: 'h23',
-    timeZoneName: 'short',
-  }).formatToParts(new Date(instant));
+  }).formatToParts(at);
   const part = (type: Intl.DateTimeFormatPartTypes) => parts.find((p) => p.type === type)?.value ?? '';
-  return `${part('weekday')} ${part('day')} ${part('month')} ${part('year')}, ${part('hour')}:${part('minute')} ${part('timeZoneName')}`;
+  return `${part('weekday')} ${part('day')} ${part('month')} ${part('year')}, ${part('hour')}:${part('minute')} ${zoneName(at, timeZone)}`;
 }
 
 /** The question asked before a booking on a terminal: who, with whom, where and when, each id named. */

@@ -34,7 +34,22 @@ describe('ascend users create', () => {
   it('creates a user and prints it as JSON without any secret', async () => {
     const user = await createPatient('p1@example.org');
     expect(user).toMatchObject({ email: 'p1@example.org', name: 'Pat Doe', role: 'patient', isActive: true, mobile: null });
-    expect(Object.keys(user).sort()).toEqual(['address', 'createdAt', 'email', 'id', 'isActive', 'lastLoginAt', 'mobile', 'name', 'role', 'updatedAt']);
+    expect(Object.keys(user).sort()).toEqual([
+      'address',
+      'createdAt',
+      'doctorId',
+      'email',
+      'id',
+      'isActive',
+      'lastLoginAt',
+      'mobile',
+      'name',
+      'patientId',
+      'role',
+      'updatedAt',
+    ]);
+    // A patient user comes with their patient record, whose id is not their user id.
+    expect(user).toMatchObject({ patientId: expect.any(Number), doctorId: null });
     const [audit] = await db.sql(
       `select action, entity, entity_id, actor_id, after->>'email' as email from audit_event where action = 'user.create' and entity_id = $1`,
       [String(user.id)],
