@@ -113,7 +113,10 @@ export const dateCheck = (flag: string) => async (): Promise<Check> => {
 };
 
 /** Asks for one line on a terminal until `check` accepts it (an empty answer too, unless `required: false`). */
-export async function ask(message: string, options: { check?: () => Promise<Check>; default?: string; required?: boolean } = {}): Promise<string> {
+export async function ask(
+  message: string,
+  options: { check?: () => Promise<Check>; default?: string; required?: boolean; accept?: (answer: string) => boolean } = {},
+): Promise<string> {
   const { input } = await import('@inquirer/prompts');
   const check = await options.check?.();
   return input(
@@ -121,6 +124,7 @@ export async function ask(message: string, options: { check?: () => Promise<Chec
       message,
       ...(options.default !== undefined ? { default: options.default } : {}),
       validate: async (answer: string) => {
+        if (options.accept?.(answer)) return true; // a word of the flow's own, such as "<" for back
         if (!answer.trim()) return options.required === false ? true : 'an answer is needed (Ctrl-C to stop)';
         return check ? judge(check, answer) : true;
       },
