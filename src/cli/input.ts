@@ -164,8 +164,11 @@ export async function agreed(yes: boolean | undefined, question: () => Promise<s
   const message = await question();
   if (message === null) return true;
   const { confirm } = await import('@inquirer/prompts');
-  return confirm({ message: wrapWords(message, (process.stderr.columns || 80) - 8), default: false }, { output: process.stderr });
+  return confirm({ message: fitted(message, 8), default: false }, { output: process.stderr });
 }
+
+/** A prompt's message broken between words to fit the terminal, leaving `room` columns for the prompt's own marks. */
+export const fitted = (message: string, room = 4): string => wrapWords(message, (process.stderr.columns || 80) - room);
 
 /**
  * Breaks text between words to fit `width` columns (inquirer breaks a long question wherever the terminal's

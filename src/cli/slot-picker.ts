@@ -3,7 +3,7 @@
 // days that have some. Never a dead end: every answer leads to another question, a slot, or back.
 import type { SlotView } from '../domain/views.js';
 import type { ServiceContext } from '../services/context.js';
-import { ask, dateCheck } from './input.js';
+import { ask, dateCheck, fitted } from './input.js';
 import { visible } from './output.js';
 
 export const BACK = Symbol('back');
@@ -107,7 +107,7 @@ export async function pickSlot(services: ServiceContext, start: PickerState, opt
       const tomorrowFree = first ? ((await freeByDay(services, state, tomorrow, 1)).get(tomorrow)?.length ?? 0) : 0;
       const choice = await select<string | SlotView | Back | typeof OTHER_DAY>(
         {
-          message: first ? 'Day' : `Day (no free ${state.specialty} slots in ${state.city} in the next ${AHEAD_DAYS / 7} weeks)`,
+          message: first ? 'Day' : fitted(`Day (no free ${state.specialty} slots in ${state.city} in the next ${AHEAD_DAYS / 7} weeks)`),
           choices: [
             { value: tomorrow, name: `Tomorrow, ${dayLabel(tomorrow)} (${tomorrowFree ? `${tomorrowFree} free` : 'none free'})` },
             ...(first ? [{ value: first, name: `First free: ${await slotLine(first)}` }] : []),
@@ -144,7 +144,9 @@ export async function pickSlot(services: ServiceContext, start: PickerState, opt
         const next = [...byDay.keys()].filter((d) => d > day).slice(0, NEXT_DAYS);
         const choice = await select<string | Back>(
           {
-            message: `No free ${state.specialty} slots in ${state.city} on ${dayLabel(day)}. ${next.length ? 'The next days that have some:' : `None in the ${NEXT_DAYS * 2} days after either.`}`,
+            message: fitted(
+              `No free ${state.specialty} slots in ${state.city} on ${dayLabel(day)}. ${next.length ? 'The next days that have some:' : `None in the ${NEXT_DAYS * 2} days after either.`}`,
+            ),
             choices: [...next.map((d) => ({ value: d, name: `${dayLabel(d)} (${byDay.get(d)?.length ?? 0} free)` })), backChoice],
           },
           out,

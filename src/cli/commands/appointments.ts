@@ -5,7 +5,7 @@ import type { AppointmentView, ReferenceMatch, SlotView } from '../../domain/vie
 import type { ListAppointmentsInput } from '../../domain/schemas/appointments.js';
 import type { ExportFilters } from '../../services/calendar.js';
 import { act, given, toParse } from '../command.js';
-import { agreed, ask, canPrompt, declined, fieldOf, idArgument, required, wholeNumber } from '../input.js';
+import { agreed, ask, canPrompt, declined, fieldOf, fitted, idArgument, required, wholeNumber } from '../input.js';
 import { printDone, printJson, printList, printRecord, visible, type Column } from '../output.js';
 import { askPatient, filterIds, REF_HELP, resolveRef } from '../references.js';
 import type { PickerState } from '../slot-picker.js';
@@ -109,7 +109,9 @@ async function pickNewSlot(services: ServiceContext, a: AppointmentView): Promis
     const same = (await freeSlots(services, { doctorId: a.doctorId, limit: 30 })).items.filter((s) => s.id !== a.slotId);
     const choice = await select(
       {
-        message: `Move appointment ${a.id} (now ${formatLocal(a.startsAt, a.timezone)}) to${same.length ? ` — ${a.doctorName}'s free slots` : `: ${a.doctorName} has no free slot in the next two weeks`}`,
+        message: fitted(
+          `Move appointment ${a.id} (now ${formatLocal(a.startsAt, a.timezone)}) to${same.length ? ` — ${a.doctorName}'s free slots` : `: ${a.doctorName} has no free slot in the next two weeks`}`,
+        ),
         choices: [
           ...same.map((s) => ({
             value: s.id,
