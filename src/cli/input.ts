@@ -133,6 +133,10 @@ export async function ask(
   );
 }
 
+/** A new account's password: the first line of stdin with --password-stdin, else asked twice, judged by `check`. */
+export const newPassword = (fromStdin: boolean | undefined, check: () => Promise<Check>, spec: Partial<SecretSpec> = {}): Promise<string> =>
+  readSecret({ stdinFlag: '--password-stdin', prompt: 'Password', ...spec, fromStdin: Boolean(fromStdin), confirm: true, check });
+
 /**
  * A required flag: prompted for on a terminal, otherwise a usage error naming the flag. On a terminal a bad
  * answer is refused under the prompt with the service's message, and asked again.

@@ -7,6 +7,7 @@ const createSchema = () => import('../../domain/schemas/clinics.js').then((m) =>
 import { printDone, printList, printRecord, style, type Column } from '../output.js';
 import { REF_HELP, resolveRef } from '../references.js';
 import { withServices } from '../session.js';
+import { addReactivate } from '../undo.js';
 
 const clinicFields: Column<ClinicView>[] = [
   { header: 'ID', value: (c) => c.id },
@@ -134,17 +135,11 @@ export function registerClinics(program: Command): void {
       }),
     );
 
-  clinics
-    .command('reactivate')
-    .description('undo a deactivation (admins): the clinic can be chosen again; its doctors stay deactivated until reactivated')
-    .argument('<clinic>', `${REF_HELP.clinic} (deactivated ones first)`)
-    .action(
-      act(async (ctx, _opts, ref: string) => {
-        const { reactivateClinic } = await import('../../services/clinics.js');
-        const clinic = await withServices(async (services) =>
-          reactivateClinic(services, (await resolveRef(services, 'clinic', ref, undefined, { prefer: 'inactive' })).id),
-        );
-        printDone(ctx, `Reactivated clinic ${clinic.id} (${clinic.name}, ${clinic.city}); its doctors stay deactivated until reactivated`, clinic);
-      }),
-    );
+  addReactivate(
+    clinics,
+    'clinic',
+    'undo a deactivation (admins): the clinic can be chosen again; its doctors stay deactivated until reactivated',
+    async (services, id) => (await import('../../services/clinics.js')).reactivateClinic(services, id),
+    (clinic) => `Reactivated clinic ${clinic.id} (${clinic.name}, ${clinic.city}); its doctors stay deactivated until reactivated`,
+  );
 }

@@ -4,12 +4,13 @@ import { formatLocal, parseWeekdays } from '../../domain/time.js';
 import { slotMinutes } from '../../domain/durations.js';
 import type { DoctorView, HoursWindowView, LeaveView } from '../../domain/views.js';
 import { act, given } from '../command.js';
-import { agreed, counted, dateCheck, declined, fieldOf, idArgument, readSecret, required, rule, wholeNumber } from '../input.js';
+import { agreed, counted, dateCheck, declined, fieldOf, idArgument, newPassword, required, rule, wholeNumber } from '../input.js';
 
 const createSchema = () => import('../../domain/schemas/doctors.js').then((m) => m.createDoctorInput);
 import { printDone, printJson, printList, printRecord, style, type Column } from '../output.js';
 import { filterIds, idsOf, REF_HELP, refId, resolveRef } from '../references.js';
 import { withServices } from '../session.js';
+import { addReactivate } from '../undo.js';
 import type { ServiceContext } from '../../services/context.js';
 
 /** `doctor 3 (user 7)`: both ids, each named. */
@@ -90,13 +91,7 @@ export function registerDoctors(program: Command): void {
       const clinic = await required(opts.clinic, '--clinic', 'Clinic (id, name, or "name, city")');
       const specialty = await required(opts.specialty, '--specialty', 'Specialty', fieldOf(createSchema, 'specialty'));
       const licenseNumber = await required(opts.license, '--license', 'Licence number', fieldOf(createSchema, 'licenseNumber'));
-      const password = await readSecret({
-        stdinFlag: '--password-stdin',
-        fromStdin: Boolean(opts.passwordStdin),
-        prompt: 'Password',
-        confirm: true,
-        check: fieldOf(createSchema, 'password'),
-      });
+      const password = await newPassword(opts.passwordStdin, fieldOf(createSchema, 'password'));
       const { createDoctor } = await import('../../services/doctors.js');
       const doctor = await withServices(async (services) =>
         createDoctor(services, {
@@ -211,23 +206,14 @@ export function registerDoctors(program: Command): void {
       }),
     );
 
-  doctors
-    .command('reactivate')
-    .description('undo a deactivation (admins): the doctor and their login are back; closed slots and cancelled appointments stay as they are')
-    .argument('<doctor>', `${REF_HELP.doctor} (deactivated ones first)`)
-    .action(
-      act(async (ctx, _opts, ref: string) => {
-        const { reactivateDoctor } = await import('../../services/doctors.js');
-        const doctor = await withServices(async (services) =>
-          reactivateDoctor(services, (await resolveRef(services, 'doctor', ref, undefined, { prefer: 'inactive' })).id),
-        );
-        printDone(
-          ctx,
-          `Reactivated ${doctorIds(doctor)}: ${doctor.name}; they can log in again; their closed slots stay closed (make new ones with slots generate) and cancelled appointments stay cancelled`,
-          doctor,
-        );
-      }),
-    );
+  addReactivate(
+    doctors,
+    'doctor',
+    'undo a deactivation (admins): the doctor and their login are back; closed slots and cancelled appointments stay as they are',
+    async (services, id) => (await import('../../services/doctors.js')).reactivateDoctor(services, id),
+    (doctor) =>
+      `Reactivated ${doctorIds(doctor)}: ${doctor.name}; they can log in again; their closed slots stay closed (make new ones with slots generate) and cancelled appointments stay cancelled`,
+  );
 
   const hours = doctors.command('hours').description('weekly working hours: several windows a day (split shifts) allowed');
 

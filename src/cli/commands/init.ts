@@ -1,6 +1,6 @@
 import type { Command } from '@commander-js/extra-typings';
 import { act } from '../command.js';
-import { fieldOf, readSecret, required } from '../input.js';
+import { fieldOf, newPassword, required } from '../input.js';
 
 const initSchema = () => import('../../domain/schemas/users.js').then((m) => m.initInput);
 import { printDone } from '../output.js';
@@ -21,12 +21,9 @@ export function registerInit(program: Command): void {
           const adminPassword =
             !opts.adminPasswordStdin && env.ASCEND_ADMIN_PASSWORD
               ? env.ASCEND_ADMIN_PASSWORD
-              : await readSecret({
+              : await newPassword(opts.adminPasswordStdin, fieldOf(initSchema, 'adminPassword'), {
                   stdinFlag: '--admin-password-stdin',
-                  fromStdin: Boolean(opts.adminPasswordStdin),
                   prompt: 'Admin password',
-                  confirm: true,
-                  check: fieldOf(initSchema, 'adminPassword'),
                 });
           const [{ resolveDatabase }, { migrateUrl }, { initialise }, { withServices }] = await Promise.all([
             import('../../db/database.js'),

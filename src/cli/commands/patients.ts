@@ -3,7 +3,7 @@ import { formatLocal } from '../../domain/time.js';
 import type { CreatePatientInput, UpdatePatientInput } from '../../domain/schemas/patients.js';
 import type { AppointmentView, PatientView } from '../../domain/views.js';
 import { act, given, toParse } from '../command.js';
-import { fieldOf, readSecret, required, wholeNumber } from '../input.js';
+import { fieldOf, newPassword, required, wholeNumber } from '../input.js';
 
 /** The schema the service parses with today (a date of birth lies before today). */
 const createSchema = async () => {
@@ -92,13 +92,7 @@ export function registerPatients(program: Command): void {
       const email = await required(opts.email, '--email', 'Email', fieldOf(createSchema, 'email'));
       const name = await required(opts.name, '--name', 'Name', fieldOf(createSchema, 'name'));
       const dateOfBirth = await required(opts.dob, '--dob', 'Date of birth (YYYY-MM-DD)', fieldOf(createSchema, 'dateOfBirth'));
-      const password = await readSecret({
-        stdinFlag: '--password-stdin',
-        fromStdin: Boolean(opts.passwordStdin),
-        prompt: 'Password',
-        confirm: true,
-        check: fieldOf(createSchema, 'password'),
-      });
+      const password = await newPassword(opts.passwordStdin, fieldOf(createSchema, 'password'));
       const { createPatient } = await import('../../services/patients.js');
       const patient = await withServices((services) =>
         createPatient(services, toParse<CreatePatientInput>({ email, name, password, dateOfBirth, ...details(opts) })),

@@ -2,12 +2,13 @@ import type { Command } from '@commander-js/extra-typings';
 import type { UserRecordsView } from '../../domain/views.js';
 import type { CreateUserInput, ListUsersInput, UpdateUserInput } from '../../domain/schemas/users.js';
 import { act, given, toParse } from '../command.js';
-import { agreed, counted, declined, fieldOf, readSecret, required, wholeNumber } from '../input.js';
+import { agreed, counted, declined, fieldOf, newPassword, required, wholeNumber } from '../input.js';
 
 const createSchema = () => import('../../domain/schemas/users.js').then((m) => m.createUserInput);
 import { formatInstant, printDone, printList, printRecord, style, type Column } from '../output.js';
 import { idsOf, REF_HELP, resolveRef } from '../references.js';
 import { withServices } from '../session.js';
+import { addReactivate } from '../undo.js';
 
 /** `user 5 (patient 2)`: a user's id, and their patient or doctor record's, each named. */
 const userIds = (u: UserRecordsView) => idsOf({ kind: 'user', id: u.id, userId: u.id, patientId: u.patientId, doctorId: u.doctorId });
@@ -54,13 +55,7 @@ export function registerUsers(program: Command): void {
           const email = await required(opts.email, '--email', 'Email', fieldOf(createSchema, 'email'));
           const name = await required(opts.name, '--name', 'Name', fieldOf(createSchema, 'name'));
           const role = await required(opts.role, '--role', 'Role (admin, doctor, patient)', fieldOf(createSchema, 'role'));
-          const password = await readSecret({
-            stdinFlag: '--password-stdin',
-            fromStdin: Boolean(opts.passwordStdin),
-            prompt: 'Password',
-            confirm: true,
-            check: fieldOf(createSchema, 'password'),
-          });
+          const password = await newPassword(opts.passwordStdin, fieldOf(createSchema, 'password'));
           const { createUser } = await import('../../services/users.js');
           const user = await withServices((services) =>
             createUser(
@@ -161,17 +156,11 @@ export function registerUsers(program: Command): void {
       }),
     );
 
-  users
-    .command('reactivate')
-    .description('undo a deactivation: the user can log in again (old tokens stay revoked); a doctor’s user comes back with doctors reactivate')
-    .argument('<user>', `${REF_HELP.user} (deactivated ones first)`)
-    .action(
-      act(async (ctx, _opts, ref: string) => {
-        const { reactivateUser } = await import('../../services/users.js');
-        const user = await withServices(async (services) =>
-          reactivateUser(services, (await resolveRef(services, 'user', ref, undefined, { prefer: 'inactive' })).id),
-        );
-        printDone(ctx, `Reactivated ${userIds(user)}, ${user.email}: they can log in again (with a new login; old tokens stay revoked)`, user);
-      }),
-    );
+  addReactivate(
+    users,
+    'user',
+    'undo a deactivation: the user can log in again (old tokens stay revoked); a doctor’s user comes back with doctors reactivate',
+    async (services, id) => (await import('../../services/users.js')).reactivateUser(services, id),
+    (user) => `Reactivated ${userIds(user)}, ${user.email}: they can log in again (with a new login; old tokens stay revoked)`,
+  );
 }
