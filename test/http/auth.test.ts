@@ -379,13 +379,14 @@ describe('bearer tokens', () => {
   });
 
   it('a role change (PATCH /users/:id) revokes the tokens that carry the old role', async () => {
-    const { user } = await makeUser(db, 'patient');
+    // An admin made a patient (a patient's or doctor's own role does not change: their record holds their history).
+    const { user } = await makeUser(db, 'admin');
     const old = (await login({ email: user.email, password: PASSWORD })).body.access_token;
-    const patched = await api(server.url, 'PATCH', `/api/v1/users/${user.id}`, { token: adminToken, body: { role: 'doctor' } });
+    const patched = await api(server.url, 'PATCH', `/api/v1/users/${user.id}`, { token: adminToken, body: { role: 'patient' } });
     expect(patched.status, patched.text).toBe(200);
     expect401(await me(old));
     const fresh = await login({ email: user.email, password: PASSWORD });
-    expect((await me(fresh.body.access_token)).body).toMatchObject({ id: user.id, role: 'doctor' });
+    expect((await me(fresh.body.access_token)).body).toMatchObject({ id: user.id, role: 'patient' });
   });
 });
 
