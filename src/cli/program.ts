@@ -31,7 +31,8 @@ export function buildProgram(): Command {
       'after',
       `
 Exit codes: 0 ok, 1 unexpected, 2 usage or validation, 3 not found, 4 conflict,
-            5 not authenticated, 6 forbidden, 7 database unreachable.
+            5 not authenticated, 6 forbidden, 7 database unreachable,
+            130 interrupted (Ctrl-C).
 Database:   DATABASE_URL selects a PostgreSQL server; without it ascend runs its
             own (see ascend db status).`,
     );

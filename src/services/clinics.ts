@@ -144,3 +144,22 @@ export async function deactivateClinic(ctx: ServiceContext, id: number): Promise
     return after;
   });
 }
+
+/**
+ * Undoes a deactivation: the clinic can be chosen again (doctors can join it, and its doctors be reactivated).
+ * Its doctors stay deactivated until reactivated one by one: a clinic could only be deactivated without active
+ * doctors, so none comes back by surprise.
+ */
+export async function reactivateClinic(ctx: ServiceContext, id: number): Promise<ClinicView> {
+  requireRole(ctx.actor, ['admin'], 'reactivating clinics');
+  return transaction(ctx, async (tx) => {
+    const clinic = await clinicForChange(tx.em, id);
+    if (clinic.isActive) throw new ConflictError(`clinic ${clinic.id} is active already`);
+    const before = clinicView(clinic);
+    clinic.isActive = true;
+    await tx.em.flush();
+    const after = clinicView(clinic);
+    audit(tx, { action: 'clinic.reactivate', entity: 'clinic', entityId: clinic.id, before, after });
+    return after;
+  });
+}

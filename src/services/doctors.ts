@@ -194,6 +194,40 @@ export async function deactivateDoctor(
 }
 
 /**
+ * Undoes a deactivation: the doctor and their login are active again, in the clinic they were in. What the
+ * deactivation did to their schedule stays done: their closed slots stay closed and cancelled appointments
+ * stay cancelled (patients were told; new slots are made with slots create or generate). Their old tokens and
+ * sessions stay revoked. Refused while their clinic is deactivated (reactivate the clinic first): the clinic
+ * is held FOR SHARE (after the doctor, ./locks.ts), so it cannot be deactivated while this decides.
+ */
+export async function reactivateDoctor(ctx: ServiceContext, id: number): Promise<DoctorView> {
+  requireRole(ctx.actor, ['admin'], 'reactivating doctors');
+  return transaction(ctx, async (tx) => {
+    const doctor = await doctorForChange(tx.em, id);
+    if (doctor.isActive && doctor.user.isActive) throw new ConflictError(`doctor ${doctor.id} is active already`);
+    // Read under the lock, not from the unit of work (which loaded the clinic before it was held).
+    const [clinic] = await query<{ id: number; name: string; city: string; is_active: boolean }>(
+      tx.em,
+      'select id, name, city, is_active from clinic where id = ? for share',
+      [doctor.clinic.id],
+    );
+    if (!clinic?.is_active) {
+      const which = clinic ? `clinic ${clinic.id} (${clinic.name}, ${clinic.city})` : `clinic ${doctor.clinic.id}`;
+      throw new ConflictError(
+        `doctor ${doctor.id} works in ${which}, which is deactivated: reactivate the clinic first (ascend clinics reactivate ${doctor.clinic.id})`,
+      );
+    }
+    const before = doctorView(doctor);
+    doctor.isActive = true;
+    doctor.user.isActive = true;
+    await tx.em.flush();
+    const after = doctorView(doctor);
+    audit(tx, { action: 'doctor.reactivate', entity: 'doctor', entityId: doctor.id, before, after });
+    return after;
+  });
+}
+
+/**
  * A doctor who moves takes their future schedule along: their future slots move to the new clinic. Booked
  * appointments are not moved behind patients' backs: the move is refused until they are cancelled or moved.
  */

@@ -254,3 +254,29 @@ export async function deactivateUser(ctx: ServiceContext, ref: number | string):
     return oneWithRecords(tx.em, user);
   });
 }
+
+/**
+ * Undoes a deactivation: the user can log in again. Tokens and sessions they held stay revoked (deactivation
+ * moved their token version on; this does not move it back): they log in afresh. A doctor's user comes back
+ * with their doctor record (`reactivateDoctor`), so that a login never outlives or precedes its doctor.
+ */
+export async function reactivateUser(ctx: ServiceContext, ref: number | string): Promise<UserRecordsView> {
+  requireRole(ctx.actor, ['admin'], 'reactivating users');
+  return transaction(ctx, async (tx) => {
+    const user = await findUser(tx.em, ref);
+    if (user.isActive) throw new ConflictError(`user ${user.id} is active already`);
+    const [doctor] = await query<{ id: number }>(tx.em, 'select id from doctor where user_id = ?', [user.id]);
+    if (doctor) {
+      throw new ConflictError(
+        `user ${user.id} is doctor ${doctor.id}: reactivate the doctor (ascend doctors reactivate ${doctor.id}), which restores their login`,
+      );
+    }
+    const before = userView(user);
+    await touchProfiles(tx, user.id);
+    user.isActive = true;
+    await tx.em.flush();
+    const after = userView(user);
+    audit(tx, { action: 'user.reactivate', entity: 'user', entityId: user.id, before, after });
+    return oneWithRecords(tx.em, user);
+  });
+}

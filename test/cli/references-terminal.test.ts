@@ -125,9 +125,10 @@ describe('appointments book on a terminal', () => {
         ['which one?', KEYS.enter],
         ['Specialty', KEYS.enter],
         ['City', KEYS.enter],
+        ['Another day…', `${KEYS.down}${KEYS.down}${KEYS.enter}`],
         ['Date (YYYY-MM-DD)', `${day(10)}${KEYS.enter}`],
         ['Slot', KEYS.enter],
-        ['Reason (optional)', KEYS.enter],
+        ['Reason (optional', KEYS.enter],
         ['(Y/n)', `y${KEYS.enter}`],
       ],
     );

@@ -508,6 +508,11 @@ const ROUTES: Record<string, (w: World) => Spec> = {
     return { method: 'POST', path: (id) => `/users/${id}/deactivate`, ids: w.usersToDeactivate, fields, valid: fc.constant({}) };
   },
 
+  'POST /users/:id/reactivate': (w) => {
+    const fields = { reason: text(50) };
+    return { method: 'POST', path: (id) => `/users/${id}/reactivate`, ids: w.usersToDeactivate, fields, valid: fc.constant({}) };
+  },
+
   'POST /clinics': () => {
     const fields = {
       name: personName.map((n) => `Clinic ${n}`),
@@ -540,6 +545,11 @@ const ROUTES: Record<string, (w: World) => Spec> = {
   'POST /clinics/:id/deactivate': (w) => {
     const fields = { cancelBookings: fc.boolean(), force: fc.boolean() };
     return { method: 'POST', path: (id) => `/clinics/${id}/deactivate`, ids: [w.clinicToDeactivate, w.clinicB], fields, valid: fc.constant({}) };
+  },
+
+  'POST /clinics/:id/reactivate': (w) => {
+    const fields = { force: fc.boolean() };
+    return { method: 'POST', path: (id) => `/clinics/${id}/reactivate`, ids: [w.clinicToDeactivate, w.clinicB], fields, valid: fc.constant({}) };
   },
 
   'POST /doctors': (w) => {
@@ -576,6 +586,11 @@ const ROUTES: Record<string, (w: World) => Spec> = {
   'POST /doctors/:id/deactivate': (w) => {
     const fields = { cancelBookings: fc.boolean() };
     return { method: 'POST', path: (id) => `/doctors/${id}/deactivate`, ids: w.doctorsToDeactivate, fields, valid: fc.record(fields, { requiredKeys: [] }) };
+  },
+
+  'POST /doctors/:id/reactivate': (w) => {
+    const fields = { cancelBookings: fc.boolean() };
+    return { method: 'POST', path: (id) => `/doctors/${id}/reactivate`, ids: w.doctorsToDeactivate, fields, valid: fc.constant({}) };
   },
 
   'PUT /doctors/:id/hours': (w) => {

@@ -4,7 +4,9 @@
 // cell depends on another; the records it only reads are made once, in beforeAll.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SYSTEM } from '../../src/domain/roles.js';
-import { addLeave } from '../../src/services/doctors.js';
+import { deactivateClinic } from '../../src/services/clinics.js';
+import { addLeave, deactivateDoctor } from '../../src/services/doctors.js';
+import { deactivateUser } from '../../src/services/users.js';
 import { initialise } from '../../src/services/init.js';
 import { createTestDatabase, type TestDatabase } from '../support/db.js';
 import {
@@ -284,6 +286,16 @@ const ROWS: Row[] = [
     call: async () => ({ path: `/users/${(await makeUser(db, 'patient')).user.id}/deactivate` }),
     check: (res) => expect(res.body.isActive).toBe(false),
   },
+  {
+    route: 'POST /users/:id/reactivate',
+    expect: [OK, NO, NO, A],
+    call: async () => {
+      const { user } = await makeUser(db, 'patient');
+      await deactivateUser(db.ctx(SYSTEM), user.id);
+      return { path: `/users/${user.id}/reactivate` };
+    },
+    check: (res) => expect(res.body.isActive).toBe(true),
+  },
 
   // --- clinics --------------------------------------------------------------------------------------------
   { route: 'GET /clinics', expect: [OK, OK, OK, A], list: true, call: () => ({ path: '/clinics' }) },
@@ -310,6 +322,16 @@ const ROWS: Row[] = [
     expect: [OK, NO, NO, A],
     call: async () => ({ path: `/clinics/${(await makeClinic(db)).id}/deactivate` }),
     check: (res) => expect(res.body.isActive).toBe(false),
+  },
+  {
+    route: 'POST /clinics/:id/reactivate',
+    expect: [OK, NO, NO, A],
+    call: async () => {
+      const clinic = await makeClinic(db);
+      await deactivateClinic(db.ctx(SYSTEM), clinic.id);
+      return { path: `/clinics/${clinic.id}/reactivate` };
+    },
+    check: (res) => expect(res.body.isActive).toBe(true),
   },
 
   // --- doctors --------------------------------------------------------------------------------------------
@@ -341,6 +363,16 @@ const ROWS: Row[] = [
     expect: [OK, NO, NO, A],
     call: async () => ({ path: `/doctors/${(await makeDoctor(db, w.clinicId)).doctor.id}/deactivate`, body: {} }),
     check: (res) => expect(res.body).toMatchObject({ isActive: false, cancelledAppointmentIds: [] }),
+  },
+  {
+    route: 'POST /doctors/:id/reactivate',
+    expect: [OK, NO, NO, A],
+    call: async () => {
+      const { doctor } = await makeDoctor(db, w.clinicId);
+      await deactivateDoctor(db.ctx(SYSTEM), doctor.id);
+      return { path: `/doctors/${doctor.id}/reactivate` };
+    },
+    check: (res) => expect(res.body).toMatchObject({ isActive: true }),
   },
   {
     route: 'GET /doctors/:id/hours',

@@ -1,14 +1,15 @@
 import type { Command, OptionValues } from '@commander-js/extra-typings';
 import { ValidationError } from '../../domain/errors.js';
-import { DAY_FORMS, formatLocal, formatLocalSpan, parseCalendarDate, zoneAbbreviation } from '../../domain/time.js';
+import { formatLocal, formatLocalSpan, zoneAbbreviation } from '../../domain/time.js';
 import type { AppointmentView, ReferenceMatch, SlotView } from '../../domain/views.js';
 import type { ListAppointmentsInput } from '../../domain/schemas/appointments.js';
 import type { ExportFilters } from '../../services/calendar.js';
 import { act, given, toParse } from '../command.js';
-import { canPrompt, idArgument, required, wholeNumber } from '../input.js';
+import { agreed, ask, canPrompt, declined, fieldOf, fitted, idArgument, required, wholeNumber } from '../input.js';
 import { allOption, printListing } from '../listing.js';
 import { printDone, printJson, printRecord, visible, type Column } from '../output.js';
 import { askPatient, filterIds, REF_HELP, resolvedOnce, resolveRef } from '../references.js';
+import type { PickerState } from '../slot-picker.js';
 import type { ServiceContext } from '../../services/context.js';
 import { withServices } from '../session.js';
 
@@ -52,16 +53,6 @@ const filters = async (services: ServiceContext, opts: FilterFlags) => ({
   ...given({ status: opts.status, from: opts.from, to: opts.to }),
 });
 
-/** A prompt's check of a typed day: true, or what the day may be. Any zone tells a word from nonsense. */
-const dayWord = (services: ServiceContext) => (text: string) => {
-  try {
-    parseCalendarDate(text, 'date', { timeZone: 'UTC', now: services.clock.now() });
-    return true;
-  } catch {
-    return `a day: ${DAY_FORMS}`;
-  }
-};
-
 interface BookingRequest {
   slotId: number;
   reason?: string;
@@ -69,35 +60,73 @@ interface BookingRequest {
   patient?: ReferenceMatch;
 }
 
-/** On a terminal with no --slot: patient (admins, by name) → specialty → city → date → free slot → reason. */
+/**
+ * On a terminal with no --slot: patient (admins, by name) → specialty → city → day → slot → reason, each step
+ * after the first with "← back" (in the reason, "<"), the day step with "first free" and the next days that
+ * have free slots. The confirmation follows (confirmBooking).
+ */
 async function chooseInteractively(services: ServiceContext, patient: ReferenceMatch | undefined): Promise<BookingRequest> {
   const { actor } = services;
-  const { select, input } = await import('@inquirer/prompts');
   const { bookingChoices } = await import('../../services/doctors.js');
-  const { freeSlots } = await import('../../services/slots.js');
-  const out = { output: process.stderr };
-  const who = patient ?? (actor.kind === 'user' && actor.role === 'admin' ? await askPatient(services) : undefined);
+  const { pickSlot } = await import('../slot-picker.js');
+  const asksPatient = patient === undefined && actor.kind === 'user' && actor.role === 'admin';
   const { specialties } = await bookingChoices(services);
   if (!specialties.length) throw new ValidationError('there are no doctors to book with yet', '--slot');
-  const specialty = await select({ message: 'Specialty', choices: specialties.map((s) => ({ value: s, name: visible(s, 'space') })) }, out);
-  const { cities } = await bookingChoices(services, specialty);
-  const city = await select({ message: 'City', choices: cities.map((c) => ({ value: c, name: visible(c, 'space') })) }, out);
-  // The day is read by the search in the city's clinics' zone: `tomorrow` is the clinic's tomorrow.
-  const day = await input({ message: 'Date (tomorrow, mon, +3d, YYYY-MM-DD …)', default: 'tomorrow', validate: dayWord(services) }, out);
-  const page = await freeSlots(services, { specialty, city, from: day, to: day, limit: 50 });
-  if (!page.items.length) throw new ValidationError(`no free ${specialty} slots in ${city} on ${day}; try another day`, '--slot');
-  const slotId = await select(
-    {
-      message: 'Slot',
-      choices: page.items.map((s) => ({
-        value: s.id,
-        name: visible(`${formatLocal(s.startsAt, s.timezone)}  ${s.doctorName}, ${s.clinicName}  (${s.remaining} left)`, 'space'),
-      })),
-    },
-    out,
-  );
-  const reason = await input({ message: 'Reason (optional)' }, out);
-  return { slotId, ...(reason ? { reason } : {}), ...(who ? { patient: who } : {}) };
+  let who = patient;
+  let state: PickerState = { step: 'specialty' };
+  for (;;) {
+    if (asksPatient && !who) who = await askPatient(services);
+    const picked = await pickSlot(services, state, { backAtFirst: asksPatient });
+    if (typeof picked === 'symbol') {
+      who = undefined;
+      continue;
+    }
+    state = picked.state;
+    const reason = (
+      await ask('Reason (optional; Enter to skip, < to go back)', {
+        required: false,
+        accept: (answer) => answer.trim() === '<',
+        check: fieldOf(() => import('../../domain/schemas/appointments.js').then((m) => m.bookInput), 'reason'),
+      })
+    ).trim();
+    if (reason === '<') continue;
+    return { slotId: picked.slot.id, ...(reason ? { reason } : {}), ...(who ? { patient: who } : {}) };
+  }
+}
+
+/**
+ * The slot picker of reschedule: the same doctor's free slots first (the next two weeks), then "another
+ * doctor…", which opens the booking's picker at the appointment's specialty and city.
+ */
+async function pickNewSlot(services: ServiceContext, a: AppointmentView): Promise<number> {
+  const [{ select }, { freeSlots, getSlot }, { pickSlot }] = await Promise.all([
+    import('@inquirer/prompts'),
+    import('../../services/slots.js'),
+    import('../slot-picker.js'),
+  ]);
+  const current = await getSlot(services, a.slotId);
+  const OTHER = 0;
+  for (;;) {
+    const same = (await freeSlots(services, { doctorId: a.doctorId, limit: 30 })).items.filter((s) => s.id !== a.slotId);
+    const choice = await select(
+      {
+        message: fitted(
+          `Move appointment ${a.id} (now ${formatLocal(a.startsAt, a.timezone)}) to${same.length ? ` — ${a.doctorName}'s free slots` : `: ${a.doctorName} has no free slot in the next two weeks`}`,
+        ),
+        choices: [
+          ...same.map((s) => ({
+            value: s.id,
+            name: visible(`${formatLocal(s.startsAt, s.timezone)}  ${s.doctorName}, ${s.clinicName}  (${s.remaining} left)`, 'space'),
+          })),
+          { value: OTHER, name: 'Another doctor…' },
+        ],
+      },
+      { output: process.stderr },
+    );
+    if (choice !== OTHER) return choice;
+    const picked = await pickSlot(services, { step: 'day', specialty: current.specialty, city: current.city }, { backAtFirst: true });
+    if (typeof picked !== 'symbol') return picked.slot.id;
+  }
 }
 
 /** `Tue 8 Dec 2026, 09:20 IST`: the slot's local day with its weekday, the time and the zone's short name. */
@@ -175,27 +204,55 @@ export function registerAppointments(program: Command): void {
 
   appointments
     .command('cancel')
-    .description('cancel an appointment and free its place (patients until the cut-off before the start)')
+    .description('cancel an appointment and free its place (patients until the cut-off before the start); asks first on a terminal')
     .argument('<id>', 'appointment id', idArgument('ID'))
-    .option('--reason <text>', 'why')
+    .option('--reason <text>', 'why (on a terminal without it, you are asked; Enter skips)')
+    .option('--yes', 'do not ask (on a terminal) before cancelling')
     .action(
       act(async (ctx, opts, id: number) => {
-        const { cancelAppointment } = await import('../../services/appointments.js');
-        const a = await withServices((services) => cancelAppointment(services, id, given({ reason: opts.reason })));
+        const { cancelAppointment, getAppointment } = await import('../../services/appointments.js');
+        const a = await withServices(async (services) => {
+          let reason = opts.reason;
+          const go = await agreed(opts.yes, async () => {
+            const b = await getAppointment(services, id);
+            if (b.status !== 'booked') return null;
+            return `Cancel appointment ${b.id} of ${b.patientName} (patient ${b.patientId}) with ${b.doctorName} on ${formatLocal(b.startsAt, b.timezone)}? This frees the place.`;
+          });
+          if (!go) return null;
+          if (reason === undefined && !opts.yes && canPrompt()) {
+            reason = await ask('Reason (optional, Enter to skip)', {
+              required: false,
+              check: fieldOf(() => import('../../domain/schemas/appointments.js').then((m) => m.cancelInput), 'reason'),
+            });
+          }
+          return cancelAppointment(services, id, given({ reason: reason?.trim() || undefined }));
+        });
+        if (!a) return declined(`Appointment ${id} not cancelled`);
         printDone(ctx, `Cancelled appointment ${a.id} (${formatLocal(a.startsAt, a.timezone)} with ${a.doctorName})`, a);
       }, flags),
     );
 
   appointments
     .command('reschedule')
-    .description('move an appointment to another slot, atomically')
+    .description('move an appointment to another slot, atomically; on a terminal without --slot, pick one (the same doctor first)')
     .argument('<id>', 'appointment id', idArgument('ID'))
     .option('--slot <id>', 'the new slot', idArgument('--slot'))
+    .option('--yes', 'do not ask (on a terminal) before moving it')
     .action(
       act(async (ctx, opts, id: number) => {
-        const slotId = Number(await required(opts.slot === undefined ? undefined : String(opts.slot), '--slot', 'New slot id'));
-        const { rescheduleAppointment } = await import('../../services/appointments.js');
-        const a = await withServices((services) => rescheduleAppointment(services, id, { slotId }));
+        if (opts.slot === undefined && !canPrompt()) throw new ValidationError('is required', '--slot');
+        const { getAppointment, rescheduleAppointment } = await import('../../services/appointments.js');
+        const a = await withServices(async (services) => {
+          const slotId = opts.slot ?? (await pickNewSlot(services, await getAppointment(services, id)));
+          const go = await agreed(opts.yes, async () => {
+            const [{ getSlot }, before] = await Promise.all([import('../../services/slots.js'), getAppointment(services, id)]);
+            if (before.status !== 'booked') return null;
+            const to = await getSlot(services, slotId);
+            return `Move appointment ${before.id} of ${before.patientName} (patient ${before.patientId}) from ${formatLocal(before.startsAt, before.timezone)} with ${before.doctorName} to ${formatLocal(to.startsAt, to.timezone)} with ${to.doctorName}, ${to.clinicName}?`;
+          });
+          return go ? rescheduleAppointment(services, id, { slotId }) : null;
+        });
+        if (!a) return declined(`Appointment ${id} not moved`);
         printDone(ctx, `Moved appointment ${a.id} to ${formatLocal(a.startsAt, a.timezone)} with ${a.doctorName} (slot ${a.slotId})`, a);
       }, flags),
     );
@@ -224,7 +281,12 @@ export function registerAppointments(program: Command): void {
     .option('--text <text>', 'the notes')
     .action(
       act(async (ctx, opts, id: number) => {
-        const text = await required(opts.text, '--text', 'Notes');
+        const text = await required(
+          opts.text,
+          '--text',
+          'Notes',
+          fieldOf(() => import('../../domain/schemas/appointments.js').then((m) => m.noteInput), 'text'),
+        );
         const { noteAppointment } = await import('../../services/appointments.js');
         const a = await withServices((services) => noteAppointment(services, id, { text }));
         printDone(ctx, `Notes saved on appointment ${a.id}`, a);

@@ -1,11 +1,14 @@
 import type { Command, OptionValues } from '@commander-js/extra-typings';
 import type { ClinicView } from '../../domain/views.js';
 import { act, given } from '../command.js';
-import { required, wholeNumber } from '../input.js';
+import { agreed, declined, fieldOf, required, wholeNumber } from '../input.js';
 import { allOption, printListing } from '../listing.js';
 import { printDone, printRecord, style, type Column } from '../output.js';
 import { REF_HELP, resolveRef } from '../references.js';
 import { withServices } from '../session.js';
+import { addReactivate } from '../undo.js';
+
+const createSchema = () => import('../../domain/schemas/clinics.js').then((m) => m.createClinicInput);
 
 const clinicFields: Column<ClinicView>[] = [
   { header: 'ID', value: (c) => c.id },
@@ -44,9 +47,9 @@ export function registerClinics(program: Command): void {
       .option('--timezone <zone>', 'IANA time zone, e.g. Asia/Kolkata; the clinic’s times are read and shown in it'),
   ).action(
     act(async (ctx, opts) => {
-      const name = await required(opts.name, '--name', 'Clinic name');
-      const city = await required(opts.city, '--city', 'City');
-      const timezone = await required(opts.timezone, '--timezone', 'Time zone (IANA, e.g. Asia/Kolkata)');
+      const name = await required(opts.name, '--name', 'Clinic name', fieldOf(createSchema, 'name'));
+      const city = await required(opts.city, '--city', 'City', fieldOf(createSchema, 'city'));
+      const timezone = await required(opts.timezone, '--timezone', 'Time zone (IANA, e.g. Asia/Kolkata)', fieldOf(createSchema, 'timezone'));
       const { createClinic } = await import('../../services/clinics.js');
       const clinic = await withServices((services) => createClinic(services, { name, city, timezone, ...contact(opts) }));
       printDone(ctx, `Created clinic ${clinic.id}: ${clinic.name}, ${clinic.city} (${clinic.timezone})`, clinic);
@@ -110,13 +113,34 @@ export function registerClinics(program: Command): void {
 
   clinics
     .command('deactivate')
-    .description('deactivate a clinic (admins); refused while it has active doctors')
+    .description('deactivate a clinic (admins); refused while it has active doctors; asks first on a terminal')
     .argument('<clinic>', REF_HELP.clinic)
+    .option('--yes', 'do not ask (on a terminal) before deactivating')
     .action(
-      act(async (ctx, _opts, ref: string) => {
-        const { deactivateClinic } = await import('../../services/clinics.js');
-        const clinic = await withServices(async (services) => deactivateClinic(services, (await resolveRef(services, 'clinic', ref)).id));
+      act(async (ctx, opts, ref: string) => {
+        const [{ deactivateClinic }, { previewDeactivateClinic }] = await Promise.all([
+          import('../../services/clinics.js'),
+          import('../../services/previews.js'),
+        ]);
+        const clinic = await withServices(async (services) => {
+          const id = (await resolveRef(services, 'clinic', ref)).id;
+          const go = await agreed(opts.yes, async () => {
+            const { clinic: c, activeDoctors } = await previewDeactivateClinic(services, id);
+            if (!c.isActive || activeDoctors) return null;
+            return `Deactivate clinic ${c.id} (${c.name}, ${c.city})? It is no longer offered for booking, and no doctor can join it until it is reactivated.`;
+          });
+          return go ? deactivateClinic(services, id) : null;
+        });
+        if (!clinic) return declined(`Clinic ${ref} not deactivated`);
         printDone(ctx, `Deactivated clinic ${clinic.id} (${clinic.name})`, clinic);
       }),
     );
+
+  addReactivate(
+    clinics,
+    'clinic',
+    'undo a deactivation (admins): the clinic can be chosen again; its doctors stay deactivated until reactivated',
+    async (services, id) => (await import('../../services/clinics.js')).reactivateClinic(services, id),
+    (clinic) => `Reactivated clinic ${clinic.id} (${clinic.name}, ${clinic.city}); its doctors stay deactivated until reactivated`,
+  );
 }

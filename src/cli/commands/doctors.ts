@@ -1,14 +1,18 @@
 import type { Command, OptionValues } from '@commander-js/extra-typings';
 import { ValidationError } from '../../domain/errors.js';
-import { formatLocalPeriod } from '../../domain/time.js';
+import { slotMinutes } from '../../domain/durations.js';
+import { formatLocalPeriod, parseWeekdays } from '../../domain/time.js';
 import type { DoctorView, HoursWindowView, LeaveView } from '../../domain/views.js';
 import { act, given } from '../command.js';
-import { idArgument, readSecret, required, wholeNumber } from '../input.js';
+import { agreed, counted, dateCheck, declined, fieldOf, idArgument, newPassword, required, rule, wholeNumber } from '../input.js';
 import { allOption, printListing } from '../listing.js';
 import { printDone, printJson, printList, printRecord, style, type Column } from '../output.js';
 import { filterIds, idsOf, REF_HELP, refId, resolvedOnce, resolveRef } from '../references.js';
 import { withServices } from '../session.js';
+import { addReactivate } from '../undo.js';
 import type { ServiceContext } from '../../services/context.js';
+
+const createSchema = () => import('../../domain/schemas/doctors.js').then((m) => m.createDoctorInput);
 
 /** `doctor 3 (user 7)`: both ids, each named. */
 const doctorIds = (d: DoctorView) => idsOf({ kind: 'doctor', id: d.id, userId: d.userId, patientId: null, doctorId: d.id });
@@ -82,12 +86,12 @@ export function registerDoctors(program: Command): void {
       .option('--password-stdin', 'read the password from the first line of stdin'),
   ).action(
     act(async (ctx, opts) => {
-      const email = await required(opts.email, '--email', 'Email');
-      const name = await required(opts.name, '--name', 'Name');
+      const email = await required(opts.email, '--email', 'Email', fieldOf(createSchema, 'email'));
+      const name = await required(opts.name, '--name', 'Name', fieldOf(createSchema, 'name'));
       const clinic = await required(opts.clinic, '--clinic', 'Clinic (id, name, or "name, city")');
-      const specialty = await required(opts.specialty, '--specialty', 'Specialty');
-      const licenseNumber = await required(opts.license, '--license', 'Licence number');
-      const password = await readSecret({ stdinFlag: '--password-stdin', fromStdin: Boolean(opts.passwordStdin), prompt: 'Password', confirm: true });
+      const specialty = await required(opts.specialty, '--specialty', 'Specialty', fieldOf(createSchema, 'specialty'));
+      const licenseNumber = await required(opts.license, '--license', 'Licence number', fieldOf(createSchema, 'licenseNumber'));
+      const password = await newPassword(opts.passwordStdin, fieldOf(createSchema, 'password'));
       const { createDoctor } = await import('../../services/doctors.js');
       const doctor = await withServices(async (services) =>
         createDoctor(services, {
@@ -181,16 +185,40 @@ export function registerDoctors(program: Command): void {
     .description('deactivate a doctor (admins): future slots close, their login stops; refused with future bookings unless --cancel-bookings')
     .argument('<doctor>', REF_HELP.doctor)
     .option('--cancel-bookings', 'cancel their future booked appointments (reason "doctor deactivated")')
+    .option('--yes', 'do not ask (on a terminal) before deactivating')
     .action(
       act(async (ctx, opts, ref: string) => {
-        const { deactivateDoctor } = await import('../../services/doctors.js');
-        const doctor = await withServices(async (services) =>
-          deactivateDoctor(services, await doctorOf(services, ref), { cancelBookings: Boolean(opts.cancelBookings) }),
-        );
+        const [{ deactivateDoctor }, { previewDeactivateDoctor }] = await Promise.all([
+          import('../../services/doctors.js'),
+          import('../../services/previews.js'),
+        ]);
+        const cancelBookings = Boolean(opts.cancelBookings);
+        const doctor = await withServices(async (services) => {
+          const id = await doctorOf(services, ref);
+          const go = await agreed(opts.yes, async () => {
+            const { doctor: d, futureSlots, futureBookings } = await previewDeactivateDoctor(services, id);
+            if (!d.isActive || (futureBookings && !cancelBookings)) return null;
+            const cancels = futureBookings
+              ? `, and their ${counted(futureBookings, 'future booked appointment')} ${futureBookings === 1 ? 'is' : 'are'} cancelled (reason "doctor deactivated")`
+              : '';
+            return `Deactivate ${doctorIds(d)}: ${d.name}, ${d.specialty}, ${d.clinic.name}? Their login ends at once, their ${counted(futureSlots, 'future slot')} ${futureSlots === 1 ? 'closes' : 'close'}${cancels}.`;
+          });
+          return go ? deactivateDoctor(services, id, { cancelBookings }) : null;
+        });
+        if (!doctor) return declined(`Doctor ${ref} not deactivated`);
         const cancelled = doctor.cancelledAppointmentIds.length;
         printDone(ctx, `Deactivated ${doctorIds(doctor)}: ${doctor.name}${cancelled ? `; cancelled ${cancelled} appointment(s)` : ''}`, doctor);
       }),
     );
+
+  addReactivate(
+    doctors,
+    'doctor',
+    'undo a deactivation (admins): the doctor and their login are back; closed slots and cancelled appointments stay as they are',
+    async (services, id) => (await import('../../services/doctors.js')).reactivateDoctor(services, id),
+    (doctor) =>
+      `Reactivated ${doctorIds(doctor)}: ${doctor.name}; they can log in again; their closed slots stay closed (make new ones with slots generate) and cancelled appointments stay cancelled`,
+  );
 
   const hours = doctors.command('hours').description('weekly working hours: several windows a day (split shifts) allowed');
 
@@ -205,8 +233,18 @@ export function registerDoctors(program: Command): void {
     .option('--capacity <n>', 'patients per slot (1–100)', wholeNumber(), 1)
     .action(
       act(async (ctx, opts, ref: string) => {
-        const days = await required(opts.days, '--days', 'Days (e.g. mon-fri)');
-        const length = await required(opts.length, '--length', 'Slot length (e.g. 20m)');
+        const days = await required(
+          opts.days,
+          '--days',
+          'Days (e.g. mon-fri)',
+          rule((t) => parseWeekdays(t, '--days')),
+        );
+        const length = await required(
+          opts.length,
+          '--length',
+          'Slot length (e.g. 20m)',
+          rule((t) => slotMinutes(t, '--length')),
+        );
         const starts: string[] = opts.start;
         const ends: string[] = opts.end;
         if (!starts.length) throw new ValidationError('is required (at least one --start/--end pair)', '--start');
@@ -257,8 +295,8 @@ export function registerDoctors(program: Command): void {
     .option('--cancel-bookings', 'cancel booked appointments inside the leave (reason "doctor on leave")')
     .action(
       act(async (ctx, opts, ref: string) => {
-        const from = await required(opts.from, '--from', 'From (e.g. mon, YYYY-MM-DD, or with HH:MM)');
-        const to = await required(opts.to, '--to', 'To, included (e.g. fri, +1w, YYYY-MM-DD)');
+        const from = await required(opts.from, '--from', 'From (e.g. mon, YYYY-MM-DD, or with HH:MM)', dateCheck('--from'));
+        const to = await required(opts.to, '--to', 'To, included (e.g. fri, +1w, YYYY-MM-DD)', dateCheck('--to'));
         const { addLeave } = await import('../../services/doctors.js');
         const added = await withServices(async (services) =>
           addLeave(services, await doctorOf(services, ref), { from, to, cancelBookings: Boolean(opts.cancelBookings), ...given({ reason: opts.reason }) }),

@@ -1,6 +1,8 @@
 import type { Command } from '@commander-js/extra-typings';
 import { act } from '../command.js';
-import { readSecret, required } from '../input.js';
+import { fieldOf, newPassword, required } from '../input.js';
+
+const initSchema = () => import('../../domain/schemas/users.js').then((m) => m.initInput);
 import { printDone } from '../output.js';
 
 export function registerInit(program: Command): void {
@@ -14,12 +16,15 @@ export function registerInit(program: Command): void {
       act(
         async (ctx, opts) => {
           const env = process.env;
-          const adminEmail = await required(opts.adminEmail ?? env.ASCEND_ADMIN_EMAIL, '--admin-email', 'Admin email');
-          const adminName = await required(opts.adminName ?? env.ASCEND_ADMIN_NAME, '--admin-name', 'Admin name');
+          const adminEmail = await required(opts.adminEmail ?? env.ASCEND_ADMIN_EMAIL, '--admin-email', 'Admin email', fieldOf(initSchema, 'adminEmail'));
+          const adminName = await required(opts.adminName ?? env.ASCEND_ADMIN_NAME, '--admin-name', 'Admin name', fieldOf(initSchema, 'adminName'));
           const adminPassword =
             !opts.adminPasswordStdin && env.ASCEND_ADMIN_PASSWORD
               ? env.ASCEND_ADMIN_PASSWORD
-              : await readSecret({ stdinFlag: '--admin-password-stdin', fromStdin: Boolean(opts.adminPasswordStdin), prompt: 'Admin password', confirm: true });
+              : await newPassword(opts.adminPasswordStdin, fieldOf(initSchema, 'adminPassword'), {
+                  stdinFlag: '--admin-password-stdin',
+                  prompt: 'Admin password',
+                });
           const [{ resolveDatabase }, { migrateUrl }, { initialise }, { withServices }] = await Promise.all([
             import('../../db/database.js'),
             import('../../db/migrator.js'),

@@ -4,11 +4,21 @@ import { statusShown } from '../../domain/suggest.js';
 import type { CreatePatientInput, UpdatePatientInput } from '../../domain/schemas/patients.js';
 import type { AppointmentView, PatientView } from '../../domain/views.js';
 import { act, given, toParse } from '../command.js';
-import { readSecret, required, wholeNumber } from '../input.js';
+import { fieldOf, newPassword, required, wholeNumber } from '../input.js';
 import { allOption, printListing } from '../listing.js';
 import { printDone, printRecord, style, type Column } from '../output.js';
 import { idsOf, REF_HELP, resolvedOnce, resolveRef } from '../references.js';
 import { withServices } from '../session.js';
+
+/** The schema the service parses with today (a date of birth lies before today). */
+const createSchema = async () => {
+  const [{ patientInputsOn }, { localDateString }, { clockFromEnv }] = await Promise.all([
+    import('../../domain/schemas/patients.js'),
+    import('../../domain/time.js'),
+    import('../../domain/clock.js'),
+  ]);
+  return patientInputsOn(localDateString(clockFromEnv().now(), 'UTC')).createPatientInput;
+};
 
 /** `patient 2 (user 5)`: both ids, each named. */
 const patientIds = (p: PatientView) => idsOf({ kind: 'patient', id: p.id, userId: p.userId, patientId: p.id, doctorId: null });
@@ -81,10 +91,10 @@ export function registerPatients(program: Command): void {
       .option('--password-stdin', 'read the password from the first line of stdin'),
   ).action(
     act(async (ctx, opts) => {
-      const email = await required(opts.email, '--email', 'Email');
-      const name = await required(opts.name, '--name', 'Name');
-      const dateOfBirth = await required(opts.dob, '--dob', 'Date of birth (YYYY-MM-DD)');
-      const password = await readSecret({ stdinFlag: '--password-stdin', fromStdin: Boolean(opts.passwordStdin), prompt: 'Password', confirm: true });
+      const email = await required(opts.email, '--email', 'Email', fieldOf(createSchema, 'email'));
+      const name = await required(opts.name, '--name', 'Name', fieldOf(createSchema, 'name'));
+      const dateOfBirth = await required(opts.dob, '--dob', 'Date of birth (YYYY-MM-DD)', fieldOf(createSchema, 'dateOfBirth'));
+      const password = await newPassword(opts.passwordStdin, fieldOf(createSchema, 'password'));
       const { createPatient } = await import('../../services/patients.js');
       const patient = await withServices((services) =>
         createPatient(services, toParse<CreatePatientInput>({ email, name, password, dateOfBirth, ...details(opts) })),

@@ -7,7 +7,7 @@ import { formatLocal, formatLocalEnd } from '../../domain/time.js';
 import type { BulkResult, SlotView } from '../../domain/views.js';
 import type { ImportOptions } from '../../services/slots.js';
 import { act, given } from '../command.js';
-import { idArgument, readStdin, required, wholeNumber } from '../input.js';
+import { agreed, counted, dateCheck, dayCheck, declined, idArgument, readStdin, required, wholeNumber } from '../input.js';
 import { allOption, printListing } from '../listing.js';
 import { printDone, printJson, printRecord, style, type Column } from '../output.js';
 import { progressBar } from '../progress.js';
@@ -122,7 +122,7 @@ export function registerSlots(program: Command): void {
     .action(
       act(async (ctx, opts) => {
         const doctor = await required(opts.doctor, '--doctor', 'Doctor (id, email, name or licence number)');
-        const start = await required(opts.start, '--start', 'Start (e.g. tomorrow 09:00, YYYY-MM-DD HH:MM)');
+        const start = await required(opts.start, '--start', 'Start (e.g. tomorrow 09:00, YYYY-MM-DD HH:MM)', dateCheck('--start'));
         const { createSlot } = await import('../../services/slots.js');
         const slot = await withServices(async (services) =>
           createSlot(services, {
@@ -152,8 +152,8 @@ export function registerSlots(program: Command): void {
     .option('--dry-run', 'count what would be created and skipped; write nothing')
     .action(
       act(async (ctx, opts) => {
-        const from = await required(opts.from, '--from', 'From (e.g. tomorrow, mon, YYYY-MM-DD)');
-        const to = await required(opts.to, '--to', 'To, included (e.g. +2w, YYYY-MM-DD)');
+        const from = await required(opts.from, '--from', 'From (e.g. tomorrow, mon, YYYY-MM-DD)', dayCheck('--from'));
+        const to = await required(opts.to, '--to', 'To, included (e.g. +2w, YYYY-MM-DD)', dayCheck('--to'));
         const { generateSlots } = await import('../../services/slots.js');
         const bar = await progressBar(ctx, 'Writing slots');
         try {
@@ -290,10 +290,22 @@ export function registerSlots(program: Command): void {
     .description('delete (deactivate) a slot; refused while booked unless --cancel-bookings')
     .argument('<id>', 'slot id', idArgument('ID'))
     .option('--cancel-bookings', 'cancel its booked appointments (reason "slot deleted")')
+    .option('--yes', 'do not ask (on a terminal) before deleting')
     .action(
       act(async (ctx, opts, id: number) => {
-        const { deleteSlot } = await import('../../services/slots.js');
-        const slot = await withServices((services) => deleteSlot(services, id, { cancelBookings: Boolean(opts.cancelBookings) }));
+        const [{ deleteSlot }, { previewDeleteSlot }] = await Promise.all([import('../../services/slots.js'), import('../../services/previews.js')]);
+        const cancelBookings = Boolean(opts.cancelBookings);
+        const slot = await withServices(async (services) => {
+          const go = await agreed(opts.yes, async () => {
+            const { slot: s, bookings } = await previewDeleteSlot(services, id);
+            if (!s.isActive || (bookings && !cancelBookings)) return null;
+            const minutes = Math.round((Date.parse(s.endsAt) - Date.parse(s.startsAt)) / 60_000);
+            const what = bookings ? `It has ${counted(bookings, 'booking')}: they will be cancelled.` : 'Nobody is booked in it.';
+            return `Delete slot ${s.id} (${formatLocal(s.startsAt, s.timezone)}, ${minutes} min, ${s.doctorName})? ${what}`;
+          });
+          return go ? deleteSlot(services, id, { cancelBookings }) : null;
+        });
+        if (!slot) return declined(`Slot ${id} not deleted`);
         const n = slot.cancelledAppointmentIds.length;
         printDone(ctx, `Deleted slot ${slot.id}${n ? `; cancelled ${n} appointment(s)` : ''}`, slot);
       }),

@@ -2,11 +2,14 @@ import type { Command } from '@commander-js/extra-typings';
 import type { UserRecordsView } from '../../domain/views.js';
 import type { CreateUserInput, ListUsersInput, UpdateUserInput } from '../../domain/schemas/users.js';
 import { act, given, toParse } from '../command.js';
-import { readSecret, required, wholeNumber } from '../input.js';
+import { agreed, counted, declined, fieldOf, newPassword, required, wholeNumber } from '../input.js';
 import { allOption, printListing } from '../listing.js';
 import { formatInstant, printDone, printRecord, style, type Column } from '../output.js';
 import { idsOf, REF_HELP, resolveRef } from '../references.js';
 import { withServices } from '../session.js';
+import { addReactivate } from '../undo.js';
+
+const createSchema = () => import('../../domain/schemas/users.js').then((m) => m.createUserInput);
 
 /** `user 5 (patient 2)`: a user's id, and their patient or doctor record's, each named. */
 const userIds = (u: UserRecordsView) => idsOf({ kind: 'user', id: u.id, userId: u.id, patientId: u.patientId, doctorId: u.doctorId });
@@ -50,10 +53,10 @@ export function registerUsers(program: Command): void {
     .action(
       act(
         async (ctx, opts) => {
-          const email = await required(opts.email, '--email', 'Email');
-          const name = await required(opts.name, '--name', 'Name');
-          const role = await required(opts.role, '--role', 'Role (admin, doctor, patient)');
-          const password = await readSecret({ stdinFlag: '--password-stdin', fromStdin: Boolean(opts.passwordStdin), prompt: 'Password', confirm: true });
+          const email = await required(opts.email, '--email', 'Email', fieldOf(createSchema, 'email'));
+          const name = await required(opts.name, '--name', 'Name', fieldOf(createSchema, 'name'));
+          const role = await required(opts.role, '--role', 'Role (admin, doctor, patient)', fieldOf(createSchema, 'role'));
+          const password = await newPassword(opts.passwordStdin, fieldOf(createSchema, 'password'));
           const { createUser } = await import('../../services/users.js');
           const user = await withServices((services) =>
             createUser(
@@ -129,13 +132,36 @@ export function registerUsers(program: Command): void {
 
   users
     .command('deactivate')
-    .description('deactivate a user: they cannot log in and their tokens stop working at once')
+    .description('deactivate a user: they cannot log in and their tokens stop working at once; asks first on a terminal')
     .argument('<user>', REF_HELP.user)
+    .option('--yes', 'do not ask (on a terminal) before deactivating')
     .action(
-      act(async (ctx, _opts, ref: string) => {
-        const { deactivateUser } = await import('../../services/users.js');
-        const user = await withServices(async (services) => deactivateUser(services, (await resolveRef(services, 'user', ref)).id));
+      act(async (ctx, opts, ref: string) => {
+        const [{ deactivateUser }, { previewDeactivateUser }] = await Promise.all([import('../../services/users.js'), import('../../services/previews.js')]);
+        const user = await withServices(async (services) => {
+          const id = (await resolveRef(services, 'user', ref)).id;
+          const go = await agreed(opts.yes, async () => {
+            const { user: u, futureBookings } = await previewDeactivateUser(services, id);
+            if (!u.isActive) return null;
+            const kept = u.doctorId
+              ? ` Their doctor record stays active (ascend doctors deactivate ${u.doctorId} closes their slots).`
+              : futureBookings
+                ? ` Their ${counted(futureBookings, 'future appointment')} ${futureBookings === 1 ? 'stays' : 'stay'} booked.`
+                : '';
+            return `Deactivate ${userIds(u)}: ${u.name} <${u.email}>, ${u.role}? They can no longer log in, and every token they hold stops working at once.${kept}`;
+          });
+          return go ? deactivateUser(services, id) : null;
+        });
+        if (!user) return declined(`User ${ref} not deactivated`);
         printDone(ctx, `Deactivated ${userIds(user)} (${user.email}); their tokens no longer work`, user);
       }),
     );
+
+  addReactivate(
+    users,
+    'user',
+    'undo a deactivation: the user can log in again (old tokens stay revoked); a doctor’s user comes back with doctors reactivate',
+    async (services, id) => (await import('../../services/users.js')).reactivateUser(services, id),
+    (user) => `Reactivated ${userIds(user)}, ${user.email}: they can log in again (with a new login; old tokens stay revoked)`,
+  );
 }

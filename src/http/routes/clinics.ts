@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { createClinicInput, listClinicsInput, updateClinicInput } from '../../domain/schemas/clinics.js';
-import { createClinic, deactivateClinic, getClinic, listClinics, updateClinic } from '../../services/clinics.js';
+import { createClinic, deactivateClinic, getClinic, listClinics, reactivateClinic, updateClinic } from '../../services/clinics.js';
 import { bodyOf, doc, noBody, pathId, queryOf } from '../route.js';
 
 export function registerClinicRoutes(app: FastifyInstance): void {
@@ -16,5 +16,9 @@ export function registerClinicRoutes(app: FastifyInstance): void {
   app.post('/clinics/:id/deactivate', doc({ tags, summary: 'Deactivate a clinic without active doctors (admins)', params: ['id'] }), async (r) => {
     noBody(r);
     return deactivateClinic(r.ctx, pathId(r));
+  });
+  app.post('/clinics/:id/reactivate', doc({ tags, summary: 'Undo a deactivation; its doctors stay deactivated (admins)', params: ['id'] }), async (r) => {
+    noBody(r);
+    return reactivateClinic(r.ctx, pathId(r));
   });
 }

@@ -1,9 +1,19 @@
 import type { FastifyInstance } from 'fastify';
 import { addLeaveInput, createDoctorInput, deactivateDoctorInput, listDoctorsInput, updateDoctorInput } from '../../domain/schemas/doctors.js';
 import { setHoursInput } from '../../domain/schemas/slots.js';
-import { addLeave, createDoctor, deactivateDoctor, getDoctor, listDoctors, listLeave, removeLeave, updateDoctor } from '../../services/doctors.js';
+import {
+  addLeave,
+  createDoctor,
+  deactivateDoctor,
+  getDoctor,
+  listDoctors,
+  listLeave,
+  reactivateDoctor,
+  removeLeave,
+  updateDoctor,
+} from '../../services/doctors.js';
 import { getHours, setHours } from '../../services/hours.js';
-import { bodyOf, doc, pathId, queryOf } from '../route.js';
+import { bodyOf, doc, noBody, pathId, queryOf } from '../route.js';
 
 export function registerDoctorRoutes(app: FastifyInstance): void {
   const tags = ['doctors'];
@@ -17,6 +27,19 @@ export function registerDoctorRoutes(app: FastifyInstance): void {
   );
   app.post('/doctors/:id/deactivate', doc({ tags, summary: 'Deactivate a doctor (admins)', body: deactivateDoctorInput, params: ['id'] }), async (r) =>
     deactivateDoctor(r.ctx, pathId(r), bodyOf(r)),
+  );
+  app.post(
+    '/doctors/:id/reactivate',
+    doc({
+      tags,
+      summary:
+        'Undo a deactivation: the doctor and their login are back; closed slots and cancelled appointments stay so; refused in a deactivated clinic (admins)',
+      params: ['id'],
+    }),
+    async (r) => {
+      noBody(r);
+      return reactivateDoctor(r.ctx, pathId(r));
+    },
   );
   app.get('/doctors/:id/hours', doc({ tags, summary: 'Weekly working hours', params: ['id'] }), async (r) => getHours(r.ctx, pathId(r)));
   app.put('/doctors/:id/hours', doc({ tags, summary: 'Set the working hours of some weekdays', body: setHoursInput, params: ['id'] }), async (r) =>

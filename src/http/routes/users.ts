@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { createUserInput, listUsersInput, updateUserInput } from '../../domain/schemas/users.js';
-import { createUser, deactivateUser, getUser, listUsers, updateUser } from '../../services/users.js';
+import { createUser, deactivateUser, getUser, listUsers, reactivateUser, updateUser } from '../../services/users.js';
 import { bodyOf, doc, noBody, pathId, queryOf } from '../route.js';
 
 export function registerUserRoutes(app: FastifyInstance): void {
@@ -17,4 +17,12 @@ export function registerUserRoutes(app: FastifyInstance): void {
     noBody(r);
     return deactivateUser(r.ctx, pathId(r));
   });
+  app.post(
+    '/users/:id/reactivate',
+    doc({ tags, summary: 'Undo a deactivation: the user can log in again; old tokens stay revoked (admins)', params: ['id'] }),
+    async (r) => {
+      noBody(r);
+      return reactivateUser(r.ctx, pathId(r));
+    },
+  );
 }
