@@ -51,7 +51,7 @@ describe('the guided booking', () => {
       ['Specialty', KEY.enter],
       ['City', KEY.enter],
       ['Another day…', `${KEY.down}${KEY.down}${KEY.enter}`],
-      ['Date (YYYY-MM-DD)', `2026-02-30${KEY.enter}`],
+      ['Date (tomorrow, mon', `2026-02-30${KEY.enter}`],
       ['2026-02-30 is not a calendar date', `${KEY.backspace.repeat(10)}${day(10)}${KEY.enter}`],
       ['Slot on', KEY.enter],
       ['Reason', `Chest pain${KEY.enter}`],
@@ -72,7 +72,7 @@ describe('the guided booking', () => {
       ['Specialty', KEY.enter],
       ['City', KEY.enter],
       ['Another day…', `${KEY.down}${KEY.down}${KEY.enter}`],
-      ['Date (YYYY-MM-DD)', `${day(20)}${KEY.enter}`],
+      ['Date (tomorrow, mon', `${day(20)}${KEY.enter}`],
     ]);
     const label = (n: number) => `${new Date(`${day(n)}T12:00:00Z`).toLocaleDateString('en-GB', { weekday: 'short', timeZone: 'UTC' })} ${day(n)}`;
     await t.waitFor(`No free cardiology slots in Pune on ${label(20)}. The next days that have some: ❯ ${label(22)} (1 free) ${label(23)} (1 free) ← back`);

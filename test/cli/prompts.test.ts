@@ -69,7 +69,7 @@ describe('a bad answer is asked again', () => {
     t.type(`${KEY.backspace.repeat(16)}2026-03-10 09:00${KEY.enter}`);
     const { code, screen } = await t.done();
     expect(code).toBe(0);
-    expect(plain(screen)).toMatch(/Created slot \d+: 2026-03-10 09:00/);
+    expect(plain(screen)).toMatch(/Created slot \d+: Tue 2026-03-10 09:00/);
   });
 
   it('an empty answer to a required question is asked again', async () => {

@@ -126,7 +126,7 @@ describe('appointments book on a terminal', () => {
         ['Specialty', KEYS.enter],
         ['City', KEYS.enter],
         ['Another day…', `${KEYS.down}${KEYS.down}${KEYS.enter}`],
-        ['Date (YYYY-MM-DD)', `${day(10)}${KEYS.enter}`],
+        ['Date (tomorrow, mon', `${day(10)}${KEYS.enter}`],
         ['Slot', KEYS.enter],
         ['Reason (optional', KEYS.enter],
         ['(Y/n)', `y${KEYS.enter}`],
