@@ -74,10 +74,12 @@ export async function seedBooking(db: TestDatabase, slotId: number, patientId: n
   return row!.id;
 }
 
-/** booked_count equals the live appointments for every slot: the invariant every test can check. */
+/** booked_count equals the live appointments holding the slot (first, or further on in a longer visit) for every slot: the invariant every test can check. */
 export async function slotCountsAreConsistent(db: TestDatabase): Promise<boolean> {
   const bad = await db.sql(
-    `select s.id from slot s left join appointment a on a.slot_id = s.id and a.status <> 'cancelled'
+    `select s.id from slot s
+       left join (select slot_id, id from appointment union all select x.slot_id, x.appointment_id from appointment_slot x) h on h.slot_id = s.id
+       left join appointment a on a.id = h.id and a.status <> 'cancelled'
       group by s.id having s.booked_count <> count(a.id)`,
   );
   return bad.length === 0;
