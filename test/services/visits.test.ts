@@ -4,12 +4,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConflictError, type DomainError, NotFoundError, SlotFullError, ValidationError } from '../../src/domain/errors.js';
 import { SYSTEM } from '../../src/domain/roles.js';
 import { bookAppointment, cancelAppointment, completeAppointment, getAppointment, rescheduleAppointment } from '../../src/services/appointments.js';
-import { type FreedPlace, watchFreedPlaces } from '../../src/services/booking/release.js';
 import { addLeave } from '../../src/services/doctors.js';
 import { deleteSlot } from '../../src/services/slots.js';
 import { utc } from '../support/clock.js';
 import { createTestDatabase, type TestDatabase } from '../support/db.js';
-import { makeClinic, makeDoctor, makePatient, seedSlot, slotCountsAreConsistent } from '../support/fixtures.js';
+import { freedWhile, makeClinic, makeDoctor, makePatient, seedSlot, slotCountsAreConsistent } from '../support/fixtures.js';
 
 let db: TestDatabase;
 beforeAll(async () => {
@@ -50,20 +49,6 @@ const told = (err: unknown) => {
 
 async function aPatient() {
   return (await makePatient(db)).patient.id;
-}
-
-/** The places freed while `run` runs, as the release reports them. */
-async function freedWhile(run: () => Promise<unknown>): Promise<FreedPlace[]> {
-  const freed: FreedPlace[] = [];
-  const stop = watchFreedPlaces(async (_tx, places) => {
-    freed.push(...places);
-  });
-  try {
-    await run();
-  } finally {
-    stop();
-  }
-  return freed;
 }
 
 describe('booking a longer visit', () => {

@@ -5,6 +5,7 @@ import { createUser } from '../../src/services/users.js';
 import { createClinic } from '../../src/services/clinics.js';
 import { createDoctor } from '../../src/services/doctors.js';
 import { createPatient } from '../../src/services/patients.js';
+import { type FreedPlace, watchFreedPlaces } from '../../src/services/booking/release.js';
 import type { TestDatabase } from './db.js';
 
 export const PASSWORD = 'Test-pass-123';
@@ -118,4 +119,18 @@ export async function whileDoctorUpdatesFail<T>(
   } finally {
     await db.sql(`drop trigger refuse_doctor_update on doctor; drop function refuse_doctor_update(); drop sequence doctor_update_attempts`);
   }
+}
+
+/** The places freed while `run` runs, as the release reports them (to every watcher, in the freeing transaction). */
+export async function freedWhile(run: () => Promise<unknown>): Promise<FreedPlace[]> {
+  const freed: FreedPlace[] = [];
+  const stop = watchFreedPlaces(async (_tx, places) => {
+    freed.push(...places);
+  });
+  try {
+    await run();
+  } finally {
+    stop();
+  }
+  return freed;
 }
