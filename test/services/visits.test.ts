@@ -313,6 +313,20 @@ describe('cancel, reschedule, finish and delete treat a visit as one', () => {
   });
 });
 
+describe('leave', () => {
+  it('leave with cancelBookings over one slot of a visit cancels the whole visit and frees all its slots', async () => {
+    const doctor = await aDoctor();
+    const start = nextStart();
+    const run = await aRun(doctor.id, 3, start);
+    const visit = await bookAppointment(db.ctx(SYSTEM), { slotId: run[0] ?? 0, slots: 3, patientId: await aPatient() });
+    const leave = addLeave(db.ctx(SYSTEM), doctor.id, { from: plus(start, 40), to: plus(start, 60) });
+    await expect(leave).rejects.toBeInstanceOf(ConflictError);
+    const freed = await freedWhile(() => addLeave(db.ctx(SYSTEM), doctor.id, { from: plus(start, 40), to: plus(start, 60), cancelBookings: true }));
+    expect(freed.map((f) => [f.cause, f.appointmentId, f.slotId])).toEqual(run.map((slotId) => ['doctor-on-leave', visit.id, slotId]));
+    expect(await counts(run)).toEqual([0, 0, 0]);
+  });
+});
+
 describe('concurrency', () => {
   it('visits over overlapping runs racing for the same slots: exactly one wins each round, and every count stays true', async () => {
     const doctor = await aDoctor(100);
@@ -327,6 +341,29 @@ describe('concurrency', () => {
       for (const r of results) if (r.status === 'rejected') expect(r.reason).toBeInstanceOf(ConflictError);
       const winner = won[0]?.status === 'fulfilled' ? won[0].value : undefined;
       expect(await counts(run)).toEqual(run.map((id) => (winner?.slotIds.includes(id) ? 1 : 0)));
+    }
+    expect(await slotCountsAreConsistent(db)).toBe(true);
+  }, 30_000);
+});
+
+describe('concurrency of moves', () => {
+  it('a visit rescheduled while other patients book single slots of its new run: it moves whole or not at all, and every count stays true', async () => {
+    const doctor = await aDoctor(100);
+    for (let round = 0; round < 4; round++) {
+      const old = await aRun(doctor.id, 3);
+      const fresh = await aRun(doctor.id, 3);
+      const visit = await bookAppointment(db.ctx(SYSTEM), { slotId: old[0] ?? 0, slots: 3, patientId: await aPatient() });
+      const others = await Promise.all(Array.from({ length: 3 }, () => makePatient(db)));
+      const [moved, ...singles] = await Promise.allSettled([
+        rescheduleAppointment(db.ctx(SYSTEM), visit.id, { slotId: fresh[0] ?? 0 }),
+        ...others.map((p, i) => bookAppointment(db.ctx(p.actor), { slotId: fresh[(round + i) % 3] ?? 0 })),
+      ]);
+      for (const r of [moved, ...singles]) if (r?.status === 'rejected') expect(r.reason, `round ${round}`).toBeInstanceOf(ConflictError);
+      const now = await getAppointment(db.ctx(SYSTEM), visit.id);
+      expect(now.slotIds, `round ${round}`).toEqual(moved?.status === 'fulfilled' ? fresh : old);
+      const singlesBooked = singles.filter((r) => r.status === 'fulfilled').length;
+      expect(singlesBooked + (moved?.status === 'fulfilled' ? 3 : 0), `round ${round}`).toBe((await counts(fresh)).reduce((a, b) => a + b, 0));
+      expect(await counts(old)).toEqual(moved?.status === 'fulfilled' ? [0, 0, 0] : [1, 1, 1]);
     }
     expect(await slotCountsAreConsistent(db)).toBe(true);
   }, 30_000);
