@@ -150,6 +150,7 @@ export const EXAMPLES: Readonly<Record<string, readonly Example[]>> = {
   'appointments book': [
     ex('Guided: specialty, city, day, slot (on a terminal)', 'ascend appointments book'),
     ex('Slot 42 for patient 2 (admins)', 'ascend appointments book --slot 42 --patient 2 --reason "check-up"'),
+    ex('A longer visit: slot 42 and the two after it, as one appointment', 'ascend appointments book --slot 42 --slots 3'),
     ex('Safe to retry from a script', 'ascend appointments book --slot 42 --idempotency-key "$REQUEST_ID" --json'),
   ],
   'appointments cancel': [ex('Cancel appointment 41, saying why', 'ascend appointments cancel 41 --reason "feeling better"')],

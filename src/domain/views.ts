@@ -332,7 +332,12 @@ export const leaveView = (l: LeaveRow, timezone: string): LeaveView => ({
 
 export interface AppointmentView {
   id: number;
+  /** The first slot (of a longer visit: the one it starts in). */
   slotId: number;
+  /** Every slot the appointment takes, in order: one, or a longer visit's run. */
+  slotIds: number[];
+  /** How many slots: slotIds.length. */
+  slots: number;
   patientId: number;
   /** The patient's user id (not their patient id). */
   patientUserId: number;
@@ -356,6 +361,8 @@ export interface AppointmentView {
 export interface AppointmentRow {
   id: number;
   slot_id: number;
+  /** A longer visit's slots after the first, in order (appointment_slot); empty or null for one slot. */
+  further_slot_ids?: number[] | null;
   patient_id: number;
   patient_user_id: number;
   patient_name: string;
@@ -377,9 +384,12 @@ export interface AppointmentRow {
 }
 
 export function appointmentView(r: AppointmentRow): AppointmentView {
+  const slotIds = [r.slot_id, ...(r.further_slot_ids ?? [])];
   return {
     id: r.id,
     slotId: r.slot_id,
+    slotIds,
+    slots: slotIds.length,
     patientId: r.patient_id,
     patientUserId: r.patient_user_id,
     patientName: r.patient_name,

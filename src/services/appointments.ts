@@ -26,7 +26,7 @@ import { parseDateInput, startOfToday, type ZonedNow } from '../domain/time.js';
 import { parseInput, type Untrusted } from '../domain/validation.js';
 import { appointmentView, type AppointmentRow, type AppointmentView, type Instant } from '../domain/views.js';
 import { audit } from './audit.js';
-import { type BookedPlace, bookingRefusal, bookLocked, type LockedSlot, lockSlotForBooking, lockSlotsForBooking } from './booking/core.js';
+import { type BookedPlace, bookingRefusal, bookLocked, findRun, type LockedSlot, lockedRun, lockSlotForBooking, lockSlotsForBooking } from './booking/core.js';
 import { releasePlaces } from './booking/release.js';
 import { forked, type ServiceContext } from './context.js';
 import { LockRace, transaction } from './locks.js';
@@ -46,7 +46,9 @@ export async function findAppointments(
     em,
     `select a.id, a.slot_id, a.patient_id, p.user_id as patient_user_id, pu.name as patient_name, a.doctor_id, du.name as doctor_name,
             a.clinic_id, c.name as clinic_name, c.timezone, a.starts_at, a.ends_at, a.status, a.reason, a.notes,
-            a.cancelled_at, a.cancel_reason, a.created_at, a.updated_at, count(*) over () as total
+            a.cancelled_at, a.cancel_reason, a.created_at, a.updated_at,
+            array(select x.slot_id from appointment_slot x where x.appointment_id = a.id order by x.position) as further_slot_ids,
+            count(*) over () as total
        from appointment a
        join patient p on p.id = a.patient_id join "user" pu on pu.id = p.user_id
        join doctor d on d.id = a.doctor_id join "user" du on du.id = d.user_id
@@ -174,6 +176,8 @@ function bookedView(place: BookedPlace): AppointmentView {
   return {
     id: place.appointmentId,
     slotId: place.slotId,
+    slotIds: place.slotIds,
+    slots: place.slotIds.length,
     patientId: place.patientId,
     patientUserId: place.patientUserId,
     patientName: place.patientName,
@@ -208,12 +212,14 @@ interface Idempotency {
  */
 export async function bookAppointment(ctx: ServiceContext, raw: BookInput | Untrusted): Promise<AppointmentView> {
   const input = parseInput(bookInput, raw);
+  const slots = input.slots ?? 1;
   const patientId = await bookingPatient(ctx, input.patientId);
   const idempotency: Idempotency | undefined = input.idempotencyKey
     ? {
         key: input.idempotencyKey,
         fingerprint: createHash('sha256')
-          .update(JSON.stringify([input.slotId, patientId, input.reason ?? null]))
+          // A one-slot booking's fingerprint is what it always was: keys stored before visits still match.
+          .update(JSON.stringify(slots > 1 ? [input.slotId, patientId, input.reason ?? null, slots] : [input.slotId, patientId, input.reason ?? null]))
           .digest('hex'),
       }
     : undefined;
@@ -224,14 +230,22 @@ export async function bookAppointment(ctx: ServiceContext, raw: BookInput | Untr
   let booked: AppointmentView | number;
   try {
     booked = await transaction(ctx, async (tx) => {
-      const slot = await lockSlotForBooking(tx.em, input.slotId);
+      let run: LockedSlot[] = [];
+      if (slots > 1) {
+        const ids = await runFrom(tx, input.slotId, slots);
+        run = lockedRun(await lockSlotsForBooking(tx.em, ids), ids);
+      } else {
+        const one = await lockSlotForBooking(tx.em, input.slotId);
+        if (one) run = [one];
+      }
+      const [slot, ...further] = run;
       if (!slot) throw new NotFoundError('slot', input.slotId, 'slotId');
       if (idempotency) {
         // A retry that waited for this lock behind its first attempt finds that attempt committed.
         const [prior] = await query<{ id: number }>(tx.em, 'select id from appointment where idempotency_key = ?', [idempotency.key]);
         if (prior) return prior.id;
       }
-      return bookedView(await bookLocked(tx, slot, patientId, { reason: input.reason ?? null, idempotency }));
+      return bookedView(await bookLocked(tx, slot, patientId, { reason: input.reason ?? null, idempotency, further }));
     });
   } catch (err) {
     // Two retries with one key raced: the loser returns the winner's booking.
@@ -245,6 +259,24 @@ export async function bookAppointment(ctx: ServiceContext, raw: BookInput | Untr
   const prior = idempotency && (await byIdempotencyKey(forked(ctx), idempotency));
   if (!prior) throw new Error(`appointment ${booked} was found by its idempotency key, then not`);
   return prior;
+}
+
+/**
+ * The slot ids of a longer visit's run from `firstSlotId`, found (not locked: lock them with whatever else step 2
+ * of ./locks.ts takes, then read them with lockedRun). A run that breaks before `length` slots is refused,
+ * naming the slot after which no slot of the doctor follows.
+ */
+async function runFrom(tx: ServiceContext, firstSlotId: number, length: number): Promise<number[]> {
+  const ids = await findRun(tx.em, firstSlotId, length);
+  const last = ids[ids.length - 1];
+  if (last === undefined) throw new NotFoundError('slot', firstSlotId, 'slotId');
+  if (ids.length < length) {
+    throw new ConflictError(
+      `a visit of ${length} slots needs ${length} consecutive slots of one doctor: no active slot of the doctor starts when slot ${last} ends`,
+      'slots',
+    );
+  }
+  return ids;
 }
 
 async function byIdempotencyKey(ctx: ServiceContext, idempotency: Idempotency): Promise<AppointmentView | undefined> {
@@ -276,23 +308,30 @@ interface LockedAppointment {
 }
 
 /**
- * Loads an appointment the actor may see and locks its slot (and, for a reschedule, the new slot: both in
- * id order), then the appointment row (./locks.ts). Should the appointment have moved to another slot
- * between the look and the lock, the transaction runs again (LockRace) rather than lock that slot late.
- * Returns the appointment and the slots locked (those that exist).
+ * Loads an appointment the actor may see and locks its slots (every slot of a longer visit; for a reschedule,
+ * the new run's too: all in id order), then the appointment row (./locks.ts). Should the appointment have
+ * moved to other slots between the look and the lock, the transaction runs again (LockRace) rather than lock
+ * a slot late. Returns the appointment, the slots it holds, the slots locked (those that exist) and, for a
+ * longer visit's reschedule, the new run as locked.
  */
-async function lockForChange(tx: ServiceContext, id: number, newSlotId?: number): Promise<{ appointment: LockedAppointment; slots: Map<number, LockedSlot> }> {
+async function lockForChange(
+  tx: ServiceContext,
+  id: number,
+  newSlotId?: number,
+): Promise<{ appointment: LockedAppointment; held: number[]; slots: Map<number, LockedSlot>; run: LockedSlot[] }> {
   const appointmentId = parseInput(idSchema, id);
-  const { slotId } = await getAppointment(tx, appointmentId); // not found for those who may not see it
-  const slots = await lockSlotsForBooking(tx.em, newSlotId === undefined ? [slotId] : [slotId, newSlotId]);
+  const { slotIds: held } = await getAppointment(tx, appointmentId); // not found for those who may not see it
+  const runIds = newSlotId === undefined ? [] : held.length > 1 ? await runFrom(tx, newSlotId, held.length) : [newSlotId];
+  const slots = await lockSlotsForBooking(tx.em, [...held, ...runIds]);
   const [appointment] = await query<LockedAppointment>(
     tx.em,
     'select id, slot_id, patient_id, doctor_id, status, starts_at from appointment where id = ? for update',
     [appointmentId],
   );
   if (!appointment) throw new NotFoundError('appointment', appointmentId); // appointments are never deleted: only a bug gets here
-  if (appointment.slot_id !== slotId) throw new LockRace(`the slot of appointment ${appointmentId}`);
-  return { appointment, slots };
+  const further = await query<{ slot_id: number }>(tx.em, 'select slot_id from appointment_slot where appointment_id = ? order by position', [appointmentId]);
+  if ([appointment.slot_id, ...further.map((f) => f.slot_id)].join() !== held.join()) throw new LockRace(`the slots of appointment ${appointmentId}`);
+  return { appointment, held, slots, run: held.length > 1 ? lockedRun(slots, runIds) : [] };
 }
 
 function assertPatientBeforeCutoff({ actor, clock }: ServiceContext, a: LockedAppointment, verb: 'cancel' | 'reschedule'): void {
@@ -327,10 +366,19 @@ export async function rescheduleAppointment(ctx: ServiceContext, id: number, raw
   const input = parseInput(rescheduleInput, raw);
   try {
     await transaction(ctx, async (tx) => {
-      const { appointment: a, slots } = await lockForChange(tx, id, input.slotId);
+      const { appointment: a, held, slots, run } = await lockForChange(tx, id, input.slotId);
       if (a.status !== 'booked') throw new ConflictError(`appointment ${a.id} is ${a.status.replace('_', '-')}, not booked`);
       assertPatientBeforeCutoff(tx, a, 'reschedule');
       if (a.slot_id === input.slotId) throw new ConflictError(`appointment ${a.id} is already in slot ${input.slotId}`, 'slotId');
+      const [first, ...further] = run;
+      if (first) {
+        // A longer visit moves to a run of the same length, which may share slots with the one it leaves (a
+        // visit moved by one slot): its places are freed first, so that a shared slot is not counted twice
+        // on the way. One transaction: if the new run is refused, nothing was freed.
+        await releasePlaces(tx, { cause: 'rescheduled', moved: held.map((fromSlotId) => ({ appointmentId: a.id, fromSlotId })) });
+        await bookLocked(tx, first, a.patient_id, { moving: { appointmentId: a.id, fromSlotId: a.slot_id, fromSlotIds: held }, further });
+        return;
+      }
       const slot = slots.get(input.slotId);
       if (!slot) throw new NotFoundError('slot', input.slotId, 'slotId');
       const move = { appointmentId: a.id, fromSlotId: a.slot_id };

@@ -20,7 +20,7 @@ import { parseInput, type Untrusted } from '../domain/validation.js';
 import { doctorView, leaveView, type DoctorView, type LeaveRow, type LeaveView } from '../domain/views.js';
 import { z } from 'zod';
 import { audit } from './audit.js';
-import { releasePlaces } from './booking/release.js';
+import { appointmentsOf, releasePlaces } from './booking/release.js';
 import { findClinic } from './clinics.js';
 import type { ServiceContext } from './context.js';
 import { lockParentForChange, lockSlotsOfDoctor, transaction } from './locks.js';
@@ -180,7 +180,7 @@ export async function deactivateDoctor(
           `doctor ${doctor.id} has`,
           booked.map((b) => b.id),
         );
-      cancelled = (await releasePlaces(tx, { cause: 'doctor-deactivated', appointmentIds: booked.map((b) => b.id) })).map((f) => f.appointmentId);
+      cancelled = appointmentsOf(await releasePlaces(tx, { cause: 'doctor-deactivated', appointmentIds: booked.map((b) => b.id) }));
     }
     await query(tx.em, 'update slot set is_active = false, updated_at = ? where doctor_id = ? and is_active and starts_at > ?', [now, doctor.id, now]);
     doctor.isActive = false;
@@ -314,7 +314,7 @@ export async function addLeave(
               'the leave has',
               booked.map((b) => b.id),
             );
-          cancelled = (await releasePlaces(tx, { cause: 'doctor-on-leave', appointmentIds: booked.map((b) => b.id) })).map((f) => f.appointmentId);
+          cancelled = appointmentsOf(await releasePlaces(tx, { cause: 'doctor-on-leave', appointmentIds: booked.map((b) => b.id) }));
         }
         const leave = tx.em.create(DoctorLeave, {
           doctor,

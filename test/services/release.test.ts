@@ -8,7 +8,7 @@ import { addLeave, deactivateDoctor } from '../../src/services/doctors.js';
 import { transaction } from '../../src/services/locks.js';
 import { deleteSlot } from '../../src/services/slots.js';
 import { createTestDatabase, type TestDatabase } from '../support/db.js';
-import { makeClinic, makeDoctor, makePatient, seedSlot, slotCountsAreConsistent } from '../support/fixtures.js';
+import { freedWhile, makeClinic, makeDoctor, makePatient, seedSlot, slotCountsAreConsistent } from '../support/fixtures.js';
 import { utc } from '../support/clock.js';
 
 let db: TestDatabase;
@@ -44,20 +44,6 @@ async function aBooking(doctorId: number, start = nextStart(), slotId?: number) 
     endsAt: new Date(a.endsAt),
   };
   return place;
-}
-
-/** The places freed while `run` runs, as the release reports them (to every watcher, in the freeing transaction). */
-async function freedWhile(run: () => Promise<unknown>): Promise<FreedPlace[]> {
-  const freed: FreedPlace[] = [];
-  const stop = watchFreedPlaces(async (_tx, places) => {
-    freed.push(...places);
-  });
-  try {
-    await run();
-  } finally {
-    stop();
-  }
-  return freed;
 }
 
 describe('every path that frees a booked place goes through releasePlaces and says why', () => {

@@ -5,6 +5,7 @@ import { createUser } from '../../src/services/users.js';
 import { createClinic } from '../../src/services/clinics.js';
 import { createDoctor } from '../../src/services/doctors.js';
 import { createPatient } from '../../src/services/patients.js';
+import { type FreedPlace, watchFreedPlaces } from '../../src/services/booking/release.js';
 import type { TestDatabase } from './db.js';
 
 export const PASSWORD = 'Test-pass-123';
@@ -74,10 +75,12 @@ export async function seedBooking(db: TestDatabase, slotId: number, patientId: n
   return row!.id;
 }
 
-/** booked_count equals the live appointments for every slot: the invariant every test can check. */
+/** booked_count equals the live appointments holding the slot (first, or further on in a longer visit) for every slot: the invariant every test can check. */
 export async function slotCountsAreConsistent(db: TestDatabase): Promise<boolean> {
   const bad = await db.sql(
-    `select s.id from slot s left join appointment a on a.slot_id = s.id and a.status <> 'cancelled'
+    `select s.id from slot s
+       left join (select slot_id, id from appointment union all select x.slot_id, x.appointment_id from appointment_slot x) h on h.slot_id = s.id
+       left join appointment a on a.id = h.id and a.status <> 'cancelled'
       group by s.id having s.booked_count <> count(a.id)`,
   );
   return bad.length === 0;
@@ -116,4 +119,18 @@ export async function whileDoctorUpdatesFail<T>(
   } finally {
     await db.sql(`drop trigger refuse_doctor_update on doctor; drop function refuse_doctor_update(); drop sequence doctor_update_attempts`);
   }
+}
+
+/** The places freed while `run` runs, as the release reports them (to every watcher, in the freeing transaction). */
+export async function freedWhile(run: () => Promise<unknown>): Promise<FreedPlace[]> {
+  const freed: FreedPlace[] = [];
+  const stop = watchFreedPlaces(async (_tx, places) => {
+    freed.push(...places);
+  });
+  try {
+    await run();
+  } finally {
+    stop();
+  }
+  return freed;
 }

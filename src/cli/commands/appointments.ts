@@ -13,7 +13,15 @@ import type { PickerState } from '../slot-picker.js';
 import type { ServiceContext } from '../../services/context.js';
 import { withServices } from '../session.js';
 
-const flags = { slotId: '--slot', patientId: '--patient', doctorId: '--doctor', clinicId: '--clinic', text: '--text', idempotencyKey: '--idempotency-key' };
+const flags = {
+  slotId: '--slot',
+  slots: '--slots',
+  patientId: '--patient',
+  doctorId: '--doctor',
+  clinicId: '--clinic',
+  text: '--text',
+  idempotencyKey: '--idempotency-key',
+};
 
 const fields: Column<AppointmentView>[] = [
   { header: 'ID', value: (a) => a.id },
@@ -21,7 +29,7 @@ const fields: Column<AppointmentView>[] = [
   { header: 'Patient', value: (a) => `${a.patientName} (patient ${a.patientId}, user ${a.patientUserId})` },
   { header: 'Doctor', value: (a) => `${a.doctorName} (doctor ${a.doctorId})` },
   { header: 'Clinic', value: (a) => a.clinicName },
-  { header: 'Slot', value: (a) => a.slotId },
+  { header: 'Slot', value: (a) => a.slotIds.join(', ') },
   { header: 'Status', value: (a) => a.status.replace('_', '-') },
   { header: 'Reason', value: (a) => a.reason },
   { header: 'Notes', value: (a) => a.notes },
@@ -55,6 +63,8 @@ const filters = async (services: ServiceContext, opts: FilterFlags) => ({
 
 interface BookingRequest {
   slotId: number;
+  /** A longer visit: this many consecutive slots from slotId. */
+  slots?: number;
   reason?: string;
   /** Who is booked, when an admin names them (a patient books themself). */
   patient?: ReferenceMatch;
@@ -147,8 +157,12 @@ function whenText(instant: string, timeZone: string): string {
 }
 
 /** The question asked before a booking on a terminal: who, with whom, where and when, each id named. */
-export const bookingQuestion = (patient: ReferenceMatch, slot: SlotView): string =>
-  `Book ${patient.name} (patient ${patient.id}, user ${patient.userId}) with ${slot.doctorName}, ${slot.clinicName}, ${slot.city} — ${whenText(slot.startsAt, slot.timezone)}?`;
+export const bookingQuestion = (patient: ReferenceMatch, slot: SlotView, slots = 1): string =>
+  `Book ${patient.name} (patient ${patient.id}, user ${patient.userId}) with ${slot.doctorName}, ${slot.clinicName}, ${slot.city} — ${whenText(slot.startsAt, slot.timezone)}${slots > 1 ? `, ${slots} slots from there` : ''}?`;
+
+/** When a booked appointment is, and for a longer visit how many slots: `Tue 2026-12-08 09:20–10:20 IST (3 slots)`. */
+const bookedWhen = (a: AppointmentView): string =>
+  a.slots > 1 ? `${formatLocalSpan(a.startsAt, a.endsAt, a.timezone)} (${a.slots} slots)` : formatLocal(a.startsAt, a.timezone);
 
 /**
  * On a terminal, asks before booking (unless --yes); false when the answer is no. Who is booked is the patient
@@ -162,7 +176,7 @@ async function confirmBooking(services: ServiceContext, request: BookingRequest)
   const { getSlot } = await import('../../services/slots.js');
   const { confirm } = await import('@inquirer/prompts');
   const slot = await getSlot(services, request.slotId);
-  return confirm({ message: visible(bookingQuestion(patient, slot), 'space'), default: true }, { output: process.stderr });
+  return confirm({ message: visible(bookingQuestion(patient, slot, request.slots), 'space'), default: true }, { output: process.stderr });
 }
 
 export function registerAppointments(program: Command): void {
@@ -171,7 +185,8 @@ export function registerAppointments(program: Command): void {
   appointments
     .command('book')
     .description('book a place in a slot (patients for themselves, admins for anyone); with no flags on a terminal, a guided flow')
-    .option('--slot <id>', 'slot id', idArgument('--slot'))
+    .option('--slot <id>', 'slot id (of a longer visit: its first slot)', idArgument('--slot'))
+    .option('--slots <n>', 'a longer visit: this many consecutive slots of the doctor from --slot on, as one appointment (1–8)', wholeNumber(1))
     .option('--patient <patient>', `who is booked (admins): ${REF_HELP.patient}`)
     .option('--reason <text>', 'why the visit')
     .option('--idempotency-key <key>', 'a retry with the same key returns the first booking instead of booking again')
@@ -183,11 +198,13 @@ export function registerAppointments(program: Command): void {
         const booked = await withServices(async (services) => {
           const patient = opts.patient === undefined ? undefined : await resolveRef(services, 'patient', opts.patient, '--patient');
           const request: BookingRequest =
-            opts.slot === undefined ? await chooseInteractively(services, patient) : { slotId: opts.slot, ...given({ patient, reason: opts.reason }) };
+            opts.slot === undefined
+              ? await chooseInteractively(services, patient)
+              : { slotId: opts.slot, ...given({ patient, reason: opts.reason, slots: opts.slots }) };
           if (canPrompt() && !opts.yes && !(await confirmBooking(services, request))) return undefined;
           return bookAppointment(services, {
             slotId: request.slotId,
-            ...given({ patientId: request.patient?.id, reason: request.reason, idempotencyKey: opts.idempotencyKey }),
+            ...given({ slots: request.slots, patientId: request.patient?.id, reason: request.reason, idempotencyKey: opts.idempotencyKey }),
           });
         });
         if (!booked) {
@@ -196,7 +213,7 @@ export function registerAppointments(program: Command): void {
         }
         printDone(
           ctx,
-          `Booked appointment ${booked.id}: ${booked.patientName} (patient ${booked.patientId}, user ${booked.patientUserId}) with ${booked.doctorName}, ${formatLocal(booked.startsAt, booked.timezone)} at ${booked.clinicName}`,
+          `Booked appointment ${booked.id}: ${booked.patientName} (patient ${booked.patientId}, user ${booked.patientUserId}) with ${booked.doctorName}, ${bookedWhen(booked)} at ${booked.clinicName}`,
           booked,
         );
       }, flags),
@@ -216,7 +233,7 @@ export function registerAppointments(program: Command): void {
           const go = await agreed(opts.yes, async () => {
             const b = await getAppointment(services, id);
             if (b.status !== 'booked') return null;
-            return `Cancel appointment ${b.id} of ${b.patientName} (patient ${b.patientId}) with ${b.doctorName} on ${formatLocal(b.startsAt, b.timezone)}? This frees the place.`;
+            return `Cancel appointment ${b.id} of ${b.patientName} (patient ${b.patientId}) with ${b.doctorName} on ${formatLocal(b.startsAt, b.timezone)}? This frees ${b.slots > 1 ? `its ${b.slots} places` : 'the place'}.`;
           });
           if (!go) return null;
           if (reason === undefined && !opts.yes && canPrompt()) {
@@ -228,15 +245,15 @@ export function registerAppointments(program: Command): void {
           return cancelAppointment(services, id, given({ reason: reason?.trim() || undefined }));
         });
         if (!a) return declined(`Appointment ${id} not cancelled`);
-        printDone(ctx, `Cancelled appointment ${a.id} (${formatLocal(a.startsAt, a.timezone)} with ${a.doctorName})`, a);
+        printDone(ctx, `Cancelled appointment ${a.id} (${bookedWhen(a)} with ${a.doctorName})`, a);
       }, flags),
     );
 
   appointments
     .command('reschedule')
-    .description('move an appointment to another slot, atomically; on a terminal without --slot, pick one (the same doctor first)')
+    .description('move an appointment to another slot (a longer visit: to a run of as many slots), atomically; on a terminal without --slot, pick one')
     .argument('<id>', 'appointment id', idArgument('ID'))
-    .option('--slot <id>', 'the new slot', idArgument('--slot'))
+    .option('--slot <id>', 'the new slot (a longer visit: the first of its new run)', idArgument('--slot'))
     .option('--yes', 'do not ask (on a terminal) before moving it')
     .action(
       act(async (ctx, opts, id: number) => {
@@ -253,7 +270,7 @@ export function registerAppointments(program: Command): void {
           return go ? rescheduleAppointment(services, id, { slotId }) : null;
         });
         if (!a) return declined(`Appointment ${id} not moved`);
-        printDone(ctx, `Moved appointment ${a.id} to ${formatLocal(a.startsAt, a.timezone)} with ${a.doctorName} (slot ${a.slotId})`, a);
+        printDone(ctx, `Moved appointment ${a.id} to ${bookedWhen(a)} with ${a.doctorName} (slot${a.slots > 1 ? 's' : ''} ${a.slotIds.join(', ')})`, a);
       }, flags),
     );
 

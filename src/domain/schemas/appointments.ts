@@ -4,8 +4,13 @@ import { statusShown } from '../suggest.js';
 import { choice } from './choice.js';
 import { id, multiLine, oneLine, optionalText, pagination, typedValue } from './common.js';
 
+/** How many consecutive slots one appointment (a longer visit) may take; the migration's check agrees. */
+export const MAX_VISIT_SLOTS = 8;
+
 export const bookInput = z.strictObject({
   slotId: id,
+  /** A longer visit: this many consecutive slots of the doctor, from slotId on, as one appointment. */
+  slots: z.int().min(1).max(MAX_VISIT_SLOTS).optional(),
   /** Admins book for a patient; patients book for themselves and may leave it out. */
   patientId: id.optional(),
   reason: optionalText(1000, 'lines'),

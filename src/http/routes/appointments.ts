@@ -25,13 +25,17 @@ export function registerAppointmentRoutes(app: FastifyInstance): void {
   );
 
   // A retry with the same Idempotency-Key and body gets the first booking back; another body is a 422.
-  app.post('/appointments', doc({ tags, summary: 'Book (header Idempotency-Key makes retries safe)', body: bookBody, status: 201 }), async (r, reply) => {
-    const body = bodyFields(r);
-    if ('idempotencyKey' in body) throw new ValidationError('is not a known field (send the Idempotency-Key header)', 'idempotencyKey');
-    const key = r.headers['idempotency-key'];
-    if (Array.isArray(key)) throw new ValidationError('may be given once', 'Idempotency-Key');
-    return reply.code(201).send(await bookAppointment(r.ctx, untrusted({ ...body, ...(key !== undefined ? { idempotencyKey: key } : {}) })));
-  });
+  app.post(
+    '/appointments',
+    doc({ tags, summary: 'Book a slot, or `slots` consecutive slots as one visit (header Idempotency-Key makes retries safe)', body: bookBody, status: 201 }),
+    async (r, reply) => {
+      const body = bodyFields(r);
+      if ('idempotencyKey' in body) throw new ValidationError('is not a known field (send the Idempotency-Key header)', 'idempotencyKey');
+      const key = r.headers['idempotency-key'];
+      if (Array.isArray(key)) throw new ValidationError('may be given once', 'Idempotency-Key');
+      return reply.code(201).send(await bookAppointment(r.ctx, untrusted({ ...body, ...(key !== undefined ? { idempotencyKey: key } : {}) })));
+    },
+  );
 
   app.get(
     '/appointments.ics',

@@ -8,16 +8,20 @@
 //     for (const slot of slots.values()) await bookLocked(tx, slot, patientId, {});
 //   }).catch((err) => { throw bookingRefusal(err); });             // the doctor's daily maximum, at commit
 //
+// A longer visit (several consecutive slots as one appointment) is one bookLocked call: its first slot, and
+// the others as `further` (findRun, then lockSlotsForBooking, then lockedRun).
+//
 // It opens no transaction and locks nothing but the appointment and the slot it writes (already held). "Now"
 // (a slot that has started is refused; the rows written carry it) is the transaction context's clock.
 import type { EntityManager } from '@mikro-orm/postgresql';
-import { ConflictError, SlotFullError } from '../../domain/errors.js';
+import { ConflictError, type DomainError, SlotFullError } from '../../domain/errors.js';
 import type { Instant } from '../../domain/views.js';
 import { auditRecord, auditRecordsParam } from '../audit.js';
 import type { ServiceContext } from '../context.js';
+import { LockRace } from '../locks.js';
 import { constraintOf, intArray, preparedQuery } from '../support.js';
 import { BOOKING_RULES } from './rules.js';
-import { BOOK, type BookedRow, detailColumn, EXPLAIN, LOCK_SLOT, LOCK_SLOTS, MOVE, verdictColumn } from './sql.js';
+import { BOOK, type BookedRow, detailColumn, EXPLAIN, EXTEND, FIND_RUN, LOCK_SLOT, LOCK_SLOTS, MOVE, UNLINK, verdictColumn } from './sql.js';
 
 declare const lockedForUpdate: unique symbol;
 
@@ -80,11 +84,42 @@ export async function lockSlotsForBooking(tx: EntityManager, slotIds: readonly n
   return new Map(rows.map((r) => [r.id, lockedSlot(r)]));
 }
 
+/**
+ * A longer visit's run as it stands, unlocked: its slot ids from `firstSlotId` on, each the next active slot of
+ * the same doctor starting when the one before ends; shorter than `length` where the run breaks (empty when the
+ * first slot does not exist). Lock them with lockSlotsForBooking (with anything else the transaction locks at
+ * step 2, in one call), then take the records with lockedRun.
+ */
+export async function findRun(tx: EntityManager, firstSlotId: number, length: number): Promise<number[]> {
+  if (length <= 1) return [firstSlotId];
+  const rows = await preparedQuery<{ id: number }>(tx, FIND_RUN.name, FIND_RUN.text, [firstSlotId, length]);
+  return rows.map((r) => r.id);
+}
+
+/**
+ * The run found by findRun, as locked: each slot of one doctor, starting when the one before ends. A slot that
+ * changed between finding and locking (moved, given to another doctor) is a LockRace: the transaction runs
+ * again and finds the run afresh. Whether each slot may be booked is the rules' business (bookLocked).
+ */
+export function lockedRun(locked: ReadonlyMap<number, LockedSlot>, ids: readonly number[]): LockedSlot[] {
+  const run = ids.map((id) => locked.get(id));
+  let before: LockedSlot | undefined;
+  return run.map((slot) => {
+    if (!slot || (before && (slot.doctorId !== before.doctorId || slot.startsAt.getTime() !== before.endsAt.getTime()))) {
+      throw new LockRace('a slot of the visit');
+    }
+    before = slot;
+    return slot;
+  });
+}
+
 export interface NewBooking {
   reason?: string | null;
   /** A retried request finds its first booking by the key; the fingerprint says what it asked for. */
   idempotency?: { key: string; fingerprint: string };
   moving?: undefined;
+  /** A longer visit: the slots after `slot`, in order, locked (lockedRun). */
+  further?: readonly LockedSlot[];
 }
 
 export interface Move {
@@ -93,7 +128,12 @@ export interface Move {
    * one being made, and the rules except it (it does not clash with itself). The caller holds both slots
    * and the appointment locked, and frees the place it leaves with releasePlaces (./release.ts).
    */
-  moving: { appointmentId: number; fromSlotId: number };
+  moving: { appointmentId: number; fromSlotId: number; fromSlotIds?: readonly number[] };
+  /**
+   * A longer visit moving to a new run of the same length: the slots after `slot`. The caller has freed the
+   * places of the visit's old run first (releasePlaces), since the new run may share slots with it.
+   */
+  further?: readonly LockedSlot[];
 }
 
 /** A place in a slot, as an appointment holds it. */
@@ -117,6 +157,8 @@ export interface BookedPlace extends Place {
   doctorName: string;
   clinicName: string;
   timezone: string;
+  /** Every slot the appointment holds, in order (one, unless a longer visit). */
+  slotIds: number[];
 }
 
 /**
@@ -128,9 +170,21 @@ export interface BookedPlace extends Place {
  */
 export async function bookLocked(tx: ServiceContext, slot: LockedSlot, patientId: number, options: NewBooking | Move): Promise<BookedPlace> {
   const { moving } = options;
+  const further = options.further ?? [];
+  const run = [slot, ...further];
+  const slotIds = run.map((s) => s.id);
+  const last = run[run.length - 1] ?? slot;
   const at = tx.clock.now();
   const { actor } = tx;
   const args = [patientId, slot.id, at, moving?.appointmentId ?? 0];
+  // A visit: every slot of the run judged by the rules first, in order, so that the refusal names the slot.
+  if (further.length) {
+    for (const s of run) {
+      const refusal = await firstRefusal(tx.em, s.id, patientId, [patientId, s.id, at, moving?.appointmentId ?? 0]);
+      if (refusal) throw refusal;
+    }
+  }
+  const visit = further.length ? { slotIds, slots: run.length } : {};
   let rows: BookedRow[];
   try {
     if (moving) {
@@ -140,8 +194,8 @@ export async function bookLocked(tx: ServiceContext, slot: LockedSlot, patientId
           action: 'appointment.reschedule',
           entity: 'appointment',
           entityId: moving.appointmentId,
-          before: { slotId: moving.fromSlotId },
-          after: { slotId: slot.id },
+          before: { slotId: moving.fromSlotId, ...(further.length ? { slotIds: moving.fromSlotIds } : {}) },
+          after: { slotId: slot.id, ...visit },
         },
         at,
       );
@@ -150,7 +204,7 @@ export async function bookLocked(tx: ServiceContext, slot: LockedSlot, patientId
       // The statement fills in the appointment's id and the slot's counts.
       const record = auditRecord(
         actor,
-        { action: 'appointment.book', entity: 'appointment', entityId: null, after: { slotId: slot.id, patientId, status: 'booked' } },
+        { action: 'appointment.book', entity: 'appointment', entityId: null, after: { slotId: slot.id, ...visit, patientId, status: 'booked' } },
         at,
       );
       const { reason = null, idempotency } = options;
@@ -161,6 +215,11 @@ export async function bookLocked(tx: ServiceContext, slot: LockedSlot, patientId
         idempotency?.fingerprint ?? null,
         auditRecordsParam([record]),
       ]);
+    }
+    const [booked] = rows;
+    if (booked && further.length) {
+      if (moving) await preparedQuery(tx.em, UNLINK.name, UNLINK.text, [booked.id]);
+      await preparedQuery(tx.em, EXTEND.name, EXTEND.text, [booked.id, intArray(further.map((s) => s.id)), at, last.endsAt]);
     }
   } catch (err) {
     throw statementRefusal(err, slot.id, patientId);
@@ -174,7 +233,7 @@ export async function bookLocked(tx: ServiceContext, slot: LockedSlot, patientId
     doctorId: slot.doctorId,
     clinicId: slot.clinicId,
     startsAt: slot.startsAt,
-    endsAt: slot.endsAt,
+    endsAt: last.endsAt,
     reason: row.reason,
     createdAt: new Date(row.created_at),
     updatedAt: new Date(row.updated_at),
@@ -183,19 +242,25 @@ export async function bookLocked(tx: ServiceContext, slot: LockedSlot, patientId
     doctorName: row.doctor_name,
     clinicName: row.clinic_name,
     timezone: row.timezone,
+    slotIds,
   };
 }
 
 /** The booking statement booked nothing: the first rule that refuses says why. */
 async function explainRefusal(tx: EntityManager, slotId: number, patientId: number, args: unknown[]): Promise<never> {
-  const [verdicts] = await preparedQuery<Record<string, boolean | string | null>>(tx, EXPLAIN.name, EXPLAIN.text, args);
-  const failed = verdicts && BOOKING_RULES.find((rule) => verdicts[verdictColumn(rule)] === false);
-  if (verdicts && failed) {
-    const detail = verdicts[detailColumn(failed)];
-    throw failed.refuse({ slotId, patientId, detail: typeof detail === 'string' ? detail : null });
-  }
+  const refusal = await firstRefusal(tx, slotId, patientId, args);
+  if (refusal) throw refusal;
   // Nothing refuses any more: what did was changed by another transaction between the two statements.
   throw new ConflictError(`slot ${slotId} cannot be booked now`, 'slotId');
+}
+
+/** The refusal of the first rule that refuses a booking of the slot (ARG in `args`), or null when none does. */
+async function firstRefusal(tx: EntityManager, slotId: number, patientId: number, args: unknown[]): Promise<DomainError | null> {
+  const [verdicts] = await preparedQuery<Record<string, boolean | string | null>>(tx, EXPLAIN.name, EXPLAIN.text, args);
+  const failed = verdicts && BOOKING_RULES.find((rule) => verdicts[verdictColumn(rule)] === false);
+  if (!verdicts || !failed) return null;
+  const detail = verdicts[detailColumn(failed)];
+  return failed.refuse({ slotId, patientId, detail: typeof detail === 'string' ? detail : null });
 }
 
 /** The schema's immediate refusals of the booking statement (a race the guards could not see), in its words. */

@@ -20,7 +20,8 @@ export type Release =
   | { cause: 'slot-deleted' | 'doctor-on-leave' | 'doctor-deactivated'; appointmentIds: readonly number[] }
   /**
    * Appointments moved out of `fromSlotId` (a reschedule, by bookLocked): they stay booked, in their new slot;
-   * the places they left are freed. The caller holds those slots locked (it locked both before moving).
+   * the places they left are freed. The caller holds those slots locked (it locked both before moving). A
+   * longer visit names each slot it leaves (one entry per slot, the same appointmentId).
    */
   | { cause: 'rescheduled'; moved: readonly { appointmentId: number; fromSlotId: number }[] };
 
@@ -28,6 +29,9 @@ export type Release =
 export interface FreedPlace extends Place {
   cause: ReleaseCause;
 }
+
+/** The appointments whose places were freed, each once, in order (a longer visit frees several places). */
+export const appointmentsOf = (freed: readonly FreedPlace[]): number[] => [...new Set(freed.map((f) => f.appointmentId))];
 
 /** What a cancellation not asked for by a person says (appointment.cancel_reason: users read it). */
 const CANCEL_REASONS = {
@@ -68,7 +72,12 @@ async function cancelAndFree(tx: ServiceContext, release: Exclude<Release, { cau
   const ids = [...new Set(release.appointmentIds)];
   if (!ids.length) return [];
   const at = tx.clock.now();
-  const slots = await query<{ slot_id: number }>(tx.em, 'select distinct slot_id from appointment where id = any(?::int[])', [intArray(ids)]);
+  // Every slot they hold: the first, and a longer visit's further slots.
+  const slots = await query<{ slot_id: number }>(
+    tx.em,
+    'select slot_id from appointment where id = any(?::int[]) union select slot_id from appointment_slot where appointment_id = any(?::int[])',
+    [intArray(ids), intArray(ids)],
+  );
   const locked = await lockSlots(
     tx.em,
     slots.map((s) => s.slot_id),
@@ -107,22 +116,20 @@ async function freeMoved(tx: ServiceContext, release: Extract<Release, { cause: 
   );
 }
 
+/** One FreedPlace per place (a longer visit frees one per slot, in the slots' order), appointments in the order asked. */
 function inOrderAsked(ids: readonly number[], rows: readonly FreedRow[], cause: ReleaseCause): FreedPlace[] {
-  const byId = new Map(rows.map((r) => [r.id, r]));
-  return ids.flatMap((id) => {
-    const r = byId.get(id);
-    if (!r) return [];
-    return [
-      {
-        cause,
-        appointmentId: r.id,
-        slotId: r.slot_id,
-        patientId: r.patient_id,
-        doctorId: r.doctor_id,
-        clinicId: r.clinic_id,
-        startsAt: new Date(r.starts_at),
-        endsAt: new Date(r.ends_at),
-      },
-    ];
-  });
+  const byId = new Map<number, FreedRow[]>();
+  for (const r of rows) byId.set(r.id, [...(byId.get(r.id) ?? []), r]);
+  return [...new Set(ids)].flatMap((id) =>
+    (byId.get(id) ?? []).map((r) => ({
+      cause,
+      appointmentId: r.id,
+      slotId: r.slot_id,
+      patientId: r.patient_id,
+      doctorId: r.doctor_id,
+      clinicId: r.clinic_id,
+      startsAt: new Date(r.starts_at),
+      endsAt: new Date(r.ends_at),
+    })),
+  );
 }

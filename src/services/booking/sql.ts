@@ -17,6 +17,39 @@ export const LOCK_SLOT = { name: 'ascend_lock_slot_row', text: `select ${SLOT_CO
 /** Step 2 of the lock order: slots FOR UPDATE, in id order. $1 slot ids. */
 export const LOCK_SLOTS = { name: 'ascend_lock_slot_rows', text: `select ${SLOT_COLUMNS} from slot where id = any($1::int[]) order by id for update` };
 
+/**
+ * A longer visit's run, found before it is locked: from slot $1 on, each next active slot of the same doctor
+ * starting when the one before ends, at most $2 of them, in order. Shorter than $2 when the run breaks.
+ */
+export const FIND_RUN = {
+  name: 'ascend_find_run',
+  text: `with recursive run as (
+    select s.id, s.doctor_id, s.ends_at, 1 as n from slot s where s.id = $1::int
+    union all
+    select s.id, s.doctor_id, s.ends_at, run.n + 1 from run join slot s on s.doctor_id = run.doctor_id and s.starts_at = run.ends_at and s.is_active
+     where run.n < $2::int)
+  select id from run order by n`,
+};
+
+/**
+ * The further slots of a longer visit (its first is appointment.slot_id), in order: linked to the appointment,
+ * each counted, and the appointment stretched to the run's end. $1 appointment id, $2 the further slot ids in
+ * order, $3 now, $4 the end of the last slot.
+ */
+export const EXTEND = {
+  name: 'ascend_book_extend',
+  text: `with linked as (
+    insert into appointment_slot (appointment_id, slot_id, position)
+    select $1::int, e.slot_id, (e.n + 1)::smallint from unnest($2::int[]) with ordinality as e(slot_id, n)
+    returning slot_id),
+  counted as (update slot set booked_count = booked_count + 1, updated_at = $3::timestamptz where id in (select slot_id from linked) returning id),
+  stretched as (update appointment set ends_at = $4::timestamptz where id = $1::int returning id)
+  select (select count(*) from counted)::int as counted, (select count(*) from stretched)::int as stretched`,
+};
+
+/** A visit being moved leaves its further slots (their places were freed by releasePlaces). $1 appointment id. */
+export const UNLINK = { name: 'ascend_book_unlink', text: 'delete from appointment_slot where appointment_id = $1::int' };
+
 /** The guarded slot with the names a reply needs; nothing when a rule refuses. */
 const GUARDED = `ok as (
   select s.id, s.doctor_id, s.clinic_id, s.starts_at, s.ends_at, du.name as doctor_name, c.name as clinic_name, c.timezone, pu.id as patient_user_id, pu.name as patient_name
@@ -110,11 +143,11 @@ export interface FreedRow {
 const FREED_COLUMNS = 'id, slot_id, patient_id, doctor_id, clinic_id, starts_at, ends_at';
 
 /**
- * Cancels booked appointments and frees their places, with an audit event each, in one statement. Only
- * slots the caller locked are decremented: an appointment found in another slot (it moved meanwhile) is
- * returned all the same, for the caller to run again (LockRace). $1 appointment ids, $2 now, $3 the cancel
- * reason, $4 the audit records (jsonb, one per id: only those of appointments cancelled are written), $5 the
- * locked slot ids.
+ * Cancels booked appointments and frees their places (every slot of a longer visit), with an audit event
+ * each, in one statement. Only slots the caller locked are decremented: an appointment found in another slot
+ * (it moved meanwhile) is returned all the same, for the caller to run again (LockRace). One row per place
+ * freed, each with its slot's times. $1 appointment ids, $2 now, $3 the cancel reason, $4 the audit records
+ * (jsonb, one per id: only those of appointments cancelled are written), $5 the locked slot ids.
  */
 export const CANCEL_AND_FREE = {
   name: 'ascend_release_cancel',
@@ -122,17 +155,22 @@ export const CANCEL_AND_FREE = {
     update appointment set status = 'cancelled', cancelled_at = $2::timestamptz, cancel_reason = $3::text, updated_at = $2::timestamptz
      where id = any($1::int[]) and status = 'booked'
     returning ${FREED_COLUMNS}),
+  held as (
+    select c.id, c.slot_id from cancelled c
+    union all select x.appointment_id, x.slot_id from appointment_slot x join cancelled c on c.id = x.appointment_id),
   freed as (
     update slot s set booked_count = s.booked_count - f.n, updated_at = $2::timestamptz
-      from (select slot_id, count(*)::int as n from cancelled group by slot_id) f
+      from (select slot_id, count(*)::int as n from held group by slot_id) f
      where s.id = f.slot_id and s.id = any($5::int[])),
   audited as (${insertAuditRecordsSql('$4::jsonb', { from: 'cancelled', where: `r."entityId" = cancelled.id::text` })})
-  select ${FREED_COLUMNS} from cancelled`,
+  select c.id, h.slot_id, c.patient_id, c.doctor_id, c.clinic_id, s.starts_at, s.ends_at
+    from held h join cancelled c on c.id = h.id join slot s on s.id = h.slot_id
+   order by s.starts_at`,
 };
 
 /**
- * Frees the places that appointments moved out of (a reschedule: the appointment row already names its new
- * slot, which the caller locked together with the old one). $1 appointment ids, $2 the slots they left, $3 now.
+ * Frees the places that appointments moved out of (a reschedule: the caller locked the slots left together with
+ * the new ones; a longer visit's pairs name each slot it leaves). $1 appointment ids, $2 the slots they left, $3 now.
  */
 export const FREE_MOVED = {
   name: 'ascend_release_moved',
@@ -143,5 +181,6 @@ export const FREE_MOVED = {
      where s.id = f.slot_id
     returning s.id, s.doctor_id, s.clinic_id, s.starts_at, s.ends_at)
   select m.appointment_id as id, m.slot_id, a.patient_id, freed.doctor_id, freed.clinic_id, freed.starts_at, freed.ends_at
-    from moved m join freed on freed.id = m.slot_id join appointment a on a.id = m.appointment_id`,
+    from moved m join freed on freed.id = m.slot_id join appointment a on a.id = m.appointment_id
+   order by freed.starts_at`,
 };

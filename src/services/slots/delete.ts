@@ -5,16 +5,22 @@ import { deleteSlotInput, type DeleteSlotInput } from '../../domain/schemas/slot
 import { parseInput, type Untrusted } from '../../domain/validation.js';
 import type { SlotView } from '../../domain/views.js';
 import { audit } from '../audit.js';
-import { releasePlaces } from '../booking/release.js';
+import { appointmentsOf, releasePlaces } from '../booking/release.js';
 import type { ServiceContext } from '../context.js';
 import { assertMayManageDoctor } from '../doctors.js';
-import { transaction } from '../locks.js';
+import { lockSlots, transaction } from '../locks.js';
 import { query } from '../support.js';
 import { getSlot } from './read.js';
 
+/** Every slot of the booked longer visits that hold slot ? (first or further on). */
+const VISIT_MATES = `select x.slot_id from appointment_slot x join appointment a on a.id = x.appointment_id
+   where a.status = 'booked' and (a.slot_id = ? or x.appointment_id in (select appointment_id from appointment_slot where slot_id = ?))
+  union select a.slot_id from appointment a join appointment_slot x on x.appointment_id = a.id where a.status = 'booked' and x.slot_id = ?`;
+
 /**
- * Deactivates a slot (nothing a booking refers to is ever deleted). Refused while it has booked appointments,
- * unless `cancelBookings`, which cancels them in the same transaction.
+ * Deactivates a slot (nothing a booking refers to is ever deleted). Refused while it has booked appointments
+ * (a longer visit that takes it among others included), unless `cancelBookings`, which cancels them, whole, in
+ * the same transaction.
  */
 export async function deleteSlot(
   ctx: ServiceContext,
@@ -24,16 +30,22 @@ export async function deleteSlot(
   const input = parseInput(deleteSlotInput, raw);
   const slotId = parseInput(idSchema, id);
   return transaction(ctx, async (tx) => {
-    // One slot, then its appointments (../locks.ts).
-    const [slot] = await query<{ id: number; doctor_id: number; is_active: boolean }>(
-      tx.em,
-      'select id, doctor_id, is_active from slot where id = ? for update',
-      [slotId],
-    );
+    // The slot, with the other slots of any longer visit in it (cancelled with it), in id order; then their
+    // appointments (../locks.ts).
+    const visits = await query<{ slot_id: number }>(tx.em, VISIT_MATES, [slotId, slotId, slotId]);
+    await lockSlots(tx.em, [slotId, ...visits.map((v) => v.slot_id)]);
+    const [slot] = await query<{ id: number; doctor_id: number; is_active: boolean }>(tx.em, 'select id, doctor_id, is_active from slot where id = ?', [
+      slotId,
+    ]);
     if (!slot) throw new NotFoundError('slot', slotId);
     await assertMayManageDoctor(tx, slot.doctor_id, 'deleting slots');
     if (!slot.is_active) throw new ConflictError(`slot ${slotId} is already deleted`);
-    const booked = await query<{ id: number }>(tx.em, `select id from appointment where slot_id = ? and status = 'booked' order by id`, [slotId]);
+    const booked = await query<{ id: number }>(
+      tx.em,
+      `select a.id from appointment a
+        where a.status = 'booked' and (a.slot_id = ? or a.id in (select appointment_id from appointment_slot where slot_id = ?)) order by a.id`,
+      [slotId, slotId],
+    );
     let cancelled: number[] = [];
     if (booked.length) {
       if (!input.cancelBookings) {
@@ -43,7 +55,7 @@ export async function deleteSlot(
         );
       }
       const freed = await releasePlaces(tx, { cause: 'slot-deleted', appointmentIds: booked.map((b) => b.id) });
-      cancelled = freed.map((f) => f.appointmentId);
+      cancelled = appointmentsOf(freed);
     }
     const before = await getSlot(tx, slotId);
     await query(tx.em, 'update slot set is_active = false, updated_at = ? where id = ?', [tx.clock.now(), slotId]);

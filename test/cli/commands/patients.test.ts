@@ -414,6 +414,8 @@ describe('ascend patients list / show / history', () => {
     expect(mine.items[0]).toEqual({
       id: future,
       slotId: expect.any(Number),
+      slotIds: [mine.items[0].slotId],
+      slots: 1,
       patientId: theirs.id,
       patientUserId: theirs.userId,
       patientName: 'Tia Theirs',
