@@ -1,10 +1,11 @@
 // The real HTTP server over a real socket: buildServer on 127.0.0.1 with an ephemeral port, on a test
-// database; and a small client for it.
+// database; and a small client for it, which checks every response against the API's contract (./api/contract.ts).
 import { Writable } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll } from 'vitest';
 import { buildServer } from '../../src/http/server.js';
 import type { TestDatabase } from './db.js';
+import { assertContract } from './api/contract.js';
 
 export interface TestServer {
   url: string;
@@ -58,6 +59,8 @@ export async function api<T = any>(base: string, method: string, path: string, o
   } catch {
     /* not JSON: keep the text */
   }
+  // Every response a test receives must be one its operation documents: the contract cannot drift unnoticed.
+  await assertContract(base, { method, path, status: response.status, contentType: response.headers.get('content-type'), text });
   return { status: response.status, headers: response.headers, body: parsed as T, text };
 }
 
