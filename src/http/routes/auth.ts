@@ -9,6 +9,7 @@ import { sessionLimits, tokenTtlSeconds } from '../../services/auth.js';
 import { login, loginThrottle, logout, refresh, type SessionClient, type SessionTokens } from '../../services/sessions.js';
 import { getUser } from '../../services/users.js';
 import { patientViewSchema, tokenResponseSchema, userRecordsViewSchema } from '../../domain/schemas/views.js';
+import { created } from '../idempotency.js';
 import { bodyFields, bodyOf, doc, noBody } from '../route.js';
 
 /** The OAuth 2 token response (RFC 6749 §5.1). The refresh token is shown here and nowhere else. */
@@ -47,7 +48,7 @@ export function registerAuthRoutes(app: FastifyInstance): void {
       problems: [409, 429],
       idempotent: true,
     }),
-    async (request, reply) => reply.code(201).send(await registerPatient(request.ctx, bodyOf(request))),
+    async (request, reply) => created(request, reply, (ctx) => registerPatient(ctx, bodyOf(request))),
   );
 
   // JSON { email, password }, or an OAuth 2 password form (username, password). The reply follows OAuth 2.

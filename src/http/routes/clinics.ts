@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { createClinicInput, listClinicsInput, updateClinicInput } from '../../domain/schemas/clinics.js';
 import { createClinic, deactivateClinic, getClinic, listClinics, updateClinic } from '../../services/clinics.js';
 import { clinicViewSchema, pageOf } from '../../domain/schemas/views.js';
+import { created } from '../idempotency.js';
 import { bodyOf, doc, noBody, pathId, queryOf } from '../route.js';
 
 export function registerClinicRoutes(app: FastifyInstance): void {
@@ -23,7 +24,7 @@ export function registerClinicRoutes(app: FastifyInstance): void {
       problems: [403, 409],
       idempotent: true,
     }),
-    async (r, reply) => reply.code(201).send(await createClinic(r.ctx, bodyOf(r))),
+    async (r, reply) => created(r, reply, (ctx) => createClinic(ctx, bodyOf(r))),
   );
   app.get('/clinics/:id', doc({ operationId: 'getClinic', tags, summary: 'One clinic', params: ['id'], response: clinicViewSchema }), async (r) =>
     getClinic(r.ctx, pathId(r)),

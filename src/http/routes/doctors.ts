@@ -4,6 +4,7 @@ import { setHoursInput } from '../../domain/schemas/slots.js';
 import { addLeave, createDoctor, deactivateDoctor, getDoctor, listDoctors, listLeave, removeLeave, updateDoctor } from '../../services/doctors.js';
 import { getHours, setHours } from '../../services/hours.js';
 import { doctorDeactivationSchema, doctorHoursViewSchema, doctorViewSchema, leaveAdditionSchema, leaveViewSchema, pageOf } from '../../domain/schemas/views.js';
+import { created } from '../idempotency.js';
 import { bodyOf, doc, pathId, queryOf } from '../route.js';
 
 export function registerDoctorRoutes(app: FastifyInstance): void {
@@ -25,7 +26,7 @@ export function registerDoctorRoutes(app: FastifyInstance): void {
       problems: [403, 404, 409],
       idempotent: true,
     }),
-    async (r, reply) => reply.code(201).send(await createDoctor(r.ctx, bodyOf(r))),
+    async (r, reply) => created(r, reply, (ctx) => createDoctor(ctx, bodyOf(r))),
   );
   app.get('/doctors/:id', doc({ operationId: 'getDoctor', tags, summary: 'One doctor', params: ['id'], response: doctorViewSchema }), async (r) =>
     getDoctor(r.ctx, pathId(r)),
@@ -92,7 +93,7 @@ export function registerDoctorRoutes(app: FastifyInstance): void {
       problems: [403, 409],
       idempotent: true,
     }),
-    async (r, reply) => reply.code(201).send(await addLeave(r.ctx, pathId(r), bodyOf(r))),
+    async (r, reply) => created(r, reply, (ctx) => addLeave(ctx, pathId(r), bodyOf(r))),
   );
   app.delete(
     '/doctors/:id/leaves/:leaveId',

@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { createPatientInput, historyInput, listPatientsInput, updatePatientInput } from '../../domain/schemas/patients.js';
 import { createPatient, getPatient, listPatients, patientHistory, updatePatient } from '../../services/patients.js';
 import { appointmentViewSchema, pageOf, patientViewSchema } from '../../domain/schemas/views.js';
+import { created } from '../idempotency.js';
 import { bodyOf, doc, pathId, queryOf } from '../route.js';
 
 export function registerPatientRoutes(app: FastifyInstance): void {
@@ -30,7 +31,7 @@ export function registerPatientRoutes(app: FastifyInstance): void {
       problems: [403, 409],
       idempotent: true,
     }),
-    async (r, reply) => reply.code(201).send(await createPatient(r.ctx, bodyOf(r))),
+    async (r, reply) => created(r, reply, (ctx) => createPatient(ctx, bodyOf(r))),
   );
   app.get(
     '/patients/:id',

@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { createSlotInput, deleteSlotInput, freeSlotsInput, generateSlotsInput, importInput, importRow, listSlotsInput } from '../../domain/schemas/slots.js';
 import { createSlot, deleteSlot, freeSlots, generateSlots, getSlot, importSlots, listSlots } from '../../services/slots.js';
 import { bulkResultSchema, pageOf, slotRemovalSchema, slotViewSchema } from '../../domain/schemas/views.js';
+import { created } from '../idempotency.js';
 import { bodyOf, doc, pathId, queryOf } from '../route.js';
 
 // For the OpenAPI document, the rows' fields; the service parses the body (importInput) and each row.
@@ -46,7 +47,7 @@ export function registerSlotRoutes(app: FastifyInstance): void {
       problems: [403, 404, 409],
       idempotent: true,
     }),
-    async (r, reply) => reply.code(201).send(await createSlot(r.ctx, bodyOf(r))),
+    async (r, reply) => created(r, reply, (ctx) => createSlot(ctx, bodyOf(r))),
   );
   app.post(
     '/slots/generate',

@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { createUserInput, listUsersInput, updateUserInput } from '../../domain/schemas/users.js';
 import { createUser, deactivateUser, getUser, listUsers, updateUser } from '../../services/users.js';
 import { pageOf, userRecordsViewSchema } from '../../domain/schemas/views.js';
+import { created } from '../idempotency.js';
 import { bodyOf, doc, noBody, pathId, queryOf } from '../route.js';
 
 export function registerUserRoutes(app: FastifyInstance): void {
@@ -30,7 +31,7 @@ export function registerUserRoutes(app: FastifyInstance): void {
       problems: [403, 409],
       idempotent: true,
     }),
-    async (r, reply) => reply.code(201).send(await createUser(r.ctx, bodyOf(r))),
+    async (r, reply) => created(r, reply, (ctx) => createUser(ctx, bodyOf(r))),
   );
   app.get('/users/:id', doc({ operationId: 'getUser', tags, summary: 'One user', params: ['id'], response: userRecordsViewSchema }), async (r) =>
     getUser(r.ctx, pathId(r)),
