@@ -20,7 +20,14 @@ export function registerSessionRoutes(app: FastifyInstance): void {
   );
   app.delete(
     '/sessions/:id',
-    doc({ operationId: 'revokeSession', tags, summary: "Revoke a session: one's own, or (admins) anyone's", params: ['id'], response: sessionViewSchema }),
+    doc({
+      operationId: 'revokeSession',
+      tags,
+      summary: "Revoke a session: one's own, or (admins) anyone's",
+      params: ['id'],
+      response: sessionViewSchema,
+      problems: [409],
+    }),
     async (r) => revokeSession(r.ctx, pathId(r)),
   );
   app.delete(

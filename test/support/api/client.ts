@@ -2,7 +2,7 @@
 // so a test that calls a route wrongly does not compile. Like api() in ../http.ts, it checks every response
 // against the contract of the operation it came from.
 import createClient from 'openapi-fetch';
-import { assertContract } from './contract.js';
+import { contractOf } from './contract.js';
 import type { paths } from './schema.js';
 
 export type { components, operations, paths } from './schema.js';
@@ -11,10 +11,11 @@ export type { components, operations, paths } from './schema.js';
 function contractFetch(base: string): typeof fetch {
   return async (input, init) => {
     const request = new Request(input, init);
-    const response = await fetch(request);
     const url = new URL(request.url);
+    const contract = await contractOf(base, url.pathname);
+    const response = await fetch(request);
     const text = await response.clone().text();
-    await assertContract(base, {
+    contract?.assert({
       method: request.method,
       path: url.pathname + url.search,
       status: response.status,

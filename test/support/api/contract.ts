@@ -67,6 +67,12 @@ export class Contract {
     return found && operation ? { template: found.template, operation } : undefined;
   }
 
+  /** Throws, naming each violation, when the response breaks the contract of the operation it came from. */
+  assert(received: Received): void {
+    const violations = this.violations(received);
+    if (violations.length) throw new Error(`The response breaks the API contract:\n${violations.join('\n')}\nbody: ${received.text.slice(0, 500)}`);
+  }
+
   /** Every way the response breaks its operation's contract; none for a request outside the documented API. */
   violations(r: Received): string[] {
     const reached = this.operationOf(r.method, r.path);
@@ -106,8 +112,9 @@ export class Contract {
 
 const contracts = new Map<string, Promise<Contract>>();
 
-/** The contract the server at `base` serves (fetched once per server). */
-export function contractOf(base: string): Promise<Contract> {
+/** The contract the server at `base` serves (fetched once per server); none for a request outside the API. */
+export async function contractOf(base: string, path = `${API_PREFIX}/`): Promise<Contract | undefined> {
+  if (!path.startsWith(`${API_PREFIX}/`)) return undefined;
   let contract = contracts.get(base);
   if (!contract) {
     contract = fetch(`${base}/openapi.json`).then(async (response) => {
@@ -117,11 +124,4 @@ export function contractOf(base: string): Promise<Contract> {
     contracts.set(base, contract);
   }
   return contract;
-}
-
-/** Throws, naming each violation, when the response breaks the contract of the operation it came from. */
-export async function assertContract(base: string, received: Received): Promise<void> {
-  if (!received.path.startsWith(`${API_PREFIX}/`)) return;
-  const violations = (await contractOf(base)).violations(received);
-  if (violations.length) throw new Error(`The response breaks the API contract:\n${violations.join('\n')}\nbody: ${received.text.slice(0, 500)}`);
 }
