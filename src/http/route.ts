@@ -45,6 +45,8 @@ export interface RouteDoc {
   tags: string[];
   summary: string;
   body?: z.ZodType;
+  /** An action that takes no body (noBody): one sent anyway is still read, so its 400, 413 and 415 are documented. */
+  emptyBody?: boolean;
   /** Besides a JSON body, the same fields as an HTML form (application/x-www-form-urlencoded), for OAuth 2 clients. */
   form?: z.ZodType;
   querystring?: z.ZodType;
@@ -83,7 +85,7 @@ function problemResponses(d: RouteDoc): Record<string, unknown> {
   const statuses = new Set<ProblemStatus | 401 | 422 | 503>(d.problems ?? []);
   if (!d.public) statuses.add(401);
   if (d.params?.length) statuses.add(404);
-  if (d.body) statuses.add(400).add(413).add(415);
+  if (d.body || d.emptyBody) statuses.add(400).add(413).add(415);
   if (d.idempotent) statuses.add(409);
   // Every route reads the database, which may be gone for a while.
   statuses.add(422).add(503);

@@ -91,7 +91,7 @@ export function registerAuthRoutes(app: FastifyInstance): void {
 
   app.post(
     '/auth/logout',
-    doc({ operationId: 'logout', tags: ['auth'], summary: 'Log out: end the session of this access token', status: 204 }),
+    doc({ operationId: 'logout', tags: ['auth'], summary: 'Log out: end the session of this access token', status: 204, emptyBody: true }),
     async (request, reply) => {
       noBody(request);
       await logout(request.ctx);

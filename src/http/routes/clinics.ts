@@ -49,6 +49,7 @@ export function registerClinicRoutes(app: FastifyInstance): void {
       tags,
       summary: 'Deactivate a clinic without active doctors (admins)',
       params: ['id'],
+      emptyBody: true,
       response: clinicViewSchema,
       problems: [403, 409],
     }),

@@ -56,6 +56,7 @@ export function registerUserRoutes(app: FastifyInstance): void {
       tags,
       summary: 'Deactivate a user: their tokens stop working (admins)',
       params: ['id'],
+      emptyBody: true,
       response: userRecordsViewSchema,
       problems: [403, 409],
     }),

@@ -697,8 +697,26 @@ export interface operations {
       204: {
         content: never;
       };
+      /** @description The request could not be read (malformed JSON, an empty body where one is needed). */
+      400: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
       /** @description No valid access token (missing, expired, revoked, or its user deactivated). */
       401: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description The request body is larger than 100 kB. */
+      413: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description The request body is not JSON. */
+      415: {
         content: {
           "application/problem+json": components["schemas"]["Problem"];
         };
@@ -1012,6 +1030,12 @@ export interface operations {
           "application/json": components["schemas"]["UserRecordsView"];
         };
       };
+      /** @description The request could not be read (malformed JSON, an empty body where one is needed). */
+      400: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
       /** @description No valid access token (missing, expired, revoked, or its user deactivated). */
       401: {
         content: {
@@ -1032,6 +1056,18 @@ export interface operations {
       };
       /** @description The request conflicts with the records as they are (a duplicate, a slot full, a request still in progress). */
       409: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description The request body is larger than 100 kB. */
+      413: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description The request body is not JSON. */
+      415: {
         content: {
           "application/problem+json": components["schemas"]["Problem"];
         };
@@ -1310,6 +1346,12 @@ export interface operations {
           "application/json": components["schemas"]["ClinicView"];
         };
       };
+      /** @description The request could not be read (malformed JSON, an empty body where one is needed). */
+      400: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
       /** @description No valid access token (missing, expired, revoked, or its user deactivated). */
       401: {
         content: {
@@ -1330,6 +1372,18 @@ export interface operations {
       };
       /** @description The request conflicts with the records as they are (a duplicate, a slot full, a request still in progress). */
       409: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description The request body is larger than 100 kB. */
+      413: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description The request body is not JSON. */
+      415: {
         content: {
           "application/problem+json": components["schemas"]["Problem"];
         };
@@ -3528,6 +3582,12 @@ export interface operations {
       };
       /** @description No such record, or one the caller may not see (the same answer). */
       404: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description The request conflicts with the records as they are (a duplicate, a slot full, a request still in progress). */
+      409: {
         content: {
           "application/problem+json": components["schemas"]["Problem"];
         };
