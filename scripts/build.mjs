@@ -4,7 +4,7 @@
 import { build } from 'esbuild';
 import { readFileSync, rmSync } from 'node:fs';
 
-const { version } = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'));
+const { version, license } = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'));
 
 // knex (under @mikro-orm/knex) requires every SQL driver it knows; only `pg` is used.
 const unusedDrivers = [
@@ -61,7 +61,7 @@ await build({
   chunkNames: 'chunks/[name]-[hash]',
   external,
   logLevel: 'warning',
-  define: { __ASCEND_VERSION__: JSON.stringify(version) },
+  define: { __ASCEND_VERSION__: JSON.stringify(version), __ASCEND_LICENSE__: JSON.stringify(license) },
   // CommonJS dependencies (MikroORM 6, knex, pg) call require(); give the ESM bundle one.
   banner: {
     js: [

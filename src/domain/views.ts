@@ -3,22 +3,28 @@
 // columns are named). A new view, or a new query whose rows become one, gets its mapper here, not in its
 // service: one place to look when a shape changes. Secrets (password hashes, token versions) never leave the
 // services.
+import type { z } from 'zod';
+import type {
+  appointmentViewSchema,
+  bulkResultSchema,
+  clinicRefSchema,
+  clinicViewSchema,
+  doctorHoursViewSchema,
+  doctorViewSchema,
+  hoursWindowViewSchema,
+  leaveViewSchema,
+  patientViewSchema,
+  sessionViewSchema,
+  slotViewSchema,
+  userRecordsViewSchema,
+  userViewSchema,
+  utilisationViewSchema,
+} from './schemas/views.js';
 import { type RevokedReason, sessionEnd, sessionEndsAt } from './sessions.js';
 import { localDays, weekdayName } from './time.js';
 import type { Role } from './roles.js';
 
-export interface UserView {
-  id: number;
-  name: string;
-  email: string;
-  role: Role;
-  isActive: boolean;
-  mobile: string | null;
-  address: string | null;
-  lastLoginAt: string | null;
-  createdAt: string;
-  updatedAt: string;
-}
+export type UserView = z.infer<typeof userViewSchema>;
 
 export interface UserLike {
   id: number;
@@ -62,12 +68,7 @@ export function userView(u: UserLike): UserView {
  * A user as the users commands and routes show them: with the id of their patient or doctor record, so that
  * nobody takes one id for the other (user 5 may be patient 2).
  */
-export interface UserRecordsView extends UserView {
-  /** Their patient record's id (every patient user has one), else null. */
-  patientId: number | null;
-  /** Their doctor record's id, else null. */
-  doctorId: number | null;
-}
+export type UserRecordsView = z.infer<typeof userRecordsViewSchema>;
 
 export const userRecordsView = (u: UserLike, records: { patientId: number | null; doctorId: number | null }): UserRecordsView => ({
   ...userView(u),
@@ -76,25 +77,7 @@ export const userRecordsView = (u: UserLike, records: { patientId: number | null
 });
 
 /** A session as its user (or an admin) sees it: never its refresh token, nor the token's hash. */
-export interface SessionView {
-  id: number;
-  userId: number;
-  client: 'cli' | 'http';
-  userAgent: string | null;
-  address: string | null;
-  createdAt: string;
-  lastUsedAt: string;
-  /** When it ends if nothing renews it: idle from its last use, or its maximum age if sooner. */
-  endsAt: string;
-  /** Its maximum age is reached then, however active it is. */
-  expiresAt: string;
-  active: boolean;
-  /** Why it ended ("idle for more than 2 h", "logged out", …); null while it runs. */
-  endedBecause: string | null;
-  revokedAt: string | null;
-  /** The session this request or command acts through. */
-  current: boolean;
-}
+export type SessionView = z.infer<typeof sessionViewSchema>;
 
 export interface SessionRow {
   id: number;
@@ -138,20 +121,7 @@ export function sessionView(r: SessionRow, now: Date, currentId: number | undefi
   };
 }
 
-export interface ClinicView {
-  id: number;
-  name: string;
-  address: string | null;
-  city: string;
-  state: string | null;
-  zip: string | null;
-  phone: string | null;
-  email: string | null;
-  timezone: string;
-  isActive: boolean;
-  createdAt: string;
-  updatedAt: string;
-}
+export type ClinicView = z.infer<typeof clinicViewSchema>;
 
 export interface ClinicLike {
   id: number;
@@ -186,32 +156,11 @@ export function clinicView(c: ClinicLike): ClinicView {
 }
 
 /** The clinic as other records show it. */
-export interface ClinicRef {
-  id: number;
-  name: string;
-  city: string;
-  timezone: string;
-}
+export type ClinicRef = z.infer<typeof clinicRefSchema>;
 
 export const clinicRef = (c: ClinicLike): ClinicRef => ({ id: c.id, name: c.name, city: c.city, timezone: c.timezone });
 
-export interface DoctorView {
-  id: number;
-  userId: number;
-  name: string;
-  email: string;
-  mobile: string | null;
-  clinicId: number;
-  clinic: ClinicRef;
-  specialty: string;
-  licenseNumber: string;
-  qualifications: string | null;
-  experienceYears: number;
-  maxPatientsPerDay: number;
-  isActive: boolean;
-  createdAt: string;
-  updatedAt: string;
-}
+export type DoctorView = z.infer<typeof doctorViewSchema>;
 
 export interface DoctorLike {
   id: number;
@@ -247,21 +196,7 @@ export function doctorView(d: DoctorLike): DoctorView {
   };
 }
 
-export interface PatientView {
-  id: number;
-  userId: number;
-  name: string;
-  email: string;
-  mobile: string | null;
-  address: string | null;
-  dateOfBirth: string | null;
-  bloodGroup: string | null;
-  allergies: string | null;
-  emergencyContact: string | null;
-  isActive: boolean;
-  createdAt: string;
-  updatedAt: string;
-}
+export type PatientView = z.infer<typeof patientViewSchema>;
 
 export interface PatientLike {
   id: number;
@@ -294,21 +229,7 @@ export function patientView(p: PatientLike): PatientView {
   };
 }
 
-export interface LeaveView {
-  id: number;
-  doctorId: number;
-  startsAt: string;
-  endsAt: string;
-  reason: string | null;
-  /** The clinic's zone, in which the leave's days were read. */
-  timezone: string;
-  /** The local days it covers (YYYY-MM-DD, both included): as typed, for whole-day leave. */
-  firstDay: string;
-  lastDay: string;
-  /** Whether it is made of whole local days (else it starts or ends at a time of day). */
-  wholeDays: boolean;
-  createdAt: string;
-}
+export type LeaveView = z.infer<typeof leaveViewSchema>;
 
 export interface LeaveRow {
   id: number;
@@ -330,33 +251,7 @@ export const leaveView = (l: LeaveRow, timezone: string): LeaveView => ({
   createdAt: iso(l.created_at),
 });
 
-export interface AppointmentView {
-  id: number;
-  /** The first slot (of a longer visit: the one it starts in). */
-  slotId: number;
-  /** Every slot the appointment takes, in order: one, or a longer visit's run. */
-  slotIds: number[];
-  /** How many slots: slotIds.length. */
-  slots: number;
-  patientId: number;
-  /** The patient's user id (not their patient id). */
-  patientUserId: number;
-  patientName: string;
-  doctorId: number;
-  doctorName: string;
-  clinicId: number;
-  clinicName: string;
-  timezone: string;
-  startsAt: string;
-  endsAt: string;
-  status: string;
-  reason: string | null;
-  notes: string | null;
-  cancelledAt: string | null;
-  cancelReason: string | null;
-  createdAt: string;
-  updatedAt: string;
-}
+export type AppointmentView = z.infer<typeof appointmentViewSchema>;
 
 export interface AppointmentRow {
   id: number;
@@ -410,22 +305,7 @@ export function appointmentView(r: AppointmentRow): AppointmentView {
   };
 }
 
-export interface SlotView {
-  id: number;
-  doctorId: number;
-  doctorName: string;
-  specialty: string;
-  clinicId: number;
-  clinicName: string;
-  city: string;
-  timezone: string;
-  startsAt: string;
-  endsAt: string;
-  capacity: number;
-  bookedCount: number;
-  remaining: number;
-  isActive: boolean;
-}
+export type SlotView = z.infer<typeof slotViewSchema>;
 
 export interface SlotRow {
   id: number;
@@ -461,20 +341,9 @@ export const slotView = (r: SlotRow): SlotView => ({
   isActive: r.is_active,
 });
 
-export interface HoursWindowView {
-  weekday: number;
-  day: string;
-  start: string;
-  end: string;
-  slotMinutes: number;
-  capacity: number;
-}
+export type HoursWindowView = z.infer<typeof hoursWindowViewSchema>;
 
-export interface DoctorHoursView {
-  doctorId: number;
-  timezone: string;
-  windows: HoursWindowView[];
-}
+export type DoctorHoursView = z.infer<typeof doctorHoursViewSchema>;
 
 /** A stored working-hours window (the DoctorHours entity); its times as PostgreSQL writes a `time` (`09:00:00`). */
 export interface HoursLike {
@@ -498,31 +367,10 @@ export function hoursView(doctorId: number, timezone: string, hours: HoursLike[]
 }
 
 /** What bulk work did: `skippedBy` counts the slots not written, by reason. */
-export interface BulkResult {
-  created: number;
-  skipped: number;
-  skippedBy: Record<string, number>;
-  dryRun?: boolean;
-}
+export type BulkResult = z.infer<typeof bulkResultSchema>;
 
 /** One doctor's clinic day in the utilisation report. */
-export interface UtilisationView {
-  date: string;
-  doctorId: number;
-  doctorName: string;
-  clinicId: number;
-  clinicName: string;
-  slots: number;
-  capacity: number;
-  booked: number;
-  completed: number;
-  noShow: number;
-  cancelled: number;
-  /** booked / capacity (booked counts booked, completed and no-show appointments). */
-  utilisation: number;
-  /** no-show / (completed + no-show), or null when none has finished. */
-  noShowRate: number | null;
-}
+export type UtilisationView = z.infer<typeof utilisationViewSchema>;
 
 /** Sums arrive as text (bigint, numeric) or numbers, depending on the column. */
 export interface UtilisationRow {

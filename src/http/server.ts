@@ -44,6 +44,8 @@ declare module 'fastify' {
   interface FastifyContextConfig {
     /** Reachable without a token. */
     public?: boolean;
+    /** A create whose retries the Idempotency-Key header makes safe (./idempotency.ts). */
+    idempotent?: boolean;
   }
 }
 

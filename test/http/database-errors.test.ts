@@ -33,7 +33,7 @@ describe('database refusals over HTTP', () => {
     const { doctor } = await makeDoctor(db, (await makeClinic(db)).id);
     const logged = server.logs.length;
     const { result } = await whileDoctorUpdatesFail(db, 'XX000', 'internal trouble: connection closed', () =>
-      api(server.url, 'POST', `/api/v1/doctors/${doctor.id}/deactivate`, { token, body: {} }),
+      api(server.url, 'POST', `/api/v1/doctors/${doctor.id}/deactivate`, { token, body: {}, outsideContract: 'a database fault made on purpose: a 500' }),
     );
     expect(result.status).toBe(500);
     expect(result.body).toEqual({

@@ -13,6 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { initialise } from '../../src/services/init.js';
 import { createTestDatabase, type TestDatabase } from '../support/db.js';
 import { makeClinic, makeDoctor, makePatient, makeUser, seedBooking, seedSlot, sessionFor, tokenFor } from '../support/fixtures.js';
+import { contractOf } from '../support/api/contract.js';
 import { api, startServer, type TestServer } from '../support/http.js';
 import { SYSTEM } from '../../src/domain/roles.js';
 import { day, utc } from '../support/clock.js';
@@ -1026,6 +1027,8 @@ interface Reply {
   contentType: string;
   text: string;
   body: unknown;
+  /** How the reply breaks the API contract (test/support/api/contract.ts), if it does. */
+  violations: string[];
 }
 
 /** A token of a new session of the user (and role) `token` names. */
@@ -1053,19 +1056,22 @@ async function send(method: string, path: string, c: Case, ownSession = false): 
   }
   const response = await fetch(`${server.url}/api/v1${path}`, { method, headers, body });
   const text = await response.text();
+  const contentType = response.headers.get('content-type');
+  const violations = (await contractOf(server.url))?.violations({ method, path: `/api/v1${path}`, status: response.status, contentType, text }) ?? [];
   let parsed: unknown = text;
   try {
     parsed = text ? JSON.parse(text) : null;
   } catch {
     /* not JSON: keep the text */
   }
-  return { status: response.status, contentType: response.headers.get('content-type') ?? '', text, body: parsed };
+  return { status: response.status, contentType: contentType ?? '', text, body: parsed, violations };
 }
 
 /** What is wrong with a reply, or null when it is a success or a proper problem+json refusal. */
 function fault(reply: Reply): string | null {
-  if (reply.status >= 200 && reply.status < 300) return null;
   if (reply.status >= 500) return `a ${reply.status}`;
+  if (reply.violations.length) return `a reply outside the API contract: ${reply.violations.join('; ')}`;
+  if (reply.status >= 200 && reply.status < 300) return null;
   if (reply.status < 400) return `a ${reply.status} (neither a success nor a client error)`;
   if (!/^application\/problem\+json\b/.test(reply.contentType))
     return `a ${reply.status} with content-type "${reply.contentType}", not application/problem+json`;
@@ -1137,7 +1143,7 @@ describe('fuzzing the JSON bodies of every POST, PATCH and PUT route', () => {
     const served: string[] = [];
     for (const [path, operations] of Object.entries(openapi.body.paths as Record<string, Record<string, unknown>>)) {
       for (const method of Object.keys(operations)) {
-        if (['post', 'patch', 'put'].includes(method)) served.push(`${method.toUpperCase()} ${path.replace(/^\/api\/v1/, '').replace(/\{(\w+)\}/g, ':$1')}`);
+        if (['post', 'patch', 'put'].includes(method)) served.push(`${method.toUpperCase()} ${path.replace(/\{(\w+)\}/g, ':$1')}`);
       }
     }
     expect(Object.keys(ROUTES).sort()).toEqual(served.sort());

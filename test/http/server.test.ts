@@ -14,8 +14,9 @@ describe('the server', () => {
     expect((await api(server.url, 'GET', '/ready')).body).toEqual({ status: 'ready' });
     const openapi = await api(server.url, 'GET', '/openapi.json');
     expect(openapi.body.openapi).toBe('3.1.0');
-    expect(Object.keys(openapi.body.paths)).toEqual(expect.arrayContaining(['/api/v1/appointments', '/api/v1/slots/free', '/api/v1/auth/login']));
-    expect(openapi.body.paths['/api/v1/clinics'].post.requestBody.content['application/json'].schema.properties.timezone).toBeDefined();
+    expect(openapi.body.servers).toEqual([expect.objectContaining({ url: '/api/v1' })]);
+    expect(Object.keys(openapi.body.paths)).toEqual(expect.arrayContaining(['/appointments', '/slots/free', '/auth/login']));
+    expect(openapi.body.paths['/clinics'].post.requestBody.content['application/json'].schema.properties.timezone).toBeDefined();
     const docs = await fetch(`${server.url}/docs/`);
     expect(docs.status).toBe(200);
     expect(await docs.text()).toContain('swagger');

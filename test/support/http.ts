@@ -1,10 +1,11 @@
 // The real HTTP server over a real socket: buildServer on 127.0.0.1 with an ephemeral port, on a test
-// database; and a small client for it.
+// database; and a small client for it, which checks every response against the API's contract (./api/contract.ts).
 import { Writable } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll } from 'vitest';
 import { buildServer } from '../../src/http/server.js';
 import type { TestDatabase } from './db.js';
+import { contractOf } from './api/contract.js';
 
 export interface TestServer {
   url: string;
@@ -41,6 +42,11 @@ export interface ApiOptions {
   /** Sent as is (for malformed JSON and other abuse). */
   rawBody?: string;
   headers?: Record<string, string>;
+  /**
+   * Why this response may break the contract: only for a test that provokes a bug's 500 on purpose (a 500 is
+   * never documented). Every other response is checked.
+   */
+  outsideContract?: string;
 }
 
 export async function api<T = any>(base: string, method: string, path: string, options: ApiOptions = {}): Promise<ApiResponse<T>> {
@@ -50,6 +56,8 @@ export async function api<T = any>(base: string, method: string, path: string, o
   if (options.rawBody !== undefined) body = options.rawBody;
   else if (options.body !== undefined) body = JSON.stringify(options.body);
   if (body !== undefined && !Object.keys(headers).some((h) => h.toLowerCase() === 'content-type')) headers['content-type'] = 'application/json';
+  // The contract first (once per server): a request in flight when the server stops can still be judged.
+  const contract = options.outsideContract ? undefined : await contractOf(base, path);
   const response = await fetch(base + path, { method, headers, body });
   const text = await response.text();
   let parsed: unknown = text;
@@ -58,6 +66,8 @@ export async function api<T = any>(base: string, method: string, path: string, o
   } catch {
     /* not JSON: keep the text */
   }
+  // Every response a test receives must be one its operation documents: the contract cannot drift unnoticed.
+  contract?.assert({ method, path, status: response.status, contentType: response.headers.get('content-type'), text });
   return { status: response.status, headers: response.headers, body: parsed as T, text };
 }
 

@@ -1,4 +1,5 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { z } from 'zod';
 import { registerInput } from '../../domain/schemas/patients.js';
 import { refreshInput } from '../../domain/schemas/sessions.js';
 import { loginInput } from '../../domain/schemas/users.js';
@@ -7,6 +8,8 @@ import { registerPatient } from '../../services/patients.js';
 import { sessionLimits, tokenTtlSeconds } from '../../services/auth.js';
 import { login, loginThrottle, logout, refresh, type SessionClient, type SessionTokens } from '../../services/sessions.js';
 import { getUser } from '../../services/users.js';
+import { patientViewSchema, tokenResponseSchema, userRecordsViewSchema } from '../../domain/schemas/views.js';
+import { created } from '../idempotency.js';
 import { bodyFields, bodyOf, doc, noBody } from '../route.js';
 
 /** The OAuth 2 token response (RFC 6749 §5.1). The refresh token is shown here and nowhere else. */
@@ -15,6 +18,14 @@ const tokenResponse = (t: SessionTokens) => ({
   token_type: 'bearer',
   expires_in: t.expiresIn,
   refresh_token: t.refreshToken,
+});
+
+/** The OAuth 2 password grant's form (RFC 6749 §4.3.2): `username` is the email; a scope is accepted and ignored. */
+const passwordForm = z.strictObject({
+  grant_type: z.literal('password').optional(),
+  username: loginInput.shape.email,
+  password: loginInput.shape.password,
+  scope: z.string().optional(),
 });
 
 const httpClient = (request: FastifyRequest): SessionClient => ({ kind: 'http', userAgent: request.headers['user-agent'] ?? null, address: request.ip });
@@ -26,14 +37,33 @@ export function registerAuthRoutes(app: FastifyInstance): void {
 
   app.post(
     '/auth/register',
-    doc({ tags: ['auth'], summary: 'Register as a patient', body: registerInput, public: true, status: 201 }),
-    async (request, reply) => reply.code(201).send(await registerPatient(request.ctx, bodyOf(request))),
+    doc({
+      operationId: 'register',
+      tags: ['auth'],
+      summary: 'Register as a patient',
+      body: registerInput,
+      public: true,
+      status: 201,
+      response: patientViewSchema,
+      problems: [409, 429],
+      idempotent: true,
+    }),
+    async (request, reply) => created(request, reply, (ctx) => registerPatient(ctx, bodyOf(request))),
   );
 
   // JSON { email, password }, or an OAuth 2 password form (username, password). The reply follows OAuth 2.
   app.post(
     '/auth/login',
-    doc({ tags: ['auth'], summary: 'Log in: a session, with an access token and a refresh token (OAuth 2 shape)', body: loginInput, public: true }),
+    doc({
+      operationId: 'login',
+      tags: ['auth'],
+      summary: 'Log in: a session, with an access token and a refresh token (OAuth 2 password flow)',
+      body: loginInput,
+      form: passwordForm,
+      public: true,
+      response: tokenResponseSchema,
+      problems: [401, 429],
+    }),
     async (request) => {
       const body = bodyFields(request);
       const credentials = 'username' in body && !('email' in body) ? { email: body.username, password: body.password } : body;
@@ -46,17 +76,30 @@ export function registerAuthRoutes(app: FastifyInstance): void {
   // refresh token spent. Any failure is one 401 wording; failures are throttled by address like logins.
   app.post(
     '/auth/refresh',
-    doc({ tags: ['auth'], summary: 'Renew: trade a refresh token for a new access token and refresh token', body: refreshInput, public: true }),
+    doc({
+      operationId: 'refreshSession',
+      tags: ['auth'],
+      summary: 'Renew: trade a refresh token for a new access token and refresh token',
+      body: refreshInput,
+      form: refreshInput,
+      public: true,
+      response: tokenResponseSchema,
+      problems: [401, 429],
+    }),
     async (request) => tokenResponse(await refresh(request.ctx, bodyOf(request), loginThrottle(request.ip))),
   );
 
-  app.post('/auth/logout', doc({ tags: ['auth'], summary: 'Log out: end the session of this access token', status: 204 }), async (request, reply) => {
-    noBody(request);
-    await logout(request.ctx);
-    return reply.code(204).send();
-  });
+  app.post(
+    '/auth/logout',
+    doc({ operationId: 'logout', tags: ['auth'], summary: 'Log out: end the session of this access token', status: 204, emptyBody: true }),
+    async (request, reply) => {
+      noBody(request);
+      await logout(request.ctx);
+      return reply.code(204).send();
+    },
+  );
 
-  app.get('/auth/me', doc({ tags: ['auth'], summary: 'The signed-in user' }), async (request) => {
+  app.get('/auth/me', doc({ operationId: 'getMe', tags: ['auth'], summary: 'The signed-in user', response: userRecordsViewSchema }), async (request) => {
     const { actor } = request.ctx;
     return getUser(request.ctx, actor.kind === 'user' ? actor.id : 0);
   });

@@ -1,24 +1,77 @@
 import type { FastifyInstance } from 'fastify';
 import { createClinicInput, listClinicsInput, updateClinicInput } from '../../domain/schemas/clinics.js';
 import { createClinic, deactivateClinic, getClinic, listClinics, reactivateClinic, updateClinic } from '../../services/clinics.js';
+import { clinicViewSchema, pageOf } from '../../domain/schemas/views.js';
+import { created } from '../idempotency.js';
 import { bodyOf, doc, noBody, pathId, queryOf } from '../route.js';
 
 export function registerClinicRoutes(app: FastifyInstance): void {
   const tags = ['clinics'];
-  app.get('/clinics', doc({ tags, summary: 'List clinics', querystring: listClinicsInput }), async (r) => listClinics(r.ctx, queryOf(r)));
-  app.post('/clinics', doc({ tags, summary: 'Create a clinic (admins)', body: createClinicInput, status: 201 }), async (r, reply) =>
-    reply.code(201).send(await createClinic(r.ctx, bodyOf(r))),
+  app.get(
+    '/clinics',
+    doc({ operationId: 'listClinics', tags, summary: 'List clinics', querystring: listClinicsInput, response: pageOf(clinicViewSchema) }),
+    async (r) => listClinics(r.ctx, queryOf(r)),
   );
-  app.get('/clinics/:id', doc({ tags, summary: 'One clinic', params: ['id'] }), async (r) => getClinic(r.ctx, pathId(r)));
-  app.patch('/clinics/:id', doc({ tags, summary: 'Change a clinic (admins)', body: updateClinicInput, params: ['id'] }), async (r) =>
-    updateClinic(r.ctx, pathId(r), bodyOf(r)),
+  app.post(
+    '/clinics',
+    doc({
+      operationId: 'createClinic',
+      tags,
+      summary: 'Create a clinic (admins)',
+      body: createClinicInput,
+      status: 201,
+      response: clinicViewSchema,
+      problems: [403, 409],
+      idempotent: true,
+    }),
+    async (r, reply) => created(r, reply, (ctx) => createClinic(ctx, bodyOf(r))),
   );
-  app.post('/clinics/:id/deactivate', doc({ tags, summary: 'Deactivate a clinic without active doctors (admins)', params: ['id'] }), async (r) => {
-    noBody(r);
-    return deactivateClinic(r.ctx, pathId(r));
-  });
-  app.post('/clinics/:id/reactivate', doc({ tags, summary: 'Undo a deactivation; its doctors stay deactivated (admins)', params: ['id'] }), async (r) => {
-    noBody(r);
-    return reactivateClinic(r.ctx, pathId(r));
-  });
+  app.get('/clinics/:id', doc({ operationId: 'getClinic', tags, summary: 'One clinic', params: ['id'], response: clinicViewSchema }), async (r) =>
+    getClinic(r.ctx, pathId(r)),
+  );
+  app.patch(
+    '/clinics/:id',
+    doc({
+      operationId: 'updateClinic',
+      tags,
+      summary: 'Change a clinic (admins)',
+      body: updateClinicInput,
+      params: ['id'],
+      response: clinicViewSchema,
+      problems: [403, 409],
+    }),
+    async (r) => updateClinic(r.ctx, pathId(r), bodyOf(r)),
+  );
+  app.post(
+    '/clinics/:id/deactivate',
+    doc({
+      operationId: 'deactivateClinic',
+      tags,
+      summary: 'Deactivate a clinic without active doctors (admins)',
+      params: ['id'],
+      emptyBody: true,
+      response: clinicViewSchema,
+      problems: [403, 409],
+    }),
+    async (r) => {
+      noBody(r);
+      return deactivateClinic(r.ctx, pathId(r));
+    },
+  );
+  app.post(
+    '/clinics/:id/reactivate',
+    doc({
+      operationId: 'reactivateClinic',
+      tags,
+      summary: 'Undo a deactivation; its doctors stay deactivated (admins)',
+      params: ['id'],
+      emptyBody: true,
+      response: clinicViewSchema,
+      problems: [403, 409],
+    }),
+    async (r) => {
+      noBody(r);
+      return reactivateClinic(r.ctx, pathId(r));
+    },
+  );
 }
