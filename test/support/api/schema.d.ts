@@ -41,6 +41,10 @@ export interface paths {
     /** Deactivate a user: their tokens stop working (admins) */
     post: operations["deactivateUser"];
   };
+  "/users/{id}/reactivate": {
+    /** Undo a deactivation: the user can log in again; old tokens stay revoked (admins) */
+    post: operations["reactivateUser"];
+  };
   "/clinics": {
     /** List clinics */
     get: operations["listClinics"];
@@ -56,6 +60,10 @@ export interface paths {
   "/clinics/{id}/deactivate": {
     /** Deactivate a clinic without active doctors (admins) */
     post: operations["deactivateClinic"];
+  };
+  "/clinics/{id}/reactivate": {
+    /** Undo a deactivation; its doctors stay deactivated (admins) */
+    post: operations["reactivateClinic"];
   };
   "/doctors": {
     /** List doctors */
@@ -84,6 +92,10 @@ export interface paths {
     get: operations["listLeave"];
     /** Add leave (dates in the clinic’s zone) */
     post: operations["addLeave"];
+  };
+  "/doctors/{id}/reactivate": {
+    /** Undo a deactivation: the doctor and their login are back; closed slots and cancelled appointments stay so; refused in a deactivated clinic (admins) */
+    post: operations["reactivateDoctor"];
   };
   "/doctors/{id}/leaves/{leaveId}": {
     /** Remove leave */
@@ -132,7 +144,7 @@ export interface paths {
   "/appointments": {
     /** The appointments you may see */
     get: operations["listAppointments"];
-    /** Book (header Idempotency-Key makes retries safe) */
+    /** Book a slot, or `slots` consecutive slots as one visit (header Idempotency-Key makes retries safe) */
     post: operations["bookAppointment"];
   };
   "/appointments.ics": {
@@ -353,6 +365,8 @@ export interface components {
     AppointmentView: {
       id: number;
       slotId: number;
+      slotIds: number[];
+      slots: number;
       patientId: number;
       patientUserId: number;
       patientName: string;
@@ -1086,6 +1100,76 @@ export interface operations {
       };
     };
   };
+  /** Undo a deactivation: the user can log in again; old tokens stay revoked (admins) */
+  reactivateUser: {
+    parameters: {
+      path: {
+        id: number;
+      };
+    };
+    responses: {
+      /** @description Undo a deactivation: the user can log in again; old tokens stay revoked (admins) */
+      200: {
+        content: {
+          "application/json": components["schemas"]["UserRecordsView"];
+        };
+      };
+      /** @description The request could not be read (malformed JSON, an empty body where one is needed). */
+      400: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description No valid access token (missing, expired, revoked, or its user deactivated). */
+      401: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description The caller’s role may not do this. */
+      403: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description No such record, or one the caller may not see (the same answer). */
+      404: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description The request conflicts with the records as they are (a duplicate, a slot full, a request still in progress). */
+      409: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description The request body is larger than 100 kB. */
+      413: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description The request body is not JSON. */
+      415: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Invalid input: `field` names the field (or header, or path parameter) and the rule. */
+      422: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description The database is unavailable: try again shortly. */
+      503: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+    };
+  };
   /** List clinics */
   listClinics: {
     parameters: {
@@ -1341,6 +1425,76 @@ export interface operations {
     };
     responses: {
       /** @description Deactivate a clinic without active doctors (admins) */
+      200: {
+        content: {
+          "application/json": components["schemas"]["ClinicView"];
+        };
+      };
+      /** @description The request could not be read (malformed JSON, an empty body where one is needed). */
+      400: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description No valid access token (missing, expired, revoked, or its user deactivated). */
+      401: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description The caller’s role may not do this. */
+      403: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description No such record, or one the caller may not see (the same answer). */
+      404: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description The request conflicts with the records as they are (a duplicate, a slot full, a request still in progress). */
+      409: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description The request body is larger than 100 kB. */
+      413: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description The request body is not JSON. */
+      415: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Invalid input: `field` names the field (or header, or path parameter) and the rule. */
+      422: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description The database is unavailable: try again shortly. */
+      503: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+    };
+  };
+  /** Undo a deactivation; its doctors stay deactivated (admins) */
+  reactivateClinic: {
+    parameters: {
+      path: {
+        id: number;
+      };
+    };
+    responses: {
+      /** @description Undo a deactivation; its doctors stay deactivated (admins) */
       200: {
         content: {
           "application/json": components["schemas"]["ClinicView"];
@@ -1947,6 +2101,76 @@ export interface operations {
       201: {
         content: {
           "application/json": components["schemas"]["LeaveAddition"];
+        };
+      };
+      /** @description The request could not be read (malformed JSON, an empty body where one is needed). */
+      400: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description No valid access token (missing, expired, revoked, or its user deactivated). */
+      401: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description The caller’s role may not do this. */
+      403: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description No such record, or one the caller may not see (the same answer). */
+      404: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description The request conflicts with the records as they are (a duplicate, a slot full, a request still in progress). */
+      409: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description The request body is larger than 100 kB. */
+      413: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description The request body is not JSON. */
+      415: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Invalid input: `field` names the field (or header, or path parameter) and the rule. */
+      422: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description The database is unavailable: try again shortly. */
+      503: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+    };
+  };
+  /** Undo a deactivation: the doctor and their login are back; closed slots and cancelled appointments stay so; refused in a deactivated clinic (admins) */
+  reactivateDoctor: {
+    parameters: {
+      path: {
+        id: number;
+      };
+    };
+    responses: {
+      /** @description Undo a deactivation: the doctor and their login are back; closed slots and cancelled appointments stay so; refused in a deactivated clinic (admins) */
+      200: {
+        content: {
+          "application/json": components["schemas"]["DoctorView"];
         };
       };
       /** @description The request could not be read (malformed JSON, an empty body where one is needed). */
@@ -2863,7 +3087,7 @@ export interface operations {
       };
     };
   };
-  /** Book (header Idempotency-Key makes retries safe) */
+  /** Book a slot, or `slots` consecutive slots as one visit (header Idempotency-Key makes retries safe) */
   bookAppointment: {
     parameters: {
       header?: {
@@ -2875,13 +3099,14 @@ export interface operations {
       content: {
         "application/json": {
           slotId: number;
+          slots?: number;
           patientId?: number;
           reason?: string | null;
         };
       };
     };
     responses: {
-      /** @description Book (header Idempotency-Key makes retries safe) */
+      /** @description Book a slot, or `slots` consecutive slots as one visit (header Idempotency-Key makes retries safe) */
       201: {
         content: {
           "application/json": components["schemas"]["AppointmentView"];
