@@ -155,3 +155,53 @@ export const setHoursInput = z.strictObject({
   capacity: capacity.default(1),
 });
 export type SetHoursInput = z.input<typeof setHoursInput>;
+
+/** Changing a slot: any of its times and its capacity; a booked slot's times change only with moveBookings. */
+export const updateSlotInput = z.strictObject({
+  start: typedValue.optional(),
+  length: typedValue.optional(),
+  end: typedValue.optional(),
+  capacity: capacity.optional(),
+  moveBookings: z.boolean().default(false),
+});
+export type UpdateSlotInput = z.input<typeof updateSlotInput>;
+
+/** A slot as GET /slots/{id}, PATCH and restore answer it. */
+export const slotView = z.object({
+  id: z.int(),
+  doctorId: z.int(),
+  doctorName: z.string(),
+  specialty: z.string(),
+  clinicId: z.int(),
+  clinicName: z.string(),
+  city: z.string(),
+  timezone: z.string(),
+  startsAt: z.string(),
+  endsAt: z.string(),
+  capacity: z.int(),
+  bookedCount: z.int(),
+  remaining: z.int(),
+  isActive: z.boolean(),
+});
+
+/** What PATCH /slots/{id} answers: the slot, and the appointments that moved with it. */
+export const updatedSlotView = slotView.extend({ movedAppointmentIds: z.array(z.int()) });
+
+/**
+ * A free slot as the public directory shows it to anonymous callers: when, with whom, where, and how many
+ * places are left; nothing about who booked (no booked count, no capacity).
+ */
+export const publicSlotView = slotView.pick({
+  id: true,
+  doctorId: true,
+  doctorName: true,
+  specialty: true,
+  clinicId: true,
+  clinicName: true,
+  city: true,
+  timezone: true,
+  startsAt: true,
+  endsAt: true,
+  remaining: true,
+});
+export type PublicSlotView = z.output<typeof publicSlotView>;
