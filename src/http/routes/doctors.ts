@@ -1,17 +1,18 @@
 import type { FastifyInstance } from 'fastify';
 import { addLeaveInput, createDoctorInput, deactivateDoctorInput, listDoctorsInput, updateDoctorInput } from '../../domain/schemas/doctors.js';
 import { setHoursInput } from '../../domain/schemas/slots.js';
-import { addLeave, createDoctor, deactivateDoctor, getDoctor, listDoctors, listLeave, removeLeave, updateDoctor } from '../../services/doctors.js';
+import { browseDoctor, browseDoctors } from '../../services/directory.js';
+import { addLeave, createDoctor, deactivateDoctor, listLeave, removeLeave, updateDoctor } from '../../services/doctors.js';
 import { getHours, setHours } from '../../services/hours.js';
 import { bodyOf, doc, pathId, queryOf } from '../route.js';
 
 export function registerDoctorRoutes(app: FastifyInstance): void {
   const tags = ['doctors'];
-  app.get('/doctors', doc({ tags, summary: 'List doctors', querystring: listDoctorsInput }), async (r) => listDoctors(r.ctx, queryOf(r)));
+  app.get('/doctors', doc({ tags, summary: 'List doctors', querystring: listDoctorsInput }), async (r) => browseDoctors(r.ctx, queryOf(r)));
   app.post('/doctors', doc({ tags, summary: 'Create a doctor and their user, together (admins)', body: createDoctorInput, status: 201 }), async (r, reply) =>
     reply.code(201).send(await createDoctor(r.ctx, bodyOf(r))),
   );
-  app.get('/doctors/:id', doc({ tags, summary: 'One doctor', params: ['id'] }), async (r) => getDoctor(r.ctx, pathId(r)));
+  app.get('/doctors/:id', doc({ tags, summary: 'One doctor', params: ['id'] }), async (r) => browseDoctor(r.ctx, pathId(r)));
   app.patch('/doctors/:id', doc({ tags, summary: 'Change a doctor (admins)', body: updateDoctorInput, params: ['id'] }), async (r) =>
     updateDoctor(r.ctx, pathId(r), bodyOf(r)),
   );
