@@ -22,6 +22,7 @@ export function registerServe(program: Command): void {
     .option('--public-directory', 'let anonymous callers list clinics, doctors and free slots (env ASCEND_PUBLIC_DIRECTORY=true)')
     .action(
       act(async (_ctx, opts) => {
+        const publicDirectory = Boolean(opts.publicDirectory) || publicDirectoryFromEnv();
         if (!process.env.ASCEND_JWT_SECRET) {
           if (!opts.dev)
             throw new ValidationError(
@@ -56,7 +57,7 @@ export function registerServe(program: Command): void {
           .split(',')
           .map((o) => o.trim())
           .filter(Boolean);
-        const app = await buildServer({ orm, corsOrigins: origins, publicDirectory: Boolean(opts.publicDirectory) || publicDirectoryFromEnv() });
+        const app = await buildServer({ orm, corsOrigins: origins, publicDirectory });
         // SIGTERM: stop accepting, let in-flight requests finish, close the database, exit 0. Responses sent
         // while draining close their connection, and idle keep-alive connections are closed as they appear,
         // so clients holding connections open cannot keep the process alive. A second signal forces it out.
