@@ -18,12 +18,13 @@ import { lockSlotRow, slotConstraints, slotToManage, spanRefusal } from './updat
  */
 export async function restoreSlot(ctx: ServiceContext, id: number): Promise<SlotView> {
   const slotId = parseInput(idSchema, id);
-  const { doctorId, timezone } = await slotToManage(ctx, slotId, 'restoring slots');
+  const doctorId = await slotToManage(ctx, slotId, 'restoring slots');
   return refusedBy(
     () =>
       transaction(ctx, async (tx) => {
         const doctor = (await lockDoctorsAsRead(tx.em, [doctorId])).get(doctorId);
         const slot = await lockSlotRow(tx.em, slotId);
+        const { timezone } = slot;
         if (slot.is_active) throw new ConflictError(`slot ${slotId} is not deleted`);
         const span = { startsAt: new Date(slot.starts_at), endsAt: new Date(slot.ends_at) };
         if (span.startsAt <= tx.clock.now())

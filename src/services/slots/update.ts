@@ -23,17 +23,14 @@ import { getSlot } from './read.js';
  * Who may change or restore a slot: an admin any, a doctor their own. Another doctor's slot is "not found" to
  * a doctor (its id says nothing), a patient is refused outright. Returns the slot's doctor.
  */
-export async function slotToManage(ctx: ServiceContext, slotId: number, what: string): Promise<{ doctorId: number; timezone: string }> {
+export async function slotToManage(ctx: ServiceContext, slotId: number, what: string): Promise<number> {
   const { actor } = ctx;
   if (actor.kind === 'anonymous') throw new AuthError('not logged in');
   if (actor.kind === 'user' && actor.role === 'patient') throw new ForbiddenError(`${what} needs the admin role, or to be the slot's doctor`);
-  const [slot] = await query<{ doctor_id: number; timezone: string }>(
-    ctx.em,
-    'select s.doctor_id, c.timezone from slot s join clinic c on c.id = s.clinic_id where s.id = ?',
-    [slotId],
-  );
+  // A slot's doctor never changes: read here, it holds for the transaction that follows.
+  const [slot] = await query<{ doctor_id: number }>(ctx.em, 'select doctor_id from slot where id = ?', [slotId]);
   if (!slot || (!isAdmin(actor) && (await doctorIdOf(ctx)) !== slot.doctor_id)) throw new NotFoundError('slot', slotId);
-  return { doctorId: slot.doctor_id, timezone: slot.timezone };
+  return slot.doctor_id;
 }
 
 export interface LockedSlotRow {
@@ -44,13 +41,16 @@ export interface LockedSlotRow {
   capacity: number;
   booked_count: number;
   is_active: boolean;
+  /** Its clinic's zone, which times typed for it are read in (its clinic as of the lock: a doctor's move waits for it). */
+  timezone: string;
 }
 
-/** Step 2 of the lock order: the slot FOR UPDATE (its doctor, if held, was locked first). */
+/** Step 2 of the lock order: the slot FOR UPDATE (its doctor, if held, was locked first); its clinic is not locked. */
 export async function lockSlotRow(tx: EntityManager, slotId: number): Promise<LockedSlotRow> {
   const [slot] = await query<LockedSlotRow>(
     tx,
-    'select id, doctor_id, starts_at, ends_at, capacity, booked_count, is_active from slot where id = ? for update',
+    `select s.id, s.doctor_id, s.starts_at, s.ends_at, s.capacity, s.booked_count, s.is_active, c.timezone
+       from slot s join clinic c on c.id = s.clinic_id where s.id = ? for update of s`,
     [slotId],
   );
   if (!slot) throw new NotFoundError('slot', slotId); // slots are never deleted: only a bug gets here
@@ -106,13 +106,14 @@ export async function updateSlot(ctx: ServiceContext, id: number, raw: UpdateSlo
   if (input.start === undefined && input.length === undefined && input.end === undefined && input.capacity === undefined) {
     throw new ValidationError('nothing to update: give start, length, end or capacity');
   }
-  const { doctorId, timezone } = await slotToManage(ctx, slotId, 'changing slots');
+  const doctorId = await slotToManage(ctx, slotId, 'changing slots');
   try {
     return await refusedBy(
       () =>
         transaction(ctx, async (tx) => {
           const doctor = (await lockDoctorsAsRead(tx.em, [doctorId])).get(doctorId);
           const slot = await lockSlotRow(tx.em, slotId);
+          const { timezone } = slot;
           const now = tx.clock.now();
           if (!slot.is_active) throw new ConflictError(`slot ${slotId} is deleted; restore it first`);
           const startsAt = new Date(slot.starts_at);
