@@ -74,6 +74,11 @@ async function freshAppointment(doctorId: number, patientId: number, when: 'futu
   const slotId = await seedSlot(db, doctorId, when === 'future' ? futureStart() : pastStart());
   return seedBooking(db, slotId, patientId);
 }
+async function deletedSlot(doctorId: number): Promise<number> {
+  const slotId = await freshSlot(doctorId);
+  await db.sql('update slot set is_active = false where id = $1', [slotId]);
+  return slotId;
+}
 async function freshLeave(doctorId: number): Promise<number> {
   const day = leaveDay();
   return (await addLeave(db.ctx(SYSTEM), doctorId, { from: day, to: day, reason: 'matrix' })).id;
@@ -571,22 +576,14 @@ const ROWS: Row[] = [
     route: 'POST /slots/:id/restore',
     note: "D's own",
     expect: [OK, OK, NO, A],
-    call: async () => {
-      const slotId = await freshSlot(w.d.id);
-      await db.sql('update slot set is_active = false where id = $1', [slotId]);
-      return { path: `/slots/${slotId}/restore` };
-    },
+    call: async () => ({ path: `/slots/${await deletedSlot(w.d.id)}/restore` }),
     check: (res) => expect(res.body).toMatchObject({ isActive: true }),
   },
   {
     route: 'POST /slots/:id/restore',
     note: "another doctor's",
     expect: [OK, NF, NO, A],
-    call: async () => {
-      const slotId = await freshSlot(w.d2.id);
-      await db.sql('update slot set is_active = false where id = $1', [slotId]);
-      return { path: `/slots/${slotId}/restore` };
-    },
+    call: async () => ({ path: `/slots/${await deletedSlot(w.d2.id)}/restore` }),
   },
 
   // --- appointments ---------------------------------------------------------------------------------------
