@@ -142,6 +142,11 @@ export const EXAMPLES: Readonly<Record<string, readonly Example[]>> = {
     ex('Doctor 7 on one day', 'ascend slots free --doctor 7 --from 2026-12-01 --to 2026-12-01'),
   ],
   'slots show': [ex('Slot 42, with its bookings', 'ascend slots show 42')],
+  'slots update': [
+    ex('Make slot 42 a group of 4', 'ascend slots update 42 --capacity 4'),
+    ex('Half an hour later, its bookings with it', 'ascend slots update 42 --start "2026-12-01 09:30" --move-bookings'),
+  ],
+  'slots restore': [ex('Bring back deleted slot 42, if it still fits', 'ascend slots restore 42')],
   'slots delete': [
     ex('Delete slot 42 (refused while booked)', 'ascend slots delete 42'),
     ex('Delete it, cancelling its bookings', 'ascend slots delete 42 --cancel-bookings'),
@@ -153,12 +158,16 @@ export const EXAMPLES: Readonly<Record<string, readonly Example[]>> = {
     ex('A longer visit: slot 42 and the two after it, as one appointment', 'ascend appointments book --slot 42 --slots 3'),
     ex('Safe to retry from a script', 'ascend appointments book --slot 42 --idempotency-key "$REQUEST_ID" --json'),
   ],
-  'appointments cancel': [ex('Cancel appointment 41, saying why', 'ascend appointments cancel 41 --reason "feeling better"')],
+  'appointments cancel': [
+    ex('Cancel appointment 41, saying why', 'ascend appointments cancel 41 --reason "feeling better"'),
+    ex('A doctor cancels their own (a reason is required)', 'ascend appointments cancel 41 --reason "called away to surgery"'),
+  ],
   'appointments reschedule': [ex('Move appointment 41 to slot 57', 'ascend appointments reschedule 41 --slot 57')],
   'appointments complete': [ex('Appointment 41 took place', 'ascend appointments complete 41')],
   'appointments no-show': [ex('The patient of appointment 41 did not come', 'ascend appointments no-show 41')],
   'appointments note': [ex('The doctor’s notes on the visit', 'ascend appointments note 41 --text "BP 120/80; review in 3 months"')],
   'appointments list': [
+    ex('Every one with José (or Jose) in a name, the reason or the notes', 'ascend appointments list --search jose --include-past'),
     ex('Doctor 7’s booked appointments in December', 'ascend appointments list --doctor 7 --status booked --from 2026-12-01 --to 2026-12-31'),
     ex('Patient 2’s appointments, for a script', 'ascend appointments list --patient 2 --json'),
   ],
@@ -180,6 +189,7 @@ export const EXAMPLES: Readonly<Record<string, readonly Example[]>> = {
     ex('The API on this machine only', 'ASCEND_JWT_SECRET=$(openssl rand -hex 32) ascend serve --port 8000'),
     ex('Without a secret, for local use', 'ascend serve --dev'),
     ex('Reachable from other machines, for one web app', 'ascend serve --host 0.0.0.0 --cors https://desk.example.org'),
+    ex('Let visitors browse clinics, doctors and free slots unsigned', 'ascend serve --dev --public-directory'),
   ],
   completion: [
     ex('bash: load now, or add this line to ~/.bashrc', 'source <(ascend completion bash)'),

@@ -60,7 +60,21 @@ export interface ServerOptions {
   authCache?: boolean;
   /** What "now" is for every request: the system's, or ASCEND_NOW's (a testing aid); tests pass their own. */
   clock?: Clock;
+  /**
+   * Let anonymous callers browse DIRECTORY_ROUTES (serve --public-directory, ASCEND_PUBLIC_DIRECTORY=true): they
+   * get public views (src/services/directory.ts). Off by default: those routes then need a token like the rest.
+   */
+  publicDirectory?: boolean;
 }
+
+/**
+ * The routes of the public directory: clinics, doctors and free slots. A request to one of them without an
+ * Authorization header stays anonymous when the directory is public; one with a header is authenticated as
+ * anywhere else (a bad token is still 401, never quietly anonymous).
+ */
+export const DIRECTORY_ROUTES: ReadonlySet<string> = new Set(
+  ['/clinics', '/clinics/:id', '/doctors', '/doctors/:id', '/slots/free'].flatMap((path) => [`GET /api/v1${path}`, `HEAD /api/v1${path}`]),
+);
 
 export const BODY_LIMIT = 100 * 1024;
 
@@ -137,6 +151,7 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
   app.addHook('preHandler', async (request: FastifyRequest) => {
     if (request.routeOptions.config?.public || !request.routeOptions.url?.startsWith('/api/')) return;
     const header = request.headers.authorization;
+    if (options.publicDirectory && header === undefined && DIRECTORY_ROUTES.has(`${request.method} ${request.routeOptions.url}`)) return;
     const token = header?.match(/^Bearer\s+(\S+)$/i)?.[1];
     const { em } = request.ctx;
     const { actor } = await authenticate(sqlOf(em), token ?? (header ? 'malformed' : undefined), { clock, users: app.authCache });

@@ -30,7 +30,7 @@ import { type BookedPlace, bookingRefusal, bookLocked, findRun, type LockedSlot,
 import { releasePlaces } from './booking/release.js';
 import { forked, type ServiceContext } from './context.js';
 import { LockRace, transaction } from './locks.js';
-import { constraintOf, doctorIdOf, pageOfRows, patientIdOf, query } from './support.js';
+import { constraintOf, doctorIdOf, likeLiteral, pageOfRows, patientIdOf, query } from './support.js';
 
 /**
  * Appointments matching a SQL condition on `a` (appointment), with the names people need, in one query.
@@ -111,6 +111,19 @@ async function datesOfClinics(
   };
 }
 
+/** Fields a search looks in: folded (ascend_fold: no case, no accents) as the references resolver matches names. */
+const SEARCHED = ['ascend_fold(pu.name)', 'ascend_fold(du.name)', 'ascend_fold(a.reason)', 'ascend_fold(a.notes)'];
+
+/** Every word of the text in one of the searched fields (a word's % and _ are literal). */
+function searchCondition(text: string): { sql: string; params: unknown[] } {
+  const words = text.split(/\s+/).filter(Boolean);
+  const word = SEARCHED.map((field) => `${field} like '%' || ascend_fold(?) || '%'`).join(' or ');
+  return {
+    sql: words.map(() => `(${word})`).join(' and ') || 'true',
+    params: words.flatMap((w) => SEARCHED.map(() => likeLiteral(w))),
+  };
+}
+
 export async function listAppointments(ctx: ServiceContext, raw: ListAppointmentsInput | Untrusted): Promise<Page<AppointmentView>> {
   const input = parseInput(listAppointmentsInput, raw);
   const { em } = ctx;
@@ -132,6 +145,11 @@ export async function listAppointments(ctx: ServiceContext, raw: ListAppointment
   if (input.status) {
     where.push('a.status = ?');
     params.push(input.status);
+  }
+  if (input.search) {
+    const search = searchCondition(input.search);
+    where.push(search.sql);
+    params.push(...search.params);
   }
   // Without `from`, `includePast: false` lists what is coming: from the start of today.
   const upcoming = input.includePast === false && input.from === undefined;
@@ -344,13 +362,26 @@ function assertPatientBeforeCutoff({ actor, clock }: ServiceContext, a: LockedAp
   }
 }
 
+/**
+ * A doctor cancels their own appointments (others' are not found: lockForChange looks as they see), saying
+ * why, since the patient is told; until it starts, with no cut-off (the clinic's side may cancel late, as an
+ * admin may). Once it has started, it is completed or a no-show instead.
+ */
+function assertDoctorMayCancel({ clock }: ServiceContext, a: LockedAppointment, reason: string | null | undefined): void {
+  if (!reason) throw new ValidationError('a doctor must give a reason', 'reason');
+  if (new Date(a.starts_at).getTime() <= clock.now().getTime()) {
+    throw new ConflictError(`appointment ${a.id} has started: mark it completed or a no-show instead`);
+  }
+}
+
 export async function cancelAppointment(ctx: ServiceContext, id: number, raw: CancelInput | Untrusted = {}): Promise<AppointmentView> {
   const input = parseInput(cancelInput, raw);
   const { actor } = ctx;
   await transaction(ctx, async (tx) => {
     const { appointment: a } = await lockForChange(tx, id);
     if (a.status !== 'booked') throw new ConflictError(`appointment ${a.id} is already ${a.status.replace('_', '-')}`);
-    assertPatientBeforeCutoff(tx, a, 'cancel');
+    if (actor.kind === 'user' && actor.role === 'doctor') assertDoctorMayCancel(tx, a, input.reason);
+    else assertPatientBeforeCutoff(tx, a, 'cancel');
     const reason = input.reason ?? (actor.kind === 'user' && actor.role === 'patient' ? 'cancelled by the patient' : 'cancelled by the clinic');
     await releasePlaces(tx, { cause: 'cancelled', appointmentIds: [a.id], reason });
   });

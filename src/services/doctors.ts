@@ -107,7 +107,9 @@ export async function listDoctors(ctx: ServiceContext, raw: ListDoctorsInput | U
   if (input.city) qb.andWhere('lower(c.city) = lower(?)', [input.city]);
   if (input.search) {
     const p = likePattern(input.search);
-    qb.andWhere('(u.name ilike ? or u.email ilike ? or d.license_number ilike ? or d.specialty ilike ?)', [p, p, p, p]);
+    // The public directory's anonymous callers see no email or licence number, so they cannot search by them either.
+    if (ctx.actor.kind === 'anonymous') qb.andWhere('(u.name ilike ? or d.specialty ilike ?)', [p, p]);
+    else qb.andWhere('(u.name ilike ? or u.email ilike ? or d.license_number ilike ? or d.specialty ilike ?)', [p, p, p, p]);
   }
   qb.orderBy({ id: 'asc' }).limit(input.limit).offset(input.offset);
   const [doctors, total] = await qb.getResultAndCount();

@@ -35,9 +35,12 @@ export async function refusedBy<T>(fn: () => Promise<T>, map: Record<string, (de
   }
 }
 
+/** A user's text with LIKE's wildcards (% _) and escape (\) taken literally. */
+export const likeLiteral = (text: string): string => text.replace(/[\\%_]/g, (c) => `\\${c}`);
+
 /** Escapes a user's search text for ILIKE. */
 export function likePattern(search: string): string {
-  return `%${search.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+  return `%${likeLiteral(search)}%`;
 }
 
 /**

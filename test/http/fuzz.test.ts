@@ -46,6 +46,10 @@ interface World {
   reschedulePool: number[];
   pastPool: number[];
   notesPool: number[];
+  /** Slots whose times and capacity cases change (one booked). */
+  slotUpdatePool: number[];
+  /** Deleted slots that cases restore. */
+  slotRestorePool: number[];
 }
 
 let db: TestDatabase;
@@ -107,6 +111,15 @@ beforeAll(async () => {
     pastPool.push(await seedBooking(db, past, p1.patient.id));
   }
   notesPool.push(pastPool[0]!);
+  const slotUpdatePool: number[] = [];
+  for (let n = 40; n <= 42; n++) slotUpdatePool.push(await slot(n, 5));
+  await book(slotUpdatePool[0]!, p2.patient.id);
+  const slotRestorePool: number[] = [];
+  for (let n = 43; n <= 45; n++) {
+    const deleted = await slot(n, 5);
+    await db.sql('update slot set is_active = false where id = $1', [deleted]);
+    slotRestorePool.push(deleted);
+  }
 
   w = {
     admin,
@@ -128,6 +141,8 @@ beforeAll(async () => {
     reschedulePool,
     pastPool,
     notesPool,
+    slotUpdatePool,
+    slotRestorePool,
   };
 }, 120_000);
 
@@ -784,6 +799,13 @@ const ROUTES: Record<string, (w: World) => Spec> = {
     const deep = { rows: fc.array(fc.oneof(row, nastyRow), { minLength: 1, maxLength: 5 }) };
     return { method: 'POST', path: () => '/slots/import', fields, valid: someOf({ rows: fields.rows }, { dryRun: fields.dryRun }), deep };
   },
+
+  'PATCH /slots/:id': (w) => {
+    const fields = { start: futureLocal, length: slotLength, end: futureLocal, capacity: fc.integer({ min: 1, max: 100 }), moveBookings: fc.boolean() };
+    return { method: 'PATCH', path: (id) => `/slots/${id}`, ids: w.slotUpdatePool, fields, valid: atLeastOne(fields) };
+  },
+
+  'POST /slots/:id/restore': (w) => ({ method: 'POST', path: (id) => `/slots/${id}/restore`, ids: w.slotRestorePool, fields: {}, valid: fc.constant({}) }),
 
   'POST /appointments': (w) => {
     const fields = {

@@ -76,6 +76,11 @@ async function freshAppointment(doctorId: number, patientId: number, when: 'futu
   const slotId = await seedSlot(db, doctorId, when === 'future' ? futureStart() : pastStart());
   return seedBooking(db, slotId, patientId);
 }
+async function deletedSlot(doctorId: number): Promise<number> {
+  const slotId = await freshSlot(doctorId);
+  await db.sql('update slot set is_active = false where id = $1', [slotId]);
+  return slotId;
+}
 async function freshLeave(doctorId: number): Promise<number> {
   const day = leaveDay();
   return (await addLeave(db.ctx(SYSTEM), doctorId, { from: day, to: day, reason: 'matrix' })).id;
@@ -586,6 +591,32 @@ const ROWS: Row[] = [
     check: (res) => expect(res.body).toMatchObject({ isActive: false, cancelledAppointmentIds: [] }),
   },
   { route: 'DELETE /slots/:id', note: "another doctor's", expect: [OK, NO, NO, A], call: async () => ({ path: `/slots/${await freshSlot(w.d2.id)}` }) },
+  {
+    route: 'PATCH /slots/:id',
+    note: "D's own",
+    expect: [OK, OK, NO, A],
+    call: async () => ({ path: `/slots/${await freshSlot(w.d.id)}`, body: { capacity: 3 } }),
+    check: (res) => expect(res.body).toMatchObject({ capacity: 3, movedAppointmentIds: [] }),
+  },
+  {
+    route: 'PATCH /slots/:id',
+    note: "another doctor's",
+    expect: [OK, NF, NO, A],
+    call: async () => ({ path: `/slots/${await freshSlot(w.d2.id)}`, body: { capacity: 3 } }),
+  },
+  {
+    route: 'POST /slots/:id/restore',
+    note: "D's own",
+    expect: [OK, OK, NO, A],
+    call: async () => ({ path: `/slots/${await deletedSlot(w.d.id)}/restore` }),
+    check: (res) => expect(res.body).toMatchObject({ isActive: true }),
+  },
+  {
+    route: 'POST /slots/:id/restore',
+    note: "another doctor's",
+    expect: [OK, NF, NO, A],
+    call: async () => ({ path: `/slots/${await deletedSlot(w.d2.id)}/restore` }),
+  },
 
   // --- appointments ---------------------------------------------------------------------------------------
   {
@@ -658,8 +689,8 @@ const ROWS: Row[] = [
   { route: 'GET /appointments/:id', note: 'no such appointment', expect: [NF, NF, NF, A], call: () => ({ path: '/appointments/2147483647' }) },
   {
     route: 'POST /appointments/:id/cancel',
-    note: 'P with D',
-    expect: [OK, NO, OK, A],
+    note: 'P with D (a doctor cancels their own, giving a reason)',
+    expect: [OK, OK, OK, A],
     call: async () => ({ path: `/appointments/${await freshAppointment(w.d.id, w.p.id)}/cancel`, body: { reason: 'travelling' } }),
     check: (res) => expect(res.body).toMatchObject({ status: 'cancelled', cancelReason: 'travelling' }),
   },

@@ -15,7 +15,7 @@ export interface TestServer {
   close(): Promise<void>;
 }
 
-export async function startServer(db: TestDatabase, options: { corsOrigins?: string[] } = {}): Promise<TestServer> {
+export async function startServer(db: TestDatabase, options: { corsOrigins?: string[]; publicDirectory?: boolean } = {}): Promise<TestServer> {
   const logs: Record<string, unknown>[] = [];
   const logStream = new Writable({
     write(chunk, _enc, done) {
@@ -23,7 +23,14 @@ export async function startServer(db: TestDatabase, options: { corsOrigins?: str
       done();
     },
   });
-  const app = await buildServer({ orm: db.orm, clock: db.clock, logStream, corsOrigins: options.corsOrigins, logLevel: 'info' });
+  const app = await buildServer({
+    orm: db.orm,
+    clock: db.clock,
+    logStream,
+    corsOrigins: options.corsOrigins,
+    publicDirectory: options.publicDirectory,
+    logLevel: 'info',
+  });
   await app.listen({ port: 0, host: '127.0.0.1' });
   const { port } = app.server.address() as { port: number };
   return { url: `http://127.0.0.1:${port}`, app, logs, close: () => app.close() };

@@ -221,7 +221,9 @@ export function registerAppointments(program: Command): void {
 
   appointments
     .command('cancel')
-    .description('cancel an appointment and free its place (patients until the cut-off before the start); asks first on a terminal')
+    .description(
+      'cancel an appointment and free its place (patients until the cut-off before the start; doctors their own, with --reason); asks first on a terminal',
+    )
     .argument('<id>', 'appointment id', idArgument('ID'))
     .option('--reason <text>', 'why (on a terminal without it, you are asked; Enter skips)')
     .option('--yes', 'do not ask (on a terminal) before cancelling')
@@ -316,6 +318,7 @@ export function registerAppointments(program: Command): void {
       .description('appointments you may see (patients: theirs; doctors: theirs; admins: all), soonest first; from today on unless --from or --include-past'),
   )
     .option('--include-past', 'earlier appointments too (without --from: every one)')
+    .option('--search <text>', 'words found (any case, any accents) in the patient’s or doctor’s name, the reason or the notes')
     .option('--limit <n>', 'at most this many (1–1000)', wholeNumber(1, 1000), 50)
     .option('--offset <n>', 'skip this many', wholeNumber(0), 0)
     .addOption(allOption())
@@ -327,7 +330,15 @@ export function registerAppointments(program: Command): void {
           ctx,
           opts,
           async (services, page) =>
-            listAppointments(services, toParse<ListAppointmentsInput>({ ...(await filtered(services)), includePast: Boolean(opts.includePast), ...page })),
+            listAppointments(
+              services,
+              toParse<ListAppointmentsInput>({
+                ...(await filtered(services)),
+                ...given({ search: opts.search }),
+                includePast: Boolean(opts.includePast),
+                ...page,
+              }),
+            ),
           columns,
           'appointments',
         );

@@ -3,6 +3,14 @@ import { DatabaseUnavailableError, ValidationError } from '../../domain/errors.j
 import { act } from '../command.js';
 import { wholeNumber } from '../input.js';
 
+/** ASCEND_PUBLIC_DIRECTORY: true or false (any case), or unset; anything else is a mistake worth saying. */
+function publicDirectoryFromEnv(): boolean {
+  const value = process.env.ASCEND_PUBLIC_DIRECTORY?.trim().toLowerCase();
+  if (value === undefined || value === '' || value === 'false') return false;
+  if (value === 'true') return true;
+  throw new ValidationError('must be true or false', 'ASCEND_PUBLIC_DIRECTORY');
+}
+
 export function registerServe(program: Command): void {
   program
     .command('serve')
@@ -11,8 +19,10 @@ export function registerServe(program: Command): void {
     .option('--host <address>', 'address to bind (127.0.0.1: this machine only)', '127.0.0.1')
     .option('--dev', 'allow running without ASCEND_JWT_SECRET (tokens are signed with the key kept in the database)')
     .option('--cors <origins>', 'allowed browser origins, comma-separated (env ASCEND_CORS_ORIGINS)')
+    .option('--public-directory', 'let anonymous callers list clinics, doctors and free slots (env ASCEND_PUBLIC_DIRECTORY=true)')
     .action(
       act(async (_ctx, opts) => {
+        const publicDirectory = Boolean(opts.publicDirectory) || publicDirectoryFromEnv();
         if (!process.env.ASCEND_JWT_SECRET) {
           if (!opts.dev)
             throw new ValidationError(
@@ -47,7 +57,7 @@ export function registerServe(program: Command): void {
           .split(',')
           .map((o) => o.trim())
           .filter(Boolean);
-        const app = await buildServer({ orm, corsOrigins: origins });
+        const app = await buildServer({ orm, corsOrigins: origins, publicDirectory });
         // SIGTERM: stop accepting, let in-flight requests finish, close the database, exit 0. Responses sent
         // while draining close their connection, and idle keep-alive connections are closed as they appear,
         // so clients holding connections open cannot keep the process alive. A second signal forces it out.

@@ -7,7 +7,7 @@ import { formatLocal, formatLocalEnd } from '../../domain/time.js';
 import type { BulkResult, SlotView } from '../../domain/views.js';
 import type { ImportOptions } from '../../services/slots.js';
 import { act, given } from '../command.js';
-import { agreed, counted, dateCheck, dayCheck, declined, idArgument, readStdin, required, wholeNumber } from '../input.js';
+import { agreed, canPrompt, confirmOrFlag, counted, dateCheck, dayCheck, declined, idArgument, readStdin, required, wholeNumber } from '../input.js';
 import { allOption, printListing } from '../listing.js';
 import { printDone, printJson, printRecord, style, type Column } from '../output.js';
 import { progressBar } from '../progress.js';
@@ -109,7 +109,7 @@ async function readImport(file: string, format: string | undefined): Promise<{ r
 }
 
 export function registerSlots(program: Command): void {
-  const slots = program.command('slots').description('appointment slots: create, generate in bulk, import, search, delete');
+  const slots = program.command('slots').description('appointment slots: create, generate in bulk, import, search, change, delete, restore');
 
   slots
     .command('create')
@@ -282,6 +282,51 @@ export function registerSlots(program: Command): void {
       act(async (ctx, _opts, id: number) => {
         const { getSlot } = await import('../../services/slots.js');
         printRecord(ctx, await withServices((services) => getSlot(services, id)), slotFields);
+      }),
+    );
+
+  slots
+    .command('update')
+    .description('change a slot’s times or capacity (admins, or its doctor); a booked slot’s times only with --move-bookings')
+    .argument('<id>', 'slot id', idArgument('ID'))
+    .option('--start <time>', 'a new start in clinic time ("2026-12-01 10:00", "tomorrow 10:00"); keeps the length unless --length or --end')
+    .option('--length <duration>', 'a new length, e.g. 30m (5m to 8h)')
+    .option('--end <time>', 'a new end instead of --length')
+    .option('--capacity <n>', 'patients per slot (1–100; never below the places booked)', wholeNumber())
+    .option('--move-bookings', 'move its booked appointments with it (each must still fit the patient and the doctor)')
+    .option('--yes', 'move bookings without the confirmation asked on a terminal')
+    .action(
+      act(async (ctx, opts, id: number) => {
+        const { getSlot, updateSlot } = await import('../../services/slots.js');
+        const slot = await withServices(async (services) => {
+          const moveBookings = Boolean(opts.moveBookings);
+          if (moveBookings && !opts.yes && canPrompt()) {
+            const { bookedCount } = await getSlot(services, id);
+            if (bookedCount) await confirmOrFlag(false, '--yes', `moves ${bookedCount} booked appointment(s) of slot ${id} to the new time`);
+          }
+          return updateSlot(services, id, {
+            moveBookings,
+            ...given({ start: opts.start, length: opts.length, end: opts.end, capacity: opts.capacity }),
+          });
+        });
+        const n = slot.movedAppointmentIds.length;
+        printDone(
+          ctx,
+          `Changed slot ${slot.id}: ${formatLocal(slot.startsAt, slot.timezone)}–${formatLocalEnd(slot.startsAt, slot.endsAt, slot.timezone)}, capacity ${slot.capacity}${n ? `; moved ${n} appointment(s) with it` : ''}`,
+          slot,
+        );
+      }, slotFlags),
+    );
+
+  slots
+    .command('restore')
+    .description('restore a deleted slot, if it still fits (not started, doctor active and not on leave, no overlap)')
+    .argument('<id>', 'slot id', idArgument('ID'))
+    .action(
+      act(async (ctx, _opts, id: number) => {
+        const { restoreSlot } = await import('../../services/slots.js');
+        const slot = await withServices((services) => restoreSlot(services, id));
+        printDone(ctx, `Restored slot ${slot.id}: ${formatLocal(slot.startsAt, slot.timezone)} with ${slot.doctorName}`, slot);
       }),
     );
 

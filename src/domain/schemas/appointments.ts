@@ -40,6 +40,8 @@ export const listAppointmentsInput = z.strictObject({
    * lists. Left out (or `true`): every appointment, as the API always listed them.
    */
   includePast: z.boolean().optional(),
+  /** Words each found (without case or accents) in the patient's or doctor's name, the reason or the notes. */
+  search: oneLine().min(1).max(200).optional(),
   ...pagination,
 });
 export type ListAppointmentsInput = z.input<typeof listAppointmentsInput>;

@@ -41,3 +41,20 @@ export const listClinicsInput = z.strictObject({
   ...pagination,
 });
 export type ListClinicsInput = z.input<typeof listClinicsInput>;
+
+/**
+ * A clinic as the public directory shows it to anonymous callers (serve --public-directory): what a patient
+ * needs to find and reach it. Active clinics only, so no isActive; no record times.
+ */
+export const publicClinicView = z.object({
+  id: z.int(),
+  name: z.string(),
+  address: z.string().nullable(),
+  city: z.string(),
+  state: z.string().nullable(),
+  zip: z.string().nullable(),
+  phone: z.string().nullable(),
+  email: z.string().nullable(),
+  timezone: z.string(),
+});
+export type PublicClinicView = z.output<typeof publicClinicView>;

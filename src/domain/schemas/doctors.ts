@@ -59,3 +59,19 @@ export const deactivateDoctorInput = z.strictObject({
 export type DeactivateDoctorInput = z.input<typeof deactivateDoctorInput>;
 
 export { pagination };
+
+/**
+ * A doctor as the public directory shows them to anonymous callers (serve --public-directory): who they are
+ * professionally and where. Never their email, mobile, licence number, user id or daily maximum (staff
+ * matters; the licence is checked by the clinic, not by browsing).
+ */
+export const publicDoctorView = z.object({
+  id: z.int(),
+  name: z.string(),
+  clinicId: z.int(),
+  clinic: z.object({ id: z.int(), name: z.string(), city: z.string(), timezone: z.string() }),
+  specialty: z.string(),
+  qualifications: z.string().nullable(),
+  experienceYears: z.int(),
+});
+export type PublicDoctorView = z.output<typeof publicDoctorView>;

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import type { FieldIssue } from '../errors.js';
 import { id, oneLine, pagination, typedValue } from './common.js';
+import { slotViewSchema } from './views.js';
 
 export const capacity = z.int().min(1).max(100);
 
@@ -155,3 +156,37 @@ export const setHoursInput = z.strictObject({
   capacity: capacity.default(1),
 });
 export type SetHoursInput = z.input<typeof setHoursInput>;
+
+/** Changing a slot: any of its times and its capacity; a booked slot's times change only with moveBookings. */
+export const updateSlotInput = z.strictObject({
+  start: typedValue.optional(),
+  length: typedValue.optional(),
+  end: typedValue.optional(),
+  capacity: capacity.optional(),
+  moveBookings: z.boolean().default(false),
+});
+export type UpdateSlotInput = z.input<typeof updateSlotInput>;
+
+/** What PATCH /slots/{id} answers: the slot, and the appointments that moved with it. */
+export const updatedSlotView = slotViewSchema.extend({ movedAppointmentIds: z.array(z.int().positive()) });
+
+/**
+ * A free slot as the public directory shows it to anonymous callers: when, with whom, where, and how many
+ * places are left; nothing about who booked (no booked count, no capacity).
+ */
+export const publicSlotView = slotViewSchema
+  .pick({
+    id: true,
+    doctorId: true,
+    doctorName: true,
+    specialty: true,
+    clinicId: true,
+    clinicName: true,
+    city: true,
+    timezone: true,
+    startsAt: true,
+    endsAt: true,
+    remaining: true,
+  })
+  .strip();
+export type PublicSlotView = z.output<typeof publicSlotView>;

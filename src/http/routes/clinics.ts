@@ -1,6 +1,9 @@
+import { z } from 'zod';
 import type { FastifyInstance } from 'fastify';
 import { createClinicInput, listClinicsInput, updateClinicInput } from '../../domain/schemas/clinics.js';
-import { createClinic, deactivateClinic, getClinic, listClinics, reactivateClinic, updateClinic } from '../../services/clinics.js';
+import { createClinic, deactivateClinic, reactivateClinic, updateClinic } from '../../services/clinics.js';
+import { browseClinic, browseClinics } from '../../services/directory.js';
+import { publicClinicView } from '../../domain/schemas/clinics.js';
 import { clinicViewSchema, pageOf } from '../../domain/schemas/views.js';
 import { created } from '../idempotency.js';
 import { bodyOf, doc, noBody, pathId, queryOf } from '../route.js';
@@ -9,8 +12,14 @@ export function registerClinicRoutes(app: FastifyInstance): void {
   const tags = ['clinics'];
   app.get(
     '/clinics',
-    doc({ operationId: 'listClinics', tags, summary: 'List clinics', querystring: listClinicsInput, response: pageOf(clinicViewSchema) }),
-    async (r) => listClinics(r.ctx, queryOf(r)),
+    doc({
+      operationId: 'listClinics',
+      tags,
+      summary: 'List clinics (with serve --public-directory, anonymous callers get public views)',
+      querystring: listClinicsInput,
+      response: pageOf(z.union([clinicViewSchema, publicClinicView])),
+    }),
+    async (r) => browseClinics(r.ctx, queryOf(r)),
   );
   app.post(
     '/clinics',
@@ -26,8 +35,10 @@ export function registerClinicRoutes(app: FastifyInstance): void {
     }),
     async (r, reply) => created(r, reply, (ctx) => createClinic(ctx, bodyOf(r))),
   );
-  app.get('/clinics/:id', doc({ operationId: 'getClinic', tags, summary: 'One clinic', params: ['id'], response: clinicViewSchema }), async (r) =>
-    getClinic(r.ctx, pathId(r)),
+  app.get(
+    '/clinics/:id',
+    doc({ operationId: 'getClinic', tags, summary: 'One clinic', params: ['id'], response: z.union([clinicViewSchema, publicClinicView]) }),
+    async (r) => browseClinic(r.ctx, pathId(r)),
   );
   app.patch(
     '/clinics/:id',

@@ -1,17 +1,16 @@
+import { z } from 'zod';
 import type { FastifyInstance } from 'fastify';
-import { addLeaveInput, createDoctorInput, deactivateDoctorInput, listDoctorsInput, updateDoctorInput } from '../../domain/schemas/doctors.js';
-import { setHoursInput } from '../../domain/schemas/slots.js';
 import {
-  addLeave,
-  createDoctor,
-  deactivateDoctor,
-  getDoctor,
-  listDoctors,
-  listLeave,
-  reactivateDoctor,
-  removeLeave,
-  updateDoctor,
-} from '../../services/doctors.js';
+  addLeaveInput,
+  createDoctorInput,
+  deactivateDoctorInput,
+  listDoctorsInput,
+  publicDoctorView,
+  updateDoctorInput,
+} from '../../domain/schemas/doctors.js';
+import { setHoursInput } from '../../domain/schemas/slots.js';
+import { addLeave, createDoctor, deactivateDoctor, listLeave, reactivateDoctor, removeLeave, updateDoctor } from '../../services/doctors.js';
+import { browseDoctor, browseDoctors } from '../../services/directory.js';
 import { getHours, setHours } from '../../services/hours.js';
 import { doctorDeactivationSchema, doctorHoursViewSchema, doctorViewSchema, leaveAdditionSchema, leaveViewSchema, pageOf } from '../../domain/schemas/views.js';
 import { created } from '../idempotency.js';
@@ -21,8 +20,15 @@ export function registerDoctorRoutes(app: FastifyInstance): void {
   const tags = ['doctors'];
   app.get(
     '/doctors',
-    doc({ operationId: 'listDoctors', tags, summary: 'List doctors', querystring: listDoctorsInput, response: pageOf(doctorViewSchema), problems: [404] }),
-    async (r) => listDoctors(r.ctx, queryOf(r)),
+    doc({
+      operationId: 'listDoctors',
+      tags,
+      summary: 'List doctors (with serve --public-directory, anonymous callers get public views)',
+      querystring: listDoctorsInput,
+      response: pageOf(z.union([doctorViewSchema, publicDoctorView])),
+      problems: [404],
+    }),
+    async (r) => browseDoctors(r.ctx, queryOf(r)),
   );
   app.post(
     '/doctors',
@@ -38,8 +44,10 @@ export function registerDoctorRoutes(app: FastifyInstance): void {
     }),
     async (r, reply) => created(r, reply, (ctx) => createDoctor(ctx, bodyOf(r))),
   );
-  app.get('/doctors/:id', doc({ operationId: 'getDoctor', tags, summary: 'One doctor', params: ['id'], response: doctorViewSchema }), async (r) =>
-    getDoctor(r.ctx, pathId(r)),
+  app.get(
+    '/doctors/:id',
+    doc({ operationId: 'getDoctor', tags, summary: 'One doctor', params: ['id'], response: z.union([doctorViewSchema, publicDoctorView]) }),
+    async (r) => browseDoctor(r.ctx, pathId(r)),
   );
   app.patch(
     '/doctors/:id',

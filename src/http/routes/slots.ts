@@ -1,10 +1,22 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
-import { createSlotInput, deleteSlotInput, freeSlotsInput, generateSlotsInput, importInput, importRow, listSlotsInput } from '../../domain/schemas/slots.js';
-import { createSlot, deleteSlot, freeSlots, generateSlots, getSlot, importSlots, listSlots } from '../../services/slots.js';
+import {
+  createSlotInput,
+  deleteSlotInput,
+  freeSlotsInput,
+  generateSlotsInput,
+  importInput,
+  importRow,
+  listSlotsInput,
+  publicSlotView,
+  updatedSlotView,
+  updateSlotInput,
+} from '../../domain/schemas/slots.js';
+import { browseFreeSlots } from '../../services/directory.js';
+import { createSlot, deleteSlot, generateSlots, getSlot, importSlots, listSlots, restoreSlot, updateSlot } from '../../services/slots.js';
 import { bulkResultSchema, pageOf, slotRemovalSchema, slotViewSchema } from '../../domain/schemas/views.js';
 import { created } from '../idempotency.js';
-import { bodyOf, doc, pathId, queryOf } from '../route.js';
+import { bodyOf, doc, noBody, pathId, queryOf } from '../route.js';
 
 // For the OpenAPI document, the rows' fields; the service parses the body (importInput) and each row.
 const importBody = importInput.extend({ rows: z.array(importRow) });
@@ -28,12 +40,12 @@ export function registerSlotRoutes(app: FastifyInstance): void {
     doc({
       operationId: 'listFreeSlots',
       tags,
-      summary: 'Bookable slots, soonest first',
+      summary: 'Bookable slots, soonest first (with serve --public-directory, anonymous callers get public views)',
       querystring: freeSlotsInput,
-      response: pageOf(slotViewSchema),
+      response: pageOf(z.union([slotViewSchema, publicSlotView])),
       problems: [404],
     }),
-    async (r) => freeSlots(r.ctx, queryOf(r)),
+    async (r) => browseFreeSlots(r.ctx, queryOf(r)),
   );
   app.post(
     '/slots',
@@ -88,5 +100,34 @@ export function registerSlotRoutes(app: FastifyInstance): void {
       problems: [403, 409],
     }),
     async (r) => deleteSlot(r.ctx, pathId(r), queryOf(r)),
+  );
+  app.patch(
+    '/slots/:id',
+    doc({
+      operationId: 'updateSlot',
+      tags,
+      summary: 'Change a slot’s times or capacity; a booked slot’s times only with moveBookings (its appointments move with it)',
+      body: updateSlotInput,
+      params: ['id'],
+      response: updatedSlotView,
+      problems: [403, 409],
+    }),
+    async (r) => updateSlot(r.ctx, pathId(r), bodyOf(r)),
+  );
+  app.post(
+    '/slots/:id/restore',
+    doc({
+      operationId: 'restoreSlot',
+      tags,
+      summary: 'Restore a deleted slot, if it still fits',
+      params: ['id'],
+      emptyBody: true,
+      response: slotViewSchema,
+      problems: [403, 409],
+    }),
+    async (r) => {
+      noBody(r);
+      return restoreSlot(r.ctx, pathId(r));
+    },
   );
 }

@@ -15,10 +15,17 @@ import { getSlot } from './read.js';
 
 /**
  * A slot's start and end from a start and a length or an end, read in the doctor's zone at the context's now
- * (`tomorrow 09:00`); `fields` names them in messages (flags, or an import's columns).
+ * (`tomorrow 09:00`); `fields` names them in messages (flags, or an import's columns). A slot being changed
+ * passes what it has now as `kept`: a part not given keeps its start, and its length unless an end is given.
  */
-export function slotSpan(input: { start: string; length?: string; end?: string }, at: ZonedNow, fields: { start: string; length: string; end: string }) {
-  const startsAt = parseDateInput(input.start, at, fields.start).instant;
+export function slotSpan(
+  input: { start?: string; length?: string; end?: string },
+  at: ZonedNow,
+  fields: { start: string; length: string; end: string },
+  kept?: { startsAt: Date; minutes: number },
+) {
+  if (input.start === undefined && !kept) throw new ValidationError('is required', fields.start);
+  const startsAt = input.start === undefined && kept ? kept.startsAt : parseDateInput(input.start ?? '', at, fields.start).instant;
   if (input.length && input.end) throw new ValidationError('give --length or --end, not both', fields.end);
   let endsAt: Date;
   if (input.end) {
@@ -27,7 +34,8 @@ export function slotSpan(input: { start: string; length?: string; end?: string }
     if (minutes < 5 || minutes > 480 || !Number.isInteger(minutes))
       throw new ValidationError('must make a slot of 5 minutes to 8 hours, in whole minutes', fields.end);
   } else {
-    endsAt = new Date(startsAt.getTime() + slotMinutes(input.length ?? '20m', fields.length) * 60_000);
+    const minutes = input.length === undefined && kept ? kept.minutes : slotMinutes(input.length ?? '20m', fields.length);
+    endsAt = new Date(startsAt.getTime() + minutes * 60_000);
   }
   return { startsAt, endsAt };
 }
