@@ -34,7 +34,7 @@ import { query } from '../../src/db/sql.js';
 import { createTestDatabase, type TestDatabase } from '../support/db.js';
 
 /** Tables with no entity: read and written by named SQL only (the data-access rule, src/db/sql.ts). */
-const SQL_ONLY_TABLES = ['slot', 'appointment', 'app_setting', 'login_failure', 'login_address', 'session', 'session_retired_token'];
+const SQL_ONLY_TABLES = ['slot', 'appointment', 'app_setting', 'login_failure', 'login_address', 'session', 'session_retired_token', 'user_image'];
 
 let db: TestDatabase;
 beforeAll(async () => {
