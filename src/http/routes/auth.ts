@@ -6,7 +6,7 @@ import { untrusted } from '../../domain/validation.js';
 import { registerPatient } from '../../services/patients.js';
 import { sessionLimits, tokenTtlSeconds } from '../../services/auth.js';
 import { login, loginThrottle, logout, refresh, type SessionClient, type SessionTokens } from '../../services/sessions.js';
-import { getUser } from '../../services/users.js';
+import { getProfile } from '../../services/profile.js';
 import { bodyFields, bodyOf, doc, noBody } from '../route.js';
 
 /** The OAuth 2 token response (RFC 6749 §5.1). The refresh token is shown here and nowhere else. */
@@ -56,8 +56,7 @@ export function registerAuthRoutes(app: FastifyInstance): void {
     return reply.code(204).send();
   });
 
-  app.get('/auth/me', doc({ tags: ['auth'], summary: 'The signed-in user' }), async (request) => {
-    const { actor } = request.ctx;
-    return getUser(request.ctx, actor.kind === 'user' ? actor.id : 0);
-  });
+  app.get('/auth/me', doc({ tags: ['auth'], summary: 'The signed-in user: their account, records, a doctor’s details, their image' }), async (request) =>
+    getProfile(request.ctx),
+  );
 }
