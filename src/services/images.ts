@@ -44,7 +44,7 @@ export function sniffImageType(bytes: Uint8Array): ImageType | undefined {
 }
 
 /** What a few other common formats are, to say what was sent instead (the first bytes, nothing more). */
-function describeContent(bytes: Uint8Array): string {
+function describeContent(bytes: Uint8Array): string | undefined {
   const sniffed = sniffImageType(bytes);
   if (sniffed) return `a ${NAMES[sniffed]} image`;
   const head = Buffer.from(bytes.subarray(0, 12)).toString('latin1');
@@ -54,7 +54,20 @@ function describeContent(bytes: Uint8Array): string {
   if (/^(II\*\0|MM\0\*)/.test(head)) return 'a TIFF image';
   if (head.slice(4, 12).startsWith('ftyp')) return 'an HEIC/AVIF or MP4 file';
   if (head.trimStart().startsWith('<')) return 'text (SVG, HTML or XML)';
-  return 'not an image';
+  return undefined;
+}
+
+/**
+ * What a file's content declares itself to be, for the CLI (a file has no Content-Type): its first bytes, one
+ * of IMAGE_TYPES, or the file is refused naming what it seems to be.
+ */
+export function imageTypeOfFile(bytes: Uint8Array): ImageType {
+  const type = sniffImageType(bytes);
+  if (!type) {
+    const what = bytes.length ? describeContent(bytes) : 'empty';
+    throw new ValidationError(`${what ? `is ${what}, not` : 'is not'} a PNG, JPEG or WebP image`, 'image');
+  }
+  return type;
 }
 
 /** The declared type, judged by its name alone (its parameters are ignored); anything else is a 415. */
@@ -88,7 +101,8 @@ export async function encodeImage(upload: ImageUpload): Promise<Encoded> {
   if (bytes.length > MAX_IMAGE_BYTES) throw tooLarge();
   if (!bytes.length) throw new ValidationError('is empty: send the image itself as the body', 'image');
   if (sniffImageType(bytes) !== type) {
-    throw new ValidationError(`is ${describeContent(bytes)}, not the ${NAMES[type]} image it is declared to be (${type})`, 'image');
+    const what = describeContent(bytes);
+    throw new ValidationError(`${what ? `is ${what}, not` : 'is not'} the ${NAMES[type]} image it is declared to be (${type})`, 'image');
   }
   const { default: sharp } = await import('sharp');
   let out: { data: Buffer; info: { width: number; height: number } };

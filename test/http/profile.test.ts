@@ -249,6 +249,8 @@ describe('the profile image', () => {
     expect(gifAsPng.body.detail).toBe('image: is a GIF image, not the PNG image it is declared to be (image/png)');
     const text = await putImage(user.token, Buffer.from('<svg xmlns="http://www.w3.org/2000/svg"/>'), 'image/png');
     expect(text.body.detail).toBe('image: is text (SVG, HTML or XML), not the PNG image it is declared to be (image/png)');
+    const noise = await putImage(user.token, Buffer.from('just some bytes'), 'image/webp');
+    expect(noise.body.detail).toBe('image: is not the WebP image it is declared to be (image/webp)');
     const truncated = await putImage(user.token, png.subarray(0, Math.floor(png.length / 2)), 'image/png');
     expectProblem(truncated, 422, 'image');
     expect(truncated.body.detail).toBe('image: is not a PNG image that can be decoded: it is damaged or incomplete');
