@@ -1,12 +1,29 @@
 // One's own account: PATCH /auth/me, PATCH /auth/password, the profile image (PUT and DELETE /auth/me/image)
 // and GET /users/{id}/image. GET /auth/me is in auth.ts.
-import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest, RouteShorthandOptions } from 'fastify';
 import { changePasswordInput, updateProfileInput } from '../../domain/schemas/profile.js';
-import { deleteProfileImage, getUserImage, imageTooLarge, MAX_IMAGE_BYTES, setProfileImage } from '../../services/images.js';
+import { deleteProfileImage, getUserImage, IMAGE_TYPES, imageTooLarge, MAX_IMAGE_BYTES, setProfileImage } from '../../services/images.js';
 import { updateProfile } from '../../services/profile.js';
 import { changePassword, loginThrottle } from '../../services/sessions.js';
 import { sendProblem } from '../errors.js';
 import { bodyOf, doc, noBody, pathId } from '../route.js';
+
+const binary = { type: 'string', format: 'binary' };
+const imageContent = Object.fromEntries(IMAGE_TYPES.map((type) => [type, { schema: binary }]));
+
+/** A route's OpenAPI description with the image as its raw request body (PUT) or as its response (GET). */
+function imageDoc(options: RouteShorthandOptions, image: 'body' | 'response'): RouteShorthandOptions {
+  const schema = { ...(options.schema as Record<string, unknown>) };
+  if (image === 'body') Object.assign(schema, { consumes: [...IMAGE_TYPES], body: binary });
+  else {
+    schema.response = {
+      ...(schema.response as Record<string, unknown>),
+      200: { description: 'The image as stored (re-encoded, without metadata)', content: imageContent, headers: { ETag: { type: 'string' } } },
+      304: { description: 'Not modified: If-None-Match named the current ETag', type: 'null' },
+    };
+  }
+  return { ...options, schema };
+}
 
 /** RFC 9110 §13.1.2: If-None-Match matches by weak comparison, `*` matches any current representation. */
 function notModified(request: FastifyRequest, etag: string): boolean {
@@ -32,7 +49,8 @@ export function registerProfileRoutes(app: FastifyInstance): void {
     await deleteProfileImage(r.ctx);
     return reply.code(204).send();
   });
-  app.get('/users/:id/image', doc({ tags: ['users'], summary: 'A user’s profile image (themself, and admins)', params: ['id'] }), async (r, reply) => {
+  const imageRoute = imageDoc(doc({ tags: ['users'], summary: 'A user’s profile image (themself, and admins)', params: ['id'] }), 'response');
+  app.get('/users/:id/image', imageRoute, async (r, reply) => {
     const image = await getUserImage(r.ctx, pathId(r));
     // Private: the image is shown only to whom may see the user; a cache must ask again (ETag makes that cheap).
     reply.header('ETag', image.etag).header('Cache-Control', 'private, no-cache').header('Last-Modified', new Date(image.updatedAt).toUTCString());
@@ -48,7 +66,7 @@ export function registerProfileRoutes(app: FastifyInstance): void {
     scope.put(
       '/auth/me/image',
       {
-        ...doc({ tags: ['auth'], summary: 'Set your own profile image: the raw body, image/png, image/jpeg or image/webp, at most 2 MiB' }),
+        ...imageDoc(doc({ tags: ['auth'], summary: 'Set your own profile image: the raw body, image/png, image/jpeg or image/webp, at most 2 MiB' }), 'body'),
         bodyLimit: MAX_IMAGE_BYTES,
         errorHandler: (err: FastifyError, request: FastifyRequest, reply: FastifyReply) =>
           sendProblem(err.code === 'FST_ERR_CTP_BODY_TOO_LARGE' ? imageTooLarge() : err, request, reply),
