@@ -105,6 +105,8 @@ export async function encodeImage(upload: ImageUpload): Promise<Encoded> {
     throw new ValidationError(`${what ? `is ${what}, not` : 'is not'} the ${NAMES[type]} image it is declared to be (${type})`, 'image');
   }
   const { default: sharp } = await import('sharp');
+  // libvips' operation cache keeps decoded images for reuse: uploads are one-off, and serve's memory matters.
+  sharp.cache(false);
   let out: { data: Buffer; info: { width: number; height: number } };
   try {
     // failOn 'warning': a truncated or damaged file is refused, not stored half grey.
