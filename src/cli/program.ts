@@ -7,6 +7,7 @@ import { registerDb } from './commands/db.js';
 import { registerDoctors } from './commands/doctors.js';
 import { registerInit } from './commands/init.js';
 import { registerPatients } from './commands/patients.js';
+import { registerProfile } from './commands/profile.js';
 import { registerReport } from './commands/report.js';
 import { registerSeed } from './commands/seed.js';
 import { registerServe } from './commands/serve.js';
@@ -40,6 +41,7 @@ Database:   DATABASE_URL selects a PostgreSQL server; without it ascend runs its
   registerDb(program);
   registerAuth(program);
   registerSessions(program);
+  registerProfile(program);
   registerUsers(program);
   registerClinics(program);
   registerDoctors(program);

@@ -29,6 +29,12 @@ export class ValidationError extends DomainError {
   }
 }
 
+/** Content of a type that is not taken here, judged by what it is declared to be (HTTP 415; to the CLI, exit 2). */
+export class UnsupportedMediaTypeError extends ValidationError {}
+
+/** Content larger than allowed (HTTP 413; to the CLI, exit 2). */
+export class TooLargeError extends ValidationError {}
+
 export class NotFoundError extends DomainError {
   constructor(
     readonly entity: string,

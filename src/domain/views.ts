@@ -23,6 +23,7 @@ import type {
 import { type RevokedReason, sessionEnd, sessionEndsAt } from './sessions.js';
 import { localDays, weekdayName } from './time.js';
 import type { Role } from './roles.js';
+import type { ProfileImageView, ProfileView } from './schemas/profile.js';
 
 export type UserView = z.infer<typeof userViewSchema>;
 
@@ -467,3 +468,77 @@ export const referenceMatch = (kind: ReferenceKind, r: ReferenceMatchRow): Refer
   isActive: r.is_active,
   matchedBy: r.matched_by,
 });
+
+/** A user's own account as one query reads it: the user, their records' ids, a doctor's details, the image. */
+export interface ProfileRow {
+  id: number;
+  name: string;
+  email: string;
+  role: Role;
+  is_active: boolean;
+  mobile: string | null;
+  address: string | null;
+  last_login_at: Instant | null;
+  created_at: Instant;
+  updated_at: Instant;
+  patient_id: number | null;
+  doctor_id: number | null;
+  clinic_id: number | null;
+  specialty: string | null;
+  license_number: string | null;
+  qualifications: string | null;
+  experience_years: number | null;
+  image_type: ProfileImageView['contentType'] | null;
+  image_size: number | string | null;
+  image_width: number | null;
+  image_height: number | null;
+  image_etag: string | null;
+  image_updated_at: Instant | null;
+}
+
+/** Where a user's image is fetched from (GET /users/{id}/image), relative to the API's root. */
+export const imageUrl = (userId: number): string => `/api/v1/users/${userId}/image`;
+
+export function profileView(r: ProfileRow): ProfileView {
+  const doctor =
+    r.doctor_id !== null && r.clinic_id !== null && r.specialty !== null && r.license_number !== null
+      ? {
+          id: r.doctor_id,
+          clinicId: r.clinic_id,
+          specialty: r.specialty,
+          licenseNumber: r.license_number,
+          qualifications: r.qualifications,
+          experienceYears: r.experience_years ?? 0,
+        }
+      : null;
+  const image =
+    r.image_type !== null && r.image_size !== null && r.image_width !== null && r.image_height !== null && r.image_etag !== null && r.image_updated_at
+      ? {
+          contentType: r.image_type,
+          size: Number(r.image_size),
+          width: r.image_width,
+          height: r.image_height,
+          etag: r.image_etag,
+          updatedAt: iso(r.image_updated_at),
+          url: imageUrl(r.id),
+        }
+      : null;
+  return {
+    ...userView({
+      id: r.id,
+      name: r.name,
+      email: r.email,
+      role: r.role,
+      isActive: r.is_active,
+      mobile: r.mobile,
+      address: r.address,
+      lastLoginAt: r.last_login_at,
+      createdAt: r.created_at,
+      updatedAt: r.updated_at,
+    }),
+    patientId: r.patient_id,
+    doctorId: r.doctor_id,
+    doctor,
+    image,
+  };
+}

@@ -9,7 +9,9 @@ import {
   DomainError,
   ForbiddenError,
   NotFoundError,
+  TooLargeError,
   TooManyAttemptsError,
+  UnsupportedMediaTypeError,
   ValidationError,
   type FieldIssue,
 } from '../domain/errors.js';
@@ -45,6 +47,8 @@ function problem(status: number, detail: string, extra: Partial<Problem> = {}): 
 
 export function toProblem(raw: unknown): Problem {
   const err = asDomainError(raw);
+  if (err instanceof UnsupportedMediaTypeError) return problem(415, err.message, { field: err.field, errors: err.issues });
+  if (err instanceof TooLargeError) return problem(413, err.message, { field: err.field, errors: err.issues });
   if (err instanceof ValidationError) return problem(422, err.message, { field: err.field, errors: err.issues });
   if (err instanceof NotFoundError) return problem(404, err.message, { field: err.field });
   if (err instanceof ConflictError) return problem(409, err.message, { field: err.field });

@@ -18,6 +18,7 @@ import { registerAuthRoutes } from './routes/auth.js';
 import { registerClinicRoutes } from './routes/clinics.js';
 import { registerDoctorRoutes } from './routes/doctors.js';
 import { registerPatientRoutes } from './routes/patients.js';
+import { registerProfileRoutes } from './routes/profile.js';
 import { registerReportRoutes } from './routes/reports.js';
 import { registerSessionRoutes } from './routes/sessions.js';
 import { registerSlotRoutes } from './routes/slots.js';
@@ -190,6 +191,7 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
   await app.register(
     async (api) => {
       registerAuthRoutes(api);
+      registerProfileRoutes(api);
       registerUserRoutes(api);
       registerClinicRoutes(api);
       registerDoctorRoutes(api);

@@ -28,6 +28,7 @@ import {
   type RefreshInput,
   type RevokeSessionsInput,
 } from '../domain/schemas/sessions.js';
+import type { PasswordChangedView } from '../domain/schemas/profile.js';
 import { changePasswordInput, loginInput, type ChangePasswordInput, type LoginInput } from '../domain/schemas/users.js';
 import { type RevokedReason, sessionEnd, sessionRunsSql } from '../domain/sessions.js';
 import { parseInput, type Untrusted } from '../domain/validation.js';
@@ -165,26 +166,50 @@ export async function login(
 }
 
 /**
- * Changes the actor's own password. Every session of theirs ends (the database's trigger, in this
- * transaction) and every token they hold stops working (token_version); the caller gets a new session.
+ * Changes the actor's own password, proven with the current one. Every other session of theirs ends, in this
+ * transaction (the database's trigger, which spares the session named in `ascend.keep_session`: this one), so
+ * the access tokens of those sessions stop working at once; the session the change is made from goes on, its
+ * tokens too. Made without a session (the system, a test's actor), every session ends.
+ *
+ * A wrong current password is a 422 naming `currentPassword`, not a 401: the caller's token is good, and a
+ * client that hears 401 throws its token away. With a throttle (the HTTP API) a wrong one counts as a failed
+ * login of the user's email from that address, so a stolen access token cannot be used to guess the password.
+ *
+ * Lock order: the user row, then their sessions (the trigger's order).
  */
-export async function changePassword(ctx: ServiceContext, raw: ChangePasswordInput | Untrusted, client: SessionClient = cliClient()): Promise<LoginResult> {
+export async function changePassword(ctx: ServiceContext, raw: ChangePasswordInput | Untrusted, throttle?: LoginThrottle): Promise<PasswordChangedView> {
   const { actor } = ctx;
   if (actor.kind !== 'user') throw new AuthError('not logged in');
   const input = parseInput(changePasswordInput, raw);
   if (input.currentPassword === input.newPassword) {
     throw new ValidationError('must differ from the current password', 'newPassword');
   }
+  const attempt = throttle ? await reserveAttempt(ctx, actor.email, throttle) : undefined;
+  const current = await ctx.em.findOneOrFail(User, actor.id, { populate: ['passwordHash'] });
+  if (!(await passwordMatches(input.currentPassword, current.passwordHash))) {
+    throw new ValidationError('is not your current password', 'currentPassword'); // the reserved attempt stays as a failure
+  }
+  if (attempt) await withdrawAttempt(ctx.em, attempt.id);
+  const keep = actor.sessionId ?? null;
+  const newHash = await hashPassword(input.newPassword);
   return transaction(ctx, async (tx) => {
-    const user = await tx.em.findOneOrFail(User, actor.id, { populate: ['passwordHash'] });
-    if (!(await passwordMatches(input.currentPassword, user.passwordHash))) {
-      throw new AuthError('the current password is wrong');
-    }
-    user.passwordHash = await hashPassword(input.newPassword);
-    user.tokenVersion += 1;
-    audit(tx, { action: 'user.password', entity: 'user', entityId: user.id });
+    // Held until commit: the sessions listed here are exactly the ones the trigger ends (a login waits for it).
+    const [held] = await query<{ password_hash: string }>(tx.em, 'select password_hash from "user" where id = ? for no key update', [actor.id]);
+    if (held?.password_hash !== current.passwordHash)
+      throw new ConflictError('your password was changed meanwhile; try again with the new one', 'currentPassword');
+    const now = tx.clock.now();
+    const others = await query<{ id: number }>(
+      tx.em,
+      `select s.id from session s where s.user_id = ? and s.id <> ? and ${sessionRunsSql('s', '?::timestamptz')} order by s.id`,
+      [actor.id, keep ?? 0, now, now],
+    );
+    if (keep !== null) await query(tx.em, `select set_config('ascend.keep_session', ?, true)`, [String(keep)]);
+    const user = await tx.em.findOneOrFail(User, actor.id);
+    user.passwordHash = newHash;
+    const revoked = others.map((r) => r.id);
+    audit(tx, { action: 'user.password', entity: 'user', entityId: user.id, after: { keptSession: keep, revokedSessions: revoked } });
     await tx.em.flush();
-    return { token: await openSession(tx, user, client), user: userView(user) };
+    return { userId: user.id, kept: keep, revoked };
   });
 }
 

@@ -217,14 +217,14 @@ async function changeRole(tx: ServiceContext, user: User, role: Role): Promise<P
 }
 
 /** What doctor and patient records show of their user: a change to these is a change to the record. */
-const PROFILE_FIELDS = ['name', 'email', 'mobile', 'address'] as const;
+export const PROFILE_FIELDS = ['name', 'email', 'mobile', 'address'] as const;
 
 /**
  * A doctor's or patient's record shows their user's name, email, mobile, address and whether they are active,
  * so a change to those changes the record: its updated_at moves too. Called before the user row is written,
  * so that locks are taken profile first, then user, as updateDoctor and updatePatient take them.
  */
-async function touchProfiles(tx: ServiceContext, userId: number): Promise<void> {
+export async function touchProfiles(tx: ServiceContext, userId: number): Promise<void> {
   for (const table of ['doctor', 'patient']) {
     await query(tx.em, `update ${table} set updated_at = ? where user_id = ?`, [tx.clock.now(), userId]);
   }

@@ -44,6 +44,7 @@ const SQL_ONLY_TABLES = [
   'session_retired_token',
   'appointment_slot',
   'idempotency_request',
+  'user_image',
 ];
 
 let db: TestDatabase;

@@ -7,6 +7,7 @@ import * as appointments from '../../src/domain/schemas/appointments.js';
 import * as clinics from '../../src/domain/schemas/clinics.js';
 import * as doctors from '../../src/domain/schemas/doctors.js';
 import * as patients from '../../src/domain/schemas/patients.js';
+import { updateProfileInput } from '../../src/domain/schemas/profile.js';
 import * as slots from '../../src/domain/schemas/slots.js';
 import * as users from '../../src/domain/schemas/users.js';
 import { showControls, escapeJsonText } from '../../src/domain/text.js';
@@ -36,7 +37,8 @@ function textFields(schema: z.ZodType, name: string, field: z.ZodType = schema):
   return [];
 }
 
-const modules = { appointments, clinics, doctors, patients, slots, users };
+// profile.ts also holds response shapes (views), which are not input: its input schema alone.
+const modules = { appointments, clinics, doctors, patients, slots, users, profile: { updateProfileInput } };
 const FIELDS: TextField[] = Object.values(modules).flatMap((module) =>
   Object.entries(module).flatMap(([exported, value]) => (value instanceof z.ZodObject ? textFields(value, exported) : [])),
 );
@@ -65,6 +67,8 @@ const MULTI_LINE = [
   'updateClinicInput.address',
   'createDoctorInput.qualifications',
   'updateDoctorInput.qualifications',
+  'updateProfileInput.address',
+  'updateProfileInput.qualifications',
   'addLeaveInput.reason',
   'createPatientInput.allergies',
   'createPatientInput.address',

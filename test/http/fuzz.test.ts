@@ -495,6 +495,26 @@ const ROUTES: Record<string, (w: World) => Spec> = {
 
   'POST /auth/logout': () => ({ method: 'POST', path: () => '/auth/logout', ownSession: true, fields: {}, valid: fc.constant({}) }),
 
+  'PATCH /auth/me': () => {
+    const fields = {
+      name: personName,
+      mobile: fc.oneof(phone, fc.constantFrom(null, '')),
+      address: text(500),
+      qualifications: text(500),
+      experienceYears: fc.integer({ min: 0, max: 70 }),
+    };
+    return { method: 'PATCH', path: () => '/auth/me', fields, valid: atLeastOne(fields) };
+  },
+
+  // Never the right current password: a change would end the sessions the other cases use.
+  'PATCH /auth/password': () => {
+    const fields = { currentPassword: fc.constantFrom('wrong-password-1', 'x'.repeat(200)), newPassword: password };
+    return { method: 'PATCH', path: () => '/auth/password', fields, valid: fc.record(fields) };
+  },
+
+  // A JSON body is never an image (415); the image itself is test/http/profile.test.ts's.
+  'PUT /auth/me/image': () => ({ method: 'PUT', path: () => '/auth/me/image', fields: {}, valid: fc.constant({}) }),
+
   'POST /users': () => {
     const fields = {
       email,

@@ -230,6 +230,22 @@ const ROWS: Row[] = [
     call: () => ({ path: '/auth/me' }),
     check: (res, who) => expect(res.body).toMatchObject({ id: userIdOf(who), role: who }),
   },
+  {
+    route: 'PATCH /auth/me',
+    expect: [OK, OK, OK, A],
+    call: () => ({ path: '/auth/me', body: { address: 'Matrix Road 1' } }),
+    check: (res, who) => expect(res.body).toMatchObject({ id: userIdOf(who), role: who, address: 'Matrix Road 1' }),
+  },
+  // A wrong current password: a right one would end the matrix's sessions (every other session ends).
+  {
+    route: 'PATCH /auth/password',
+    note: 'wrong current password',
+    expect: [422, 422, 422, A],
+    call: () => ({ path: '/auth/password', body: { currentPassword: 'Not-the-pass-1', newPassword: 'Another-pass-99' } }),
+  },
+  { route: 'PUT /auth/me/image', note: 'JSON is not an image', expect: [415, 415, 415, A], call: () => ({ path: '/auth/me/image', body: {} }) },
+  { route: 'DELETE /auth/me/image', note: 'none set', expect: [NF, NF, NF, A], call: () => ({ path: '/auth/me/image' }) },
+  { route: 'GET /users/:id/image', note: 'own, none set', expect: [NF, NF, NF, A], call: (who) => ({ path: `/users/${userIdOf(who)}/image` }) },
 
   // --- sessions -------------------------------------------------------------------------------------------
   {

@@ -123,7 +123,7 @@ after ASCEND_SESSION_IDLE, or run ascend sessions revoke ID.`,
 
   program
     .command('passwd')
-    .description('change your own password; every session of yours ends, and this terminal gets a new one')
+    .description('change your own password; every other session of yours ends, this one goes on')
     .option('--password-stdin', 'read the current password, then the new one, from two lines of stdin')
     .action(
       act(
@@ -133,13 +133,9 @@ after ASCEND_SESSION_IDLE, or run ascend sessions revoke ID.`,
           const newPassword = await readSecret({ stdinFlag: '--password-stdin', fromStdin, line: 1, prompt: 'New password', confirm: true });
           const { changePassword } = await import('../../services/sessions.js');
           const result = await withServices((services) => changePassword(services, { currentPassword, newPassword }));
-          // Every session just ended; keep this terminal logged in with the new one (unless ASCEND_TOKEN is in use).
-          if (!process.env.ASCEND_TOKEN) saveCredentials(credentialsOf(result.user.email, result.token));
-          printDone(ctx, `Password changed; every other session is logged out (this terminal is in session ${result.token.sessionId})`, {
-            user: result.user,
-            sessionId: result.token.sessionId,
-            expiresAt: result.token.expiresAt,
-          });
+          const n = result.revoked.length;
+          const kept = result.kept !== null ? `; this terminal stays logged in (session ${result.kept})` : '';
+          printDone(ctx, `Password changed; ${n} other session${n === 1 ? '' : 's'} logged out${kept}`, result);
         },
         { currentPassword: '--password-stdin (line 1)', newPassword: '--password-stdin (line 2)' },
       ),

@@ -1,10 +1,12 @@
+import { writeFileSync } from 'node:fs';
 import type { Command } from '@commander-js/extra-typings';
+import { ValidationError } from '../../domain/errors.js';
 import type { UserRecordsView } from '../../domain/views.js';
 import type { CreateUserInput, ListUsersInput, UpdateUserInput } from '../../domain/schemas/users.js';
 import { act, given, toParse } from '../command.js';
 import { agreed, counted, declined, fieldOf, newPassword, required, wholeNumber } from '../input.js';
 import { allOption, printListing } from '../listing.js';
-import { formatInstant, printDone, printRecord, style, type Column } from '../output.js';
+import { formatInstant, isTerminal, printDone, printRecord, style, type Column } from '../output.js';
 import { idsOf, REF_HELP, resolveRef } from '../references.js';
 import { withServices } from '../session.js';
 import { addReactivate } from '../undo.js';
@@ -127,6 +129,29 @@ export function registerUsers(program: Command): void {
           ),
         );
         printDone(ctx, `Updated ${userIds(user)} (${user.email})`, user);
+      }),
+    );
+
+  users
+    .command('image')
+    .description('write a user’s profile image to stdout (redirect it to a file) or to --output FILE')
+    .argument('<user>', REF_HELP.user)
+    .option('--output <file>', 'write the image to this file instead of stdout')
+    .addHelpText('after', '\nYou see your own image; admins anyone’s. The bytes are those that\nGET /users/{id}/image serves.')
+    .action(
+      act(async (ctx, opts, ref: string) => {
+        // Checked before anything is read: binary on a terminal would garble it, and --json has no room for it.
+        if (opts.output === undefined && isTerminal()) throw new ValidationError('stdout is a terminal; redirect to a file or use --output FILE');
+        if (opts.output === undefined && ctx.json) throw new ValidationError('goes with --output FILE (stdout cannot hold both the image and JSON)', '--json');
+        const { getUserImage } = await import('../../services/images.js');
+        const image = await withServices(async (services) => getUserImage(services, (await resolveRef(services, 'user', ref)).id));
+        if (opts.output === undefined) {
+          await new Promise<void>((resolve, reject) => process.stdout.write(image.bytes, (err) => (err ? reject(err) : resolve())));
+          return;
+        }
+        writeFileSync(opts.output, image.bytes);
+        const { bytes, ...details } = image;
+        printDone(ctx, `Wrote ${opts.output} (${image.contentType}, ${bytes.length} bytes)`, { ...details, size: bytes.length, file: opts.output });
       }),
     );
 

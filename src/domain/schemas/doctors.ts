@@ -5,7 +5,7 @@ import { password } from './users.js';
 // Kept as typed; every comparison ignores case (lower(specialty) is indexed).
 const specialty = oneLine().min(1).max(100);
 const licenseNumber = oneLine().regex(/^[A-Za-z0-9][A-Za-z0-9/.-]{2,49}$/, { message: 'must be 3 to 50 letters, digits, / . or -' });
-const experienceYears = z.int().min(0).max(70);
+export const experienceYears = z.int().min(0).max(70);
 const maxPatientsPerDay = z.int().min(1).max(200);
 
 export const createDoctorInput = z.strictObject({

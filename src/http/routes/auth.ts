@@ -7,9 +7,10 @@ import { untrusted } from '../../domain/validation.js';
 import { registerPatient } from '../../services/patients.js';
 import { sessionLimits, tokenTtlSeconds } from '../../services/auth.js';
 import { login, loginThrottle, logout, refresh, type SessionClient, type SessionTokens } from '../../services/sessions.js';
-import { getUser } from '../../services/users.js';
-import { patientViewSchema, tokenResponseSchema, userRecordsViewSchema } from '../../domain/schemas/views.js';
+import { tokenResponseSchema, patientViewSchema } from '../../domain/schemas/views.js';
+import { profileView } from '../../domain/schemas/profile.js';
 import { created } from '../idempotency.js';
+import { getProfile } from '../../services/profile.js';
 import { bodyFields, bodyOf, doc, noBody } from '../route.js';
 
 /** The OAuth 2 token response (RFC 6749 §5.1). The refresh token is shown here and nowhere else. */
@@ -99,8 +100,14 @@ export function registerAuthRoutes(app: FastifyInstance): void {
     },
   );
 
-  app.get('/auth/me', doc({ operationId: 'getMe', tags: ['auth'], summary: 'The signed-in user', response: userRecordsViewSchema }), async (request) => {
-    const { actor } = request.ctx;
-    return getUser(request.ctx, actor.kind === 'user' ? actor.id : 0);
-  });
+  app.get(
+    '/auth/me',
+    doc({
+      operationId: 'getMe',
+      tags: ['auth'],
+      summary: 'The signed-in user: their account, records, a doctor’s details, their image',
+      response: profileView,
+    }),
+    async (request) => getProfile(request.ctx),
+  );
 }

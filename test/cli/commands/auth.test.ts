@@ -110,7 +110,7 @@ describe('ascend login / whoami / logout', () => {
     expect(weak.stderr).toBe('error: --password-stdin (line 2): must contain letters and digits\n');
 
     const wrong = await here.run(['passwd', '--password-stdin'], { input: 'Not-my-pass-1\nSecond-pass-222\n' });
-    expect(wrong.code).toBe(5);
+    refused(wrong, 2, '--password-stdin (line 1): is not your current password');
 
     const changed = await here.run(['passwd', '--password-stdin'], { input: 'First-pass-111\nSecond-pass-222\n' });
     expect(changed.code, changed.stderr).toBe(0);
