@@ -22,8 +22,24 @@ export interface paths {
     post: operations["logout"];
   };
   "/auth/me": {
-    /** The signed-in user */
+    /** The signed-in user: their account, records, a doctor’s details, their image */
     get: operations["getMe"];
+    /** Change your own name, mobile, address (a doctor: also qualifications, experience) */
+    patch: operations["updateMe"];
+  };
+  "/auth/password": {
+    /** Change your own password: every other session of yours ends, this one goes on */
+    patch: operations["changePassword"];
+  };
+  "/auth/me/image": {
+    /** Set your own profile image: the raw body, image/png, image/jpeg or image/webp, at most 2 MiB */
+    put: operations["setMyImage"];
+    /** Remove your own profile image */
+    delete: operations["deleteMyImage"];
+  };
+  "/users/{id}/image": {
+    /** A user’s profile image (themself, and admins) */
+    get: operations["getUserImage"];
   };
   "/users": {
     /** List users (admins) */
@@ -46,7 +62,7 @@ export interface paths {
     post: operations["reactivateUser"];
   };
   "/clinics": {
-    /** List clinics */
+    /** List clinics (with serve --public-directory, anonymous callers get public views) */
     get: operations["listClinics"];
     /** Create a clinic (admins) */
     post: operations["createClinic"];
@@ -66,7 +82,7 @@ export interface paths {
     post: operations["reactivateClinic"];
   };
   "/doctors": {
-    /** List doctors */
+    /** List doctors (with serve --public-directory, anonymous callers get public views) */
     get: operations["listDoctors"];
     /** Create a doctor and their user, together (admins) */
     post: operations["createDoctor"];
@@ -124,7 +140,7 @@ export interface paths {
     post: operations["createSlot"];
   };
   "/slots/free": {
-    /** Bookable slots, soonest first */
+    /** Bookable slots, soonest first (with serve --public-directory, anonymous callers get public views) */
     get: operations["listFreeSlots"];
   };
   "/slots/generate": {
@@ -140,6 +156,12 @@ export interface paths {
     get: operations["getSlot"];
     /** Delete (deactivate) a slot; ?cancelBookings=true to cancel its bookings */
     delete: operations["deleteSlot"];
+    /** Change a slot’s times or capacity; a booked slot’s times only with moveBookings (its appointments move with it) */
+    patch: operations["updateSlot"];
+  };
+  "/slots/{id}/restore": {
+    /** Restore a deleted slot, if it still fits */
+    post: operations["restoreSlot"];
   };
   "/appointments": {
     /** The appointments you may see */
@@ -749,17 +771,374 @@ export interface operations {
       };
     };
   };
-  /** The signed-in user */
+  /** The signed-in user: their account, records, a doctor’s details, their image */
   getMe: {
     responses: {
-      /** @description The signed-in user */
+      /** @description The signed-in user: their account, records, a doctor’s details, their image */
       200: {
         content: {
-          "application/json": components["schemas"]["UserRecordsView"];
+          "application/json": {
+            id: number;
+            name: string;
+            email: string;
+            /** @enum {string} */
+            role: "admin" | "doctor" | "patient";
+            isActive: boolean;
+            mobile: string | null;
+            address: string | null;
+            lastLoginAt: string | null;
+            /** Format: date-time */
+            createdAt: string;
+            /** Format: date-time */
+            updatedAt: string;
+            patientId: number | null;
+            doctorId: number | null;
+            doctor: ({
+              id: number;
+              clinicId: number;
+              specialty: string;
+              licenseNumber: string;
+              qualifications: string | null;
+              experienceYears: number;
+            }) | null;
+            image: ({
+              /** @enum {string} */
+              contentType: "image/png" | "image/jpeg" | "image/webp";
+              size: number;
+              width: number;
+              height: number;
+              etag: string;
+              /** Format: date-time */
+              updatedAt: string;
+              url: string;
+            }) | null;
+          };
         };
       };
       /** @description No valid access token (missing, expired, revoked, or its user deactivated). */
       401: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Invalid input: `field` names the field (or header, or path parameter) and the rule. */
+      422: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description The database is unavailable: try again shortly. */
+      503: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+    };
+  };
+  /** Change your own name, mobile, address (a doctor: also qualifications, experience) */
+  updateMe: {
+    requestBody: {
+      content: {
+        "application/json": {
+          name?: string;
+          mobile?: (string | null) | "";
+          address?: string | null;
+          qualifications?: string | null;
+          experienceYears?: number;
+        };
+      };
+    };
+    responses: {
+      /** @description Change your own name, mobile, address (a doctor: also qualifications, experience) */
+      200: {
+        content: {
+          "application/json": {
+            id: number;
+            name: string;
+            email: string;
+            /** @enum {string} */
+            role: "admin" | "doctor" | "patient";
+            isActive: boolean;
+            mobile: string | null;
+            address: string | null;
+            lastLoginAt: string | null;
+            /** Format: date-time */
+            createdAt: string;
+            /** Format: date-time */
+            updatedAt: string;
+            patientId: number | null;
+            doctorId: number | null;
+            doctor: ({
+              id: number;
+              clinicId: number;
+              specialty: string;
+              licenseNumber: string;
+              qualifications: string | null;
+              experienceYears: number;
+            }) | null;
+            image: ({
+              /** @enum {string} */
+              contentType: "image/png" | "image/jpeg" | "image/webp";
+              size: number;
+              width: number;
+              height: number;
+              etag: string;
+              /** Format: date-time */
+              updatedAt: string;
+              url: string;
+            }) | null;
+          };
+        };
+      };
+      /** @description The request could not be read (malformed JSON, an empty body where one is needed). */
+      400: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description No valid access token (missing, expired, revoked, or its user deactivated). */
+      401: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description The request body is larger than 100 kB. */
+      413: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description The request body is not JSON. */
+      415: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Invalid input: `field` names the field (or header, or path parameter) and the rule. */
+      422: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description The database is unavailable: try again shortly. */
+      503: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+    };
+  };
+  /** Change your own password: every other session of yours ends, this one goes on */
+  changePassword: {
+    requestBody: {
+      content: {
+        "application/json": {
+          currentPassword: string;
+          newPassword: string;
+        };
+      };
+    };
+    responses: {
+      /** @description Change your own password: every other session of yours ends, this one goes on */
+      200: {
+        content: {
+          "application/json": {
+            userId: number;
+            kept: number | null;
+            revoked: number[];
+          };
+        };
+      };
+      /** @description The request could not be read (malformed JSON, an empty body where one is needed). */
+      400: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description No valid access token (missing, expired, revoked, or its user deactivated). */
+      401: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description The request body is larger than 100 kB. */
+      413: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description The request body is not JSON. */
+      415: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Invalid input: `field` names the field (or header, or path parameter) and the rule. */
+      422: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Too many attempts: wait the Retry-After header’s seconds. */
+      429: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description The database is unavailable: try again shortly. */
+      503: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+    };
+  };
+  /** Set your own profile image: the raw body, image/png, image/jpeg or image/webp, at most 2 MiB */
+  setMyImage: {
+    requestBody: {
+      content: {
+        "image/png": string;
+        "image/jpeg": string;
+        "image/webp": string;
+      };
+    };
+    responses: {
+      /** @description Set your own profile image: the raw body, image/png, image/jpeg or image/webp, at most 2 MiB */
+      200: {
+        content: {
+          "application/json": {
+            /** @enum {string} */
+            contentType: "image/png" | "image/jpeg" | "image/webp";
+            size: number;
+            width: number;
+            height: number;
+            etag: string;
+            /** Format: date-time */
+            updatedAt: string;
+            url: string;
+          };
+        };
+      };
+      /** @description The request could not be read (malformed JSON, an empty body where one is needed). */
+      400: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description No valid access token (missing, expired, revoked, or its user deactivated). */
+      401: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description The request body is larger than 100 kB. */
+      413: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description The request body is not JSON. */
+      415: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Invalid input: `field` names the field (or header, or path parameter) and the rule. */
+      422: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description The database is unavailable: try again shortly. */
+      503: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+    };
+  };
+  /** Remove your own profile image */
+  deleteMyImage: {
+    responses: {
+      /** @description Done; no content. */
+      204: {
+        content: never;
+      };
+      /** @description The request could not be read (malformed JSON, an empty body where one is needed). */
+      400: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description No valid access token (missing, expired, revoked, or its user deactivated). */
+      401: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description No such record, or one the caller may not see (the same answer). */
+      404: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description The request body is larger than 100 kB. */
+      413: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description The request body is not JSON. */
+      415: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Invalid input: `field` names the field (or header, or path parameter) and the rule. */
+      422: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description The database is unavailable: try again shortly. */
+      503: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+    };
+  };
+  /** A user’s profile image (themself, and admins) */
+  getUserImage: {
+    parameters: {
+      path: {
+        id: number;
+      };
+    };
+    responses: {
+      /** @description The image as stored (re-encoded, without metadata) */
+      200: {
+        headers: {
+          ETag?: string;
+        };
+        content: {
+          "image/png": string;
+          "image/jpeg": string;
+          "image/webp": string;
+        };
+      };
+      /** @description Not modified: If-None-Match named the current ETag */
+      304: {
+        content: never;
+      };
+      /** @description No valid access token (missing, expired, revoked, or its user deactivated). */
+      401: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description No such record, or one the caller may not see (the same answer). */
+      404: {
         content: {
           "application/problem+json": components["schemas"]["Problem"];
         };
@@ -1170,7 +1549,7 @@ export interface operations {
       };
     };
   };
-  /** List clinics */
+  /** List clinics (with serve --public-directory, anonymous callers get public views) */
   listClinics: {
     parameters: {
       query?: {
@@ -1182,11 +1561,21 @@ export interface operations {
       };
     };
     responses: {
-      /** @description List clinics */
+      /** @description List clinics (with serve --public-directory, anonymous callers get public views) */
       200: {
         content: {
           "application/json": {
-            items: components["schemas"]["ClinicView"][];
+            items: (components["schemas"]["ClinicView"] | ({
+                id: number;
+                name: string;
+                address: string | null;
+                city: string;
+                state: string | null;
+                zip: string | null;
+                phone: string | null;
+                email: string | null;
+                timezone: string;
+              }))[];
             total: number;
             limit: number;
             offset: number;
@@ -1303,7 +1692,17 @@ export interface operations {
       /** @description One clinic */
       200: {
         content: {
-          "application/json": components["schemas"]["ClinicView"];
+          "application/json": components["schemas"]["ClinicView"] | ({
+            id: number;
+            name: string;
+            address: string | null;
+            city: string;
+            state: string | null;
+            zip: string | null;
+            phone: string | null;
+            email: string | null;
+            timezone: string;
+          });
         };
       };
       /** @description No valid access token (missing, expired, revoked, or its user deactivated). */
@@ -1556,7 +1955,7 @@ export interface operations {
       };
     };
   };
-  /** List doctors */
+  /** List doctors (with serve --public-directory, anonymous callers get public views) */
   listDoctors: {
     parameters: {
       query?: {
@@ -1570,11 +1969,24 @@ export interface operations {
       };
     };
     responses: {
-      /** @description List doctors */
+      /** @description List doctors (with serve --public-directory, anonymous callers get public views) */
       200: {
         content: {
           "application/json": {
-            items: components["schemas"]["DoctorView"][];
+            items: (components["schemas"]["DoctorView"] | ({
+                id: number;
+                name: string;
+                clinicId: number;
+                clinic: {
+                  id: number;
+                  name: string;
+                  city: string;
+                  timezone: string;
+                };
+                specialty: string;
+                qualifications: string | null;
+                experienceYears: number;
+              }))[];
             total: number;
             limit: number;
             offset: number;
@@ -1708,7 +2120,20 @@ export interface operations {
       /** @description One doctor */
       200: {
         content: {
-          "application/json": components["schemas"]["DoctorView"];
+          "application/json": components["schemas"]["DoctorView"] | ({
+            id: number;
+            name: string;
+            clinicId: number;
+            clinic: {
+              id: number;
+              name: string;
+              city: string;
+              timezone: string;
+            };
+            specialty: string;
+            qualifications: string | null;
+            experienceYears: number;
+          });
         };
       };
       /** @description No valid access token (missing, expired, revoked, or its user deactivated). */
@@ -2717,7 +3142,7 @@ export interface operations {
       };
     };
   };
-  /** Bookable slots, soonest first */
+  /** Bookable slots, soonest first (with serve --public-directory, anonymous callers get public views) */
   listFreeSlots: {
     parameters: {
       query?: {
@@ -2732,11 +3157,25 @@ export interface operations {
       };
     };
     responses: {
-      /** @description Bookable slots, soonest first */
+      /** @description Bookable slots, soonest first (with serve --public-directory, anonymous callers get public views) */
       200: {
         content: {
           "application/json": {
-            items: components["schemas"]["SlotView"][];
+            items: (components["schemas"]["SlotView"] | {
+                id: number;
+                doctorId: number;
+                doctorName: string;
+                specialty: string;
+                clinicId: number;
+                clinicName: string;
+                city: string;
+                timezone: string;
+                /** Format: date-time */
+                startsAt: string;
+                /** Format: date-time */
+                endsAt: string;
+                remaining: number;
+              })[];
             total: number;
             limit: number;
             offset: number;
@@ -3028,6 +3467,176 @@ export interface operations {
       };
     };
   };
+  /** Change a slot’s times or capacity; a booked slot’s times only with moveBookings (its appointments move with it) */
+  updateSlot: {
+    parameters: {
+      path: {
+        id: number;
+      };
+    };
+    requestBody: {
+      content: {
+        "application/json": {
+          start?: string;
+          length?: string;
+          end?: string;
+          capacity?: number;
+          /** @default false */
+          moveBookings?: boolean;
+        };
+      };
+    };
+    responses: {
+      /** @description Change a slot’s times or capacity; a booked slot’s times only with moveBookings (its appointments move with it) */
+      200: {
+        content: {
+          "application/json": {
+            id: number;
+            doctorId: number;
+            doctorName: string;
+            specialty: string;
+            clinicId: number;
+            clinicName: string;
+            city: string;
+            timezone: string;
+            /** Format: date-time */
+            startsAt: string;
+            /** Format: date-time */
+            endsAt: string;
+            capacity: number;
+            bookedCount: number;
+            remaining: number;
+            isActive: boolean;
+            movedAppointmentIds: number[];
+          };
+        };
+      };
+      /** @description The request could not be read (malformed JSON, an empty body where one is needed). */
+      400: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description No valid access token (missing, expired, revoked, or its user deactivated). */
+      401: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description The caller’s role may not do this. */
+      403: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description No such record, or one the caller may not see (the same answer). */
+      404: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description The request conflicts with the records as they are (a duplicate, a slot full, a request still in progress). */
+      409: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description The request body is larger than 100 kB. */
+      413: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description The request body is not JSON. */
+      415: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Invalid input: `field` names the field (or header, or path parameter) and the rule. */
+      422: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description The database is unavailable: try again shortly. */
+      503: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+    };
+  };
+  /** Restore a deleted slot, if it still fits */
+  restoreSlot: {
+    parameters: {
+      path: {
+        id: number;
+      };
+    };
+    responses: {
+      /** @description Restore a deleted slot, if it still fits */
+      200: {
+        content: {
+          "application/json": components["schemas"]["SlotView"];
+        };
+      };
+      /** @description The request could not be read (malformed JSON, an empty body where one is needed). */
+      400: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description No valid access token (missing, expired, revoked, or its user deactivated). */
+      401: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description The caller’s role may not do this. */
+      403: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description No such record, or one the caller may not see (the same answer). */
+      404: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description The request conflicts with the records as they are (a duplicate, a slot full, a request still in progress). */
+      409: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description The request body is larger than 100 kB. */
+      413: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description The request body is not JSON. */
+      415: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Invalid input: `field` names the field (or header, or path parameter) and the rule. */
+      422: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description The database is unavailable: try again shortly. */
+      503: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+    };
+  };
   /** The appointments you may see */
   listAppointments: {
     parameters: {
@@ -3039,6 +3648,7 @@ export interface operations {
         from?: string;
         to?: string;
         includePast?: boolean;
+        search?: string;
         limit?: number;
         offset?: number;
       };
@@ -3179,6 +3789,7 @@ export interface operations {
         from?: string;
         to?: string;
         includePast?: boolean;
+        search?: string;
       };
     };
     responses: {
