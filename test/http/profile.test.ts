@@ -314,10 +314,10 @@ describe('the profile image', () => {
 describe('the OpenAPI document', () => {
   it('describes the image routes as raw image bodies, not JSON', async () => {
     const doc = (await api(server.url, 'GET', '/openapi.json')).body;
-    const put = doc.paths['/api/v1/auth/me/image'].put;
+    const put = doc.paths['/auth/me/image'].put;
     expect(Object.keys(put.requestBody.content).sort()).toEqual(['image/jpeg', 'image/png', 'image/webp']);
     expect(put.requestBody.content['image/png'].schema).toEqual({ type: 'string', format: 'binary' });
-    const get = doc.paths['/api/v1/users/{id}/image'].get;
+    const get = doc.paths['/users/{id}/image'].get;
     expect(Object.keys(get.responses['200'].content).sort()).toEqual(['image/jpeg', 'image/png', 'image/webp']);
     expect(get.responses['304']).toMatchObject({ description: expect.stringMatching(/^Not modified/) });
   });
