@@ -115,7 +115,7 @@ describe('the auth cache of serve', () => {
 
   it('a role change revokes tokens issued for the old role', async () => {
     const { user, token } = await signedInUser('admin');
-    await other.query(`update "user" set role = 'patient' where id = $1`, [user.id]);
+    await other.query(`update "user" set role = 'doctor' where id = $1`, [user.id]);
     expect(await statusSoon(token)).toMatchObject({ status: 401 });
   });
 
