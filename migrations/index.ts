@@ -13,9 +13,9 @@ import { Migration20261201010000_patient_for_every_patient_user } from './Migrat
 import { Migration20261201011000_name_search } from './Migration20261201011000_name_search.js';
 import { Migration20261201020000_sessions } from './Migration20261201020000_sessions.js';
 import { Migration20261202010000_profile } from './Migration20261202010000_profile.js';
+import { Migration20261202020000_appointment_search } from './Migration20261202020000_appointment_search.js';
 import { Migration20261202030000_visit_slots } from './Migration20261202030000_visit_slots.js';
 import { Migration20261202040000_idempotency } from './Migration20261202040000_idempotency.js';
-import { Migration20261202020000_appointment_search } from './Migration20261202020000_appointment_search.js';
 
 export const migrationsList = [
   { name: 'Migration20261125000000_initial', class: Migration20261125000000_initial },
@@ -31,7 +31,7 @@ export const migrationsList = [
   { name: 'Migration20261201011000_name_search', class: Migration20261201011000_name_search },
   { name: 'Migration20261201020000_sessions', class: Migration20261201020000_sessions },
   { name: 'Migration20261202010000_profile', class: Migration20261202010000_profile },
+  { name: 'Migration20261202020000_appointment_search', class: Migration20261202020000_appointment_search },
   { name: 'Migration20261202030000_visit_slots', class: Migration20261202030000_visit_slots },
   { name: 'Migration20261202040000_idempotency', class: Migration20261202040000_idempotency },
-  { name: 'Migration20261202020000_appointment_search', class: Migration20261202020000_appointment_search },
 ];
