@@ -80,6 +80,7 @@ export const EXAMPLES: Readonly<Record<string, readonly Example[]>> = {
     ex('The same, naming the file', 'ascend users image 5 --output max.png'),
   ],
   'users deactivate': [ex('End their logins at once', 'ascend users deactivate max@example.org')],
+  'users reactivate': [ex('Let them log in again (old tokens stay revoked)', 'ascend users reactivate max@example.org')],
   clinics: [ex('Clinics in one city', 'ascend clinics list --city Pune')],
   'clinics create': [
     ex('A clinic, whose times are read and shown in its zone', 'ascend clinics create --name "Lake Clinic" --city Bhopal --timezone Asia/Kolkata'),
@@ -91,6 +92,7 @@ export const EXAMPLES: Readonly<Record<string, readonly Example[]>> = {
   'clinics show': [ex('Clinic 3', 'ascend clinics show 3')],
   'clinics update': [ex('A new phone number', 'ascend clinics update 3 --phone "+91 755 1234567"')],
   'clinics deactivate': [ex('Close clinic 3 (refused while it has active doctors)', 'ascend clinics deactivate 3')],
+  'clinics reactivate': [ex('Open clinic 3 again (its doctors stay deactivated)', 'ascend clinics reactivate 3')],
   doctors: [ex('Cardiologists in Pune', 'ascend doctors list --specialty cardiology --city Pune')],
   'doctors create': [
     ex(
@@ -108,6 +110,7 @@ export const EXAMPLES: Readonly<Record<string, readonly Example[]>> = {
     ex('Move to clinic 4 (their future slots move too)', 'ascend doctors update 7 --clinic 4'),
   ],
   'doctors deactivate': [ex('Close their future slots, cancelling what is booked', 'ascend doctors deactivate 7 --cancel-bookings')],
+  'doctors reactivate': [ex('Bring back a doctor and their login (not their old slots)', 'ascend doctors reactivate "Dr Rao"')],
   'doctors hours': [ex('Doctor 7’s week', 'ascend doctors hours show 7')],
   'doctors hours set': [
     ex(

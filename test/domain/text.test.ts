@@ -39,8 +39,9 @@ function textFields(schema: z.ZodType, name: string, field: z.ZodType = schema):
 
 // profile.ts also holds response shapes (views), which are not input: its input schema alone.
 const modules = { appointments, clinics, doctors, patients, slots, users, profile: { updateProfileInput } };
+// Response shapes kept beside their inputs (publicClinicView, updatedSlotView …) are output, not input: left out by name.
 const FIELDS: TextField[] = Object.values(modules).flatMap((module) =>
-  Object.entries(module).flatMap(([exported, value]) => (value instanceof z.ZodObject ? textFields(value, exported) : [])),
+  Object.entries(module).flatMap(([exported, value]) => (value instanceof z.ZodObject && !exported.endsWith('View') ? textFields(value, exported) : [])),
 );
 
 /** The first message a field's schema gives for a value, or null when it takes it. */
