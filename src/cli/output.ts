@@ -8,7 +8,7 @@
 import chalk from 'chalk';
 import type { Page } from '../domain/schemas/common.js';
 import { escapeJsonText, showControls } from '../domain/text.js';
-import { formatLocal } from '../domain/time.js';
+import { formatLocal } from '../domain/time-format.js';
 import { type Pager, pagerCommand, startPager } from './pager.js';
 import { cut, pad, textWidth, wrap } from './text-width.js';
 

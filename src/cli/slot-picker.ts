@@ -39,7 +39,7 @@ async function localDay(instant: string, timeZone: string): Promise<string> {
 }
 
 const slotLine = async (s: SlotView) => {
-  const { formatLocal } = await import('../domain/time.js');
+  const { formatLocal } = await import('../domain/time-format.js');
   return visible(`${formatLocal(s.startsAt, s.timezone)}  ${s.doctorName}, ${s.clinicName}  (${s.remaining} left)`, 'space');
 };
 

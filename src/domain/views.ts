@@ -21,7 +21,8 @@ import type {
   utilisationViewSchema,
 } from './schemas/views.js';
 import { type RevokedReason, sessionEnd, sessionEndsAt } from './sessions.js';
-import { localDays, weekdayName } from './time.js';
+import { weekdayName } from './time.js';
+import { localDays } from './time-format.js';
 import type { Role } from './roles.js';
 import type { ProfileImageView, ProfileView } from './schemas/profile.js';
 

@@ -15,7 +15,8 @@ import {
   type ListDoctorsInput,
   type UpdateDoctorInput,
 } from '../domain/schemas/doctors.js';
-import { formatLocalPeriod, parseDateInput } from '../domain/time.js';
+import { parseDateInput } from '../domain/time.js';
+import { formatLocalPeriod } from '../domain/time-format.js';
 import { parseInput, type Untrusted } from '../domain/validation.js';
 import { doctorView, leaveView, type DoctorView, type LeaveRow, type LeaveView } from '../domain/views.js';
 import { z } from 'zod';

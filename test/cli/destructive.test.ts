@@ -3,7 +3,7 @@
 // they act as they always did. Undo: users|clinics|doctors reactivate REF. Questions through a real 80-column
 // terminal; the rest as child processes.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { formatLocal } from '../../src/domain/time.js';
+import { formatLocal } from '../../src/domain/time-format.js';
 import { SYSTEM } from '../../src/domain/roles.js';
 import { deactivateClinic } from '../../src/services/clinics.js';
 import { deactivateDoctor } from '../../src/services/doctors.js';

@@ -4,7 +4,7 @@
 // Each test has a database of its own, so that its specialties and cities are the only ones offered.
 import { afterEach, describe, expect, it } from 'vitest';
 import { SYSTEM } from '../../src/domain/roles.js';
-import { formatLocal } from '../../src/domain/time.js';
+import { formatLocal } from '../../src/domain/time-format.js';
 import { initialise } from '../../src/services/init.js';
 import { day } from '../support/clock.js';
 import { createTestDatabase, type TestDatabase } from '../support/db.js';

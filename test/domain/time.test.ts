@@ -1,21 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ValidationError } from '../../src/domain/errors.js';
-import {
-  formatDay,
-  formatLocal,
-  formatLocalEnd,
-  formatLocalPeriod,
-  formatLocalSpan,
-  isRelativeDate,
-  isTimeZone,
-  localDays,
-  localParts,
-  parseCalendarDate,
-  parseDateInput,
-  type ZonedNow,
-  zonedTime,
-  zoneAbbreviation,
-} from '../../src/domain/time.js';
+import { isRelativeDate, isTimeZone, localParts, parseCalendarDate, parseDateInput, type ZonedNow, zonedTime } from '../../src/domain/time.js';
+import { formatDay, formatLocal, formatLocalEnd, formatLocalPeriod, formatLocalSpan, localDays, zoneAbbreviation } from '../../src/domain/time-format.js';
 
 /** Reading in a zone at an instant: the clinic's zone and the clock's now. */
 const at = (timeZone: string, now = '2026-03-02T06:00:00Z'): ZonedNow => ({ timeZone, now: new Date(now) });

@@ -1,6 +1,6 @@
 import type { Command, OptionValues } from '@commander-js/extra-typings';
 import { ValidationError } from '../../domain/errors.js';
-import { formatLocal, formatLocalSpan, zoneAbbreviation } from '../../domain/time.js';
+import { formatLocal, formatLocalSpan, zoneAbbreviation } from '../../domain/time-format.js';
 import type { AppointmentView, ReferenceMatch, SlotView } from '../../domain/views.js';
 import type { ListAppointmentsInput } from '../../domain/schemas/appointments.js';
 import type { ExportFilters } from '../../services/calendar.js';

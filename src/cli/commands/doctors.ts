@@ -1,7 +1,8 @@
 import type { Command, OptionValues } from '@commander-js/extra-typings';
 import { ValidationError } from '../../domain/errors.js';
 import { slotMinutes } from '../../domain/durations.js';
-import { formatLocalPeriod, parseWeekdays } from '../../domain/time.js';
+import { parseWeekdays } from '../../domain/time.js';
+import { formatLocalPeriod } from '../../domain/time-format.js';
 import type { DoctorView, HoursWindowView, LeaveView } from '../../domain/views.js';
 import { act, given } from '../command.js';
 import { agreed, counted, dateCheck, declined, fieldOf, idArgument, newPassword, required, rule, wholeNumber } from '../input.js';

@@ -1,5 +1,5 @@
 import type { Command, OptionValues } from '@commander-js/extra-typings';
-import { formatLocal } from '../../domain/time.js';
+import { formatLocal } from '../../domain/time-format.js';
 import { statusShown } from '../../domain/suggest.js';
 import type { CreatePatientInput, UpdatePatientInput } from '../../domain/schemas/patients.js';
 import type { AppointmentView, PatientView } from '../../domain/views.js';

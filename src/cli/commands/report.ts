@@ -1,5 +1,5 @@
 import type { Command } from '@commander-js/extra-typings';
-import { formatDay } from '../../domain/time.js';
+import { formatDay } from '../../domain/time-format.js';
 import type { UtilisationView } from '../../domain/views.js';
 import { act, given } from '../command.js';
 import { wholeNumber } from '../input.js';

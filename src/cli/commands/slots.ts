@@ -3,7 +3,7 @@ import type { Command } from '@commander-js/extra-typings';
 import { ValidationError } from '../../domain/errors.js';
 import { defined } from '../../domain/invariant.js';
 import { oneOfMessage } from '../../domain/suggest.js';
-import { formatLocal, formatLocalEnd } from '../../domain/time.js';
+import { formatLocal, formatLocalEnd } from '../../domain/time-format.js';
 import type { BulkResult, SlotView } from '../../domain/views.js';
 import type { ImportOptions } from '../../services/slots.js';
 import { act, given } from '../command.js';

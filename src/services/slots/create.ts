@@ -2,7 +2,8 @@
 import { slotMinutes } from '../../domain/durations.js';
 import { ConflictError, NotFoundError, ValidationError } from '../../domain/errors.js';
 import { createSlotInput, type CreateSlotInput } from '../../domain/schemas/slots.js';
-import { formatLocal, parseDateInput, type ZonedNow } from '../../domain/time.js';
+import { parseDateInput, type ZonedNow } from '../../domain/time.js';
+import { formatLocal } from '../../domain/time-format.js';
 import { parseInput, type Untrusted } from '../../domain/validation.js';
 import type { SlotView } from '../../domain/views.js';
 import { audit } from '../audit.js';

@@ -2,7 +2,7 @@
 // skip (and why), against the database and against each other. Create, generate and import all plan here.
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { ConflictError } from '../../domain/errors.js';
-import { formatLocal } from '../../domain/time.js';
+import { formatLocal } from '../../domain/time-format.js';
 import type { ServiceContext } from '../context.js';
 import { lockDoctorsAsRead } from '../locks.js';
 import { spansOf, type NewSlot } from '../sql/slots-bulk.js';

@@ -1,7 +1,7 @@
 // Restoring a deleted slot (the seed system's toggle-active): it comes back only where it still fits.
 import { ConflictError } from '../../domain/errors.js';
 import { id as idSchema } from '../../domain/schemas/common.js';
-import { formatLocal } from '../../domain/time.js';
+import { formatLocal } from '../../domain/time-format.js';
 import type { SlotView } from '../../domain/views.js';
 import { parseInput } from '../../domain/validation.js';
 import { audit } from '../audit.js';

@@ -5,7 +5,7 @@ import { AuthError, ConflictError, ForbiddenError, NotFoundError, ValidationErro
 import { isAdmin } from '../../domain/roles.js';
 import { id as idSchema } from '../../domain/schemas/common.js';
 import { updateSlotInput, type UpdateSlotInput } from '../../domain/schemas/slots.js';
-import { formatLocal } from '../../domain/time.js';
+import { formatLocal } from '../../domain/time-format.js';
 import { parseInput, type Untrusted } from '../../domain/validation.js';
 import type { Instant, SlotView } from '../../domain/views.js';
 import { audit } from '../audit.js';
