@@ -2,7 +2,7 @@
 // CLI's "now" (ASCEND_NOW); times shown with their weekday and the zone's usual name; leave echoed as the days
 // given; `appointments list` showing what is coming unless asked for the past.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cliFor, ok, refused, type Cli } from '../support/cli.js';
+import { type Cli, cliFor, initAdmin, ok, refused } from '../support/cli.js';
 import { createTestDatabase, type TestDatabase } from '../support/db.js';
 import { makeClinic, makeDoctor, makePatient, seedBooking, seedSlot } from '../support/fixtures.js';
 
@@ -14,10 +14,7 @@ let patientId: number;
 
 beforeAll(async () => {
   db = await createTestDatabase();
-  admin = cliFor(db.url);
-  const input = 'S3cure-pass!\n';
-  await ok(admin, ['init', '--admin-email', 'admin@example.org', '--admin-name', 'Ada Admin', '--admin-password-stdin'], { input });
-  await ok(admin, ['login', '--email', 'admin@example.org', '--password-stdin'], { input });
+  admin = await initAdmin(db.url);
   const kolkata = await makeClinic(db, { timezone: 'Asia/Kolkata', city: 'Kolkata' });
   const berlin = await makeClinic(db, { timezone: 'Europe/Berlin', city: 'Berlin' });
   kolkataDoctor = (await makeDoctor(db, kolkata.id)).doctor.id;
