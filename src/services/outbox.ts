@@ -69,7 +69,7 @@ export async function claimUndispatched(tx: ServiceContext, limit = DISPATCH_BAT
   const rows = await query<EventRow>(
     tx.em,
     `select seq::text as seq, id, type, at, clinic_id, appointment_id, data
-       from outbox_event where dispatched_at is null order by seq limit ? for update skip locked`,
+       from outbox_event where dispatched_at is null order by outbox_event.seq limit ? for update skip locked`,
     [limit],
   );
   return rows.map((r) => ({
