@@ -33,6 +33,11 @@ export interface WorkerOptions {
   log: (line: string) => void;
   /** Stacks and graphile-worker's own messages on the log too. */
   verbose?: boolean;
+  /**
+   * How often an idle worker looks for jobs no notification announced, in ms (graphile's default: 2000). New
+   * jobs wake a worker at once through LISTEN/NOTIFY; the poll is the safety net.
+   */
+  pollInterval?: number;
   modules: readonly WorkerModule[];
 }
 
@@ -105,6 +110,7 @@ function runnerOptions(options: WorkerOptions, worker: WorkerContext) {
     maxPoolSize: options.concurrency + 2,
     // ascend handles SIGTERM/SIGINT itself (the command, or serve): graphile's handlers would exit the process.
     noHandleSignals: true,
+    ...(options.pollInterval ? { pollInterval: options.pollInterval } : {}),
     logger: graphileLogger(options.log, options.verbose ?? false),
     taskList: taskList(worker, options.modules),
   };

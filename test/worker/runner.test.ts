@@ -129,6 +129,41 @@ describe('the runner', () => {
     }
   });
 
+  it('an idle worker is woken at once by a new event’s notification (it would poll only each minute)', async () => {
+    const fresh = await createTestDatabase();
+    const dispatched: string[] = [];
+    const module: WorkerModule = {
+      name: 'listener',
+      async onEvents(_tx, batch) {
+        dispatched.push(...batch.map((e) => e.id));
+      },
+    };
+    const running = await startWorker({
+      url: fresh.url,
+      orm: fresh.orm,
+      clock: fresh.clock,
+      concurrency: 1,
+      log: () => {},
+      modules: [...workerModules, module],
+      pollInterval: 60_000,
+    });
+    const emit = () =>
+      transaction(serviceContext(fresh.em(), SYSTEM, fresh.clock), (tx) => emitEvent(tx, { type: 'test.wake', clinicId: null, appointmentId: null, data: {} }));
+    try {
+      const first = await emit();
+      await eventually(async () => dispatched.includes(first));
+      await pause(1000); // nothing is left: the worker sleeps until notified, or for a minute
+      expect(await fresh.sql(`select count(*)::int as n from graphile_worker.jobs where locked_at is null`)).toEqual([{ n: 0 }]);
+      const second = await emit();
+      const deadline = Date.now() + 10_000;
+      while (!dispatched.includes(second) && Date.now() < deadline) await pause(20);
+      expect(dispatched).toContain(second);
+    } finally {
+      await running.stop();
+      await fresh.drop();
+    }
+  });
+
   it('--once: ticks on the services’ clock, then runs every due job, those queued meanwhile too, and returns when none is left', async () => {
     const ticks: string[] = [];
     const order: string[] = [];
