@@ -90,15 +90,21 @@ export class Migration20261203010000_outbox extends Migration {
         -- The job add_job would queue (no key, no queue, due now, graphile's default attempts), inserted as
         -- add_job's own path does, without its generic machinery: that cost 0.5 ms a call, a tenth of a booking
         -- (npm run bench -- outbox). graphile-worker is pinned exactly (0.16.6); test/services/outbox.test.ts
-        -- checks the job is there, test/worker/runner.test.ts that an idle worker is woken by the notification.
-        -- add_job makes the task's row the first time. One identical notification per transaction is enough
-        -- (PostgreSQL folds them): the dispatch drains every undispatched event.
+        -- checks the job is there, test/worker/runner.test.ts that an idle worker is woken. add_job makes the
+        -- task's row the first time.
+        -- The wake-up: a NOTIFY makes PostgreSQL serialise the commits of every notifying transaction (it holds
+        -- one lock through the commit's flush), which halved concurrent bookings. So only when no dispatch job
+        -- is waiting: a waiting one means the workers are busy (each takes the next job as it finishes one) or
+        -- were just notified by its writer. Were that job taken before this commits, the worker finds this one
+        -- when it looks next: at once if busy, else at its poll (a few seconds). Nothing is lost either way.
         select id into dispatch_task from graphile_worker._private_tasks where identifier = 'outbox.dispatch';
         if dispatch_task is null then
           perform graphile_worker.add_job('outbox.dispatch', json_build_object('seq', event_seq));
         else
+          if not exists (select 1 from graphile_worker._private_jobs j where j.task_id = dispatch_task and j.is_available and j.run_at <= now()) then
+            perform pg_notify('jobs:insert', '{"count":1}');
+          end if;
           insert into graphile_worker._private_jobs (task_id, payload) values (dispatch_task, json_build_object('seq', event_seq));
-          perform pg_notify('jobs:insert', '{"count":1}');
         end if;
         return event_id;
       end $$;`);
