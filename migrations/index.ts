@@ -16,6 +16,8 @@ import { Migration20261202010000_profile } from './Migration20261202010000_profi
 import { Migration20261202020000_appointment_search } from './Migration20261202020000_appointment_search.js';
 import { Migration20261202030000_visit_slots } from './Migration20261202030000_visit_slots.js';
 import { Migration20261202040000_idempotency } from './Migration20261202040000_idempotency.js';
+import { Migration20261203010000_outbox } from './Migration20261203010000_outbox.js';
+import { Migration20261203020000_webhooks } from './Migration20261203020000_webhooks.js';
 
 export const migrationsList = [
   { name: 'Migration20261125000000_initial', class: Migration20261125000000_initial },
@@ -34,4 +36,6 @@ export const migrationsList = [
   { name: 'Migration20261202020000_appointment_search', class: Migration20261202020000_appointment_search },
   { name: 'Migration20261202030000_visit_slots', class: Migration20261202030000_visit_slots },
   { name: 'Migration20261202040000_idempotency', class: Migration20261202040000_idempotency },
+  { name: 'Migration20261203010000_outbox', class: Migration20261203010000_outbox },
+  { name: 'Migration20261203020000_webhooks', class: Migration20261203020000_webhooks },
 ];
