@@ -45,7 +45,6 @@ const SQL_ONLY_TABLES = [
   'appointment_slot',
   'idempotency_request',
   'user_image',
-  // TEMPORARY (helper A's migration brings its own line): the outbox
   'outbox_event',
   'webhook_endpoint',
   'webhook_delivery',

@@ -1,6 +1,7 @@
 // Webhooks as the services and the worker module run them: a real database, a real HTTP receiver on loopback,
 // the clock moved instead of waiting. `dispatch` does what the worker's outbox.dispatch does with new events
 // (fan-out in the dispatching transaction); `deliver` is the worker's webhook.deliver job for one endpoint.
+// A worker process killed mid-delivery: test/worker/webhooks-process.test.ts.
 import { Webhook } from 'standardwebhooks';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { ValidationError } from '../../src/domain/errors.js';
@@ -10,8 +11,8 @@ import { emitEvent } from '../../src/services/outbox.js';
 import { deliverEndpoint, retryDelayMs, webhooksTick } from '../../src/services/webhooks/deliver.js';
 import { createWebhook, deleteWebhook, listDeliveries, listWebhooks, redeliver, testWebhook } from '../../src/services/webhooks/endpoints.js';
 import { resolveDestination, type WebhookSettings, webhookSettings } from '../../src/services/webhooks/policy.js';
-import { webhooksModule } from '../../src/worker/webhooks.js';
-import type { OutboxEvent } from '../../src/worker/module.js';
+import { workerModules } from '../../src/worker/modules.js';
+import { dispatchOutbox } from '../../src/worker/outbox.js';
 import { FROZEN_AT } from '../support/clock.js';
 import { createTestDatabase, type TestDatabase } from '../support/db.js';
 import { makeClinic, makeUser } from '../support/fixtures.js';
@@ -50,38 +51,8 @@ async function emit(type: string, data: object = { id: 1, status: 'booked' }, cl
   return transaction(db.ctx(SYSTEM), (tx) => emitEvent(tx, { type, clinicId: clinic, appointmentId: null, data }));
 }
 
-/** What the worker's outbox.dispatch does: new events, in seq order, to every module's onEvents, then dispatched. */
-async function dispatch(): Promise<void> {
-  await transaction(db.ctx(SYSTEM), async (tx) => {
-    const rows = await db.sql<{
-      seq: string;
-      id: string;
-      type: string;
-      at: Date;
-      clinic_id: number | null;
-      appointment_id: number | null;
-      data: Record<string, unknown>;
-    }>('select seq, id, type, at, clinic_id, appointment_id, data from outbox_event where dispatched_at is null order by seq');
-    const events: OutboxEvent[] = rows.map((r) => ({
-      seq: r.seq,
-      id: r.id,
-      type: r.type,
-      at: r.at,
-      clinicId: r.clinic_id,
-      appointmentId: r.appointment_id,
-      data: r.data,
-    }));
-    await webhooksModule.onEvents?.(tx, events);
-    await tx.em
-      .getConnection()
-      .execute(
-        'update outbox_event set dispatched_at = ? where seq = any(?::bigint[])',
-        [tx.clock.now(), `{${rows.map((r) => r.seq).join(',')}}`],
-        'run',
-        tx.em.getTransactionContext(),
-      );
-  });
-}
+/** The worker's outbox.dispatch: new events, in seq order, to every module's onEvents (webhooks' fan-out). */
+const dispatch = () => dispatchOutbox({ orm: db.orm, clock: db.clock, log: () => {} }, workerModules);
 
 const deliver = (endpointId: number, over: Partial<WebhookSettings> = {}) => deliverEndpoint(db.ctx(SYSTEM), endpointId, settings(over));
 const tick = () => webhooksTick(db.ctx(SYSTEM));
