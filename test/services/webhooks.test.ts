@@ -6,6 +6,7 @@ import { Webhook } from 'standardwebhooks';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { ValidationError } from '../../src/domain/errors.js';
 import { SYSTEM, type Actor } from '../../src/domain/roles.js';
+import { bookAppointment, cancelAppointment } from '../../src/services/appointments.js';
 import { transaction } from '../../src/services/locks.js';
 import { emitEvent } from '../../src/services/outbox.js';
 import { deliverEndpoint, retryDelayMs, webhooksTick } from '../../src/services/webhooks/deliver.js';
@@ -13,9 +14,10 @@ import { createWebhook, deleteWebhook, listDeliveries, listWebhooks, redeliver, 
 import { resolveDestination, type WebhookSettings, webhookSettings } from '../../src/services/webhooks/policy.js';
 import { workerModules } from '../../src/worker/modules.js';
 import { dispatchOutbox } from '../../src/worker/outbox.js';
-import { FROZEN_AT } from '../support/clock.js';
+import { runWorkerOnce } from '../../src/worker/runner.js';
+import { FROZEN_AT, utc } from '../support/clock.js';
 import { createTestDatabase, type TestDatabase } from '../support/db.js';
-import { makeClinic, makeUser } from '../support/fixtures.js';
+import { makeClinic, makeDoctor, makePatient, makeUser, seedSlot } from '../support/fixtures.js';
 import { type Receiver, startReceiver } from '../support/webhook-receiver.js';
 
 process.env.ASCEND_WEBHOOKS_ALLOW_PRIVATE = 'true';
@@ -335,6 +337,25 @@ describe('delivering', () => {
     expect(await deliver(bystander.id)).toEqual({ sent: 0, delivered: 0 });
     expect(JSON.parse(r.received[0]?.body ?? '{}')).toMatchObject({ type: 'webhook.test', data: { endpointId: hook.id } });
     expect(r.received[0]?.headers['webhook-id']).toBe(sent.eventId);
+  });
+
+  it('a booking and its cancellation reach the endpoint through the worker (ascend worker --once): the appointment as the API shows it', async () => {
+    const r = await receiver();
+    const hook = await createWebhook(db.ctx(admin), { url: r.url, events: ['appointment.booked', 'appointment.cancelled'], clinicId });
+    const { doctor } = await makeDoctor(db, clinicId);
+    const { actor: patient } = await makePatient(db);
+    const booked = await bookAppointment(db.ctx(patient), { slotId: await seedSlot(db, doctor.id, utc(3, '09:00')) });
+    const cancelled = await cancelAppointment(db.ctx(patient), booked.id, {});
+    await runWorkerOnce({ url: db.url, orm: db.orm, clock: db.clock, concurrency: 1, log: () => {}, modules: workerModules });
+    // Sent a few at once: in no promised order (as Standard Webhooks allows; the timestamp and data tell).
+    expect(r.received.map((q) => JSON.parse(q.body))).toEqual(
+      expect.arrayContaining([
+        { type: 'appointment.booked', timestamp: FROZEN_AT, data: booked },
+        { type: 'appointment.cancelled', timestamp: FROZEN_AT, data: cancelled },
+      ]),
+    );
+    expect(r.received).toHaveLength(2);
+    expect((await deliveriesOf(hook.id)).map((d) => d.status)).toEqual(['delivered', 'delivered']);
   });
 
   it('only admins manage webhooks', async () => {
