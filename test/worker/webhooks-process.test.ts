@@ -1,6 +1,7 @@
 // At least once, across a crash: a worker process killed with SIGKILL while a receiver holds its delivery
 // leaves the delivery leased; once the clock has passed the lease, a new worker (its tick at start) sends the
 // event again, with the same webhook-id, and it is delivered. Real processes, a real receiver on loopback.
+// And in a running worker, an endpoint that does not answer holds up its own deliveries only.
 import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
 import { resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -8,6 +9,8 @@ import { SYSTEM, type Actor } from '../../src/domain/roles.js';
 import { transaction } from '../../src/services/locks.js';
 import { emitEvent } from '../../src/services/outbox.js';
 import { createWebhook, listDeliveries } from '../../src/services/webhooks/endpoints.js';
+import { workerModules } from '../../src/worker/modules.js';
+import { startWorker } from '../../src/worker/runner.js';
 import { FROZEN_AT } from '../support/clock.js';
 import { createTestDatabase, type TestDatabase } from '../support/db.js';
 import { makeClinic, makeUser } from '../support/fixtures.js';
@@ -84,5 +87,34 @@ describe('a worker killed in the middle of a delivery', () => {
     expect(hooks.received.map((r) => r.headers['webhook-id'])).toEqual([eventId, eventId]);
     expect(hooks.received.map((r) => Number(r.headers['webhook-timestamp']))).toEqual([Date.parse(FROZEN_AT) / 1000, Date.parse(FROZEN_AT) / 1000 + 60]);
     expect(hooks.received[1]?.body).toBe(hooks.received[0]?.body);
+  }, 60_000);
+});
+
+describe('a running worker', () => {
+  it('delivers to a fast endpoint while a slow one holds its request: one job per endpoint, run side by side', async () => {
+    const slow = await startReceiver();
+    const fast = await startReceiver();
+    try {
+      slow.mode = { hold: true };
+      const slowHook = await createWebhook(db.ctx(admin), { url: slow.url, events: ['appointment.cancelled'] });
+      const fastHook = await createWebhook(db.ctx(admin), { url: fast.url, events: ['appointment.cancelled'] });
+      const worker = await startWorker({ url: db.url, orm: db.orm, clock: db.clock, concurrency: 4, log: () => {}, modules: workerModules });
+      try {
+        await transaction(db.ctx(SYSTEM), (tx) => emitEvent(tx, { type: 'appointment.cancelled', clinicId: null, appointmentId: null, data: { id: 8 } }));
+        await slow.waitFor(1, 20_000);
+        await fast.waitFor(1, 20_000);
+        expect(slow.held()).toBe(1);
+        const deadline = Date.now() + 20_000;
+        while ((await delivery(fastHook.id))?.status !== 'delivered' && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+        expect(await delivery(fastHook.id)).toMatchObject({ status: 'delivered' });
+        expect(await delivery(slowHook.id)).toMatchObject({ status: 'pending', attempts: 1 });
+        slow.release(200);
+      } finally {
+        await worker.stop();
+      }
+    } finally {
+      await slow.close();
+      await fast.close();
+    }
   }, 60_000);
 });
