@@ -15,6 +15,7 @@ import { registerSessions } from './commands/sessions.js';
 import { registerSlots } from './commands/slots.js';
 import { registerUsers } from './commands/users.js';
 import { registerWebhooks } from './commands/webhooks.js';
+import { registerWorker } from './commands/worker.js';
 import { EXAMPLES, type Example } from './examples.js';
 
 declare const __ASCEND_VERSION__: string;
@@ -53,6 +54,7 @@ Database:   DATABASE_URL selects a PostgreSQL server; without it ascend runs its
   registerReport(program);
   registerWebhooks(program);
   registerServe(program);
+  registerWorker(program);
   registerCompletion(program);
   finishTree(program, []);
   return program;

@@ -24,6 +24,7 @@ import { registerSessionRoutes } from './routes/sessions.js';
 import { registerSlotRoutes } from './routes/slots.js';
 import { registerUserRoutes } from './routes/users.js';
 import { registerWebhookRoutes } from './routes/webhooks.js';
+import { registerWorkerRoutes } from './routes/worker.js';
 
 /** Where a request keeps its service context (read through `request.ctx`). */
 const kContext = Symbol('ascend.serviceContext');
@@ -202,6 +203,7 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
       registerReportRoutes(api);
       registerSessionRoutes(api);
       registerWebhookRoutes(api);
+      registerWorkerRoutes(api);
     },
     { prefix: '/api/v1' },
   );
