@@ -1,9 +1,9 @@
 // At least once, across a crash: a worker process killed with SIGKILL while a receiver holds its delivery
 // leaves the delivery leased; once the clock has passed the lease, a new worker (its tick at start) sends the
-// event again, with the same webhook-id, and it is delivered. Real processes, a real receiver on loopback.
+// event again, with the same webhook-id, and it is delivered. `ascend worker` as child processes, a real
+// receiver on loopback.
 // And in a running worker, an endpoint that does not answer holds up its own deliveries only.
 import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
-import { resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SYSTEM, type Actor } from '../../src/domain/roles.js';
 import { transaction } from '../../src/services/locks.js';
@@ -11,13 +11,13 @@ import { emitEvent } from '../../src/services/outbox.js';
 import { createWebhook, listDeliveries } from '../../src/services/webhooks/endpoints.js';
 import { workerModules } from '../../src/worker/modules.js';
 import { startWorker } from '../../src/worker/runner.js';
+import { BIN } from '../support/cli.js';
 import { FROZEN_AT } from '../support/clock.js';
 import { createTestDatabase, type TestDatabase } from '../support/db.js';
 import { makeClinic, makeUser } from '../support/fixtures.js';
 import { type Receiver, startReceiver } from '../support/webhook-receiver.js';
 
 process.env.ASCEND_WEBHOOKS_ALLOW_PRIVATE = 'true';
-const WORKER = resolve(import.meta.dirname, '../support/worker-process.ts');
 
 let db: TestDatabase;
 let admin: Actor;
@@ -38,16 +38,26 @@ interface WorkerProcess {
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
-/** A worker process at the instant `now` (ASCEND_NOW); resolves once it says it runs. */
+/** `ascend worker` (the built CLI) at the instant `now` (ASCEND_NOW); resolves once it says it started. */
 async function startWorkerProcess(now: string): Promise<WorkerProcess> {
-  const child = spawn(process.execPath, ['--import', 'tsx', WORKER], {
-    env: { ...process.env, DATABASE_URL: db.url, ASCEND_NOW: now, ASCEND_WEBHOOKS_ALLOW_PRIVATE: 'true', ASCEND_WEBHOOK_TIMEOUT: '10s' },
+  const child = spawn(process.execPath, [BIN, 'worker', '--concurrency', '2'], {
+    env: {
+      ...process.env,
+      CI: 'true',
+      NO_COLOR: '1',
+      DATABASE_URL: db.url,
+      ASCEND_NOW: now,
+      ASCEND_WEBHOOKS_ALLOW_PRIVATE: 'true',
+      ASCEND_WEBHOOK_TIMEOUT: '10s',
+    },
   });
   let stderr = '';
-  child.stderr.on('data', (d) => (stderr += d));
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((done) => child.on('exit', (code, signal) => done({ code, signal })));
   await new Promise<void>((ready, fail) => {
-    child.stdout.on('data', (d) => String(d).includes('ready') && ready());
+    child.stderr.on('data', (d) => {
+      stderr += d;
+      if (stderr.includes('worker started')) ready();
+    });
     void exited.then(() => fail(new Error(`the worker exited before it ran: ${stderr}`)));
   });
   return { child, stderr: () => stderr, exited };

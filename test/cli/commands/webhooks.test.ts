@@ -2,8 +2,6 @@
 // deliveries, redeliver and delete; others are refused (exit 6); a private address without
 // ASCEND_WEBHOOKS_ALLOW_PRIVATE is a usage error (exit 2) naming --url.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SYSTEM } from '../../../src/domain/roles.js';
-import { deliverEndpoint } from '../../../src/services/webhooks/deliver.js';
 import { type Cli, cliFor, initAdmin, loginAs, ok, refused } from '../../support/cli.js';
 import { createTestDatabase, type TestDatabase } from '../../support/db.js';
 import { makeClinic, makeUser, PASSWORD } from '../../support/fixtures.js';
@@ -47,14 +45,15 @@ describe('ascend webhooks', () => {
     expect(JSON.stringify(json)).not.toContain(String(secret));
   });
 
-  it('test, deliveries, redeliver and delete --yes, with --json', async () => {
+  it('test, then ascend worker --once delivers it; deliveries, redeliver and delete --yes, with --json; worker status counts deliveries', async () => {
     const hook = await ok(admin, ['webhooks', 'create', '--url', hooks.url], { env: ALLOW });
     expect(hook.secret).toMatch(/^whsec_/);
     const sent = await ok(admin, ['webhooks', 'test', String(hook.id)]);
     expect(sent).toMatchObject({ endpointId: hook.id, delivery: { eventType: 'webhook.test', status: 'pending' } });
-    // What a running worker does with it:
-    process.env.ASCEND_WEBHOOKS_ALLOW_PRIVATE = 'true';
-    expect(await deliverEndpoint(db.ctx(SYSTEM), hook.id)).toEqual({ sent: 1, delivered: 1 });
+    expect((await ok(admin, ['worker', 'status'])).modules.webhooks).toMatchObject({ pendingDeliveries: 1, failedDeliveries: 0 });
+    const worker = await admin.run(['worker', '--once'], { env: ALLOW });
+    expect(worker.code, worker.stderr).toBe(0);
+    expect(hooks.received.map((r) => r.headers['webhook-id'])).toEqual([sent.eventId]);
     const table = await admin.run(['webhooks', 'deliveries', String(hook.id)]);
     expect(table.stdout).toMatch(new RegExp(`${sent.delivery.id}\\s.*webhook\\.test\\s+delivered\\s+1\\s`));
     expect((await ok(admin, ['webhooks', 'deliveries', String(hook.id), '--failed'])).items).toEqual([]);
