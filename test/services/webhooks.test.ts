@@ -322,6 +322,19 @@ describe('delivering', () => {
     expect((await deliveriesOf(slowHook.id))[0]).toMatchObject({ status: 'pending', lastError: 'no answer within 1.5s' });
   });
 
+  it('leases only what it sends at once (4), so no claimed delivery waits past its lease behind slow ones', async () => {
+    const slow = await receiver();
+    slow.mode = { hold: true };
+    const hook = await createWebhook(db.ctx(admin), { url: slow.url });
+    for (let i = 0; i < 6; i++) await emit('appointment.booked', { id: i });
+    await dispatch();
+    const job = deliver(hook.id, { timeoutMs: 1000 });
+    await slow.waitFor(4);
+    const leased = await db.sql('select id from webhook_delivery where endpoint_id = $1 and lease_until is not null', [hook.id]);
+    expect({ leased: leased.length, held: slow.held() }).toEqual({ leased: 4, held: 4 });
+    expect(await job).toEqual({ sent: 6, delivered: 0 });
+  });
+
   it('test sends a webhook.test event to that endpoint only', async () => {
     const r = await receiver();
     const other = await receiver();

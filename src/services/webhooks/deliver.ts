@@ -6,23 +6,27 @@
 // and each attempt has a timeout. Transactions stay short: claim (lease + attempts), send outside any
 // transaction, then record each answer on its own. A worker killed mid-send leaves the lease, which runs out;
 // the tick queues the endpoint again, and the event goes out again with the same webhook-id (at least once).
+//
+// Locks: an endpoint row (FOR NO KEY UPDATE: delete, redeliver, test, disabling, recording an answer) before
+// its deliveries; claiming locks deliveries only (SKIP LOCKED). Fan-out's inserts take KEY SHARE on the
+// endpoint through the foreign key, which none of those conflicts with.
 import http from 'node:http';
 import https from 'node:https';
 import type { LookupFunction } from 'node:net';
 import { defined } from '../../domain/invariant.js';
-import type { OutboxEvent } from '../../worker/module.js';
 import type { ServiceContext } from '../context.js';
 import { transaction } from '../locks.js';
-import { emitEvent } from '../outbox.js';
+import { emitEvent, type OutboxEvent } from '../outbox.js';
 import { query } from '../support.js';
 import { queueDelivery } from './endpoints.js';
 import { type Destination, resolveDestination, type WebhookSettings, webhookSettings } from './policy.js';
 import { signedHeaders } from './signing.js';
 
-/** Sent at once per endpoint: a few, over kept-alive connections. */
+/**
+ * Sent at once per endpoint: a few, over kept-alive connections. Each round claims this many and sends them all
+ * at once, so that every claimed delivery is sent within one timeout of its claim, well inside its lease.
+ */
 export const SENDS_AT_ONCE = 4;
-/** Claimed per round: the rest waits for the next round of the same job. */
-const CLAIM_BATCH = 20;
 /** A lease outlives the attempt's timeout by this much before another worker may take the delivery. */
 const LEASE_MARGIN_MS = 30_000;
 const FIRST_RETRY_MS = 30_000;
@@ -79,7 +83,7 @@ interface Target {
   secret: string;
 }
 
-/** Takes up to CLAIM_BATCH of the endpoint's due, unleased deliveries: leased to this worker, attempts + 1. */
+/** Takes up to SENDS_AT_ONCE of the endpoint's due, unleased deliveries: leased to this worker, attempts + 1. */
 async function claim(ctx: ServiceContext, endpointId: number, settings: WebhookSettings): Promise<{ target: Target; rows: Claimed[] } | null> {
   return transaction(ctx, async (tx) => {
     const now = tx.clock.now();
@@ -98,7 +102,7 @@ async function claim(ctx: ServiceContext, endpointId: number, settings: WebhookS
          returning d.id, d.attempts, d.created_at, d.event_seq)
        select c.id, c.attempts, c.created_at, o.id as event_id, o.type, o.at, o.data
          from claimed c join outbox_event o on o.seq = c.event_seq order by c.id`,
-      [endpointId, now, now, CLAIM_BATCH, new Date(now.getTime() + settings.timeoutMs + LEASE_MARGIN_MS)],
+      [endpointId, now, now, SENDS_AT_ONCE, new Date(now.getTime() + settings.timeoutMs + LEASE_MARGIN_MS)],
     );
     return { target, rows };
   });
@@ -202,9 +206,8 @@ export async function deliverEndpoint(ctx: ServiceContext, endpointId: number, s
       } catch (err) {
         refused = err instanceof Error ? err.message : String(err);
       }
-      const queue = [...rows];
-      const sender = async () => {
-        for (let row = queue.shift(); row; row = queue.shift()) {
+      await Promise.all(
+        rows.map(async (row) => {
           const body = JSON.stringify({ type: row.type, timestamp: new Date(row.at).toISOString(), data: row.data });
           const headers = signedHeaders(target.secret, row.event_id, ctx.clock.now(), body);
           const outcome: Outcome = destination
@@ -212,9 +215,8 @@ export async function deliverEndpoint(ctx: ServiceContext, endpointId: number, s
             : { error: defined(refused, 'the refusal') };
           result.sent++;
           if (await record(ctx, endpointId, row, outcome, settings)) result.delivered++;
-        }
-      };
-      await Promise.all(Array.from({ length: Math.min(SENDS_AT_ONCE, rows.length) }, sender));
+        }),
+      );
     }
   } finally {
     agent.destroy();
