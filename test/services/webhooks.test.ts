@@ -322,7 +322,7 @@ describe('delivering', () => {
     expect((await deliveriesOf(slowHook.id))[0]).toMatchObject({ status: 'pending', lastError: 'no answer within 1.5s' });
   });
 
-  it('leases only what it sends at once (4), so no claimed delivery waits past its lease behind slow ones', async () => {
+  it('sends 4 at once, and a claim’s lease covers every round of 4 it may have to wait for (8 timeouts and a margin)', async () => {
     const slow = await receiver();
     slow.mode = { hold: true };
     const hook = await createWebhook(db.ctx(admin), { url: slow.url });
@@ -330,9 +330,13 @@ describe('delivering', () => {
     await dispatch();
     const job = deliver(hook.id, { timeoutMs: 1000 });
     await slow.waitFor(4);
-    const leased = await db.sql('select id from webhook_delivery where endpoint_id = $1 and lease_until is not null', [hook.id]);
-    expect({ leased: leased.length, held: slow.held() }).toEqual({ leased: 4, held: 4 });
+    const leases = await db.sql<{ lease_until: Date }>('select lease_until from webhook_delivery where endpoint_id = $1 and lease_until is not null', [
+      hook.id,
+    ]);
+    expect(slow.held()).toBe(4);
+    expect(leases.map((l) => l.lease_until.toISOString())).toEqual(Array(6).fill(new Date(Date.parse(FROZEN_AT) + 8 * 1000 + 30_000).toISOString()));
     expect(await job).toEqual({ sent: 6, delivered: 0 });
+    expect(slow.received).toHaveLength(6);
   });
 
   it('test sends a webhook.test event to that endpoint only', async () => {

@@ -22,11 +22,13 @@ import { queueDelivery } from './endpoints.js';
 import { type Destination, resolveDestination, type WebhookSettings, webhookSettings } from './policy.js';
 import { signedHeaders } from './signing.js';
 
-/**
- * Sent at once per endpoint: a few, over kept-alive connections. Each round claims this many and sends them all
- * at once, so that every claimed delivery is sent within one timeout of its claim, well inside its lease.
- */
+/** Sent at once per endpoint: a few, over kept-alive connections. */
 export const SENDS_AT_ONCE = 4;
+/**
+ * Sends per sender per claim. A claim's lease covers them all (each at most one timeout), so that no claimed
+ * delivery waits past its lease behind slow ones.
+ */
+const ROUNDS_PER_CLAIM = 8;
 /** A lease outlives the attempt's timeout by this much before another worker may take the delivery. */
 const LEASE_MARGIN_MS = 30_000;
 const FIRST_RETRY_MS = 30_000;
@@ -83,7 +85,10 @@ interface Target {
   secret: string;
 }
 
-/** Takes up to SENDS_AT_ONCE of the endpoint's due, unleased deliveries: leased to this worker, attempts + 1. */
+/**
+ * Takes up to SENDS_AT_ONCE × ROUNDS_PER_CLAIM of the endpoint's due, unleased deliveries, oldest first: leased to
+ * this worker for as long as sending them all may take, attempts + 1.
+ */
 async function claim(ctx: ServiceContext, endpointId: number, settings: WebhookSettings): Promise<{ target: Target; rows: Claimed[] } | null> {
   return transaction(ctx, async (tx) => {
     const now = tx.clock.now();
@@ -102,7 +107,7 @@ async function claim(ctx: ServiceContext, endpointId: number, settings: WebhookS
          returning d.id, d.attempts, d.created_at, d.event_seq)
        select c.id, c.attempts, c.created_at, o.id as event_id, o.type, o.at, o.data
          from claimed c join outbox_event o on o.seq = c.event_seq order by c.id`,
-      [endpointId, now, now, SENDS_AT_ONCE, new Date(now.getTime() + settings.timeoutMs + LEASE_MARGIN_MS)],
+      [endpointId, now, now, SENDS_AT_ONCE * ROUNDS_PER_CLAIM, new Date(now.getTime() + ROUNDS_PER_CLAIM * settings.timeoutMs + LEASE_MARGIN_MS)],
     );
     return { target, rows };
   });
@@ -150,35 +155,57 @@ function post(destination: Destination, agent: http.Agent, headers: Record<strin
 
 const oneLine = (text: string): string => text.replace(/\s+/g, ' ').slice(0, 500);
 
-/** Writes one attempt's result: delivered on 2xx; else a retry after the back-off, or failed once the window is past. */
-async function record(ctx: ServiceContext, endpointId: number, row: Claimed, outcome: Outcome, settings: WebhookSettings): Promise<boolean> {
-  const ok = outcome.status !== undefined && outcome.status >= 200 && outcome.status < 300 && !outcome.error;
-  await transaction(ctx, async (tx) => {
+const succeeded = (o: Outcome): boolean => o.status !== undefined && o.status >= 200 && o.status < 300 && !o.error;
+
+interface Answer {
+  row: Claimed;
+  outcome: Outcome;
+}
+
+/**
+ * Writes answers in one short transaction: delivered on 2xx; else a retry after the back-off, or
+ * failed once the next try would fall past the retry window. The endpoint is failing from its first failure
+ * until an answer succeeds. Returns how many were delivered.
+ */
+async function recordAnswers(ctx: ServiceContext, endpointId: number, results: readonly Answer[], settings: WebhookSettings): Promise<number> {
+  return transaction(ctx, async (tx) => {
     const now = tx.clock.now();
-    // Lock order: the endpoint, then its delivery (as delete and redeliver take them).
-    if (ok) {
-      await query(tx.em, 'update webhook_endpoint set failing_since = null where id = ? and failing_since is not null', [endpointId]);
-      await query(
-        tx.em,
-        `update webhook_delivery set status = 'delivered', delivered_at = ?, lease_until = null, last_status = ?, last_error = null
-          where id = ? and status = 'pending'`,
-        [now, outcome.status, row.id],
-      );
-      return;
-    }
-    await query(tx.em, 'update webhook_endpoint set failing_since = ? where id = ? and failing_since is null', [now, endpointId]);
-    const next = now.getTime() + retryDelayMs(row.attempts);
-    const give_up = next > new Date(row.created_at).getTime() + settings.retryForMs;
-    const error = outcome.error ? oneLine(outcome.error) : `answered ${outcome.status}`;
-    // Only this attempt's own lease: if it ran out and another worker took the row, that worker records it.
+    const records = results.map(({ row, outcome }) => {
+      if (succeeded(outcome)) return { id: row.id, attempts: row.attempts, status: 'delivered', delivered_at: now, last_status: outcome.status };
+      const next = now.getTime() + retryDelayMs(row.attempts);
+      const giveUp = next > new Date(row.created_at).getTime() + settings.retryForMs;
+      return {
+        id: row.id,
+        attempts: row.attempts,
+        status: giveUp ? 'failed' : 'pending',
+        failed_at: giveUp ? now : null,
+        next_attempt_at: giveUp ? null : new Date(next),
+        last_status: outcome.status ?? null,
+        last_error: outcome.error ? oneLine(outcome.error) : `answered ${outcome.status}`,
+      };
+    });
+    const delivered = records.filter((r) => r.status === 'delivered').length;
+    // Lock order: the endpoint, then its deliveries (as delete and redeliver take them).
     await query(
       tx.em,
-      `update webhook_delivery set status = ?, failed_at = ?, next_attempt_at = ?, lease_until = null, last_status = ?, last_error = ?
-        where id = ? and status = 'pending' and attempts = ?`,
-      [give_up ? 'failed' : 'pending', give_up ? now : null, new Date(next), outcome.status ?? null, error, row.id, row.attempts],
+      delivered
+        ? 'update webhook_endpoint set failing_since = null where id = ? and failing_since is not null'
+        : 'update webhook_endpoint set failing_since = ? where id = ? and failing_since is null',
+      delivered ? [endpointId] : [now, endpointId],
     );
+    // A failure is written only under this attempt's own lease: if it ran out and another worker took the row,
+    // that worker records it. A success is written whatever happened since (delivered is delivered).
+    await query(
+      tx.em,
+      `update webhook_delivery d set status = r.status, delivered_at = r.delivered_at, failed_at = r.failed_at,
+              next_attempt_at = coalesce(r.next_attempt_at, d.next_attempt_at), lease_until = null, last_status = r.last_status, last_error = r.last_error
+         from jsonb_to_recordset(?::jsonb) as r (id bigint, attempts int, status text, delivered_at timestamptz, failed_at timestamptz,
+              next_attempt_at timestamptz, last_status int, last_error text)
+        where d.id = r.id and d.status = 'pending' and (r.status = 'delivered' or d.attempts = r.attempts)`,
+      [JSON.stringify(records)],
+    );
+    return delivered;
   });
-  return ok;
 }
 
 export interface DeliveryRound {
@@ -188,12 +215,34 @@ export interface DeliveryRound {
 
 /**
  * The job of one endpoint: claims its due deliveries, sends them a few at a time over kept-alive connections,
- * records each answer, and goes on until none is due. The address is resolved and checked again each round.
+ * writes the answers as they come, and goes on until none is due. The address is resolved and checked again for each claim.
  */
 export async function deliverEndpoint(ctx: ServiceContext, endpointId: number, settings: WebhookSettings = webhookSettings()): Promise<DeliveryRound> {
   const agent = new http.Agent({ keepAlive: true, maxSockets: SENDS_AT_ONCE });
   const secureAgent = new https.Agent({ keepAlive: true, maxSockets: SENDS_AT_ONCE });
   const result: DeliveryRound = { sent: 0, delivered: 0 };
+  // Answers are written while the next ones are sent: one write at a time, each taking every answer that
+  // came in meanwhile (a commit costs more than a send on a local network).
+  const answered: Answer[] = [];
+  let writing: Promise<void> | undefined;
+  let writeFailed: { error: unknown } | undefined;
+  const write = (): Promise<void> => {
+    writing ??= (async () => {
+      try {
+        for (let batch = answered.splice(0); batch.length; batch = answered.splice(0))
+          result.delivered += await recordAnswers(ctx, endpointId, batch, settings);
+      } catch (error) {
+        writeFailed ??= { error };
+      } finally {
+        writing = undefined;
+      }
+    })();
+    return writing;
+  };
+  const written = async () => {
+    while (writing || answered.length) await write();
+    if (writeFailed) throw writeFailed.error;
+  };
   try {
     for (;;) {
       const claimed = await claim(ctx, endpointId, settings);
@@ -206,17 +255,22 @@ export async function deliverEndpoint(ctx: ServiceContext, endpointId: number, s
       } catch (err) {
         refused = err instanceof Error ? err.message : String(err);
       }
-      await Promise.all(
-        rows.map(async (row) => {
+      // SENDS_AT_ONCE senders, each taking the next claimed delivery when its last one is answered.
+      const queue = [...rows];
+      const sender = async () => {
+        for (let row = queue.shift(); row && !writeFailed; row = queue.shift()) {
           const body = JSON.stringify({ type: row.type, timestamp: new Date(row.at).toISOString(), data: row.data });
           const headers = signedHeaders(target.secret, row.event_id, ctx.clock.now(), body);
           const outcome: Outcome = destination
             ? await post(destination, destination.url.protocol === 'https:' ? secureAgent : agent, { ...headers }, body, settings.timeoutMs)
             : { error: defined(refused, 'the refusal') };
           result.sent++;
-          if (await record(ctx, endpointId, row, outcome, settings)) result.delivered++;
-        }),
-      );
+          answered.push({ row, outcome });
+          void write();
+        }
+      };
+      await Promise.all(Array.from({ length: Math.min(SENDS_AT_ONCE, rows.length) }, sender));
+      await written();
     }
   } finally {
     agent.destroy();
