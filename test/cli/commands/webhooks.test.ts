@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Cli, cliFor, initAdmin, loginAs, ok, refused } from '../../support/cli.js';
 import { createTestDatabase, type TestDatabase } from '../../support/db.js';
 import { makeClinic, makeUser, PASSWORD } from '../../support/fixtures.js';
+import { KEY, terminal, words } from '../../support/terminal.js';
 import { type Receiver, startReceiver } from '../../support/webhook-receiver.js';
 
 const ALLOW = { ASCEND_WEBHOOKS_ALLOW_PRIVATE: 'true' };
@@ -63,6 +64,25 @@ describe('ascend webhooks', () => {
     expect(deleted.code, deleted.stderr).toBe(0);
     expect(deleted.stdout).toBe(`✓ Deleted webhook ${hook.id} (${hooks.url}); dropped 1 pending delivery\n`);
     refused(await admin.run(['webhooks', 'deliveries', String(hook.id)]), 3, `webhook ${hook.id} not found`);
+  });
+
+  it('delete asks on a terminal, saying how many pending deliveries go; N changes nothing, y deletes', async () => {
+    const hook = await ok(admin, ['webhooks', 'create', '--url', hooks.url], { env: ALLOW });
+    await ok(admin, ['webhooks', 'test', String(hook.id)]);
+    const env = { DATABASE_URL: db.url, XDG_CONFIG_HOME: admin.configHome };
+    const question = `Delete webhook ${hook.id} (${hooks.url})? 1 pending delivery will be dropped.`;
+    for (const [key, left] of [
+      ['n', 1],
+      ['y', 0],
+    ] as const) {
+      const t = terminal(['webhooks', 'delete', String(hook.id)], env);
+      await t.waitFor(question);
+      t.type(`${key}${KEY.enter}`);
+      const { code, screen } = await t.done();
+      expect(code).toBe(0);
+      if (key === 'n') expect(words(screen)).toContain(`Webhook ${hook.id} not deleted: nothing changed.`);
+      expect((await ok(admin, ['webhooks', 'list'])).items.filter((w: { id: number }) => w.id === hook.id)).toHaveLength(left);
+    }
   });
 
   it('a private address without ASCEND_WEBHOOKS_ALLOW_PRIVATE=true is exit 2, one line naming --url', async () => {
