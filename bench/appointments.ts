@@ -2,7 +2,7 @@
 // raw SQL through pg (BEGIN; SELECT … FOR UPDATE; INSERT; UPDATE; COMMIT) on the same database, with 1, 8 and
 // 32 concurrent workers, on uniformly random slots and all on one hot slot at a time.
 import pg from 'pg';
-import { openOrm } from '../src/db/orm.js';
+import { type MikroORM, openOrm } from '../src/db/orm.js';
 import { SlotFullError } from '../src/domain/errors.js';
 import { SYSTEM } from '../src/domain/roles.js';
 import { serviceContext } from '../src/services/context.js';
@@ -87,6 +87,19 @@ export async function drive(book: Book, workers: number, total: number, pick: ()
   return { perSecond: latencies.length / seconds, p99: quantile(latencies, 0.99) };
 }
 
+/** Booking through the service, as the CLI and the API book. */
+export function serviceBooker(orm: MikroORM): Book {
+  return async (slotId, patientId) => {
+    try {
+      await bookAppointment(serviceContext(orm.em.fork(), SYSTEM), { slotId, patientId });
+      return 'booked';
+    } catch (err) {
+      if (err instanceof SlotFullError) return 'full';
+      throw err;
+    }
+  };
+}
+
 /** The bare booking transaction in raw SQL through pg: the baseline. */
 export function rawSqlBooker(pool: pg.Pool): Book {
   return async (slotId, patientId) => {
@@ -126,15 +139,7 @@ export async function benchAppointments(server: BenchServer): Promise<Row[]> {
   const orm = await openOrm(url, { pool: { min: 0, max: 34 } });
   const pool = new pg.Pool({ connectionString: url, max: 34 });
 
-  const viaAscend: Book = async (slotId, patientId) => {
-    try {
-      await bookAppointment(serviceContext(orm.em.fork(), SYSTEM), { slotId, patientId });
-      return 'booked';
-    } catch (err) {
-      if (err instanceof SlotFullError) return 'full';
-      throw err;
-    }
-  };
+  const viaAscend = serviceBooker(orm);
   const viaSql = rawSqlBooker(pool);
 
   const rows: Row[] = [];

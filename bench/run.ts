@@ -3,6 +3,7 @@
 import { cpus } from 'node:os';
 import { benchAppointments } from './appointments.js';
 import { benchHttp } from './http.js';
+import { benchOutbox } from './outbox.js';
 import { benchSlots } from './slots.js';
 import { benchStartup } from './startup.js';
 import { startBenchServer, type BenchServer, type Row } from './support.js';
@@ -11,6 +12,7 @@ const sections: Record<string, (server: BenchServer) => Promise<Row[]>> = {
   startup: benchStartup,
   slots: benchSlots,
   appointments: benchAppointments,
+  outbox: benchOutbox,
   http: benchHttp,
 };
 

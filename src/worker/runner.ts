@@ -125,13 +125,13 @@ export interface RunningWorker {
 export async function startWorker(options: WorkerOptions): Promise<RunningWorker> {
   const worker = workerContext(options);
   const runner: Runner = await run({ ...runnerOptions(options, worker), parsedCronItems: cronItems() });
-  options.log(`worker started: ${options.concurrency} at once, modules ${options.modules.map((m) => m.name).join(', ')}`);
+  options.log(`started: ${options.concurrency} job(s) at once, modules ${options.modules.map((m) => m.name).join(', ')}`);
   // The first tick: what fell due while no worker ran is found now, not at the next minute.
   await runTick(worker, options.modules).catch(() => undefined);
   let stopping: Promise<void> | undefined;
   return {
     stop: () => {
-      stopping ??= runner.stop().then(() => options.log('worker stopped'));
+      stopping ??= runner.stop().then(() => options.log('stopped'));
       return stopping;
     },
     done: runner.promise,

@@ -65,6 +65,10 @@ export function registerServe(program: Command): void {
         const app = await buildServer({ orm, corsOrigins: origins, publicDirectory });
         // The worker shares serve's ORM (its jobs' connections are its own): one process to run on a small host.
         const worker = opts.worker ? await launchWorker(orm, target.url, { concurrency, verbose: ctx.verbose }) : undefined;
+        // A worker that dies (its database gone for good) is said once; the API goes on answering.
+        worker?.done.catch((err: unknown) =>
+          process.stderr.write(`worker: stopped on an error: ${err instanceof Error ? err.message.split('\n')[0] : String(err)}\n`),
+        );
         // SIGTERM: stop accepting, let in-flight requests finish, close the database, exit 0. Responses sent
         // while draining close their connection, and idle keep-alive connections are closed as they appear,
         // so clients holding connections open cannot keep the process alive. A second signal forces it out.

@@ -97,9 +97,9 @@ describe('ascend worker', () => {
       expect(await worker.exited).toEqual({ code: 0, signal: null });
       expect(await dispatchedAt(id)).toEqual([FROZEN_AT]);
       expect(worker.stderr().split('\n').filter(Boolean)).toEqual([
-        'worker: worker started: 2 at once, modules outbox',
+        'worker: started: 2 job(s) at once, modules outbox',
         'worker: SIGTERM: finishing the jobs in hand',
-        'worker: worker stopped',
+        'worker: stopped',
       ]);
     } finally {
       await blocker.end();
@@ -134,7 +134,7 @@ describe('ascend serve --worker', () => {
     await eventually(async () => (await dispatchedAt(id))[0] === FROZEN_AT, 'the event to be dispatched by serve’s worker');
     serve.proc.kill('SIGTERM');
     expect(await serve.exited).toEqual({ code: 0, signal: null });
-    expect(serve.stderr()).toContain('worker: worker stopped');
+    expect(serve.stderr()).toContain('worker: stopped');
   });
 });
 
