@@ -56,7 +56,7 @@ async function startWorkerProcess(now: string): Promise<WorkerProcess> {
   await new Promise<void>((ready, fail) => {
     child.stderr.on('data', (d) => {
       stderr += d;
-      if (stderr.includes('worker started')) ready();
+      if (/^worker: started/m.test(stderr)) ready();
     });
     void exited.then(() => fail(new Error(`the worker exited before it ran: ${stderr}`)));
   });
