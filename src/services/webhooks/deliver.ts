@@ -25,8 +25,9 @@ import { signedHeaders } from './signing.js';
 /** Sent at once per endpoint: a few, over kept-alive connections. */
 export const SENDS_AT_ONCE = 4;
 /**
- * Sends per sender per claim. A claim's lease covers them all (each at most one timeout), so that no claimed
- * delivery waits past its lease behind slow ones.
+ * Sends per sender per claim. The next claim is made while the last few of the previous one are sent (so the
+ * senders never wait for it), so a claimed delivery waits behind at most ROUNDS_PER_CLAIM + 1 sends per
+ * sender: its lease covers that many timeouts, and a margin.
  */
 const ROUNDS_PER_CLAIM = 8;
 /** A lease outlives the attempt's timeout by this much before another worker may take the delivery. */
@@ -107,7 +108,7 @@ async function claim(ctx: ServiceContext, endpointId: number, settings: WebhookS
          returning d.id, d.attempts, d.created_at, d.event_seq)
        select c.id, c.attempts, c.created_at, o.id as event_id, o.type, o.at, o.data
          from claimed c join outbox_event o on o.seq = c.event_seq order by c.id`,
-      [endpointId, now, now, SENDS_AT_ONCE * ROUNDS_PER_CLAIM, new Date(now.getTime() + ROUNDS_PER_CLAIM * settings.timeoutMs + LEASE_MARGIN_MS)],
+      [endpointId, now, now, SENDS_AT_ONCE * ROUNDS_PER_CLAIM, new Date(now.getTime() + (ROUNDS_PER_CLAIM + 1) * settings.timeoutMs + LEASE_MARGIN_MS)],
     );
     return { target, rows };
   });
@@ -225,53 +226,80 @@ export async function deliverEndpoint(ctx: ServiceContext, endpointId: number, s
   // came in meanwhile (a commit costs more than a send on a local network).
   const answered: Answer[] = [];
   let writing: Promise<void> | undefined;
-  let writeFailed: { error: unknown } | undefined;
+  let failure: { error: unknown } | undefined;
   const write = (): Promise<void> => {
     writing ??= (async () => {
       try {
         for (let batch = answered.splice(0); batch.length; batch = answered.splice(0))
           result.delivered += await recordAnswers(ctx, endpointId, batch, settings);
       } catch (error) {
-        writeFailed ??= { error };
+        failure ??= { error };
       } finally {
         writing = undefined;
       }
     })();
     return writing;
   };
+  /** Waits for every answer to be written; then throws what stopped the job (a failed write or claim), if anything did. */
   const written = async () => {
     while (writing || answered.length) await write();
-    if (writeFailed) throw writeFailed.error;
+    if (failure) throw failure.error;
+  };
+  // Claimed deliveries waiting for a sender, with where to send them (checked again for each claim).
+  const queue: { row: Claimed; target: Target; destination?: Destination; refused?: string }[] = [];
+  let claiming: Promise<void> | undefined;
+  let noneLeft = false;
+  const claimMore = (): Promise<void> => {
+    claiming ??= (async () => {
+      try {
+        const claimed = await claim(ctx, endpointId, settings);
+        if (!claimed?.rows.length) {
+          noneLeft = true;
+          return;
+        }
+        const { target, rows } = claimed;
+        let destination: Destination | undefined;
+        let refused: string | undefined;
+        try {
+          destination = await resolveDestination(target.url, settings);
+        } catch (err) {
+          refused = err instanceof Error ? err.message : String(err);
+        }
+        for (const row of rows) queue.push({ row, target, ...(destination ? { destination } : { refused: defined(refused, 'the refusal') }) });
+      } catch (error) {
+        failure ??= { error };
+      } finally {
+        claiming = undefined;
+      }
+    })();
+    return claiming;
+  };
+  // SENDS_AT_ONCE senders, each taking the next claimed delivery when its last one is answered; the next claim
+  // is made while the last few are sent.
+  const sender = async () => {
+    while (!failure) {
+      if (queue.length <= SENDS_AT_ONCE && !noneLeft) void claimMore();
+      const next = queue.shift();
+      if (!next) {
+        if (noneLeft) return;
+        await claimMore();
+        continue;
+      }
+      const { row, target, destination, refused } = next;
+      const body = JSON.stringify({ type: row.type, timestamp: new Date(row.at).toISOString(), data: row.data });
+      const headers = signedHeaders(target.secret, row.event_id, ctx.clock.now(), body);
+      const outcome: Outcome = destination
+        ? await post(destination, destination.url.protocol === 'https:' ? secureAgent : agent, { ...headers }, body, settings.timeoutMs)
+        : { error: defined(refused, 'the refusal') };
+      result.sent++;
+      answered.push({ row, outcome });
+      void write();
+    }
   };
   try {
-    for (;;) {
-      const claimed = await claim(ctx, endpointId, settings);
-      if (!claimed?.rows.length) return result;
-      const { target, rows } = claimed;
-      let destination: Destination | undefined;
-      let refused: string | undefined;
-      try {
-        destination = await resolveDestination(target.url, settings);
-      } catch (err) {
-        refused = err instanceof Error ? err.message : String(err);
-      }
-      // SENDS_AT_ONCE senders, each taking the next claimed delivery when its last one is answered.
-      const queue = [...rows];
-      const sender = async () => {
-        for (let row = queue.shift(); row && !writeFailed; row = queue.shift()) {
-          const body = JSON.stringify({ type: row.type, timestamp: new Date(row.at).toISOString(), data: row.data });
-          const headers = signedHeaders(target.secret, row.event_id, ctx.clock.now(), body);
-          const outcome: Outcome = destination
-            ? await post(destination, destination.url.protocol === 'https:' ? secureAgent : agent, { ...headers }, body, settings.timeoutMs)
-            : { error: defined(refused, 'the refusal') };
-          result.sent++;
-          answered.push({ row, outcome });
-          void write();
-        }
-      };
-      await Promise.all(Array.from({ length: Math.min(SENDS_AT_ONCE, rows.length) }, sender));
-      await written();
-    }
+    await Promise.all(Array.from({ length: SENDS_AT_ONCE }, sender));
+    await written();
+    return result;
   } finally {
     agent.destroy();
     secureAgent.destroy();
