@@ -225,64 +225,60 @@ export async function deliverEndpoint(ctx: ServiceContext, endpointId: number, s
   // Answers are written while the next ones are sent: one write at a time, each taking every answer that
   // came in meanwhile (a commit costs more than a send on a local network).
   const answered: Answer[] = [];
-  let writing: Promise<void> | undefined;
   let failure: { error: unknown } | undefined;
-  const write = (): Promise<void> => {
-    writing ??= (async () => {
-      try {
-        for (let batch = answered.splice(0); batch.length; batch = answered.splice(0))
-          result.delivered += await recordAnswers(ctx, endpointId, batch, settings);
-      } catch (error) {
-        failure ??= { error };
-      } finally {
-        writing = undefined;
-      }
-    })();
-    return writing;
+  /** `work` run once at a time: a call while it runs joins that run; a throw stops the job (kept in `failure`). */
+  const oneAtATime = (work: () => Promise<void>) => {
+    let running: Promise<void> | undefined;
+    return {
+      run: (): Promise<void> => {
+        running ??= work()
+          .catch((error: unknown) => {
+            failure ??= { error };
+          })
+          .finally(() => {
+            running = undefined;
+          });
+        return running;
+      },
+      busy: () => running !== undefined,
+    };
   };
+  const writer = oneAtATime(async () => {
+    for (let batch = answered.splice(0); batch.length; batch = answered.splice(0)) result.delivered += await recordAnswers(ctx, endpointId, batch, settings);
+  });
   /** Waits for every answer to be written; then throws what stopped the job (a failed write or claim), if anything did. */
   const written = async () => {
-    while (writing || answered.length) await write();
+    while (writer.busy() || answered.length) await writer.run();
     if (failure) throw failure.error;
   };
   // Claimed deliveries waiting for a sender, with where to send them (checked again for each claim).
   const queue: { row: Claimed; target: Target; destination?: Destination; refused?: string }[] = [];
-  let claiming: Promise<void> | undefined;
   let noneLeft = false;
-  const claimMore = (): Promise<void> => {
-    claiming ??= (async () => {
-      try {
-        const claimed = await claim(ctx, endpointId, settings);
-        if (!claimed?.rows.length) {
-          noneLeft = true;
-          return;
-        }
-        const { target, rows } = claimed;
-        let destination: Destination | undefined;
-        let refused: string | undefined;
-        try {
-          destination = await resolveDestination(target.url, settings);
-        } catch (err) {
-          refused = err instanceof Error ? err.message : String(err);
-        }
-        for (const row of rows) queue.push({ row, target, ...(destination ? { destination } : { refused: defined(refused, 'the refusal') }) });
-      } catch (error) {
-        failure ??= { error };
-      } finally {
-        claiming = undefined;
-      }
-    })();
-    return claiming;
-  };
+  const claimer = oneAtATime(async () => {
+    const claimed = await claim(ctx, endpointId, settings);
+    if (!claimed?.rows.length) {
+      noneLeft = true;
+      return;
+    }
+    const { target, rows } = claimed;
+    let destination: Destination | undefined;
+    let refused: string | undefined;
+    try {
+      destination = await resolveDestination(target.url, settings);
+    } catch (err) {
+      refused = err instanceof Error ? err.message : String(err);
+    }
+    for (const row of rows) queue.push({ row, target, ...(destination ? { destination } : { refused: defined(refused, 'the refusal') }) });
+  });
   // SENDS_AT_ONCE senders, each taking the next claimed delivery when its last one is answered; the next claim
   // is made while the last few are sent.
   const sender = async () => {
     while (!failure) {
-      if (queue.length <= SENDS_AT_ONCE && !noneLeft) void claimMore();
+      if (queue.length <= SENDS_AT_ONCE && !noneLeft) void claimer.run();
       const next = queue.shift();
       if (!next) {
         if (noneLeft) return;
-        await claimMore();
+        await claimer.run();
         continue;
       }
       const { row, target, destination, refused } = next;
@@ -293,7 +289,7 @@ export async function deliverEndpoint(ctx: ServiceContext, endpointId: number, s
         : { error: defined(refused, 'the refusal') };
       result.sent++;
       answered.push({ row, outcome });
-      void write();
+      void writer.run();
     }
   };
   try {
