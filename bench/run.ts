@@ -7,12 +7,14 @@ import { benchOutbox } from './outbox.js';
 import { benchSlots } from './slots.js';
 import { benchStartup } from './startup.js';
 import { startBenchServer, type BenchServer, type Row } from './support.js';
+import { benchWebhooks } from './webhooks.js';
 
 const sections: Record<string, (server: BenchServer) => Promise<Row[]>> = {
   startup: benchStartup,
   slots: benchSlots,
   appointments: benchAppointments,
   outbox: benchOutbox,
+  webhooks: benchWebhooks,
   http: benchHttp,
 };
 

@@ -17,6 +17,7 @@ import { Migration20261202020000_appointment_search } from './Migration202612020
 import { Migration20261202030000_visit_slots } from './Migration20261202030000_visit_slots.js';
 import { Migration20261202040000_idempotency } from './Migration20261202040000_idempotency.js';
 import { Migration20261203010000_outbox } from './Migration20261203010000_outbox.js';
+import { Migration20261203020000_webhooks } from './Migration20261203020000_webhooks.js';
 
 export const migrationsList = [
   { name: 'Migration20261125000000_initial', class: Migration20261125000000_initial },
@@ -36,4 +37,5 @@ export const migrationsList = [
   { name: 'Migration20261202030000_visit_slots', class: Migration20261202030000_visit_slots },
   { name: 'Migration20261202040000_idempotency', class: Migration20261202040000_idempotency },
   { name: 'Migration20261203010000_outbox', class: Migration20261203010000_outbox },
+  { name: 'Migration20261203020000_webhooks', class: Migration20261203020000_webhooks },
 ];

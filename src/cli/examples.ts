@@ -225,4 +225,18 @@ export const EXAMPLES: Readonly<Record<string, readonly Example[]>> = {
     ex('fish', 'ascend completion fish > ~/.config/fish/completions/ascend.fish'),
   ],
   __complete: [ex('What completing a clinic name offers (value, tab, what it is)', 'ascend __complete clinics Lak')],
+  webhooks: [ex('Every endpoint, and whether it is failing', 'ascend webhooks list')],
+  'webhooks create': [
+    ex('Every event to a URL (prints the secret, this once)', 'ascend webhooks create --url https://example.org/h'),
+    ex('Bookings only (comma-separate more types)', 'ascend webhooks create --url https://example.org/h --events appointment.booked'),
+    ex('One clinic’s events, for a script', 'ascend webhooks create --url https://example.org/h --clinic Pune --json'),
+  ],
+  'webhooks list': [ex('Every endpoint, for a script', 'ascend webhooks list --all --json')],
+  'webhooks delete': [ex('Delete one without asking', 'ascend webhooks delete 3 --yes')],
+  'webhooks test': [ex('Send a webhook.test event to endpoint 3', 'ascend webhooks test 3')],
+  'webhooks deliveries': [
+    ex('What was sent to endpoint 3, newest first', 'ascend webhooks deliveries 3'),
+    ex('Only the failed ones', 'ascend webhooks deliveries 3 --failed'),
+  ],
+  'webhooks redeliver': [ex('Send delivery 41 again (same webhook-id)', 'ascend webhooks redeliver 41')],
 };

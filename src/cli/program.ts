@@ -14,6 +14,7 @@ import { registerServe } from './commands/serve.js';
 import { registerSessions } from './commands/sessions.js';
 import { registerSlots } from './commands/slots.js';
 import { registerUsers } from './commands/users.js';
+import { registerWebhooks } from './commands/webhooks.js';
 import { registerWorker } from './commands/worker.js';
 import { EXAMPLES, type Example } from './examples.js';
 
@@ -51,6 +52,7 @@ Database:   DATABASE_URL selects a PostgreSQL server; without it ascend runs its
   registerAppointments(program);
   registerSeed(program);
   registerReport(program);
+  registerWebhooks(program);
   registerServe(program);
   registerWorker(program);
   registerCompletion(program);

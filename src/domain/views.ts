@@ -25,6 +25,7 @@ import { weekdayName } from './time.js';
 import { localDays } from './time-format.js';
 import type { Role } from './roles.js';
 import type { ProfileImageView, ProfileView } from './schemas/profile.js';
+import type { WebhookDeliveryView, WebhookView } from './schemas/webhooks.js';
 
 export type UserView = z.infer<typeof userViewSchema>;
 
@@ -541,5 +542,67 @@ export function profileView(r: ProfileRow): ProfileView {
     doctorId: r.doctor_id,
     doctor,
     image,
+  };
+}
+
+// Webhooks (the endpoint's secret is never in a view: only create shows it, once)
+
+export interface EndpointRow {
+  id: number;
+  url: string;
+  events: string[] | null;
+  clinic_id: number | null;
+  created_at: Instant;
+  disabled_at: Instant | null;
+  disabled_reason: string | null;
+  failing_since: Instant | null;
+  pending: number;
+}
+
+export function webhookView(r: EndpointRow): WebhookView {
+  return {
+    id: r.id,
+    url: r.url,
+    events: r.events,
+    clinicId: r.clinic_id,
+    createdAt: iso(r.created_at),
+    active: r.disabled_at === null,
+    disabledAt: iso(r.disabled_at),
+    disabledReason: r.disabled_reason,
+    failingSince: iso(r.failing_since),
+    pendingDeliveries: r.pending,
+  };
+}
+
+export interface DeliveryRow {
+  /** bigserial: pg reads it as text. */
+  id: string | number;
+  endpoint_id: number;
+  event_id: string;
+  event_type: string;
+  status: 'pending' | 'delivered' | 'failed';
+  attempts: number;
+  next_attempt_at: Instant;
+  last_status: number | null;
+  last_error: string | null;
+  created_at: Instant;
+  delivered_at: Instant | null;
+  failed_at: Instant | null;
+}
+
+export function deliveryView(r: DeliveryRow): WebhookDeliveryView {
+  return {
+    id: Number(r.id),
+    endpointId: r.endpoint_id,
+    eventId: r.event_id,
+    eventType: r.event_type,
+    status: r.status,
+    attempts: r.attempts,
+    nextAttemptAt: r.status === 'pending' ? iso(r.next_attempt_at) : null,
+    lastStatus: r.last_status,
+    lastError: r.last_error,
+    createdAt: iso(r.created_at),
+    deliveredAt: iso(r.delivered_at),
+    failedAt: iso(r.failed_at),
   };
 }

@@ -55,7 +55,7 @@ export interface RouteDoc {
   /** Reachable without a token. */
   public?: boolean;
   /** The success status, 200 unless said. */
-  status?: 200 | 201 | 204;
+  status?: 200 | 201 | 202 | 204;
   /** The success body (none for 204). */
   response?: z.ZodType;
   /** The success body's media type, when not JSON (its schema is then a string). */
@@ -145,7 +145,7 @@ export function pathId(request: FastifyRequest, name = 'id'): number {
 }
 
 const INT_KEYS = /^(limit|offset|capacity|.*Id)$/;
-const BOOL_KEYS = /^(include.*|dryRun|cancelBookings)$/;
+const BOOL_KEYS = /^(include.*|dryRun|cancelBookings|failed)$/;
 
 /**
  * The query string as service input: numbers for ids, limits and offsets, booleans for flags, and strings

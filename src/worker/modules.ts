@@ -1,5 +1,6 @@
 // Every module the worker runs (./module.ts), in the order their onEvents see a batch.
 import type { WorkerModule } from './module.js';
 import { outboxModule } from './outbox.js';
+import { webhooksModule } from './webhooks.js';
 
-export const workerModules: WorkerModule[] = [outboxModule];
+export const workerModules: WorkerModule[] = [outboxModule, webhooksModule];

@@ -46,6 +46,8 @@ const SQL_ONLY_TABLES = [
   'idempotency_request',
   'user_image',
   'outbox_event',
+  'webhook_endpoint',
+  'webhook_delivery',
 ];
 
 let db: TestDatabase;

@@ -50,6 +50,9 @@ interface World {
   slotUpdatePool: number[];
   /** Deleted slots that cases restore. */
   slotRestorePool: number[];
+  /** A webhook endpoint (a documentation address: nothing is sent), and a delivery of its test event. */
+  webhook: number;
+  webhookDelivery: number;
 }
 
 let db: TestDatabase;
@@ -120,6 +123,10 @@ beforeAll(async () => {
     await db.sql('update slot set is_active = false where id = $1', [deleted]);
     slotRestorePool.push(deleted);
   }
+  const webhook = await api(server.url, 'POST', '/api/v1/webhooks', { token: admin, body: { url: 'https://203.0.113.7/hook' } });
+  expect(webhook.status).toBe(201);
+  const webhookTest = await api(server.url, 'POST', `/api/v1/webhooks/${webhook.body.id}/test`, { token: admin });
+  expect(webhookTest.status).toBe(202);
 
   w = {
     admin,
@@ -143,6 +150,8 @@ beforeAll(async () => {
     notesPool,
     slotUpdatePool,
     slotRestorePool,
+    webhook: webhook.body.id,
+    webhookDelivery: webhookTest.body.delivery.id,
   };
 }, 120_000);
 
@@ -826,6 +835,27 @@ const ROUTES: Record<string, (w: World) => Spec> = {
   },
 
   'POST /slots/:id/restore': (w) => ({ method: 'POST', path: (id) => `/slots/${id}/restore`, ids: w.slotRestorePool, fields: {}, valid: fc.constant({}) }),
+
+  'POST /webhooks': (w) => {
+    const fields = {
+      url: fc.constantFrom('https://203.0.113.7/hook', 'http://198.51.100.20:8080/in?x=1', 'https://[2001:db8::7]/w'),
+      events: fc.oneof(
+        fc.subarray(['appointment.booked', 'appointment.cancelled', 'appointment.reminder', 'webhook.disabled'], { minLength: 1 }),
+        fc.constant(null),
+      ),
+      clinicId: fc.constantFrom(w.clinicA, w.clinicB, null),
+    };
+    const { url, ...optional } = fields;
+    return { method: 'POST', path: () => '/webhooks', fields, valid: someOf({ url }, optional), idempotency: true };
+  },
+  'POST /webhooks/:id/test': (w) => ({ method: 'POST', path: (id) => `/webhooks/${id}/test`, ids: [w.webhook], fields: {}, valid: fc.constant({}) }),
+  'POST /webhooks/deliveries/:id/redeliver': (w) => ({
+    method: 'POST',
+    path: (id) => `/webhooks/deliveries/${id}/redeliver`,
+    ids: [w.webhookDelivery],
+    fields: {},
+    valid: fc.constant({}),
+  }),
 
   'POST /appointments': (w) => {
     const fields = {

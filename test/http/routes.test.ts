@@ -7,6 +7,7 @@ import { SYSTEM } from '../../src/domain/roles.js';
 import { deactivateClinic } from '../../src/services/clinics.js';
 import { addLeave, deactivateDoctor } from '../../src/services/doctors.js';
 import { deactivateUser } from '../../src/services/users.js';
+import { createWebhook, testWebhook } from '../../src/services/webhooks/endpoints.js';
 import { initialise } from '../../src/services/init.js';
 import { createTestDatabase, type TestDatabase } from '../support/db.js';
 import {
@@ -186,6 +187,7 @@ interface Row {
 const A = 401; // no token: always 401 on signed-in routes
 const OK = 200;
 const NEW = 201;
+const QUEUED = 202;
 const NO = 403;
 const NF = 404;
 
@@ -792,9 +794,35 @@ const ROWS: Row[] = [
     },
   },
   { route: 'GET /reports/utilisation', note: "another doctor's", expect: [OK, NO, NO, A], call: () => ({ path: `/reports/utilisation?doctorId=${w.d2.id}` }) },
+  // --- webhooks -------------------------------------------------------------------------------------------
+  {
+    route: 'POST /webhooks',
+    expect: [NEW, NO, NO, A],
+    call: () => ({ path: '/webhooks', body: { url: 'https://203.0.113.7/hook', events: ['appointment.booked'] } }),
+    check: (res) => expect(res.body.secret).toMatch(/^whsec_/),
+  },
+  { route: 'GET /webhooks', expect: [OK, NO, NO, A], list: true, call: () => ({ path: '/webhooks' }) },
+  { route: 'DELETE /webhooks/:id', expect: [OK, NO, NO, A], call: async () => ({ path: `/webhooks/${await freshWebhook()}` }) },
+  { route: 'POST /webhooks/:id/test', expect: [QUEUED, NO, NO, A], call: async () => ({ path: `/webhooks/${await freshWebhook()}/test` }) },
+  { route: 'GET /webhooks/:id/deliveries', expect: [OK, NO, NO, A], list: true, call: async () => ({ path: `/webhooks/${await freshWebhook()}/deliveries` }) },
+  {
+    route: 'POST /webhooks/deliveries/:id/redeliver',
+    expect: [QUEUED, NO, NO, A],
+    call: async () => ({ path: `/webhooks/deliveries/${await failedDelivery()}/redeliver` }),
+    check: (res) => expect(res.body.status).toBe('pending'),
+  },
   // --- worker -----------------------------------------------------------------------------------------------
   { route: 'GET /worker/status', expect: [OK, NO, NO, A], call: () => ({ path: '/worker/status' }) },
 ];
+
+/** A webhook endpoint to change (a documentation address: nothing is ever sent in this file). */
+const freshWebhook = async () => (await createWebhook(db.ctx(SYSTEM), { url: 'https://203.0.113.7/hook' })).id;
+/** A failed delivery of a fresh endpoint's test event, for redelivering. */
+async function failedDelivery(): Promise<number> {
+  const { delivery } = await testWebhook(db.ctx(SYSTEM), await freshWebhook());
+  await db.sql(`update webhook_delivery set status = 'failed', failed_at = $2 where id = $1`, [delivery.id, db.clock.now()]);
+  return delivery.id;
+}
 
 const methodOf = (row: Row) => row.route.split(' ')[0]!;
 const label = (row: Row) => `${row.route}${row.note ? ` (${row.note})` : ''}`;

@@ -211,6 +211,28 @@ export interface paths {
     /** Revoke a session: one's own, or (admins) anyone's */
     delete: operations["revokeSession"];
   };
+  "/webhooks": {
+    /** Webhook endpoints (admins) */
+    get: operations["listWebhooks"];
+    /** Create a webhook endpoint (admins); the answer carries its signing secret, shown this once */
+    post: operations["createWebhook"];
+  };
+  "/webhooks/{id}": {
+    /** Delete a webhook endpoint; its pending deliveries are dropped (admins) */
+    delete: operations["deleteWebhook"];
+  };
+  "/webhooks/{id}/test": {
+    /** Send a webhook.test event to this endpoint only (admins) */
+    post: operations["testWebhook"];
+  };
+  "/webhooks/{id}/deliveries": {
+    /** An endpoint’s deliveries, newest first; failed=true for the failed ones (admins) */
+    get: operations["listWebhookDeliveries"];
+  };
+  "/webhooks/deliveries/{id}/redeliver": {
+    /** Send a delivery again, with the same webhook-id (admins) */
+    post: operations["redeliverWebhook"];
+  };
   "/worker/status": {
     /** The worker’s job queue, the jobs that failed, and each module’s figures such as undispatched events (admins) */
     get: operations["workerStatus"];
@@ -505,6 +527,73 @@ export interface components {
       userId: number;
       revoked: number[];
       kept: number | null;
+    };
+    /** @description A new webhook endpoint with its signing secret (whsec_…): shown this once only. */
+    CreatedWebhook: {
+      id: number;
+      url: string;
+      events: string[] | null;
+      clinicId: number | null;
+      /** Format: date-time */
+      createdAt: string;
+      active: boolean;
+      disabledAt: string | null;
+      disabledReason: string | null;
+      failingSince: string | null;
+      pendingDeliveries: number;
+      secret: string;
+    };
+    /** @description A webhook endpoint. Its signing secret is shown once, when it is created. */
+    Webhook: {
+      id: number;
+      url: string;
+      events: string[] | null;
+      clinicId: number | null;
+      /** Format: date-time */
+      createdAt: string;
+      active: boolean;
+      disabledAt: string | null;
+      disabledReason: string | null;
+      failingSince: string | null;
+      pendingDeliveries: number;
+    };
+    /** @description The deleted endpoint, and how many pending deliveries were dropped with it. */
+    DeletedWebhook: {
+      id: number;
+      url: string;
+      events: string[] | null;
+      clinicId: number | null;
+      /** Format: date-time */
+      createdAt: string;
+      active: boolean;
+      disabledAt: string | null;
+      disabledReason: string | null;
+      failingSince: string | null;
+      pendingDeliveries: number;
+      droppedDeliveries: number;
+    };
+    /** @description The webhook.test event queued for one endpoint. */
+    WebhookTest: {
+      endpointId: number;
+      eventId: string;
+      delivery: components["schemas"]["WebhookDelivery"];
+    };
+    /** @description One event to one endpoint: pending until a 2xx answer, failed when retries ran out. */
+    WebhookDelivery: {
+      id: number;
+      endpointId: number;
+      eventId: string;
+      eventType: string;
+      /** @enum {string} */
+      status: "pending" | "delivered" | "failed";
+      attempts: number;
+      nextAttemptAt: string | null;
+      lastStatus: number | null;
+      lastError: string | null;
+      /** Format: date-time */
+      createdAt: string;
+      deliveredAt: string | null;
+      failedAt: string | null;
     };
     /** @description The worker: its job queue, failures, and each module’s figures. */
     WorkerStatusView: {
@@ -4451,6 +4540,374 @@ export interface operations {
       };
       /** @description The request conflicts with the records as they are (a duplicate, a slot full, a request still in progress). */
       409: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Invalid input: `field` names the field (or header, or path parameter) and the rule. */
+      422: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description The database is unavailable: try again shortly. */
+      503: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+    };
+  };
+  /** Webhook endpoints (admins) */
+  listWebhooks: {
+    parameters: {
+      query?: {
+        limit?: number;
+        offset?: number;
+      };
+    };
+    responses: {
+      /** @description Webhook endpoints (admins) */
+      200: {
+        content: {
+          "application/json": {
+            items: components["schemas"]["Webhook"][];
+            total: number;
+            limit: number;
+            offset: number;
+          };
+        };
+      };
+      /** @description No valid access token (missing, expired, revoked, or its user deactivated). */
+      401: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description The caller’s role may not do this. */
+      403: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Invalid input: `field` names the field (or header, or path parameter) and the rule. */
+      422: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description The database is unavailable: try again shortly. */
+      503: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+    };
+  };
+  /** Create a webhook endpoint (admins); the answer carries its signing secret, shown this once */
+  createWebhook: {
+    parameters: {
+      header?: {
+        /** @description Makes a retry safe: the same key with the same body within 24 hours answers the first response again (same status and body) and creates nothing; the same key with another body is a 422 naming idempotencyKey; while the first request with the key is still running, a 409. Keys are the caller’s own. */
+        "Idempotency-Key"?: string;
+      };
+    };
+    requestBody: {
+      content: {
+        "application/json": {
+          url: string;
+          events?: string[] | null;
+          clinicId?: number | null;
+        };
+      };
+    };
+    responses: {
+      /** @description Create a webhook endpoint (admins); the answer carries its signing secret, shown this once */
+      201: {
+        content: {
+          "application/json": components["schemas"]["CreatedWebhook"];
+        };
+      };
+      /** @description The request could not be read (malformed JSON, an empty body where one is needed). */
+      400: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description No valid access token (missing, expired, revoked, or its user deactivated). */
+      401: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description The caller’s role may not do this. */
+      403: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description No such record, or one the caller may not see (the same answer). */
+      404: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description The request conflicts with the records as they are (a duplicate, a slot full, a request still in progress). */
+      409: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description The request body is larger than 100 kB. */
+      413: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description The request body is not JSON. */
+      415: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Invalid input: `field` names the field (or header, or path parameter) and the rule. */
+      422: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description The database is unavailable: try again shortly. */
+      503: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+    };
+  };
+  /** Delete a webhook endpoint; its pending deliveries are dropped (admins) */
+  deleteWebhook: {
+    parameters: {
+      path: {
+        id: number;
+      };
+    };
+    responses: {
+      /** @description Delete a webhook endpoint; its pending deliveries are dropped (admins) */
+      200: {
+        content: {
+          "application/json": components["schemas"]["DeletedWebhook"];
+        };
+      };
+      /** @description No valid access token (missing, expired, revoked, or its user deactivated). */
+      401: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description The caller’s role may not do this. */
+      403: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description No such record, or one the caller may not see (the same answer). */
+      404: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Invalid input: `field` names the field (or header, or path parameter) and the rule. */
+      422: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description The database is unavailable: try again shortly. */
+      503: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+    };
+  };
+  /** Send a webhook.test event to this endpoint only (admins) */
+  testWebhook: {
+    parameters: {
+      path: {
+        id: number;
+      };
+    };
+    responses: {
+      /** @description Send a webhook.test event to this endpoint only (admins) */
+      202: {
+        content: {
+          "application/json": components["schemas"]["WebhookTest"];
+        };
+      };
+      /** @description The request could not be read (malformed JSON, an empty body where one is needed). */
+      400: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description No valid access token (missing, expired, revoked, or its user deactivated). */
+      401: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description The caller’s role may not do this. */
+      403: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description No such record, or one the caller may not see (the same answer). */
+      404: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description The request conflicts with the records as they are (a duplicate, a slot full, a request still in progress). */
+      409: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description The request body is larger than 100 kB. */
+      413: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description The request body is not JSON. */
+      415: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Invalid input: `field` names the field (or header, or path parameter) and the rule. */
+      422: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description The database is unavailable: try again shortly. */
+      503: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+    };
+  };
+  /** An endpoint’s deliveries, newest first; failed=true for the failed ones (admins) */
+  listWebhookDeliveries: {
+    parameters: {
+      query?: {
+        failed?: boolean;
+        limit?: number;
+        offset?: number;
+      };
+      path: {
+        id: number;
+      };
+    };
+    responses: {
+      /** @description An endpoint’s deliveries, newest first; failed=true for the failed ones (admins) */
+      200: {
+        content: {
+          "application/json": {
+            items: components["schemas"]["WebhookDelivery"][];
+            total: number;
+            limit: number;
+            offset: number;
+          };
+        };
+      };
+      /** @description No valid access token (missing, expired, revoked, or its user deactivated). */
+      401: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description The caller’s role may not do this. */
+      403: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description No such record, or one the caller may not see (the same answer). */
+      404: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Invalid input: `field` names the field (or header, or path parameter) and the rule. */
+      422: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description The database is unavailable: try again shortly. */
+      503: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+    };
+  };
+  /** Send a delivery again, with the same webhook-id (admins) */
+  redeliverWebhook: {
+    parameters: {
+      path: {
+        id: number;
+      };
+    };
+    responses: {
+      /** @description Send a delivery again, with the same webhook-id (admins) */
+      202: {
+        content: {
+          "application/json": components["schemas"]["WebhookDelivery"];
+        };
+      };
+      /** @description The request could not be read (malformed JSON, an empty body where one is needed). */
+      400: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description No valid access token (missing, expired, revoked, or its user deactivated). */
+      401: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description The caller’s role may not do this. */
+      403: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description No such record, or one the caller may not see (the same answer). */
+      404: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description The request conflicts with the records as they are (a duplicate, a slot full, a request still in progress). */
+      409: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description The request body is larger than 100 kB. */
+      413: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description The request body is not JSON. */
+      415: {
         content: {
           "application/problem+json": components["schemas"]["Problem"];
         };
