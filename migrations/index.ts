@@ -16,6 +16,7 @@ import { Migration20261202010000_profile } from './Migration20261202010000_profi
 import { Migration20261202020000_appointment_search } from './Migration20261202020000_appointment_search.js';
 import { Migration20261202030000_visit_slots } from './Migration20261202030000_visit_slots.js';
 import { Migration20261202040000_idempotency } from './Migration20261202040000_idempotency.js';
+import { Migration20261203010000_outbox } from './Migration20261203010000_outbox.js';
 import { Migration20261203030000_reminders_mail } from './Migration20261203030000_reminders_mail.js';
 
 export const migrationsList = [
@@ -35,5 +36,6 @@ export const migrationsList = [
   { name: 'Migration20261202020000_appointment_search', class: Migration20261202020000_appointment_search },
   { name: 'Migration20261202030000_visit_slots', class: Migration20261202030000_visit_slots },
   { name: 'Migration20261202040000_idempotency', class: Migration20261202040000_idempotency },
+  { name: 'Migration20261203010000_outbox', class: Migration20261203010000_outbox },
   { name: 'Migration20261203030000_reminders_mail', class: Migration20261203030000_reminders_mail },
 ];

@@ -3,6 +3,7 @@ import { Migrator } from '@mikro-orm/migrations';
 import type { MikroORM } from '@mikro-orm/postgresql';
 import { migrationsList } from '../../migrations/index.js';
 import { openOrm } from './orm.js';
+import { QUEUE_SCHEMA } from './schema-version.js';
 import { query } from './sql.js';
 
 export interface MigrationStatus {
@@ -15,9 +16,26 @@ function migratorFor(orm: MikroORM): Migrator {
   return new Migrator(orm.em);
 }
 
-/** Applies every pending migration in one transaction; returns the names applied. */
+/**
+ * graphile-worker's own migrations, on a connection of their own (they take a pg client, not the ORM's):
+ * idempotent, and safe when several processes run them at once (each of its migrations is claimed by a row).
+ */
+async function migrateQueue(orm: MikroORM): Promise<void> {
+  const { Logger, runMigrations } = await import('graphile-worker');
+  const url = orm.config.get('clientUrl');
+  if (!url) throw new Error('migrate: the ORM has no client URL');
+  // Its debug lines ("Running migration …") are not ascend's; an error is thrown, and reported as any other.
+  const quiet = new Logger(() => () => {});
+  await runMigrations({ connectionString: url, maxPoolSize: 1, schema: QUEUE_SCHEMA, logger: quiet });
+}
+
+/**
+ * Applies every pending migration in one transaction, then installs or upgrades the job queue's schema
+ * (graphile-worker's, which ascend_emit_event calls into); returns the names of ascend's migrations applied.
+ */
 export async function migrate(orm: MikroORM): Promise<string[]> {
   const applied = await migratorFor(orm).up();
+  await migrateQueue(orm);
   return applied.map((m) => m.name);
 }
 
@@ -28,9 +46,9 @@ export async function migrationStatus(orm: MikroORM): Promise<MigrationStatus> {
   return { applied, pending };
 }
 
-/** Drops every ascend table and migrates again from nothing. */
+/** Drops every ascend table and the job queue (its jobs name events that are gone), and migrates again from nothing. */
 export async function resetSchema(orm: MikroORM): Promise<string[]> {
-  await query(orm.em, 'drop schema public cascade; create schema public;');
+  await query(orm.em, `drop schema if exists ${QUEUE_SCHEMA} cascade; drop schema public cascade; create schema public;`);
   return migrate(orm);
 }
 

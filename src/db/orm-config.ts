@@ -1,5 +1,6 @@
 import { defineConfig, type Options } from '@mikro-orm/postgresql';
 import { allEntities } from '../domain/entities/index.js';
+import { QUEUE_SCHEMA } from './schema-version.js';
 
 const quiet = () => {};
 const toStderr = (message: unknown) => process.stderr.write(`knex: ${String(message)}\n`);
@@ -26,6 +27,8 @@ export function ormConfig(url: string, overrides: Partial<Options> = {}): Option
     // where they would break --json and repeat what the outage log already says once. Only LOG_LEVEL=debug
     // shows them, on stderr.
     driverOptions: { log: knexLog },
+    // The job queue's tables are graphile-worker's own, migrated by it (src/db/migrator.ts).
+    schemaGenerator: { ignoreSchema: [QUEUE_SCHEMA] },
     migrations: { tableName: 'mikro_orm_migrations', transactional: true, allOrNothing: true, snapshot: false, silent: true },
     ...overrides,
     // An override of the pool changes what it names and keeps the rest (the idle timeout).

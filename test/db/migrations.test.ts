@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Migrator } from '@mikro-orm/migrations';
 import { migrationsList } from '../../migrations/index.js';
+import { resetSchema } from '../../src/db/migrator.js';
 import { LATEST_MIGRATION } from '../../src/db/schema-version.js';
 import { createTestDatabase, type TestDatabase } from '../support/db.js';
 import { day } from '../support/clock.js';
@@ -222,6 +223,32 @@ describe('Migration20261201010000_patient_for_every_patient_user', () => {
         { action: 'patient.create', entity: 'patient', email: 'one@x.org', names_the_record: true },
         { action: 'patient.create', entity: 'patient', email: 'two@x.org', names_the_record: true },
       ]);
+    } finally {
+      await scratch.drop();
+    }
+  });
+});
+
+describe("graphile-worker's job queue", () => {
+  it('is installed by migrate(): a job added from SQL, in the caller’s transaction, is queued', async () => {
+    await db.sql(`begin; select graphile_worker.add_job('probe', json_build_object('n', 1)); commit;`);
+    const [job] = await db.sql<{ task_identifier: string; payload: unknown }>(
+      `select j.task_identifier, p.payload from graphile_worker.jobs j join graphile_worker._private_jobs p on p.id = j.id where j.task_identifier = 'probe'`,
+    );
+    expect(job).toEqual({ task_identifier: 'probe', payload: { n: 1 } });
+  });
+
+  it('db reset (resetSchema) drops the queued jobs with the records and installs the queue again', async () => {
+    const scratch = await createTestDatabase();
+    try {
+      await scratch.sql(`select graphile_worker.add_job('probe', '{}'::json)`);
+      await scratch.sql(`insert into clinic (name, city, timezone) values ('Gone', 'Pune', 'Asia/Kolkata')`);
+      const applied = await resetSchema(scratch.orm);
+      expect(applied).toEqual(migrationsList.map((m) => m.name));
+      expect(await scratch.sql('select count(*)::int as n from graphile_worker.jobs')).toEqual([{ n: 0 }]);
+      expect(await scratch.sql('select count(*)::int as n from clinic')).toEqual([{ n: 0 }]);
+      await scratch.sql(`select graphile_worker.add_job('probe', '{}'::json)`);
+      expect(await scratch.sql('select count(*)::int as n from graphile_worker.jobs')).toEqual([{ n: 1 }]);
     } finally {
       await scratch.drop();
     }

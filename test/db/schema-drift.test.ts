@@ -45,6 +45,7 @@ const SQL_ONLY_TABLES = [
   'appointment_slot',
   'idempotency_request',
   'user_image',
+  'outbox_event',
   'appointment_reminder',
 ];
 

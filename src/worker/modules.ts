@@ -1,0 +1,5 @@
+// Every module the worker runs (./module.ts), in the order their onEvents see a batch.
+import type { WorkerModule } from './module.js';
+import { outboxModule } from './outbox.js';
+
+export const workerModules: WorkerModule[] = [outboxModule];
