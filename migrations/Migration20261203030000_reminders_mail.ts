@@ -17,6 +17,12 @@ import { Migration } from '@mikro-orm/migrations';
  * services' clock), never the database's: a reminder is made only while it is still ahead of the change.
  * A changed clinic.reminders is applied to the clinic's future appointments by the service, in the same
  * transaction (clinic_reminders_refresh), at the services' "now" too.
+ *
+ * mail_message: one email per outbox event that is mailed (src/services/mail/queue.ts), written by the
+ * dispatch that fans the event out, so it exists if and only if the event does (unique per event and kind).
+ * It is sent by the `mail.send` job, which takes it under a lease (lease_until) so that one worker sends it;
+ * a failed attempt is tried again at next_attempt_at (the worker's tick finds it through the partial index),
+ * and after the last attempt it is failed. Times are the services' clock's.
  */
 export class Migration20261203030000_reminders_mail extends Migration {
   override async up(): Promise<void> {
@@ -82,6 +88,25 @@ export class Migration20261203030000_reminders_mail extends Migration {
         on conflict (appointment_id, minutes_before) do nothing;
       end $$;`);
 
+    this.addSql(`
+      create table mail_message (
+        id bigserial primary key,
+        event_seq bigint not null references outbox_event (seq),
+        kind text not null constraint mail_message_kind_check check (kind in ('booked', 'rescheduled', 'moved', 'cancelled', 'reminder')),
+        to_address text not null,
+        subject text not null,
+        status text not null default 'pending' constraint mail_message_status_check check (status in ('pending', 'sent', 'failed')),
+        attempts integer not null default 0 constraint mail_message_attempts_check check (attempts >= 0),
+        next_attempt_at timestamptz not null,
+        lease_until timestamptz null,
+        last_error text null,
+        created_at timestamptz not null,
+        sent_at timestamptz null,
+        constraint mail_message_event_kind_unique unique (event_seq, kind),
+        constraint mail_message_sent_at_iff_sent check ((status = 'sent') = (sent_at is not null))
+      );`);
+    this.addSql(`create index mail_message_due_idx on mail_message (next_attempt_at) where status = 'pending';`);
+
     // Appointments booked before this migration are reminded too, from now on.
     this.addSql(`
       insert into appointment_reminder (appointment_id, minutes_before, due_at)
@@ -94,7 +119,7 @@ export class Migration20261203030000_reminders_mail extends Migration {
     this.addSql(
       'drop function if exists audit_event_appointment_reminders(), appointment_reminders_refresh(integer, timestamptz), clinic_reminders_refresh(integer, timestamptz);',
     );
-    this.addSql('drop table if exists appointment_reminder;');
+    this.addSql('drop table if exists mail_message, appointment_reminder;');
     this.addSql('alter table clinic drop column if exists reminders;');
   }
 }

@@ -1,5 +1,6 @@
 // Every module the worker runs (./module.ts), in the order their onEvents see a batch.
 import type { WorkerModule } from './module.js';
+import { mailModule } from './mail.js';
 import { outboxModule } from './outbox.js';
 
-export const workerModules: WorkerModule[] = [outboxModule];
+export const workerModules: WorkerModule[] = [outboxModule, mailModule];

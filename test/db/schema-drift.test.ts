@@ -47,6 +47,7 @@ const SQL_ONLY_TABLES = [
   'user_image',
   'outbox_event',
   'appointment_reminder',
+  'mail_message',
 ];
 
 let db: TestDatabase;

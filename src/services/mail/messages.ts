@@ -33,7 +33,9 @@ export interface AppointmentMail {
   now: Date;
 }
 
-function subjectOf(kind: MailKind, a: AppointmentView, when: string, remindBefore?: string): string {
+/** The subject line of an appointment's email. */
+export function mailSubject(kind: MailKind, a: AppointmentView, remindBefore?: string): string {
+  const when = formatLocalSpan(a.startsAt, a.endsAt, a.timezone);
   switch (kind) {
     case 'booked':
       return `Appointment booked: ${when}`;
@@ -84,7 +86,7 @@ export function appointmentMail(mail: AppointmentMail, config: MailConfig): Outg
   const method = mail.kind === 'cancelled' ? 'CANCEL' : 'REQUEST';
   return {
     to: mail.to,
-    subject: subjectOf(mail.kind, a, when, mail.remindBefore),
+    subject: mailSubject(mail.kind, a, mail.remindBefore),
     text,
     calendar: {
       method,
@@ -96,14 +98,5 @@ export function appointmentMail(mail: AppointmentMail, config: MailConfig): Outg
         now: mail.now,
       }),
     },
-  };
-}
-
-/** The message `ascend mail test` sends. */
-export function testMail(to: string, config: MailConfig, now: Date): OutgoingMail {
-  return {
-    to,
-    subject: 'ascend: test message',
-    text: `This message was sent by \`ascend mail test\` at ${now.toISOString()} through ${new URL(config.url).host}, from ${config.from}.\nMail from ascend reaches this address.`,
   };
 }

@@ -4,7 +4,10 @@
 // says so in one line (exit 8).
 import nodemailer, { type Transporter } from 'nodemailer';
 import { MailUnavailableError, ValidationError } from '../../domain/errors.js';
+import { z } from 'zod';
+import type { Clock } from '../../domain/clock.js';
 import { email } from '../../domain/schemas/common.js';
+import { parseInput, type Untrusted } from '../../domain/validation.js';
 
 export const DEFAULT_MAIL_FROM = 'ascend <no-reply@localhost>';
 
@@ -118,4 +121,32 @@ export function openMailer(config: MailConfig): Mailer {
     },
     close: () => transport.close(),
   };
+}
+
+export const testMailInput = z.strictObject({ to: email });
+export type TestMailInput = z.input<typeof testMailInput>;
+
+/**
+ * `ascend mail test`: one message to `to`, now, through the configured server; refused naming ASCEND_SMTP_URL
+ * when mail is not set up. Returns what was sent, for the edge to say.
+ */
+export async function sendTestMail(
+  raw: TestMailInput | Untrusted,
+  clock: Clock,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<{ to: string; from: string; server: string }> {
+  const { to } = parseInput(testMailInput, raw);
+  const config = requireMailConfig(env);
+  const server = new URL(config.url).host;
+  const mailer = openMailer(config);
+  try {
+    await mailer.send({
+      to,
+      subject: 'ascend: test message',
+      text: `This message was sent by "ascend mail test" at ${clock.now().toISOString()} through ${server}, from ${config.from}.\nMail from ascend reaches this address.`,
+    });
+  } finally {
+    mailer.close();
+  }
+  return { to, from: config.from, server };
 }
