@@ -30,10 +30,10 @@ const withoutPassword = (url: URL): string => {
   return shown.href;
 };
 
-/** `Name <a@b>` or `a@b` into its address, or undefined when it is neither. */
+/** `Name <a@b>` or `a@b` into its address, or undefined when it is neither (a host without a dot, `localhost`, is fine). */
 function addressOf(from: string): string | undefined {
-  const address = /<([^<>]+)>\s*$/.exec(from)?.[1] ?? from;
-  return email.safeParse(address.trim()).success ? address.trim() : undefined;
+  const address = (/<([^<>]+)>\s*$/.exec(from)?.[1] ?? from).trim();
+  return /^[^@\s<>"]+@[^@\s<>"]+$/.test(address) ? address : undefined;
 }
 
 /**
