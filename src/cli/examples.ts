@@ -209,6 +209,15 @@ export const EXAMPLES: Readonly<Record<string, readonly Example[]>> = {
     ex('Clinic 3 over December', 'ascend report utilisation --clinic 3 --from 2026-12-01 --to 2026-12-31'),
     ex('Doctor 7, the default range (30 days back, 30 ahead), for a script', 'ascend report utilisation --doctor 7 --json'),
   ],
+  worker: [
+    ex('Run the worker (as a service; SIGTERM finishes the jobs in hand)', 'ascend worker'),
+    ex('More jobs at once (any number of workers may run)', 'ascend worker --concurrency 16'),
+    ex('Run what is due now, then exit (cron, CI)', 'ascend worker --once'),
+  ],
+  'worker status': [
+    ex('Queue depth, failed jobs and undispatched events', 'ascend worker status'),
+    ex('The same, for a script or a monitor', 'ascend worker status --json'),
+  ],
   serve: [
     ex('The API on this machine only', 'ASCEND_JWT_SECRET=$(openssl rand -hex 32) ascend serve --port 8000'),
     ex('Without a secret, for local use', 'ascend serve --dev'),

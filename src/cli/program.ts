@@ -15,6 +15,7 @@ import { registerServe } from './commands/serve.js';
 import { registerSessions } from './commands/sessions.js';
 import { registerSlots } from './commands/slots.js';
 import { registerUsers } from './commands/users.js';
+import { registerWorker } from './commands/worker.js';
 import { EXAMPLES, type Example } from './examples.js';
 
 declare const __ASCEND_VERSION__: string;
@@ -52,6 +53,7 @@ Database:   DATABASE_URL selects a PostgreSQL server; without it ascend runs its
   registerSeed(program);
   registerReport(program);
   registerServe(program);
+  registerWorker(program);
   registerMail(program);
   registerCompletion(program);
   finishTree(program, []);

@@ -1,6 +1,9 @@
 // The migrator is loaded only by the commands that migrate: it pulls in umzug and the migration classes.
 import { Migrator } from '@mikro-orm/migrations';
 import type { MikroORM } from '@mikro-orm/postgresql';
+// Static (the migrator is itself loaded on demand): the bundle gives a dynamic import of this CommonJS package
+// only its default export.
+import { Logger, runMigrations } from 'graphile-worker';
 import { migrationsList } from '../../migrations/index.js';
 import { openOrm } from './orm.js';
 import { QUEUE_SCHEMA } from './schema-version.js';
@@ -21,7 +24,6 @@ function migratorFor(orm: MikroORM): Migrator {
  * idempotent, and safe when several processes run them at once (each of its migrations is claimed by a row).
  */
 async function migrateQueue(orm: MikroORM): Promise<void> {
-  const { Logger, runMigrations } = await import('graphile-worker');
   const url = orm.config.get('clientUrl');
   if (!url) throw new Error('migrate: the ORM has no client URL');
   // Its debug lines ("Running migration …") are not ascend's; an error is thrown, and reported as any other.

@@ -27,6 +27,7 @@ const TAGS = [
   { name: 'slots', description: 'Bookable time slots: one at a time, generated from hours, or imported.' },
   { name: 'appointments', description: 'Booking, cancelling, rescheduling and finishing appointments.' },
   { name: 'reports', description: 'Utilisation of capacity and no-show rates.' },
+  { name: 'worker', description: 'The background worker: its job queue, failures and outbox (admins).' },
 ];
 
 export async function registerOpenApi(app: FastifyInstance): Promise<void> {

@@ -23,6 +23,7 @@ import { registerReportRoutes } from './routes/reports.js';
 import { registerSessionRoutes } from './routes/sessions.js';
 import { registerSlotRoutes } from './routes/slots.js';
 import { registerUserRoutes } from './routes/users.js';
+import { registerWorkerRoutes } from './routes/worker.js';
 
 /** Where a request keeps its service context (read through `request.ctx`). */
 const kContext = Symbol('ascend.serviceContext');
@@ -200,6 +201,7 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
       registerAppointmentRoutes(api);
       registerReportRoutes(api);
       registerSessionRoutes(api);
+      registerWorkerRoutes(api);
     },
     { prefix: '/api/v1' },
   );

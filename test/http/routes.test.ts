@@ -792,6 +792,8 @@ const ROWS: Row[] = [
     },
   },
   { route: 'GET /reports/utilisation', note: "another doctor's", expect: [OK, NO, NO, A], call: () => ({ path: `/reports/utilisation?doctorId=${w.d2.id}` }) },
+  // --- worker -----------------------------------------------------------------------------------------------
+  { route: 'GET /worker/status', expect: [OK, NO, NO, A], call: () => ({ path: '/worker/status' }) },
 ];
 
 const methodOf = (row: Row) => row.route.split(' ')[0]!;

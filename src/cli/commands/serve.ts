@@ -2,6 +2,7 @@ import type { Command } from '@commander-js/extra-typings';
 import { DatabaseUnavailableError, ValidationError } from '../../domain/errors.js';
 import { act } from '../command.js';
 import { wholeNumber } from '../input.js';
+import { launchWorker, workerConcurrency } from './worker.js';
 
 /** ASCEND_PUBLIC_DIRECTORY: true or false (any case), or unset; anything else is a mistake worth saying. */
 function publicDirectoryFromEnv(): boolean {
@@ -20,9 +21,13 @@ export function registerServe(program: Command): void {
     .option('--dev', 'allow running without ASCEND_JWT_SECRET (tokens are signed with the key kept in the database)')
     .option('--cors <origins>', 'allowed browser origins, comma-separated (env ASCEND_CORS_ORIGINS)')
     .option('--public-directory', 'let anonymous callers list clinics, doctors and free slots (env ASCEND_PUBLIC_DIRECTORY=true)')
+    .option('--worker', 'run a worker inside serve too (ascend worker; stopped with serve)')
+    .option('--concurrency <n>', 'with --worker: its jobs run at once (env ASCEND_WORKER_CONCURRENCY, default 4)', wholeNumber(1, 100))
     .action(
-      act(async (_ctx, opts) => {
+      act(async (ctx, opts) => {
         const publicDirectory = Boolean(opts.publicDirectory) || publicDirectoryFromEnv();
+        if (opts.concurrency !== undefined && !opts.worker) throw new ValidationError('is for the worker: add --worker', '--concurrency');
+        const concurrency = opts.worker ? workerConcurrency(opts.concurrency) : 0;
         if (!process.env.ASCEND_JWT_SECRET) {
           if (!opts.dev)
             throw new ValidationError(
@@ -58,6 +63,8 @@ export function registerServe(program: Command): void {
           .map((o) => o.trim())
           .filter(Boolean);
         const app = await buildServer({ orm, corsOrigins: origins, publicDirectory });
+        // The worker shares serve's ORM (its jobs' connections are its own): one process to run on a small host.
+        const worker = opts.worker ? await launchWorker(orm, target.url, { concurrency, verbose: ctx.verbose }) : undefined;
         // SIGTERM: stop accepting, let in-flight requests finish, close the database, exit 0. Responses sent
         // while draining close their connection, and idle keep-alive connections are closed as they appear,
         // so clients holding connections open cannot keep the process alive. A second signal forces it out.
@@ -74,7 +81,7 @@ export function registerServe(program: Command): void {
           app.log.info({ signal }, 'shutting down');
           const reaper = setInterval(() => app.server.closeIdleConnections(), 100);
           const deadline = setTimeout(() => app.server.closeAllConnections(), 30_000);
-          await app.close();
+          await Promise.all([app.close(), worker?.stop()]);
           clearInterval(reaper);
           clearTimeout(deadline);
           await orm.close(true);

@@ -211,6 +211,10 @@ export interface paths {
     /** Revoke a session: one's own, or (admins) anyone's */
     delete: operations["revokeSession"];
   };
+  "/worker/status": {
+    /** The worker’s job queue, the jobs that failed, and each module’s figures such as undispatched events (admins) */
+    get: operations["workerStatus"];
+  };
 }
 
 export type webhooks = Record<string, never>;
@@ -502,6 +506,29 @@ export interface components {
       userId: number;
       revoked: number[];
       kept: number | null;
+    };
+    /** @description The worker: its job queue, failures, and each module’s figures. */
+    WorkerStatusView: {
+      queue: {
+        waiting: number;
+        retrying: number;
+        running: number;
+        failed: number;
+      };
+      failedJobs: ({
+          id: string;
+          task: string;
+          attempts: number;
+          maxAttempts: number;
+          lastError: string | null;
+          /** Format: date-time */
+          updatedAt: string;
+        })[];
+      modules: {
+        [key: string]: {
+          [key: string]: number | string | null;
+        };
+      };
     };
   };
   responses: never;
@@ -4426,6 +4453,41 @@ export interface operations {
       };
       /** @description The request conflicts with the records as they are (a duplicate, a slot full, a request still in progress). */
       409: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Invalid input: `field` names the field (or header, or path parameter) and the rule. */
+      422: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description The database is unavailable: try again shortly. */
+      503: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+    };
+  };
+  /** The worker’s job queue, the jobs that failed, and each module’s figures such as undispatched events (admins) */
+  workerStatus: {
+    responses: {
+      /** @description The worker’s job queue, the jobs that failed, and each module’s figures such as undispatched events (admins) */
+      200: {
+        content: {
+          "application/json": components["schemas"]["WorkerStatusView"];
+        };
+      };
+      /** @description No valid access token (missing, expired, revoked, or its user deactivated). */
+      401: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description The caller’s role may not do this. */
+      403: {
         content: {
           "application/problem+json": components["schemas"]["Problem"];
         };
