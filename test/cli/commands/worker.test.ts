@@ -97,7 +97,7 @@ describe('ascend worker', () => {
       expect(await worker.exited).toEqual({ code: 0, signal: null });
       expect(await dispatchedAt(id)).toEqual([FROZEN_AT]);
       expect(worker.stderr().split('\n').filter(Boolean)).toEqual([
-        'worker: worker started: 2 at once, modules outbox',
+        'worker: worker started: 2 at once, modules outbox, mail',
         'worker: SIGTERM: finishing the jobs in hand',
         'worker: worker stopped',
       ]);
