@@ -3,6 +3,7 @@
 import { cpus } from 'node:os';
 import { benchAppointments } from './appointments.js';
 import { benchHttp } from './http.js';
+import { benchReminders } from './reminders.js';
 import { benchSlots } from './slots.js';
 import { benchStartup } from './startup.js';
 import { startBenchServer, type BenchServer, type Row } from './support.js';
@@ -12,6 +13,7 @@ const sections: Record<string, (server: BenchServer) => Promise<Row[]>> = {
   slots: benchSlots,
   appointments: benchAppointments,
   http: benchHttp,
+  reminders: benchReminders,
 };
 
 const wanted = process.argv.slice(2);
