@@ -4,6 +4,7 @@ import { cpus } from 'node:os';
 import { benchAppointments } from './appointments.js';
 import { benchHttp } from './http.js';
 import { benchOutbox } from './outbox.js';
+import { benchReminders } from './reminders.js';
 import { benchSlots } from './slots.js';
 import { benchStartup } from './startup.js';
 import { startBenchServer, type BenchServer, type Row } from './support.js';
@@ -16,6 +17,7 @@ const sections: Record<string, (server: BenchServer) => Promise<Row[]>> = {
   outbox: benchOutbox,
   webhooks: benchWebhooks,
   http: benchHttp,
+  reminders: benchReminders,
 };
 
 const wanted = process.argv.slice(2);

@@ -18,6 +18,7 @@ import { Migration20261202030000_visit_slots } from './Migration20261202030000_v
 import { Migration20261202040000_idempotency } from './Migration20261202040000_idempotency.js';
 import { Migration20261203010000_outbox } from './Migration20261203010000_outbox.js';
 import { Migration20261203020000_webhooks } from './Migration20261203020000_webhooks.js';
+import { Migration20261203030000_reminders_mail } from './Migration20261203030000_reminders_mail.js';
 
 export const migrationsList = [
   { name: 'Migration20261125000000_initial', class: Migration20261125000000_initial },
@@ -38,4 +39,5 @@ export const migrationsList = [
   { name: 'Migration20261202040000_idempotency', class: Migration20261202040000_idempotency },
   { name: 'Migration20261203010000_outbox', class: Migration20261203010000_outbox },
   { name: 'Migration20261203020000_webhooks', class: Migration20261203020000_webhooks },
+  { name: 'Migration20261203030000_reminders_mail', class: Migration20261203030000_reminders_mail },
 ];

@@ -7,6 +7,7 @@ import {
   DatabaseUnavailableError,
   DomainError,
   ForbiddenError,
+  MailUnavailableError,
   NotFoundError,
   TooManyAttemptsError,
   ValidationError,
@@ -26,6 +27,7 @@ export const EXIT = {
   notAuthenticated: 5,
   forbidden: 6,
   databaseUnreachable: 7,
+  mailUnreachable: 8,
 } as const;
 
 export function exitCodeFor(raw: unknown): number {
@@ -36,6 +38,7 @@ export function exitCodeFor(raw: unknown): number {
   if (err instanceof AuthError || err instanceof TooManyAttemptsError) return EXIT.notAuthenticated;
   if (err instanceof ForbiddenError) return EXIT.forbidden;
   if (err instanceof DatabaseUnavailableError) return EXIT.databaseUnreachable;
+  if (err instanceof MailUnavailableError) return EXIT.mailUnreachable;
   if (err instanceof CommanderError) return err.exitCode === 0 ? EXIT.ok : EXIT.usage;
   return EXIT.unexpected;
 }
@@ -127,6 +130,7 @@ export type ErrorCode =
   | 'too_many_attempts'
   | 'forbidden'
   | 'database_unreachable'
+  | 'mail_unreachable'
   | 'unexpected';
 
 export function errorCode(raw: unknown): ErrorCode {
@@ -140,6 +144,7 @@ export function errorCode(raw: unknown): ErrorCode {
   if (err instanceof TooManyAttemptsError) return 'too_many_attempts';
   if (err instanceof ForbiddenError) return 'forbidden';
   if (err instanceof DatabaseUnavailableError) return 'database_unreachable';
+  if (err instanceof MailUnavailableError) return 'mail_unreachable';
   return 'unexpected';
 }
 

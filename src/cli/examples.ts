@@ -90,7 +90,12 @@ export const EXAMPLES: Readonly<Record<string, readonly Example[]>> = {
     ex('Whose name, city or address contains "lake"', 'ascend clinics list --search lake --include-inactive'),
   ],
   'clinics show': [ex('Clinic 3', 'ascend clinics show 3')],
-  'clinics update': [ex('A new phone number', 'ascend clinics update 3 --phone "+91 755 1234567"')],
+  mail: [ex('Check that mail reaches an inbox', 'ascend mail test --to me@example.org')],
+  'mail test': [ex('One message now, through the server of ASCEND_SMTP_URL', 'ascend mail test --to me@example.org')],
+  'clinics update': [
+    ex('A new phone number', 'ascend clinics update 3 --phone "+91 755 1234567"'),
+    ex('Remind patients a day and two hours before (none: no reminders)', 'ascend clinics update 3 --reminders 24h,2h'),
+  ],
   'clinics deactivate': [ex('Close clinic 3 (refused while it has active doctors)', 'ascend clinics deactivate 3')],
   'clinics reactivate': [ex('Open clinic 3 again (its doctors stay deactivated)', 'ascend clinics reactivate 3')],
   doctors: [ex('Cardiologists in Pune', 'ascend doctors list --specialty cardiology --city Pune')],

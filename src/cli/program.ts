@@ -6,6 +6,7 @@ import { registerCompletion } from './commands/completion.js';
 import { registerDb } from './commands/db.js';
 import { registerDoctors } from './commands/doctors.js';
 import { registerInit } from './commands/init.js';
+import { registerMail } from './commands/mail.js';
 import { registerPatients } from './commands/patients.js';
 import { registerProfile } from './commands/profile.js';
 import { registerReport } from './commands/report.js';
@@ -55,6 +56,7 @@ Database:   DATABASE_URL selects a PostgreSQL server; without it ascend runs its
   registerWebhooks(program);
   registerServe(program);
   registerWorker(program);
+  registerMail(program);
   registerCompletion(program);
   finishTree(program, []);
   return program;

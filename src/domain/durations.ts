@@ -25,3 +25,13 @@ export function slotMinutes(text: string, field: string): number {
   if (minutes < 5 || minutes > 480) throw new ValidationError(`must be from 5m to 8h (got ${text})`, field);
   return minutes;
 }
+
+/**
+ * Minutes as a lead time that parseDuration reads back: `45m`, `2h`, `1h30m`, `24h` (hours, never days: a day
+ * before reads `24h`, as clinics say it).
+ */
+export function formatMinutes(minutes: number): string {
+  const [hours, rest] = [Math.floor(minutes / 60), minutes % 60];
+  if (!hours) return `${rest}m`;
+  return rest ? `${hours}h${rest}m` : `${hours}h`;
+}

@@ -118,6 +118,9 @@ export class TooManyAttemptsError extends DomainError {
 /** The database cannot be reached or started. */
 export class DatabaseUnavailableError extends DomainError {}
 
+/** The mail server (ASCEND_SMTP_URL) could not be reached, or refused the message. */
+export class MailUnavailableError extends DomainError {}
+
 /**
  * The database refused a transaction because of a conflicting change running at the same moment (a deadlock
  * or a serialization failure), and retrying it a few times did not get it through: a conflict the caller may

@@ -23,6 +23,7 @@ import type {
 import { type RevokedReason, sessionEnd, sessionEndsAt } from './sessions.js';
 import { weekdayName } from './time.js';
 import { localDays } from './time-format.js';
+import { formatMinutes } from './durations.js';
 import type { Role } from './roles.js';
 import type { ProfileImageView, ProfileView } from './schemas/profile.js';
 import type { WebhookDeliveryView, WebhookView } from './schemas/webhooks.js';
@@ -137,6 +138,8 @@ export interface ClinicLike {
   email?: string | null;
   timezone: string;
   isActive: boolean;
+  /** Minutes before a start (clinic.reminders). */
+  reminders: readonly number[];
   createdAt: Instant;
   updatedAt: Instant;
 }
@@ -153,6 +156,7 @@ export function clinicView(c: ClinicLike): ClinicView {
     email: c.email ?? null,
     timezone: c.timezone,
     isActive: c.isActive,
+    reminders: c.reminders.map(formatMinutes),
     createdAt: iso(c.createdAt),
     updatedAt: iso(c.updatedAt),
   };

@@ -4,6 +4,7 @@ import { ConflictError, DuplicateError, NotFoundError, ValidationError } from '.
 import { requireRole } from '../domain/roles.js';
 import { id as idSchema, type Page } from '../domain/schemas/common.js';
 import {
+  DEFAULT_REMINDERS,
   createClinicInput,
   listClinicsInput,
   updateClinicInput,
@@ -68,6 +69,7 @@ export async function createClinic(ctx: ServiceContext, raw: CreateClinicInput |
           phone: input.phone ?? null,
           email: input.email ?? null,
           isActive: true,
+          reminders: DEFAULT_REMINDERS,
           createdAt: tx.clock.now(),
           updatedAt: tx.clock.now(),
         });
@@ -112,6 +114,8 @@ export async function updateClinic(ctx: ServiceContext, id: number, raw: UpdateC
         const before = clinicView(clinic);
         tx.em.assign(clinic, changes);
         await tx.em.flush();
+        // The clinic's booked appointments still ahead are reminded by the new leads from now on.
+        if (input.reminders) await query(tx.em, 'select clinic_reminders_refresh(?, ?)', [clinic.id, tx.clock.now()]);
         const after = clinicView(clinic);
         audit(tx, { action: 'clinic.update', entity: 'clinic', entityId: clinic.id, before, after });
         return after;

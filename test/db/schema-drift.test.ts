@@ -48,6 +48,8 @@ const SQL_ONLY_TABLES = [
   'outbox_event',
   'webhook_endpoint',
   'webhook_delivery',
+  'appointment_reminder',
+  'mail_message',
 ];
 
 let db: TestDatabase;

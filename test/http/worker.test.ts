@@ -27,7 +27,18 @@ describe('GET /api/v1/worker/status', () => {
     expect(r.body).toEqual({
       queue: { waiting: 1, retrying: 0, running: 0, failed: 0 },
       failedJobs: [],
-      modules: { outbox: { undispatched: 1, oldestUndispatchedAt: FROZEN_AT } },
+      modules: {
+        outbox: { undispatched: 1, oldestUndispatchedAt: FROZEN_AT },
+        // The booking's reminder a day before (the clinic's default); no email queued yet.
+        mail: {
+          remindersUnsent: 1,
+          earliestUnsentReminderDueAt: utc(2, '09:00'),
+          mailPending: 0,
+          mailFailed: 0,
+          mailSent: 0,
+          oldestPendingMailAt: null,
+        },
+      },
     });
   });
 

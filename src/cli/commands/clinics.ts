@@ -21,6 +21,7 @@ const clinicFields: Column<ClinicView>[] = [
   { header: 'Email', value: (c) => c.email },
   { header: 'Time zone', value: (c) => c.timezone },
   { header: 'Active', value: (c) => c.isActive, style: style.active },
+  { header: 'Reminders', value: (c) => (c.reminders.length ? `${c.reminders.join(', ')} before` : 'none') },
 ];
 const clinicColumns = clinicFields.filter((f) => ['ID', 'Name', 'City', 'Phone', 'Time zone', 'Active'].includes(f.header));
 
@@ -31,6 +32,9 @@ const contactOptions = <A extends unknown[], O extends OptionValues, G extends O
     .option('--zip <code>', 'postal code')
     .option('--phone <phone>', 'phone number')
     .option('--email <email>', 'contact email');
+
+/** `24h,2h` as the list the service judges; `none` as none. */
+const reminderList = (value: string): string[] => (value.trim().toLowerCase() === 'none' ? [] : value.split(',').map((part) => part.trim()));
 
 const contact = (opts: { address?: string; state?: string; zip?: string; phone?: string; email?: string }) =>
   given({ address: opts.address, state: opts.state, zip: opts.zip, phone: opts.phone, email: opts.email });
@@ -97,13 +101,14 @@ export function registerClinics(program: Command): void {
       .argument('<clinic>', REF_HELP.clinic)
       .option('--name <name>', 'new name')
       .option('--city <city>', 'new city')
-      .option('--timezone <zone>', 'new IANA time zone'),
+      .option('--timezone <zone>', 'new IANA time zone')
+      .option('--reminders <list>', 'remind patients this long before each appointment: 24h,2h (at most 5, each up to 14d), or none', reminderList),
   ).action(
     act(async (ctx, opts, ref: string) => {
       const { updateClinic } = await import('../../services/clinics.js');
       const clinic = await withServices(async (services) =>
         updateClinic(services, (await resolveRef(services, 'clinic', ref)).id, {
-          ...given({ name: opts.name, city: opts.city, timezone: opts.timezone }),
+          ...given({ name: opts.name, city: opts.city, timezone: opts.timezone, reminders: opts.reminders }),
           ...contact(opts),
         }),
       );

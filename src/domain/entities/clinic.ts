@@ -18,6 +18,8 @@ export const Clinic = defineEntity({
     /** IANA zone: input and display of this clinic's times happen in it. */
     timezone: p.string().length(64),
     isActive: p.boolean().default(true),
+    /** Minutes before an appointment's start that its patient is reminded, longest first; [] = none. */
+    reminders: p.array(Number, String).columnType('integer[]').default('{1440}'),
   },
 });
 export type Clinic = InferEntity<typeof Clinic>;

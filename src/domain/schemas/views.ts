@@ -82,6 +82,8 @@ export const clinicViewSchema = named(
     email: z.string().nullable(),
     timezone: z.string(),
     isActive: z.boolean(),
+    /** How long before each appointment its patient is reminded, longest first (`["24h", "2h"]`; `[]` = none). */
+    reminders: z.array(z.string()),
     createdAt: instant,
     updatedAt: instant,
   }),

@@ -170,6 +170,7 @@ describe('ascend clinics create', () => {
       email: 'front@sunrise.example',
       timezone: 'Asia/Kolkata',
       isActive: true,
+      reminders: ['24h'],
       createdAt: expect.stringMatching(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/),
       updatedAt: expect.stringMatching(/Z$/),
     });

@@ -309,6 +309,7 @@ export interface components {
       email: string | null;
       timezone: string;
       isActive: boolean;
+      reminders: string[];
       /** Format: date-time */
       createdAt: string;
       /** Format: date-time */
@@ -1865,6 +1866,7 @@ export interface operations {
           zip?: (string | null) | "";
           phone?: (string | null) | "";
           email?: (string | null) | "";
+          reminders?: string[];
         };
       };
     };
