@@ -29,6 +29,7 @@ describe('GET /api/v1/worker/status', () => {
       failedJobs: [],
       modules: {
         outbox: { undispatched: 1, oldestUndispatchedAt: FROZEN_AT },
+        webhooks: { pendingDeliveries: 0, failedDeliveries: 0, disabledEndpoints: 0, oldestPendingDelivery: null },
         // The booking's reminder a day before (the clinic's default); no email queued yet.
         mail: {
           remindersUnsent: 1,
