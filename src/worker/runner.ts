@@ -42,11 +42,19 @@ export interface WorkerOptions {
 }
 
 /**
- * Runs every module's onTick, each whatever the others did. A module that throws is logged; the first error is
+ * Dispatches the outbox, then runs every module's onTick, each whatever the others did. A module that throws is logged; the first error is
  * thrown once all have run (the tick job then fails and graphile retries it).
  */
 export async function runTick(worker: WorkerContext, modules: readonly WorkerModule[]): Promise<void> {
   let first: unknown;
+  // The outbox too: an event whose dispatch job was lost with a killed worker (graphile frees a dead worker's
+  // job only after hours) goes out within the minute.
+  try {
+    await dispatchOutbox(worker, modules);
+  } catch (err) {
+    worker.log(`tick: outbox dispatch failed: ${messageOf(err)}`);
+    first = err;
+  }
   for (const module of modules) {
     if (!module.onTick) continue;
     try {
@@ -132,8 +140,9 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
   const worker = workerContext(options);
   const runner: Runner = await run({ ...runnerOptions(options, worker), parsedCronItems: cronItems() });
   options.log(`started: ${options.concurrency} job(s) at once, modules ${options.modules.map((m) => m.name).join(', ')}`);
-  // The first tick: what fell due while no worker ran is found now, not at the next minute.
-  await runTick(worker, options.modules).catch(() => undefined);
+  // The first tick: what fell due while no worker ran is found now, not at the next minute. As a job, so that
+  // a SIGTERM meanwhile waits for it like for any job in hand.
+  await runner.addJob(TICK_TASK, {}, { jobKey: TICK_TASK, jobKeyMode: 'replace', maxAttempts: 3 });
   let stopping: Promise<void> | undefined;
   return {
     stop: () => {

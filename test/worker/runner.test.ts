@@ -13,7 +13,7 @@ import { addJob } from '../../src/worker/jobs.js';
 import type { OutboxEvent, WorkerContext, WorkerModule } from '../../src/worker/module.js';
 import { workerModules } from '../../src/worker/modules.js';
 import { dispatchOutbox } from '../../src/worker/outbox.js';
-import { runWorkerOnce, startWorker } from '../../src/worker/runner.js';
+import { runTick, runWorkerOnce, startWorker } from '../../src/worker/runner.js';
 import { utc } from '../support/clock.js';
 import { createTestDatabase, type TestDatabase } from '../support/db.js';
 import { makeClinic, makeDoctor, makePatient, seedSlot } from '../support/fixtures.js';
@@ -162,6 +162,15 @@ describe('the runner', () => {
       await running.stop();
       await fresh.drop();
     }
+  });
+
+  it('a tick dispatches an event whose job was lost (held by a worker killed outright)', async () => {
+    const [id] = await emitMany(1, 'test.orphan');
+    await db.sql(`delete from graphile_worker._private_jobs where payload->>'seq' = (select seq::text from outbox_event where id = $1)`, [id]);
+    const received: string[] = [];
+    await runTick(worker(), [{ name: 'recorder', onEvents: async (_tx, events) => void received.push(...events.map((e) => e.id)) }]);
+    expect(received).toContain(id);
+    expect(await undispatched()).toBe(0);
   });
 
   it('--once: ticks on the services’ clock, then runs every due job, those queued meanwhile too, and returns when none is left', async () => {
