@@ -1,9 +1,10 @@
 // Webhook delivery against the receiver's own pace: the same local receiver taking signed deliveries from one
 // endpoint's job (claim, sign, POST four at once over kept-alive connections, record), and the same number of
-// plain POSTs of a body the same size from a bare HTTP client (four at once, kept alive). The sides take turns,
+// plain POSTs of a body the same size from a bare HTTP client (four at once, kept alive). The receiver is a
+// process of its own, as a receiver would be (in the bench's process it shared one event loop with the worker). The sides take turns,
 // three rounds each, and each side's median round is compared (this VM's speed drifts within minutes).
+import { spawn } from 'node:child_process';
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import pg from 'pg';
 import { openOrm } from '../src/db/orm.js';
 import { systemClock } from '../src/domain/clock.js';
@@ -19,14 +20,28 @@ import { median, printTable, type BenchServer, type Row } from './support.js';
 const EVENTS = 2000;
 const ROUNDS = 3;
 
+/**
+ * The receiver: its own process (as a receiver is), answering 204 to every POST once the body is in. Both
+ * sides send to this one process, so it is the same receiver at the same pace.
+ */
 async function receiver(): Promise<{ url: string; close: () => Promise<void> }> {
-  const server = http.createServer((req, res) => {
-    req.resume();
-    req.on('end', () => res.writeHead(204).end());
+  const program = `
+    const server = require('node:http').createServer((req, res) => { req.resume(); req.on('end', () => res.writeHead(204).end()); });
+    server.keepAliveTimeout = 60000;
+    server.listen(0, '127.0.0.1', () => process.stdout.write(String(server.address().port) + '\\n'));`;
+  const child = spawn(process.execPath, ['-e', program], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const port = await new Promise<string>((resolve, reject) => {
+    child.stdout.once('data', (chunk: Buffer) => resolve(chunk.toString().trim()));
+    child.once('exit', (code) => reject(new Error(`the receiver exited (${code})`)));
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  return { url: `http://127.0.0.1:${port}/hook`, close: () => new Promise((resolve) => server.close(() => resolve())) };
+  return {
+    url: `http://127.0.0.1:${port}/hook`,
+    close: () =>
+      new Promise((resolve) => {
+        child.once('exit', () => resolve());
+        child.kill();
+      }),
+  };
 }
 
 /** The receiver's own pace: EVENTS plain POSTs, SENDS_AT_ONCE at a time, kept alive. Per second. */

@@ -17,7 +17,7 @@ import { defined } from '../../domain/invariant.js';
 import type { ServiceContext } from '../context.js';
 import { transaction } from '../locks.js';
 import { emitEvent, type OutboxEvent } from '../outbox.js';
-import { query } from '../support.js';
+import { preparedQuery, query } from '../support.js';
 import { queueDelivery } from './endpoints.js';
 import { type Destination, resolveDestination, type WebhookSettings, webhookSettings } from './policy.js';
 import { signedHeaders } from './signing.js';
@@ -29,7 +29,9 @@ export const SENDS_AT_ONCE = 4;
  * senders never wait for it), so a claimed delivery waits behind at most ROUNDS_PER_CLAIM + 1 sends per
  * sender: its lease covers that many timeouts, and a margin.
  */
-const ROUNDS_PER_CLAIM = 8;
+const ROUNDS_PER_CLAIM = 16;
+/** Answers written at once (and the rest when the claimed deliveries are all sent). */
+const WRITE_BATCH = 32;
 /** A lease outlives the attempt's timeout by this much before another worker may take the delivery. */
 const LEASE_MARGIN_MS = 30_000;
 const FIRST_RETRY_MS = 30_000;
@@ -84,6 +86,8 @@ interface Claimed {
 interface Target {
   url: string;
   secret: string;
+  /** failing_since is set (as the claim read it). */
+  failing: boolean;
 }
 
 /**
@@ -91,28 +95,41 @@ interface Target {
  * this worker for as long as sending them all may take, attempts + 1.
  */
 async function claim(ctx: ServiceContext, endpointId: number, settings: WebhookSettings): Promise<{ target: Target; rows: Claimed[] } | null> {
-  return transaction(ctx, async (tx) => {
-    const now = tx.clock.now();
-    const [target] = await query<Target>(tx.em, 'select url, secret from webhook_endpoint where id = ? and deleted_at is null and disabled_at is null', [
-      endpointId,
-    ]);
-    if (!target) return null;
-    const rows = await query<Claimed>(
-      tx.em,
-      `with due as (
-         select id from webhook_delivery
-          where endpoint_id = ? and status = 'pending' and next_attempt_at <= ? and (lease_until is null or lease_until <= ?)
-          order by next_attempt_at, id limit ? for update skip locked),
-       claimed as (
-         update webhook_delivery d set lease_until = ?, attempts = d.attempts + 1 from due where d.id = due.id
-         returning d.id, d.attempts, d.created_at, d.event_seq)
-       select c.id, c.attempts, c.created_at, o.id as event_id, o.type, o.at, o.data
-         from claimed c join outbox_event o on o.seq = c.event_seq order by c.id`,
-      [endpointId, now, now, SENDS_AT_ONCE * ROUNDS_PER_CLAIM, new Date(now.getTime() + (ROUNDS_PER_CLAIM + 1) * settings.timeoutMs + LEASE_MARGIN_MS)],
+  // One statement (its own transaction): at a few hundred deliveries a second, each round trip of a claim
+  // made in steps waited behind the sends' callbacks. Lock order holds: it locks deliveries only.
+  const now = ctx.clock.now();
+  const rows = await preparedQuery<Claimed & Target>(ctx.em, CLAIM.name, CLAIM.text, [
+    endpointId,
+    now,
+    SENDS_AT_ONCE * ROUNDS_PER_CLAIM,
+    new Date(now.getTime() + (ROUNDS_PER_CLAIM + 1) * settings.timeoutMs + LEASE_MARGIN_MS),
+  ]);
+  const [first] = rows;
+  if (!first) {
+    const [target] = await query<Target>(
+      ctx.em,
+      'select url, secret, failing_since is not null as failing from webhook_endpoint where id = ? and deleted_at is null and disabled_at is null',
+      [endpointId],
     );
-    return { target, rows };
-  });
+    return target ? { target, rows: [] } : null;
+  }
+  return { target: { url: first.url, secret: first.secret, failing: first.failing }, rows };
 }
+
+const CLAIM = {
+  name: 'ascend_webhook_claim',
+  text: `with endpoint as (
+           select id, url, secret, failing_since is not null as failing from webhook_endpoint where id = $1 and deleted_at is null and disabled_at is null),
+         due as (
+           select d.id from webhook_delivery d join endpoint e on e.id = d.endpoint_id
+            where d.status = 'pending' and d.next_attempt_at <= $2 and (d.lease_until is null or d.lease_until <= $2)
+            order by d.next_attempt_at, d.id limit $3 for update of d skip locked),
+         claimed as (
+           update webhook_delivery d set lease_until = $4, attempts = d.attempts + 1 from due where d.id = due.id
+           returning d.id, d.attempts, d.created_at, d.event_seq)
+         select c.id, c.attempts, c.created_at, o.id as event_id, o.type, o.at, o.data, e.url, e.secret, e.failing
+           from claimed c join outbox_event o on o.seq = c.event_seq cross join endpoint e order by c.id`,
+};
 
 interface Outcome {
   status?: number;
@@ -164,50 +181,59 @@ interface Answer {
 }
 
 /**
- * Writes answers in one short transaction: delivered on 2xx; else a retry after the back-off, or
- * failed once the next try would fall past the retry window. The endpoint is failing from its first failure
- * until an answer succeeds. Returns how many were delivered.
+ * Writes answers: delivered on 2xx; else a retry after the back-off, or failed once the next try would fall
+ * past the retry window. The endpoint is failing from its first failure until an answer succeeds. Two
+ * statements, each its own transaction and each taking one kind of lock (the endpoint, then its deliveries:
+ * the lock order): a crash between them leaves at worst failing_since a batch out of date, and the
+ * deliveries pending, to be sent again with the same webhook-id. The endpoint is written only when its
+ * state changes (`failing`: as last read or written by this job). Returns how many were delivered.
  */
-async function recordAnswers(ctx: ServiceContext, endpointId: number, results: readonly Answer[], settings: WebhookSettings): Promise<number> {
-  return transaction(ctx, async (tx) => {
-    const now = tx.clock.now();
-    const records = results.map(({ row, outcome }) => {
-      if (succeeded(outcome)) return { id: row.id, attempts: row.attempts, status: 'delivered', delivered_at: now, last_status: outcome.status };
-      const next = now.getTime() + retryDelayMs(row.attempts);
-      const giveUp = next > new Date(row.created_at).getTime() + settings.retryForMs;
-      return {
-        id: row.id,
-        attempts: row.attempts,
-        status: giveUp ? 'failed' : 'pending',
-        failed_at: giveUp ? now : null,
-        next_attempt_at: giveUp ? null : new Date(next),
-        last_status: outcome.status ?? null,
-        last_error: outcome.error ? oneLine(outcome.error) : `answered ${outcome.status}`,
-      };
-    });
-    const delivered = records.filter((r) => r.status === 'delivered').length;
-    // Lock order: the endpoint, then its deliveries (as delete and redeliver take them).
-    await query(
-      tx.em,
-      delivered
-        ? 'update webhook_endpoint set failing_since = null where id = ? and failing_since is not null'
-        : 'update webhook_endpoint set failing_since = ? where id = ? and failing_since is null',
-      delivered ? [endpointId] : [now, endpointId],
-    );
-    // A failure is written only under this attempt's own lease: if it ran out and another worker took the row,
-    // that worker records it. A success is written whatever happened since (delivered is delivered).
-    await query(
-      tx.em,
-      `update webhook_delivery d set status = r.status, delivered_at = r.delivered_at, failed_at = r.failed_at,
+async function recordAnswers(
+  ctx: ServiceContext,
+  endpointId: number,
+  results: readonly Answer[],
+  settings: WebhookSettings,
+  failing: boolean,
+): Promise<{ delivered: number; failing: boolean }> {
+  const now = ctx.clock.now();
+  const records = results.map(({ row, outcome }) => {
+    if (succeeded(outcome)) return { id: row.id, attempts: row.attempts, status: 'delivered', delivered_at: now, last_status: outcome.status };
+    const next = now.getTime() + retryDelayMs(row.attempts);
+    const giveUp = next > new Date(row.created_at).getTime() + settings.retryForMs;
+    return {
+      id: row.id,
+      attempts: row.attempts,
+      status: giveUp ? 'failed' : 'pending',
+      failed_at: giveUp ? now : null,
+      next_attempt_at: giveUp ? null : new Date(next),
+      last_status: outcome.status ?? null,
+      last_error: outcome.error ? oneLine(outcome.error) : `answered ${outcome.status}`,
+    };
+  });
+  const delivered = records.filter((r) => r.status === 'delivered').length;
+  if (delivered && failing) await preparedQuery(ctx.em, ENDPOINT_ANSWERS.succeededName, ENDPOINT_ANSWERS.succeeded, [endpointId]);
+  if (!delivered && !failing) await preparedQuery(ctx.em, ENDPOINT_ANSWERS.failedName, ENDPOINT_ANSWERS.failed, [now, endpointId]);
+  await preparedQuery(ctx.em, RECORD_ANSWERS.name, RECORD_ANSWERS.text, [JSON.stringify(records)]);
+  return { delivered, failing: delivered === 0 };
+}
+
+const ENDPOINT_ANSWERS = {
+  succeededName: 'ascend_webhook_endpoint_succeeded',
+  failedName: 'ascend_webhook_endpoint_failed',
+  succeeded: 'update webhook_endpoint set failing_since = null where id = $1 and failing_since is not null',
+  failed: 'update webhook_endpoint set failing_since = $1 where id = $2 and failing_since is null',
+};
+
+// A failure is written only under this attempt's own lease: if it ran out and another worker took the row,
+// that worker records it. A success is written whatever happened since (delivered is delivered).
+const RECORD_ANSWERS = {
+  name: 'ascend_webhook_record_answers',
+  text: `update webhook_delivery d set status = r.status, delivered_at = r.delivered_at, failed_at = r.failed_at,
               next_attempt_at = coalesce(r.next_attempt_at, d.next_attempt_at), lease_until = null, last_status = r.last_status, last_error = r.last_error
-         from jsonb_to_recordset(?::jsonb) as r (id bigint, attempts int, status text, delivered_at timestamptz, failed_at timestamptz,
+         from jsonb_to_recordset($1::jsonb) as r (id bigint, attempts int, status text, delivered_at timestamptz, failed_at timestamptz,
               next_attempt_at timestamptz, last_status int, last_error text)
         where d.id = r.id and d.status = 'pending' and (r.status = 'delivered' or d.attempts = r.attempts)`,
-      [JSON.stringify(records)],
-    );
-    return delivered;
-  });
-}
+};
 
 export interface DeliveryRound {
   sent: number;
@@ -225,6 +251,9 @@ export async function deliverEndpoint(ctx: ServiceContext, endpointId: number, s
   // Answers are written while the next ones are sent: one write at a time, each taking every answer that
   // came in meanwhile (a commit costs more than a send on a local network).
   const answered: Answer[] = [];
+  // Whether the endpoint's failing_since is set: read by each claim, then kept by the writes.
+  let failing = false;
+  let claimedOnce = false;
   let failure: { error: unknown } | undefined;
   /** `work` run once at a time: a call while it runs joins that run; a throw stops the job (kept in `failure`). */
   const oneAtATime = (work: () => Promise<void>) => {
@@ -243,11 +272,19 @@ export async function deliverEndpoint(ctx: ServiceContext, endpointId: number, s
       busy: () => running !== undefined,
     };
   };
+  // While senders run, only whole batches are written; `written()` writes the rest.
+  let finishing = false;
+  const nextBatch = (): Answer[] => (answered.length >= WRITE_BATCH || finishing ? answered.splice(0) : []);
   const writer = oneAtATime(async () => {
-    for (let batch = answered.splice(0); batch.length; batch = answered.splice(0)) result.delivered += await recordAnswers(ctx, endpointId, batch, settings);
+    for (let batch = nextBatch(); batch.length; batch = nextBatch()) {
+      const written = await recordAnswers(ctx, endpointId, batch, settings, failing);
+      result.delivered += written.delivered;
+      failing = written.failing;
+    }
   });
   /** Waits for every answer to be written; then throws what stopped the job (a failed write or claim), if anything did. */
   const written = async () => {
+    finishing = true;
     while (writer.busy() || answered.length) await writer.run();
     if (failure) throw failure.error;
   };
@@ -261,6 +298,10 @@ export async function deliverEndpoint(ctx: ServiceContext, endpointId: number, s
       return;
     }
     const { target, rows } = claimed;
+    // Read once, before any write of this job; after that the job's own writes say (the tick's disabling
+    // checks for a delivery since failing_since anyway, so a stale flag can never disable a working endpoint).
+    if (!claimedOnce) failing = target.failing;
+    claimedOnce = true;
     let destination: Destination | undefined;
     let refused: string | undefined;
     try {
@@ -274,7 +315,7 @@ export async function deliverEndpoint(ctx: ServiceContext, endpointId: number, s
   // is made while the last few are sent.
   const sender = async () => {
     while (!failure) {
-      if (queue.length <= SENDS_AT_ONCE && !noneLeft) void claimer.run();
+      if (queue.length <= (SENDS_AT_ONCE * ROUNDS_PER_CLAIM) / 2 && !noneLeft) void claimer.run();
       const next = queue.shift();
       if (!next) {
         if (noneLeft) return;
@@ -289,7 +330,8 @@ export async function deliverEndpoint(ctx: ServiceContext, endpointId: number, s
         : { error: defined(refused, 'the refusal') };
       result.sent++;
       answered.push({ row, outcome });
-      void writer.run();
+      // Answers are written in batches (a write costs about as much for one row as for dozens).
+      if (answered.length >= WRITE_BATCH) void writer.run();
     }
   };
   try {
@@ -312,7 +354,9 @@ export async function disableFailingEndpoints(ctx: ServiceContext): Promise<numb
     const disabled = await query<{ id: number; url: string; clinic_id: number | null; failing_since: Date | string }>(
       tx.em,
       `update webhook_endpoint set disabled_at = ?, disabled_reason = 'every delivery failed for a day (since ' || to_char(failing_since at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"') || ')'
-        where id in (select id from webhook_endpoint where deleted_at is null and disabled_at is null and failing_since <= ? order by id for no key update)
+        where id in (select id from webhook_endpoint e where deleted_at is null and disabled_at is null and failing_since <= ?
+                      and not exists (select 1 from webhook_delivery d where d.endpoint_id = e.id and d.delivered_at > e.failing_since)
+                    order by id for no key update)
         returning id, url, clinic_id, failing_since, disabled_reason`,
       [now, new Date(now.getTime() - DISABLE_AFTER_MS)],
     );
