@@ -20,6 +20,7 @@ import { Migration20261203010000_outbox } from './Migration20261203010000_outbox
 import { Migration20261203020000_webhooks } from './Migration20261203020000_webhooks.js';
 import { Migration20261203030000_reminders_mail } from './Migration20261203030000_reminders_mail.js';
 import { Migration20261203040000_webhook_claim_order } from './Migration20261203040000_webhook_claim_order.js';
+import { Migration20261203050000_appointment_json_cached } from './Migration20261203050000_appointment_json_cached.js';
 
 export const migrationsList = [
   { name: 'Migration20261125000000_initial', class: Migration20261125000000_initial },
@@ -42,4 +43,5 @@ export const migrationsList = [
   { name: 'Migration20261203020000_webhooks', class: Migration20261203020000_webhooks },
   { name: 'Migration20261203030000_reminders_mail', class: Migration20261203030000_reminders_mail },
   { name: 'Migration20261203040000_webhook_claim_order', class: Migration20261203040000_webhook_claim_order },
+  { name: 'Migration20261203050000_appointment_json_cached', class: Migration20261203050000_appointment_json_cached },
 ];
