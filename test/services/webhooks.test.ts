@@ -304,6 +304,20 @@ describe('delivering', () => {
     });
   });
 
+  it('an endpoint that delivered since failing_since is never disabled, even if the mark was left set', async () => {
+    const r = await receiver();
+    const hook = await createWebhook(db.ctx(admin), { url: r.url });
+    await emit('appointment.booked');
+    await dispatch();
+    expect(await deliver(hook.id)).toEqual({ sent: 1, delivered: 1 });
+    // A delivery job writes failing_since only when it saw the endpoint's state change; a second job on the
+    // same endpoint (a lease that ran out) could leave the mark behind a success. The success still counts.
+    await db.sql('update webhook_endpoint set failing_since = $1 where id = $2', [new Date(Date.parse(FROZEN_AT) - 3600_000), hook.id]);
+    db.clock.set(new Date(Date.parse(FROZEN_AT) + 24 * 3600_000));
+    expect((await tick()).disabled).toEqual([]);
+    expect((await listWebhooks(db.ctx(admin))).items.find((w) => w.id === hook.id)).toMatchObject({ active: true });
+  });
+
   it('a slow receiver does not hold up another endpoint, and its attempt ends at the timeout', async () => {
     const slow = await receiver();
     const fast = await receiver();
