@@ -78,9 +78,8 @@ interface Claimed {
   attempts: number;
   created_at: Date | string;
   event_id: string;
-  type: string;
-  at: Date | string;
-  data: unknown;
+  /** The delivery's body, built by the claim from the event as stored: {"type", "timestamp", "data"}. */
+  body: string;
 }
 
 interface Target {
@@ -127,7 +126,9 @@ const CLAIM = {
          claimed as (
            update webhook_delivery d set lease_until = $4, attempts = d.attempts + 1 from due where d.id = due.id
            returning d.id, d.attempts, d.created_at, d.event_seq)
-         select c.id, c.attempts, c.created_at, o.id as event_id, o.type, o.at, o.data, e.url, e.secret, e.failing
+         select c.id, c.attempts, c.created_at, o.id as event_id,
+                '{"type":' || to_json(o.type)::text || ',"timestamp":"' || ascend_iso(o.at) || '","data":' || o.data::text || '}' as body,
+                e.url, e.secret, e.failing
            from claimed c join outbox_event o on o.seq = c.event_seq cross join endpoint e order by c.id`,
 };
 
@@ -323,7 +324,7 @@ export async function deliverEndpoint(ctx: ServiceContext, endpointId: number, s
         continue;
       }
       const { row, target, destination, refused } = next;
-      const body = JSON.stringify({ type: row.type, timestamp: new Date(row.at).toISOString(), data: row.data });
+      const { body } = row;
       const headers = signedHeaders(target.secret, row.event_id, ctx.clock.now(), body);
       const outcome: Outcome = destination
         ? await post(destination, destination.url.protocol === 'https:' ? secureAgent : agent, { ...headers }, body, settings.timeoutMs)
