@@ -1,5 +1,30 @@
 import { Migration } from '@mikro-orm/migrations';
 
+/** ascend_emit_event as Migration20261203010000_outbox wrote it, its event id made from `idUuid`. */
+const emitEvent = (idUuid: string) => `
+      create or replace function ascend_emit_event(type text, at timestamptz, clinic_id integer, appointment_id integer, data jsonb)
+        returns text language plpgsql as $$
+      declare
+        event_id text := 'evt_' || replace(${idUuid}::text, '-', '');
+        event_seq bigint;
+        dispatch_task integer;
+      begin
+        insert into outbox_event (id, type, at, clinic_id, appointment_id, data)
+          values (event_id, ascend_emit_event.type, ascend_emit_event.at, ascend_emit_event.clinic_id,
+                  ascend_emit_event.appointment_id, ascend_emit_event.data)
+          returning seq into event_seq;
+        select id into dispatch_task from graphile_worker._private_tasks where identifier = 'outbox.dispatch';
+        if dispatch_task is null then
+          perform graphile_worker.add_job('outbox.dispatch', json_build_object('seq', event_seq));
+        else
+          if not exists (select 1 from graphile_worker._private_jobs j where j.task_id = dispatch_task and j.is_available and j.run_at <= now()) then
+            perform pg_notify('jobs:insert', '{"count":1}');
+          end if;
+          insert into graphile_worker._private_jobs (task_id, payload) values (dispatch_task, json_build_object('seq', event_seq));
+        end if;
+        return event_id;
+      end $$;`;
+
 /**
  * What an appointment change pays at commit for this issue's outbox and reminders (npm run bench -- outbox),
  * made smaller with the same result:
@@ -59,29 +84,7 @@ export class Migration20261203060000_outbox_cost extends Migration {
         );
       end $$;`);
 
-    this.addSql(`
-      create or replace function ascend_emit_event(type text, at timestamptz, clinic_id integer, appointment_id integer, data jsonb)
-        returns text language plpgsql as $$
-      declare
-        event_id text := 'evt_' || replace(uuidv7()::text, '-', '');
-        event_seq bigint;
-        dispatch_task integer;
-      begin
-        insert into outbox_event (id, type, at, clinic_id, appointment_id, data)
-          values (event_id, ascend_emit_event.type, ascend_emit_event.at, ascend_emit_event.clinic_id,
-                  ascend_emit_event.appointment_id, ascend_emit_event.data)
-          returning seq into event_seq;
-        select id into dispatch_task from graphile_worker._private_tasks where identifier = 'outbox.dispatch';
-        if dispatch_task is null then
-          perform graphile_worker.add_job('outbox.dispatch', json_build_object('seq', event_seq));
-        else
-          if not exists (select 1 from graphile_worker._private_jobs j where j.task_id = dispatch_task and j.is_available and j.run_at <= now()) then
-            perform pg_notify('jobs:insert', '{"count":1}');
-          end if;
-          insert into graphile_worker._private_jobs (task_id, payload) values (dispatch_task, json_build_object('seq', event_seq));
-        end if;
-        return event_id;
-      end $$;`);
+    this.addSql(emitEvent('uuidv7()'));
     // What audit_event_outbox and audit_event_appointment_reminders did, in one call.
     this.addSql(`
       create function audit_event_appointment_commit() returns trigger language plpgsql as $$
@@ -141,29 +144,7 @@ export class Migration20261203060000_outbox_cost extends Migration {
         when (new.entity = 'appointment' and new.action in ('appointment.book', 'appointment.reschedule', 'appointment.move',
           'appointment.cancel', 'appointment.complete', 'appointment.no-show'))
         execute function audit_event_appointment_reminders();`);
-    this.addSql(`
-      create or replace function ascend_emit_event(type text, at timestamptz, clinic_id integer, appointment_id integer, data jsonb)
-        returns text language plpgsql as $$
-      declare
-        event_id text := 'evt_' || replace(gen_random_uuid()::text, '-', '');
-        event_seq bigint;
-        dispatch_task integer;
-      begin
-        insert into outbox_event (id, type, at, clinic_id, appointment_id, data)
-          values (event_id, ascend_emit_event.type, ascend_emit_event.at, ascend_emit_event.clinic_id,
-                  ascend_emit_event.appointment_id, ascend_emit_event.data)
-          returning seq into event_seq;
-        select id into dispatch_task from graphile_worker._private_tasks where identifier = 'outbox.dispatch';
-        if dispatch_task is null then
-          perform graphile_worker.add_job('outbox.dispatch', json_build_object('seq', event_seq));
-        else
-          if not exists (select 1 from graphile_worker._private_jobs j where j.task_id = dispatch_task and j.is_available and j.run_at <= now()) then
-            perform pg_notify('jobs:insert', '{"count":1}');
-          end if;
-          insert into graphile_worker._private_jobs (task_id, payload) values (dispatch_task, json_build_object('seq', event_seq));
-        end if;
-        return event_id;
-      end $$;`);
+    this.addSql(emitEvent('gen_random_uuid()'));
     this.addSql(
       'alter table outbox_event add constraint outbox_event_clinic_id_fkey foreign key (clinic_id) references clinic (id), add constraint outbox_event_appointment_id_fkey foreign key (appointment_id) references appointment (id);',
     );
