@@ -21,6 +21,7 @@ import { Migration20261203020000_webhooks } from './Migration20261203020000_webh
 import { Migration20261203030000_reminders_mail } from './Migration20261203030000_reminders_mail.js';
 import { Migration20261203040000_webhook_claim_order } from './Migration20261203040000_webhook_claim_order.js';
 import { Migration20261203050000_appointment_json_cached } from './Migration20261203050000_appointment_json_cached.js';
+import { Migration20261203060000_outbox_cost } from './Migration20261203060000_outbox_cost.js';
 
 export const migrationsList = [
   { name: 'Migration20261125000000_initial', class: Migration20261125000000_initial },
@@ -44,4 +45,5 @@ export const migrationsList = [
   { name: 'Migration20261203030000_reminders_mail', class: Migration20261203030000_reminders_mail },
   { name: 'Migration20261203040000_webhook_claim_order', class: Migration20261203040000_webhook_claim_order },
   { name: 'Migration20261203050000_appointment_json_cached', class: Migration20261203050000_appointment_json_cached },
+  { name: 'Migration20261203060000_outbox_cost', class: Migration20261203060000_outbox_cost },
 ];
