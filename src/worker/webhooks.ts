@@ -4,7 +4,8 @@
 import { z } from 'zod';
 import { SYSTEM } from '../domain/roles.js';
 import { serviceContext } from '../services/context.js';
-import { deliverEndpoint, fanOut, webhookFigures, webhooksTick } from '../services/webhooks/deliver.js';
+import { deliverEndpoint } from '../services/webhooks/deliver.js';
+import { fanOut, webhookFigures, webhooksTick } from '../services/webhooks/schedule.js';
 import { DELIVER_TASK } from '../services/webhooks/endpoints.js';
 import type { WorkerContext, WorkerModule } from './module.js';
 
