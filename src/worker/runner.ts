@@ -8,7 +8,7 @@ import type { MikroORM } from '@mikro-orm/postgresql';
 import type { Clock } from '../domain/clock.js';
 import { QUEUE_SCHEMA } from '../db/schema-version.js';
 import type { WorkerContext, WorkerModule } from './module.js';
-import { DISPATCH_TASK, dispatchOutbox } from './outbox.js';
+import { DISPATCH_TASK, dispatchOutbox, FOLLOW_UP, FOLLOW_UP_AFTER_MS, FOLLOW_UP_KEY, needsFollowUp } from './outbox.js';
 
 export const TICK_TASK = 'worker.tick';
 
@@ -71,11 +71,22 @@ function messageOf(err: unknown): string {
   return (err instanceof Error ? err.message : String(err)).split('\n')[0] ?? '';
 }
 
-/** Every task: the modules', the dispatch, the tick. Two modules naming one task is a bug, said at start. */
-export function taskList(worker: WorkerContext, modules: readonly WorkerModule[]): TaskList {
+/**
+ * Every task: the modules', the dispatch, the tick. Two modules naming one task is a bug, said at start.
+ * `followUps`: a long-running worker follows each dispatch with another a second later (./outbox.ts says why);
+ * `--once` does not (it drains what is there and exits; what commits after it is the next run's).
+ */
+export function taskList(worker: WorkerContext, modules: readonly WorkerModule[], followUps = true): TaskList {
   const tasks: TaskList = {
-    [DISPATCH_TASK]: async () => {
-      await dispatchOutbox(worker, modules);
+    [DISPATCH_TASK]: async (payload, helpers) => {
+      const dispatched = await dispatchOutbox(worker, modules);
+      if (followUps && needsFollowUp(payload, dispatched)) {
+        await helpers.addJob(DISPATCH_TASK, FOLLOW_UP, {
+          runAt: new Date(Date.now() + FOLLOW_UP_AFTER_MS),
+          jobKey: FOLLOW_UP_KEY,
+          jobKeyMode: 'preserve_run_at',
+        });
+      }
     },
     [TICK_TASK]: () => runTick(worker, modules),
   };
@@ -109,7 +120,7 @@ function graphileLogger(log: (line: string) => void, verbose: boolean): Logger {
   });
 }
 
-function runnerOptions(options: WorkerOptions, worker: WorkerContext) {
+function runnerOptions(options: WorkerOptions, worker: WorkerContext, followUps = true) {
   return {
     connectionString: options.url,
     schema: QUEUE_SCHEMA,
@@ -120,7 +131,7 @@ function runnerOptions(options: WorkerOptions, worker: WorkerContext) {
     noHandleSignals: true,
     ...(options.pollInterval ? { pollInterval: options.pollInterval } : {}),
     logger: graphileLogger(options.log, options.verbose ?? false),
-    taskList: taskList(worker, options.modules),
+    taskList: taskList(worker, options.modules, followUps),
   };
 }
 
@@ -158,6 +169,6 @@ export async function runWorkerOnce(options: WorkerOptions): Promise<void> {
   const worker = workerContext(options);
   await runTick(worker, options.modules).catch(() => undefined);
   // runOnce runs with one job at a time, and keeps taking jobs (those the others queued too) until none is due.
-  const { concurrency: _one, ...rest } = runnerOptions(options, worker);
+  const { concurrency: _one, ...rest } = runnerOptions(options, worker, false);
   await runOnce(rest);
 }

@@ -1,7 +1,7 @@
 /**
  * The outbox: every change to an appointment writes exactly one event, of its type, in its own transaction
  * (at commit), carrying the appointment as the API shows it; a change that rolls back writes none; a note
- * writes none. Each event queues its dispatch job with it.
+ * writes none. An event queues a dispatch job unless one is already waiting (which dispatches it too).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SYSTEM } from '../../src/domain/roles.js';
@@ -70,10 +70,11 @@ async function expectOneEvent(events: EventRow[], type: string, appointmentId: n
   expect(event?.data).toEqual(await apiView(appointmentId));
   expect(event?.id).toMatch(/^evt_[0-9a-f]{32}$/);
   expect(event?.at.toISOString()).toBe(db.clock.now().toISOString());
-  // Its dispatch is queued with it.
+  // A dispatch waits for it: its own job, or the one an earlier event queued (it dispatches every event there
+  // is when it runs), never a second one beside it.
   const jobs = await db.sql<{ n: number }>(
     `select count(*)::int as n from graphile_worker._private_jobs j join graphile_worker._private_tasks t on t.id = j.task_id
-      where t.identifier = 'outbox.dispatch' and j.payload->>'seq' = $1`,
+      where t.identifier = 'outbox.dispatch' and j.is_available and (j.payload->>'seq')::bigint <= $1`,
     [event?.seq],
   );
   expect(jobs).toEqual([{ n: 1 }]);
@@ -244,6 +245,25 @@ describe('ascend_appointment_json', () => {
 });
 
 describe('emitEvent', () => {
+  it('queues a dispatch job only when none is waiting: one job, however many events come before a worker takes it', async () => {
+    const jobs = () =>
+      db.sql<{ n: number }>(
+        `select count(*)::int as n from graphile_worker._private_jobs j join graphile_worker._private_tasks t on t.id = j.task_id
+          where t.identifier = 'outbox.dispatch' and j.is_available`,
+      );
+    await db.sql(`delete from graphile_worker._private_jobs`);
+    const emit = () => transaction(db.ctx(SYSTEM), (tx) => emitEvent(tx, { type: 'webhook.test', clinicId: null, appointmentId: null, data: {} }));
+    await emit();
+    expect(await jobs()).toEqual([{ n: 1 }]);
+    await emit();
+    await emit();
+    expect(await jobs()).toEqual([{ n: 1 }]);
+    // A follow-up waiting for its time does not count: the next event queues (and announces) a job of its own.
+    await db.sql(`update graphile_worker._private_jobs set payload = '{"followUp": true}'`);
+    await emit();
+    expect(await jobs()).toEqual([{ n: 2 }]);
+  });
+
   it('writes an event at the services’ clock in the caller’s transaction, with its dispatch job, and returns its id', async () => {
     const { clinic } = await setting();
     const id = await transaction(db.ctx(SYSTEM), (tx) =>

@@ -152,12 +152,45 @@ describe('the runner', () => {
     try {
       const first = await emit();
       await eventually(async () => dispatched.includes(first));
-      await pause(1000); // nothing is left: the worker sleeps until notified, or for a minute
-      expect(await fresh.sql(`select count(*)::int as n from graphile_worker.jobs where locked_at is null`)).toEqual([{ n: 0 }]);
+      await pause(1000); // nothing is left but the follow-up: the worker sleeps until notified, or for a minute
+      expect(await fresh.sql(`select count(*)::int as n from graphile_worker._private_jobs where locked_at is null and payload->>'followUp' is null`)).toEqual([
+        { n: 0 },
+      ]);
       const second = await emit();
       const deadline = Date.now() + 10_000;
       while (!dispatched.includes(second) && Date.now() < deadline) await pause(20);
       expect(dispatched).toContain(second);
+    } finally {
+      await running.stop();
+      await fresh.drop();
+    }
+  });
+
+  it('a dispatch is followed a second later by another, which finds an event that committed while the first ran', async () => {
+    const fresh = await createTestDatabase();
+    const dispatched: string[] = [];
+    const module: WorkerModule = { name: 'listener', onEvents: async (_tx, batch) => void dispatched.push(...batch.map((e) => e.id)) };
+    const running = await startWorker({
+      url: fresh.url,
+      orm: fresh.orm,
+      clock: fresh.clock,
+      concurrency: 1,
+      log: () => {},
+      modules: [...workerModules, module],
+      pollInterval: 500,
+    });
+    try {
+      const first = await transaction(serviceContext(fresh.em(), SYSTEM, fresh.clock), (tx) =>
+        emitEvent(tx, { type: 'test.first', clinicId: null, appointmentId: null, data: {} }),
+      );
+      await eventually(async () => dispatched.includes(first));
+      // The race: an event that saw the first's job waiting, so queued none, and committed after it was drained.
+      const [late] = await fresh.sql<{ id: string }>(
+        `insert into outbox_event (id, type, at, data) values ('evt_' || md5(random()::text), 'test.late', now(), '{}') returning id`,
+      );
+      const deadline = Date.now() + 10_000;
+      while (!dispatched.includes(late?.id ?? '') && Date.now() < deadline) await pause(50);
+      expect(dispatched).toContain(late?.id);
     } finally {
       await running.stop();
       await fresh.drop();
