@@ -129,44 +129,14 @@ describe('the runner', () => {
     }
   });
 
-  it('an idle worker is woken at once by a new event’s notification (it would poll only each minute)', async () => {
-    const fresh = await createTestDatabase();
-    const dispatched: string[] = [];
-    const module: WorkerModule = {
-      name: 'listener',
-      async onEvents(_tx, batch) {
-        dispatched.push(...batch.map((e) => e.id));
-      },
-    };
-    const running = await startWorker({
-      url: fresh.url,
-      orm: fresh.orm,
-      clock: fresh.clock,
-      concurrency: 1,
-      log: () => {},
-      modules: [...workerModules, module],
-      pollInterval: 60_000,
-    });
-    const emit = () =>
-      transaction(serviceContext(fresh.em(), SYSTEM, fresh.clock), (tx) => emitEvent(tx, { type: 'test.wake', clinicId: null, appointmentId: null, data: {} }));
-    try {
-      const first = await emit();
-      await eventually(async () => dispatched.includes(first));
-      await pause(1000); // nothing is left but the follow-up: the worker sleeps until notified, or for a minute
-      expect(await fresh.sql(`select count(*)::int as n from graphile_worker._private_jobs where locked_at is null and payload->>'followUp' is null`)).toEqual([
-        { n: 0 },
-      ]);
-      const second = await emit();
-      const deadline = Date.now() + 10_000;
-      while (!dispatched.includes(second) && Date.now() < deadline) await pause(20);
-      expect(dispatched).toContain(second);
-    } finally {
-      await running.stop();
-      await fresh.drop();
-    }
-  });
-
-  it('a dispatch is followed a second later by another, which finds an event that committed while the first ran', async () => {
+  /**
+   * A long-running worker on a database of its own, polling every `pollInterval` ms, with a module recording
+   * the ids it is handed; `emit` writes an event of `type` as a service would. Stopped and dropped after `test`.
+   */
+  async function withRunningWorker(
+    pollInterval: number,
+    test: (w: { fresh: TestDatabase; dispatched: string[]; emit: (type: string) => Promise<string> }) => Promise<void>,
+  ): Promise<void> {
     const fresh = await createTestDatabase();
     const dispatched: string[] = [];
     const module: WorkerModule = { name: 'listener', onEvents: async (_tx, batch) => void dispatched.push(...batch.map((e) => e.id)) };
@@ -177,24 +147,47 @@ describe('the runner', () => {
       concurrency: 1,
       log: () => {},
       modules: [...workerModules, module],
-      pollInterval: 500,
+      pollInterval,
     });
+    const emit = (type: string) =>
+      transaction(serviceContext(fresh.em(), SYSTEM, fresh.clock), (tx) => emitEvent(tx, { type, clinicId: null, appointmentId: null, data: {} }));
     try {
-      const first = await transaction(serviceContext(fresh.em(), SYSTEM, fresh.clock), (tx) =>
-        emitEvent(tx, { type: 'test.first', clinicId: null, appointmentId: null, data: {} }),
-      );
+      await test({ fresh, dispatched, emit });
+    } finally {
+      await running.stop();
+      await fresh.drop();
+    }
+  }
+
+  /** Waits up to 10 s for `id` to be handed to the module. */
+  async function dispatchedWithin10s(dispatched: string[], id: string): Promise<void> {
+    const deadline = Date.now() + 10_000;
+    while (!dispatched.includes(id) && Date.now() < deadline) await pause(20);
+    expect(dispatched).toContain(id);
+  }
+
+  it('an idle worker is woken at once by a new event’s notification (it would poll only each minute)', async () => {
+    await withRunningWorker(60_000, async ({ fresh, dispatched, emit }) => {
+      const first = await emit('test.wake');
+      await eventually(async () => dispatched.includes(first));
+      await pause(1000); // nothing is left but the follow-up: the worker sleeps until notified, or for a minute
+      expect(await fresh.sql(`select count(*)::int as n from graphile_worker._private_jobs where locked_at is null and payload->>'followUp' is null`)).toEqual([
+        { n: 0 },
+      ]);
+      await dispatchedWithin10s(dispatched, await emit('test.wake'));
+    });
+  });
+
+  it('a dispatch is followed a second later by another, which finds an event that committed while the first ran', async () => {
+    await withRunningWorker(500, async ({ fresh, dispatched, emit }) => {
+      const first = await emit('test.first');
       await eventually(async () => dispatched.includes(first));
       // The race: an event that saw the first's job waiting, so queued none, and committed after it was drained.
       const [late] = await fresh.sql<{ id: string }>(
         `insert into outbox_event (id, type, at, data) values ('evt_' || md5(random()::text), 'test.late', now(), '{}') returning id`,
       );
-      const deadline = Date.now() + 10_000;
-      while (!dispatched.includes(late?.id ?? '') && Date.now() < deadline) await pause(50);
-      expect(dispatched).toContain(late?.id);
-    } finally {
-      await running.stop();
-      await fresh.drop();
-    }
+      await dispatchedWithin10s(dispatched, late?.id ?? '');
+    });
   });
 
   it('a tick dispatches an event whose job was lost (held by a worker killed outright)', async () => {
