@@ -39,6 +39,8 @@ export interface ReplicaSettings {
   url: string;
   /** A replica further behind than this is skipped (ASCEND_REPLICA_MAX_LAG). */
   maxLagSeconds: number;
+  /** How long a skipped replica is left alone (RETRY_MS; tests shorten it to see several retries). */
+  retryMs?: number;
 }
 
 /** DATABASE_REPLICA_URL and ASCEND_REPLICA_MAX_LAG; undefined when no replica is configured. */
@@ -107,19 +109,20 @@ export class ReadReplica {
   async emFor(primary: EntityManager, actor: Actor): Promise<EntityManager> {
     // Real time, not the services' clock: this is about servers, not the rules.
     if (Date.now() < this.retryAt) return primary;
+    const retry = `${(this.settings.retryMs ?? RETRY_MS) / 1000} s`;
     let probe: Probe;
     let orm: MikroORM;
     try {
       orm = await this.opened();
       probe = await this.probe(orm.em);
     } catch (err) {
-      this.skip('down', `read replica unreachable (${unreachableReason(err)}): reading from the primary, trying the replica again every ${RETRY_MS / 1000} s`);
+      this.skip('down', `read replica unreachable (${unreachableReason(err)}): reading from the primary, trying the replica again every ${retry}`);
       return primary;
     }
     if (probe.lagSeconds > this.settings.maxLagSeconds) {
       this.skip(
         'behind',
-        `read replica ${probe.lagSeconds.toFixed(1)} s behind, more than ASCEND_REPLICA_MAX_LAG (${this.settings.maxLagSeconds} s): reading from the primary, checking the replica again every ${RETRY_MS / 1000} s`,
+        `read replica ${probe.lagSeconds.toFixed(1)} s behind, more than ASCEND_REPLICA_MAX_LAG (${this.settings.maxLagSeconds} s): reading from the primary, checking the replica again every ${retry}`,
       );
       return primary;
     }
@@ -184,7 +187,7 @@ export class ReadReplica {
   }
 
   private skip(state: 'down' | 'behind', message: string): void {
-    this.retryAt = Date.now() + RETRY_MS;
+    this.retryAt = Date.now() + (this.settings.retryMs ?? RETRY_MS);
     if (this.state !== state) this.log('warn', message);
     this.state = state;
   }

@@ -14,7 +14,6 @@ let doctorId: number;
 let x: { token: string };
 let y: { token: string };
 
-/** Waits long enough for the replica's lag to exceed a small ASCEND_REPLICA_MAX_LAG. */
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 async function freeSlotIds(token: string): Promise<number[]> {
@@ -73,7 +72,8 @@ describe('reads from a read replica', () => {
   });
 
   it('skips a replica further behind than ASCEND_REPLICA_MAX_LAG (reads go to the primary) and logs that once', async () => {
-    const strict = await startServer(pr.db, { replica: { url: pr.replicaUrl, maxLagSeconds: 1 } });
+    // Retried every 0.1 s: the reads below see several retries, and still one line in the log.
+    const strict = await startServer(pr.db, { replica: { url: pr.replicaUrl, maxLagSeconds: 1, retryMs: 100 } });
     try {
       await pr.pauseReplay();
       try {
@@ -82,6 +82,7 @@ describe('reads from a read replica', () => {
         for (let i = 0; i < 3; i++) {
           const r = await api(strict.url, 'GET', `/api/v1/slots/free?doctorId=${doctorId}&limit=100`, { token: y.token });
           expect(r.body.items.map((s: { id: number }) => s.id)).toContain(slotId);
+          await sleep(150);
         }
         expect(replicaLines(strict)).toEqual([
           expect.stringMatching(/^read replica [\d.]+ s behind, more than ASCEND_REPLICA_MAX_LAG \(1 s\): reading from the primary/),
@@ -145,6 +146,20 @@ describe('reads from a read replica', () => {
     const slotId = await seedSlot(pr.db, doctorId, utc(5, '09:00'));
     await pr.caughtUp();
     await pr.stopReplica();
+    const quick = await startServer(pr.db, { replica: { url: pr.replicaUrl, maxLagSeconds: 3600, retryMs: 100 } });
+    try {
+      // Retried every 0.1 s: these reads find it down several times, and the log says so once.
+      for (let i = 0; i < 3; i++) {
+        const r = await api(quick.url, 'GET', `/api/v1/slots/free?doctorId=${doctorId}&limit=100`, { token: y.token });
+        expect(r.body.items.map((s: { id: number }) => s.id)).toContain(slotId);
+        await sleep(150);
+      }
+      expect(replicaLines(quick)).toEqual([
+        expect.stringMatching(/^read replica unreachable \(.+\): reading from the primary, trying the replica again every 0.1 s$/),
+      ]);
+    } finally {
+      await quick.close();
+    }
     for (let i = 0; i < 3; i++) expect(await freeSlotIds(y.token)).toContain(slotId);
     const booked = await api(server.url, 'POST', '/api/v1/appointments', { token: y.token, body: { slotId } });
     expect(booked.status).toBe(201);
