@@ -27,7 +27,7 @@ import { parseDuration } from '../domain/durations.js';
 import { ValidationError } from '../domain/errors.js';
 import type { Actor } from '../domain/roles.js';
 import type { ServiceContext } from '../services/context.js';
-import { unreachableReason } from './errors.js';
+import { describeUrl, unreachableReason } from './errors.js';
 import { openOrm } from './orm.js';
 import { query } from './sql.js';
 
@@ -72,7 +72,7 @@ interface Probe {
 }
 
 export interface ReplicaStatus {
-  /** The URL without its password. */
+  /** Where it is (host:port/database), without user or password. */
   url: string;
   state: 'streaming' | 'not a standby' | 'behind' | 'unreachable';
   lagBytes: number | null;
@@ -82,8 +82,6 @@ export interface ReplicaStatus {
   maxLagSeconds: number;
   error?: string;
 }
-
-export const maskedUrl = (url: string) => url.replace(/\/\/([^:/@]+):[^@]*@/, '//$1:***@');
 
 const PROBE = `
   select pg_is_in_recovery() as standby,
@@ -149,7 +147,7 @@ export class ReadReplica {
 
   /** What `ascend db status` shows: how far behind the replica is, in bytes of WAL and in seconds. */
   async status(primary: EntityManager | undefined): Promise<ReplicaStatus> {
-    const base = { url: maskedUrl(this.settings.url), maxLagSeconds: this.settings.maxLagSeconds };
+    const base = { url: describeUrl(this.settings.url), maxLagSeconds: this.settings.maxLagSeconds };
     let probe: Probe;
     try {
       probe = await this.probe((await this.opened()).em);
