@@ -16,8 +16,9 @@ let y: { token: string };
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-async function freeSlotIds(token: string): Promise<number[]> {
-  const r = await api(server.url, 'GET', `/api/v1/slots/free?doctorId=${doctorId}&limit=100`, { token });
+/** The free slots' ids as a user sees them, or (no token) as the public directory shows them. */
+async function freeSlotIds(token?: string): Promise<number[]> {
+  const r = await api(server.url, 'GET', `/api/v1/slots/free?doctorId=${doctorId}&limit=100`, token ? { token } : {});
   expect(r.status).toBe(200);
   return r.body.items.map((s: { id: number }) => s.id);
 }
@@ -34,7 +35,7 @@ beforeAll(async () => {
   const py = await makePatient(pr.db);
   x = { token: await tokenFor(pr.db, { id: px.patient.userId, role: 'patient' }) };
   y = { token: await tokenFor(pr.db, { id: py.patient.userId, role: 'patient' }) };
-  server = await startServer(pr.db, { replica: { url: pr.replicaUrl, maxLagSeconds: 3600 } });
+  server = await startServer(pr.db, { replica: { url: pr.replicaUrl, maxLagSeconds: 3600 }, publicDirectory: true });
   await pr.caughtUp();
 }, 120_000);
 
@@ -44,7 +45,7 @@ afterAll(async () => {
 });
 
 describe('reads from a read replica', () => {
-  it('serves the free-slot search from the replica; the booking user sees their booking at once, another user only after replay resumes, and booking itself reads the primary', async () => {
+  it('serves the free-slot search (signed in and in the public directory) from the replica; the booking user sees their booking at once, another user only after replay resumes, and booking itself reads the primary', async () => {
     const slotId = await seedSlot(pr.db, doctorId, utc(1, '09:00'));
     await pr.caughtUp();
     expect(await freeSlotIds(y.token)).toContain(slotId);
@@ -59,6 +60,8 @@ describe('reads from a read replica', () => {
       expect(mine.body.items.map((a: { id: number }) => a.id)).toContain(booked.body.id);
       // Y reads the paused replica: the slot is still free there — the read was the replica's.
       expect(await freeSlotIds(y.token)).toContain(slotId);
+      // And so does the public directory's anonymous caller.
+      expect(await freeSlotIds()).toContain(slotId);
       // Booking never reads the replica: the slot is full on the primary, so Y is refused.
       const refused = await api(server.url, 'POST', '/api/v1/appointments', { token: y.token, body: { slotId } });
       expect(refused.status).toBe(409);
