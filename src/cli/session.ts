@@ -10,7 +10,7 @@ import { type Clock, clockFromEnv } from '../domain/clock.js';
 import { AuthError, SessionEndedError } from '../domain/errors.js';
 import { SYSTEM, type Actor } from '../domain/roles.js';
 import type { Authenticated } from '../services/auth.js';
-import type { ServiceContext } from '../services/context.js';
+import { type ServiceContext, serviceContext } from '../services/context.js';
 import type { LoginResult, SessionTokens } from '../services/sessions.js';
 import { canPrompt, readSecret } from './input.js';
 import { visible } from './output.js';
@@ -183,8 +183,12 @@ export async function withServices<T>(fn: (ctx: ServiceContext) => Promise<T>, o
   if (!options.asSystem) requireToken(); // not logged in: said before the database is reached
   const { resolveDatabase } = await import('../db/database.js');
   const { openOrm } = await import('../db/orm.js');
+  const { replicaSettings, ReadReplica } = await import('../db/replica.js');
+  const settings = replicaSettings();
   const target = await resolveDatabase();
   const orm = await openOrm(target.url, { pool: { min: 0, max: 2 } });
+  // Opened on the first replica-eligible read only; a command that never reads a list never connects to it.
+  const replica = settings && new ReadReplica(settings, (_level, message) => process.stderr.write(`${visible(message, 'space')}\n`));
   try {
     const em = orm.em.fork();
     let actor: Actor = SYSTEM;
@@ -192,8 +196,9 @@ export async function withServices<T>(fn: (ctx: ServiceContext) => Promise<T>, o
       const { sqlOf } = await import('../db/sql.js');
       actor = (await signIn(sqlOf(em), clock)).actor;
     }
-    return await fn({ em, actor, clock });
+    return await fn(serviceContext(em, actor, clock, replica));
   } finally {
+    await replica?.close();
     await orm.close(true);
   }
 }

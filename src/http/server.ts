@@ -4,6 +4,7 @@ import Fastify, { LogController, type FastifyInstance, type FastifyRequest } fro
 import type { MikroORM } from '@mikro-orm/postgresql';
 import { query, sqlOf } from '../db/sql.js';
 import { unreachableReason } from '../db/errors.js';
+import { ReadReplica, type ReplicaSettings } from '../db/replica.js';
 import { type Clock, clockFromEnv } from '../domain/clock.js';
 import { DatabaseUnavailableError, NotFoundError } from '../domain/errors.js';
 import { ANONYMOUS } from '../domain/roles.js';
@@ -68,6 +69,8 @@ export interface ServerOptions {
    * get public views (src/services/directory.ts). Off by default: those routes then need a token like the rest.
    */
   publicDirectory?: boolean;
+  /** Replica-eligible reads go there (DATABASE_REPLICA_URL; src/db/replica.ts). */
+  replica?: ReplicaSettings;
 }
 
 /**
@@ -139,6 +142,9 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
     app.addHook('onClose', () => users.close());
   }
 
+  const replica = options.replica && new ReadReplica(options.replica, (level, message) => app.log[level](message));
+  if (replica) app.addHook('onClose', () => replica.close());
+
   app.decorate('outage', new OutageLog(app.log));
   app.decorateRequest(kContext, null, []);
   app.decorateRequest('ctx', {
@@ -149,7 +155,7 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
     },
   });
   app.addHook('onRequest', async (request) => {
-    request[kContext] = serviceContext(options.orm.em.fork(), ANONYMOUS, clock);
+    request[kContext] = serviceContext(options.orm.em.fork(), ANONYMOUS, clock, replica);
   });
   app.addHook('preHandler', async (request: FastifyRequest) => {
     if (request.routeOptions.config?.public || !request.routeOptions.url?.startsWith('/api/')) return;
@@ -158,7 +164,7 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
     const token = header?.match(/^Bearer\s+(\S+)$/i)?.[1];
     const { em } = request.ctx;
     const { actor } = await authenticate(sqlOf(em), token ?? (header ? 'malformed' : undefined), { clock, users: app.authCache });
-    request[kContext] = serviceContext(em, actor, clock);
+    request[kContext] = serviceContext(em, actor, clock, replica);
   });
   app.addHook('onResponse', async (request, reply) => {
     const actor = request[kContext]?.actor;

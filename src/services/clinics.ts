@@ -1,3 +1,4 @@
+import { readContext } from '../db/replica.js';
 import type { LockMode, EntityManager } from '@mikro-orm/postgresql';
 import { Clinic, Doctor } from '../domain/entities/index.js';
 import { ConflictError, DuplicateError, NotFoundError, ValidationError } from '../domain/errors.js';
@@ -85,6 +86,7 @@ export async function createClinic(ctx: ServiceContext, raw: CreateClinicInput |
 /** Any signed-in user may browse clinics (patients choose where to book). */
 export async function listClinics(ctx: ServiceContext, raw: ListClinicsInput | Untrusted): Promise<Page<ClinicView>> {
   const input = parseInput(listClinicsInput, raw);
+  ctx = await readContext(ctx);
   const qb = ctx.em.createQueryBuilder(Clinic, 'c').select('*');
   if (!input.includeInactive) qb.andWhere({ isActive: true });
   if (input.city) qb.andWhere('lower(c.city) = lower(?)', [input.city]);

@@ -10,6 +10,7 @@
 // clock stands still at the instant the transaction (attempt) began, as SQL's now() does: every row it writes
 // and every rule it checks agree on one "now".
 import type { EntityManager } from '@mikro-orm/postgresql';
+import type { ReadReplica } from '../db/replica.js';
 import { type Clock, systemClock } from '../domain/clock.js';
 import type { Actor } from '../domain/roles.js';
 
@@ -20,10 +21,15 @@ export interface ServiceContext {
   readonly actor: Actor;
   /** What "now" is: rules compare with this, never with the machine's time (in TypeScript or in SQL). */
   readonly clock: Clock;
+  /**
+   * The read replica (DATABASE_REPLICA_URL), when there is one: replica-eligible reads ask `readContext(ctx)`
+   * (src/db/replica.ts) for their EntityManager, and `transaction()` marks a user's writes for read-your-writes.
+   */
+  readonly replica?: ReadReplica;
 }
 
-export function serviceContext(em: EntityManager, actor: Actor, clock: Clock = systemClock): ServiceContext {
-  return { em, actor, clock };
+export function serviceContext(em: EntityManager, actor: Actor, clock: Clock = systemClock, replica?: ReadReplica): ServiceContext {
+  return replica ? { em, actor, clock, replica } : { em, actor, clock };
 }
 
 /** The same context on a fresh unit of work: to read what a committed transaction wrote, past its identity map. */

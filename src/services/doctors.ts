@@ -1,3 +1,4 @@
+import { readContext } from '../db/replica.js';
 import { LockMode, type EntityManager } from '@mikro-orm/postgresql';
 import { Doctor, DoctorLeave } from '../domain/entities/index.js';
 import { AuthError, ConflictError, DuplicateError, ForbiddenError, NotFoundError, ValidationError } from '../domain/errors.js';
@@ -101,6 +102,7 @@ export async function createDoctor(ctx: ServiceContext, raw: CreateDoctorInput |
 /** Any signed-in user may browse doctors. Filters run in SQL, on indexed columns where they are common. */
 export async function listDoctors(ctx: ServiceContext, raw: ListDoctorsInput | Untrusted): Promise<Page<DoctorView>> {
   const input = parseInput(listDoctorsInput, raw);
+  ctx = await readContext(ctx);
   const qb = ctx.em.createQueryBuilder(Doctor, 'd').select('*').joinAndSelect('d.user', 'u').joinAndSelect('d.clinic', 'c');
   if (!input.includeInactive) qb.andWhere({ isActive: true });
   if (input.clinicId) qb.andWhere({ clinic: input.clinicId });

@@ -73,9 +73,16 @@ export async function transaction<T>(ctx: ServiceContext, work: (tx: ServiceCont
     return work({ em, actor: ctx.actor, clock });
   };
   if (ctx.em.isInTransaction()) return ctx.em.transactional(run);
+  const result = await retried(ctx.em, run);
+  // Read-your-writes (src/db/replica.ts): after the commit, so that the mark is past the commit record.
+  if (ctx.replica && ctx.actor.kind === 'user') await ctx.replica.afterWrite(ctx.em, ctx.actor.id);
+  return result;
+}
+
+async function retried<T>(em: EntityManager, run: (em: EntityManager) => Promise<T>): Promise<T> {
   for (let attempt = 1; ; attempt++) {
     try {
-      return await ctx.em.transactional(run);
+      return await em.transactional(run);
     } catch (err) {
       if (err instanceof DomainError) throw err;
       if (isRetryable(err) || err instanceof LockRace) {

@@ -1,5 +1,6 @@
 // Every page of a listing, for `--all` and the calendar export: read a page at a time (the most a page may
 // hold), all in one snapshot of the database.
+import { readContext } from '../db/replica.js';
 import { IsolationLevel } from '@mikro-orm/postgresql';
 import type { Page } from '../domain/schemas/common.js';
 import type { ServiceContext } from './context.js';
@@ -24,6 +25,7 @@ export async function everyPage<T>(
   list: (ctx: ServiceContext, page: PageRequest) => Promise<Page<T>>,
   onPage: (items: T[]) => boolean | undefined | Promise<boolean | undefined>,
 ): Promise<number> {
+  ctx = await readContext(ctx);
   return ctx.em.transactional(
     async (em) => {
       const tx = { ...ctx, em };

@@ -1,3 +1,4 @@
+import { readContext } from '../db/replica.js';
 import type { z } from 'zod';
 import { Patient } from '../domain/entities/index.js';
 import { NotFoundError, ValidationError } from '../domain/errors.js';
@@ -89,6 +90,7 @@ async function insertPatient(
 
 export async function listPatients(ctx: ServiceContext, raw: ListPatientsInput | Untrusted): Promise<Page<PatientView>> {
   const input = parseInput(listPatientsInput, raw);
+  ctx = await readContext(ctx);
   const visible = await visiblePatients(ctx);
   const qb = ctx.em.createQueryBuilder(Patient, 'p').select('*').joinAndSelect('p.user', 'u').where(visible.sql, visible.params);
   if (!input.includeInactive) qb.andWhere('p.is_active and u.is_active');
@@ -149,6 +151,7 @@ export async function updatePatient(ctx: ServiceContext, id: number, raw: Update
  */
 export async function patientHistory(ctx: ServiceContext, id: number, raw: HistoryInput | Untrusted = {}): Promise<Page<AppointmentView>> {
   const page = parseInput(historyInput, raw);
+  ctx = await readContext(ctx);
   const patient = await findVisiblePatient(ctx, id);
   const doctorId = await doctorIdOf(ctx);
   const where = doctorId ? 'a.patient_id = ? and a.doctor_id = ?' : 'a.patient_id = ?';

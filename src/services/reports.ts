@@ -1,5 +1,6 @@
 // Utilisation: how much of the offered capacity was booked, per doctor and clinic-local day, and how often
 // booked patients did not come.
+import { readContext } from '../db/replica.js';
 import { ForbiddenError } from '../domain/errors.js';
 import { isAdmin } from '../domain/roles.js';
 import type { Page } from '../domain/schemas/common.js';
@@ -19,6 +20,7 @@ import { doctorIdOf } from './support.js';
  */
 export async function utilisationReport(ctx: ServiceContext, raw: UtilisationInput | Untrusted): Promise<Page<UtilisationView>> {
   const input = parseInput(utilisationInput, raw);
+  ctx = await readContext(ctx);
   let doctorId = input.doctorId;
   if (!isAdmin(ctx.actor)) {
     const own = await doctorIdOf(ctx);

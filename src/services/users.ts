@@ -1,3 +1,4 @@
+import { readContext } from '../db/replica.js';
 import type { EntityManager, FilterQuery } from '@mikro-orm/postgresql';
 import { Patient, User } from '../domain/entities/index.js';
 import { ConflictError, DuplicateError, NotFoundError, ValidationError } from '../domain/errors.js';
@@ -137,6 +138,7 @@ const oneWithRecords = async (em: EntityManager, user: UserLike): Promise<UserRe
 export async function listUsers(ctx: ServiceContext, raw: ListUsersInput | Untrusted): Promise<Page<UserRecordsView>> {
   requireRole(ctx.actor, ['admin'], 'listing users');
   const input = parseInput(listUsersInput, raw);
+  ctx = await readContext(ctx);
   const where: FilterQuery<User> = {};
   if (input.role) where.role = input.role;
   if (!input.includeInactive) where.isActive = true;

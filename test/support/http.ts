@@ -3,6 +3,7 @@
 import { Writable } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll } from 'vitest';
+import type { ReplicaSettings } from '../../src/db/replica.js';
 import { buildServer } from '../../src/http/server.js';
 import type { TestDatabase } from './db.js';
 import { contractOf } from './api/contract.js';
@@ -15,7 +16,10 @@ export interface TestServer {
   close(): Promise<void>;
 }
 
-export async function startServer(db: TestDatabase, options: { corsOrigins?: string[]; publicDirectory?: boolean } = {}): Promise<TestServer> {
+export async function startServer(
+  db: TestDatabase,
+  options: { corsOrigins?: string[]; publicDirectory?: boolean; replica?: ReplicaSettings } = {},
+): Promise<TestServer> {
   const logs: Record<string, unknown>[] = [];
   const logStream = new Writable({
     write(chunk, _enc, done) {
@@ -29,6 +33,7 @@ export async function startServer(db: TestDatabase, options: { corsOrigins?: str
     logStream,
     corsOrigins: options.corsOrigins,
     publicDirectory: options.publicDirectory,
+    replica: options.replica,
     logLevel: 'info',
   });
   await app.listen({ port: 0, host: '127.0.0.1' });

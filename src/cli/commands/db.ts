@@ -29,6 +29,29 @@ async function withOrm<T>(url: string, fn: (orm: import('@mikro-orm/postgresql')
   }
 }
 
+/** DATABASE_REPLICA_URL's lag, or null without one; bytes of WAL only when the primary answers (`primaryUrl`). */
+async function replicaStatus(primaryUrl: string | null): Promise<import('../../db/replica.js').ReplicaStatus | null> {
+  const { replicaSettings, ReadReplica } = await import('../../db/replica.js');
+  const settings = replicaSettings();
+  if (!settings) return null;
+  const replica = new ReadReplica(settings, () => {});
+  try {
+    return primaryUrl ? await withOrm(primaryUrl, (orm) => replica.status(orm.em.fork())) : await replica.status(undefined);
+  } finally {
+    await replica.close();
+  }
+}
+
+function describeReplica(r: import('../../db/replica.js').ReplicaStatus): string {
+  if (r.state === 'unreachable') return chalk.yellow(`unreachable (${r.error}): reads go to the primary`);
+  if (r.state === 'not a standby') return 'not a standby (reads from it are as fresh as its own data)';
+  const bytes = r.lagBytes === null ? 'unknown bytes' : `${r.lagBytes} bytes`;
+  const behind = `${bytes} and ${r.lagSeconds?.toFixed(1)} s behind`;
+  return r.state === 'behind'
+    ? chalk.yellow(`${behind}: more than ASCEND_REPLICA_MAX_LAG (${r.maxLagSeconds} s), reads go to the primary`)
+    : `${chalk.green('streaming')}, ${behind}`;
+}
+
 function refuseWhenExternal(external: string | undefined, what: string): void {
   if (external) throw new ValidationError(`is set, and ascend does not ${what} that server`, 'DATABASE_URL');
 }
@@ -87,7 +110,8 @@ export function registerDb(program: Command): void {
             error = (err as Error).message.split('\n')[0];
           }
         }
-        const result: Record<string, unknown> = { running, ...status, migrations, ...(error ? { error } : {}) };
+        const replica = await replicaStatus(running ? url : null);
+        const result: Record<string, unknown> = { running, ...status, migrations, ...(error ? { error } : {}), ...(replica ? { replica } : {}) };
         if (ctx.json) return printJson(result);
         const lines = [
           `${chalk.bold('Database')}    ${external ? 'DATABASE_URL' : 'embedded PostgreSQL'} — ${running ? chalk.green('running') : chalk.yellow('not running')}`,
@@ -99,6 +123,7 @@ export function registerDb(program: Command): void {
             `${chalk.bold('Migrations')}  ${migrations.applied.length} applied, ${migrations.pending.length} pending${migrations.pending.length ? `: ${migrations.pending.join(', ')}` : ''}`,
           );
         if (error) lines.push(`${chalk.bold('Error')}       ${error}`);
+        if (replica) lines.push(`${chalk.bold('Replica')}     ${replica.url} — ${describeReplica(replica)}`);
         process.stdout.write(`${lines.join('\n')}\n`);
       }),
     );

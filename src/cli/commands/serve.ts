@@ -42,12 +42,14 @@ export function registerServe(program: Command): void {
         // survives a full collection before collecting again; under load that was 200 MB of RSS for 35 MB of live
         // objects. 1.5x keeps serve near 140 MB at the same throughput (npm run bench -- http).
         (await import('node:v8')).setFlagsFromString('--heap-growing-percent=50');
-        const [{ resolveDatabase }, { openOrm }, { migrationStatus }, { buildServer }] = await Promise.all([
+        const [{ resolveDatabase }, { openOrm }, { migrationStatus }, { buildServer }, { replicaSettings }] = await Promise.all([
           import('../../db/database.js'),
           import('../../db/orm.js'),
           import('../../db/migrator.js'),
           import('../../http/server.js'),
+          import('../../db/replica.js'),
         ]);
+        const replica = replicaSettings();
         const poolSize = process.env.ASCEND_DB_POOL ?? '10';
         if (!/^\d+$/.test(poolSize) || Number(poolSize) < 1 || Number(poolSize) > 500)
           throw new ValidationError('must be a whole number from 1 to 500', 'ASCEND_DB_POOL');
@@ -62,7 +64,7 @@ export function registerServe(program: Command): void {
           .split(',')
           .map((o) => o.trim())
           .filter(Boolean);
-        const app = await buildServer({ orm, corsOrigins: origins, publicDirectory });
+        const app = await buildServer({ orm, corsOrigins: origins, publicDirectory, replica });
         // The worker shares serve's ORM (its jobs' connections are its own): one process to run on a small host.
         const worker = opts.worker ? await launchWorker(orm, target.url, { concurrency, verbose: ctx.verbose }) : undefined;
         // A worker that dies (its database gone for good) is said once; the API goes on answering.

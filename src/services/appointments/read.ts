@@ -1,3 +1,4 @@
+import { readContext } from '../../db/replica.js';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { NotFoundError } from '../../domain/errors.js';
 import { isAdmin } from '../../domain/roles.js';
@@ -104,6 +105,7 @@ function searchCondition(text: string): { sql: string; params: unknown[] } {
 
 export async function listAppointments(ctx: ServiceContext, raw: ListAppointmentsInput | Untrusted): Promise<Page<AppointmentView>> {
   const input = parseInput(listAppointmentsInput, raw);
+  ctx = await readContext(ctx);
   const { em } = ctx;
   const visible = await visibleAppointments(ctx);
   const where = [visible.sql];

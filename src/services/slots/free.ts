@@ -1,4 +1,5 @@
 // The free-slot search: what a patient may book. Its SQL is ../sql/free-slots.ts.
+import { readContext } from '../../db/replica.js';
 import type { Page } from '../../domain/schemas/common.js';
 import { freeSlotsInput, type FreeSlotsInput } from '../../domain/schemas/slots.js';
 import { parseDateInput } from '../../domain/time.js';
@@ -17,7 +18,7 @@ const DEFAULT_DAYS = 14;
  */
 export async function freeSlots(ctx: ServiceContext, raw: FreeSlotsInput | Untrusted): Promise<Page<SlotView>> {
   const input = parseInput(freeSlotsInput, raw);
-  const { em } = ctx;
+  const { em } = await readContext(ctx);
   // A city's zone costs a query: only asked for when there are dates to read in it.
   const dated = input.from !== undefined || input.to !== undefined;
   const now = ctx.clock.now();

@@ -1,4 +1,5 @@
 // Reading slots: one, a page of them, and the zone their date filters are read in.
+import { readContext } from '../../db/replica.js';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { NotFoundError } from '../../domain/errors.js';
 import { id as idSchema, type Page } from '../../domain/schemas/common.js';
@@ -42,8 +43,9 @@ export async function zoneFor(em: EntityManager, doctorId?: number, clinicId?: n
 }
 
 /** All slots in a range (staff view): soonest first, with booked counts. Any signed-in user may look. */
-export async function listSlots({ em, clock }: ServiceContext, raw: ListSlotsInput | Untrusted): Promise<Page<SlotView>> {
+export async function listSlots(ctx: ServiceContext, raw: ListSlotsInput | Untrusted): Promise<Page<SlotView>> {
   const input = parseInput(listSlotsInput, raw);
+  const { em, clock } = await readContext(ctx);
   const at = { timeZone: await zoneFor(em, input.doctorId, input.clinicId), now: clock.now() };
   const where: string[] = [];
   const params: unknown[] = [];
