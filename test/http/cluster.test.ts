@@ -1,16 +1,16 @@
 // Several real `ascend serve` processes (the built CLI, as child processes) on one database: startup
 // refusals, concurrent booking across processes, a process killed mid-storm, database connections killed
 // under a running server, and a graceful SIGTERM. Every process is killed in afterAll whatever happens.
-import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
-import { createServer, connect } from 'node:net';
+import { connect } from 'node:net';
 import { networkInterfaces } from 'node:os';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import pg from 'pg';
 import { initialise } from '../../src/services/init.js';
-import { BIN, runCli } from '../support/cli.js';
+import { runCli } from '../support/cli.js';
 import { createTestDatabase, type TestDatabase } from '../support/db.js';
 import { makeClinic, makeDoctor, seedSlot, slotCountsAreConsistent, tokenFor } from '../support/fixtures.js';
 import { api, type ApiResponse } from '../support/http.js';
+import { attempt, freePort, isResponse, type Serve, sleep, startServe, stopAllServes, until } from '../support/serve.js';
 import { SYSTEM } from '../../src/domain/roles.js';
 import { day } from '../support/clock.js';
 
@@ -20,98 +20,6 @@ process.env.ASCEND_JWT_SECRET = ASCEND_JWT_SECRET;
 
 // ---------------------------------------------------------------------------------------------------------
 // Helpers
-
-interface Serve {
-  proc: ChildProcessWithoutNullStreams;
-  port: number;
-  url: string;
-  stdout: string;
-  stderr: string;
-  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-  /** The JSON lines the process logged on stdout so far. */
-  logs(): Record<string, any>[];
-}
-
-const spawned: Serve[] = [];
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/** Spawns `ascend serve` and waits until GET /health answers. */
-async function startServe(db: TestDatabase, options: { env?: Record<string, string | undefined>; args?: string[] } = {}): Promise<Serve> {
-  const port = await freePort();
-  const env: Record<string, string> = {};
-  // The file's clock, as the test's own services and tokens use it.
-  const now = db.clock.now().toISOString();
-  const all = { ...process.env, DATABASE_URL: db.url, ASCEND_JWT_SECRET, ASCEND_NOW: now, CI: 'true', NO_COLOR: '1', ASCEND_DB_POOL: '8', ...options.env };
-  for (const [k, v] of Object.entries(all)) if (v !== undefined) env[k] = v;
-  const proc = spawn(process.execPath, [BIN, 'serve', '--port', String(port), ...(options.args ?? [])], { env, stdio: ['pipe', 'pipe', 'pipe'] });
-  const serve: Serve = {
-    proc,
-    port,
-    url: `http://127.0.0.1:${port}`,
-    stdout: '',
-    stderr: '',
-    exited: new Promise((resolve) => proc.once('exit', (code, signal) => resolve({ code, signal }))),
-    logs() {
-      return this.stdout
-        .split('\n')
-        .filter((l) => l.startsWith('{'))
-        .map((l) => {
-          try {
-            return JSON.parse(l);
-          } catch {
-            return {};
-          }
-        });
-    },
-  };
-  proc.stdout.on('data', (d) => (serve.stdout += d));
-  proc.stderr.on('data', (d) => (serve.stderr += d));
-  proc.stdin.end();
-  spawned.push(serve);
-  const deadline = Date.now() + 30_000;
-  for (;;) {
-    if (proc.exitCode !== null || proc.signalCode !== null) {
-      throw new Error(`ascend serve exited early (${proc.exitCode ?? proc.signalCode}): ${serve.stderr}`);
-    }
-    try {
-      const health = await api(serve.url, 'GET', '/health');
-      if (health.status === 200) return serve;
-    } catch {
-      /* not listening yet */
-    }
-    if (Date.now() > deadline) throw new Error(`ascend serve did not answer /health within 30 s: ${serve.stderr}`);
-    await sleep(100);
-  }
-}
-
-async function stopServe(serve: Serve): Promise<void> {
-  if (serve.proc.exitCode === null && serve.proc.signalCode === null) serve.proc.kill('SIGKILL');
-  await serve.exited;
-}
-
-type Outcome = ApiResponse | { error: unknown };
-const isResponse = (o: Outcome): o is ApiResponse => 'status' in o;
-
-/** A request that reports a socket-level failure instead of throwing. */
-async function attempt(base: string, method: string, path: string, options: Parameters<typeof api>[3] = {}): Promise<Outcome> {
-  try {
-    return await api(base, method, path, options);
-  } catch (error) {
-    return { error };
-  }
-}
 
 /** Resolves true when a new TCP connection to the port is refused. */
 function connectionRefused(port: number, host = '127.0.0.1'): Promise<boolean> {
@@ -129,16 +37,6 @@ function expectProblem(r: ApiResponse, status: number): void {
   expect(r.status).toBe(status);
   expect(r.headers.get('content-type')).toMatch(/^application\/problem\+json/);
   expect(r.body).toMatchObject({ status, title: expect.any(String), type: expect.any(String), detail: expect.any(String) });
-}
-
-async function until<T>(what: string, ms: number, probe: () => Promise<T | undefined>): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-    await sleep(50);
-  }
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -198,7 +96,7 @@ beforeAll(async () => {
 }, 120_000);
 
 afterAll(async () => {
-  await Promise.all(spawned.map(stopServe));
+  await stopAllServes();
   await pool?.end().catch(() => undefined);
   await db?.drop();
 }, 60_000);
