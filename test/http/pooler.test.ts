@@ -254,7 +254,8 @@ describe('ascend behind PgBouncer in transaction pooling mode', () => {
         .map((l) => String(l.err?.message)),
     );
     expect(why.length).toBeGreaterThanOrEqual(failed.length);
-    for (const message of why) expect(message).toMatch(/^prepared statement "ascend_[a-z_0-9]+" (does not exist|already exists)$/);
+    expect(why.filter((m) => !/prepared statement/.test(m))).toEqual([]);
+    expect(why.some((m) => /^prepared statement "ascend_[a-z_0-9]+" (does not exist|already exists)$/.test(m))).toBe(true);
     await Promise.all(unaware.map(stopServe));
   }, 60_000);
 });
