@@ -5,13 +5,11 @@ import { connect } from 'node:net';
 import { networkInterfaces } from 'node:os';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import pg from 'pg';
-import { initialise } from '../../src/services/init.js';
 import { runCli } from '../support/cli.js';
 import { createTestDatabase, type TestDatabase } from '../support/db.js';
-import { makeClinic, makeDoctor, seedSlot, slotCountsAreConsistent, tokenFor } from '../support/fixtures.js';
+import { slotCountsAreConsistent } from '../support/fixtures.js';
 import { api, type ApiResponse } from '../support/http.js';
-import { attempt, freePort, isResponse, type Serve, sleep, startServe, stopAllServes, until } from '../support/serve.js';
-import { SYSTEM } from '../../src/domain/roles.js';
+import { attempt, freePort, isResponse, type Serve, type StormFixture, sleep, startServe, stopAllServes, stormFixture, until } from '../support/serve.js';
 import { day } from '../support/clock.js';
 
 // Set before any token is made: tokenFor signs with it, and the serve processes verify with it.
@@ -48,19 +46,11 @@ let pool: pg.Pool;
 /** `db` with raw SQL through `pool`, for the fixtures that take a TestDatabase. */
 let sqlDb: TestDatabase;
 let adminToken: string;
-let doctorId: number;
 let patients: number[];
+let slotsFrom: StormFixture['slotsFrom'];
 let cluster: Serve[];
 
 const sql = async <T = Record<string, any>>(text: string, params: unknown[] = []): Promise<T[]> => (await pool.query(text, params as any[])).rows as T[];
-
-/** Ten slots (or `count`), one a day from `firstDay` (after the frozen today, so never started), each its own doctor-day. */
-async function slotsFrom(firstDay: string, count: number, capacity: number): Promise<number[]> {
-  const ids: number[] = [];
-  const start = new Date(`${firstDay}T09:00:00Z`).getTime();
-  for (let i = 0; i < count; i++) ids.push(await seedSlot(sqlDb, doctorId, new Date(start + i * 86_400_000).toISOString(), 20, capacity));
-  return ids;
-}
 
 const book = (serve: Serve, slotId: number, patientId: number) =>
   attempt(serve.url, 'POST', '/api/v1/appointments', { token: adminToken, body: { slotId, patientId } });
@@ -79,18 +69,7 @@ beforeAll(async () => {
   pool = new pg.Pool({ connectionString: db.url, max: 4 });
   pool.on('error', () => undefined);
   sqlDb = { ...db, sql };
-  const admin = await initialise(db.ctx(SYSTEM), { adminEmail: 'admin@example.org', adminName: 'Ada Admin', adminPassword: 'S3cure-pass!' });
-  adminToken = await tokenFor(db, { id: admin.id, role: 'admin' });
-  const clinic = await makeClinic(db, { timezone: 'UTC' });
-  doctorId = (await makeDoctor(db, clinic.id, { maxPatientsPerDay: 200 })).doctor.id;
-  const rows = await sql<{ id: number }>(
-    `with u as (
-       insert into "user" (name, email, password_hash, role)
-       select 'Storm patient ' || g, 'storm-' || g || '@example.org', 'no-login', 'patient' from generate_series(1, 300) g
-       returning id)
-     insert into patient (user_id, date_of_birth) select id, date '1990-04-01' from u order by id returning id`,
-  );
-  patients = rows.map((r) => r.id).sort((a, b) => a - b);
+  ({ adminToken, patients, slotsFrom } = await stormFixture(sqlDb, 300));
   expect(patients).toHaveLength(300);
   cluster = await Promise.all([startServe(db), startServe(db), startServe(db)]);
 }, 120_000);

@@ -6,16 +6,14 @@
 // without it fails on prepared statements.
 import { afterAll, beforeAll, describe, expect, it, inject } from 'vitest';
 import pg from 'pg';
-import { initialise } from '../../src/services/init.js';
-import { SYSTEM } from '../../src/domain/roles.js';
 import { AUTH_CACHE_OFF } from '../../src/http/server.js';
 import { cliFor, ok, refused, runCli } from '../support/cli.js';
 import { day } from '../support/clock.js';
 import { createTestDatabase, type TestDatabase } from '../support/db.js';
-import { makeClinic, makeDoctor, makePatient, PASSWORD, seedSlot, slotCountsAreConsistent, tokenFor } from '../support/fixtures.js';
+import { makePatient, PASSWORD, slotCountsAreConsistent } from '../support/fixtures.js';
 import type { ApiResponse } from '../support/http.js';
 import { type Bouncer, startPgbouncer } from '../support/pgbouncer.js';
-import { attempt, isResponse, type Outcome, type Serve, startServe, stopAllServes, stopServe } from '../support/serve.js';
+import { attempt, isResponse, type Outcome, type Serve, type StormFixture, startServe, stopAllServes, stopServe, stormFixture } from '../support/serve.js';
 
 // Set before any token is made: tokenFor signs with it, and the serve processes verify with it.
 process.env.ASCEND_JWT_SECRET = 'pooler-test-secret-0123456789-abcdefghijklmnopqrstuvwxyz';
@@ -29,8 +27,8 @@ let pooled: string;
 /** Everything ascend needs behind a transaction pooler. */
 let behindPooler: Record<string, string>;
 let adminToken: string;
-let doctorId: number;
 let patients: number[];
+let slotsFrom: StormFixture['slotsFrom'];
 let cluster: Serve[];
 
 beforeAll(async () => {
@@ -39,18 +37,7 @@ beforeAll(async () => {
   bouncer = await startPgbouncer(inject('pgServerUrl'), { mode: 'transaction', poolSize: 6, under: inject('testTmp') });
   pooled = bouncer.through(db.url);
   behindPooler = { DATABASE_URL: pooled, ASCEND_DB_POOLER: 'transaction', DATABASE_DIRECT_URL: db.url };
-  const admin = await initialise(db.ctx(SYSTEM), { adminEmail: 'admin@example.org', adminName: 'Ada Admin', adminPassword: 'S3cure-pass!' });
-  adminToken = await tokenFor(db, { id: admin.id, role: 'admin' });
-  const clinic = await makeClinic(db, { timezone: 'UTC' });
-  doctorId = (await makeDoctor(db, clinic.id, { maxPatientsPerDay: 200 })).doctor.id;
-  const rows = await db.sql<{ id: number }>(
-    `with u as (
-       insert into "user" (name, email, password_hash, role)
-       select 'Pooled patient ' || g, 'pooled-' || g || '@example.org', 'no-login', 'patient' from generate_series(1, 120) g
-       returning id)
-     insert into patient (user_id, date_of_birth) select id, date '1990-04-01' from u order by id returning id`,
-  );
-  patients = rows.map((r) => r.id).sort((a, b) => a - b);
+  ({ adminToken, patients, slotsFrom } = await stormFixture(db, 120));
   cluster = await Promise.all([0, 1, 2].map(() => startServe(db, { env: behindPooler })));
 }, 120_000);
 
@@ -59,14 +46,6 @@ afterAll(async () => {
   await bouncer?.stop();
   await db?.drop();
 }, 60_000);
-
-/** `count` slots of `capacity` places, one a day from `firstDay` (after the frozen today), each its own doctor-day. */
-async function slotsFrom(firstDay: string, count: number, capacity: number): Promise<number[]> {
-  const start = new Date(`${firstDay}T09:00:00Z`).getTime();
-  const ids: number[] = [];
-  for (let i = 0; i < count; i++) ids.push(await seedSlot(db, doctorId, new Date(start + i * 86_400_000).toISOString(), 20, capacity));
-  return ids;
-}
 
 interface StormResult {
   bookings: Outcome[];

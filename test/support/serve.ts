@@ -2,8 +2,11 @@
 // database: started on a free port, waited for, their logs read, and every one killed by stopAllServes().
 import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
 import { freePort } from '../../src/db/embedded.js';
+import { SYSTEM } from '../../src/domain/roles.js';
+import { initialise } from '../../src/services/init.js';
 import { BIN } from './cli.js';
 import type { TestDatabase } from './db.js';
+import { makeClinic, makeDoctor, seedSlot, tokenFor } from './fixtures.js';
 import { api, type ApiResponse } from './http.js';
 
 export interface Serve {
@@ -106,4 +109,41 @@ export async function until<T>(what: string, ms: number, probe: () => Promise<T 
     if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
     await sleep(50);
   }
+}
+
+/** What a booking storm across serve processes needs: an admin to book as, a doctor with room, many patients. */
+export interface StormFixture {
+  adminToken: string;
+  doctorId: number;
+  /** Patient ids, ascending. */
+  patients: number[];
+  /** `count` slots of `capacity` places, one a day from `firstDay` (after the frozen today), each its own doctor-day. */
+  slotsFrom(firstDay: string, count: number, capacity: number): Promise<number[]>;
+}
+
+/** The admin (initialised), a clinic, a doctor taking 200 a day, and `patients` patients made in one SQL statement. */
+export async function stormFixture(db: TestDatabase, patients: number): Promise<StormFixture> {
+  const admin = await initialise(db.ctx(SYSTEM), { adminEmail: 'admin@example.org', adminName: 'Ada Admin', adminPassword: 'S3cure-pass!' });
+  const adminToken = await tokenFor(db, { id: admin.id, role: 'admin' });
+  const clinic = await makeClinic(db, { timezone: 'UTC' });
+  const doctorId = (await makeDoctor(db, clinic.id, { maxPatientsPerDay: 200 })).doctor.id;
+  const rows = await db.sql<{ id: number }>(
+    `with u as (
+       insert into "user" (name, email, password_hash, role)
+       select 'Storm patient ' || g, 'storm-' || g || '@example.org', 'no-login', 'patient' from generate_series(1, $1::int) g
+       returning id)
+     insert into patient (user_id, date_of_birth) select id, date '1990-04-01' from u order by id returning id`,
+    [patients],
+  );
+  return {
+    adminToken,
+    doctorId,
+    patients: rows.map((r) => r.id).sort((a, b) => a - b),
+    async slotsFrom(firstDay, count, capacity) {
+      const start = new Date(`${firstDay}T09:00:00Z`).getTime();
+      const ids: number[] = [];
+      for (let i = 0; i < count; i++) ids.push(await seedSlot(db, doctorId, new Date(start + i * 86_400_000).toISOString(), 20, capacity));
+      return ids;
+    },
+  };
 }
