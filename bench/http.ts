@@ -50,7 +50,8 @@ export async function startServe(databaseUrl: string, env: Record<string, string
     } catch {
       /* not listening yet */
     }
-    if (i > 100 || child.exitCode !== null) throw new Error(`serve did not start: ${stderr}`);
+    // 30 s: on a loaded machine (other benches, tests) a cold serve takes far longer than its usual second.
+    if (i > 300 || child.exitCode !== null) throw new Error(`serve did not start: ${stderr}`);
     await new Promise((r) => setTimeout(r, 100));
   }
   return {
