@@ -4,10 +4,10 @@
 //  3. the serve process's resident memory under that load.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { resolve } from 'node:path';
 import autocannon from 'autocannon';
 import pg from 'pg';
+import { freePort } from '../src/db/embedded.js';
 import { openOrm } from '../src/db/orm.js';
 import { query } from '../src/db/sql.js';
 import { initialise } from '../src/services/init.js';
@@ -25,30 +25,20 @@ const WARM_UP_BOOKINGS = 300;
 const ROUNDS = 3;
 const PASSWORD = 'Bench-pass-123';
 
-function freePort(): Promise<number> {
-  return new Promise((res, rej) => {
-    const s = createServer();
-    s.once('error', rej);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => res(port));
-    });
-  });
-}
-
-interface Serve {
+export interface Serve {
   base: string;
   child: ChildProcess;
   stop(): Promise<void>;
 }
 
-async function startServe(databaseUrl: string): Promise<Serve> {
+/** `ascend serve` on `databaseUrl`, waited for; `env` adds to its environment (the pooler bench's settings). */
+export async function startServe(databaseUrl: string, env: Record<string, string> = {}): Promise<Serve> {
   const port = await freePort();
   // BENCH_PROFILE=dir writes a CPU profile of each serve process there.
   const profile = process.env.BENCH_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE}`] : [];
   const child = spawn(process.execPath, [...profile, BIN, 'serve', '--port', String(port)], {
     // The default pool (10): 32 connections share it, as they would in production.
-    env: { ...process.env, DATABASE_URL: databaseUrl, ASCEND_JWT_SECRET: SECRET, CI: 'true' },
+    env: { ...process.env, DATABASE_URL: databaseUrl, ASCEND_JWT_SECRET: SECRET, CI: 'true', ...env },
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   let stderr = '';
@@ -60,7 +50,8 @@ async function startServe(databaseUrl: string): Promise<Serve> {
     } catch {
       /* not listening yet */
     }
-    if (i > 100 || child.exitCode !== null) throw new Error(`serve did not start: ${stderr}`);
+    // 30 s: on a loaded machine (other benches, tests) a cold serve takes far longer than its usual second.
+    if (i > 300 || child.exitCode !== null) throw new Error(`serve did not start: ${stderr}`);
     await new Promise((r) => setTimeout(r, 100));
   }
   return {
@@ -116,7 +107,7 @@ function timedRun(options: autocannon.Options): Promise<{ result: autocannon.Res
   });
 }
 
-async function adminToken(databaseUrl: string, base: string): Promise<string> {
+export async function adminToken(databaseUrl: string, base: string): Promise<string> {
   process.env.ASCEND_BCRYPT_ROUNDS ??= '10';
   const orm = await openOrm(databaseUrl, { pool: { min: 0, max: 1 } });
   try {
@@ -134,6 +125,24 @@ async function adminToken(databaseUrl: string, base: string): Promise<string> {
   return ((await response.json()) as { access_token: string }).access_token;
 }
 
+/** `amount` bookings by POST /api/v1/appointments at CONNECTIONS connections, each a new patient on a slot `pick` chose. */
+export function httpBooker(base: string, token: string, pick: () => number, nextPatient: () => number) {
+  return (amount: number) =>
+    timedRun({
+      url: base,
+      connections: CONNECTIONS,
+      amount,
+      requests: [
+        {
+          method: 'POST',
+          path: '/api/v1/appointments',
+          headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+          setupRequest: (request) => ({ ...request, body: JSON.stringify({ slotId: pick(), patientId: nextPatient() }) }),
+        },
+      ],
+    });
+}
+
 export async function benchHttp(server: BenchServer): Promise<Row[]> {
   const rows: Row[] = [];
   const notes: string[] = [];
@@ -147,20 +156,7 @@ export async function benchHttp(server: BenchServer): Promise<Row[]> {
   const serve = await startServe(bookingUrl);
   try {
     const token = await adminToken(bookingUrl, serve.base);
-    const viaHttp = (amount: number) =>
-      timedRun({
-        url: serve.base,
-        connections: CONNECTIONS,
-        amount,
-        requests: [
-          {
-            method: 'POST',
-            path: '/api/v1/appointments',
-            headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-            setupRequest: (request) => ({ ...request, body: JSON.stringify({ slotId: pick(), patientId: fixture.nextPatient() }) }),
-          },
-        ],
-      });
+    const viaHttp = httpBooker(serve.base, token, pick, fixture.nextPatient);
     const viaSql = (amount: number) => drive(rawSqlBooker(pool), CONNECTIONS, amount, pick, () => {}, fixture.nextPatient);
     // Steady state on both sides: pools connected, hot code compiled.
     await viaSql(WARM_UP_BOOKINGS);

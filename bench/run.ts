@@ -4,6 +4,7 @@ import { cpus } from 'node:os';
 import { benchAppointments } from './appointments.js';
 import { benchHttp } from './http.js';
 import { benchOutbox } from './outbox.js';
+import { benchPooler } from './pooler.js';
 import { benchReminders } from './reminders.js';
 import { benchSlots } from './slots.js';
 import { benchStartup } from './startup.js';
@@ -18,6 +19,7 @@ const sections: Record<string, (server: BenchServer) => Promise<Row[]>> = {
   webhooks: benchWebhooks,
   http: benchHttp,
   reminders: benchReminders,
+  pooler: benchPooler,
 };
 
 const wanted = process.argv.slice(2);

@@ -3,10 +3,11 @@
 import { DatabaseUnavailableError } from '../domain/errors.js';
 import { chooseDataDir } from './data-dir.js';
 import { ensureEmbeddedServer, withStartLock, writeState } from './embedded.js';
+import { type ConnectionRoutes, connectionRoutes } from './pooler.js';
 import { LATEST_MIGRATION } from './schema-version.js';
 
-export interface DatabaseTarget {
-  url: string;
+/** The database, and which URL each purpose uses (./pooler.ts: DATABASE_DIRECT_URL beside a pooler). */
+export interface DatabaseTarget extends ConnectionRoutes {
   embedded: boolean;
 }
 
@@ -26,7 +27,9 @@ export function externalDatabaseUrl(env: NodeJS.ProcessEnv = process.env): strin
  */
 export async function resolveDatabase(options: { migrate?: boolean } = {}): Promise<DatabaseTarget> {
   const external = externalDatabaseUrl();
-  if (external) return { url: external, embedded: false };
+  if (external) return { ...connectionRoutes(external, true), embedded: false };
+  // Refuses pooler settings without DATABASE_URL before the embedded server is started for nothing.
+  connectionRoutes('', false);
   const server = await ensureEmbeddedServer();
   if (options.migrate !== false && server.state.schema !== LATEST_MIGRATION) {
     await withStartLock(server.dataDir, async () => {
@@ -38,7 +41,7 @@ export async function resolveDatabase(options: { migrate?: boolean } = {}): Prom
       writeState(server.dataDir, { ...fresh, schema: LATEST_MIGRATION });
     });
   }
-  return { url: server.url, embedded: true };
+  return { ...connectionRoutes(server.url, false), embedded: true };
 }
 
 export { chooseDataDir };

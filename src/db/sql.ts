@@ -15,11 +15,15 @@ import type { Knex } from '@mikro-orm/knex';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { ClientBase } from 'pg';
 import { toDatabaseError } from './errors.js';
+import { namedStatementsAllowed } from './pooler.js';
 
 export type Row = Record<string, unknown>;
 
 export interface Sql {
-  /** With a `name`, the statement is prepared once per connection and its plan reused (hot paths). */
+  /**
+   * With a `name`, the statement is prepared once per connection and its plan reused (hot paths); behind a
+   * transaction pooler (ASCEND_DB_POOLER=transaction, ./pooler.ts) the name is dropped and it runs unnamed.
+   */
   query<T = Row>(text: string, params?: unknown[], name?: string): Promise<T[]>;
 }
 
@@ -42,11 +46,15 @@ export async function query<T extends object = Row>(em: EntityManager, text: str
 // Named statements are a fixed set of texts: each is numbered once.
 const numberedStatements = new Map<string, string>();
 
+/** The statement's name, or none where a name would not survive (a transaction pooler: ./pooler.ts). */
+const statementName = (name: string | undefined): { name?: string } => (name && namedStatementsAllowed() ? { name } : {});
+
 /**
  * Raw SQL as a named prepared statement, with its parameters sent apart from the text (MikroORM's execute
  * inlines them, so PostgreSQL plans every call afresh). For the hot paths only: the name must be unique to
  * the SQL text, and the text fixed. It goes straight to the pool's pg client (or the open transaction's):
- * knex's query building cost more than the query's own work.
+ * knex's query building cost more than the query's own work. Behind a transaction pooler it runs as the
+ * unnamed statement (parsed and planned on each call, the parameters still sent apart).
  */
 export async function preparedQuery<T extends object = Row>(em: EntityManager, name: string, text: string, params: unknown[]): Promise<T[]> {
   const { client } = (em.getTransactionContext<Knex.Transaction>() ?? em.getConnection().getKnex()) as Knex;
@@ -57,7 +65,7 @@ export async function preparedQuery<T extends object = Row>(em: EntityManager, n
       numberedText = numbered(text);
       numberedStatements.set(text, numberedText);
     }
-    return (await connection.query<T>({ name, text: numberedText, values: params })).rows;
+    return (await connection.query<T>({ ...statementName(name), text: numberedText, values: params })).rows;
   } finally {
     await client.releaseConnection(connection);
   }
@@ -82,7 +90,7 @@ export async function connectSql(url: string): Promise<ClosableSql> {
   return {
     async query<T>(text: string, params: unknown[] = [], name?: string) {
       try {
-        return (await client.query({ text: numbered(text), values: params, ...(name ? { name } : {}) })).rows as T[];
+        return (await client.query({ text: numbered(text), values: params, ...statementName(name) })).rows as T[];
       } catch (err) {
         throw toDatabaseError(err, url);
       }

@@ -62,6 +62,11 @@ export interface ServerOptions {
   logStream?: NodeJS.WritableStream;
   /** Remember token owners between requests, kept current by LISTEN (src/http/auth-cache.ts). On by default. */
   authCache?: boolean;
+  /**
+   * The connection the auth cache LISTENs on: the ORM's URL by default; DATABASE_DIRECT_URL behind a pooler;
+   * null where no session is to be had (a transaction pooler without DATABASE_DIRECT_URL): the cache stays off.
+   */
+  listenUrl?: string | null;
   /** What "now" is for every request: the system's, or ASCEND_NOW's (a testing aid); tests pass their own. */
   clock?: Clock;
   /**
@@ -83,6 +88,10 @@ export const DIRECTORY_ROUTES: ReadonlySet<string> = new Set(
 );
 
 export const BODY_LIMIT = 100 * 1024;
+
+/** Said once at start when the auth cache cannot LISTEN (src/db/pooler.ts). */
+export const AUTH_CACHE_OFF =
+  'auth cache: off (ASCEND_DB_POOLER=transaction and no DATABASE_DIRECT_URL to LISTEN on): every request reads its user from the database';
 
 export async function buildServer(options: ServerOptions): Promise<FastifyInstance> {
   const clock = options.clock ?? clockFromEnv();
@@ -136,10 +145,14 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
     });
   }
 
+  const listenUrl = options.listenUrl === undefined ? String(options.orm.config.get('clientUrl')) : options.listenUrl;
   if (options.authCache !== false) {
-    const users = await startAuthCache(String(options.orm.config.get('clientUrl')), app.log);
-    app.decorate('authCache', users.cache);
-    app.addHook('onClose', () => users.close());
+    if (listenUrl === null) app.log.warn({ authCache: 'off' }, AUTH_CACHE_OFF);
+    else {
+      const users = await startAuthCache(listenUrl, app.log);
+      app.decorate('authCache', users.cache);
+      app.addHook('onClose', () => users.close());
+    }
   }
 
   const replica = options.replica && new ReadReplica(options.replica, (level, message) => app.log[level](message));

@@ -23,7 +23,10 @@ const cronItems = () =>
   ]);
 
 export interface WorkerOptions {
-  /** The database (the queue is in its graphile_worker schema). */
+  /**
+   * The database (the queue is in its graphile_worker schema), on a connection that keeps a session: LISTEN and
+   * graphile's session locks do not survive a transaction pooler (DATABASE_DIRECT_URL then: src/db/pooler.ts).
+   */
   url: string;
   orm: MikroORM;
   clock: Clock;

@@ -1,17 +1,15 @@
 // Several real `ascend serve` processes (the built CLI, as child processes) on one database: startup
 // refusals, concurrent booking across processes, a process killed mid-storm, database connections killed
 // under a running server, and a graceful SIGTERM. Every process is killed in afterAll whatever happens.
-import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
-import { createServer, connect } from 'node:net';
+import { connect } from 'node:net';
 import { networkInterfaces } from 'node:os';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import pg from 'pg';
-import { initialise } from '../../src/services/init.js';
-import { BIN, runCli } from '../support/cli.js';
+import { runCli } from '../support/cli.js';
 import { createTestDatabase, type TestDatabase } from '../support/db.js';
-import { makeClinic, makeDoctor, seedSlot, slotCountsAreConsistent, tokenFor } from '../support/fixtures.js';
+import { slotCountsAreConsistent } from '../support/fixtures.js';
 import { api, type ApiResponse } from '../support/http.js';
-import { SYSTEM } from '../../src/domain/roles.js';
+import { attempt, freePort, isResponse, type Serve, type StormFixture, sleep, startServe, stopAllServes, stormFixture, until } from '../support/serve.js';
 import { day } from '../support/clock.js';
 
 // Set before any token is made: tokenFor signs with it, and the serve processes verify with it.
@@ -20,98 +18,6 @@ process.env.ASCEND_JWT_SECRET = ASCEND_JWT_SECRET;
 
 // ---------------------------------------------------------------------------------------------------------
 // Helpers
-
-interface Serve {
-  proc: ChildProcessWithoutNullStreams;
-  port: number;
-  url: string;
-  stdout: string;
-  stderr: string;
-  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-  /** The JSON lines the process logged on stdout so far. */
-  logs(): Record<string, any>[];
-}
-
-const spawned: Serve[] = [];
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/** Spawns `ascend serve` and waits until GET /health answers. */
-async function startServe(db: TestDatabase, options: { env?: Record<string, string | undefined>; args?: string[] } = {}): Promise<Serve> {
-  const port = await freePort();
-  const env: Record<string, string> = {};
-  // The file's clock, as the test's own services and tokens use it.
-  const now = db.clock.now().toISOString();
-  const all = { ...process.env, DATABASE_URL: db.url, ASCEND_JWT_SECRET, ASCEND_NOW: now, CI: 'true', NO_COLOR: '1', ASCEND_DB_POOL: '8', ...options.env };
-  for (const [k, v] of Object.entries(all)) if (v !== undefined) env[k] = v;
-  const proc = spawn(process.execPath, [BIN, 'serve', '--port', String(port), ...(options.args ?? [])], { env, stdio: ['pipe', 'pipe', 'pipe'] });
-  const serve: Serve = {
-    proc,
-    port,
-    url: `http://127.0.0.1:${port}`,
-    stdout: '',
-    stderr: '',
-    exited: new Promise((resolve) => proc.once('exit', (code, signal) => resolve({ code, signal }))),
-    logs() {
-      return this.stdout
-        .split('\n')
-        .filter((l) => l.startsWith('{'))
-        .map((l) => {
-          try {
-            return JSON.parse(l);
-          } catch {
-            return {};
-          }
-        });
-    },
-  };
-  proc.stdout.on('data', (d) => (serve.stdout += d));
-  proc.stderr.on('data', (d) => (serve.stderr += d));
-  proc.stdin.end();
-  spawned.push(serve);
-  const deadline = Date.now() + 30_000;
-  for (;;) {
-    if (proc.exitCode !== null || proc.signalCode !== null) {
-      throw new Error(`ascend serve exited early (${proc.exitCode ?? proc.signalCode}): ${serve.stderr}`);
-    }
-    try {
-      const health = await api(serve.url, 'GET', '/health');
-      if (health.status === 200) return serve;
-    } catch {
-      /* not listening yet */
-    }
-    if (Date.now() > deadline) throw new Error(`ascend serve did not answer /health within 30 s: ${serve.stderr}`);
-    await sleep(100);
-  }
-}
-
-async function stopServe(serve: Serve): Promise<void> {
-  if (serve.proc.exitCode === null && serve.proc.signalCode === null) serve.proc.kill('SIGKILL');
-  await serve.exited;
-}
-
-type Outcome = ApiResponse | { error: unknown };
-const isResponse = (o: Outcome): o is ApiResponse => 'status' in o;
-
-/** A request that reports a socket-level failure instead of throwing. */
-async function attempt(base: string, method: string, path: string, options: Parameters<typeof api>[3] = {}): Promise<Outcome> {
-  try {
-    return await api(base, method, path, options);
-  } catch (error) {
-    return { error };
-  }
-}
 
 /** Resolves true when a new TCP connection to the port is refused. */
 function connectionRefused(port: number, host = '127.0.0.1'): Promise<boolean> {
@@ -131,16 +37,6 @@ function expectProblem(r: ApiResponse, status: number): void {
   expect(r.body).toMatchObject({ status, title: expect.any(String), type: expect.any(String), detail: expect.any(String) });
 }
 
-async function until<T>(what: string, ms: number, probe: () => Promise<T | undefined>): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-    await sleep(50);
-  }
-}
-
 // ---------------------------------------------------------------------------------------------------------
 // Fixture: one database, an admin, a doctor, 300 patients (one SQL statement), three serve processes.
 
@@ -150,19 +46,11 @@ let pool: pg.Pool;
 /** `db` with raw SQL through `pool`, for the fixtures that take a TestDatabase. */
 let sqlDb: TestDatabase;
 let adminToken: string;
-let doctorId: number;
 let patients: number[];
+let slotsFrom: StormFixture['slotsFrom'];
 let cluster: Serve[];
 
 const sql = async <T = Record<string, any>>(text: string, params: unknown[] = []): Promise<T[]> => (await pool.query(text, params as any[])).rows as T[];
-
-/** Ten slots (or `count`), one a day from `firstDay` (after the frozen today, so never started), each its own doctor-day. */
-async function slotsFrom(firstDay: string, count: number, capacity: number): Promise<number[]> {
-  const ids: number[] = [];
-  const start = new Date(`${firstDay}T09:00:00Z`).getTime();
-  for (let i = 0; i < count; i++) ids.push(await seedSlot(sqlDb, doctorId, new Date(start + i * 86_400_000).toISOString(), 20, capacity));
-  return ids;
-}
 
 const book = (serve: Serve, slotId: number, patientId: number) =>
   attempt(serve.url, 'POST', '/api/v1/appointments', { token: adminToken, body: { slotId, patientId } });
@@ -181,24 +69,13 @@ beforeAll(async () => {
   pool = new pg.Pool({ connectionString: db.url, max: 4 });
   pool.on('error', () => undefined);
   sqlDb = { ...db, sql };
-  const admin = await initialise(db.ctx(SYSTEM), { adminEmail: 'admin@example.org', adminName: 'Ada Admin', adminPassword: 'S3cure-pass!' });
-  adminToken = await tokenFor(db, { id: admin.id, role: 'admin' });
-  const clinic = await makeClinic(db, { timezone: 'UTC' });
-  doctorId = (await makeDoctor(db, clinic.id, { maxPatientsPerDay: 200 })).doctor.id;
-  const rows = await sql<{ id: number }>(
-    `with u as (
-       insert into "user" (name, email, password_hash, role)
-       select 'Storm patient ' || g, 'storm-' || g || '@example.org', 'no-login', 'patient' from generate_series(1, 300) g
-       returning id)
-     insert into patient (user_id, date_of_birth) select id, date '1990-04-01' from u order by id returning id`,
-  );
-  patients = rows.map((r) => r.id).sort((a, b) => a - b);
+  ({ adminToken, patients, slotsFrom } = await stormFixture(sqlDb, 300));
   expect(patients).toHaveLength(300);
   cluster = await Promise.all([startServe(db), startServe(db), startServe(db)]);
 }, 120_000);
 
 afterAll(async () => {
-  await Promise.all(spawned.map(stopServe));
+  await stopAllServes();
   await pool?.end().catch(() => undefined);
   await db?.drop();
 }, 60_000);

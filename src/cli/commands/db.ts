@@ -65,7 +65,8 @@ export function registerDb(program: Command): void {
       act(async (ctx) => {
         const d = await loadDb();
         const target = await d.resolveDatabase({ migrate: false });
-        const applied = await withOrm(target.url, (orm) => d.migrate(orm));
+        // DDL and the queue's migration locks bypass a pooler (DATABASE_DIRECT_URL when set: src/db/pooler.ts).
+        const applied = await withOrm(target.migrationUrl, (orm) => d.migrate(orm));
         if (target.embedded) {
           const server = await d.ensureEmbeddedServer();
           d.writeState(server.dataDir, { ...server.state, schema: d.LATEST_MIGRATION });
@@ -175,7 +176,7 @@ export function registerDb(program: Command): void {
         await confirmOrFlag(opts.yes, '--yes', 'reset deletes every record in the database');
         const d = await loadDb();
         const target = await d.resolveDatabase({ migrate: false });
-        const applied = await withOrm(target.url, (orm) => d.resetSchema(orm));
+        const applied = await withOrm(target.migrationUrl, (orm) => d.resetSchema(orm));
         if (target.embedded) {
           const server = await d.ensureEmbeddedServer();
           d.writeState(server.dataDir, { ...server.state, schema: d.LATEST_MIGRATION });

@@ -32,7 +32,7 @@ export function registerInit(program: Command): void {
             import('../session.js'),
           ]);
           const target = await resolveDatabase();
-          if (!target.embedded) await migrateUrl(target.url);
+          if (!target.embedded) await migrateUrl(target.migrationUrl);
           const admin = await withServices((services) => initialise(services, { adminEmail, adminName, adminPassword }), { asSystem: true });
           printDone(ctx, `Initialised: admin ${admin.name} <${admin.email}> created (id ${admin.id}). Next: ascend login --email ${admin.email}`, admin);
         },

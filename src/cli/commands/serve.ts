@@ -42,18 +42,21 @@ export function registerServe(program: Command): void {
         // survives a full collection before collecting again; under load that was 200 MB of RSS for 35 MB of live
         // objects. 1.5x keeps serve near 140 MB at the same throughput (npm run bench -- http).
         (await import('node:v8')).setFlagsFromString('--heap-growing-percent=50');
-        const [{ resolveDatabase }, { openOrm }, { migrationStatus }, { buildServer }, { replicaSettings }] = await Promise.all([
+        const [{ resolveDatabase }, { openOrm }, { migrationStatus }, { buildServer }, { replicaSettings }, { requireQueueUrl }] = await Promise.all([
           import('../../db/database.js'),
           import('../../db/orm.js'),
           import('../../db/migrator.js'),
           import('../../http/server.js'),
           import('../../db/replica.js'),
+          import('../../db/pooler.js'),
         ]);
         const replica = replicaSettings();
         const poolSize = process.env.ASCEND_DB_POOL ?? '10';
         if (!/^\d+$/.test(poolSize) || Number(poolSize) < 1 || Number(poolSize) > 500)
           throw new ValidationError('must be a whole number from 1 to 500', 'ASCEND_DB_POOL');
         const target = await resolveDatabase();
+        // Refused before anything starts: a worker behind a transaction pooler needs DATABASE_DIRECT_URL.
+        const queueUrl = opts.worker ? requireQueueUrl(target) : undefined;
         const orm = await openOrm(target.url, { pool: { min: 1, max: Number(poolSize) } });
         const { pending } = await migrationStatus(orm);
         if (pending.length) {
@@ -64,9 +67,9 @@ export function registerServe(program: Command): void {
           .split(',')
           .map((o) => o.trim())
           .filter(Boolean);
-        const app = await buildServer({ orm, corsOrigins: origins, publicDirectory, replica });
+        const app = await buildServer({ orm, corsOrigins: origins, publicDirectory, replica, listenUrl: target.listenUrl });
         // The worker shares serve's ORM (its jobs' connections are its own): one process to run on a small host.
-        const worker = opts.worker ? await launchWorker(orm, target.url, { concurrency, verbose: ctx.verbose }) : undefined;
+        const worker = queueUrl ? await launchWorker(orm, queueUrl, { concurrency, verbose: ctx.verbose }) : undefined;
         // A worker that dies (its database gone for good) is said once; the API goes on answering.
         worker?.done.catch((err: unknown) =>
           process.stderr.write(`worker: stopped on an error: ${err instanceof Error ? err.message.split('\n')[0] : String(err)}\n`),

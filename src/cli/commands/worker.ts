@@ -34,14 +34,20 @@ export async function launchWorker(orm: MikroORM, url: string, options: { concur
   return startWorker({ url, orm, clock: clockFromEnv(), concurrency: options.concurrency, log: logLine, verbose: options.verbose, modules: workerModules });
 }
 
-/** The database, migrated: a worker on a schema that is behind would run jobs it does not understand. */
+/**
+ * The database, migrated (a worker on a schema that is behind would run jobs it does not understand), and the
+ * URL graphile-worker runs on.
+ */
 async function openForWorker(concurrency: number): Promise<{ orm: MikroORM; url: string }> {
-  const [{ resolveDatabase }, { openOrm }, { migrationStatus }] = await Promise.all([
+  const [{ resolveDatabase }, { openOrm }, { migrationStatus }, { requireQueueUrl }] = await Promise.all([
     import('../../db/database.js'),
     import('../../db/orm.js'),
     import('../../db/migrator.js'),
+    import('../../db/pooler.js'),
   ]);
   const target = await resolveDatabase();
+  // The queue's connections (LISTEN, session locks) bypass a pooler; jobs' own queries go through the ORM.
+  const queueUrl = requireQueueUrl(target);
   // A connection per job in hand, and one for the tick.
   const orm = await openOrm(target.url, { pool: { min: 0, max: concurrency + 1 } });
   const { pending } = await migrationStatus(orm);
@@ -49,7 +55,7 @@ async function openForWorker(concurrency: number): Promise<{ orm: MikroORM; url:
     await orm.close(true);
     throw new DatabaseUnavailableError(`the database schema is behind (${pending.length} migration(s) pending): run ascend db migrate`);
   }
-  return { orm, url: target.url };
+  return { orm, url: queueUrl };
 }
 
 function statusFields(status: WorkerStatusView): Column<WorkerStatusView>[] {
