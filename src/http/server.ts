@@ -23,6 +23,8 @@ import { registerReportRoutes } from './routes/reports.js';
 import { registerSessionRoutes } from './routes/sessions.js';
 import { registerSlotRoutes } from './routes/slots.js';
 import { registerUserRoutes } from './routes/users.js';
+import { startWaitlist } from '../services/waitlist/watch.js';
+import { registerWaitlistRoutes } from './routes/waitlist.js';
 import { registerWebhookRoutes } from './routes/webhooks.js';
 import { registerWorkerRoutes } from './routes/worker.js';
 
@@ -83,6 +85,7 @@ export const BODY_LIMIT = 100 * 1024;
 
 export async function buildServer(options: ServerOptions): Promise<FastifyInstance> {
   const clock = options.clock ?? clockFromEnv();
+  startWaitlist();
   const app = Fastify({
     bodyLimit: BODY_LIMIT,
     // One structured line per request, written by the onResponse hook below, with no secrets in it.
@@ -203,6 +206,7 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
       registerReportRoutes(api);
       registerSessionRoutes(api);
       registerWebhookRoutes(api);
+      registerWaitlistRoutes(api);
       registerWorkerRoutes(api);
     },
     { prefix: '/api/v1' },

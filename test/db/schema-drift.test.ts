@@ -50,6 +50,8 @@ const SQL_ONLY_TABLES = [
   'webhook_delivery',
   'appointment_reminder',
   'mail_message',
+  'waitlist_entry',
+  'waitlist_offer',
 ];
 
 let db: TestDatabase;
