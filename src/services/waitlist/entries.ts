@@ -192,7 +192,7 @@ export async function getEntry(ctx: ServiceContext, id: number): Promise<Waitlis
   const seen = await visibility(ctx);
   const rows = await query<EntryRow>(ctx.em, `${ENTRY_ROWS} where e.id = ? and ${seen.where}`, [id, ...seen.params]);
   const [view] = await entryViews(ctx, rows);
-  if (!view) throw new NotFoundError('waitlist entry', id, 'id');
+  if (!view) throw new NotFoundError('waitlist entry', id);
   return view;
 }
 
@@ -218,7 +218,7 @@ export async function listWaitlist(ctx: ServiceContext, raw: ListWaitlistInput |
 export async function leaveWaitlist(ctx: ServiceContext, id: number): Promise<WaitlistEntryView> {
   const entry = await getEntry(ctx, id);
   await entryPatient(ctx, entry.patientId, 'leave');
-  if (entry.status !== 'waiting' && entry.status !== 'offered') throw new ConflictError(`waitlist entry ${id} is ${entry.status}, not waiting`, 'id');
+  if (entry.status !== 'waiting' && entry.status !== 'offered') throw new ConflictError(`waitlist entry ${id} is ${entry.status}, not waiting`);
   await transaction(ctx, async (tx) => {
     const [open] = await query<{ id: number }>(tx.em, `select id from waitlist_offer where entry_id = ? and status = 'open'`, [id]);
     if (open) {
@@ -233,7 +233,7 @@ export async function leaveWaitlist(ctx: ServiceContext, id: number): Promise<Wa
     );
     if (left) return;
     const [now] = await query<{ status: string }>(tx.em, 'select status from waitlist_entry where id = ?', [id]);
-    if (now && now.status !== 'offered') throw new ConflictError(`waitlist entry ${id} is ${now.status}, not waiting`, 'id');
+    if (now && now.status !== 'offered') throw new ConflictError(`waitlist entry ${id} is ${now.status}, not waiting`);
     // Offered meanwhile: the transaction runs again, and withdraws the offer under its slot's lock.
     throw new LockRace(`waitlist entry ${id}`);
   });

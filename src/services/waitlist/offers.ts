@@ -108,7 +108,7 @@ export async function closeOffer(tx: ServiceContext, offerId: number, status: Ex
  */
 export async function lockOffer(tx: ServiceContext, offerId: number): Promise<{ offer: LockedOfferRow; slot: LockedSlot }> {
   const [found] = await query<{ slot_id: number }>(tx.em, OFFER_SLOT, [offerId]);
-  if (!found) throw new NotFoundError('offer', offerId, 'offerId');
+  if (!found) throw new NotFoundError('offer', offerId);
   const slot = defined(await lockSlotForBooking(tx.em, found.slot_id), `the slot of offer ${offerId}`);
   const [offer] = await query<LockedOfferRow>(tx.em, LOCK_OFFER, [offerId]);
   if (!offer || offer.slot_id !== slot.id) throw new LockRace(`offer ${offerId}`);
@@ -134,13 +134,13 @@ async function assertMayAct(tx: ServiceContext, offer: LockedOfferRow, action: s
   if (actor.kind === 'user' && actor.role === 'patient' && (await patientIdOf(tx)) === offer.patient_id) return;
   if (actor.kind === 'user' && actor.role === 'doctor') throw new ForbiddenError(`doctors do not ${action} offers; the patient or an admin does`);
   // Another patient's offer: as if it did not exist.
-  throw new NotFoundError('offer', offer.id, 'offerId');
+  throw new NotFoundError('offer', offer.id);
 }
 
 function assertOpen(tx: ServiceContext, offer: LockedOfferRow): void {
-  if (offer.status !== 'open') throw new ConflictError(`offer ${offer.id} is ${offer.status}, no longer open`, 'offerId');
+  if (offer.status !== 'open') throw new ConflictError(`offer ${offer.id} is ${offer.status}, no longer open`);
   if (new Date(offer.expires_at).getTime() <= tx.clock.now().getTime()) {
-    throw new ConflictError(`offer ${offer.id} expired at ${iso(offer.expires_at)}`, 'offerId');
+    throw new ConflictError(`offer ${offer.id} expired at ${iso(offer.expires_at)}`);
   }
 }
 
@@ -169,7 +169,7 @@ export async function acceptOffer(ctx: ServiceContext, offerId: number): Promise
 export async function declineOffer(ctx: ServiceContext, offerId: number): Promise<WaitlistOfferView> {
   return onLockedOffer(ctx, offerId, async (tx, offer) => {
     await assertMayAct(tx, offer, 'decline');
-    if (offer.status !== 'open') throw new ConflictError(`offer ${offer.id} is ${offer.status}, no longer open`, 'offerId');
+    if (offer.status !== 'open') throw new ConflictError(`offer ${offer.id} is ${offer.status}, no longer open`);
     await closeOffer(tx, offer.id, 'declined');
     const view = await readOffer(tx, offer.id);
     await emitEvent(tx, { type: 'waitlist.declined', clinicId: view.clinicId, appointmentId: null, data: view });
