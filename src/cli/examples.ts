@@ -232,11 +232,8 @@ export const EXAMPLES: Readonly<Record<string, readonly Example[]>> = {
   __complete: [ex('What completing a clinic name offers (value, tab, what it is)', 'ascend __complete clinics Lak')],
   waitlist: [ex('Your entries, and any offer held for you', 'ascend waitlist list')],
   'waitlist join': [
-    ex('Wait for a doctor in the next two weeks, mornings', 'ascend waitlist join --doctor "Dr Rao" --from today --to +14d --times 08:00-12:00'),
-    ex(
-      'Any dermatologist in Pune (admins: for a patient)',
-      'ascend waitlist join --patient pat@example.org --specialty dermatology --city Pune --from tomorrow --to +30d',
-    ),
+    ex('Wait for a doctor in the next two weeks, mornings', 'ascend waitlist join --doctor 3 --from today --to +14d --times 08:00-12:00'),
+    ex('Any ENT doctor, from Monday (admins: for a patient)', 'ascend waitlist join --patient 7 --specialty ENT --to +9d --from mon'),
   ],
   'waitlist list': [ex('Entries with an offer open, for a script', 'ascend waitlist list --status offered --json')],
   'waitlist leave': [ex('Leave entry 4 (an open offer goes to the next)', 'ascend waitlist leave 4')],
