@@ -8,6 +8,7 @@ import { benchReminders } from './reminders.js';
 import { benchSlots } from './slots.js';
 import { benchStartup } from './startup.js';
 import { startBenchServer, type BenchServer, type Row } from './support.js';
+import { benchWaitlist } from './waitlist.js';
 import { benchWebhooks } from './webhooks.js';
 
 const sections: Record<string, (server: BenchServer) => Promise<Row[]>> = {
@@ -18,6 +19,7 @@ const sections: Record<string, (server: BenchServer) => Promise<Row[]>> = {
   webhooks: benchWebhooks,
   http: benchHttp,
   reminders: benchReminders,
+  waitlist: benchWaitlist,
 };
 
 const wanted = process.argv.slice(2);
