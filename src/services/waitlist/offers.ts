@@ -64,10 +64,18 @@ async function readOffer(tx: ServiceContext, offerId: number): Promise<WaitlistO
 /**
  * The watcher (registered by ./watch.ts): each place freed by a cancellation or a reschedule is offered to the
  * first in line, inside the releasing transaction (which holds the slots). Others free nothing to offer.
+ *
+ * Except the places a longer visit's move frees (several places of one appointment, cause `rescheduled`): the
+ * move frees its old run BEFORE booking the new one in the same transaction, and the new run may share slots
+ * with the old (a visit moved by one slot). A hold made now would take the very place the visit moves into.
  */
 export async function offerFreedPlaces(tx: ServiceContext, freed: readonly FreedPlace[]): Promise<void> {
+  const perAppointment = new Map<number, number>();
+  for (const place of freed) perAppointment.set(place.appointmentId, (perAppointment.get(place.appointmentId) ?? 0) + 1);
   for (const place of freed) {
-    if (OFFERED_CAUSES.has(place.cause)) await offerPlace(tx, place.slotId, place.patientId);
+    if (!OFFERED_CAUSES.has(place.cause)) continue;
+    if (place.cause === 'rescheduled' && (perAppointment.get(place.appointmentId) ?? 0) > 1) continue;
+    await offerPlace(tx, place.slotId, place.patientId);
   }
 }
 
