@@ -1,7 +1,7 @@
 // The waitlist: what `ascend waitlist …` and `/api/v1/waitlist…` take, and the shapes they answer with.
 import { z } from 'zod';
 import { id, oneLine, pagination } from './common.js';
-import { contractRegistry } from './views.js';
+import { named } from './views.js';
 
 export const ENTRY_STATUSES = ['waiting', 'offered', 'fulfilled', 'expired', 'left'] as const;
 export type EntryStatus = (typeof ENTRY_STATUSES)[number];
@@ -43,11 +43,6 @@ export const listWaitlistInput = z.strictObject({
   ...pagination,
 });
 export type ListWaitlistInput = z.input<typeof listWaitlistInput>;
-
-function named<T extends z.ZodType>(schema: T, name: string, description: string): T {
-  contractRegistry.add(schema, { id: name, description });
-  return schema;
-}
 
 const instant = z.iso.datetime();
 

@@ -46,36 +46,23 @@ export function registerWaitlistRoutes(app: FastifyInstance): void {
     }),
     async (r) => leaveWaitlist(r.ctx, pathId(r)),
   );
-  app.post(
-    '/waitlist/offers/:id/accept',
-    doc({
-      operationId: 'acceptWaitlistOffer',
-      tags,
-      summary: 'Accept an open offer: the held place is booked for the patient',
-      params: ['id'],
-      emptyBody: true,
-      response: waitlistOfferViewSchema,
-      problems: [403, 404, 409],
-    }),
-    async (r) => {
-      noBody(r);
-      return acceptOffer(r.ctx, pathId(r));
-    },
-  );
-  app.post(
-    '/waitlist/offers/:id/decline',
-    doc({
+  const offerActions = [
+    { action: 'accept', operationId: 'acceptWaitlistOffer', summary: 'Accept an open offer: the held place is booked for the patient', run: acceptOffer },
+    {
+      action: 'decline',
       operationId: 'declineWaitlistOffer',
-      tags,
       summary: 'Decline an open offer: the place goes to the next in line; the entry keeps waiting',
-      params: ['id'],
-      emptyBody: true,
-      response: waitlistOfferViewSchema,
-      problems: [403, 404, 409],
-    }),
-    async (r) => {
-      noBody(r);
-      return declineOffer(r.ctx, pathId(r));
+      run: declineOffer,
     },
-  );
+  ] as const;
+  for (const { action, operationId, summary, run } of offerActions) {
+    app.post(
+      `/waitlist/offers/:id/${action}`,
+      doc({ operationId, tags, summary, params: ['id'], emptyBody: true, response: waitlistOfferViewSchema, problems: [403, 404, 409] }),
+      async (r) => {
+        noBody(r);
+        return run(r.ctx, pathId(r));
+      },
+    );
+  }
 }
