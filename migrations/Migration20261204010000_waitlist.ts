@@ -77,6 +77,16 @@ export class Migration20261204010000_waitlist extends Migration {
     this.addSql(`create index waitlist_offer_entry_slot_idx on waitlist_offer (entry_id, slot_id);`);
     this.addSql(`create index waitlist_offer_patient_idx on waitlist_offer (patient_id);`);
 
+    // Places a longer visit's move freed: offered by the worker's next tick, once the move has booked its new run
+    // (the move frees before it books, so the watcher cannot tell which of them stay free).
+    this.addSql(`
+      create table waitlist_freed_place (
+        id serial primary key,
+        slot_id integer not null references slot (id),
+        except_patient_id integer not null references patient (id),
+        freed_at timestamptz not null
+      );`);
+
     this.addSql(`
       create function slot_held_count_check(p_slot_id integer) returns void language plpgsql as $$
       declare
@@ -124,7 +134,7 @@ export class Migration20261204010000_waitlist extends Migration {
     this.addSql(`alter table mail_message drop constraint mail_message_kind_check;`);
     this.addSql(`alter table mail_message add constraint mail_message_kind_check check (kind in ('booked', 'rescheduled', 'moved', 'cancelled', 'reminder'));`);
     this.addSql(`drop trigger if exists slot_held_count_changed on slot;`);
-    this.addSql(`drop table if exists waitlist_offer, waitlist_entry cascade;`);
+    this.addSql(`drop table if exists waitlist_freed_place, waitlist_offer, waitlist_entry cascade;`);
     this.addSql(`drop function if exists slot_held_changed_trigger(), waitlist_offer_held_trigger(), slot_held_count_check(integer);`);
     this.addSql(`alter table slot drop constraint slot_booked_within_capacity;`);
     this.addSql(`alter table slot drop column held_count;`);

@@ -13,8 +13,10 @@ export const waitlistModule: WorkerModule = {
   onTick: async (worker) => {
     startWaitlist();
     const scan = await expireDue(serviceContext(worker.orm.em.fork(), SYSTEM, worker.clock));
-    if (scan.expired || scan.entriesExpired) {
-      worker.log(`waitlist: ${scan.expired} offers expired (${scan.passedOn} passed on), ${scan.entriesExpired} entries expired`);
+    if (scan.expired || scan.entriesExpired || scan.offeredNoted) {
+      worker.log(
+        `waitlist: ${scan.expired} offers expired (${scan.passedOn} passed on), ${scan.offeredNoted} places of moved visits offered, ${scan.entriesExpired} entries expired`,
+      );
     }
   },
   status: async (em) => {

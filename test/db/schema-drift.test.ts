@@ -52,6 +52,7 @@ const SQL_ONLY_TABLES = [
   'mail_message',
   'waitlist_entry',
   'waitlist_offer',
+  'waitlist_freed_place',
 ];
 
 let db: TestDatabase;

@@ -344,7 +344,7 @@ describe('under concurrency', () => {
 });
 
 describe('longer visits', () => {
-  it('moving a longer visit by one slot is not blocked by an offer of a place it frees and takes again in the same transaction', async () => {
+  it('moving a longer visit by one slot is not blocked by an offer of a place it frees and takes again; the worker’s tick then offers what stayed free', async () => {
     const start = Date.parse(utc(20, '04:00'));
     const at = (n: number) => new Date(start + n * 30 * 60_000).toISOString();
     const run = [await seedSlot(db, doctorId, at(0), 30), await seedSlot(db, doctorId, at(1), 30), await seedSlot(db, doctorId, at(2), 30)];
@@ -353,9 +353,13 @@ describe('longer visits', () => {
     const line = [await waiting(), await waiting()];
     const moved = await rescheduleAppointment(db.ctx(p.actor), visit.id, { slotId: run[1] ?? 0 });
     expect(moved.slotIds).toEqual([run[1], run[2]]);
-    // What the move left for good (the first slot) is not offered either: when the places are freed, the run the
-    // visit moves to is not known yet, so none of them is.
+    // When the places are freed the run the visit moves to is not known yet: none is offered in the move.
     for (const w of line) expect(await offersOf(w.entry.id)).toEqual([]);
+    // The worker's next tick offers what stayed free (the first slot) to the first in line; the rest is booked.
+    await expireDue(db.ctx(SYSTEM));
+    expect(await offersOf(line[0]?.entry.id ?? 0)).toEqual([expect.objectContaining({ status: 'open', slot_id: run[0] })]);
+    expect(await offersOf(line[1]?.entry.id ?? 0)).toEqual([]);
+    expect(await db.sql('select count(*)::int as n from waitlist_freed_place')).toEqual([{ n: 0 }]);
     await invariantsHold();
   });
 });

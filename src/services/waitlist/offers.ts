@@ -67,14 +67,22 @@ async function readOffer(tx: ServiceContext, offerId: number): Promise<WaitlistO
  *
  * Except the places a longer visit's move frees (several places of one appointment, cause `rescheduled`): the
  * move frees its old run BEFORE booking the new one in the same transaction, and the new run may share slots
- * with the old (a visit moved by one slot). A hold made now would take the very place the visit moves into.
+ * with the old (a visit moved by one slot). A hold made now would take the very place the visit moves into. They
+ * are noted instead, and offered by the worker's next tick (offerNotedPlaces), when what stayed free is known.
  */
 export async function offerFreedPlaces(tx: ServiceContext, freed: readonly FreedPlace[]): Promise<void> {
   const perAppointment = new Map<number, number>();
   for (const place of freed) perAppointment.set(place.appointmentId, (perAppointment.get(place.appointmentId) ?? 0) + 1);
   for (const place of freed) {
     if (!OFFERED_CAUSES.has(place.cause)) continue;
-    if (place.cause === 'rescheduled' && (perAppointment.get(place.appointmentId) ?? 0) > 1) continue;
+    if (place.cause === 'rescheduled' && (perAppointment.get(place.appointmentId) ?? 0) > 1) {
+      await query(tx.em, 'insert into waitlist_freed_place (slot_id, except_patient_id, freed_at) values (?, ?, ?)', [
+        place.slotId,
+        place.patientId,
+        tx.clock.now(),
+      ]);
+      continue;
+    }
     await offerPlace(tx, place.slotId, place.patientId);
   }
 }
@@ -195,6 +203,25 @@ export async function withdrawOffer(tx: ServiceContext, offer: LockedOfferRow): 
 /** Offers one expiry transaction takes. */
 const EXPIRY_BATCH = 100;
 
+/**
+ * The tick's part for places a longer visit's move freed (noted by offerFreedPlaces): each is offered now, if it
+ * is still free, each in its own transaction in the lock order (the slot, then the note, then the entries).
+ * Returns how many offers were made.
+ */
+export async function offerNotedPlaces(ctx: ServiceContext): Promise<number> {
+  const noted = await query<{ id: number; slot_id: number }>(ctx.em.fork(), 'select id, slot_id from waitlist_freed_place order by id limit ?', [EXPIRY_BATCH]);
+  let offered = 0;
+  for (const note of noted) {
+    const made = await transaction(ctx, async (tx) => {
+      await lockSlotForBooking(tx.em, note.slot_id);
+      const [taken] = await query<{ except_patient_id: number }>(tx.em, 'delete from waitlist_freed_place where id = ? returning except_patient_id', [note.id]);
+      return taken ? (await offerPlace(tx, note.slot_id, taken.except_patient_id)) !== null : false;
+    });
+    if (made) offered++;
+  }
+  return offered;
+}
+
 export interface ExpiryScan {
   /** Offers expired (each passed on, or its place freed). */
   expired: number;
@@ -202,15 +229,17 @@ export interface ExpiryScan {
   passedOn: number;
   /** Entries whose window passed. */
   entriesExpired: number;
+  /** Offers of places a longer visit's move freed. */
+  offeredNoted: number;
 }
 
 /**
  * The worker's tick: every open offer past its deadline on the services' clock expires, each in its own
- * transaction in the lock order, and its place goes to the next in line; then waiting entries whose window
- * has passed expire. An offer another worker expired meanwhile is skipped.
+ * transaction in the lock order, and its place goes to the next in line; the places a longer visit's move freed
+ * are offered; then waiting entries whose window has passed expire. An offer another worker expired meanwhile is skipped.
  */
 export async function expireDue(ctx: ServiceContext): Promise<ExpiryScan> {
-  const scan: ExpiryScan = { expired: 0, passedOn: 0, entriesExpired: 0 };
+  const scan: ExpiryScan = { expired: 0, passedOn: 0, entriesExpired: 0, offeredNoted: 0 };
   for (;;) {
     const due = await query<{ id: number }>(ctx.em.fork(), DUE_OFFERS, [ctx.clock.now(), EXPIRY_BATCH]);
     for (const { id } of due) {
@@ -227,6 +256,7 @@ export async function expireDue(ctx: ServiceContext): Promise<ExpiryScan> {
     }
     if (due.length < EXPIRY_BATCH) break;
   }
+  scan.offeredNoted = await offerNotedPlaces(ctx);
   const now = ctx.clock.now();
   const [row] = await query<{ n: number }>(ctx.em.fork(), EXPIRE_ENTRIES, [now, now, now]);
   scan.entriesExpired = row?.n ?? 0;
