@@ -9,6 +9,7 @@ import { benchReminders } from './reminders.js';
 import { benchSlots } from './slots.js';
 import { benchStartup } from './startup.js';
 import { startBenchServer, type BenchServer, type Row } from './support.js';
+import { benchWaitlist } from './waitlist.js';
 import { benchWebhooks } from './webhooks.js';
 
 const sections: Record<string, (server: BenchServer) => Promise<Row[]>> = {
@@ -20,6 +21,7 @@ const sections: Record<string, (server: BenchServer) => Promise<Row[]>> = {
   http: benchHttp,
   reminders: benchReminders,
   pooler: benchPooler,
+  waitlist: benchWaitlist,
 };
 
 const wanted = process.argv.slice(2);

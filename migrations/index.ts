@@ -24,6 +24,7 @@ import { Migration20261203050000_appointment_json_cached } from './Migration2026
 import { Migration20261203060000_outbox_cost } from './Migration20261203060000_outbox_cost.js';
 import { Migration20261203070000_one_waiting_dispatch } from './Migration20261203070000_one_waiting_dispatch.js';
 import { Migration20261205020000_read_marks } from './Migration20261205020000_read_marks.js';
+import { Migration20261204010000_waitlist } from './Migration20261204010000_waitlist.js';
 
 export const migrationsList = [
   { name: 'Migration20261125000000_initial', class: Migration20261125000000_initial },
@@ -50,4 +51,5 @@ export const migrationsList = [
   { name: 'Migration20261203060000_outbox_cost', class: Migration20261203060000_outbox_cost },
   { name: 'Migration20261203070000_one_waiting_dispatch', class: Migration20261203070000_one_waiting_dispatch },
   { name: 'Migration20261205020000_read_marks', class: Migration20261205020000_read_marks },
+  { name: 'Migration20261204010000_waitlist', class: Migration20261204010000_waitlist },
 ];

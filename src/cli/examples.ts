@@ -230,6 +230,15 @@ export const EXAMPLES: Readonly<Record<string, readonly Example[]>> = {
     ex('fish', 'ascend completion fish > ~/.config/fish/completions/ascend.fish'),
   ],
   __complete: [ex('What completing a clinic name offers (value, tab, what it is)', 'ascend __complete clinics Lak')],
+  waitlist: [ex('Your entries, and any offer held for you', 'ascend waitlist list')],
+  'waitlist join': [
+    ex('Wait for a doctor in the next two weeks, mornings', 'ascend waitlist join --doctor 3 --from today --to +14d --times 08:00-12:00'),
+    ex('Any ENT doctor, from Monday (admins: for a patient)', 'ascend waitlist join --patient 7 --specialty ENT --to +9d --from mon'),
+  ],
+  'waitlist list': [ex('Entries with an offer open, for a script', 'ascend waitlist list --status offered --json')],
+  'waitlist leave': [ex('Leave entry 4 (an open offer goes to the next)', 'ascend waitlist leave 4')],
+  'waitlist accept': [ex('Book the place offer 7 holds for you', 'ascend waitlist accept 7')],
+  'waitlist decline': [ex('Pass offer 7 to the next in line', 'ascend waitlist decline 7')],
   webhooks: [ex('Every endpoint, and whether it is failing', 'ascend webhooks list')],
   'webhooks create': [
     ex('Every event to a URL (prints the secret, this once)', 'ascend webhooks create --url https://example.org/h'),

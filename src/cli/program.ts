@@ -15,6 +15,7 @@ import { registerServe } from './commands/serve.js';
 import { registerSessions } from './commands/sessions.js';
 import { registerSlots } from './commands/slots.js';
 import { registerUsers } from './commands/users.js';
+import { registerWaitlist } from './commands/waitlist.js';
 import { registerWebhooks } from './commands/webhooks.js';
 import { registerWorker } from './commands/worker.js';
 import { EXAMPLES, type Example } from './examples.js';
@@ -54,6 +55,7 @@ Database:   DATABASE_URL selects a PostgreSQL server; without it ascend runs its
   registerSeed(program);
   registerReport(program);
   registerWebhooks(program);
+  registerWaitlist(program);
   registerServe(program);
   registerWorker(program);
   registerMail(program);

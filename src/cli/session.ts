@@ -181,6 +181,8 @@ export async function signIn(sql: Sql, clock: Clock): Promise<Authenticated> {
 export async function withServices<T>(fn: (ctx: ServiceContext) => Promise<T>, options: { asSystem?: boolean } = {}): Promise<T> {
   const clock = clockFromEnv();
   if (!options.asSystem) requireToken(); // not logged in: said before the database is reached
+  // Every release of a place in this process offers it to the waitlist (and ASCEND_OFFER_TTL is checked here).
+  (await import('../services/waitlist/watch.js')).startWaitlist();
   const { resolveDatabase } = await import('../db/database.js');
   const { openOrm } = await import('../db/orm.js');
   const { replicaSettings, ReadReplica } = await import('../db/replica.js');

@@ -24,6 +24,8 @@ import { registerReportRoutes } from './routes/reports.js';
 import { registerSessionRoutes } from './routes/sessions.js';
 import { registerSlotRoutes } from './routes/slots.js';
 import { registerUserRoutes } from './routes/users.js';
+import { startWaitlist } from '../services/waitlist/watch.js';
+import { registerWaitlistRoutes } from './routes/waitlist.js';
 import { registerWebhookRoutes } from './routes/webhooks.js';
 import { registerWorkerRoutes } from './routes/worker.js';
 
@@ -95,6 +97,7 @@ export const AUTH_CACHE_OFF =
 
 export async function buildServer(options: ServerOptions): Promise<FastifyInstance> {
   const clock = options.clock ?? clockFromEnv();
+  startWaitlist();
   const app = Fastify({
     bodyLimit: BODY_LIMIT,
     // One structured line per request, written by the onResponse hook below, with no secrets in it.
@@ -222,6 +225,7 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
       registerReportRoutes(api);
       registerSessionRoutes(api);
       registerWebhookRoutes(api);
+      registerWaitlistRoutes(api);
       registerWorkerRoutes(api);
     },
     { prefix: '/api/v1' },

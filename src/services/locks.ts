@@ -12,6 +12,9 @@
  *      booking/core.ts, whose records `bookLocked` takes);
  *   3. appointments, FOR UPDATE, after their slots (appointments.ts: `lockForChange`; booking/release.ts:
  *      `releasePlaces`, the one place that frees booked places).
+ *   4. waitlist offers and entries, after the slot they hold or are offered (waitlist/offers.ts `lockOffer`:
+ *      the offer's slot, then the offer; the entry first in line for a freed place is taken FOR UPDATE SKIP
+ *      LOCKED, so the watcher inside a release never waits for one another transaction is offering).
  *
  * A path may skip a step, never go back to an earlier one: a transaction holding a slot never locks a doctor,
  * and one holding an appointment never locks a slot it does not hold yet (it runs again instead: `LockRace`).

@@ -2,6 +2,7 @@
 import type { WorkerModule } from './module.js';
 import { mailModule } from './mail.js';
 import { outboxModule } from './outbox.js';
+import { waitlistModule } from './waitlist.js';
 import { webhooksModule } from './webhooks.js';
 
-export const workerModules: WorkerModule[] = [outboxModule, webhooksModule, mailModule];
+export const workerModules: WorkerModule[] = [outboxModule, webhooksModule, mailModule, waitlistModule];

@@ -51,6 +51,9 @@ const SQL_ONLY_TABLES = [
   'appointment_reminder',
   'mail_message',
   'read_mark',
+  'waitlist_entry',
+  'waitlist_offer',
+  'waitlist_freed_place',
 ];
 
 let db: TestDatabase;

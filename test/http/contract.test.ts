@@ -83,7 +83,18 @@ describe('the OpenAPI document', () => {
   it('takes the Idempotency-Key header on every POST that creates something (each answering 201)', () => {
     const creates = operations().filter((o) => o.method === 'post' && '201' in o.operation.responses);
     expect(creates.map((o) => o.operation.operationId).sort()).toEqual(
-      ['addLeave', 'bookAppointment', 'createClinic', 'createDoctor', 'createPatient', 'createSlot', 'createUser', 'createWebhook', 'register'].sort(),
+      [
+        'addLeave',
+        'bookAppointment',
+        'createClinic',
+        'createDoctor',
+        'createPatient',
+        'createSlot',
+        'createUser',
+        'createWebhook',
+        'joinWaitlist',
+        'register',
+      ].sort(),
     );
     for (const { operation } of creates) {
       const parameters = (operation as { parameters?: { in: string; name: string }[] }).parameters ?? [];

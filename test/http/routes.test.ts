@@ -8,6 +8,8 @@ import { deactivateClinic } from '../../src/services/clinics.js';
 import { addLeave, deactivateDoctor } from '../../src/services/doctors.js';
 import { deactivateUser } from '../../src/services/users.js';
 import { createWebhook, testWebhook } from '../../src/services/webhooks/endpoints.js';
+import { cancelAppointment } from '../../src/services/appointments.js';
+import { joinWaitlist } from '../../src/services/waitlist/entries.js';
 import { initialise } from '../../src/services/init.js';
 import { createTestDatabase, type TestDatabase } from '../support/db.js';
 import {
@@ -813,7 +815,50 @@ const ROWS: Row[] = [
   },
   // --- worker -----------------------------------------------------------------------------------------------
   { route: 'GET /worker/status', expect: [OK, NO, NO, A], call: () => ({ path: '/worker/status' }) },
+  // --- waitlist -----------------------------------------------------------------------------------------------
+  {
+    route: 'POST /waitlist',
+    expect: [NEW, NO, NEW, A],
+    call: (who) => {
+      const on = waitDay();
+      return { path: '/waitlist', body: { patientId: who === 'admin' ? w.q.id : w.p.id, doctorId: w.d2.id, from: on, to: on } };
+    },
+  },
+  { route: 'GET /waitlist', expect: [OK, OK, OK, A], list: true, call: () => ({ path: '/waitlist' }) },
+  { route: 'DELETE /waitlist/:id', expect: [OK, NO, OK, A], call: async () => ({ path: `/waitlist/${await freshEntry(w.p.id, w.d.id)}` }) },
+  {
+    route: 'DELETE /waitlist/:id',
+    note: "another patient's",
+    expect: [OK, NF, NF, A],
+    call: async () => ({ path: `/waitlist/${await freshEntry(w.q.id, w.d2.id)}` }),
+  },
+  {
+    route: 'POST /waitlist/offers/:id/accept',
+    expect: [OK, NO, OK, A],
+    call: async () => ({ path: `/waitlist/offers/${await freshOffer()}/accept` }),
+    check: (res) => expect(res.body.status).toBe('accepted'),
+  },
+  { route: 'POST /waitlist/offers/:id/decline', expect: [OK, NO, OK, A], call: async () => ({ path: `/waitlist/offers/${await freshOffer()}/decline` }) },
 ];
+
+/** Days years ahead, one per waitlist entry, where no other row has slots: no entry is offered another row's place. */
+let waitDays = 0;
+const waitDay = () => day(2000 + waitDays++);
+async function freshEntry(patientId: number, doctorId: number): Promise<number> {
+  const on = waitDay();
+  return (await joinWaitlist(db.ctx(SYSTEM), { patientId, doctorId, from: on, to: on })).id;
+}
+/** An open offer to P: another patient's booking of a slot of D, on a day of its own, is cancelled while P waits for that day. */
+async function freshOffer(): Promise<number> {
+  const on = waitDay();
+  const slotId = await seedSlot(db, w.d.id, `${on}T05:00:00.000Z`);
+  const appointment = await seedBooking(db, slotId, (await makePatient(db)).patient.id);
+  await joinWaitlist(db.ctx(SYSTEM), { patientId: w.p.id, doctorId: w.d.id, from: on, to: on });
+  await cancelAppointment(db.ctx(SYSTEM), appointment, {});
+  const [offer] = await db.sql<{ id: number }>(`select id from waitlist_offer where slot_id = $1 and status = 'open'`, [slotId]);
+  if (!offer) throw new Error(`no offer of slot ${slotId}`);
+  return offer.id;
+}
 
 /** A webhook endpoint to change (a documentation address: nothing is ever sent in this file). */
 const freshWebhook = async () => (await createWebhook(db.ctx(SYSTEM), { url: 'https://203.0.113.7/hook' })).id;

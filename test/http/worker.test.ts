@@ -39,6 +39,7 @@ describe('GET /api/v1/worker/status', () => {
           mailSent: 0,
           oldestPendingMailAt: null,
         },
+        waitlist: { waitlistWaiting: 0, offersOpen: 0, earliestOfferExpiresAt: null },
       },
     });
   });

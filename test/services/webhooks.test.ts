@@ -82,7 +82,7 @@ describe('webhook endpoints', () => {
     expect(await refusal({ url: 'ftp://example.org/x' })).toBe('url: url: must be an http:// or https:// URL (got ftp)');
     expect(await refusal({ url: 'https://user:pw@example.org/x' })).toMatch(/^url: .*must not carry credentials/);
     expect(await refusal({ url: 'http://127.0.0.1/x', events: ['appointment.bookd'] })).toBe(
-      'events: events: "appointment.bookd" is not an event type: must be one of appointment.booked, appointment.rescheduled, appointment.moved, appointment.cancelled, appointment.completed, appointment.no_show, appointment.reminder, webhook.disabled (did you mean appointment.booked?)',
+      'events: events: "appointment.bookd" is not an event type: must be one of appointment.booked, appointment.rescheduled, appointment.moved, appointment.cancelled, appointment.completed, appointment.no_show, appointment.reminder, waitlist.offered, waitlist.accepted, waitlist.declined, waitlist.offer_expired, webhook.disabled (did you mean appointment.booked?)',
     );
   });
 

@@ -8,6 +8,7 @@ import { openOrm } from '../../src/db/orm.js';
 import type { TestClock } from '../../src/domain/clock.js';
 import type { Actor } from '../../src/domain/roles.js';
 import { type ServiceContext, serviceContext } from '../../src/services/context.js';
+import { startWaitlist } from '../../src/services/waitlist/watch.js';
 import { frozenClock } from './clock.js';
 
 export interface TestDatabase {
@@ -40,6 +41,8 @@ export async function createTestDatabase(): Promise<TestDatabase> {
   const orm = await openOrm(url, { pool: { min: 0, max: 10 } });
   const raw = new pg.Pool({ connectionString: url, max: 4 });
   const clock = frozenClock();
+  // As every program does where it starts: the places services free in this file are offered to its waitlist.
+  startWaitlist();
   return {
     url,
     orm,

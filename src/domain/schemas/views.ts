@@ -8,7 +8,8 @@ import { ROLES } from '../roles.js';
 /** The views that are components of the OpenAPI document, by the name they have there. */
 export const contractRegistry = z.registry<{ id: string; description?: string }>();
 
-function named<T extends z.ZodType>(schema: T, id: string, description?: string): T {
+/** Registers a schema as a named component of the API contract. */
+export function named<T extends z.ZodType>(schema: T, id: string, description?: string): T {
   contractRegistry.add(schema, { id, ...(description ? { description } : {}) });
   return schema;
 }

@@ -13,6 +13,10 @@ export const WEBHOOK_EVENT_TYPES = [
   'appointment.completed',
   'appointment.no_show',
   'appointment.reminder',
+  'waitlist.offered',
+  'waitlist.accepted',
+  'waitlist.declined',
+  'waitlist.offer_expired',
   'webhook.disabled',
 ] as const;
 export type WebhookEventType = (typeof WEBHOOK_EVENT_TYPES)[number];

@@ -66,8 +66,9 @@ export const BOOKING_RULES: readonly BookingRule[] = [
   },
   {
     name: 'slot-full',
-    guard: 's.booked_count < s.capacity',
-    detail: `s.booked_count || '/' || s.capacity`,
+    // Places held for the waitlist's open offers are taken too (migrations/Migration20261204010000_waitlist.ts).
+    guard: 's.booked_count + s.held_count < s.capacity',
+    detail: `s.booked_count || '/' || s.capacity || case when s.held_count > 0 then ', ' || s.held_count || ' held for the waitlist' else '' end`,
     refuse: (r) => new SlotFullError(`slot ${r.slotId} is full (${r.detail})`, 'slotId'),
   },
   {

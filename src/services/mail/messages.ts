@@ -1,7 +1,7 @@
 // What each email says: for an appointment event (booked, rescheduled, moved, cancelled, reminder) the
 // subject, the text and the calendar invitation, all from the appointment as the event carries it (so a retry
 // sends the same message), its times in the clinic's zone.
-import { formatLocalSpan } from '../../domain/time-format.js';
+import { formatLocal, formatLocalSpan } from '../../domain/time-format.js';
 import type { AppointmentView } from '../../domain/views.js';
 import { invitationIcs } from './ics.js';
 import type { MailConfig, OutgoingMail } from './transport.js';
@@ -99,4 +99,35 @@ export function appointmentMail(mail: AppointmentMail, config: MailConfig): Outg
       }),
     },
   };
+}
+
+/** The event mailed to a waiting patient when a place is offered (its data is the offer, not an appointment). */
+export const OFFER_EVENT = 'waitlist.offered';
+
+/** What an offer's email needs of the offer (WaitlistOfferView, as the event carries it). */
+export interface OfferMail {
+  id: number;
+  patientName: string;
+  doctorName: string;
+  clinicName: string;
+  timezone: string;
+  startsAt: string;
+  endsAt: string;
+  expiresAt: string;
+}
+
+export const offerSubject = (o: OfferMail): string => `A place is free: ${o.doctorName}, ${formatLocalSpan(o.startsAt, o.endsAt, o.timezone)}`;
+
+/** The email offering a held place: how to take it, and until when (no invitation: nothing is booked yet). */
+export function offerMail(o: OfferMail, to: string): OutgoingMail {
+  const text = [
+    `Hello ${o.patientName},`,
+    '',
+    `A place you are waiting for is free: ${o.doctorName} at ${o.clinicName}, ${formatLocalSpan(o.startsAt, o.endsAt, o.timezone)}.`,
+    `It is held for you until ${formatLocal(o.expiresAt, o.timezone)}; after that it goes to the next patient waiting.`,
+    '',
+    `To take it: ascend waitlist accept ${o.id} (or POST /api/v1/waitlist/offers/${o.id}/accept).`,
+    `To let it go now: ascend waitlist decline ${o.id}. You stay on the waitlist either way until you are booked.`,
+  ].join('\n');
+  return { to, subject: offerSubject(o), text };
 }

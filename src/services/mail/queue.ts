@@ -17,8 +17,18 @@ import { addJob } from '../../worker/jobs.js';
 import type { ServiceContext } from '../context.js';
 import type { OutboxEvent } from '../outbox.js';
 import { query } from '../support.js';
-import { appointmentMail, isMailedEvent, MAILED_EVENTS, type MailKind, mailSubject, SEQUENCE_EVENTS } from './messages.js';
-import type { Mailer, MailConfig } from './transport.js';
+import {
+  appointmentMail,
+  isMailedEvent,
+  MAILED_EVENTS,
+  type MailKind,
+  mailSubject,
+  OFFER_EVENT,
+  offerMail,
+  offerSubject,
+  SEQUENCE_EVENTS,
+} from './messages.js';
+import type { Mailer, MailConfig, OutgoingMail } from './transport.js';
 
 export const SEND_TASK = 'mail.send';
 /** How long a sender holds a message: past the transport's timeouts (three steps of 10 s), with room to spare. */
@@ -43,8 +53,9 @@ const sendPayload = z.object({ id: z.union([z.string().regex(/^\d+$/), z.int().p
  * not queued twice. Returns how many were queued.
  */
 export async function queueMails(tx: ServiceContext, events: readonly OutboxEvent[]): Promise<number> {
+  const offers = await queueOfferMails(tx, events);
   const mailed = events.filter((e) => isMailedEvent(e.type) && e.appointmentId !== null);
-  if (!mailed.length) return 0;
+  if (!mailed.length) return offers;
   const rows = await query<{ id: string }>(
     tx.em,
     `insert into mail_message (event_seq, kind, to_address, subject, next_attempt_at, created_at)
@@ -69,6 +80,39 @@ export async function queueMails(tx: ServiceContext, events: readonly OutboxEven
     ],
   );
   for (const row of rows) await addJob(tx.em, SEND_TASK, { id: row.id }, { jobKey: jobKey(row.id) });
+  return rows.length + offers;
+}
+
+/** An offer (waitlist.offered) as its event carries it: the patient it is for, and what the email says. */
+const eventOffer = z.looseObject({
+  id: z.int(),
+  patientId: z.int(),
+  patientName: z.string(),
+  doctorName: z.string(),
+  clinicName: z.string(),
+  timezone: z.string(),
+  startsAt: z.string(),
+  endsAt: z.string(),
+  expiresAt: z.string(),
+});
+
+/** The offers' emails: one to each offered patient with an email (their place is held until the offer expires). */
+async function queueOfferMails(tx: ServiceContext, events: readonly OutboxEvent[]): Promise<number> {
+  const offers = events.filter((e) => e.type === OFFER_EVENT).map((e) => ({ seq: e.seq, offer: eventOffer.parse(e.data) }));
+  if (!offers.length) return 0;
+  const rows = await query<{ id: string }>(
+    tx.em,
+    `insert into mail_message (event_seq, kind, to_address, subject, next_attempt_at, created_at)
+     select e.seq, 'offer', u.email, e.subject, ?, ?
+       from jsonb_to_recordset(?::jsonb) as e(seq bigint, patient_id integer, subject text)
+       join patient p on p.id = e.patient_id
+       join "user" u on u.id = p.user_id
+      where u.email is not null
+     on conflict (event_seq, kind) do nothing
+     returning id::text`,
+    [tx.clock.now(), tx.clock.now(), JSON.stringify(offers.map(({ seq, offer }) => ({ seq, patient_id: offer.patientId, subject: offerSubject(offer) })))],
+  );
+  for (const row of rows) await addJob(tx.em, SEND_TASK, { id: row.id }, { jobKey: jobKey(row.id) });
   return rows.length;
 }
 
@@ -79,7 +123,7 @@ const appointmentOf = (data: unknown): EventAppointment => eventAppointment.pars
 
 interface TakenMail {
   id: string;
-  kind: MailKind;
+  kind: MailKind | 'offer';
   to_address: string;
   attempts: number;
   event_seq: string;
@@ -113,14 +157,8 @@ export async function sendQueuedMail(ctx: ServiceContext, payload: unknown, mail
     [new Date(now.getTime() + LEASE_MS), id, now, now, `{${SEQUENCE_EVENTS.join(',')}}`],
   );
   if (!mail) return 'not-due';
-  const appointment = appointmentOf(mail.data);
   try {
-    await mailer.send(
-      appointmentMail(
-        { kind: mail.kind, appointment, remindBefore: appointment.remindBefore, sequence: mail.sequence, to: mail.to_address, now: new Date(mail.event_at) },
-        config,
-      ),
-    );
+    await mailer.send(composed(mail, config));
   } catch (err) {
     if (!(err instanceof MailUnavailableError)) throw err;
     const failed = mail.attempts >= MAX_ATTEMPTS;
@@ -137,6 +175,16 @@ export async function sendQueuedMail(ctx: ServiceContext, payload: unknown, mail
     mail.id,
   ]);
   return 'sent';
+}
+
+/** The message of a taken row, from its event (so a retry sends the same message). */
+function composed(mail: TakenMail, config: MailConfig): OutgoingMail {
+  if (mail.kind === 'offer') return offerMail(eventOffer.parse(mail.data), mail.to_address);
+  const appointment = appointmentOf(mail.data);
+  return appointmentMail(
+    { kind: mail.kind, appointment, remindBefore: appointment.remindBefore, sequence: mail.sequence, to: mail.to_address, now: new Date(mail.event_at) },
+    config,
+  );
 }
 
 /**

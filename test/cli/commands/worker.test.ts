@@ -97,7 +97,7 @@ describe('ascend worker', () => {
       expect(await worker.exited).toEqual({ code: 0, signal: null });
       expect(await dispatchedAt(id)).toEqual([FROZEN_AT]);
       expect(worker.stderr().split('\n').filter(Boolean)).toEqual([
-        'worker: started: 2 job(s) at once, modules outbox, webhooks, mail',
+        'worker: started: 2 job(s) at once, modules outbox, webhooks, mail, waitlist',
         'worker: SIGTERM: finishing the jobs in hand',
         'worker: stopped',
       ]);

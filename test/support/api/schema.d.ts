@@ -233,6 +233,24 @@ export interface paths {
     /** Send a delivery again, with the same webhook-id (admins) */
     post: operations["redeliverWebhook"];
   };
+  "/waitlist": {
+    /** Waitlist entries in line order: a patient’s own, those that could take a doctor’s places, or all (admins) */
+    get: operations["listWaitlist"];
+    /** Wait for a place with a doctor, or a specialty (in a city or clinic), between two local days (patients for themselves, admins) */
+    post: operations["joinWaitlist"];
+  };
+  "/waitlist/{id}": {
+    /** Leave the waitlist; an open offer is withdrawn and its place passed on */
+    delete: operations["leaveWaitlist"];
+  };
+  "/waitlist/offers/{id}/accept": {
+    /** Accept an open offer: the held place is booked for the patient */
+    post: operations["acceptWaitlistOffer"];
+  };
+  "/waitlist/offers/{id}/decline": {
+    /** Decline an open offer: the place goes to the next in line; the entry keeps waiting */
+    post: operations["declineWaitlistOffer"];
+  };
   "/worker/status": {
     /** The worker’s job queue, the jobs that failed, and each module’s figures such as undispatched events (admins) */
     get: operations["workerStatus"];
@@ -595,6 +613,53 @@ export interface components {
       createdAt: string;
       deliveredAt: string | null;
       failedAt: string | null;
+    };
+    /** @description A patient waiting for a place with a doctor, or a specialty (in a city or clinic), between two local days. */
+    WaitlistEntry: {
+      id: number;
+      patientId: number;
+      patientName: string;
+      doctorId: number | null;
+      doctorName: string | null;
+      specialty: string | null;
+      city: string | null;
+      clinicId: number | null;
+      /** Format: date */
+      from: string;
+      /** Format: date */
+      to: string;
+      times: string[] | null;
+      /** @enum {string} */
+      status: "waiting" | "offered" | "fulfilled" | "expired" | "left";
+      /** Format: date-time */
+      createdAt: string;
+      closedAt: string | null;
+      offer: components["schemas"]["WaitlistOffer"] | null;
+    };
+    /** @description A freed place offered to a waiting patient: held for them until expiresAt (status open), then accepted, declined, expired or withdrawn. */
+    WaitlistOffer: {
+      id: number;
+      entryId: number;
+      slotId: number;
+      patientId: number;
+      patientName: string;
+      /** @enum {string} */
+      status: "open" | "accepted" | "declined" | "expired" | "withdrawn";
+      doctorId: number;
+      doctorName: string;
+      clinicId: number;
+      clinicName: string;
+      timezone: string;
+      /** Format: date-time */
+      startsAt: string;
+      /** Format: date-time */
+      endsAt: string;
+      /** Format: date-time */
+      createdAt: string;
+      /** Format: date-time */
+      expiresAt: string;
+      closedAt: string | null;
+      appointmentId: number | null;
     };
     /** @description The worker: its job queue, failures, and each module’s figures. */
     WorkerStatusView: {
@@ -4870,6 +4935,330 @@ export interface operations {
       202: {
         content: {
           "application/json": components["schemas"]["WebhookDelivery"];
+        };
+      };
+      /** @description The request could not be read (malformed JSON, an empty body where one is needed). */
+      400: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description No valid access token (missing, expired, revoked, or its user deactivated). */
+      401: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description The caller’s role may not do this. */
+      403: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description No such record, or one the caller may not see (the same answer). */
+      404: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description The request conflicts with the records as they are (a duplicate, a slot full, a request still in progress). */
+      409: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description The request body is larger than 100 kB. */
+      413: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description The request body is not JSON. */
+      415: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Invalid input: `field` names the field (or header, or path parameter) and the rule. */
+      422: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description The database is unavailable: try again shortly. */
+      503: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+    };
+  };
+  /** Waitlist entries in line order: a patient’s own, those that could take a doctor’s places, or all (admins) */
+  listWaitlist: {
+    parameters: {
+      query?: {
+        status?: "waiting" | "offered" | "fulfilled" | "expired" | "left";
+        limit?: number;
+        offset?: number;
+      };
+    };
+    responses: {
+      /** @description Waitlist entries in line order: a patient’s own, those that could take a doctor’s places, or all (admins) */
+      200: {
+        content: {
+          "application/json": {
+            items: components["schemas"]["WaitlistEntry"][];
+            total: number;
+            limit: number;
+            offset: number;
+          };
+        };
+      };
+      /** @description No valid access token (missing, expired, revoked, or its user deactivated). */
+      401: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description The caller’s role may not do this. */
+      403: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Invalid input: `field` names the field (or header, or path parameter) and the rule. */
+      422: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description The database is unavailable: try again shortly. */
+      503: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+    };
+  };
+  /** Wait for a place with a doctor, or a specialty (in a city or clinic), between two local days (patients for themselves, admins) */
+  joinWaitlist: {
+    parameters: {
+      header?: {
+        /** @description Makes a retry safe: the same key with the same body within 24 hours answers the first response again (same status and body) and creates nothing; the same key with another body is a 422 naming idempotencyKey; while the first request with the key is still running, a 409. Keys are the caller’s own. */
+        "Idempotency-Key"?: string;
+      };
+    };
+    requestBody: {
+      content: {
+        "application/json": {
+          patientId?: number;
+          doctorId?: number;
+          specialty?: string;
+          city?: string;
+          clinicId?: number;
+          from: string;
+          to: string;
+          times?: string | string[];
+        };
+      };
+    };
+    responses: {
+      /** @description Wait for a place with a doctor, or a specialty (in a city or clinic), between two local days (patients for themselves, admins) */
+      201: {
+        content: {
+          "application/json": components["schemas"]["WaitlistEntry"];
+        };
+      };
+      /** @description The request could not be read (malformed JSON, an empty body where one is needed). */
+      400: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description No valid access token (missing, expired, revoked, or its user deactivated). */
+      401: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description The caller’s role may not do this. */
+      403: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description No such record, or one the caller may not see (the same answer). */
+      404: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description The request conflicts with the records as they are (a duplicate, a slot full, a request still in progress). */
+      409: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description The request body is larger than 100 kB. */
+      413: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description The request body is not JSON. */
+      415: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Invalid input: `field` names the field (or header, or path parameter) and the rule. */
+      422: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description The database is unavailable: try again shortly. */
+      503: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+    };
+  };
+  /** Leave the waitlist; an open offer is withdrawn and its place passed on */
+  leaveWaitlist: {
+    parameters: {
+      path: {
+        id: number;
+      };
+    };
+    responses: {
+      /** @description Leave the waitlist; an open offer is withdrawn and its place passed on */
+      200: {
+        content: {
+          "application/json": components["schemas"]["WaitlistEntry"];
+        };
+      };
+      /** @description No valid access token (missing, expired, revoked, or its user deactivated). */
+      401: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description The caller’s role may not do this. */
+      403: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description No such record, or one the caller may not see (the same answer). */
+      404: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description The request conflicts with the records as they are (a duplicate, a slot full, a request still in progress). */
+      409: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Invalid input: `field` names the field (or header, or path parameter) and the rule. */
+      422: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description The database is unavailable: try again shortly. */
+      503: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+    };
+  };
+  /** Accept an open offer: the held place is booked for the patient */
+  acceptWaitlistOffer: {
+    parameters: {
+      path: {
+        id: number;
+      };
+    };
+    responses: {
+      /** @description Accept an open offer: the held place is booked for the patient */
+      200: {
+        content: {
+          "application/json": components["schemas"]["WaitlistOffer"];
+        };
+      };
+      /** @description The request could not be read (malformed JSON, an empty body where one is needed). */
+      400: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description No valid access token (missing, expired, revoked, or its user deactivated). */
+      401: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description The caller’s role may not do this. */
+      403: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description No such record, or one the caller may not see (the same answer). */
+      404: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description The request conflicts with the records as they are (a duplicate, a slot full, a request still in progress). */
+      409: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description The request body is larger than 100 kB. */
+      413: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description The request body is not JSON. */
+      415: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Invalid input: `field` names the field (or header, or path parameter) and the rule. */
+      422: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description The database is unavailable: try again shortly. */
+      503: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+    };
+  };
+  /** Decline an open offer: the place goes to the next in line; the entry keeps waiting */
+  declineWaitlistOffer: {
+    parameters: {
+      path: {
+        id: number;
+      };
+    };
+    responses: {
+      /** @description Decline an open offer: the place goes to the next in line; the entry keeps waiting */
+      200: {
+        content: {
+          "application/json": components["schemas"]["WaitlistOffer"];
         };
       };
       /** @description The request could not be read (malformed JSON, an empty body where one is needed). */
