@@ -50,6 +50,7 @@ const SQL_ONLY_TABLES = [
   'webhook_delivery',
   'appointment_reminder',
   'mail_message',
+  'appointment_series',
 ];
 
 let db: TestDatabase;
