@@ -94,8 +94,10 @@ export class SeriesRefusedError extends ConflictError {
   constructor(
     message: string,
     readonly occurrences: readonly JudgedOccurrence[],
+    /** `repeat` when booking, `series` when moving the series. */
+    field: 'repeat' | 'series',
   ) {
-    super(message, 'repeat');
+    super(message, field);
   }
 }
 

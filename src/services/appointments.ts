@@ -6,7 +6,7 @@
 import { createHash } from 'node:crypto';
 import { parseDuration } from '../domain/durations.js';
 import { AuthError, ConflictError, ForbiddenError, NotFoundError, ValidationError } from '../domain/errors.js';
-import { isAdmin } from '../domain/roles.js';
+import { type Actor, isAdmin } from '../domain/roles.js';
 import { id as idSchema } from '../domain/schemas/common.js';
 import {
   bookInput,
@@ -233,6 +233,10 @@ export function assertDoctorMayCancel({ clock }: ServiceContext, a: LockedAppoin
   }
 }
 
+/** What a cancellation says: the reason given, else who cancelled. */
+export const cancelReason = (actor: Actor, given: string | null | undefined): string =>
+  given ?? (actor.kind === 'user' && actor.role === 'patient' ? 'cancelled by the patient' : 'cancelled by the clinic');
+
 export async function cancelAppointment(ctx: ServiceContext, id: number, raw: CancelInput | Untrusted = {}): Promise<AppointmentView> {
   const input = parseInput(cancelInput, raw);
   const { actor } = ctx;
@@ -241,8 +245,7 @@ export async function cancelAppointment(ctx: ServiceContext, id: number, raw: Ca
     if (a.status !== 'booked') throw new ConflictError(`appointment ${a.id} is already ${a.status.replace('_', '-')}`);
     if (actor.kind === 'user' && actor.role === 'doctor') assertDoctorMayCancel(tx, a, input.reason);
     else assertPatientBeforeCutoff(tx, a, 'cancel');
-    const reason = input.reason ?? (actor.kind === 'user' && actor.role === 'patient' ? 'cancelled by the patient' : 'cancelled by the clinic');
-    await releasePlaces(tx, { cause: 'cancelled', appointmentIds: [a.id], reason });
+    await releasePlaces(tx, { cause: 'cancelled', appointmentIds: [a.id], reason: cancelReason(actor, input.reason) });
   });
   return getAppointment(forked(ctx), id);
 }

@@ -4,8 +4,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ForbiddenError, SeriesRefusedError, ValidationError } from '../../src/domain/errors.js';
 import { SYSTEM } from '../../src/domain/roles.js';
 import { untrusted } from '../../src/domain/validation.js';
-import { bookAppointment, getAppointment, listAppointments } from '../../src/services/appointments.js';
-import { bookSeries } from '../../src/services/series.js';
+import { bookAppointment, cancelAppointment, getAppointment, listAppointments } from '../../src/services/appointments.js';
+import { bookSeries, cancelSeries, rescheduleSeries } from '../../src/services/series.js';
 import { createTestDatabase, type TestDatabase } from '../support/db.js';
 import { makeClinic, makeDoctor, makePatient, slotCountsAreConsistent } from '../support/fixtures.js';
 
@@ -225,5 +225,101 @@ describe('booking a series', () => {
     expect(await refused({ every: 'daily', until: '2026-06-01' })).toBe('repeat.until: 2026-06-01 would make 78 occurrences; a series has at most 52');
     expect(await refused({ every: 'weekly', count: 2 }, { slots: 2 })).toBe('slots: a series repeats one-slot visits: book each longer visit on its own');
     expect(await liveAppointmentsOf(patient.id)).toBe(0);
+  });
+});
+
+describe('changing a series from one occurrence on', () => {
+  /** A doctor with slots at 09:00 on every Monday, a patient, and a weekly series of `count` from the first. */
+  async function aSeries(count = 5) {
+    const doctor = await berlinDoctor();
+    const slots = await slotsOn(doctor.id, MONDAYS.slice(0, count));
+    const { patient, actor } = await makePatient(db);
+    const series = await bookSeries(db.ctx(SYSTEM), { slotId: at(slots, 0), patientId: patient.id, repeat: { every: 'weekly', count } });
+    const ids = series.occurrences.map((o) => o.appointment?.id ?? 0);
+    return { doctor, slots, patient, actor, series, ids };
+  }
+  const statuses = async (ids: readonly number[]) =>
+    (await db.sql<{ status: string }>('select status from appointment where id = any($1::int[]) order by starts_at', [ids])).map((r) => r.status);
+
+  it('cancelling one occurrence leaves the others; --series cancels it and every later one, in one go', async () => {
+    const { ids, series, actor } = await aSeries();
+    await cancelAppointment(db.ctx(SYSTEM), at(ids, 1));
+    expect(await statuses(ids)).toEqual(['booked', 'cancelled', 'booked', 'booked', 'booked']);
+    const done = await cancelSeries(db.ctx(actor), at(ids, 2), { reason: 'moving away' });
+    expect(done.seriesId).toBe(series.id);
+    expect(done.appointments.map((a) => [a.id, a.status, a.cancelReason])).toEqual(ids.slice(2).map((id) => [id, 'cancelled', 'moving away']));
+    expect(await statuses(ids)).toEqual(['booked', 'cancelled', 'cancelled', 'cancelled', 'cancelled']);
+    const events = await db.sql<{ n: number }>(
+      `select count(*)::int as n from audit_event where action = 'appointment.cancel' and entity_id = any($1::text[])`,
+      [ids.map(String)],
+    );
+    expect(events[0]?.n).toBe(4);
+  });
+
+  it('--series on an appointment booked alone is refused', async () => {
+    const doctor = await berlinDoctor();
+    const [slotId] = await slotsOn(doctor.id, MONDAYS.slice(0, 1));
+    const { patient } = await makePatient(db);
+    const alone = await bookAppointment(db.ctx(SYSTEM), { slotId: slotId ?? 0, patientId: patient.id });
+    await expect(cancelSeries(db.ctx(SYSTEM), alone.id)).rejects.toThrow(`appointment ${alone.id} is not part of a series`);
+  });
+
+  it('reschedule --series moves every later occurrence by the same change: a day later at 11:00 each week, across summer time', async () => {
+    const { doctor, ids, slots } = await aSeries();
+    const tuesdays = await slotsOn(
+      doctor.id,
+      MONDAYS.map((d) => d.replace(/(\d\d)$/, (dd) => String(Number(dd) + 1).padStart(2, '0'))),
+      '11:00',
+    );
+    await rescheduleSeries(db.ctx(SYSTEM), at(ids, 1), { slotId: at(tuesdays, 1) });
+    const after = await listAppointments(db.ctx(SYSTEM), { seriesId: (await getAppointment(db.ctx(SYSTEM), at(ids, 0))).seriesId ?? 0 });
+    expect(after.items.map((a) => a.slotId)).toEqual([at(slots, 0), ...tuesdays.slice(1)]);
+    expect(after.items.map((a) => a.startsAt.slice(11, 16))).toEqual(['08:00', '10:00', '09:00', '09:00', '09:00']);
+  });
+
+  it('reschedule --series by one week lands each occurrence in the slot the next one leaves', async () => {
+    const doctor = await berlinDoctor();
+    const slots = await slotsOn(doctor.id, [...MONDAYS, '2026-04-20']);
+    const { patient } = await makePatient(db);
+    const series = await bookSeries(db.ctx(SYSTEM), { slotId: at(slots, 0), patientId: patient.id, repeat: { every: 'weekly', count: 5 } });
+    const ids = series.occurrences.map((o) => o.appointment?.id ?? 0);
+    const done = await rescheduleSeries(db.ctx(SYSTEM), at(ids, 0), { slotId: at(slots, 1) });
+    expect(done.appointments.map((a) => a.slotId)).toEqual(slots.slice(1));
+    expect(await slotCountsAreConsistent(db)).toBe(true);
+  });
+
+  it('reschedule --series is all or nothing: one occurrence without a slot moves none, and each is listed', async () => {
+    const { doctor, ids, slots } = await aSeries(3);
+    const moved = await slotsOn(doctor.id, ['2026-03-17', '2026-03-31'], '15:00');
+    const err = await refusalOf(rescheduleSeries(db.ctx(SYSTEM), at(ids, 0), { slotId: at(moved, 0) }));
+    expect(err.field).toBe('series');
+    expect(err.occurrences.map((o) => [o.date, o.refusal?.code ?? null])).toEqual([
+      ['2026-03-17', null],
+      ['2026-03-24', 'no-slot'],
+      ['2026-03-31', null],
+    ]);
+    const still = await db.sql<{ slot_id: number }>('select slot_id from appointment where id = any($1::int[]) order by starts_at', [ids]);
+    expect(still.map((r) => r.slot_id)).toEqual(slots);
+  });
+
+  it('roles: a patient cancels their own series, not within the cut-off; a doctor cancels theirs with a reason, and moves none', async () => {
+    const own = await aSeries(2);
+    const done = await cancelSeries(db.ctx(own.actor), at(own.ids, 0));
+    expect(done.appointments.map((a) => a.cancelReason)).toEqual(['cancelled by the patient', 'cancelled by the patient']);
+    // Starting half an hour after the frozen now (06:00 UTC): within the patients' two hours.
+    const clinic = await makeClinic(db, { timezone: 'Europe/Berlin', city: 'Berlin' });
+    const soon = await makeDoctor(db, clinic.id);
+    const slots = await slotsOn(soon.doctor.id, ['2026-03-02', '2026-03-09'], '07:30');
+    const { patient, actor } = await makePatient(db);
+    const series = await bookSeries(db.ctx(actor), { slotId: at(slots, 0), repeat: { every: 'weekly', count: 2 } });
+    const ids = series.occurrences.map((o) => o.appointment?.id ?? 0);
+    await expect(cancelSeries(db.ctx(actor), at(ids, 0))).rejects.toThrow(/^too late to cancel online/);
+    await expect(rescheduleSeries(db.ctx(soon.actor), at(ids, 1), { slotId: at(slots, 0) })).rejects.toThrow(ForbiddenError);
+    await expect(cancelSeries(db.ctx(soon.actor), at(ids, 0))).rejects.toThrow(ValidationError);
+    const byDoctor = await cancelSeries(db.ctx(soon.actor), at(ids, 0), { reason: 'doctor ill' });
+    expect(byDoctor.appointments.map((a) => [a.patientId, a.status])).toEqual([
+      [patient.id, 'cancelled'],
+      [patient.id, 'cancelled'],
+    ]);
   });
 });

@@ -97,6 +97,7 @@ export async function bookSeries(ctx: ServiceContext, raw: SeriesInput | Untrust
       throw new SeriesRefusedError(
         `${refused} of the ${judged.length} occurrences cannot be booked${partial ? '' : ': nothing was booked (--partial books the others)'}`,
         judged.map(({ appointmentId: _, ...j }) => j),
+        'repeat',
       );
     }
     await query(tx.em, 'update appointment set series_id = ? where id = any(?::int[])', [series.id, intArray(bookedIds)]);
