@@ -99,6 +99,11 @@ export class SeriesRefusedError extends ConflictError {
   ) {
     super(message, field);
   }
+
+  /** Each refused occurrence, in order: its position in the series (from 1), its day, and why. */
+  get refusals(): { position: number; date: string; message: string }[] {
+    return this.occurrences.flatMap((o, k) => (o.refusal ? [{ position: k + 1, date: o.date, message: o.refusal.message }] : []));
+  }
 }
 
 /** Who is asking is unknown: no token, a bad or expired token, wrong credentials, a deactivated user. */
