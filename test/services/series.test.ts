@@ -7,7 +7,7 @@ import { untrusted } from '../../src/domain/validation.js';
 import { bookAppointment, cancelAppointment, getAppointment, listAppointments } from '../../src/services/appointments.js';
 import { bookSeries, cancelSeries, rescheduleSeries } from '../../src/services/series.js';
 import { createTestDatabase, type TestDatabase } from '../support/db.js';
-import { makeClinic, makeDoctor, makePatient, slotCountsAreConsistent } from '../support/fixtures.js';
+import { makeClinic, makeDoctor, makePatient, seedLocalSlot, slotCountsAreConsistent } from '../support/fixtures.js';
 
 let db: TestDatabase;
 beforeAll(async () => {
@@ -24,18 +24,7 @@ async function berlinDoctor(maxPatientsPerDay?: number) {
   return (await makeDoctor(db, clinic.id, { maxPatientsPerDay })).doctor;
 }
 
-/** A 20-minute slot of the doctor at a local day and time in their clinic's zone. */
-async function localSlot(doctorId: number, date: string, time: string, capacity = 1): Promise<number> {
-  const [row] = await db.sql<{ id: number }>(
-    `insert into slot (doctor_id, clinic_id, starts_at, ends_at, capacity)
-     select d.id, d.clinic_id, t.at, t.at + interval '20 minutes', $4 from doctor d join clinic c on c.id = d.clinic_id,
-            lateral (select ($2::date + $3::time) at time zone c.timezone as at) t
-      where d.id = $1 returning id`,
-    [doctorId, date, time, capacity],
-  );
-  if (!row) throw new Error('no slot made');
-  return row.id;
-}
+const localSlot = (doctorId: number, date: string, time: string, capacity = 1) => seedLocalSlot(db, doctorId, date, time, capacity);
 
 /** Slots of the doctor at `time` local on each day, in order. */
 const slotsOn = (doctorId: number, dates: readonly string[], time = '09:00', capacity = 1) =>
