@@ -5,6 +5,7 @@ import { benchAppointments } from './appointments.js';
 import { benchHttp } from './http.js';
 import { benchOutbox } from './outbox.js';
 import { benchReminders } from './reminders.js';
+import { benchSeries } from './series.js';
 import { benchSlots } from './slots.js';
 import { benchStartup } from './startup.js';
 import { startBenchServer, type BenchServer, type Row } from './support.js';
@@ -18,6 +19,7 @@ const sections: Record<string, (server: BenchServer) => Promise<Row[]>> = {
   webhooks: benchWebhooks,
   http: benchHttp,
   reminders: benchReminders,
+  series: benchSeries,
 };
 
 const wanted = process.argv.slice(2);
