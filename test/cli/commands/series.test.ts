@@ -1,18 +1,14 @@
 // `ascend appointments book --repeat …`, `list --series`, `cancel --series`, `reschedule --series`: the real CLI.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SYSTEM } from '../../../src/domain/roles.js';
-import { initialise } from '../../../src/services/init.js';
-import { cliFor, ok, refused, runCli } from '../../support/cli.js';
+import { type Cli, initAdmin, ok, refused, runCli } from '../../support/cli.js';
 import { createTestDatabase, type TestDatabase } from '../../support/db.js';
 import { makeClinic, makeDoctor, makePatient, seedLocalSlot, slotCountsAreConsistent, tokenFor } from '../../support/fixtures.js';
 
 let db: TestDatabase;
-let admin: ReturnType<typeof cliFor>;
+let admin: Cli;
 beforeAll(async () => {
   db = await createTestDatabase();
-  await initialise(db.ctx(SYSTEM), { adminEmail: 'admin@example.org', adminName: 'Ada Admin', adminPassword: 'S3cure-pass!' });
-  admin = cliFor(db.url);
-  expect((await admin.run(['login', '--email', 'admin@example.org', '--password-stdin'], { input: 'S3cure-pass!\n' })).code).toBe(0);
+  admin = await initAdmin(db.url);
 });
 afterAll(async () => {
   expect(await slotCountsAreConsistent(db)).toBe(true);
