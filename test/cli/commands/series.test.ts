@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Cli, initAdmin, ok, refused, runCli } from '../../support/cli.js';
 import { createTestDatabase, type TestDatabase } from '../../support/db.js';
 import { makeClinic, makeDoctor, makePatient, seedLocalSlot, slotCountsAreConsistent, tokenFor } from '../../support/fixtures.js';
+import { KEY, terminal, words } from '../../support/terminal.js';
 
 let db: TestDatabase;
 let admin: Cli;
@@ -150,5 +151,29 @@ describe('ascend appointments cancel|reschedule --series', () => {
       4,
       `--series: appointment ${alone.json().id} is not part of a series`,
     );
+  });
+});
+
+describe('on a terminal', () => {
+  it('cancel --series asks naming how many occurrences; N changes nothing, y cancels them all', async () => {
+    const { first, patient } = await setting();
+    const series = await ok(admin, ['appointments', 'book', '--slot', first, '--patient', String(patient.id), '--repeat', 'weekly', '--count', '3']);
+    const ids: number[] = series.occurrences.map((o: { appointment: { id: number } }) => o.appointment.id);
+    const token = await tokenFor(db, { id: patient.userId, role: 'patient' });
+    const env = { DATABASE_URL: db.url, ASCEND_TOKEN: token, XDG_CONFIG_HOME: '/nonexistent' };
+    const question = `Cancel appointment ${ids[1]} of ${patient.name} (patient ${patient.id}) on Mon 2026-03-23 09:00 CET and every later occurrence of series ${series.id}: 2 appointments in all?`;
+    const no = terminal(['appointments', 'cancel', String(ids[1]), '--series'], env);
+    await no.waitFor(question);
+    no.type(`n${KEY.enter}`);
+    const declined = await no.done();
+    expect([declined.code, words(declined.screen).includes(`Series of appointment ${ids[1]} not cancelled: nothing changed.`)]).toEqual([0, true]);
+    const yes = terminal(['appointments', 'cancel', String(ids[1]), '--series'], env);
+    await yes.waitFor(question);
+    yes.type(`y${KEY.enter}`);
+    const done = await yes.done();
+    expect(done.code).toBe(0);
+    expect(words(done.screen)).toContain(`Cancelled 2 occurrences of series ${series.id}, from appointment ${ids[1]} on`);
+    const statuses = await db.sql<{ status: string }>('select status from appointment where id = any($1::int[]) order by starts_at', [ids]);
+    expect(statuses.map((s) => s.status)).toEqual(['booked', 'cancelled', 'cancelled']);
   });
 });
