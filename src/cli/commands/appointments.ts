@@ -42,6 +42,7 @@ const fields: Column<AppointmentView>[] = [
   { header: 'Reason', value: (a) => a.reason },
   { header: 'Notes', value: (a) => a.notes },
   { header: 'Cancelled', value: (a) => (a.cancelledAt ? `${formatLocal(a.cancelledAt, a.timezone)}: ${a.cancelReason ?? ''}` : '') },
+  { header: 'Series', value: (a) => (a.seriesId === null ? '' : `series ${a.seriesId} (appointments list --series ${a.seriesId})`) },
 ];
 const columns = fields.filter((f) => ['ID', 'When', 'Patient', 'Doctor', 'Clinic', 'Status'].includes(f.header));
 

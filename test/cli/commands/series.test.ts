@@ -45,6 +45,8 @@ describe('ascend appointments book --repeat', () => {
     const seriesId = /series (\d+)/.exec(headline ?? '')?.[1] ?? '';
     const listed = await ok(admin, ['appointments', 'list', '--series', seriesId]);
     expect(listed.items.map((a: { slotId: number; seriesId: number }) => [a.slotId, a.seriesId])).toEqual(slots.map((s) => [s, Number(seriesId)]));
+    const shown = await admin.run(['appointments', 'show', String(listed.items[0].id)]);
+    expect(shown.stdout).toContain(`Series     series ${seriesId} (appointments list --series ${seriesId})`);
   });
 
   it('all or nothing: exit 4, nothing booked, and every occurrence refused named on its own line (and in --json)', async () => {
