@@ -217,6 +217,19 @@ describe('booking a series', () => {
   });
 });
 
+describe('what the database holds', () => {
+  it('an occurrence is its series’ patient’s: giving it another patient’s series is refused whoever writes', async () => {
+    const doctor = await berlinDoctor();
+    const slots = await slotsOn(doctor.id, MONDAYS.slice(0, 4));
+    const [a, b] = [await makePatient(db), await makePatient(db)];
+    const first = await bookSeries(db.ctx(SYSTEM), { slotId: at(slots, 0), patientId: a.patient.id, repeat: { every: 'weekly', count: 2 } });
+    const second = await bookSeries(db.ctx(SYSTEM), { slotId: at(slots, 2), patientId: b.patient.id, repeat: { every: 'weekly', count: 2 } });
+    await expect(db.sql('update appointment set series_id = $1 where id = $2', [second.id, first.occurrences[0]?.appointment?.id])).rejects.toThrow(
+      /is not of the patient of series/,
+    );
+  });
+});
+
 describe('changing a series from one occurrence on', () => {
   /** A doctor with slots at 09:00 on every Monday, a patient, and a weekly series of `count` from the first. */
   async function aSeries(count = 5) {
