@@ -6,6 +6,7 @@ import { benchHttp } from './http.js';
 import { benchOutbox } from './outbox.js';
 import { benchPooler } from './pooler.js';
 import { benchReminders } from './reminders.js';
+import { benchSeries } from './series.js';
 import { benchSlots } from './slots.js';
 import { benchStartup } from './startup.js';
 import { startBenchServer, type BenchServer, type Row } from './support.js';
@@ -22,6 +23,7 @@ const sections: Record<string, (server: BenchServer) => Promise<Row[]>> = {
   reminders: benchReminders,
   pooler: benchPooler,
   waitlist: benchWaitlist,
+  series: benchSeries,
 };
 
 const wanted = process.argv.slice(2);

@@ -9,6 +9,7 @@ import {
   ForbiddenError,
   MailUnavailableError,
   NotFoundError,
+  SeriesRefusedError,
   TooManyAttemptsError,
   ValidationError,
 } from '../domain/errors.js';
@@ -16,7 +17,7 @@ import { asDomainError, sqlStateOf } from '../db/errors.js';
 import { escapeJsonText } from '../domain/text.js';
 import { visible } from './output.js';
 import { candidateLines, candidatesOf } from './references.js';
-import type { ReferenceMatch } from '../domain/views.js';
+import type { JudgedOccurrence, ReferenceMatch } from '../domain/views.js';
 
 export const EXIT = {
   ok: 0,
@@ -89,11 +90,15 @@ export function errorIssues(raw: unknown, flags: FieldFlags, verbose = false): I
   const err = asDomainError(raw);
   const issues = err instanceof ValidationError ? err.issues : err instanceof DomainError ? [{ field: err.field ?? '', message: err.message }] : undefined;
   if (!issues) return [{ field: null, message: unexpectedLine(err, verbose) }];
-  return issues.map((i) => {
+  const mapped: IssueOut[] = issues.map((i) => {
     const at = position(i.field);
     const field = at.line !== undefined || at.item !== undefined ? at.field : flagFor(i.field, flags);
     return { ...at, field: field || null, message: i.message };
   });
+  // A refused series: the refusal, then why each occurrence refused was.
+  if (err instanceof SeriesRefusedError)
+    mapped.push(...err.refusals.map((r) => ({ field: null, message: `occurrence ${r.position} (${r.date}): ${r.message}` })));
+  return mapped;
 }
 
 /** An issue as one line of text: `--email: must be …`, `line 4: capacity: must be …`. */
@@ -175,6 +180,8 @@ export interface JsonError {
     errors: IssueOut[];
     /** The records an ambiguous reference could mean, when the error carries them. */
     candidates?: readonly ReferenceMatch[];
+    /** A refused recurring series: every occurrence, those refused with why. */
+    occurrences?: readonly JudgedOccurrence[];
     /** With --verbose. */
     stack?: string;
   };
@@ -195,6 +202,7 @@ export function jsonError(raw: unknown, options: { verbose: boolean; flags: Fiel
       field: errors[0]?.field ?? null,
       errors,
       ...(candidates.length ? { candidates } : {}),
+      ...(raw instanceof SeriesRefusedError ? { occurrences: raw.occurrences } : {}),
       ...(stack ? { stack } : {}),
     },
   };

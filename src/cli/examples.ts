@@ -181,12 +181,18 @@ export const EXAMPLES: Readonly<Record<string, readonly Example[]>> = {
     ex('Slot 42 for patient 2 (admins)', 'ascend appointments book --slot 42 --patient 2 --reason "check-up"'),
     ex('A longer visit: slot 42 and the two after it, as one appointment', 'ascend appointments book --slot 42 --slots 3'),
     ex('Safe to retry from a script', 'ascend appointments book --slot 42 --idempotency-key "$REQUEST_ID" --json'),
+    ex('Slot 42 and the same time each week, 12 in all (all or nothing)', 'ascend appointments book --slot 42 --repeat weekly --count 12'),
+    ex('Every two weeks until the end of June, booking what can be', 'ascend appointments book --slot 42 --repeat every-2-weeks --until 2026-06-30 --partial'),
   ],
   'appointments cancel': [
     ex('Cancel appointment 41, saying why', 'ascend appointments cancel 41 --reason "feeling better"'),
     ex('A doctor cancels their own (a reason is required)', 'ascend appointments cancel 41 --reason "called away to surgery"'),
+    ex('Appointment 41 and every later one of its series', 'ascend appointments cancel 41 --series --yes'),
   ],
-  'appointments reschedule': [ex('Move appointment 41 to slot 57', 'ascend appointments reschedule 41 --slot 57')],
+  'appointments reschedule': [
+    ex('Move appointment 41 to slot 57', 'ascend appointments reschedule 41 --slot 57'),
+    ex('Move 41 to slot 57 and each later occurrence of its series by as much', 'ascend appointments reschedule 41 --slot 57 --series'),
+  ],
   'appointments complete': [ex('Appointment 41 took place', 'ascend appointments complete 41')],
   'appointments no-show': [ex('The patient of appointment 41 did not come', 'ascend appointments no-show 41')],
   'appointments note': [ex('The doctor’s notes on the visit', 'ascend appointments note 41 --text "BP 120/80; review in 3 months"')],
@@ -194,6 +200,7 @@ export const EXAMPLES: Readonly<Record<string, readonly Example[]>> = {
     ex('Every one with José (or Jose) in a name, the reason or the notes', 'ascend appointments list --search jose --include-past'),
     ex('Doctor 7’s booked appointments in December', 'ascend appointments list --doctor 7 --status booked --from 2026-12-01 --to 2026-12-31'),
     ex('Patient 2’s appointments, for a script', 'ascend appointments list --patient 2 --json'),
+    ex('The occurrences of series 5, past ones too', 'ascend appointments list --series 5 --include-past'),
   ],
   'appointments show': [ex('Appointment 41', 'ascend appointments show 41')],
   'appointments export': [

@@ -1,6 +1,6 @@
 // Domain errors know nothing of terminals or HTTP: the CLI maps them to exit codes in src/cli/errors.ts,
 // the HTTP server to statuses in src/http/errors.ts. Subclasses refine, never change, the mapping.
-import type { ReferenceMatch } from './views.js';
+import type { JudgedOccurrence, ReferenceMatch } from './views.js';
 
 export interface FieldIssue {
   /** The input field, camelCase as in the API (`email`, `dateOfBirth`); the CLI turns it into a flag name. */
@@ -85,6 +85,26 @@ export class ReferenceNotFoundError extends NotFoundError implements Candidates 
 export class ConflictError extends DomainError {}
 export class DuplicateError extends ConflictError {}
 export class SlotFullError extends ConflictError {}
+
+/**
+ * A recurring series (or the change of one) refused as a whole: every occurrence is listed, those that could
+ * have been booked with no refusal. Nothing was written.
+ */
+export class SeriesRefusedError extends ConflictError {
+  constructor(
+    message: string,
+    readonly occurrences: readonly JudgedOccurrence[],
+    /** `repeat` when booking, `series` when moving the series. */
+    field: 'repeat' | 'series',
+  ) {
+    super(message, field);
+  }
+
+  /** Each refused occurrence, in order: its position in the series (from 1), its day, and why. */
+  get refusals(): { position: number; date: string; message: string }[] {
+    return this.occurrences.flatMap((o, k) => (o.refusal ? [{ position: k + 1, date: o.date, message: o.refusal.message }] : []));
+  }
+}
 
 /** Who is asking is unknown: no token, a bad or expired token, wrong credentials, a deactivated user. */
 export class AuthError extends DomainError {}

@@ -12,8 +12,11 @@ import type {
   doctorHoursViewSchema,
   doctorViewSchema,
   hoursWindowViewSchema,
+  judgedOccurrenceSchema,
   leaveViewSchema,
   patientViewSchema,
+  seriesBookingSchema,
+  seriesChangeSchema,
   sessionViewSchema,
   slotViewSchema,
   userRecordsViewSchema,
@@ -282,6 +285,7 @@ export interface AppointmentRow {
   cancel_reason: string | null;
   created_at: Instant;
   updated_at: Instant;
+  series_id: number | null;
   total?: string | number;
 }
 
@@ -309,8 +313,15 @@ export function appointmentView(r: AppointmentRow): AppointmentView {
     cancelReason: r.cancel_reason,
     createdAt: iso(r.created_at),
     updatedAt: iso(r.updated_at),
+    seriesId: r.series_id,
   };
 }
+
+/** An occurrence of a recurring series as judged (refusal: null when it could be booked). */
+export type JudgedOccurrence = z.infer<typeof judgedOccurrenceSchema>;
+export type OccurrenceRefusal = NonNullable<JudgedOccurrence['refusal']>;
+export type SeriesBooking = z.infer<typeof seriesBookingSchema>;
+export type SeriesChange = z.infer<typeof seriesChangeSchema>;
 
 export type SlotView = z.infer<typeof slotViewSchema>;
 

@@ -12,9 +12,11 @@ import {
   TooLargeError,
   TooManyAttemptsError,
   UnsupportedMediaTypeError,
+  SeriesRefusedError,
   ValidationError,
   type FieldIssue,
 } from '../domain/errors.js';
+import type { JudgedOccurrence } from '../domain/views.js';
 import { asDomainError } from '../db/errors.js';
 
 export interface Problem {
@@ -24,6 +26,8 @@ export interface Problem {
   detail: string;
   field?: string;
   errors?: FieldIssue[];
+  /** A refused recurring series: every occurrence, those refused with why. */
+  occurrences?: readonly JudgedOccurrence[];
 }
 
 const TITLES: Record<number, string> = {
@@ -45,12 +49,19 @@ function problem(status: number, detail: string, extra: Partial<Problem> = {}): 
   return { type: `https://ascend.invalid/problems/${title.toLowerCase().replace(/ /g, '-')}`, title, status, detail, ...extra };
 }
 
+/** Each refused occurrence of a series as a field issue: `occurrences[2]`, `2026-03-30: the doctor has no slot …`. */
+const refusedOccurrences = (err: SeriesRefusedError): FieldIssue[] =>
+  err.refusals.map((r) => ({ field: `occurrences[${r.position - 1}]`, message: `${r.date}: ${r.message}` }));
+
 export function toProblem(raw: unknown): Problem {
   const err = asDomainError(raw);
   if (err instanceof UnsupportedMediaTypeError) return problem(415, err.message, { field: err.field, errors: err.issues });
   if (err instanceof TooLargeError) return problem(413, err.message, { field: err.field, errors: err.issues });
   if (err instanceof ValidationError) return problem(422, err.message, { field: err.field, errors: err.issues });
   if (err instanceof NotFoundError) return problem(404, err.message, { field: err.field });
+  if (err instanceof SeriesRefusedError) {
+    return problem(409, err.message, { field: err.field, errors: refusedOccurrences(err), occurrences: err.occurrences });
+  }
   if (err instanceof ConflictError) return problem(409, err.message, { field: err.field });
   if (err instanceof AuthError) return problem(401, err.message);
   if (err instanceof ForbiddenError) return problem(403, err.message, { field: err.field });

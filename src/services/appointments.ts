@@ -6,7 +6,7 @@
 import { createHash } from 'node:crypto';
 import { parseDuration } from '../domain/durations.js';
 import { AuthError, ConflictError, ForbiddenError, NotFoundError, ValidationError } from '../domain/errors.js';
-import { isAdmin } from '../domain/roles.js';
+import { type Actor, isAdmin } from '../domain/roles.js';
 import { id as idSchema } from '../domain/schemas/common.js';
 import {
   bookInput,
@@ -34,7 +34,7 @@ export { findAppointments, getAppointment, listAppointments } from './appointmen
 // Booking
 
 /** Whose appointment this is: patients book for themselves, admins for anyone, doctors never. */
-async function bookingPatient(ctx: ServiceContext, patientId: number | undefined): Promise<number> {
+export async function bookingPatient(ctx: ServiceContext, patientId: number | undefined): Promise<number> {
   const { actor } = ctx;
   if (actor.kind === 'user' && actor.role === 'doctor') throw new ForbiddenError('doctors do not book appointments; an admin or the patient does');
   if (actor.kind === 'user' && actor.role === 'patient') {
@@ -71,6 +71,7 @@ function bookedView(place: BookedPlace): AppointmentView {
     cancelReason: null,
     createdAt: place.createdAt.toISOString(),
     updatedAt: place.updatedAt.toISOString(),
+    seriesId: null,
   };
 }
 
@@ -174,7 +175,7 @@ export function cancelCutoffMs(env: NodeJS.ProcessEnv = process.env): number {
   return parseDuration(env.ASCEND_CANCEL_CUTOFF ?? '2h', 'ASCEND_CANCEL_CUTOFF') * 1000;
 }
 
-interface LockedAppointment {
+export interface LockedAppointment {
   id: number;
   slot_id: number;
   patient_id: number;
@@ -210,7 +211,7 @@ async function lockForChange(
   return { appointment, held, slots, run: held.length > 1 ? lockedRun(slots, runIds) : [] };
 }
 
-function assertPatientBeforeCutoff({ actor, clock }: ServiceContext, a: LockedAppointment, verb: 'cancel' | 'reschedule'): void {
+export function assertPatientBeforeCutoff({ actor, clock }: ServiceContext, a: LockedAppointment, verb: 'cancel' | 'reschedule'): void {
   if (isAdmin(actor)) return;
   if (actor.kind !== 'user') throw new AuthError('not logged in');
   if (actor.role !== 'patient') throw new ForbiddenError(`to ${verb} an appointment needs the admin role, or to be its patient`);
@@ -225,12 +226,16 @@ function assertPatientBeforeCutoff({ actor, clock }: ServiceContext, a: LockedAp
  * why, since the patient is told; until it starts, with no cut-off (the clinic's side may cancel late, as an
  * admin may). Once it has started, it is completed or a no-show instead.
  */
-function assertDoctorMayCancel({ clock }: ServiceContext, a: LockedAppointment, reason: string | null | undefined): void {
+export function assertDoctorMayCancel({ clock }: ServiceContext, a: LockedAppointment, reason: string | null | undefined): void {
   if (!reason) throw new ValidationError('a doctor must give a reason', 'reason');
   if (new Date(a.starts_at).getTime() <= clock.now().getTime()) {
     throw new ConflictError(`appointment ${a.id} has started: mark it completed or a no-show instead`);
   }
 }
+
+/** What a cancellation says: the reason given, else who cancelled. */
+export const cancelReason = (actor: Actor, given: string | null | undefined): string =>
+  given ?? (actor.kind === 'user' && actor.role === 'patient' ? 'cancelled by the patient' : 'cancelled by the clinic');
 
 export async function cancelAppointment(ctx: ServiceContext, id: number, raw: CancelInput | Untrusted = {}): Promise<AppointmentView> {
   const input = parseInput(cancelInput, raw);
@@ -240,8 +245,7 @@ export async function cancelAppointment(ctx: ServiceContext, id: number, raw: Ca
     if (a.status !== 'booked') throw new ConflictError(`appointment ${a.id} is already ${a.status.replace('_', '-')}`);
     if (actor.kind === 'user' && actor.role === 'doctor') assertDoctorMayCancel(tx, a, input.reason);
     else assertPatientBeforeCutoff(tx, a, 'cancel');
-    const reason = input.reason ?? (actor.kind === 'user' && actor.role === 'patient' ? 'cancelled by the patient' : 'cancelled by the clinic');
-    await releasePlaces(tx, { cause: 'cancelled', appointmentIds: [a.id], reason });
+    await releasePlaces(tx, { cause: 'cancelled', appointmentIds: [a.id], reason: cancelReason(actor, input.reason) });
   });
   return getAppointment(forked(ctx), id);
 }

@@ -54,6 +54,7 @@ const SQL_ONLY_TABLES = [
   'waitlist_entry',
   'waitlist_offer',
   'waitlist_freed_place',
+  'appointment_series',
 ];
 
 let db: TestDatabase;

@@ -64,6 +64,19 @@ export async function seedSlot(db: TestDatabase, doctorId: number, startsAt: str
   return row!.id;
 }
 
+/** A 20-minute slot starting at a local day and time (HH:MM) in the doctor's clinic's zone. */
+export async function seedLocalSlot(db: TestDatabase, doctorId: number, date: string, time: string, capacity = 1): Promise<number> {
+  const [row] = await db.sql<{ id: number }>(
+    `insert into slot (doctor_id, clinic_id, starts_at, ends_at, capacity)
+     select d.id, d.clinic_id, t.at, t.at + interval '20 minutes', $4 from doctor d join clinic c on c.id = d.clinic_id,
+            lateral (select ($2::date + $3::time) at time zone c.timezone as at) t
+      where d.id = $1 returning id`,
+    [doctorId, date, time, capacity],
+  );
+  if (!row) throw new Error(`no doctor ${doctorId}`);
+  return row.id;
+}
+
 /** A booked appointment with its booked_count increment, as one statement (booking arrives with [4/5]). */
 export async function seedBooking(db: TestDatabase, slotId: number, patientId: number): Promise<number> {
   const [row] = await db.sql<{ id: number }>(

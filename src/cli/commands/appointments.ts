@@ -1,10 +1,11 @@
 import type { Command, OptionValues } from '@commander-js/extra-typings';
 import { ValidationError } from '../../domain/errors.js';
 import { formatLocal, formatLocalSpan, zoneAbbreviation } from '../../domain/time-format.js';
-import type { AppointmentView, ReferenceMatch, SlotView } from '../../domain/views.js';
-import type { ListAppointmentsInput } from '../../domain/schemas/appointments.js';
+import type { AppointmentView, ReferenceMatch, SeriesBooking, SeriesChange, SlotView } from '../../domain/views.js';
+import type { ListAppointmentsInput, SeriesInput } from '../../domain/schemas/appointments.js';
 import type { ExportFilters } from '../../services/calendar.js';
-import { act, given, toParse } from '../command.js';
+import { act, type Ctx, given, toParse } from '../command.js';
+import type { Untrusted } from '../../domain/validation.js';
 import { agreed, ask, canPrompt, declined, fieldOf, fitted, idArgument, required, wholeNumber } from '../input.js';
 import { allOption, printListing } from '../listing.js';
 import { printDone, printJson, printRecord, visible, type Column } from '../output.js';
@@ -21,6 +22,13 @@ const flags = {
   clinicId: '--clinic',
   text: '--text',
   idempotencyKey: '--idempotency-key',
+  seriesId: '--series',
+  series: '--series',
+  repeat: '--repeat',
+  'repeat.every': '--repeat',
+  'repeat.count': '--count',
+  'repeat.until': '--until',
+  'repeat.partial': '--partial',
 };
 
 const fields: Column<AppointmentView>[] = [
@@ -34,6 +42,7 @@ const fields: Column<AppointmentView>[] = [
   { header: 'Reason', value: (a) => a.reason },
   { header: 'Notes', value: (a) => a.notes },
   { header: 'Cancelled', value: (a) => (a.cancelledAt ? `${formatLocal(a.cancelledAt, a.timezone)}: ${a.cancelReason ?? ''}` : '') },
+  { header: 'Series', value: (a) => (a.seriesId === null ? '' : `series ${a.seriesId} (appointments list --series ${a.seriesId})`) },
 ];
 const columns = fields.filter((f) => ['ID', 'When', 'Patient', 'Doctor', 'Clinic', 'Status'].includes(f.header));
 
@@ -61,10 +70,45 @@ const filters = async (services: ServiceContext, opts: FilterFlags) => ({
   ...given({ status: opts.status, from: opts.from, to: opts.to }),
 });
 
+/** A recurring series as the flags ask for it (the service judges every value). */
+interface RepeatFlags {
+  repeat?: string;
+  count?: number;
+  until?: string;
+  partial?: boolean;
+}
+
+/** A series asked for: the repeat for the service to judge, and how it reads. */
+interface Repeat {
+  repeat: Untrusted;
+  /** `weekly, 12 times` / `every-2-weeks until 2026-06-30`. */
+  text: string;
+}
+
+/** The series asked for, or undefined when none; --count, --until or --partial without --repeat is a usage error. */
+function repeatOf(opts: RepeatFlags & { idempotencyKey?: string }): Repeat | undefined {
+  if (opts.repeat === undefined) {
+    const stray = opts.count !== undefined ? '--count' : opts.until !== undefined ? '--until' : opts.partial ? '--partial' : undefined;
+    if (stray) throw new ValidationError(`is for a recurring series: give --repeat too`, stray);
+    return undefined;
+  }
+  if (opts.idempotencyKey !== undefined) throw new ValidationError('is not taken with --repeat: a series is booked once, all or nothing', '--idempotency-key');
+  return {
+    repeat: toParse<SeriesInput['repeat']>({
+      every: opts.repeat,
+      ...given({ count: opts.count, until: opts.until }),
+      ...(opts.partial ? { partial: true } : {}),
+    }),
+    text: `${opts.repeat}${opts.count !== undefined ? `, ${opts.count} times` : opts.until !== undefined ? ` until ${opts.until}` : ''}${opts.partial ? ', what can be booked' : ''}`,
+  };
+}
+
 interface BookingRequest {
   slotId: number;
   /** A longer visit: this many consecutive slots from slotId. */
   slots?: number;
+  /** A recurring series from slotId on. */
+  repeat?: Repeat;
   reason?: string;
   /** Who is booked, when an admin names them (a patient books themself). */
   patient?: ReferenceMatch;
@@ -157,8 +201,8 @@ function whenText(instant: string, timeZone: string): string {
 }
 
 /** The question asked before a booking on a terminal: who, with whom, where and when, each id named. */
-export const bookingQuestion = (patient: ReferenceMatch, slot: SlotView, slots = 1): string =>
-  `Book ${patient.name} (patient ${patient.id}, user ${patient.userId}) with ${slot.doctorName}, ${slot.clinicName}, ${slot.city} — ${whenText(slot.startsAt, slot.timezone)}${slots > 1 ? `, ${slots} slots from there` : ''}?`;
+export const bookingQuestion = (patient: ReferenceMatch, slot: SlotView, slots = 1, series?: string): string =>
+  `Book ${patient.name} (patient ${patient.id}, user ${patient.userId}) with ${slot.doctorName}, ${slot.clinicName}, ${slot.city} — ${whenText(slot.startsAt, slot.timezone)}${slots > 1 ? `, ${slots} slots from there` : ''}${series ? `, and the same time ${series}` : ''}?`;
 
 /** When a booked appointment is, and for a longer visit how many slots: `Tue 2026-12-08 09:20–10:20 IST (3 slots)`. */
 const bookedWhen = (a: AppointmentView): string =>
@@ -176,7 +220,117 @@ async function confirmBooking(services: ServiceContext, request: BookingRequest)
   const { getSlot } = await import('../../services/slots.js');
   const { confirm } = await import('@inquirer/prompts');
   const slot = await getSlot(services, request.slotId);
-  return confirm({ message: visible(bookingQuestion(patient, slot, request.slots), 'space'), default: true }, { output: process.stderr });
+  return confirm({ message: visible(bookingQuestion(patient, slot, request.slots, request.repeat?.text), 'space'), default: true }, { output: process.stderr });
+}
+
+interface BookFlags {
+  slot?: number;
+  slots?: number;
+  patient?: string;
+  reason?: string;
+  yes?: boolean;
+}
+
+/** One line per occurrence of a series: `  appointment 81  Mon 16 Mar 2026, 09:00 CET` or why it was not booked. */
+function occurrenceLines(series: SeriesBooking, timeZone: string): string[] {
+  return series.occurrences.map((o) => {
+    const when = whenText(o.startsAt, timeZone);
+    return o.appointment ? `  appointment ${o.appointment.id}  ${when}` : `  not booked      ${when}: ${o.refusal?.message ?? ''}`;
+  });
+}
+
+/** `appointments book --repeat …`: the series asked for, confirmed on a terminal, booked all or nothing (or --partial). */
+async function bookSeriesFromFlags(ctx: Ctx, opts: BookFlags, repeat: Repeat): Promise<void> {
+  const { bookSeries } = await import('../../services/series.js');
+  const series = await withServices(async (services) => {
+    const patient = opts.patient === undefined ? undefined : await resolveRef(services, 'patient', opts.patient, '--patient');
+    const request: BookingRequest =
+      opts.slot === undefined
+        ? { ...(await chooseInteractively(services, patient)), repeat }
+        : { slotId: opts.slot, repeat, ...given({ patient, reason: opts.reason, slots: opts.slots }) };
+    if (canPrompt() && !opts.yes && !(await confirmBooking(services, request))) return undefined;
+    return bookSeries(
+      services,
+      toParse<SeriesInput>({
+        slotId: request.slotId,
+        repeat: repeat.repeat,
+        ...given({ slots: request.slots, patientId: request.patient?.id, reason: request.reason }),
+      }),
+    );
+  });
+  if (!series) {
+    process.stderr.write('Not booked.\n');
+    return;
+  }
+  const first = series.occurrences.find((o) => o.appointment)?.appointment;
+  if (!first) throw new Error(`series ${series.id} was booked with no appointment`);
+  printDone(
+    ctx,
+    `Booked series ${series.id}: ${series.booked} of ${series.occurrences.length} occurrences (${repeat.text}) for ${first.patientName} (patient ${first.patientId}) with ${first.doctorName} at ${first.clinicName}`,
+    series,
+  );
+  if (!ctx.json)
+    process.stdout.write(
+      `${occurrenceLines(series, first.timezone)
+        .map((line) => visible(line, 'space'))
+        .join('\n')}\n`,
+    );
+}
+
+/** How many live occurrences of appointment `a`'s series a --series change would touch: `a` and those after it. */
+async function occurrencesFrom(services: ServiceContext, a: AppointmentView): Promise<number> {
+  if (a.seriesId === null) return 1;
+  const { listAppointments } = await import('../../services/appointments.js');
+  const { items } = await listAppointments(services, { seriesId: a.seriesId, status: 'booked', limit: 100 });
+  return items.filter((o) => o.startsAt >= a.startsAt).length;
+}
+
+/** The reply to a change of a series: how many occurrences, and the first's new time. */
+function printSeriesChange(ctx: Ctx, verb: string, id: number, done: SeriesChange): void {
+  const [first] = done.appointments;
+  const n = done.appointments.length;
+  printDone(
+    ctx,
+    `${verb} ${n} occurrence${n === 1 ? '' : 's'} of series ${done.seriesId}, from appointment ${id} on${first ? ` (now ${bookedWhen(first)} with ${first.doctorName})` : ''}`,
+    done,
+  );
+}
+
+/** `appointments cancel ID --series`: asks on a terminal, naming how many occurrences, then cancels them at once. */
+async function cancelSeriesFromFlags(ctx: Ctx, opts: { reason?: string; yes?: boolean }, id: number): Promise<void> {
+  const [{ getAppointment }, { cancelSeries }] = await Promise.all([import('../../services/appointments.js'), import('../../services/series.js')]);
+  const done = await withServices(async (services) => {
+    const go = await agreed(opts.yes, async () => {
+      const a = await getAppointment(services, id);
+      if (a.status !== 'booked' || a.seriesId === null) return null;
+      const n = await occurrencesFrom(services, a);
+      return `Cancel appointment ${a.id} of ${a.patientName} (patient ${a.patientId}) on ${formatLocal(a.startsAt, a.timezone)} and every later occurrence of series ${a.seriesId}: ${n} appointment${n === 1 ? '' : 's'} in all?`;
+    });
+    return go ? cancelSeries(services, id, given({ reason: opts.reason?.trim() || undefined })) : null;
+  });
+  if (!done) return declined(`Series of appointment ${id} not cancelled`);
+  printSeriesChange(ctx, 'Cancelled', id, done);
+}
+
+/** `appointments reschedule ID --slot NEW --series`: asks on a terminal, naming how many occurrences move, then moves them all or none. */
+async function rescheduleSeriesFromFlags(ctx: Ctx, opts: { slot?: number; yes?: boolean }, id: number): Promise<void> {
+  const [{ getAppointment }, { rescheduleSeries }, { getSlot }] = await Promise.all([
+    import('../../services/appointments.js'),
+    import('../../services/series.js'),
+    import('../../services/slots.js'),
+  ]);
+  const done = await withServices(async (services) => {
+    const slotId = opts.slot ?? (await pickNewSlot(services, await getAppointment(services, id)));
+    const go = await agreed(opts.yes, async () => {
+      const a = await getAppointment(services, id);
+      if (a.status !== 'booked' || a.seriesId === null) return null;
+      const [n, to] = await Promise.all([occurrencesFrom(services, a), getSlot(services, slotId)]);
+      return `Move appointment ${a.id} of ${a.patientName} (patient ${a.patientId}) from ${formatLocal(a.startsAt, a.timezone)} with ${a.doctorName} to ${formatLocal(to.startsAt, to.timezone)} with ${to.doctorName}, and every later occurrence of series ${a.seriesId} by as much: ${n} appointment${n === 1 ? '' : 's'} in all?`;
+    });
+    return go ? rescheduleSeries(services, id, { slotId }) : null;
+  });
+  if (!done) return declined(`Series of appointment ${id} not moved`);
+  printSeriesChange(ctx, 'Moved', id, done);
 }
 
 export function registerAppointments(program: Command): void {
@@ -190,10 +344,16 @@ export function registerAppointments(program: Command): void {
     .option('--patient <patient>', `who is booked (admins): ${REF_HELP.patient}`)
     .option('--reason <text>', 'why the visit')
     .option('--idempotency-key <key>', 'a retry with the same key returns the first booking instead of booking again')
+    .option('--repeat <every>', 'a recurring series: weekly, every-2-weeks or daily — the same doctor at the same local time, each in an existing slot')
+    .option('--count <n>', 'with --repeat: this many occurrences, the first included (2–52)', wholeNumber(0))
+    .option('--until <date>', 'with --repeat: occurrences up to this local day, included (YYYY-MM-DD or a date word; at most 52)')
+    .option('--partial', 'with --repeat: book the occurrences that can be booked and report the rest (default: all or nothing)')
     .option('--yes', 'book without the confirmation asked on a terminal')
     .action(
       act(async (ctx, opts) => {
         if (opts.slot === undefined && !canPrompt()) throw new ValidationError('is required', '--slot');
+        const repeat = repeatOf(opts);
+        if (repeat) return bookSeriesFromFlags(ctx, opts, repeat);
         const { bookAppointment } = await import('../../services/appointments.js');
         const booked = await withServices(async (services) => {
           const patient = opts.patient === undefined ? undefined : await resolveRef(services, 'patient', opts.patient, '--patient');
@@ -226,9 +386,11 @@ export function registerAppointments(program: Command): void {
     )
     .argument('<id>', 'appointment id', idArgument('ID'))
     .option('--reason <text>', 'why (on a terminal without it, you are asked; Enter skips)')
+    .option('--series', 'this occurrence and every later live occurrence of its recurring series, at once')
     .option('--yes', 'do not ask (on a terminal) before cancelling')
     .action(
       act(async (ctx, opts, id: number) => {
+        if (opts.series) return cancelSeriesFromFlags(ctx, opts, id);
         const { cancelAppointment, getAppointment } = await import('../../services/appointments.js');
         const a = await withServices(async (services) => {
           let reason = opts.reason;
@@ -256,10 +418,12 @@ export function registerAppointments(program: Command): void {
     .description('move an appointment to another slot (a longer visit: to a run of as many slots), atomically; on a terminal without --slot, pick one')
     .argument('<id>', 'appointment id', idArgument('ID'))
     .option('--slot <id>', 'the new slot (a longer visit: the first of its new run)', idArgument('--slot'))
+    .option('--series', 'every later live occurrence of its recurring series moves by as much too (doctor, local time, days), all or nothing')
     .option('--yes', 'do not ask (on a terminal) before moving it')
     .action(
       act(async (ctx, opts, id: number) => {
         if (opts.slot === undefined && !canPrompt()) throw new ValidationError('is required', '--slot');
+        if (opts.series) return rescheduleSeriesFromFlags(ctx, opts, id);
         const { getAppointment, rescheduleAppointment } = await import('../../services/appointments.js');
         const a = await withServices(async (services) => {
           const slotId = opts.slot ?? (await pickNewSlot(services, await getAppointment(services, id)));
@@ -317,6 +481,7 @@ export function registerAppointments(program: Command): void {
       .command('list')
       .description('appointments you may see (patients: theirs; doctors: theirs; admins: all), soonest first; from today on unless --from or --include-past'),
   )
+    .option('--series <id>', 'only the occurrences of this recurring series', idArgument('--series'))
     .option('--include-past', 'earlier appointments too (without --from: every one)')
     .option('--search <text>', 'words found (any case, any accents) in the patient’s or doctor’s name, the reason or the notes')
     .option('--limit <n>', 'at most this many (1–1000)', wholeNumber(1, 1000), 50)
@@ -334,7 +499,7 @@ export function registerAppointments(program: Command): void {
               services,
               toParse<ListAppointmentsInput>({
                 ...(await filtered(services)),
-                ...given({ search: opts.search }),
+                ...given({ search: opts.search, seriesId: opts.series }),
                 includePast: Boolean(opts.includePast),
                 ...page,
               }),

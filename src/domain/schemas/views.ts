@@ -183,6 +183,8 @@ export const appointmentViewSchema = named(
     cancelReason: z.string().nullable(),
     createdAt: instant,
     updatedAt: instant,
+    /** The recurring series it was booked in (`appointments list --series`), or null. */
+    seriesId: recordId.nullable(),
   }),
   'AppointmentView',
 );
@@ -287,6 +289,46 @@ export const sessionsRevokedSchema = named(
   'Whose sessions were revoked, which, and the one kept (the caller’s own).',
 );
 
+/** Why an occurrence of a series was not booked (or, in a refused series, would not be). */
+const occurrenceRefusalSchema = z.strictObject({
+  code: z.enum(['no-slot', 'slot-full', 'not-found', 'conflict']),
+  message: z.string(),
+});
+
+/** An occurrence of a series as judged: refused (with why) or not; `appointment` when it was booked. */
+export const judgedOccurrenceSchema = z.strictObject({
+  /** Its local day in the clinic's zone. */
+  date: day,
+  /** When it starts (the local time of the first occurrence on `date`). */
+  startsAt: instant,
+  /** The doctor's slot starting then; null when there is none. */
+  slotId: recordId.nullable(),
+  refusal: occurrenceRefusalSchema.nullable(),
+});
+
+export const seriesBookingSchema = named(
+  z.strictObject({
+    id: recordId,
+    every: z.enum(['daily', 'weekly', 'every-2-weeks']),
+    patientId: recordId,
+    doctorId: recordId,
+    /** Booked with `partial`: what could be booked was. */
+    partial: z.boolean(),
+    booked: z.int().min(1),
+    refused: z.int().min(0),
+    /** Every occurrence, in date order. */
+    occurrences: z.array(judgedOccurrenceSchema.extend({ appointment: appointmentViewSchema.nullable() })),
+  }),
+  'SeriesBooking',
+  'A recurring series booked: its id and each occurrence, booked (its appointment) or refused (why).',
+);
+
+export const seriesChangeSchema = named(
+  z.strictObject({ seriesId: recordId, appointments: z.array(appointmentViewSchema) }),
+  'SeriesChange',
+  'The occurrences a change of a series from one occurrence on made (cancelled or moved), as they are now.',
+);
+
 /** One page of a list: `total` counts every match, `items` those from `offset` on, at most `limit`. */
 export const pageOf = <T extends z.ZodType>(item: T) =>
   z.strictObject({ items: z.array(item), total: z.int().min(0), limit: z.int().positive(), offset: z.int().min(0) });
@@ -301,6 +343,8 @@ export const problemSchema = named(
     field: z.string().optional(),
     /** Every field that failed, when more than one did. */
     errors: z.array(z.strictObject({ field: z.string(), message: z.string() })).optional(),
+    /** A refused recurring series (409): every occurrence, those refused with why. */
+    occurrences: z.array(judgedOccurrenceSchema).optional(),
   }),
   'Problem',
   'An RFC 9457 problem: what went wrong, naming the field where one is at fault.',

@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
-import { bookInput, cancelInput, listAppointmentsInput, noteInput, rescheduleInput } from '../../domain/schemas/appointments.js';
+import { bookInput, cancelBody, listAppointmentsInput, noteInput, repeatInput, rescheduleBody } from '../../domain/schemas/appointments.js';
 import { ValidationError } from '../../domain/errors.js';
 import {
   bookAppointment,
@@ -14,10 +14,18 @@ import {
 } from '../../services/appointments.js';
 import { exportCalendar } from '../../services/calendar.js';
 import { untrusted } from '../../domain/validation.js';
-import { appointmentViewSchema, pageOf } from '../../domain/schemas/views.js';
+import { appointmentViewSchema, pageOf, seriesBookingSchema, seriesChangeSchema } from '../../domain/schemas/views.js';
+import { bookSeries, cancelSeries, rescheduleSeries } from '../../services/series.js';
 import { bodyFields, bodyOf, doc, noBody, pathId, queryOf } from '../route.js';
 
-const bookBody = bookInput.omit({ idempotencyKey: true });
+const bookBody = bookInput.omit({ idempotencyKey: true }).extend({ repeat: repeatInput.optional() });
+
+/** `series: true` in the body of cancel or reschedule: this occurrence and every later one of its series. */
+function seriesAsked(body: Readonly<Record<string, unknown>>): { series: boolean; rest: Record<string, unknown> } {
+  const { series, ...rest } = body;
+  if (series !== undefined && typeof series !== 'boolean') throw new ValidationError('must be true or false', 'series');
+  return { series: series === true, rest };
+}
 
 export function registerAppointmentRoutes(app: FastifyInstance): void {
   const tags = ['appointments'];
@@ -40,10 +48,11 @@ export function registerAppointmentRoutes(app: FastifyInstance): void {
     doc({
       operationId: 'bookAppointment',
       tags,
-      summary: 'Book a slot, or `slots` consecutive slots as one visit (header Idempotency-Key makes retries safe)',
+      summary:
+        'Book a slot, or `slots` consecutive slots as one visit (header Idempotency-Key makes retries safe); with `repeat`, a recurring series (the answer is the series, 409 with every occurrence when refused)',
       body: bookBody,
       status: 201,
-      response: appointmentViewSchema,
+      response: z.union([appointmentViewSchema, seriesBookingSchema]),
       problems: [403, 404, 409],
       idempotent: true,
     }),
@@ -52,6 +61,10 @@ export function registerAppointmentRoutes(app: FastifyInstance): void {
       if ('idempotencyKey' in body) throw new ValidationError('is not a known field (send the Idempotency-Key header)', 'idempotencyKey');
       const key = r.headers['idempotency-key'];
       if (Array.isArray(key)) throw new ValidationError('may be given once', 'Idempotency-Key');
+      if ('repeat' in body) {
+        if (key !== undefined) throw new ValidationError('is not taken with repeat: a series is booked once, all or nothing', 'idempotencyKey');
+        return reply.code(201).send(await bookSeries(r.ctx, untrusted(body)));
+      }
       return reply.code(201).send(await bookAppointment(r.ctx, untrusted({ ...body, ...(key !== undefined ? { idempotencyKey: key } : {}) })));
     },
   );
@@ -80,26 +93,33 @@ export function registerAppointmentRoutes(app: FastifyInstance): void {
     doc({
       operationId: 'cancelAppointment',
       tags,
-      summary: 'Cancel and free the place',
-      body: cancelInput,
+      summary: 'Cancel and free the place; with `series: true`, this occurrence and every later one of its series (the answer lists them)',
+      body: cancelBody,
       params: ['id'],
-      response: appointmentViewSchema,
+      response: z.union([appointmentViewSchema, seriesChangeSchema]),
       problems: [403, 409],
     }),
-    async (r) => cancelAppointment(r.ctx, pathId(r), bodyOf(r)),
+    async (r) => {
+      const { series, rest } = seriesAsked(bodyFields(r));
+      return series ? cancelSeries(r.ctx, pathId(r), untrusted(rest)) : cancelAppointment(r.ctx, pathId(r), untrusted(rest));
+    },
   );
   app.post(
     '/appointments/:id/reschedule',
     doc({
       operationId: 'rescheduleAppointment',
       tags,
-      summary: 'Move to another slot, atomically',
-      body: rescheduleInput,
+      summary:
+        'Move to another slot, atomically; with `series: true`, every later occurrence of its series moves by the same change (doctor, local time, days), all or nothing',
+      body: rescheduleBody,
       params: ['id'],
-      response: appointmentViewSchema,
+      response: z.union([appointmentViewSchema, seriesChangeSchema]),
       problems: [403, 409],
     }),
-    async (r) => rescheduleAppointment(r.ctx, pathId(r), bodyOf(r)),
+    async (r) => {
+      const { series, rest } = seriesAsked(bodyFields(r));
+      return series ? rescheduleSeries(r.ctx, pathId(r), untrusted(rest)) : rescheduleAppointment(r.ctx, pathId(r), untrusted(rest));
+    },
   );
   app.post(
     '/appointments/:id/complete',

@@ -25,7 +25,7 @@ export async function findAppointments(
     em,
     `select a.id, a.slot_id, a.patient_id, p.user_id as patient_user_id, pu.name as patient_name, a.doctor_id, du.name as doctor_name,
             a.clinic_id, c.name as clinic_name, c.timezone, a.starts_at, a.ends_at, a.status, a.reason, a.notes,
-            a.cancelled_at, a.cancel_reason, a.created_at, a.updated_at,
+            a.cancelled_at, a.cancel_reason, a.created_at, a.updated_at, a.series_id,
             array(select x.slot_id from appointment_slot x where x.appointment_id = a.id order by x.position) as further_slot_ids,
             count(*) over () as total
        from appointment a
@@ -121,6 +121,10 @@ export async function listAppointments(ctx: ServiceContext, raw: ListAppointment
   if (input.clinicId) {
     where.push('a.clinic_id = ?');
     params.push(input.clinicId);
+  }
+  if (input.seriesId) {
+    where.push('a.series_id = ?');
+    params.push(input.seriesId);
   }
   if (input.status) {
     where.push('a.status = ?');

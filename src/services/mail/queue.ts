@@ -117,7 +117,8 @@ async function queueOfferMails(tx: ServiceContext, events: readonly OutboxEvent[
 }
 
 /** The event's appointment, as ascend_appointment_json wrote it (a reminder's with `remindBefore`). */
-const eventAppointment = appointmentViewSchema.extend({ remindBefore: z.string().optional() });
+// An event written before recurring series (Migration20261204020000_series) has no seriesId: it had none.
+const eventAppointment = appointmentViewSchema.extend({ remindBefore: z.string().optional(), seriesId: appointmentViewSchema.shape.seriesId.default(null) });
 type EventAppointment = z.output<typeof eventAppointment>;
 const appointmentOf = (data: unknown): EventAppointment => eventAppointment.parse(data);
 

@@ -166,7 +166,7 @@ export interface paths {
   "/appointments": {
     /** The appointments you may see */
     get: operations["listAppointments"];
-    /** Book a slot, or `slots` consecutive slots as one visit (header Idempotency-Key makes retries safe) */
+    /** Book a slot, or `slots` consecutive slots as one visit (header Idempotency-Key makes retries safe); with `repeat`, a recurring series (the answer is the series, 409 with every occurrence when refused) */
     post: operations["bookAppointment"];
   };
   "/appointments.ics": {
@@ -178,11 +178,11 @@ export interface paths {
     get: operations["getAppointment"];
   };
   "/appointments/{id}/cancel": {
-    /** Cancel and free the place */
+    /** Cancel and free the place; with `series: true`, this occurrence and every later one of its series (the answer lists them) */
     post: operations["cancelAppointment"];
   };
   "/appointments/{id}/reschedule": {
-    /** Move to another slot, atomically */
+    /** Move to another slot, atomically; with `series: true`, every later occurrence of its series moves by the same change (doctor, local time, days), all or nothing */
     post: operations["rescheduleAppointment"];
   };
   "/appointments/{id}/complete": {
@@ -289,6 +289,18 @@ export interface components {
           field: string;
           message: string;
         }[];
+      occurrences?: ({
+          /** Format: date */
+          date: string;
+          /** Format: date-time */
+          startsAt: string;
+          slotId: number | null;
+          refusal: ({
+            /** @enum {string} */
+            code: "no-slot" | "slot-full" | "not-found" | "conflict";
+            message: string;
+          }) | null;
+        })[];
     };
     /** @description The OAuth 2 token response (RFC 6749 §5.1); the refresh token is shown here and nowhere else. */
     TokenResponse: {
@@ -455,6 +467,7 @@ export interface components {
       createdAt: string;
       /** Format: date-time */
       updatedAt: string;
+      seriesId: number | null;
     };
     SlotView: {
       id: number;
@@ -502,6 +515,35 @@ export interface components {
       remaining: number;
       isActive: boolean;
       cancelledAppointmentIds: number[];
+    };
+    /** @description A recurring series booked: its id and each occurrence, booked (its appointment) or refused (why). */
+    SeriesBooking: {
+      id: number;
+      /** @enum {string} */
+      every: "daily" | "weekly" | "every-2-weeks";
+      patientId: number;
+      doctorId: number;
+      partial: boolean;
+      booked: number;
+      refused: number;
+      occurrences: ({
+          /** Format: date */
+          date: string;
+          /** Format: date-time */
+          startsAt: string;
+          slotId: number | null;
+          refusal: ({
+            /** @enum {string} */
+            code: "no-slot" | "slot-full" | "not-found" | "conflict";
+            message: string;
+          }) | null;
+          appointment: components["schemas"]["AppointmentView"] | null;
+        })[];
+    };
+    /** @description The occurrences a change of a series from one occurrence on made (cancelled or moved), as they are now. */
+    SeriesChange: {
+      seriesId: number;
+      appointments: components["schemas"]["AppointmentView"][];
     };
     /** @description One doctor’s clinic day in the utilisation report. */
     UtilisationView: {
@@ -3827,6 +3869,7 @@ export interface operations {
         patientId?: number;
         doctorId?: number;
         clinicId?: number;
+        seriesId?: number;
         status?: "booked" | "cancelled" | "completed" | "no_show";
         from?: string;
         to?: string;
@@ -3880,7 +3923,7 @@ export interface operations {
       };
     };
   };
-  /** Book a slot, or `slots` consecutive slots as one visit (header Idempotency-Key makes retries safe) */
+  /** Book a slot, or `slots` consecutive slots as one visit (header Idempotency-Key makes retries safe); with `repeat`, a recurring series (the answer is the series, 409 with every occurrence when refused) */
   bookAppointment: {
     parameters: {
       header?: {
@@ -3895,14 +3938,21 @@ export interface operations {
           slots?: number;
           patientId?: number;
           reason?: string | null;
+          repeat?: {
+            /** @enum {string} */
+            every: "daily" | "weekly" | "every-2-weeks";
+            count?: number;
+            until?: string;
+            partial?: boolean;
+          };
         };
       };
     };
     responses: {
-      /** @description Book a slot, or `slots` consecutive slots as one visit (header Idempotency-Key makes retries safe) */
+      /** @description Book a slot, or `slots` consecutive slots as one visit (header Idempotency-Key makes retries safe); with `repeat`, a recurring series (the answer is the series, 409 with every occurrence when refused) */
       201: {
         content: {
-          "application/json": components["schemas"]["AppointmentView"];
+          "application/json": components["schemas"]["AppointmentView"] | components["schemas"]["SeriesBooking"];
         };
       };
       /** @description The request could not be read (malformed JSON, an empty body where one is needed). */
@@ -3968,6 +4018,7 @@ export interface operations {
         patientId?: number;
         doctorId?: number;
         clinicId?: number;
+        seriesId?: number;
         status?: "booked" | "cancelled" | "completed" | "no_show";
         from?: string;
         to?: string;
@@ -4054,7 +4105,7 @@ export interface operations {
       };
     };
   };
-  /** Cancel and free the place */
+  /** Cancel and free the place; with `series: true`, this occurrence and every later one of its series (the answer lists them) */
   cancelAppointment: {
     parameters: {
       path: {
@@ -4065,14 +4116,15 @@ export interface operations {
       content: {
         "application/json": {
           reason?: string | null;
+          series?: boolean;
         };
       };
     };
     responses: {
-      /** @description Cancel and free the place */
+      /** @description Cancel and free the place; with `series: true`, this occurrence and every later one of its series (the answer lists them) */
       200: {
         content: {
-          "application/json": components["schemas"]["AppointmentView"];
+          "application/json": components["schemas"]["AppointmentView"] | components["schemas"]["SeriesChange"];
         };
       };
       /** @description The request could not be read (malformed JSON, an empty body where one is needed). */
@@ -4131,7 +4183,7 @@ export interface operations {
       };
     };
   };
-  /** Move to another slot, atomically */
+  /** Move to another slot, atomically; with `series: true`, every later occurrence of its series moves by the same change (doctor, local time, days), all or nothing */
   rescheduleAppointment: {
     parameters: {
       path: {
@@ -4142,14 +4194,15 @@ export interface operations {
       content: {
         "application/json": {
           slotId: number;
+          series?: boolean;
         };
       };
     };
     responses: {
-      /** @description Move to another slot, atomically */
+      /** @description Move to another slot, atomically; with `series: true`, every later occurrence of its series moves by the same change (doctor, local time, days), all or nothing */
       200: {
         content: {
-          "application/json": components["schemas"]["AppointmentView"];
+          "application/json": components["schemas"]["AppointmentView"] | components["schemas"]["SeriesChange"];
         };
       };
       /** @description The request could not be read (malformed JSON, an empty body where one is needed). */
