@@ -6,6 +6,8 @@ import { SYSTEM } from '../../src/domain/roles.js';
 import { untrusted } from '../../src/domain/validation.js';
 import { bookAppointment, cancelAppointment, getAppointment, listAppointments } from '../../src/services/appointments.js';
 import { bookSeries, cancelSeries, rescheduleSeries } from '../../src/services/series.js';
+import { joinWaitlist } from '../../src/services/waitlist/entries.js';
+import { expireDue } from '../../src/services/waitlist/offers.js';
 import { createTestDatabase, type TestDatabase } from '../support/db.js';
 import { makeClinic, makeDoctor, makePatient, seedLocalSlot, slotCountsAreConsistent } from '../support/fixtures.js';
 
@@ -287,6 +289,24 @@ describe('changing a series from one occurrence on', () => {
     const ids = series.occurrences.map((o) => o.appointment?.id ?? 0);
     const done = await rescheduleSeries(db.ctx(SYSTEM), at(ids, 0), { slotId: at(slots, 1) });
     expect(done.appointments.map((a) => a.slotId)).toEqual(slots.slice(1));
+    expect(await slotCountsAreConsistent(db)).toBe(true);
+  });
+
+  it('reschedule --series by one week is not blocked by the waitlist: no place is held in the move; the tick then offers the one that stayed free', async () => {
+    const doctor = await berlinDoctor();
+    const slots = await slotsOn(doctor.id, [...MONDAYS, '2026-04-20']);
+    const { patient } = await makePatient(db);
+    const series = await bookSeries(db.ctx(SYSTEM), { slotId: at(slots, 0), patientId: patient.id, repeat: { every: 'weekly', count: 5 } });
+    const line = [];
+    for (let i = 0; i < 2; i++) {
+      const other = await makePatient(db);
+      line.push(await joinWaitlist(db.ctx(other.actor), { doctorId: doctor.id, from: '2026-03-02', to: '2026-04-30' }));
+    }
+    const done = await rescheduleSeries(db.ctx(SYSTEM), at(series.occurrences, 0).appointment?.id ?? 0, { slotId: at(slots, 1) });
+    expect(done.appointments.map((a) => a.slotId)).toEqual(slots.slice(1));
+    await expireDue(db.ctx(SYSTEM));
+    const offers = await db.sql<{ entry_id: number; slot_id: number; status: string }>('select entry_id, slot_id, status from waitlist_offer');
+    expect(offers).toEqual([{ entry_id: at(line, 0).id, slot_id: at(slots, 0), status: 'open' }]);
     expect(await slotCountsAreConsistent(db)).toBe(true);
   });
 

@@ -65,17 +65,16 @@ async function readOffer(tx: ServiceContext, offerId: number): Promise<WaitlistO
  * The watcher (registered by ./watch.ts): each place freed by a cancellation or a reschedule is offered to the
  * first in line, inside the releasing transaction (which holds the slots). Others free nothing to offer.
  *
- * Except the places a longer visit's move frees (several places of one appointment, cause `rescheduled`): the
- * move frees its old run BEFORE booking the new one in the same transaction, and the new run may share slots
- * with the old (a visit moved by one slot). A hold made now would take the very place the visit moves into. They
- * are noted instead, and offered by the worker's next tick (offerNotedPlaces), when what stayed free is known.
+ * Except the places a move of several places frees at once (cause `rescheduled`: a longer visit's run, or a
+ * series from an occurrence on): the move frees all its old places BEFORE booking the new ones in the same
+ * transaction, and the new places may be old ones (a visit moved by one slot; a series moved by one week lands
+ * each occurrence in the slot the next one leaves). A hold made now would take the very place a move goes into.
+ * They are noted instead, and offered by the worker's next tick (offerNotedPlaces), when what stayed free is known.
  */
 export async function offerFreedPlaces(tx: ServiceContext, freed: readonly FreedPlace[]): Promise<void> {
-  const perAppointment = new Map<number, number>();
-  for (const place of freed) perAppointment.set(place.appointmentId, (perAppointment.get(place.appointmentId) ?? 0) + 1);
   for (const place of freed) {
     if (!OFFERED_CAUSES.has(place.cause)) continue;
-    if (place.cause === 'rescheduled' && (perAppointment.get(place.appointmentId) ?? 0) > 1) {
+    if (place.cause === 'rescheduled' && freed.length > 1) {
       await query(tx.em, 'insert into waitlist_freed_place (slot_id, except_patient_id, freed_at) values (?, ?, ?)', [
         place.slotId,
         place.patientId,
