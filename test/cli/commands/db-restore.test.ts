@@ -55,6 +55,32 @@ describe.concurrent('db restore refuses, and writes nothing', () => {
     expect(await rowsIn(url)).toBe(await rowsIn(db.url));
   });
 
+  it("restores as a database owner that is not a superuser: each table's own triggers are turned off instead, foreign keys still checked", async () => {
+    const role = `ascend_owner_${Math.random().toString(16).slice(2, 10)}`;
+    const server = inject('pgServerUrl');
+    await queryOn(server, `create role ${role} login password 'owner-pass-1'`);
+    const name = `${role}_db`;
+    await queryOn(server, `create database ${name} owner ${role}`);
+    cleanups.push(async () => {
+      await queryOn(server, `drop database if exists ${name} with (force)`);
+      await queryOn(server, `drop role if exists ${role}`);
+    });
+    const u = new URL(server);
+    u.username = role;
+    u.password = 'owner-pass-1';
+    u.pathname = `/${name}`;
+    const url = u.toString();
+    const result = await runCli(['db', 'restore', good, '--json'], { env: { DATABASE_URL: url } });
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.json().verify.ok).toBe(true);
+    expect(await rowsIn(url)).toBe(await rowsIn(db.url));
+    // Every trigger is on again, and the restore made no event of its own.
+    expect(await queryOn(url, `select tgname from pg_trigger t join pg_class c on c.oid = t.tgrelid where not t.tgisinternal and t.tgenabled = 'D'`)).toEqual(
+      [],
+    );
+    expect(await queryOn(url, 'select count(*)::int as n from outbox_event')).toEqual(await db.sql('select count(*)::int as n from outbox_event'));
+  });
+
   it('writes a backup to stdout when FILE is -, which restores the same', async () => {
     const piped = join(dir, 'piped.backup.gz');
     const taken = await runWithFiles(['db', 'backup', '-'], { DATABASE_URL: db.url }, { stdout: piped });
