@@ -53,6 +53,10 @@ describe.concurrent('db restore refuses, and writes nothing', () => {
     expect(result.code, result.stderr).toBe(0);
     expect(result.json()).toMatchObject({ migration: migrationsList.at(-1)?.name, migratedForward: [], verify: { ok: true } });
     expect(await rowsIn(url)).toBe(await rowsIn(db.url));
+    // The indexes and constraints it set aside for the load are back, exactly as the migrations made them.
+    const schema = `select conrelid::regclass::text || ' ' || conname || ' ' || pg_get_constraintdef(oid) as def from pg_constraint where connamespace = 'public'::regnamespace
+                    union all select indexdef from pg_indexes where schemaname = 'public' order by 1`;
+    expect(await queryOn(url, schema)).toEqual(await db.sql(schema));
   });
 
   it("restores as a database owner that is not a superuser: each table's own triggers are turned off instead, foreign keys still checked", async () => {
