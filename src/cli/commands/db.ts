@@ -18,6 +18,16 @@ async function loadDb() {
   return { ...database, ...embedded, ...migrator, ...dataDir, ...schema };
 }
 
+/** What backup, restore and verify need: finding the database, not the ORM or the migrator (start-up time). */
+async function loadTarget() {
+  const [database, embedded, schema] = await Promise.all([
+    import('../../db/database.js'),
+    import('../../db/embedded.js'),
+    import('../../db/schema-version.js'),
+  ]);
+  return { ...database, ...embedded, ...schema };
+}
+
 /** Opens the ORM on a URL just long enough to run `fn`. */
 async function withOrm<T>(url: string, fn: (orm: import('@mikro-orm/postgresql').MikroORM) => Promise<T>): Promise<T> {
   const { openOrm } = await import('../../db/orm.js');
@@ -189,7 +199,7 @@ export function registerDb(program: Command): void {
     .action(
       act(async (ctx, _opts, file) => {
         if (file === '-' && process.stdout.isTTY) throw new ValidationError('stdout is a terminal; redirect it to a file, or give FILE', 'FILE');
-        const d = await loadDb();
+        const d = await loadTarget();
         const { url } = await d.resolveDatabase();
         const { takeBackup } = await import('../../services/backup.js');
         const result = await withInterruptCleanup((signal) => takeBackup(url, file === '-' ? null : file, { out: process.stdout, signal }));
@@ -208,7 +218,7 @@ export function registerDb(program: Command): void {
       act(async (ctx, _opts, file) => {
         const { openBackupInput, restoreBackup } = await import('../../services/backup-restore.js');
         const input = openBackupInput(file);
-        const d = await loadDb();
+        const d = await loadTarget();
         const target = await d.resolveDatabase({ migrate: false });
         const result = await restoreBackup(target.url, input);
         if (target.embedded) {
@@ -235,7 +245,7 @@ export function registerDb(program: Command): void {
     )
     .action(
       act(async (ctx) => {
-        const d = await loadDb();
+        const d = await loadTarget();
         const { url } = await d.resolveDatabase();
         const { verifyDatabase, violationsLine } = await import('../../services/verify.js');
         const report = await verifyDatabase(url);
