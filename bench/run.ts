@@ -2,6 +2,7 @@
 // Pick sections by name: `npm run bench -- startup slots`.
 import { cpus } from 'node:os';
 import { benchAppointments } from './appointments.js';
+import { benchBackup } from './backup.js';
 import { benchHttp } from './http.js';
 import { benchOutbox } from './outbox.js';
 import { benchReminders } from './reminders.js';
@@ -18,6 +19,7 @@ const sections: Record<string, (server: BenchServer) => Promise<Row[]>> = {
   webhooks: benchWebhooks,
   http: benchHttp,
   reminders: benchReminders,
+  backup: benchBackup,
 };
 
 const wanted = process.argv.slice(2);
