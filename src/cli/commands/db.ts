@@ -198,7 +198,7 @@ export function registerDb(program: Command): void {
     .argument('<FILE>', 'the backup file to write (written whole or not at all), or - for stdout')
     .action(
       act(async (ctx, _opts, file) => {
-        if (file === '-' && process.stdout.isTTY) throw new ValidationError('stdout is a terminal; redirect it to a file, or give FILE', 'FILE');
+        if (file === '-' && process.stdout.isTTY) throw new ValidationError('stdout is a terminal; redirect to a file or give FILE');
         const d = await loadTarget();
         const { url } = await d.resolveDatabase();
         const { takeBackup } = await import('../../services/backup.js');

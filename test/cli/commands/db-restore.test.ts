@@ -10,9 +10,10 @@ import { SYSTEM } from '../../../src/domain/roles.js';
 import { bookAppointment } from '../../../src/services/appointments.js';
 import { emptyDatabase as newEmptyDatabase, queryOn, rowsIn, runWithFiles } from '../../support/backup.js';
 import { BIN, refused, runCli } from '../../support/cli.js';
-import { utc } from '../../support/clock.js';
+import { FROZEN_AT, utc } from '../../support/clock.js';
 import { createTestDatabase, type TestDatabase } from '../../support/db.js';
 import { makeClinic, makeDoctor, makePatient, seedSlot } from '../../support/fixtures.js';
+import { onTerminal, screenLines } from '../../support/terminal.js';
 
 let db: TestDatabase;
 let dir: string;
@@ -93,6 +94,12 @@ describe.concurrent('db restore refuses, and writes nothing', () => {
     const restored = await runCli(['db', 'restore', piped], { env: { DATABASE_URL: url } });
     expect(restored.code, restored.stderr).toBe(0);
     expect(restored.stdout).toMatch(/^✓ Restored \d+ rows in \d+ tables .* all \d+ invariants hold\n$/);
+  });
+
+  it('refuses to write a backup to a terminal (exit 2)', async () => {
+    const run = await onTerminal(['db', 'backup', '-'], { DATABASE_URL: db.url, ASCEND_NOW: FROZEN_AT });
+    expect(run.code).toBe(2);
+    expect(screenLines(run.screen).filter(Boolean)).toEqual(['error: stdout is a terminal; redirect to a file or give FILE']);
   });
 
   it('refuses a database that has rows (exit 4), naming a table that has them', async () => {
