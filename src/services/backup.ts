@@ -19,8 +19,8 @@ import { pipeline } from 'node:stream/promises';
 import { createGzip, constants as zlib } from 'node:zlib';
 import pg from 'pg';
 import { to as copyTo } from 'pg-copy-streams';
-import { ConflictError, ValidationError } from '../domain/errors.js';
-import { toDatabaseError } from '../db/errors.js';
+import { ConflictError, ForbiddenError, ValidationError } from '../domain/errors.js';
+import { sqlStateOf, toDatabaseError } from '../db/errors.js';
 import { BACKUP_FORMAT_VERSION, BACKUP_MAGIC, type BackupFooter, type BackupHeader, dataFrame, END_OF_TABLE, jsonLine } from './backup-format.js';
 
 declare const __ASCEND_VERSION__: string | undefined;
@@ -164,10 +164,13 @@ async function* backupFrames(client: pg.ClientBase, taken: { header?: BackupHead
     }
     // Read last, and outside the snapshot (sequences are not transactional): ids handed out until the backup
     // ended are never handed out again by a restored database, not even those of changes the backup lacks.
+    // pg_sequences shows null to a user without the sequence's privileges (a backup needs only SELECT on the
+    // tables): the restore then sets the sequence past its table's ids alone.
     const sequences: BackupFooter['sequences'] = [];
     for (const s of await ascendSequences(client)) {
-      const { rows: value } = await client.query<{ value: string }>(
-        `select case when is_called then last_value else 0 end as value from ${client.escapeIdentifier(s.name)}`,
+      const { rows: value } = await client.query<{ value: string | null }>(
+        `select last_value as value from pg_sequences where schemaname = 'public' and sequencename = $1`,
+        [s.name],
       );
       sequences.push({ ...s, value: Number(value[0]?.value ?? 0) });
     }
@@ -225,6 +228,10 @@ export async function takeBackup(url: string, file: string | null, options: { ou
     }
   } catch (err) {
     if (options.signal?.aborted) throw options.signal.reason ?? err;
+    if (sqlStateOf(err) === '42501') {
+      const table = /permission denied for (?:table|relation) (\w+)/.exec((err as Error).message)?.[1];
+      throw new ForbiddenError(`the database user may not read ${table ? `table ${table}` : "ascend's tables"}: a backup needs SELECT on every one of them`);
+    }
     throw toDatabaseError(err, url);
   } finally {
     if (temp) rmSync(temp, { force: true });

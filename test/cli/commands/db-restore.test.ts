@@ -188,6 +188,24 @@ describe('a backup that fails or is interrupted leaves no file', () => {
     expect(readdirSync(out)).toEqual([]);
   });
 
+  it('a database user who may not read a table: exit 6 naming it, and nothing in the directory', async () => {
+    const role = `ascend_reader_${Math.random().toString(16).slice(2, 10)}`;
+    const server = inject('pgServerUrl');
+    await queryOn(server, `create role ${role} login password 'reader-pass-1'`);
+    await db.sql(`grant select on all tables in schema public to ${role}; revoke select on slot from ${role}`);
+    cleanups.push(async () => {
+      await db.sql(`revoke all on all tables in schema public from ${role}`);
+      await queryOn(server, `drop role if exists ${role}`);
+    });
+    const u = new URL(db.url);
+    u.username = role;
+    u.password = 'reader-pass-1';
+    const out = mkdtempSync(join(dir, 'forbidden-'));
+    const result = await runCli(['db', 'backup', join(out, 'b.gz')], { env: { DATABASE_URL: u.toString() } });
+    refused(result, 6, 'the database user may not read table slot: a backup needs SELECT on every one of them');
+    expect(readdirSync(out)).toEqual([]);
+  });
+
   it('Ctrl-C while it writes: it dies of SIGINT, and neither FILE nor its temporary file is left', async () => {
     const big = await createTestDatabase();
     cleanups.push(() => big.drop());
