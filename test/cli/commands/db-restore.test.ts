@@ -6,6 +6,8 @@ import { join } from 'node:path';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { migrationsList } from '../../../migrations/index.js';
+import { migrateUpTo } from '../../../src/db/migrator.js';
+import { openOrm } from '../../../src/db/orm.js';
 import { SYSTEM } from '../../../src/domain/roles.js';
 import { bookAppointment } from '../../../src/services/appointments.js';
 import { emptyDatabase as newEmptyDatabase, queryOn, rowsIn, runWithFiles } from '../../support/backup.js';
@@ -94,6 +96,36 @@ describe.concurrent('db restore refuses, and writes nothing', () => {
     const restored = await runCli(['db', 'restore', piped], { env: { DATABASE_URL: url } });
     expect(restored.code, restored.stderr).toBe(0);
     expect(restored.stdout).toMatch(/^✓ Restored \d+ rows in \d+ tables .* all \d+ invariants hold\n$/);
+  });
+
+  it('restores a backup taken at an older migration and migrates it forward, also into an empty database already migrated past it', async () => {
+    // A database one migration behind this ascend, with a clinic in it.
+    const previous = migrationsList.at(-2)?.name ?? '';
+    const old = await emptyDatabase();
+    const orm = await openOrm(old, { pool: { min: 0, max: 1 } });
+    try {
+      await migrateUpTo(orm, previous);
+    } finally {
+      await orm.close(true);
+    }
+    await queryOn(old, `insert into clinic (name, city, timezone) values ('Old Clinic', 'Pune', 'Asia/Kolkata')`);
+    const file = join(dir, 'older.backup.gz');
+    const taken = await runCli(['db', 'backup', file, '--json'], { env: { DATABASE_URL: old } });
+    expect(taken.code, taken.stderr).toBe(0);
+    expect(taken.json().migration).toBe(previous);
+
+    const fresh = await emptyDatabase();
+    const migratedAlready = await emptyDatabase();
+    expect((await runCli(['db', 'migrate'], { env: { DATABASE_URL: migratedAlready } })).code).toBe(0);
+    for (const url of [fresh, migratedAlready]) {
+      const result = await runCli(['db', 'restore', file, '--json'], { env: { DATABASE_URL: url } });
+      expect(result.code, result.stderr).toBe(0);
+      expect(result.json()).toMatchObject({ migration: previous, migratedForward: [migrationsList.at(-1)?.name], verify: { ok: true } });
+      expect(await queryOn(url, 'select name from clinic')).toEqual([{ name: 'Old Clinic' }]);
+      expect((await queryOn<{ name: string }>(url, 'select name from mikro_orm_migrations order by id')).map((m) => m.name)).toEqual(
+        migrationsList.map((m) => m.name),
+      );
+    }
   });
 
   it('refuses to write a backup to a terminal (exit 2)', async () => {
