@@ -50,7 +50,10 @@ export interface RestoreResult {
 
 /** FILE as a stream (stdin for `-`), refused unless it is a regular file. */
 export function openBackupInput(file: string): Readable {
-  if (file === '-') return process.stdin;
+  if (file === '-') {
+    if (process.stdin.isTTY) throw new ValidationError('stdin is a terminal; pipe a backup in or give FILE');
+    return process.stdin;
+  }
   let info: ReturnType<typeof statSync>;
   try {
     info = statSync(file);

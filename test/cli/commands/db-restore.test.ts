@@ -128,10 +128,20 @@ describe.concurrent('db restore refuses, and writes nothing', () => {
     }
   });
 
-  it('refuses to write a backup to a terminal (exit 2)', async () => {
+  it("refuses a terminal as a backup's stdout or a restore's stdin (exit 2)", async () => {
     const run = await onTerminal(['db', 'backup', '-'], { DATABASE_URL: db.url, ASCEND_NOW: FROZEN_AT });
     expect(run.code).toBe(2);
     expect(screenLines(run.screen).filter(Boolean)).toEqual(['error: stdout is a terminal; redirect to a file or give FILE']);
+    const restore = await onTerminal(['db', 'restore', '-'], { DATABASE_URL: await emptyDatabase(), ASCEND_NOW: FROZEN_AT });
+    expect(restore.code).toBe(2);
+    expect(screenLines(restore.screen).filter(Boolean)).toEqual(['error: stdin is a terminal; pipe a backup in or give FILE']);
+  });
+
+  it("refuses to back up a database without ascend's schema (exit 4), writing no file", async () => {
+    const out = mkdtempSync(join(dir, 'no-schema-'));
+    const result = await runCli(['db', 'backup', join(out, 'b.gz')], { env: { DATABASE_URL: await emptyDatabase() } });
+    refused(result, 4, 'the database has no ascend schema to back up (run ascend db migrate first)');
+    expect(readdirSync(out)).toEqual([]);
   });
 
   it('refuses a database that has rows (exit 4), naming a table that has them', async () => {
