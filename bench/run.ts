@@ -2,6 +2,7 @@
 // Pick sections by name: `npm run bench -- startup slots`.
 import { cpus } from 'node:os';
 import { benchAppointments } from './appointments.js';
+import { benchBackup } from './backup.js';
 import { benchHttp } from './http.js';
 import { benchOutbox } from './outbox.js';
 import { benchPooler } from './pooler.js';
@@ -24,6 +25,7 @@ const sections: Record<string, (server: BenchServer) => Promise<Row[]>> = {
   pooler: benchPooler,
   waitlist: benchWaitlist,
   series: benchSeries,
+  backup: benchBackup,
 };
 
 const wanted = process.argv.slice(2);

@@ -29,6 +29,15 @@ export const EXAMPLES: Readonly<Record<string, readonly Example[]>> = {
   'db stop': [ex('Stop the embedded server', 'ascend db stop')],
   'db url': [ex('Open psql on the database', 'psql "$(ascend db url)"')],
   'db reset': [ex('Delete every record and migrate afresh', 'ascend db reset --yes')],
+  'db backup': [
+    ex('A backup while ascend runs (written whole or not at all)', 'ascend db backup ascend-2026-12-01.backup.gz'),
+    ex('To another machine, through stdout', 'ascend db backup - | ssh backup@vault "cat > ascend.backup.gz"'),
+  ],
+  'db restore': [
+    ex('Into a new, empty data dir', 'ASCEND_DATA_DIR=/srv/ascend-new ascend db restore ascend-2026-12-01.backup.gz'),
+    ex('Into an empty DATABASE_URL database', 'DATABASE_URL=postgres://ascend@db/ascend_new ascend db restore ascend.backup.gz'),
+  ],
+  'db verify': [ex('Check every invariant (exit 4 listing what is wrong)', 'ascend db verify'), ex('The report for a script', 'ascend db verify --json')],
   login: [
     ex('Log in (asks for the password)', 'ascend login --email admin@example.org'),
     ex('Log in from a script', 'ascend login --email admin@example.org --password-stdin < pass.txt'),

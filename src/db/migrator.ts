@@ -41,6 +41,15 @@ export async function migrate(orm: MikroORM): Promise<string[]> {
   return applied.map((m) => m.name);
 }
 
+/**
+ * Applies ascend's migrations up to and including `name`, not the job queue's (a restore recreates the schema
+ * its backup was taken at, loads it, then migrates forward with migrate()).
+ */
+export async function migrateUpTo(orm: MikroORM, name: string): Promise<string[]> {
+  const applied = await migratorFor(orm).up({ to: name });
+  return applied.map((m) => m.name);
+}
+
 export async function migrationStatus(orm: MikroORM): Promise<MigrationStatus> {
   const migrator = migratorFor(orm);
   const applied = (await migrator.getExecutedMigrations()).map((m) => m.name);

@@ -1,6 +1,6 @@
 import type { Command } from '@commander-js/extra-typings';
 import chalk from 'chalk';
-import { ValidationError } from '../../domain/errors.js';
+import { ConflictError, ValidationError } from '../../domain/errors.js';
 import { act } from '../command.js';
 import { confirmOrFlag } from '../input.js';
 import { printDone, printJson } from '../output.js';
@@ -16,6 +16,16 @@ async function loadDb() {
     import('../../db/schema-version.js'),
   ]);
   return { ...database, ...embedded, ...migrator, ...dataDir, ...schema };
+}
+
+/** What backup, restore and verify need: finding the database, not the ORM or the migrator (start-up time). */
+async function loadTarget() {
+  const [database, embedded, schema] = await Promise.all([
+    import('../../db/database.js'),
+    import('../../db/embedded.js'),
+    import('../../db/schema-version.js'),
+  ]);
+  return { ...database, ...embedded, ...schema };
 }
 
 /** Opens the ORM on a URL just long enough to run `fn`. */
@@ -50,6 +60,47 @@ function describeReplica(r: import('../../db/replica.js').ReplicaStatus): string
   return r.state === 'behind'
     ? chalk.yellow(`${behind}: more than ASCEND_REPLICA_MAX_LAG (${r.maxLagSeconds} s), reads go to the primary`)
     : `${chalk.green('streaming')}, ${behind}`;
+}
+
+const formatBytes = (n: number): string =>
+  n < 1024
+    ? `${n} B`
+    : n < 1024 ** 2
+      ? `${(n / 1024).toFixed(1)} KiB`
+      : n < 1024 ** 3
+        ? `${(n / 1024 ** 2).toFixed(1)} MiB`
+        : `${(n / 1024 ** 3).toFixed(2)} GiB`;
+
+/**
+ * Runs `work` with a signal that Ctrl-C (or SIGTERM) aborts, so that it can remove what it half-wrote; then the
+ * process dies of that signal as any interrupted command does (src/cli/main.ts).
+ */
+async function withInterruptCleanup<T>(work: (signal: AbortSignal) => Promise<T>): Promise<T> {
+  const abort = new AbortController();
+  let received: NodeJS.Signals | undefined;
+  const on = (signal: NodeJS.Signals) => () => {
+    received = signal;
+    abort.abort(new Error(`interrupted by ${signal}`));
+  };
+  const onInt = on('SIGINT');
+  const onTerm = on('SIGTERM');
+  process.on('SIGINT', onInt);
+  process.on('SIGTERM', onTerm);
+  try {
+    return await work(abort.signal);
+  } catch (err) {
+    if (received) {
+      process.removeListener('SIGINT', onInt);
+      process.removeListener('SIGTERM', onTerm);
+      process.kill(process.pid, received);
+      // The signal arrives asynchronously; until then, nothing more happens here.
+      await new Promise(() => {});
+    }
+    throw err;
+  } finally {
+    process.removeListener('SIGINT', onInt);
+    process.removeListener('SIGTERM', onTerm);
+  }
 }
 
 function refuseWhenExternal(external: string | undefined, what: string): void {
@@ -165,6 +216,68 @@ export function registerDb(program: Command): void {
         const { url } = await d.resolveDatabase();
         if (ctx.json) printJson({ url });
         else process.stdout.write(`${url}\n`);
+      }),
+    );
+
+  db.command('backup')
+    .description('write a consistent backup of the database, online (one snapshot, COPY, gzip) to FILE, or - for stdout')
+    .argument('<FILE>', 'the backup file to write (written whole or not at all), or - for stdout')
+    .action(
+      act(async (ctx, _opts, file) => {
+        if (file === '-' && process.stdout.isTTY) throw new ValidationError('stdout is a terminal; redirect to a file or give FILE');
+        const d = await loadTarget();
+        const { url } = await d.resolveDatabase();
+        const { takeBackup } = await import('../../services/backup.js');
+        const result = await withInterruptCleanup((signal) => takeBackup(url, file === '-' ? null : file, { out: process.stdout, signal }));
+        const line = `Backup of ${result.rows} rows in ${result.tables} tables (at ${result.migration}, taken ${result.takenAt}): ${formatBytes(result.bytes)} in ${(result.ms / 1000).toFixed(1)} s${result.file ? ` to ${result.file}` : ''}`;
+        // stdout may be the backup itself: the figures then go to stderr, as JSON with --json.
+        if (ctx.json && result.file) printJson(result);
+        else if (ctx.json) process.stderr.write(`${JSON.stringify(result)}\n`);
+        else process.stderr.write(`${line}\n`);
+      }),
+    );
+
+  db.command('restore')
+    .description('restore a backup into an empty database (a new data dir, or an empty DATABASE_URL database), migrate it forward and verify it')
+    .argument('<FILE>', 'the backup file, or - for stdin')
+    .action(
+      act(async (ctx, _opts, file) => {
+        const { openBackupInput, restoreBackup } = await import('../../services/backup-restore.js');
+        const input = openBackupInput(file);
+        const d = await loadTarget();
+        const target = await d.resolveDatabase({ migrate: false });
+        const result = await restoreBackup(target.url, input);
+        if (target.embedded) {
+          const server = await d.ensureEmbeddedServer();
+          d.writeState(server.dataDir, { ...server.state, schema: d.LATEST_MIGRATION });
+        }
+        if (!result.verify.ok) {
+          const { violationsLine } = await import('../../services/verify.js');
+          if (ctx.json) printJson(result);
+          throw new ConflictError(`restored, but ${violationsLine(result.verify)}`);
+        }
+        const forward = result.migratedForward.length ? `, migrated forward by ${result.migratedForward.length} migration(s)` : '';
+        printDone(
+          ctx,
+          `Restored ${result.rows} rows in ${result.tables} tables (taken ${result.takenAt} at ${result.migration})${forward} in ${(result.ms / 1000).toFixed(1)} s; all ${result.verify.invariants.length} invariants hold`,
+          result,
+        );
+      }),
+    );
+
+  db.command('verify')
+    .description(
+      'check every invariant the schema keeps (counts, capacity, overlaps, daily maximum, audit log, outbox, migrations); exit 4 listing what is wrong',
+    )
+    .action(
+      act(async (ctx) => {
+        const d = await loadTarget();
+        const { url } = await d.resolveDatabase();
+        const { verifyDatabase, violationsLine } = await import('../../services/verify.js');
+        const report = await verifyDatabase(url);
+        if (ctx.json) printJson(report);
+        if (!report.ok) throw new ConflictError(violationsLine(report));
+        if (!ctx.json) printDone(ctx, `All ${report.invariants.length} invariants hold (${report.ms} ms)`);
       }),
     );
 
