@@ -214,6 +214,8 @@ export async function bookLocked(tx: ServiceContext, slot: LockedSlot, patientId
         idempotency?.key ?? null,
         idempotency?.fingerprint ?? null,
         auditRecordsParam([record]),
+        intArray(slotIds),
+        last.endsAt,
       ]);
     }
     const [booked] = rows;
