@@ -25,12 +25,12 @@ async function side(server: BenchServer, name: string, outbox: boolean) {
     const c = new pg.Client({ connectionString: url });
     await c.connect();
     await c.query('drop trigger audit_event_appointment_commit on audit_event');
+    // The same signature as the migration's, read from the catalog.
     await c.query(`
-      create or replace function ascend_appointment_booked(
-        p_id integer, p_slot_ids integer[], p_patient_id integer, p_patient_user_id integer, p_patient_name text,
-        p_doctor_id integer, p_doctor_name text, p_clinic_id integer, p_clinic_name text, p_timezone text,
-        p_starts_at timestamptz, p_ends_at timestamptz, p_reason text, p_at timestamptz, p_reminders integer[])
-        returns void language plpgsql as $$ begin end $$`);
+      do $$ begin
+        execute (select format('create or replace function ascend_appointment_booked(%s) returns void language plpgsql as $f$ begin end $f$',
+                               pg_get_function_arguments(oid)) from pg_proc where proname = 'ascend_appointment_booked');
+      end $$`);
     await c.end();
   }
   const fixture = await seedBookingFixture(url);

@@ -215,7 +215,9 @@ export async function bookLocked(tx: ServiceContext, slot: LockedSlot, patientId
         idempotency?.fingerprint ?? null,
         auditRecordsParam([record]),
         intArray(slotIds),
-        last.endsAt,
+        slot.startsAt.toISOString(),
+        last.endsAt.toISOString(),
+        at.toISOString(),
       ]);
     }
     const [booked] = rows;

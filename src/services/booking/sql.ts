@@ -79,8 +79,9 @@ const BOOKED_COLUMNS = (placed: string) =>
  * THE booking: rules, insert, increment, audit, and the booking's outbox event and reminders in one statement
  * (the hot path: one round trip). Books nothing when a guard refuses. $1–$4 ARG, $5 reason, $6 idempotency
  * key, $7 its fingerprint, $8 the audit record (jsonb array of one; the statement fills in the appointment id
- * and the slot's counts), $9 every slot the appointment will hold, in order, $10 the end of the last one (a
- * longer visit's further slots are linked by EXTEND right after, in the same transaction).
+ * and the slot's counts), $9 every slot the appointment will hold, in order (a longer visit's further slots are
+ * linked by EXTEND right after, in the same transaction), $10–$12 its start, its end (the last slot's) and $3,
+ * as the API writes instants (toISOString).
  * The event and the reminders are written here, by ascend_appointment_booked (Migration20261203080000_booked_event),
  * from the names the guards joined anyway: the commit-time trigger that writes them for every other change of an
  * appointment would read them all again.
@@ -100,7 +101,7 @@ export const BOOK = {
   })}),
   told as (
     select ascend_appointment_booked(placed.id, $9::int[], $1::int, ok.patient_user_id, ok.patient_name, ok.doctor_id, ok.doctor_name,
-             ok.clinic_id, ok.clinic_name, ok.timezone, ok.starts_at, $10::timestamptz, placed.reason, $3::timestamptz, ok.reminders)
+             ok.clinic_id, ok.clinic_name, ok.timezone, ok.starts_at, placed.reason, $3::timestamptz, ok.reminders, $10::text, $11::text, $12::text)
       from placed, ok)
   select ${BOOKED_COLUMNS('placed')} from placed, ok, told`,
 };
