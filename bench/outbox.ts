@@ -9,7 +9,11 @@
 //   a booking no longer fires it, so this removes nothing from a booking's cost, only keeps the baseline honest
 //   should that change.
 // The sides take turns, five rounds each, and each side's median round is compared (this VM's speed drifts
-// within minutes).
+// within minutes). Beside the throughput, the CPU time a booking costs (this process and every process of the
+// bench's PostgreSQL server, read from /proc): on a VM shared with other work, throughput follows the load of
+// the moment, and the CPU time a booking takes is what the outbox adds, whatever the load.
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import pg from 'pg';
 import { openOrm } from '../src/db/orm.js';
 import { drive, seedBookingFixture, serviceBooker } from './appointments.js';
@@ -18,6 +22,32 @@ import { median, printTable, type BenchServer, type Row } from './support.js';
 const BOOKINGS = 600;
 const ROUNDS = 5;
 const WORKERS = [1, 8];
+
+/** CPU milliseconds used so far by this process and the bench's PostgreSQL server (Linux /proc), or null. */
+function cpuMs(dataDir: string): number | null {
+  const pidFile = [join(dataDir, 'postmaster.pid'), ...readdirSync(dataDir).map((d) => join(dataDir, d, 'postmaster.pid'))].find((f) => {
+    try {
+      return readFileSync(f, 'utf8').length > 0;
+    } catch {
+      return false;
+    }
+  });
+  if (!pidFile) return null;
+  const postmaster = Number(readFileSync(pidFile, 'utf8').split('\n')[0]);
+  let ns = 0;
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      if (Number(entry) === postmaster || ppid === postmaster) ns += Number(readFileSync(`/proc/${entry}/schedstat`, 'utf8').split(' ')[0]);
+    } catch {
+      // The process ended meanwhile.
+    }
+  }
+  const self = process.cpuUsage();
+  return ns / 1e6 + (self.user + self.system) / 1000;
+}
 
 async function side(server: BenchServer, name: string, outbox: boolean) {
   const url = await server.database(name);
@@ -40,7 +70,12 @@ async function side(server: BenchServer, name: string, outbox: boolean) {
   return {
     orm,
     url,
-    round: (workers: number) => drive(book, workers, BOOKINGS, pick, () => {}, fixture.nextPatient),
+    async round(workers: number) {
+      const before = cpuMs(server.dataDir);
+      const { perSecond } = await drive(book, workers, BOOKINGS, pick, () => {}, fixture.nextPatient);
+      const after = cpuMs(server.dataDir);
+      return { perSecond, cpuPerBooking: before === null || after === null ? null : (after - before) / BOOKINGS };
+    },
   };
 }
 
@@ -52,19 +87,38 @@ export async function benchOutbox(server: BenchServer): Promise<Row[]> {
     for (const workers of WORKERS) {
       const on: number[] = [];
       const off: number[] = [];
+      const cpuOn: number[] = [];
+      const cpuOff: number[] = [];
       for (let round = 0; round < ROUNDS; round++) {
-        off.push((await without.round(workers)).perSecond);
-        on.push((await withOutbox.round(workers)).perSecond);
+        for (const [s, rates, cpus] of [
+          [without, off, cpuOff],
+          [withOutbox, on, cpuOn],
+        ] as const) {
+          const r = await s.round(workers);
+          rates.push(r.perSecond);
+          if (r.cpuPerBooking !== null) cpus.push(r.cpuPerBooking);
+        }
       }
       const ratio = median(off) / median(on);
+      const label = `${workers} worker${workers > 1 ? 's' : ''}`;
       rows.push({
-        figure: `book with the outbox, ${workers} worker${workers > 1 ? 's' : ''}`,
+        figure: `book with the outbox, ${label}`,
         value: `${median(on).toFixed(0)}/s`,
         baseline: `without it ${median(off).toFixed(0)}/s`,
         ratio: `${((ratio - 1) * 100).toFixed(1)}% slower`,
         target: '≤ 10% slower',
         ok: ratio <= 1.1,
       });
+      if (cpuOn.length && cpuOff.length) {
+        rows.push({
+          figure: `CPU per booking (bench + PostgreSQL), ${label}`,
+          value: `${median(cpuOn).toFixed(2)} ms`,
+          baseline: `without it ${median(cpuOff).toFixed(2)} ms`,
+          ratio: `${((median(cpuOn) / median(cpuOff) - 1) * 100).toFixed(1)}% more`,
+          target: '(where the time goes)',
+          ok: true,
+        });
+      }
     }
     // Each booking with the outbox wrote its event, and its reminder when a day ahead (the clinic's default lead);
     // the baseline wrote neither.
