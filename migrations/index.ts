@@ -23,6 +23,7 @@ import { Migration20261203040000_webhook_claim_order } from './Migration20261203
 import { Migration20261203050000_appointment_json_cached } from './Migration20261203050000_appointment_json_cached.js';
 import { Migration20261203060000_outbox_cost } from './Migration20261203060000_outbox_cost.js';
 import { Migration20261203070000_one_waiting_dispatch } from './Migration20261203070000_one_waiting_dispatch.js';
+import { Migration20261203080000_booked_event } from './Migration20261203080000_booked_event.js';
 import { Migration20261204010000_waitlist } from './Migration20261204010000_waitlist.js';
 import { Migration20261204020000_series } from './Migration20261204020000_series.js';
 import { Migration20261205020000_read_marks } from './Migration20261205020000_read_marks.js';
@@ -51,6 +52,7 @@ export const migrationsList = [
   { name: 'Migration20261203050000_appointment_json_cached', class: Migration20261203050000_appointment_json_cached },
   { name: 'Migration20261203060000_outbox_cost', class: Migration20261203060000_outbox_cost },
   { name: 'Migration20261203070000_one_waiting_dispatch', class: Migration20261203070000_one_waiting_dispatch },
+  { name: 'Migration20261203080000_booked_event', class: Migration20261203080000_booked_event },
   { name: 'Migration20261204010000_waitlist', class: Migration20261204010000_waitlist },
   { name: 'Migration20261204020000_series', class: Migration20261204020000_series },
   { name: 'Migration20261205020000_read_marks', class: Migration20261205020000_read_marks },

@@ -1,9 +1,10 @@
 // The outbox: events that exist if and only if the change they tell of committed, each with a stable id (the
 // webhook-id of its deliveries), a type, the time and the resource as the API shows it.
 //
-// An appointment's events are written by the database (the audit_event_appointment_commit trigger of
-// migrations/Migration20261203060000_outbox_cost.ts, which also keeps the appointment's reminders), from the
-// audit event of the change, at commit. Anything else
+// An appointment's events are written by the database: a booking's by the booking statement itself
+// (ascend_appointment_booked, migrations/Migration20261203080000_booked_event.ts, with its reminders), every
+// other change's by the audit_event_appointment_commit trigger of migrations/Migration20261203060000_outbox_cost.ts
+// (which also keeps the appointment's reminders), from the audit event of the change, at commit. Anything else
 // (a reminder that fell due, a test delivery) is emitted here, in the caller's transaction, through the same
 // SQL function. Either way the `outbox.dispatch` job is queued with the event, and the worker
 // (src/worker/outbox.ts) hands the events to the worker modules in seq order.

@@ -15,6 +15,7 @@ import {
   rescheduleAppointment,
 } from '../../src/services/appointments.js';
 import { addLeave, deactivateDoctor } from '../../src/services/doctors.js';
+import { query } from '../../src/db/sql.js';
 import { transaction } from '../../src/services/locks.js';
 import { emitEvent } from '../../src/services/outbox.js';
 import { deleteSlot, updateSlot } from '../../src/services/slots.js';
@@ -222,6 +223,55 @@ describe('no change, no event', () => {
     const { patient } = await makePatient(db);
     const events = await eventsDuring(() => expect(bookAppointment(db.ctx(SYSTEM), { slotId, patientId: patient.id })).rejects.toThrow(/fully booked/));
     expect(events).toEqual([]);
+  });
+});
+
+describe('a booking tells of itself in its own statement', () => {
+  interface ReminderRow {
+    minutes_before: number;
+    due_at: string;
+    sent_at: string | null;
+  }
+  const REMINDERS =
+    'select minutes_before, ascend_iso(due_at) as due_at, ascend_iso(sent_at) as sent_at from appointment_reminder where appointment_id = ? order by minutes_before';
+
+  it('its event and reminders are written by the booking statement, before commit; the commit writes no second event', async () => {
+    const { doctor, patient } = await setting();
+    const slotId = await seedSlot(db, doctor.id, utc(16, '09:00'));
+    let id = 0;
+    await transaction(db.ctx(SYSTEM), async (tx) => {
+      id = (await bookAppointment(tx, { slotId, patientId: patient.id })).id;
+      const written = await query<{ type: string }>(tx.em, 'select type from outbox_event where appointment_id = ?', [id]);
+      expect(written).toEqual([{ type: 'appointment.booked' }]);
+      expect(await query<ReminderRow>(tx.em, REMINDERS, [id])).toEqual([{ minutes_before: 1440, due_at: utc(15, '09:00'), sent_at: null }]);
+    });
+    expect((await eventsOf(id)).map((e) => e.type)).toEqual(['appointment.booked']);
+  });
+
+  it('writes what the commit-time trigger writes for every other change: ascend_appointment_json, and appointment_reminders_refresh’s reminders', async () => {
+    const { doctor, patient, clinic } = await setting();
+    // Three leads: one still ahead of each booking by far, one by a little, one already past (none made).
+    await db.sql(`update clinic set reminders = '{20160,1440,30}' where id = $1`, [clinic.id]);
+    const plain = await bookAppointment(db.ctx(SYSTEM), { slotId: await seedSlot(db, doctor.id, utc(2, '09:00')), patientId: patient.id });
+    const visitStart = await seedSlot(db, doctor.id, utc(2, '10:00'));
+    await seedSlot(db, doctor.id, utc(2, '10:20'));
+    const visit = await bookAppointment(db.ctx(SYSTEM), { slotId: visitStart, slots: 2, patientId: patient.id, reason: 'a "quoted" reason, with ünïcode' });
+    for (const { id } of [plain, visit]) {
+      const [event] = await eventsOf(id);
+      const [json] = await db.sql<{ json: unknown }>('select ascend_appointment_json($1) as json', [id]);
+      expect(event?.data).toEqual(json?.json);
+      const written = await db.sql<ReminderRow>(REMINDERS.replace('?', '$1'), [id]);
+      expect(written.map((r) => r.minutes_before)).toEqual([30, 1440]);
+      // The trigger's function, run on the same appointment at the booking's instant, makes the same rows.
+      await expect(
+        transaction(db.ctx(SYSTEM), async (tx) => {
+          await query(tx.em, 'delete from appointment_reminder where appointment_id = ?', [id]);
+          await query(tx.em, 'select appointment_reminders_refresh(?, ?::timestamptz)', [id, event?.at]);
+          expect(await query<ReminderRow>(tx.em, REMINDERS, [id])).toEqual(written);
+          throw new Error('rolled back: the rows were only compared');
+        }),
+      ).rejects.toThrow('rolled back');
+    }
   });
 });
 

@@ -214,6 +214,10 @@ export async function bookLocked(tx: ServiceContext, slot: LockedSlot, patientId
         idempotency?.key ?? null,
         idempotency?.fingerprint ?? null,
         auditRecordsParam([record]),
+        intArray(slotIds),
+        slot.startsAt.toISOString(),
+        last.endsAt.toISOString(),
+        at.toISOString(),
       ]);
     }
     const [booked] = rows;

@@ -52,7 +52,7 @@ export const UNLINK = { name: 'ascend_book_unlink', text: 'delete from appointme
 
 /** The guarded slot with the names a reply needs; nothing when a rule refuses. */
 const GUARDED = `ok as (
-  select s.id, s.doctor_id, s.clinic_id, s.starts_at, s.ends_at, du.name as doctor_name, c.name as clinic_name, c.timezone, pu.id as patient_user_id, pu.name as patient_name
+  select s.id, s.doctor_id, s.clinic_id, s.starts_at, s.ends_at, du.name as doctor_name, c.name as clinic_name, c.timezone, c.reminders, pu.id as patient_user_id, pu.name as patient_name
     from ${RULE_ROWS}
         and ${ALL_GUARDS})`;
 
@@ -76,9 +76,15 @@ const BOOKED_COLUMNS = (placed: string) =>
   `${placed}.id, ${placed}.reason, ${placed}.created_at, ${placed}.updated_at, ok.doctor_name, ok.clinic_name, ok.timezone, ok.patient_user_id, ok.patient_name`;
 
 /**
- * THE booking: rules, insert, increment and audit in one statement (the hot path: one round trip). Books
- * nothing when a guard refuses. $1–$4 ARG, $5 reason, $6 idempotency key, $7 its fingerprint, $8 the audit
- * record (jsonb array of one; the statement fills in the appointment id and the slot's counts).
+ * THE booking: rules, insert, increment, audit, and the booking's outbox event and reminders in one statement
+ * (the hot path: one round trip). Books nothing when a guard refuses. $1–$4 ARG, $5 reason, $6 idempotency
+ * key, $7 its fingerprint, $8 the audit record (jsonb array of one; the statement fills in the appointment id
+ * and the slot's counts), $9 every slot the appointment will hold, in order (a longer visit's further slots are
+ * linked by EXTEND right after, in the same transaction), $10–$12 its start, its end (the last slot's) and $3,
+ * as the API writes instants (toISOString).
+ * The event and the reminders are written here, by ascend_appointment_booked (Migration20261203080000_booked_event),
+ * from the names the guards joined anyway: the commit-time trigger that writes them for every other change of an
+ * appointment would read them all again.
  */
 export const BOOK = {
   name: 'ascend_book',
@@ -92,8 +98,12 @@ export const BOOK = {
     from: 'placed, counted',
     entityId: 'placed.id::text',
     addToAfter: `jsonb_build_object('bookedCount', counted.booked_count, 'capacity', counted.capacity)`,
-  })})
-  select ${BOOKED_COLUMNS('placed')} from placed, ok`,
+  })}),
+  told as (
+    select ascend_appointment_booked(placed.id, $9::int[], $1::int, ok.patient_user_id, ok.patient_name, ok.doctor_id, ok.doctor_name,
+             ok.clinic_id, ok.clinic_name, ok.timezone, ok.starts_at, placed.reason, $3::timestamptz, ok.reminders, $10::text, $11::text, $12::text)
+      from placed, ok)
+  select ${BOOKED_COLUMNS('placed')} from placed, ok, told`,
 };
 
 /**
