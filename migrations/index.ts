@@ -26,6 +26,7 @@ import { Migration20261203070000_one_waiting_dispatch } from './Migration2026120
 import { Migration20261203080000_booked_event } from './Migration20261203080000_booked_event.js';
 import { Migration20261204010000_waitlist } from './Migration20261204010000_waitlist.js';
 import { Migration20261204020000_series } from './Migration20261204020000_series.js';
+import { Migration20261204030000_booked_event_series } from './Migration20261204030000_booked_event_series.js';
 import { Migration20261205020000_read_marks } from './Migration20261205020000_read_marks.js';
 
 export const migrationsList = [
@@ -55,5 +56,6 @@ export const migrationsList = [
   { name: 'Migration20261203080000_booked_event', class: Migration20261203080000_booked_event },
   { name: 'Migration20261204010000_waitlist', class: Migration20261204010000_waitlist },
   { name: 'Migration20261204020000_series', class: Migration20261204020000_series },
+  { name: 'Migration20261204030000_booked_event_series', class: Migration20261204030000_booked_event_series },
   { name: 'Migration20261205020000_read_marks', class: Migration20261205020000_read_marks },
 ];

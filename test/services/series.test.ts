@@ -79,6 +79,13 @@ describe('booking a series', () => {
     // The event data of every appointment change (ascend_appointment_json) is the API's view, series id included.
     const [row] = await db.sql<{ json: unknown }>('select ascend_appointment_json($1) as json', [firstId]);
     expect(row?.json).toEqual(view);
+    // And each occurrence's appointment.booked event (written by the booking statement) names its series.
+    const booked = await db.sql<{ data: { seriesId: number | null } }>(
+      `select data from outbox_event where type = 'appointment.booked' and appointment_id = any($1::int[]) order by seq`,
+      [series.occurrences.map((o) => o.appointment?.id ?? 0)],
+    );
+    expect(booked.map((e) => e.data.seriesId)).toEqual([series.id, series.id, series.id, series.id, series.id]);
+    expect(booked[0]?.data).toEqual(view);
   });
 
   it('--until is an inclusive local day: up to the fourth Monday books four, up to the day before the fifth books four too', async () => {

@@ -118,6 +118,8 @@ export interface NewBooking {
   /** A retried request finds its first booking by the key; the fingerprint says what it asked for. */
   idempotency?: { key: string; fingerprint: string };
   moving?: undefined;
+  /** An occurrence of a recurring series (../series/book.ts): the series it belongs to. */
+  seriesId?: number;
   /** A longer visit: the slots after `slot`, in order, locked (lockedRun). */
   further?: readonly LockedSlot[];
 }
@@ -218,6 +220,7 @@ export async function bookLocked(tx: ServiceContext, slot: LockedSlot, patientId
         slot.startsAt.toISOString(),
         last.endsAt.toISOString(),
         at.toISOString(),
+        options.seriesId ?? null,
       ]);
     }
     const [booked] = rows;

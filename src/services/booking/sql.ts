@@ -81,7 +81,7 @@ const BOOKED_COLUMNS = (placed: string) =>
  * key, $7 its fingerprint, $8 the audit record (jsonb array of one; the statement fills in the appointment id
  * and the slot's counts), $9 every slot the appointment will hold, in order (a longer visit's further slots are
  * linked by EXTEND right after, in the same transaction), $10–$12 its start, its end (the last slot's) and $3,
- * as the API writes instants (toISOString).
+ * as the API writes instants (toISOString), $13 its recurring series (null when booked alone).
  * The event and the reminders are written here, by ascend_appointment_booked (Migration20261203080000_booked_event),
  * from the names the guards joined anyway: the commit-time trigger that writes them for every other change of an
  * appointment would read them all again.
@@ -90,8 +90,8 @@ export const BOOK = {
   name: 'ascend_book',
   text: `with ${GUARDED},
   placed as (
-    insert into appointment (slot_id, patient_id, doctor_id, clinic_id, starts_at, ends_at, status, reason, idempotency_key, idempotency_fingerprint, created_at, updated_at)
-    select ok.id, $1::int, ok.doctor_id, ok.clinic_id, ok.starts_at, ok.ends_at, 'booked', $5::text, $6::text, $7::text, $3::timestamptz, $3::timestamptz from ok
+    insert into appointment (slot_id, patient_id, doctor_id, clinic_id, starts_at, ends_at, status, reason, idempotency_key, idempotency_fingerprint, created_at, updated_at, series_id)
+    select ok.id, $1::int, ok.doctor_id, ok.clinic_id, ok.starts_at, ok.ends_at, 'booked', $5::text, $6::text, $7::text, $3::timestamptz, $3::timestamptz, $13::int from ok
     returning id, slot_id, reason, created_at, updated_at),
   ${COUNTED('placed')},
   audited as (${insertAuditRecordsSql('$8::jsonb', {
@@ -101,7 +101,7 @@ export const BOOK = {
   })}),
   told as (
     select ascend_appointment_booked(placed.id, $9::int[], $1::int, ok.patient_user_id, ok.patient_name, ok.doctor_id, ok.doctor_name,
-             ok.clinic_id, ok.clinic_name, ok.timezone, ok.starts_at, placed.reason, $3::timestamptz, ok.reminders, $10::text, $11::text, $12::text)
+             ok.clinic_id, ok.clinic_name, ok.timezone, ok.starts_at, placed.reason, $3::timestamptz, ok.reminders, $10::text, $11::text, $12::text, $13::int)
       from placed, ok)
   select ${BOOKED_COLUMNS('placed')} from placed, ok, told`,
 };

@@ -11,7 +11,7 @@ import { audit } from '../audit.js';
 import { bookingRefusal, bookLocked, lockSlotsForBooking } from '../booking/core.js';
 import { forked, type ServiceContext } from '../context.js';
 import { transaction } from '../locks.js';
-import { intArray, query } from '../support.js';
+import { query } from '../support.js';
 import {
   addDays,
   attempt,
@@ -85,7 +85,7 @@ export async function bookSeries(ctx: ServiceContext, raw: SeriesInput | Untrust
         judged.push({ ...at, refusal: noSlot(o, first.localTime), appointmentId: null });
         continue;
       }
-      const result = await attempt(tx.em, () => bookLocked(tx, slot, patientId, { reason: input.reason ?? null }));
+      const result = await attempt(tx.em, () => bookLocked(tx, slot, patientId, { reason: input.reason ?? null, seriesId: series.id }));
       if ('refused' in result && result.refused instanceof NotFoundError && result.refused.field === 'patientId') throw result.refused;
       judged.push(
         'ok' in result ? { ...at, refusal: null, appointmentId: result.ok.appointmentId } : { ...at, refusal: refusalOf(result.refused), appointmentId: null },
@@ -100,7 +100,6 @@ export async function bookSeries(ctx: ServiceContext, raw: SeriesInput | Untrust
         'repeat',
       );
     }
-    await query(tx.em, 'update appointment set series_id = ? where id = any(?::int[])', [series.id, intArray(bookedIds)]);
     audit(tx, {
       action: 'series.book',
       entity: 'appointment_series',
