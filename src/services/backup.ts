@@ -127,6 +127,8 @@ async function* backupFrames(client: pg.ClientBase, taken: { header?: BackupHead
     const { rows: meta } = await client.query<{ server: string; taken_at: Date }>(
       `select current_setting('server_version') as server, statement_timestamp() as taken_at`,
     );
+    const [info] = meta;
+    if (!info) throw new Error('the server did not say its version and time');
     const migrations = await appliedMigrations(client);
     const migration = migrations.at(-1);
     if (!migration) throw new ConflictError('the database has no ascend schema to back up (run ascend db migrate first)');
@@ -137,8 +139,9 @@ async function* backupFrames(client: pg.ClientBase, taken: { header?: BackupHead
       ascend: ascendVersion(),
       migration,
       migrations,
-      server: meta[0]?.server ?? 'unknown',
-      takenAt: (meta[0]?.taken_at ?? new Date()).toISOString(),
+      server: info.server,
+      // The snapshot's own time on the server's clock: when the backup's view of the database was taken.
+      takenAt: info.taken_at.toISOString(),
       tables,
     };
     taken.header = header;
