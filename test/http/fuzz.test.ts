@@ -53,6 +53,8 @@ interface World {
   /** A webhook endpoint (a documentation address: nothing is sent), and a delivery of its test event. */
   webhook: number;
   webhookDelivery: number;
+  /** Open waitlist offers (patient 2's, of places freed by cancellations) that cases accept or decline. */
+  offers: number[];
 }
 
 let db: TestDatabase;
@@ -127,6 +129,19 @@ beforeAll(async () => {
   expect(webhook.status).toBe(201);
   const webhookTest = await api(server.url, 'POST', `/api/v1/webhooks/${webhook.body.id}/test`, { token: admin });
   expect(webhookTest.status).toBe(202);
+  // Patient 2 waits for doctor 3 twice (the doctor, and the specialty); two cancellations offer them places.
+  const offers: number[] = [];
+  for (const [n, match] of [
+    [50, { doctorId: doctor3 }],
+    [51, { specialty: 'neurology' }],
+  ] as const) {
+    const entry = await api(server.url, 'POST', '/api/v1/waitlist', { token: admin, body: { patientId: p2.patient.id, ...match, from: 'today', to: '+60d' } });
+    expect(entry.status).toBe(201);
+    const booked = await book(await seedSlot(db, doctor3, utc(n, '04:00'), 20, 1), p1.patient.id);
+    expect((await api(server.url, 'POST', `/api/v1/appointments/${booked}/cancel`, { token: admin, body: {} })).status).toBe(200);
+    const [offer] = await db.sql<{ id: number }>(`select id from waitlist_offer where entry_id = $1 and status = 'open'`, [entry.body.id]);
+    offers.push(offer?.id ?? 0);
+  }
 
   w = {
     admin,
@@ -152,6 +167,7 @@ beforeAll(async () => {
     slotRestorePool,
     webhook: webhook.body.id,
     webhookDelivery: webhookTest.body.delivery.id,
+    offers,
   };
 }, 120_000);
 
@@ -853,6 +869,35 @@ const ROUTES: Record<string, (w: World) => Spec> = {
     method: 'POST',
     path: (id) => `/webhooks/deliveries/${id}/redeliver`,
     ids: [w.webhookDelivery],
+    fields: {},
+    valid: fc.constant({}),
+  }),
+
+  'POST /waitlist': (w) => {
+    const fields = {
+      patientId: fc.constantFrom(w.patient1, w.patient2),
+      doctorId: fc.constantFrom(w.doctor1, w.doctor2),
+      specialty: fc.constantFrom('neurology', 'Dermatology'),
+      city: fc.constantFrom('Berlin', 'Pune'),
+      clinicId: fc.constantFrom(w.clinicA, w.clinicB),
+      from: fc.constantFrom('today', 'tomorrow', day(10)),
+      to: fc.constantFrom('+14d', '+30d', day(40)),
+      times: fc.oneof(fc.constantFrom('08:00-12:00', '08:00-12:00,14:00-17:00'), fc.constant(['09:00-10:00'])),
+    };
+    const { doctorId, from, to, patientId, times } = fields;
+    return { method: 'POST', path: () => '/waitlist', fields, valid: someOf({ doctorId, from, to }, { patientId, times }), idempotency: true };
+  },
+  'POST /waitlist/offers/:id/accept': (w) => ({
+    method: 'POST',
+    path: (id) => `/waitlist/offers/${id}/accept`,
+    ids: w.offers,
+    fields: {},
+    valid: fc.constant({}),
+  }),
+  'POST /waitlist/offers/:id/decline': (w) => ({
+    method: 'POST',
+    path: (id) => `/waitlist/offers/${id}/decline`,
+    ids: w.offers,
     fields: {},
     valid: fc.constant({}),
   }),
