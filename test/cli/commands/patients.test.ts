@@ -433,6 +433,7 @@ describe('ascend patients list / show / history', () => {
       cancelReason: null,
       createdAt: expect.stringMatching(/Z$/),
       updatedAt: expect.stringMatching(/Z$/),
+      seriesId: null,
     });
 
     // Admins see all of them, with paging.
