@@ -10,6 +10,8 @@ import * as patients from '../../src/domain/schemas/patients.js';
 import { updateProfileInput } from '../../src/domain/schemas/profile.js';
 import * as slots from '../../src/domain/schemas/slots.js';
 import * as users from '../../src/domain/schemas/users.js';
+import { joinWaitlistInput, listWaitlistInput } from '../../src/domain/schemas/waitlist.js';
+import { createWebhookInput, listDeliveriesInput } from '../../src/domain/schemas/webhooks.js';
 import { showControls, escapeJsonText } from '../../src/domain/text.js';
 import { fieldIssues } from '../../src/domain/validation.js';
 
@@ -37,8 +39,18 @@ function textFields(schema: z.ZodType, name: string, field: z.ZodType = schema):
   return [];
 }
 
-// profile.ts also holds response shapes (views), which are not input: its input schema alone.
-const modules = { appointments, clinics, doctors, patients, slots, users, profile: { updateProfileInput } };
+// profile.ts, waitlist.ts and webhooks.ts also hold response shapes (views), which are not input: their input schemas alone.
+const modules = {
+  appointments,
+  clinics,
+  doctors,
+  patients,
+  slots,
+  users,
+  profile: { updateProfileInput },
+  waitlist: { joinWaitlistInput, listWaitlistInput },
+  webhooks: { createWebhookInput, listDeliveriesInput },
+};
 // Response shapes kept beside their inputs (publicClinicView, updatedSlotView …) are output, not input: left out by name.
 const FIELDS: TextField[] = Object.values(modules).flatMap((module) =>
   Object.entries(module).flatMap(([exported, value]) => (value instanceof z.ZodObject && !exported.endsWith('View') ? textFields(value, exported) : [])),
@@ -62,7 +74,9 @@ const PASSWORDS = [
 ];
 const MULTI_LINE = [
   'bookInput.reason',
+  'seriesInput.reason',
   'cancelInput.reason',
+  'cancelBody.reason',
   'noteInput.text',
   'createClinicInput.address',
   'updateClinicInput.address',
