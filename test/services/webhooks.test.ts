@@ -337,7 +337,7 @@ describe('delivering', () => {
     expect((await deliveriesOf(slowHook.id))[0]).toMatchObject({ status: 'pending', lastError: 'no answer within 1.5s' });
   });
 
-  it('sends 4 at once, and a claim’s lease covers every send it may have to wait for (17 timeouts and a margin)', async () => {
+  it('sends 4 at once, and a claim’s lease covers every send it may have to wait for (33 timeouts and a margin)', async () => {
     const slow = await receiver();
     slow.mode = { hold: true };
     const hook = await createWebhook(db.ctx(admin), { url: slow.url });
@@ -349,7 +349,7 @@ describe('delivering', () => {
       hook.id,
     ]);
     expect(slow.held()).toBe(4);
-    expect(leases.map((l) => l.lease_until.toISOString())).toEqual(Array(6).fill(new Date(Date.parse(FROZEN_AT) + 17 * 1000 + 30_000).toISOString()));
+    expect(leases.map((l) => l.lease_until.toISOString())).toEqual(Array(6).fill(new Date(Date.parse(FROZEN_AT) + 33 * 1000 + 30_000).toISOString()));
     expect(await job).toEqual({ sent: 6, delivered: 0 });
     expect(slow.received).toHaveLength(6);
   });

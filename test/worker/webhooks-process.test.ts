@@ -82,11 +82,11 @@ describe('a worker killed in the middle of a delivery', () => {
     const leased = await delivery(hook.id);
     expect(leased).toMatchObject({ status: 'pending', attempts: 1, eventId });
     const [lease] = await db.sql<{ lease_until: Date }>('select lease_until from webhook_delivery where endpoint_id = $1', [hook.id]);
-    // The lease outlasts the sends its claim may wait for (17 × the 10s timeout) and a margin.
-    expect(lease?.lease_until.toISOString()).toBe(new Date(Date.parse(FROZEN_AT) + 200_000).toISOString());
+    // The lease outlasts the sends its claim may wait for (33 × the 10s timeout) and a margin.
+    expect(lease?.lease_until.toISOString()).toBe(new Date(Date.parse(FROZEN_AT) + 360_000).toISOString());
 
     hooks.mode = { answer: 200 };
-    const second = await startWorkerProcess(new Date(Date.parse(FROZEN_AT) + 230_000).toISOString());
+    const second = await startWorkerProcess(new Date(Date.parse(FROZEN_AT) + 390_000).toISOString());
     await hooks.waitFor(2, 20_000);
     const deadline = Date.now() + 20_000;
     while ((await delivery(hook.id))?.status !== 'delivered' && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
@@ -95,7 +95,7 @@ describe('a worker killed in the middle of a delivery', () => {
 
     expect(await delivery(hook.id)).toMatchObject({ status: 'delivered', attempts: 2, lastStatus: 200, eventId });
     expect(hooks.received.map((r) => r.headers['webhook-id'])).toEqual([eventId, eventId]);
-    expect(hooks.received.map((r) => Number(r.headers['webhook-timestamp']))).toEqual([Date.parse(FROZEN_AT) / 1000, Date.parse(FROZEN_AT) / 1000 + 230]);
+    expect(hooks.received.map((r) => Number(r.headers['webhook-timestamp']))).toEqual([Date.parse(FROZEN_AT) / 1000, Date.parse(FROZEN_AT) / 1000 + 390]);
     expect(hooks.received[1]?.body).toBe(hooks.received[0]?.body);
   }, 60_000);
 });

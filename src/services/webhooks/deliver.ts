@@ -26,9 +26,9 @@ export const SENDS_AT_ONCE = 4;
  * senders never wait for it), so a claimed delivery waits behind at most ROUNDS_PER_CLAIM + 1 sends per
  * sender: its lease covers that many timeouts, and a margin.
  */
-const ROUNDS_PER_CLAIM = 16;
+const ROUNDS_PER_CLAIM = 32;
 /** Answers written at once (and the rest when the claimed deliveries are all sent). */
-const WRITE_BATCH = 32;
+const WRITE_BATCH = 64;
 /** A lease outlives the attempt's timeout by this much before another worker may take the delivery. */
 const LEASE_MARGIN_MS = 30_000;
 const FIRST_RETRY_MS = 30_000;
