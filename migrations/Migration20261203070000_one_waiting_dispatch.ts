@@ -11,7 +11,7 @@ const TIME_ORDERED_UUID = `(lpad(to_hex((extract(epoch from clock_timestamp()) *
  * every dispatch (src/worker/outbox.ts), and the minute's tick. A follow-up job does not count as waiting: it
  * may sit until the worker's next poll, and a new event must still wake a sleeping worker at once.
  */
-const emitEvent = (oneJobPerEvent: boolean) => `
+export const emitEvent = (oneJobPerEvent: boolean) => `
       create or replace function ascend_emit_event(type text, at timestamptz, clinic_id integer, appointment_id integer, data jsonb)
         returns text language plpgsql as $$
       declare

@@ -314,6 +314,20 @@ describe('emitEvent', () => {
     expect(await jobs()).toEqual([{ n: 2 }]);
   });
 
+  it('gives each event an id unique by its seq, without an index: the database’s random prefix, then the seq in hex', async () => {
+    const emit = () => transaction(db.ctx(SYSTEM), (tx) => emitEvent(tx, { type: 'webhook.test', clinicId: null, appointmentId: null, data: {} }));
+    const ids = [await emit(), await emit()];
+    const rows = await db.sql<{ id: string; seq: string }>('select id, seq::text as seq from outbox_event where id = any($1) order by seq', [ids]);
+    expect(rows.map((r) => r.id)).toEqual(ids);
+    for (const row of rows) {
+      expect(row.id).toMatch(/^evt_[0-9a-f]{32}$/);
+      expect(BigInt(`0x${row.id.slice(-16)}`).toString()).toBe(row.seq);
+    }
+    expect(ids[0]?.slice(0, 20)).toBe(ids[1]?.slice(0, 20));
+    const indexes = await db.sql<{ indexdef: string }>(`select indexdef from pg_indexes where tablename = 'outbox_event' and indexdef like '%(id)%'`);
+    expect(indexes).toEqual([]);
+  });
+
   it('writes an event at the services’ clock in the caller’s transaction, with its dispatch job, and returns its id', async () => {
     const { clinic } = await setting();
     const id = await transaction(db.ctx(SYSTEM), (tx) =>

@@ -130,10 +130,11 @@ export async function testWebhook(ctx: ServiceContext, id: number): Promise<Webh
       appointmentId: null,
       data: { endpointId: id, message: 'A test event from ascend: this endpoint receives its webhooks.' },
     });
+    // Found by the seq ascend_emit_event just drew in this session (outbox_event has no index on its id).
     const [row] = await query<{ id: string }>(
       tx.em,
       `insert into webhook_delivery (endpoint_id, event_seq, status, attempts, next_attempt_at, created_at)
-       select ?, seq, 'pending', 0, ?, ? from outbox_event where id = ? returning id`,
+       select ?, seq, 'pending', 0, ?, ? from outbox_event where seq = currval('outbox_event_seq_seq') and id = ? returning id`,
       [id, now, now, eventId],
     );
     await queueDelivery(tx, id);

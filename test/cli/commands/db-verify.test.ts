@@ -187,6 +187,16 @@ describe('ascend db verify', () => {
       },
     },
     {
+      name: 'outbox_event_shape',
+      break: async ({ db, first }) => {
+        // A second event with the first booking's event id, and one whose type and data are not an event's.
+        const [event] = await db.sql<{ id: string }>('select id from outbox_event where appointment_id = $1', [first.id]);
+        await db.sql(`insert into outbox_event (id, type, at, data) select id, type, at, data from outbox_event where id = $1`, [event?.id]);
+        await db.sql(`insert into outbox_event (id, type, at, data) values ('evt_ffffffffffffffffffffffffffffffff', 'Not A Type', now(), '[]')`);
+        return [`event ${event?.id} (2 of them)`, 'event evt_ffffffffffffffffffffffffffffffff'];
+      },
+    },
+    {
       name: 'sequences_past_max',
       break: async ({ db }) => {
         await db.sql(`select setval('slot_id_seq', 1)`);
