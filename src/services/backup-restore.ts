@@ -13,7 +13,9 @@
 //    enabled again before commit. Each table's row count is checked against the footer, the sequences are set
 //    past their tables' ids, and only then is it committed: a file that is damaged or cut short rolls it all
 //    back, and the database stays empty.
-// 4. Migrated forward to this ascend's latest, then verified (./verify.ts).
+// 4. Migrated forward to this ascend's latest, analyzed, then verified (./verify.ts). ANALYZE as pg_restore's
+//    documentation advises: the loaded tables have no statistics until autovacuum's first visit, and a session
+//    that plans against none caches plans that scan whole tables (a booking's count triggers did, in the bench).
 import { createReadStream, statSync } from 'node:fs';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -86,6 +88,7 @@ export async function restoreBackup(url: string, input: Readable): Promise<Resto
     } finally {
       await orm.close(true);
     }
+    await analyze(url);
     const verify = await verifyDatabase(url);
     return {
       ms: Math.round(performance.now() - started),
@@ -102,6 +105,17 @@ export async function restoreBackup(url: string, input: Readable): Promise<Resto
   } finally {
     gunzip.destroy();
     if (input !== process.stdin) input.destroy();
+  }
+}
+
+async function analyze(url: string): Promise<void> {
+  const client = await connectClient(url);
+  try {
+    await client.query('analyze');
+  } catch (err) {
+    throw toDatabaseError(err, url);
+  } finally {
+    await client.end().catch(() => undefined);
   }
 }
 

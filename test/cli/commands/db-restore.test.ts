@@ -60,6 +60,9 @@ describe.concurrent('db restore refuses, and writes nothing', () => {
     const schema = `select conrelid::regclass::text || ' ' || conname || ' ' || pg_get_constraintdef(oid) as def from pg_constraint where connamespace = 'public'::regnamespace
                     union all select indexdef from pg_indexes where schemaname = 'public' order by 1`;
     expect(await queryOn(url, schema)).toEqual(await db.sql(schema));
+    // Analyzed: the first sessions plan against statistics, not against none.
+    const unanalyzed = `select relname from pg_stat_user_tables where schemaname = 'public' and last_analyze is null and relname in ('slot', 'appointment', 'outbox_event')`;
+    expect(await queryOn(url, unanalyzed)).toEqual([]);
   });
 
   it("restores as a database owner that is not a superuser: each table's own triggers are turned off instead, foreign keys still checked", async () => {
