@@ -30,6 +30,7 @@ import { Migration20261204030000_booked_event_series } from './Migration20261204
 import { Migration20261205020000_read_marks } from './Migration20261205020000_read_marks.js';
 import { Migration20261205030000_webhook_delivery_room } from './Migration20261205030000_webhook_delivery_room.js';
 import { Migration20261206010000_outbox_event_lean } from './Migration20261206010000_outbox_event_lean.js';
+import { Migration20261206020000_free_slot_held } from './Migration20261206020000_free_slot_held.js';
 
 export const migrationsList = [
   { name: 'Migration20261125000000_initial', class: Migration20261125000000_initial },
@@ -62,4 +63,5 @@ export const migrationsList = [
   { name: 'Migration20261205020000_read_marks', class: Migration20261205020000_read_marks },
   { name: 'Migration20261205030000_webhook_delivery_room', class: Migration20261205030000_webhook_delivery_room },
   { name: 'Migration20261206010000_outbox_event_lean', class: Migration20261206010000_outbox_event_lean },
+  { name: 'Migration20261206020000_free_slot_held', class: Migration20261206020000_free_slot_held },
 ];

@@ -338,6 +338,8 @@ export interface SlotRow {
   ends_at: Instant;
   capacity: number;
   booked_count: number;
+  /** Places held for the waitlist's open offers: not bookable by anyone else. */
+  held_count: number;
   is_active: boolean;
   total?: string | number;
 }
@@ -355,7 +357,8 @@ export const slotView = (r: SlotRow): SlotView => ({
   endsAt: iso(r.ends_at),
   capacity: r.capacity,
   bookedCount: r.booked_count,
-  remaining: Math.max(0, r.capacity - r.booked_count),
+  // What a booking can still take: places held for the waitlist are not (the booking rule slot_free).
+  remaining: Math.max(0, r.capacity - r.booked_count - r.held_count),
   isActive: r.is_active,
 });
 

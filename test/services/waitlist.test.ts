@@ -7,6 +7,8 @@ import { type Actor, SYSTEM } from '../../src/domain/roles.js';
 import { bookAppointment, cancelAppointment, rescheduleAppointment } from '../../src/services/appointments.js';
 import { addLeave } from '../../src/services/doctors.js';
 import { deleteSlot } from '../../src/services/slots/delete.js';
+import { freeSlots } from '../../src/services/slots/free.js';
+import { getSlot } from '../../src/services/slots/read.js';
 import { joinWaitlist, leaveWaitlist, listWaitlist, MAX_OPEN_ENTRIES } from '../../src/services/waitlist/entries.js';
 import { WAITLIST_INVARIANTS } from '../../src/services/waitlist/invariants.js';
 import { acceptOffer, declineOffer, expireDue } from '../../src/services/waitlist/offers.js';
@@ -114,6 +116,27 @@ describe('offers', () => {
     const refusal = bookAppointment(db.ctx(intruder.actor), { slotId: s });
     await expect(refusal).rejects.toThrow(SlotFullError);
     await expect(refusal).rejects.toThrow(/full \(0\/1, 1 held for the waitlist\)/);
+  });
+
+  it('a held place is not free: the search leaves out a slot whose free places are all held, and `remaining` counts held places out', async () => {
+    const allHeld = await slot({ capacity: 2 });
+    const partlyHeld = await slot({ capacity: 3 });
+    const a = await booked(allHeld);
+    await booked(allHeld);
+    const c = await booked(partlyHeld);
+    await waiting();
+    await waiting();
+    await cancelAppointment(db.ctx(a.actor), a.appointmentId, {});
+    await cancelAppointment(db.ctx(c.actor), c.appointmentId, {});
+    expect([await heldOf(allHeld), await heldOf(partlyHeld)]).toEqual([
+      { held_count: 1, booked_count: 1 },
+      { held_count: 1, booked_count: 0 },
+    ]);
+    const listed = (await freeSlots(db.ctx(admin), { doctorId, limit: 100 })).items;
+    expect(listed.map((s) => s.id)).not.toContain(allHeld);
+    expect(listed.find((s) => s.id === partlyHeld)).toMatchObject({ capacity: 3, bookedCount: 0, remaining: 2 });
+    expect(await getSlot(db.ctx(admin), allHeld)).toMatchObject({ capacity: 2, bookedCount: 1, remaining: 0 });
+    await invariantsHold();
   });
 
   it('accepting books the held place through the booking core: appointment, audit event, appointment.booked; entry fulfilled', async () => {

@@ -11,7 +11,7 @@ import type { ServiceContext } from '../context.js';
 import { pageOfRows, query } from '../support.js';
 
 const SLOT_COLUMNS = `s.id, s.doctor_id, u.name as doctor_name, d.specialty, s.clinic_id, c.name as clinic_name, c.city, c.timezone,
-  s.starts_at, s.ends_at, s.capacity, s.booked_count, s.is_active`;
+  s.starts_at, s.ends_at, s.capacity, s.booked_count, s.held_count, s.is_active`;
 const SLOT_JOINS = `from slot s join doctor d on d.id = s.doctor_id join "user" u on u.id = d.user_id join clinic c on c.id = s.clinic_id`;
 
 export async function getSlot({ em }: ServiceContext, id: number): Promise<SlotView> {

@@ -19,6 +19,7 @@ export interface FreeSlotsFilter {
  * The free-slot search as SQL and parameters (placeholders `?`). Future slots are always at their doctor's
  * clinic (moving a doctor moves them), so every filter but the dates picks doctors first (`docs`, a
  * handful). Then, per doctor, an index-only scan of the partial, covering slot_free_cover_idx in starts_at
+ * (partial on the places a booking can take: booked + held for the waitlist < capacity, the booking rule's own test)
  * order: the page needs at most limit + offset slots of each, and the total counts the same rows. Leave is
  * checked only for doctors with leave ending after `from` (few), so a plan made for any parameters is as good
  * as one made for these: PostgreSQL keeps the prepared statement's generic plan and does not replan on every
@@ -37,7 +38,7 @@ export function freeSlotsQuery(f: FreeSlotsFilter, limit: number, offset: number
   if (f.city) doctorWhere.push(`lower(c.city) = lower(${p(f.city)})`);
   if (f.clinicId) doctorWhere.push(`d.clinic_id = ${p(f.clinicId)}`);
   if (f.doctorId) doctorWhere.push(`d.id = ${p(f.doctorId)}`);
-  const free = () => `s.doctor_id = docs.id and s.is_active and s.booked_count < s.capacity
+  const free = () => `s.doctor_id = docs.id and s.is_active and s.booked_count + s.held_count < s.capacity
                   and s.starts_at >= ${p(f.from, '::timestamptz')} and s.starts_at < ${p(f.to, '::timestamptz')}
                   and (not docs.has_leave or not exists (select 1 from doctor_leave l where l.doctor_id = s.doctor_id
                          and tstzrange(l.starts_at, l.ends_at) && tstzrange(s.starts_at, s.ends_at)))`;
@@ -49,11 +50,11 @@ export function freeSlotsQuery(f: FreeSlotsFilter, limit: number, offset: number
            where ${doctorWhere.join(' and ')}),
         page as (
           select f.* from docs cross join lateral (
-            select s.id, s.doctor_id, s.clinic_id, s.starts_at, s.ends_at, s.capacity, s.booked_count from slot s where ${free()}
+            select s.id, s.doctor_id, s.clinic_id, s.starts_at, s.ends_at, s.capacity, s.booked_count, s.held_count from slot s where ${free()}
              order by s.starts_at limit ${p(limit, '::int')} + ${p(offset, '::int')}) f
            order by f.starts_at, f.id limit ${p(limit, '::int')} offset ${p(offset, '::int')})
         select page.id, page.doctor_id, docs.doctor_name, docs.specialty, page.clinic_id, c.name as clinic_name, c.city, c.timezone,
-               page.starts_at, page.ends_at, page.capacity, page.booked_count, true as is_active,
+               page.starts_at, page.ends_at, page.capacity, page.booked_count, page.held_count, true as is_active,
                (select count(*) from docs join slot s on ${free()}) as total
           from page join docs on docs.id = page.doctor_id join clinic c on c.id = page.clinic_id
          order by page.starts_at, page.id`;
