@@ -11,9 +11,9 @@
 // The sides take turns in pairs of rounds, eleven pairs at each concurrency, and the figure is the median of the
 // pairs' ratios: this VM's speed drifts by a third within a minute, so only rounds run next to each other
 // compare, and which side goes first alternates (ABBA) so that the drift counts against neither. Before the
-// rounds, each side books one round and runs ANALYZE (see side()): without it the figure measured mostly how
-// big the appointment table had grown under cached seq-scan plans (6% to 23% in four runs of one commit; two
-// identical databases differed by 15%). Beside the throughput: the CPU time a booking costs (this process and
+// rounds, each side's fixture books a first round and runs ANALYZE (seedBookingFixture): without it the figure
+// measured mostly how big the appointment table had grown under cached seq-scan plans (6% to 23% in four runs
+// of one commit; two identical databases differed by 15%). Beside the throughput: the CPU time a booking costs (this process and
 // every process of the bench's PostgreSQL server, read from /proc) and the WAL a booking writes.
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -79,13 +79,6 @@ async function side(server: BenchServer, name: string, outbox: boolean) {
   // Reads the WAL position between rounds (the server's WAL is shared: the sides never run at once).
   const admin = new pg.Client({ connectionString: url });
   await admin.connect();
-  // A running server's statistics: the fixture's tables were analyzed empty, so every session's cached plans
-  // for the booking's count triggers seq-scanned appointment, a scan that grew with every round until it was
-  // most of a booking's cost, and each database's sessions cached their plans at different sizes (two
-  // identical databases differed by 15%). Autovacuum would have analyzed by now on a server in use; the bench
-  // does not wait the minute for it: a first round, then ANALYZE (which makes every cached plan be made again).
-  await drive(book, 8, BOOKINGS, pick, () => {}, fixture.nextPatient);
-  await admin.query('analyze');
   return {
     orm,
     url,
